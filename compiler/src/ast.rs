@@ -1,0 +1,209 @@
+//! The abstract syntax tree. Owned types with a [`Span`] on every node; pest types never get here.
+//!
+//! The parser fills everything except `Expr::ty` (left [`Type::Unknown`]) and the resolution of
+//! names to builtins; the checker (`check`) annotates both in place. Later phases (lowering) may
+//! rely on a checked tree: every `Expr::ty` known, every `Ident`/`Call` resolved to a `Builtin`.
+
+use crate::builtins::Builtin;
+use crate::span::{Span, Spanned};
+use crate::types::Type;
+use serde::Serialize;
+
+pub type Name = Spanned<String>;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Program {
+    pub probes: Vec<Probe>,
+    pub span: Span,
+}
+
+/// `attach, attach /predicate/ { body }`
+#[derive(Clone, Debug, Serialize)]
+pub struct Probe {
+    pub attach: Vec<AttachPoint>,
+    pub predicate: Option<Expr>,
+    pub body: Block,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AttachPoint {
+    pub kind: ProbeKind,
+    /// The whole attach point as written, e.g. `uprobe:./srv:"net/http.(*conn).serve"`.
+    pub span: Span,
+}
+
+/// What a probe attaches to. The parser decides the kind from the provider word; the provider
+/// (see `check::providers`) validates the rest and decides which builtins the body may use.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum ProbeKind {
+    Begin,
+    End,
+    /// `interval:s:1`, `interval:ms:100`: fires on one CPU every `period_ns`.
+    Interval { period_ns: u64 },
+    /// `profile:hz:99` (rate) or `profile:ms:10` (period): fires on every CPU.
+    Profile { rate: ProfileRate },
+    /// `tracepoint:category:name` (either part may hold `*` wildcards).
+    Tracepoint { category: Name, name: Name },
+    /// `uprobe:BIN:FUNC` / `uretprobe:BIN:FUNC`; `binary` is `None` when `-p`/`-c` names the
+    /// target. `function` is unquoted (`net/http.(*conn).serve`) and may hold `*` wildcards.
+    /// `offset` is an optional `+0x10` after the function.
+    Uprobe { ret: bool, binary: Option<Name>, function: Name, offset: Option<u64> },
+    /// A provider this tool recognises but this kernel or gprobe cannot attach (kprobe,
+    /// kretprobe, kfunc, usdt, hardware, software, watchpoint, …). Kept so the checker can say
+    /// exactly why ("this kernel has no kprobes") with the span.
+    Unsupported { provider: Name, parts: Vec<Name> },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ProfileRate {
+    Hz(u64),
+    PeriodNs(u64),
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Block {
+    pub stmts: Vec<Stmt>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub enum StmtKind {
+    /// An expression evaluated for its effect: `printf(...)`, `exit()`, `delete(@m[k])`, …
+    Expr(Expr),
+    /// `$x = e`, `$x += e`, `$x++` (as `op: Some(Add)`, value literal 1).
+    AssignVar { var: Name, op: Option<BinOp>, value: Expr },
+    /// `@m[k] = e`, `@m[k] += e`, `@m++`, `@[k] = count()`.
+    AssignMap { map: MapRef, op: Option<BinOp>, value: Expr },
+    /// `if c { } else if d { } else { }`: `else if` nests as an `If` alone in `els`.
+    If { cond: Expr, then: Block, els: Option<Block> },
+    /// `unroll(N) { }` with N a literal in 1..=100.
+    Unroll { count: u64, body: Block },
+    /// `while (c) { }`: bounded by the checker/lowering (the kernel needs a bound).
+    While { cond: Expr, body: Block },
+    Return,
+    Block(Block),
+}
+
+/// `@name[k1, k2]`; the bare map `@` has name `""`.
+#[derive(Clone, Debug, Serialize)]
+pub struct MapRef {
+    pub name: Name,
+    pub keys: Vec<Expr>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+    /// Filled by the checker; `Type::Unknown` straight out of the parser.
+    pub ty: Type,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub enum ExprKind {
+    /// Integer literal, after folding durations (`1s` → 1_000_000_000) and underscores.
+    Int(u64),
+    /// String literal with escapes already processed.
+    Str(String),
+    /// `$1`..`$N`
+    Positional(u32),
+    /// `$#`
+    PositionalCount,
+    /// `$name`
+    Var(String),
+    Map(MapRef),
+    /// A bare identifier (`pid`, `args`, `retval`) before the checker resolves it.
+    Ident(String),
+    /// `f(args)` before the checker resolves it.
+    Call { func: Name, args: Vec<Expr> },
+    /// A resolved builtin: a bare identifier (no args) or a call. Set by the checker.
+    Builtin { builtin: Builtin, args: Vec<Expr> },
+    Unary { op: UnOp, expr: Box<Expr> },
+    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Ternary { cond: Box<Expr>, then: Box<Expr>, els: Box<Expr> },
+    /// `(uint32)e`, `(int8 *)p`
+    Cast { to: TypeName, expr: Box<Expr> },
+    /// `e.name`, or `e->name` when `arrow`.
+    Field { expr: Box<Expr>, name: Name, arrow: bool },
+    /// `e[i]`
+    Index { expr: Box<Expr>, index: Box<Expr> },
+    /// `(a, b)`
+    Tuple(Vec<Expr>),
+    /// `(goid=goid, method=str(...))`: a record with named fields (structured events, OTLP
+    /// attributes).
+    Record(Vec<(Name, Expr)>),
+}
+
+/// A type written in a cast.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TypeName {
+    /// `uint32`, `int64`, `u8`, `string`, `struct foo`, ...
+    pub name: String,
+    /// Number of `*` after the name.
+    pub pointer_depth: u8,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum UnOp {
+    Neg,
+    Not,
+    BitNot,
+    Deref,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    BitAnd,
+    BitOr,
+    BitXor,
+    Shl,
+    Shr,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+}
+
+impl BinOp {
+    pub fn symbol(self) -> &'static str {
+        use BinOp::*;
+        match self {
+            Add => "+",
+            Sub => "-",
+            Mul => "*",
+            Div => "/",
+            Mod => "%",
+            BitAnd => "&",
+            BitOr => "|",
+            BitXor => "^",
+            Shl => "<<",
+            Shr => ">>",
+            Eq => "==",
+            Ne => "!=",
+            Lt => "<",
+            Le => "<=",
+            Gt => ">",
+            Ge => ">=",
+            And => "&&",
+            Or => "||",
+        }
+    }
+}

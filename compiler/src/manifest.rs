@@ -1,0 +1,163 @@
+//! The manifest travels with the ELF object from the compiler to the runtime: which program
+//! attaches where, what each map holds and how to print it, and how to decode each ring-buffer
+//! event. It is the whole contract between `gprobe-compiler` and `gprobe-runtime`; the runtime
+//! never looks at the AST.
+
+use crate::span::Span;
+use crate::types::{AggKind, StackKind};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub programs: Vec<ProgramSpec>,
+    pub maps: Vec<MapSpec>,
+    /// Ring-buffer event kinds; an event's first 8 bytes (u64 LE) index this list.
+    pub events: Vec<EventSpec>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProgramSpec {
+    /// The STT_FUNC symbol name, which is also aya's program name.
+    pub name: String,
+    /// The ELF section, e.g. `uprobe/p0`; aya reads the program type from the part before `/`.
+    pub section: String,
+    pub attach: Attach,
+    /// The attach point in the source, for attach errors.
+    pub span: Span,
+    /// Instruction index → source span of the statement/expression it came from, sorted by
+    /// index; lets a verifier rejection point at the source.
+    pub insn_spans: Vec<(u32, Span)>,
+    /// A one-line name for `probe` and for listings, e.g. `uprobe:./srv:main.work`.
+    pub probe_name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Attach {
+    /// Runs once before any other probe fires (runtime triggers it).
+    Begin,
+    /// Runs once at exit, before the maps are printed.
+    End,
+    /// A perf-event timer on one CPU.
+    Interval { period_ns: u64 },
+    /// A perf-event sampler on every CPU.
+    Profile { hz: Option<u64>, period_ns: Option<u64> },
+    Tracepoint { category: String, name: String },
+    /// A uprobe at `binary` + symbol/offset. `ret` asks for a kernel uretprobe and is only ever set
+    /// for non-Go code: Go return probes are plain uprobes at each RET offset.
+    Uprobe { binary: String, target: UprobeTarget, ret: bool },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UprobeTarget {
+    Symbol(String),
+    /// A file offset into `binary`.
+    Offset(u64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MapKind {
+    Hash,
+    PerCpuHash,
+    Array,
+    PerCpuArray,
+    RingBuf,
+    StackTrace,
+}
+
+impl MapKind {
+    /// The kernel's `bpf_map_type` number.
+    pub fn bpf_type(self) -> u32 {
+        match self {
+            MapKind::Hash => 1,
+            MapKind::Array => 2,
+            MapKind::PerCpuHash => 5,
+            MapKind::PerCpuArray => 6,
+            MapKind::StackTrace => 7,
+            MapKind::RingBuf => 27,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MapSpec {
+    /// The STT_OBJECT symbol name in the `maps` section.
+    pub name: String,
+    /// What the user wrote (`@lat`, `@` for the bare map); `None` for internal maps.
+    pub user_name: Option<String>,
+    pub role: MapRole,
+    pub kind: MapKind,
+    pub key: Layout,
+    pub value: MapValue,
+    pub max_entries: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MapRole {
+    /// A user-visible `@map`.
+    User,
+    /// The ring buffer for printf/exit/print/emit events.
+    Events,
+    /// Stack traces referenced by stack ids in keys/values.
+    Stacks { kind: StackKind },
+    /// Per-CPU u64 counters: [0] ring-buffer records lost, [1] map updates dropped (full).
+    Counters,
+    /// Values the runtime writes before attaching: [0] start time in ns (for `elapsed`).
+    Config,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum MapValue {
+    /// A plain value (`@x = 5`, `@s = comm`).
+    Plain(Layout),
+    /// An aggregation. Per-CPU value layouts (all little-endian):
+    /// count/sum: i64; avg/stats: (sum i64, count u64); min/max: (value i64, set u64);
+    /// hist/lhist: u64 count, with the bucket index as a trailing u64 in the key.
+    Agg(AggKind),
+}
+
+/// A fixed-size byte layout of a map key, value or event payload.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layout {
+    pub size: u32,
+    pub fields: Vec<LayoutField>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayoutField {
+    /// A record field's name (`method`), or the key expression as written (`comm`).
+    pub name: Option<String>,
+    pub offset: u32,
+    pub kind: FieldKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FieldKind {
+    Int { size: u8, signed: bool },
+    /// NUL-padded bytes, printed up to the first NUL.
+    Str { size: u32 },
+    /// Raw bytes (`buf()`): the first u8 is the length used, then `size` bytes.
+    Buf { size: u32 },
+    /// A u64 id into the stack map of this kind (negative when the walk failed).
+    Stack { kind: StackKind, limit: u8 },
+    /// A u64 address printed as a symbol.
+    Sym { user: bool },
+    /// Nested tuple/record printed as `(a, b)`.
+    Tuple(Layout),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum EventSpec {
+    /// `printf(fmt, args…)`: the payload after the id is `args`.
+    Printf { format: String, args: Layout, span: Span },
+    /// `exit()`: stop tracing, run END, print maps.
+    Exit,
+    /// `print(@m)`: print the map now.
+    Print { map: String },
+    /// `clear(@m)` / `zero(@m)`: done by the runtime, as in bpftrace.
+    Clear { map: String },
+    Zero { map: String },
+    /// `time("%H:%M:%S")`: print the wall clock.
+    Time { format: String },
+    /// `emit((k=v, …))`: a structured event; the payload is the record.
+    Emit { probe: String, record: Layout, span: Span },
+}
