@@ -111,7 +111,9 @@ pub enum MapValue {
     Plain(Layout),
     /// An aggregation. Per-CPU value layouts (all little-endian):
     /// count/sum: i64; avg/stats: (sum i64, count u64); min/max: (value i64, set u64);
-    /// hist/lhist: u64 count, with the bucket index as a trailing u64 in the key.
+    /// hist/lhist: u64 count, with the bucket index as a trailing u64 in the key. Bucket indexes
+    /// follow bpftrace: hist 0 = negative, 1 = zero, `k + 2` = `2^k ..= 2^(k+1) - 1`; lhist 0 =
+    /// below min, `(v - min) / step + 1` inside, `(max - min) / step + 1` = at or above max.
     Agg(AggKind),
 }
 

@@ -1,0 +1,52 @@
+//! Decoded values: what the runtime reads out of maps and ring-buffer events, after per-CPU
+//! merging and symbolization, before any output sink formats it. Sinks (text, JSON, OTLP,
+//! Prometheus, flame graphs) only ever see these types, never raw bytes.
+
+/// One decoded key part, map value or printf argument.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Int(i64),
+    Uint(u64),
+    Str(String),
+    /// Raw bytes from `buf()`.
+    Buf(Vec<u8>),
+    /// A symbolized stack, innermost frame first (one line per frame as it should print).
+    Stack(Vec<String>),
+    /// A symbolized address (`usym`, `ksym`).
+    Sym(String),
+    Tuple(Vec<Value>),
+    Record(Vec<(String, Value)>),
+}
+
+/// A map read in full at one moment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MapSnapshot {
+    /// As the user wrote it: `@lat`, or `@` for the bare map.
+    pub name: String,
+    /// Empty `key` for a scalar map (`@x = count()`).
+    pub entries: Vec<MapEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MapEntry {
+    pub key: Vec<Value>,
+    pub value: MapValue,
+}
+
+/// A map value after merging every CPU's copy.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MapValue {
+    Plain(Value),
+    Count(u64),
+    Sum(i64),
+    Avg { sum: i64, count: u64 },
+    Min(i64),
+    Max(i64),
+    Stats { sum: i64, count: u64 },
+    /// log2 buckets, indexed as in bpftrace: 0 holds negatives, 1 holds 0, `k + 2` holds
+    /// `2^k ..= 2^(k+1) - 1`. `counts[i]` is bucket i (trailing zero buckets may be absent).
+    Hist(Vec<u64>),
+    /// Linear buckets: 0 holds `< min`, `i + 1` holds `min + i*step .. min + (i+1)*step`, the last
+    /// (`(max - min) / step + 1`) holds `>= max`.
+    Lhist { min: i64, max: i64, step: i64, counts: Vec<u64> },
+}
