@@ -1,0 +1,103 @@
+//! End-to-end: real programs in the real kernel against real Go processes, checked against
+//! ground truth (the target's own call counts) and against bpftrace 0.17 on the same script.
+
+mod support;
+
+use std::time::Duration;
+use support::*;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// `main.work` is called exactly `-n` times: the uprobe count must equal it, on every Go version
+/// of the matrix, stripped or not, and the target must finish normally.
+#[test]
+fn uprobe_counts_every_call_of_a_go_function() {
+    if !e2e_ready() {
+        return;
+    }
+    for version in GO_MATRIX {
+        if !toolchain_available(version) {
+            continue;
+        }
+        for flags in [&[][..], &["-ldflags=-s -w"][..]] {
+            let bin = go_target("work", version, flags);
+            let bin = bin.to_str().unwrap();
+            let _k = kernel_lock();
+            let prog = format!("uprobe:{bin}:main.work {{ @calls = count(); }}");
+            let cmd = format!("{bin} -n 1234 -q");
+            let out = run_gprobe(&["-e", &prog, "-c", &cmd], LIMIT);
+            let stdout = text(&out.stdout);
+            assert!(out.status.success(), "Go {version} {flags:?}: gprobe failed: {}\n{stdout}", text(&out.stderr));
+            assert!(stdout.contains("@calls: 1234\n"), "Go {version} {flags:?}: expected 1234 calls in:\n{stdout}");
+            assert_no_gprobe_programs();
+        }
+    }
+}
+
+/// A Go program opens a marker file K times: `sys_enter_openat` keyed by filename shows K for it.
+#[test]
+fn tracepoint_counts_openat_by_filename() {
+    if !e2e_ready() {
+        return;
+    }
+    let bin = go_target("opener", "1.19", &[]);
+    let marker = format!("/tmp/gprobe-opener-{}", std::process::id());
+    let _k = kernel_lock();
+    let prog = r#"tracepoint:syscalls:sys_enter_openat /comm == "opener-1.19"/ { @opens[str(args.filename)] = count(); }"#;
+    let cmd = format!("{} -n 17 -path {marker}", bin.display());
+    let out = run_gprobe(&["-e", prog, "-c", &cmd], LIMIT);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "gprobe failed: {}\n{stdout}", text(&out.stderr));
+    assert!(stdout.contains(&format!("@opens[{marker}]: 17\n")), "expected 17 opens of {marker} in:\n{stdout}");
+    assert_no_gprobe_programs();
+    let _ = std::fs::remove_file(marker);
+}
+
+/// printf events reach userspace formatted like bpftrace's, in order.
+#[test]
+fn printf_from_begin_and_exit() {
+    if !e2e_ready() {
+        return;
+    }
+    let _k = kernel_lock();
+    let out = run_gprobe(
+        &["-e", r#"BEGIN { printf("hello %s %d %5d|%-4s|%x\n", "gprobe", -3, 42, "ab", 255); exit(); }"#],
+        LIMIT,
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "gprobe failed: {}", text(&out.stderr));
+    assert!(stdout.contains("hello gprobe -3    42|ab  |ff\n"), "got:\n{stdout}");
+    assert_no_gprobe_programs();
+}
+
+/// The map section of the output is byte-for-byte what bpftrace 0.17 prints for the same script.
+#[test]
+fn map_output_matches_bpftrace() {
+    if !e2e_ready() {
+        return;
+    }
+    let script = r#"BEGIN {
+        @c = count(); @c = count(); @c = count();
+        @s["a"] = sum(5); @s["b"] = sum(7); @s["a"] = sum(10);
+        @avg = avg(10); @avg = avg(20); @avg = avg(40);
+        @mn = min(7); @mn = min(-3); @mx = max(7); @mx = max(70);
+        @st = stats(1); @st = stats(2); @st = stats(9);
+        @h = hist(0); @h = hist(1); @h = hist(3); @h = hist(1000); @h = hist(1000); @h = hist(1200000); @h = hist(-5);
+        @l = lhist(3, 0, 100, 10); @l = lhist(55, 0, 100, 10); @l = lhist(150, 0, 100, 10); @l = lhist(-1, 0, 100, 10);
+        @k[1, "x"] = count(); @k[2, "y"] = count(); @k[2, "y"] = count();
+        @v = 42; @str = "text";
+        exit();
+    }"#;
+    let _k = kernel_lock();
+    let ours = run_gprobe(&["-e", script], LIMIT);
+    assert!(ours.status.success(), "gprobe failed: {}", text(&ours.stderr));
+    let theirs = std::process::Command::new("bpftrace").args(["-e", script]).output().expect("run bpftrace");
+    assert!(theirs.status.success(), "bpftrace failed: {}", text(&theirs.stderr));
+    assert_eq!(maps_section(&text(&ours.stdout)), maps_section(&text(&theirs.stdout)));
+    assert_no_gprobe_programs();
+}
+
+/// Drops bpftrace's "Attaching N probes..." banner; what follows is the maps printed at exit.
+fn maps_section(stdout: &str) -> String {
+    stdout.lines().filter(|l| !l.starts_with("Attaching ")).collect::<Vec<_>>().join("\n")
+}

