@@ -2,7 +2,9 @@
 //! Pure: it reads files (Go binaries, given tracepoint formats) but never calls the kernel.
 
 pub mod ast;
+pub mod bpf;
 pub mod builtins;
+pub mod elf;
 pub mod manifest;
 pub mod span;
 pub mod types;
