@@ -3,6 +3,9 @@
 
 pub mod ast;
 pub mod builtins;
+pub mod diag;
+pub mod dump;
 pub mod manifest;
 pub mod span;
+pub mod syntax;
 pub mod types;

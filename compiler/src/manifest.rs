@@ -38,13 +38,25 @@ pub enum Attach {
     /// Runs once at exit, before the maps are printed.
     End,
     /// A perf-event timer on one CPU.
-    Interval { period_ns: u64 },
+    Interval {
+        period_ns: u64,
+    },
     /// A perf-event sampler on every CPU.
-    Profile { hz: Option<u64>, period_ns: Option<u64> },
-    Tracepoint { category: String, name: String },
+    Profile {
+        hz: Option<u64>,
+        period_ns: Option<u64>,
+    },
+    Tracepoint {
+        category: String,
+        name: String,
+    },
     /// A uprobe at `binary` + symbol/offset. `ret` asks for a kernel uretprobe and is only ever set
     /// for non-Go code: Go return probes are plain uprobes at each RET offset.
-    Uprobe { binary: String, target: UprobeTarget, ret: bool },
+    Uprobe {
+        binary: String,
+        target: UprobeTarget,
+        ret: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,15 +146,27 @@ pub struct LayoutField {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FieldKind {
-    Int { size: u8, signed: bool },
+    Int {
+        size: u8,
+        signed: bool,
+    },
     /// NUL-padded bytes, printed up to the first NUL.
-    Str { size: u32 },
+    Str {
+        size: u32,
+    },
     /// Raw bytes (`buf()`): the first u8 is the length used, then `size` bytes.
-    Buf { size: u32 },
+    Buf {
+        size: u32,
+    },
     /// A u64 id into the stack map of this kind (negative when the walk failed).
-    Stack { kind: StackKind, limit: u8 },
+    Stack {
+        kind: StackKind,
+        limit: u8,
+    },
     /// A u64 address printed as a symbol.
-    Sym { user: bool },
+    Sym {
+        user: bool,
+    },
     /// Nested tuple/record printed as `(a, b)`.
     Tuple(Layout),
 }
@@ -150,16 +174,32 @@ pub enum FieldKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum EventSpec {
     /// `printf(fmt, args…)`: the payload after the id is `args`.
-    Printf { format: String, args: Layout, span: Span },
+    Printf {
+        format: String,
+        args: Layout,
+        span: Span,
+    },
     /// `exit()`: stop tracing, run END, print maps.
     Exit,
     /// `print(@m)`: print the map now.
-    Print { map: String },
+    Print {
+        map: String,
+    },
     /// `clear(@m)` / `zero(@m)`: done by the runtime, as in bpftrace.
-    Clear { map: String },
-    Zero { map: String },
+    Clear {
+        map: String,
+    },
+    Zero {
+        map: String,
+    },
     /// `time("%H:%M:%S")`: print the wall clock.
-    Time { format: String },
+    Time {
+        format: String,
+    },
     /// `emit((k=v, …))`: a structured event; the payload is the record.
-    Emit { probe: String, record: Layout, span: Span },
+    Emit {
+        probe: String,
+        record: Layout,
+        span: Span,
+    },
 }
