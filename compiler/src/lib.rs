@@ -4,10 +4,13 @@
 pub mod ast;
 pub mod bpf;
 pub mod builtins;
+pub mod diag;
+pub mod dump;
 pub mod elf;
 pub mod emit;
 pub mod ir;
 pub mod manifest;
 pub mod regalloc;
 pub mod span;
+pub mod syntax;
 pub mod types;
