@@ -129,6 +129,19 @@ pub enum MapValue {
     Agg(AggKind),
 }
 
+impl MapValue {
+    /// The value size in bytes (per CPU for per-CPU maps).
+    pub fn size(&self) -> u32 {
+        match self {
+            MapValue::Plain(layout) => layout.size,
+            MapValue::Agg(
+                AggKind::Count | AggKind::Sum | AggKind::Hist | AggKind::Lhist { .. },
+            ) => 8,
+            MapValue::Agg(AggKind::Avg | AggKind::Stats | AggKind::Min | AggKind::Max) => 16,
+        }
+    }
+}
+
 /// A fixed-size byte layout of a map key, value or event payload.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Layout {
