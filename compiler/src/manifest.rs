@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 pub struct Manifest {
     pub programs: Vec<ProgramSpec>,
     pub maps: Vec<MapSpec>,
-    /// Ring-buffer event kinds; an event's first 8 bytes (u64 LE) index this list.
+    /// Ring-buffer event kinds; an event's first 8 bytes (u64 LE) index this list. The payload
+    /// follows at byte 8; event `Layout` offsets count from the payload's start.
     pub events: Vec<EventSpec>,
 }
 
@@ -33,9 +34,11 @@ pub struct ProgramSpec {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Attach {
-    /// Runs once before any other probe fires (runtime triggers it).
+    /// Runs once before any other probe fires (runtime triggers it). The program must be in a
+    /// `uprobe/` section: the runtime attaches it to a trigger function in its own executable
+    /// and calls that once, so its context is gprobe's own `pt_regs`.
     Begin,
-    /// Runs once at exit, before the maps are printed.
+    /// Runs once at exit, before the maps are printed (a `uprobe/` section, as `Begin`).
     End,
     /// A perf-event timer on one CPU.
     Interval {
@@ -123,7 +126,8 @@ pub enum MapValue {
     Plain(Layout),
     /// An aggregation. Per-CPU value layouts (all little-endian):
     /// count/sum: i64; avg/stats: (sum i64, count u64); min/max: (value i64, set u64);
-    /// hist/lhist: u64 count, with the bucket index as a trailing u64 in the key. Bucket indexes
+    /// hist/lhist: u64 count, with the bucket index as a trailing u64 in the key (the runtime
+    /// takes the kernel key's last 8 bytes as the bucket and the bytes before as the user key). Bucket indexes
     /// follow bpftrace: hist 0 = negative, 1 = zero, `k + 2` = `2^k ..= 2^(k+1) - 1`; lhist 0 =
     /// below min, `(v - min) / step + 1` inside, `(max - min) / step + 1` = at or above max.
     Agg(AggKind),

@@ -216,10 +216,10 @@ impl Loaded {
                             span: spec.span,
                         });
                     }
-                    if let Some(pid) = pid {
-                        if !Path::new(&format!("/proc/{pid}")).exists() {
-                            return Err(RuntimeError::PidGone { pid });
-                        }
+                    if let Some(pid) = pid
+                        && !Path::new(&format!("/proc/{pid}")).exists()
+                    {
+                        return Err(RuntimeError::PidGone { pid });
                     }
                     return Err(attach_err(chain(&e)));
                 }
@@ -365,4 +365,33 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The loader is built without reading vmlinux BTF, and the host's mounts are untouched.
+    #[test]
+    fn loader_skips_vmlinux_btf() {
+        if unsafe { libc::geteuid() } != 0 || !Path::new("/sys/kernel/btf/vmlinux").exists() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "needs root and /sys/kernel/btf/vmlinux under CI"
+            );
+            return;
+        }
+        let started = std::time::Instant::now();
+        let loader = loader_without_vmlinux_btf();
+        let fast = started.elapsed();
+        assert!(format!("{loader:?}").contains("btf: None"), "{loader:?}");
+        let started = std::time::Instant::now();
+        let plain = EbpfLoader::new();
+        let slow = started.elapsed();
+        assert!(!format!("{plain:?}").contains("btf: None"));
+        eprintln!("loader without vmlinux BTF: {fast:?}; EbpfLoader::new(): {slow:?}");
+        // The bind mount lived only in the helper thread's namespace.
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(!mounts.contains("/sys/kernel/btf/vmlinux"), "{mounts}");
+    }
 }

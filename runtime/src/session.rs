@@ -265,10 +265,10 @@ impl Session {
         manifest: &Manifest,
         options: &Options,
     ) -> Result<Session, RuntimeError> {
-        if let Some(pid) = options.pid {
-            if !Path::new(&format!("/proc/{pid}")).exists() {
-                return Err(RuntimeError::PidGone { pid });
-            }
+        if let Some(pid) = options.pid
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            return Err(RuntimeError::PidGone { pid });
         }
         if manifest
             .programs

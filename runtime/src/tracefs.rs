@@ -170,11 +170,9 @@ pub fn list_tracepoints(pattern: &str, verbose: bool) -> Result<String, RuntimeE
             continue;
         }
         out.push_str(&format!("tracepoint:{cat}:{name}\n"));
-        if verbose {
-            if let Ok(text) = format_text(&cat, &name) {
-                for field in format_fields(&text) {
-                    out.push_str(&format!("    {field}\n"));
-                }
+        if verbose && let Ok(text) = format_text(&cat, &name) {
+            for field in format_fields(&text) {
+                out.push_str(&format!("    {field}\n"));
             }
         }
     }

@@ -640,3 +640,103 @@ fn interval_timer_and_exit() {
     );
     assert_nothing_loaded();
 }
+
+/// Writes text like `TextSink`, and raises SIGTERM at this process as soon as the probes are
+/// attached (the session's handler is installed by then).
+struct TerminateWhenAttached(TextSink<Vec<u8>>);
+
+impl gprobe_runtime::Sink for TerminateWhenAttached {
+    fn attached(&mut self, probes: usize) -> std::io::Result<()> {
+        self.0.attached(probes)?;
+        unsafe { libc::raise(libc::SIGTERM) };
+        Ok(())
+    }
+    fn printf(&mut self, text: &str) -> std::io::Result<()> {
+        self.0.printf(text)
+    }
+    fn print_map(&mut self, map: &gprobe_runtime::value::MapSnapshot) -> std::io::Result<()> {
+        self.0.print_map(map)
+    }
+    fn time(&mut self, text: &str) -> std::io::Result<()> {
+        self.0.time(text)
+    }
+    fn emit(&mut self, probe: &str, record: &gprobe_runtime::value::Value) -> std::io::Result<()> {
+        self.0.emit(probe, record)
+    }
+    fn finish(&mut self, maps: &[gprobe_runtime::value::MapSnapshot]) -> std::io::Result<()> {
+        self.0.finish(maps)
+    }
+}
+
+/// `profile:hz:99 { @samples = count(); }` on every CPU, stopped by SIGTERM: the session ends
+/// cleanly, prints the map, and detaches everything.
+#[test]
+fn profile_on_every_cpu_stops_on_sigterm() {
+    if !ready() {
+        return;
+    }
+    let _k = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    let asm = count_into_slot0(0);
+    let mut manifest = count_manifest(
+        Attach::Profile {
+            hz: Some(99),
+            period_ns: None,
+        },
+        "perf_event/gp_prof",
+        &asm,
+    );
+    manifest.programs[0].name = "gp_prof".into();
+    manifest.maps[0].user_name = Some("@samples".into());
+    let obj = object(&manifest, &[&asm]);
+    let session =
+        Session::load(&obj, &manifest, &Options::default()).unwrap_or_else(|e| panic!("load: {e}"));
+    let mut sink = TerminateWhenAttached(TextSink::new(Vec::new()));
+    let summary = session
+        .run(&mut sink)
+        .unwrap_or_else(|e| panic!("run: {e}"));
+    assert_eq!(summary.stop, StopReason::Signal);
+    let text = String::from_utf8(sink.0.into_inner()).unwrap();
+    assert!(text.starts_with("Attaching 1 probe...\n\n\n"), "{text}");
+    assert_nothing_loaded();
+}
+
+/// A missing binary and a pid that does not exist are clear errors; nothing stays loaded.
+#[test]
+fn missing_binary_and_pid_are_errors() {
+    if !ready() {
+        return;
+    }
+    let _k = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    let asm = count_into_slot0(0);
+    let attach = Attach::Uprobe {
+        binary: "/nonexistent/srv".into(),
+        target: UprobeTarget::Offset(0x1000),
+        ret: false,
+    };
+    let manifest = count_manifest(attach, "uprobe/gp_count", &asm);
+    let obj = object(&manifest, &[&asm]);
+    match Session::load(&obj, &manifest, &Options::default()) {
+        Err(RuntimeError::BinaryNotFound { path, span: s }) => {
+            assert_eq!(path, Path::new("/nonexistent/srv"));
+            assert_eq!(s, span(0, 10));
+        }
+        Err(e) => panic!("expected BinaryNotFound, got {e}"),
+        Ok(_) => panic!("expected BinaryNotFound"),
+    }
+    assert_nothing_loaded();
+    // pid_max is at most 2^22, so this pid cannot exist.
+    let gone = 1 << 23;
+    match Session::load(
+        &obj,
+        &manifest,
+        &Options {
+            pid: Some(gone),
+            ..Options::default()
+        },
+    ) {
+        Err(RuntimeError::PidGone { pid }) => assert_eq!(pid, gone),
+        Err(e) => panic!("expected PidGone, got {e}"),
+        Ok(_) => panic!("expected PidGone"),
+    }
+    assert_nothing_loaded();
+}
