@@ -156,7 +156,7 @@ pub fn format_fields(format: &str) -> Vec<String> {
 pub fn list_tracepoints(pattern: &str, verbose: bool) -> Result<String, RuntimeError> {
     let pattern = pattern.trim();
     let rest = match pattern.split_once(':') {
-        Some((p, rest)) if matches!(p, "tracepoint" | "t") => rest,
+        Some(("tracepoint" | "t", rest)) => rest,
         // Other providers (uprobe:, profile:, ...) have no tracepoints to list.
         Some((p, _)) if is_other_provider(p) => return Ok(String::new()),
         _ => pattern,
