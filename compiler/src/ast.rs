@@ -40,19 +40,34 @@ pub enum ProbeKind {
     Begin,
     End,
     /// `interval:s:1`, `interval:ms:100`: fires on one CPU every `period_ns`.
-    Interval { period_ns: u64 },
+    Interval {
+        period_ns: u64,
+    },
     /// `profile:hz:99` (rate) or `profile:ms:10` (period): fires on every CPU.
-    Profile { rate: ProfileRate },
+    Profile {
+        rate: ProfileRate,
+    },
     /// `tracepoint:category:name` (either part may hold `*` wildcards).
-    Tracepoint { category: Name, name: Name },
+    Tracepoint {
+        category: Name,
+        name: Name,
+    },
     /// `uprobe:BIN:FUNC` / `uretprobe:BIN:FUNC`; `binary` is `None` when `-p`/`-c` names the
     /// target. `function` is unquoted (`net/http.(*conn).serve`) and may hold `*` wildcards.
     /// `offset` is an optional `+0x10` after the function.
-    Uprobe { ret: bool, binary: Option<Name>, function: Name, offset: Option<u64> },
+    Uprobe {
+        ret: bool,
+        binary: Option<Name>,
+        function: Name,
+        offset: Option<u64>,
+    },
     /// A provider this tool recognises but this kernel or gprobe cannot attach (kprobe,
     /// kretprobe, kfunc, usdt, hardware, software, watchpoint, …). Kept so the checker can say
     /// exactly why ("this kernel has no kprobes") with the span.
-    Unsupported { provider: Name, parts: Vec<Name> },
+    Unsupported {
+        provider: Name,
+        parts: Vec<Name>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -78,15 +93,33 @@ pub enum StmtKind {
     /// An expression evaluated for its effect: `printf(...)`, `exit()`, `delete(@m[k])`, …
     Expr(Expr),
     /// `$x = e`, `$x += e`, `$x++` (as `op: Some(Add)`, value literal 1).
-    AssignVar { var: Name, op: Option<BinOp>, value: Expr },
+    AssignVar {
+        var: Name,
+        op: Option<BinOp>,
+        value: Expr,
+    },
     /// `@m[k] = e`, `@m[k] += e`, `@m++`, `@[k] = count()`.
-    AssignMap { map: MapRef, op: Option<BinOp>, value: Expr },
+    AssignMap {
+        map: MapRef,
+        op: Option<BinOp>,
+        value: Expr,
+    },
     /// `if c { } else if d { } else { }`: `else if` nests as an `If` alone in `els`.
-    If { cond: Expr, then: Block, els: Option<Block> },
+    If {
+        cond: Expr,
+        then: Block,
+        els: Option<Block>,
+    },
     /// `unroll(N) { }` with N a literal in 1..=100.
-    Unroll { count: u64, body: Block },
+    Unroll {
+        count: u64,
+        body: Block,
+    },
     /// `while (c) { }`: bounded by the checker/lowering (the kernel needs a bound).
-    While { cond: Expr, body: Block },
+    While {
+        cond: Expr,
+        body: Block,
+    },
     Return,
     Block(Block),
 }
@@ -123,18 +156,45 @@ pub enum ExprKind {
     /// A bare identifier (`pid`, `args`, `retval`) before the checker resolves it.
     Ident(String),
     /// `f(args)` before the checker resolves it.
-    Call { func: Name, args: Vec<Expr> },
+    Call {
+        func: Name,
+        args: Vec<Expr>,
+    },
     /// A resolved builtin: a bare identifier (no args) or a call. Set by the checker.
-    Builtin { builtin: Builtin, args: Vec<Expr> },
-    Unary { op: UnOp, expr: Box<Expr> },
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
-    Ternary { cond: Box<Expr>, then: Box<Expr>, els: Box<Expr> },
+    Builtin {
+        builtin: Builtin,
+        args: Vec<Expr>,
+    },
+    Unary {
+        op: UnOp,
+        expr: Box<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Ternary {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        els: Box<Expr>,
+    },
     /// `(uint32)e`, `(int8 *)p`
-    Cast { to: TypeName, expr: Box<Expr> },
+    Cast {
+        to: TypeName,
+        expr: Box<Expr>,
+    },
     /// `e.name`, or `e->name` when `arrow`.
-    Field { expr: Box<Expr>, name: Name, arrow: bool },
+    Field {
+        expr: Box<Expr>,
+        name: Name,
+        arrow: bool,
+    },
     /// `e[i]`
-    Index { expr: Box<Expr>, index: Box<Expr> },
+    Index {
+        expr: Box<Expr>,
+        index: Box<Expr>,
+    },
     /// `(a, b)`
     Tuple(Vec<Expr>),
     /// `(goid=goid, method=str(...))`: a record with named fields (structured events, OTLP

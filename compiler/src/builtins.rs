@@ -2,6 +2,7 @@
 //! `BuiltinSpec` row: name, parameters, result, which probe types allow it, and a one-line doc.
 //! Every phase matches `Builtin` exhaustively, so adding a variant shows every place to update.
 
+use crate::types::{AggKind, IntType, StackKind};
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -88,5 +89,732 @@ impl Providers {
 
     pub const fn contains(self, kind: ProviderKind) -> bool {
         self.0 & (1 << kind as u8) != 0
+    }
+}
+
+impl Providers {
+    pub const NONE: Providers = Providers(0);
+    /// Probes that run in a traced task's context (not gprobe's own BEGIN/END).
+    pub const TRACED: Providers = Providers::of(&[
+        ProviderKind::Interval,
+        ProviderKind::Profile,
+        ProviderKind::Tracepoint,
+        ProviderKind::Uprobe,
+        ProviderKind::Uretprobe,
+    ]);
+    pub const UPROBES: Providers = Providers::of(&[ProviderKind::Uprobe, ProviderKind::Uretprobe]);
+    /// Probes whose context holds the task's registers (`pt_regs` / perf-event regs).
+    pub const REGS: Providers = Providers::of(&[
+        ProviderKind::Uprobe,
+        ProviderKind::Uretprobe,
+        ProviderKind::Profile,
+        ProviderKind::Interval,
+    ]);
+
+    pub fn kinds(self) -> impl Iterator<Item = ProviderKind> {
+        ProviderKind::ALL
+            .into_iter()
+            .filter(move |k| self.contains(*k))
+    }
+}
+
+impl ProviderKind {
+    pub const ALL: [ProviderKind; 7] = [
+        ProviderKind::Begin,
+        ProviderKind::End,
+        ProviderKind::Interval,
+        ProviderKind::Profile,
+        ProviderKind::Tracepoint,
+        ProviderKind::Uprobe,
+        ProviderKind::Uretprobe,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ProviderKind::Begin => "BEGIN",
+            ProviderKind::End => "END",
+            ProviderKind::Interval => "interval",
+            ProviderKind::Profile => "profile",
+            ProviderKind::Tracepoint => "tracepoint",
+            ProviderKind::Uprobe => "uprobe",
+            ProviderKind::Uretprobe => "uretprobe",
+        }
+    }
+}
+
+/// How a builtin is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Form {
+    /// A bare identifier: `pid`.
+    Value,
+    /// A call: `exit()`, `count()`.
+    Call,
+    /// Either: `ustack` or `ustack(5)`.
+    Both,
+}
+
+/// What a builtin parameter accepts. The checker enforces it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ParamKind {
+    /// An integer or pointer value.
+    Int,
+    /// An integer constant (literal, possibly negative).
+    IntLiteral,
+    /// A string literal.
+    StrLiteral,
+    /// Something to read memory from: an integer, pointer, Go string or Go slice.
+    Addr,
+    /// Any printable value.
+    Any,
+    /// A whole map `@m` (no keys).
+    Map,
+    /// A map element `@m[k]` (or a scalar map `@m`).
+    MapElem,
+    /// A whole map or any printable value (`print`).
+    MapOrAny,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Param {
+    pub name: &'static str,
+    pub kind: ParamKind,
+    pub optional: bool,
+}
+
+const fn req(name: &'static str, kind: ParamKind) -> Param {
+    Param {
+        name,
+        kind,
+        optional: false,
+    }
+}
+
+const fn opt(name: &'static str, kind: ParamKind) -> Param {
+    Param {
+        name,
+        kind,
+        optional: true,
+    }
+}
+
+/// The result type of a builtin, as far as the table can say; `Special` results are computed by
+/// the checker from the arguments or the probe (`str(p, n)`, `args`, `lhist`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Returns {
+    Void,
+    Int(IntType),
+    Str { size: u32 },
+    Stack(StackKind),
+    Sym { user: bool },
+    Agg(AggKind),
+    Special,
+}
+
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct BuiltinSpec {
+    pub builtin: Builtin,
+    /// The name as written (`argN` stands for `arg0`..`arg9`).
+    pub name: &'static str,
+    pub form: Form,
+    pub params: &'static [Param],
+    /// Accepts any number of extra `Any` arguments after `params` (`printf`).
+    pub variadic: bool,
+    pub result: Returns,
+    pub providers: Providers,
+    pub doc: &'static str,
+}
+
+/// Default frame limit of `ustack`/`kstack`/`gostack` without an argument.
+pub const DEFAULT_STACK_LIMIT: u8 = 127;
+/// Default size of `str(p)` (bpftrace's `strlen`).
+pub const DEFAULT_STR_SIZE: u32 = 64;
+/// The largest `str(p, n)` / `buf(p, n)`.
+pub const MAX_STR_SIZE: u32 = 256;
+
+use Builtin as B;
+use Form::{Both, Call, Value};
+use ParamKind as K;
+
+const ALL: Providers = Providers::ALL;
+const U64: Returns = Returns::Int(IntType::U64);
+const U32: Returns = Returns::Int(IntType::U32);
+const I64: Returns = Returns::Int(IntType::I64);
+
+const fn row(
+    builtin: Builtin,
+    name: &'static str,
+    form: Form,
+    params: &'static [Param],
+    result: Returns,
+    providers: Providers,
+    doc: &'static str,
+) -> BuiltinSpec {
+    BuiltinSpec {
+        builtin,
+        name,
+        form,
+        params,
+        variadic: false,
+        result,
+        providers,
+        doc,
+    }
+}
+
+/// The table. Order matches [`index`]; a unit test keeps them in step.
+pub static BUILTINS: [BuiltinSpec; 42] = [
+    row(
+        B::Pid,
+        "pid",
+        Value,
+        &[],
+        U32,
+        ALL,
+        "process id (tgid) of the current task",
+    ),
+    row(
+        B::Tid,
+        "tid",
+        Value,
+        &[],
+        U32,
+        ALL,
+        "thread id of the current task",
+    ),
+    row(
+        B::Uid,
+        "uid",
+        Value,
+        &[],
+        U32,
+        ALL,
+        "user id of the current task",
+    ),
+    row(
+        B::Gid,
+        "gid",
+        Value,
+        &[],
+        U32,
+        ALL,
+        "group id of the current task",
+    ),
+    row(
+        B::Comm,
+        "comm",
+        Value,
+        &[],
+        Returns::Str { size: 16 },
+        ALL,
+        "command name of the current task",
+    ),
+    row(
+        B::Nsecs,
+        "nsecs",
+        Value,
+        &[],
+        U64,
+        ALL,
+        "monotonic time in nanoseconds",
+    ),
+    row(
+        B::Elapsed,
+        "elapsed",
+        Value,
+        &[],
+        U64,
+        ALL,
+        "nanoseconds since gprobe started tracing",
+    ),
+    row(
+        B::Cpu,
+        "cpu",
+        Value,
+        &[],
+        U32,
+        ALL,
+        "the CPU the probe runs on",
+    ),
+    row(
+        B::Rand,
+        "rand",
+        Value,
+        &[],
+        U32,
+        ALL,
+        "a pseudo-random 32-bit number",
+    ),
+    row(
+        B::Curtask,
+        "curtask",
+        Value,
+        &[],
+        U64,
+        ALL,
+        "address of the current task_struct",
+    ),
+    row(
+        B::Probe,
+        "probe",
+        Value,
+        &[],
+        Returns::Str { size: 64 },
+        ALL,
+        "the name of the probe that fired",
+    ),
+    row(
+        B::Func,
+        "func",
+        Value,
+        &[],
+        Returns::Sym { user: true },
+        Providers::UPROBES,
+        "the probed function",
+    ),
+    row(
+        B::Arg(0),
+        "argN",
+        Value,
+        &[],
+        U64,
+        Providers::of(&[ProviderKind::Uprobe]),
+        "C-ABI argument N (0..9), for non-Go code",
+    ),
+    row(
+        B::Retval,
+        "retval",
+        Value,
+        &[],
+        Returns::Special,
+        Providers::of(&[ProviderKind::Uretprobe]),
+        "the probed function's (first) return value",
+    ),
+    row(
+        B::Args,
+        "args",
+        Value,
+        &[],
+        Returns::Special,
+        Providers::of(&[ProviderKind::Uprobe, ProviderKind::Tracepoint]),
+        "the function's parameters by name (Go) or the tracepoint's fields",
+    ),
+    row(
+        B::Ret,
+        "ret",
+        Value,
+        &[],
+        Returns::Special,
+        Providers::of(&[ProviderKind::Uretprobe]),
+        "a Go function's results by name",
+    ),
+    row(
+        B::Goid,
+        "goid",
+        Value,
+        &[],
+        I64,
+        Providers::TRACED,
+        "id of the current goroutine",
+    ),
+    row(
+        B::Ustack,
+        "ustack",
+        Both,
+        &[opt("frames", K::IntLiteral)],
+        Returns::Stack(StackKind::User),
+        Providers::TRACED,
+        "user stack of the current thread",
+    ),
+    row(
+        B::Kstack,
+        "kstack",
+        Both,
+        &[opt("frames", K::IntLiteral)],
+        Returns::Stack(StackKind::Kernel),
+        Providers::TRACED,
+        "kernel stack of the current thread",
+    ),
+    row(
+        B::Gostack,
+        "gostack",
+        Both,
+        &[opt("frames", K::IntLiteral)],
+        Returns::Stack(StackKind::Go),
+        Providers::TRACED,
+        "the goroutine's stack, Go-symbolized",
+    ),
+    row(
+        B::Str,
+        "str",
+        Call,
+        &[req("address", K::Addr), opt("size", K::IntLiteral)],
+        Returns::Special,
+        ALL,
+        "read a NUL-terminated or Go string",
+    ),
+    row(
+        B::Buf,
+        "buf",
+        Call,
+        &[req("address", K::Addr), req("size", K::IntLiteral)],
+        Returns::Special,
+        ALL,
+        "read raw bytes, printed as hex escapes",
+    ),
+    row(
+        B::Reg,
+        "reg",
+        Call,
+        &[req("name", K::StrLiteral)],
+        U64,
+        Providers::REGS,
+        "a register of the probed task, e.g. reg(\"r14\")",
+    ),
+    row(
+        B::Usym,
+        "usym",
+        Call,
+        &[req("address", K::Int)],
+        Returns::Sym { user: true },
+        ALL,
+        "print a user address as a symbol",
+    ),
+    row(
+        B::Ksym,
+        "ksym",
+        Call,
+        &[req("address", K::Int)],
+        Returns::Sym { user: false },
+        ALL,
+        "print a kernel address as a symbol",
+    ),
+    row(
+        B::Time,
+        "time",
+        Call,
+        &[opt("format", K::StrLiteral)],
+        Returns::Void,
+        ALL,
+        "print the current time (strftime format)",
+    ),
+    row(
+        B::Strftime,
+        "strftime",
+        Call,
+        &[req("format", K::StrLiteral), req("nsecs", K::Int)],
+        Returns::Str { size: 64 },
+        ALL,
+        "format a timestamp (formatted in user space)",
+    ),
+    BuiltinSpec {
+        variadic: true,
+        ..row(
+            B::Printf,
+            "printf",
+            Call,
+            &[req("format", K::StrLiteral)],
+            Returns::Void,
+            ALL,
+            "print formatted output",
+        )
+    },
+    row(
+        B::Print,
+        "print",
+        Call,
+        &[
+            req("value", K::MapOrAny),
+            opt("top", K::IntLiteral),
+            opt("div", K::IntLiteral),
+        ],
+        Returns::Void,
+        ALL,
+        "print a map or a value",
+    ),
+    row(
+        B::Exit,
+        "exit",
+        Call,
+        &[],
+        Returns::Void,
+        ALL,
+        "stop tracing, print maps and exit",
+    ),
+    row(
+        B::Delete,
+        "delete",
+        Call,
+        &[req("element", K::MapElem)],
+        Returns::Void,
+        ALL,
+        "delete one map element",
+    ),
+    row(
+        B::Clear,
+        "clear",
+        Call,
+        &[req("map", K::Map)],
+        Returns::Void,
+        ALL,
+        "delete every element of a map",
+    ),
+    row(
+        B::Zero,
+        "zero",
+        Call,
+        &[req("map", K::Map)],
+        Returns::Void,
+        ALL,
+        "set every value of a map to zero",
+    ),
+    row(
+        B::Emit,
+        "emit",
+        Call,
+        &[req("value", K::Any)],
+        Returns::Void,
+        ALL,
+        "send a structured event (JSON/OTLP outputs)",
+    ),
+    row(
+        B::Count,
+        "count",
+        Call,
+        &[],
+        Returns::Agg(AggKind::Count),
+        ALL,
+        "aggregation: number of calls",
+    ),
+    row(
+        B::Sum,
+        "sum",
+        Call,
+        &[req("value", K::Int)],
+        Returns::Agg(AggKind::Sum),
+        ALL,
+        "aggregation: sum of values",
+    ),
+    row(
+        B::Avg,
+        "avg",
+        Call,
+        &[req("value", K::Int)],
+        Returns::Agg(AggKind::Avg),
+        ALL,
+        "aggregation: average of values",
+    ),
+    row(
+        B::Min,
+        "min",
+        Call,
+        &[req("value", K::Int)],
+        Returns::Agg(AggKind::Min),
+        ALL,
+        "aggregation: minimum value",
+    ),
+    row(
+        B::Max,
+        "max",
+        Call,
+        &[req("value", K::Int)],
+        Returns::Agg(AggKind::Max),
+        ALL,
+        "aggregation: maximum value",
+    ),
+    row(
+        B::Stats,
+        "stats",
+        Call,
+        &[req("value", K::Int)],
+        Returns::Agg(AggKind::Stats),
+        ALL,
+        "aggregation: count, average and total",
+    ),
+    row(
+        B::Hist,
+        "hist",
+        Call,
+        &[req("value", K::Int)],
+        Returns::Agg(AggKind::Hist),
+        ALL,
+        "aggregation: power-of-two histogram",
+    ),
+    row(
+        B::Lhist,
+        "lhist",
+        Call,
+        &[
+            req("value", K::Int),
+            req("min", K::IntLiteral),
+            req("max", K::IntLiteral),
+            req("step", K::IntLiteral),
+        ],
+        Returns::Special,
+        ALL,
+        "aggregation: linear histogram",
+    ),
+];
+
+/// Position of a builtin's row in [`BUILTINS`]. Exhaustive, so a new variant must get a row.
+const fn index(builtin: Builtin) -> usize {
+    match builtin {
+        B::Pid => 0,
+        B::Tid => 1,
+        B::Uid => 2,
+        B::Gid => 3,
+        B::Comm => 4,
+        B::Nsecs => 5,
+        B::Elapsed => 6,
+        B::Cpu => 7,
+        B::Rand => 8,
+        B::Curtask => 9,
+        B::Probe => 10,
+        B::Func => 11,
+        B::Arg(_) => 12,
+        B::Retval => 13,
+        B::Args => 14,
+        B::Ret => 15,
+        B::Goid => 16,
+        B::Ustack => 17,
+        B::Kstack => 18,
+        B::Gostack => 19,
+        B::Str => 20,
+        B::Buf => 21,
+        B::Reg => 22,
+        B::Usym => 23,
+        B::Ksym => 24,
+        B::Time => 25,
+        B::Strftime => 26,
+        B::Printf => 27,
+        B::Print => 28,
+        B::Exit => 29,
+        B::Delete => 30,
+        B::Clear => 31,
+        B::Zero => 32,
+        B::Emit => 33,
+        B::Count => 34,
+        B::Sum => 35,
+        B::Avg => 36,
+        B::Min => 37,
+        B::Max => 38,
+        B::Stats => 39,
+        B::Hist => 40,
+        B::Lhist => 41,
+    }
+}
+
+/// The number of C-ABI `argN` builtins (`arg0`..`arg9`).
+pub const MAX_ARGS: u8 = 10;
+
+/// The table row of a builtin.
+pub fn spec(builtin: Builtin) -> &'static BuiltinSpec {
+    &BUILTINS[index(builtin)]
+}
+
+/// The builtin a name refers to (`pid`, `arg3`, `count`).
+pub fn lookup(name: &str) -> Option<Builtin> {
+    if let Some(n) = name.strip_prefix("arg")
+        && let Ok(n) = n.parse::<u8>()
+        && n < MAX_ARGS
+        && name.len() == 4
+    {
+        return Some(Builtin::Arg(n));
+    }
+    BUILTINS
+        .iter()
+        .find(|s| s.name == name && s.name != "argN")
+        .map(|s| s.builtin)
+}
+
+/// Every name a user can write, for "did you mean" suggestions.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    BUILTINS
+        .iter()
+        .map(|s| if s.name == "argN" { "arg0" } else { s.name })
+}
+
+impl Builtin {
+    /// The name as the user writes it (`arg3`, not `argN`).
+    pub fn name(self) -> String {
+        match self {
+            Builtin::Arg(n) => format!("arg{n}"),
+            other => spec(other).name.to_string(),
+        }
+    }
+
+    pub fn is_aggregation(self) -> bool {
+        matches!(
+            self,
+            B::Count | B::Sum | B::Avg | B::Min | B::Max | B::Stats | B::Hist | B::Lhist
+        )
+    }
+}
+
+impl BuiltinSpec {
+    /// The name of `builtin` (which must be this row's variant) as written.
+    pub fn name_of(&self, builtin: Builtin) -> String {
+        builtin.name()
+    }
+
+    pub fn min_args(&self) -> usize {
+        self.params.iter().filter(|p| !p.optional).count()
+    }
+
+    pub fn max_args(&self) -> Option<usize> {
+        if self.variadic {
+            None
+        } else {
+            Some(self.params.len())
+        }
+    }
+
+    /// `printf(format, ...)`: the signature for messages.
+    pub fn signature(&self) -> String {
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|p| {
+                if p.optional {
+                    format!("[{}]", p.name)
+                } else {
+                    p.name.to_string()
+                }
+            })
+            .chain(self.variadic.then(|| "...".to_string()))
+            .collect();
+        match self.form {
+            Form::Value => self.name.to_string(),
+            _ => format!("{}({})", self.name, params.join(", ")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_rows_match_index() {
+        for (i, row) in BUILTINS.iter().enumerate() {
+            assert_eq!(
+                index(row.builtin),
+                i,
+                "row {} ({}) is out of place",
+                i,
+                row.name
+            );
+            assert!(!row.doc.is_empty(), "{} needs a doc line", row.name);
+        }
+    }
+
+    #[test]
+    fn lookup_by_name() {
+        assert_eq!(lookup("pid"), Some(Builtin::Pid));
+        assert_eq!(lookup("arg3"), Some(Builtin::Arg(3)));
+        assert_eq!(lookup("arg10"), None);
+        assert_eq!(lookup("arg03"), None);
+        assert_eq!(lookup("argN"), None);
+        assert_eq!(lookup("lhist"), Some(Builtin::Lhist));
+        assert_eq!(Builtin::Arg(7).name(), "arg7");
     }
 }

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 pub struct Manifest {
     pub programs: Vec<ProgramSpec>,
     pub maps: Vec<MapSpec>,
-    /// Ring-buffer event kinds; an event's first 8 bytes (u64 LE) index this list.
+    /// Ring-buffer event kinds; an event's first 8 bytes (u64 LE) index this list. The payload
+    /// follows at byte 8; event `Layout` offsets count from the payload's start.
     pub events: Vec<EventSpec>,
 }
 
@@ -33,18 +34,32 @@ pub struct ProgramSpec {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Attach {
-    /// Runs once before any other probe fires (runtime triggers it).
+    /// Runs once before any other probe fires (runtime triggers it). The program must be in a
+    /// `uprobe/` section: the runtime attaches it to a trigger function in its own executable
+    /// and calls that once, so its context is gprobe's own `pt_regs`.
     Begin,
-    /// Runs once at exit, before the maps are printed.
+    /// Runs once at exit, before the maps are printed (a `uprobe/` section, as `Begin`).
     End,
     /// A perf-event timer on one CPU.
-    Interval { period_ns: u64 },
+    Interval {
+        period_ns: u64,
+    },
     /// A perf-event sampler on every CPU.
-    Profile { hz: Option<u64>, period_ns: Option<u64> },
-    Tracepoint { category: String, name: String },
+    Profile {
+        hz: Option<u64>,
+        period_ns: Option<u64>,
+    },
+    Tracepoint {
+        category: String,
+        name: String,
+    },
     /// A uprobe at `binary` + symbol/offset. `ret` asks for a kernel uretprobe and is only ever set
     /// for non-Go code: Go return probes are plain uprobes at each RET offset.
-    Uprobe { binary: String, target: UprobeTarget, ret: bool },
+    Uprobe {
+        binary: String,
+        target: UprobeTarget,
+        ret: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,10 +126,24 @@ pub enum MapValue {
     Plain(Layout),
     /// An aggregation. Per-CPU value layouts (all little-endian):
     /// count/sum: i64; avg/stats: (sum i64, count u64); min/max: (value i64, set u64);
-    /// hist/lhist: u64 count, with the bucket index as a trailing u64 in the key. Bucket indexes
+    /// hist/lhist: u64 count, with the bucket index as a trailing u64 in the key (the runtime
+    /// takes the kernel key's last 8 bytes as the bucket and the bytes before as the user key). Bucket indexes
     /// follow bpftrace: hist 0 = negative, 1 = zero, `k + 2` = `2^k ..= 2^(k+1) - 1`; lhist 0 =
     /// below min, `(v - min) / step + 1` inside, `(max - min) / step + 1` = at or above max.
     Agg(AggKind),
+}
+
+impl MapValue {
+    /// The value size in bytes (per CPU for per-CPU maps).
+    pub fn size(&self) -> u32 {
+        match self {
+            MapValue::Plain(layout) => layout.size,
+            MapValue::Agg(
+                AggKind::Count | AggKind::Sum | AggKind::Hist | AggKind::Lhist { .. },
+            ) => 8,
+            MapValue::Agg(AggKind::Avg | AggKind::Stats | AggKind::Min | AggKind::Max) => 16,
+        }
+    }
 }
 
 /// A fixed-size byte layout of a map key, value or event payload.
@@ -134,15 +163,27 @@ pub struct LayoutField {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FieldKind {
-    Int { size: u8, signed: bool },
+    Int {
+        size: u8,
+        signed: bool,
+    },
     /// NUL-padded bytes, printed up to the first NUL.
-    Str { size: u32 },
+    Str {
+        size: u32,
+    },
     /// Raw bytes (`buf()`): the first u8 is the length used, then `size` bytes.
-    Buf { size: u32 },
+    Buf {
+        size: u32,
+    },
     /// A u64 id into the stack map of this kind (negative when the walk failed).
-    Stack { kind: StackKind, limit: u8 },
+    Stack {
+        kind: StackKind,
+        limit: u8,
+    },
     /// A u64 address printed as a symbol.
-    Sym { user: bool },
+    Sym {
+        user: bool,
+    },
     /// Nested tuple/record printed as `(a, b)`.
     Tuple(Layout),
 }
@@ -150,16 +191,32 @@ pub enum FieldKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum EventSpec {
     /// `printf(fmt, args…)`: the payload after the id is `args`.
-    Printf { format: String, args: Layout, span: Span },
+    Printf {
+        format: String,
+        args: Layout,
+        span: Span,
+    },
     /// `exit()`: stop tracing, run END, print maps.
     Exit,
     /// `print(@m)`: print the map now.
-    Print { map: String },
+    Print {
+        map: String,
+    },
     /// `clear(@m)` / `zero(@m)`: done by the runtime, as in bpftrace.
-    Clear { map: String },
-    Zero { map: String },
+    Clear {
+        map: String,
+    },
+    Zero {
+        map: String,
+    },
     /// `time("%H:%M:%S")`: print the wall clock.
-    Time { format: String },
+    Time {
+        format: String,
+    },
     /// `emit((k=v, …))`: a structured event; the payload is the record.
-    Emit { probe: String, record: Layout, span: Span },
+    Emit {
+        probe: String,
+        record: Layout,
+        span: Span,
+    },
 }

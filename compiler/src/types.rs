@@ -12,9 +12,13 @@ pub enum Type {
     Int(IntType),
     /// A NUL-padded string buffer of `size` bytes (bpftrace's `string[64]`); Go strings read with
     /// `str()` become this too.
-    Str { size: u32 },
+    Str {
+        size: u32,
+    },
     /// Raw bytes from `buf(p, n)`, printed as hex escapes.
-    Buf { size: u32 },
+    Buf {
+        size: u32,
+    },
     Tuple(Vec<Type>),
     /// `(name=e, …)`
     Record(Vec<(String, Type)>),
@@ -32,9 +36,14 @@ pub enum Type {
     /// Go's interface value: (itab or type, data).
     GoInterface,
     /// A stack id: `ustack`, `kstack`, `gostack`, with the frame limit.
-    Stack { kind: StackKind, limit: u8 },
+    Stack {
+        kind: StackKind,
+        limit: u8,
+    },
     /// An address to print as a symbol: `usym(addr)`, `ksym(addr)`.
-    Sym { user: bool },
+    Sym {
+        user: bool,
+    },
     /// The value of an aggregation call (`count()`, `hist(x)`): only assignable to a map.
     Agg(AggKind),
 }
@@ -47,9 +56,18 @@ pub struct IntType {
 }
 
 impl IntType {
-    pub const I64: IntType = IntType { bits: 64, signed: true };
-    pub const U64: IntType = IntType { bits: 64, signed: false };
-    pub const U32: IntType = IntType { bits: 32, signed: false };
+    pub const I64: IntType = IntType {
+        bits: 64,
+        signed: true,
+    };
+    pub const U64: IntType = IntType {
+        bits: 64,
+        signed: false,
+    };
+    pub const U32: IntType = IntType {
+        bits: 32,
+        signed: false,
+    };
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -84,5 +102,9 @@ pub enum AggKind {
     Stats,
     Hist,
     /// `lhist(v, min, max, step)`
-    Lhist { min: i64, max: i64, step: i64 },
+    Lhist {
+        min: i64,
+        max: i64,
+        step: i64,
+    },
 }

@@ -39,14 +39,25 @@ pub enum MapValue {
     Plain(Value),
     Count(u64),
     Sum(i64),
-    Avg { sum: i64, count: u64 },
+    Avg {
+        sum: i64,
+        count: u64,
+    },
     Min(i64),
     Max(i64),
-    Stats { sum: i64, count: u64 },
+    Stats {
+        sum: i64,
+        count: u64,
+    },
     /// log2 buckets, indexed as in bpftrace: 0 holds negatives, 1 holds 0, `k + 2` holds
     /// `2^k ..= 2^(k+1) - 1`. `counts[i]` is bucket i (trailing zero buckets may be absent).
     Hist(Vec<u64>),
     /// Linear buckets: 0 holds `< min`, `i + 1` holds `min + i*step .. min + (i+1)*step`, the last
     /// (`(max - min) / step + 1`) holds `>= max`.
-    Lhist { min: i64, max: i64, step: i64, counts: Vec<u64> },
+    Lhist {
+        min: i64,
+        max: i64,
+        step: i64,
+        counts: Vec<u64>,
+    },
 }

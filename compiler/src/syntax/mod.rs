@@ -1,0 +1,154 @@
+//! Source text → [`ast::Program`]. The pest grammar lives in `grammar/gprobe.pest`; this module
+//! turns its pairs into owned AST nodes with spans, applies operator precedence, folds literals
+//! (durations, escapes) and decides each attach point's [`ast::ProbeKind`]. Pest types never
+//! leave this module.
+
+mod attach;
+mod build;
+mod literal;
+
+use crate::ast;
+use crate::diag::{Diagnostic, codes};
+use crate::span::Span;
+use pest::Parser as _;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/gprobe.pest"]
+struct GrammarParser;
+
+/// Parses a whole program. Syntax errors stop at the first one (pest has no recovery); errors
+/// found while building the tree (bad literals, bad attach points) are all reported.
+pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic>> {
+    let mut pairs = match GrammarParser::parse(Rule::program, source) {
+        Ok(pairs) => pairs,
+        Err(error) => return Err(vec![syntax_error(source, error)]),
+    };
+    let Some(program) = pairs.next() else {
+        return Err(vec![Diagnostic::error(codes::SYNTAX, "empty parse")]);
+    };
+    let mut builder = build::Builder::default();
+    let program = builder.program(program);
+    if builder.errors.is_empty() {
+        Ok(program)
+    } else {
+        Err(builder.errors)
+    }
+}
+
+fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
+    let span = match error.location {
+        pest::error::InputLocation::Pos(pos) => {
+            // Underline the character (or token) where parsing stopped.
+            let end = source[pos..]
+                .chars()
+                .next()
+                .map_or(pos, |c| pos + c.len_utf8());
+            Span::new(pos, end)
+        }
+        pest::error::InputLocation::Span((start, end)) => Span::new(start, end),
+    };
+    let found = source[span.range()].chars().next();
+    let (message, label) = match &error.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            let mut wanted: Vec<&str> = positives.iter().filter_map(|r| rule_name(*r)).collect();
+            wanted.sort();
+            wanted.dedup();
+            let expected = match wanted.as_slice() {
+                [] => "something else".to_string(),
+                [one] => one.to_string(),
+                [init @ .., last] => format!("{} or {}", init.join(", "), last),
+            };
+            let found = match found {
+                None => "end of input".to_string(),
+                Some(c) => format!("`{}`", c.escape_debug()),
+            };
+            (
+                format!("syntax error: expected {expected}, found {found}"),
+                format!("expected {expected}"),
+            )
+        }
+        pest::error::ErrorVariant::CustomError { message } => (message.clone(), message.clone()),
+    };
+    let mut diagnostic = Diagnostic::error(codes::SYNTAX, message).primary(span, label);
+    if found == Some('/') {
+        diagnostic = diagnostic
+            .note("a predicate must be separated from the attach point by a space: `uprobe:./srv:main.f /pid == 1/ { }`");
+    }
+    diagnostic
+}
+
+/// A human name for the rules a user could have meant; `None` hides internal rules.
+fn rule_name(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "end of input",
+        Rule::probe | Rule::attach_list | Rule::attach | Rule::attach_part | Rule::bare_part => {
+            "a probe (e.g. `BEGIN` or `uprobe:./bin:main.f`)"
+        }
+        Rule::quoted_part => "a quoted name",
+        Rule::attach_offset => "`+offset`",
+        Rule::predicate => "a predicate `/.../`",
+        Rule::block => "`{`",
+        Rule::if_stmt | Rule::kw_if => "`if`",
+        Rule::kw_else => "`else`",
+        Rule::unroll_stmt | Rule::while_stmt | Rule::return_stmt => "a statement",
+        Rule::map_assign
+        | Rule::var_assign
+        | Rule::map_incdec
+        | Rule::var_incdec
+        | Rule::expr_stmt => "a statement",
+        Rule::assign_op => "an assignment operator",
+        Rule::incdec_op => "`++` or `--`",
+        Rule::expr | Rule::binary | Rule::unary | Rule::postfix_expr | Rule::prefix => {
+            "an expression"
+        }
+        Rule::int_lit | Rule::hex_lit | Rule::dec_lit => "an integer",
+        Rule::string => "a string",
+        Rule::ident | Rule::ident_expr | Rule::call => "an identifier",
+        Rule::var | Rule::positional | Rule::positional_count => "a variable",
+        Rule::map_ref => "a map",
+        Rule::map_keys => "`[`",
+        Rule::postfix | Rule::field_dot | Rule::field_arrow | Rule::index => "`.`, `->` or `[`",
+        Rule::field_name => "a field name",
+        Rule::or
+        | Rule::and
+        | Rule::bit_or
+        | Rule::bit_xor
+        | Rule::bit_and
+        | Rule::eq
+        | Rule::ne
+        | Rule::le
+        | Rule::ge
+        | Rule::shl
+        | Rule::shr
+        | Rule::lt
+        | Rule::gt
+        | Rule::add
+        | Rule::sub
+        | Rule::mul
+        | Rule::div
+        | Rule::rem => "an operator",
+        Rule::type_name | Rule::int_type | Rule::struct_type => "a type",
+        Rule::record_field => "`name = value`",
+        Rule::paren | Rule::tuple | Rule::record | Rule::cast => "`(`",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_minimal_program() {
+        let program = parse("BEGIN { printf(\"hi\\n\"); exit(); }").unwrap();
+        assert_eq!(program.probes.len(), 1);
+        assert_eq!(program.probes[0].body.stmts.len(), 2);
+    }
+
+    #[test]
+    fn reports_syntax_error_with_span() {
+        let errors = parse("BEGIN { @x = ; }").unwrap_err();
+        assert_eq!(errors[0].code, codes::SYNTAX);
+        assert_eq!(errors[0].labels[0].span, Span::new(13, 14));
+    }
+}
