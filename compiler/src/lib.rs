@@ -9,6 +9,7 @@ pub mod dump;
 pub mod elf;
 pub mod emit;
 pub mod ir;
+pub mod lower;
 pub mod manifest;
 pub mod regalloc;
 pub mod span;
