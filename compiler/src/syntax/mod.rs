@@ -7,6 +7,8 @@ mod attach;
 mod build;
 mod literal;
 
+pub use attach::unsupported_canonical;
+
 use crate::ast;
 use crate::diag::{Diagnostic, codes};
 use crate::span::Span;
@@ -32,6 +34,17 @@ pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic>> {
         Ok(program)
     } else {
         Err(builder.errors)
+    }
+}
+
+/// A positional parameter's text as an integer (`42`, `-1`, `0x10`), if it is one.
+pub fn int_literal(text: &str) -> Option<u64> {
+    match text.strip_prefix('-') {
+        Some(rest) => literal::int(rest)
+            .ok()
+            .filter(|v| *v <= i64::MAX as u64)
+            .map(|v| (v as i64).wrapping_neg() as u64),
+        None => literal::int(text).ok(),
     }
 }
 
