@@ -9,6 +9,7 @@ pub mod ast;
 pub mod bpf;
 pub mod builtins;
 pub mod check;
+pub mod compile;
 pub mod diag;
 pub mod dump;
 pub mod elf;
@@ -22,6 +23,7 @@ pub mod syntax;
 pub mod types;
 
 pub use check::{Checked, Env, NoEnv, Options};
+pub use compile::{CompileOptions, Output, compile, compile_checked};
 pub use diag::Diagnostic;
 
 /// Parses a program; syntax errors come back as diagnostics.

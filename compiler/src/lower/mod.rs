@@ -7,7 +7,7 @@ mod func;
 pub mod layout;
 
 use crate::ast::{self, Expr, ExprKind, ProbeKind, Stmt, StmtKind};
-use crate::builtins::{Builtin, ProviderKind};
+use crate::builtins::ProviderKind;
 use crate::diag::Diagnostic;
 use crate::ir::Function;
 use crate::manifest::{
