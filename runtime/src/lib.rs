@@ -1,4 +1,25 @@
 //! gprobe's runtime: the only crate that touches the kernel. Loads what `gprobe-compiler`
 //! produced, attaches it, runs the event loop and hands decoded values to output sinks.
+//!
+//! ```text
+//! let session = Session::load(&object, &manifest, &Options { pid, command, verbose })?;
+//! let summary = session.run(&mut TextSink::new(std::io::stdout()))?;
+//! ```
 
+pub mod decode;
+pub mod error;
+mod kernel;
+pub mod output;
+pub mod printf;
+pub mod session;
+pub mod symbolize;
+mod sys;
+pub mod tracefs;
 pub mod value;
+pub mod verifier;
+
+pub use error::RuntimeError;
+pub use output::Sink;
+pub use output::text::TextSink;
+pub use session::{Options, Session, StopReason, Summary};
+pub use tracefs::{format_text, list_tracepoints};

@@ -1,0 +1,368 @@
+//! Everything done through aya: loading the object, attaching programs, handing out map fds
+//! and the ring buffer. The only file with `use aya::`; the rest of the runtime sees
+//! [`Loaded`] and plain fds.
+//!
+//! Startup: aya 0.14's `EbpfLoader::new()` always parses all of /sys/kernel/btf/vmlinux
+//! (40–60 ms), which gprobe's objects never need (no CO-RE relocations, no BTF program types).
+//! [`loader_without_vmlinux_btf`] builds the loader on a short-lived thread that has its own
+//! mount namespace in which /dev/null is bind-mounted over that file, so the parse fails in
+//! microseconds and the loader simply has no kernel BTF. The namespace dies with the thread;
+//! nothing outside the process ever sees it.
+
+use crate::error::{RuntimeError, nearest};
+use crate::symbolize::SymbolTable;
+use crate::sys::RawMap;
+use aya::maps::{Map, MapData, RingBuf};
+use aya::programs::perf_event::{PerfEventConfig, PerfEventScope, SamplePolicy, SoftwareEvent};
+use aya::programs::uprobe::{UProbeAttachLocation, UProbeScope};
+use aya::programs::{Program, ProgramError};
+use aya::{Ebpf, EbpfLoader, VerifierLogLevel};
+use gprobe_compiler::manifest::{Attach, Manifest, MapKind, ProgramSpec, UprobeTarget};
+use std::num::NonZeroU32;
+use std::os::fd::{AsFd, AsRawFd};
+use std::path::{Path, PathBuf};
+
+/// A loaded object: programs loaded (not yet attached), maps created.
+pub(crate) struct Loaded {
+    ebpf: Ebpf,
+}
+
+/// Where BEGIN/END programs attach: trigger functions in our own executable.
+pub(crate) struct Trigger {
+    pub exe: PathBuf,
+    pub offset: u64,
+}
+
+/// An `EbpfLoader` with no kernel BTF, built without reading vmlinux BTF (see module docs).
+/// Falls back to a plain `EbpfLoader::new()` where a private mount namespace is not possible.
+fn loader_without_vmlinux_btf() -> EbpfLoader<'static> {
+    let hidden = std::thread::spawn(|| {
+        if hide_vmlinux_btf() {
+            Some(EbpfLoader::new())
+        } else {
+            None
+        }
+    })
+    .join()
+    .ok()
+    .flatten();
+    hidden.unwrap_or_else(EbpfLoader::new)
+}
+
+/// On the calling thread only: unshare the mount namespace (a thread may do so on its own when
+/// it unshares its filesystem attributes too) and cover /sys/kernel/btf/vmlinux with /dev/null.
+fn hide_vmlinux_btf() -> bool {
+    // SAFETY: plain syscalls with valid NUL-terminated strings; they affect only this thread's
+    // (new, private) mount namespace.
+    unsafe {
+        if libc::unshare(libc::CLONE_NEWNS | libc::CLONE_FS) != 0 {
+            return false;
+        }
+        // Keep our bind mount from propagating back into the host namespace.
+        if libc::mount(
+            std::ptr::null(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        ) != 0
+        {
+            return false;
+        }
+        libc::mount(
+            c"/dev/null".as_ptr(),
+            c"/sys/kernel/btf/vmlinux".as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND,
+            std::ptr::null(),
+        ) == 0
+    }
+}
+
+/// Loads every program of `object` (none attached yet) and creates its maps.
+pub(crate) fn load(
+    object: &[u8],
+    manifest: &Manifest,
+    verbose: bool,
+) -> Result<Loaded, RuntimeError> {
+    let mut loader = loader_without_vmlinux_btf();
+    let level = if verbose {
+        VerifierLogLevel::VERBOSE | VerifierLogLevel::STATS
+    } else {
+        VerifierLogLevel::DEBUG | VerifierLogLevel::STATS
+    };
+    loader.verifier_log_level(level);
+    let mut ebpf = loader.load(object).map_err(|e| {
+        let reason = e.to_string();
+        if reason.contains("Operation not permitted") || reason.contains("EPERM") {
+            RuntimeError::NotPrivileged
+        } else {
+            RuntimeError::Load { reason }
+        }
+    })?;
+    for spec in &manifest.programs {
+        let program = ebpf
+            .program_mut(&spec.name)
+            .ok_or_else(|| RuntimeError::Manifest {
+                reason: format!("program {} is not in the object", spec.name),
+            })?;
+        let result = match program {
+            Program::UProbe(p) => p.load(),
+            Program::TracePoint(p) => p.load(),
+            Program::PerfEvent(p) => p.load(),
+            _ => {
+                return Err(RuntimeError::Manifest {
+                    reason: format!(
+                        "program {} has an unsupported section {}",
+                        spec.name, spec.section
+                    ),
+                });
+            }
+        };
+        result.map_err(|e| load_error(spec, e))?;
+    }
+    Ok(Loaded { ebpf })
+}
+
+fn load_error(spec: &ProgramSpec, e: ProgramError) -> RuntimeError {
+    match e {
+        ProgramError::LoadError {
+            io_error,
+            verifier_log,
+        } => {
+            if io_error.raw_os_error() == Some(libc::EPERM)
+                && verifier_log.to_string().trim().is_empty()
+            {
+                return RuntimeError::NotPrivileged;
+            }
+            let log = verifier_log.to_string();
+            let rejection = crate::verifier::rejection(&log);
+            let span = rejection
+                .insn
+                .and_then(|i| crate::verifier::span_of(&spec.insn_spans, i));
+            RuntimeError::Verifier {
+                program: spec.probe_name.clone(),
+                reason: rejection.reason.unwrap_or_else(|| io_error.to_string()),
+                span,
+                insn: rejection.insn,
+                log,
+            }
+        }
+        other => RuntimeError::Load {
+            reason: format!("{}: {other}", spec.probe_name),
+        },
+    }
+}
+
+impl Loaded {
+    /// Attaches one program where its spec says. `pid` narrows uprobes to one process;
+    /// `trigger` is where BEGIN/END programs go.
+    pub(crate) fn attach(
+        &mut self,
+        spec: &ProgramSpec,
+        pid: Option<u32>,
+        trigger: Option<&Trigger>,
+    ) -> Result<(), RuntimeError> {
+        let program = self
+            .ebpf
+            .program_mut(&spec.name)
+            .ok_or_else(|| RuntimeError::Manifest {
+                reason: format!("program {} is not in the object", spec.name),
+            })?;
+        let attach_err = |reason: String| RuntimeError::Attach {
+            probe: spec.probe_name.clone(),
+            reason,
+            span: spec.span,
+        };
+        match (&spec.attach, program) {
+            (Attach::Begin | Attach::End, Program::UProbe(p)) => {
+                let trigger =
+                    trigger.ok_or_else(|| attach_err("no trigger for BEGIN/END".into()))?;
+                let pid = NonZeroU32::new(std::process::id())
+                    .map(UProbeScope::OneProcess)
+                    .unwrap_or(UProbeScope::CallingProcess);
+                p.attach(
+                    UProbeAttachLocation::AbsoluteOffset(trigger.offset),
+                    &trigger.exe,
+                    pid,
+                )
+                .map_err(|e| attach_err(chain(&e)))?;
+            }
+            (Attach::Uprobe { binary, target, .. }, Program::UProbe(p)) => {
+                let path = Path::new(binary);
+                if !path.exists() {
+                    return Err(RuntimeError::BinaryNotFound {
+                        path: path.into(),
+                        span: spec.span,
+                    });
+                }
+                let scope = match pid.and_then(NonZeroU32::new) {
+                    Some(pid) => UProbeScope::OneProcess(pid),
+                    None => UProbeScope::AllProcesses,
+                };
+                let location = match target {
+                    UprobeTarget::Symbol(s) => UProbeAttachLocation::Symbol(s),
+                    UprobeTarget::Offset(o) => UProbeAttachLocation::AbsoluteOffset(*o),
+                };
+                if let Err(e) = p.attach(location, path, scope) {
+                    if let (UprobeTarget::Symbol(symbol), true) =
+                        (target, chain(&e).contains("symbol"))
+                    {
+                        let table = SymbolTable::from_elf(path);
+                        return Err(RuntimeError::SymbolNotFound {
+                            symbol: symbol.clone(),
+                            binary: binary.clone(),
+                            nearest: nearest(symbol, table.names()),
+                            span: spec.span,
+                        });
+                    }
+                    if let Some(pid) = pid {
+                        if !Path::new(&format!("/proc/{pid}")).exists() {
+                            return Err(RuntimeError::PidGone { pid });
+                        }
+                    }
+                    return Err(attach_err(chain(&e)));
+                }
+            }
+            (Attach::Tracepoint { category, name }, Program::TracePoint(p)) => {
+                crate::tracefs::ensure_mounted()?;
+                if !crate::tracefs::exists(category, name) {
+                    return Err(crate::tracefs::not_found(category, name, spec.span));
+                }
+                p.attach(category, name)
+                    .map_err(|e| attach_err(chain(&e)))?;
+            }
+            (Attach::Profile { hz, period_ns }, Program::PerfEvent(p)) => {
+                let policy = match (hz, period_ns) {
+                    (Some(hz), _) => SamplePolicy::Frequency(*hz),
+                    (None, Some(ns)) => SamplePolicy::Period(*ns),
+                    (None, None) => SamplePolicy::Frequency(99),
+                };
+                let cpus = aya::util::online_cpus()
+                    .map_err(|(what, e)| attach_err(format!("{what}: {e}")))?;
+                for cpu in cpus {
+                    p.attach(
+                        PerfEventConfig::Software(SoftwareEvent::CpuClock),
+                        PerfEventScope::AllProcessesOneCpu { cpu },
+                        policy,
+                        true,
+                    )
+                    .map_err(|e| attach_err(chain(&e)))?;
+                }
+            }
+            (Attach::Interval { period_ns }, Program::PerfEvent(p)) => {
+                // One timer on one CPU fires once per period, whatever runs where.
+                p.attach(
+                    PerfEventConfig::Software(SoftwareEvent::CpuClock),
+                    PerfEventScope::AllProcessesOneCpu { cpu: 0 },
+                    SamplePolicy::Period(*period_ns),
+                    true,
+                )
+                .map_err(|e| attach_err(chain(&e)))?;
+            }
+            (attach, _) => {
+                return Err(RuntimeError::Manifest {
+                    reason: format!(
+                        "program {} (section {}) cannot attach as {attach:?}",
+                        spec.name, spec.section
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes a map out of the object: its fd and sizes as the kernel reports them. The map
+    /// stays owned by the returned handle (dropped with it).
+    pub(crate) fn take_map(&mut self, name: &str, kind: MapKind) -> Result<OwnedMap, RuntimeError> {
+        let map = self
+            .ebpf
+            .take_map(name)
+            .ok_or_else(|| RuntimeError::Manifest {
+                reason: format!("map {name} is not in the object"),
+            })?;
+        if kind == MapKind::RingBuf {
+            let ring = RingBuf::try_from(map).map_err(|e| RuntimeError::Load {
+                reason: format!("ring buffer {name}: {e}"),
+            })?;
+            return Ok(OwnedMap::Ring(ring));
+        }
+        let data = match map {
+            Map::HashMap(d)
+            | Map::PerCpuHashMap(d)
+            | Map::Array(d)
+            | Map::PerCpuArray(d)
+            | Map::StackTraceMap(d) => d,
+            other => {
+                return Err(RuntimeError::Manifest {
+                    reason: format!("map {name} has an unexpected type {other:?}"),
+                });
+            }
+        };
+        let info = data.info().map_err(|e| RuntimeError::Load {
+            reason: format!("map {name}: {e}"),
+        })?;
+        let copies = if matches!(kind, MapKind::PerCpuHash | MapKind::PerCpuArray) {
+            aya::util::nr_cpus().map_err(|(what, e)| RuntimeError::io(what, e))?
+        } else {
+            1
+        };
+        let raw = RawMap {
+            fd: data.fd().as_fd().as_raw_fd(),
+            key_size: info.key_size() as usize,
+            value_size: info.value_size() as usize,
+            copies,
+        };
+        Ok(OwnedMap::Data { _owner: data, raw })
+    }
+}
+
+/// A map taken out of the object; the fd lives as long as this.
+pub(crate) enum OwnedMap {
+    /// The `MapData` owns the fd the `RawMap` uses.
+    Data {
+        _owner: MapData,
+        raw: RawMap,
+    },
+    Ring(RingBuf<MapData>),
+}
+
+impl OwnedMap {
+    pub(crate) fn raw(&self) -> Option<RawMap> {
+        match self {
+            OwnedMap::Data { raw, .. } => Some(*raw),
+            OwnedMap::Ring(_) => None,
+        }
+    }
+
+    pub(crate) fn ring_fd(&self) -> Option<i32> {
+        match self {
+            OwnedMap::Ring(r) => Some(r.as_raw_fd()),
+            OwnedMap::Data { .. } => None,
+        }
+    }
+
+    /// Hands every record now in the ring buffer to `f`, oldest first.
+    pub(crate) fn drain(&mut self, f: &mut dyn FnMut(&[u8])) {
+        if let OwnedMap::Ring(ring) = self {
+            while let Some(item) = ring.next() {
+                f(&item);
+            }
+        }
+    }
+}
+
+/// The error and its sources on one line: aya's messages say what failed, their sources why.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}

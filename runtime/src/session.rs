@@ -1,0 +1,785 @@
+//! A tracing session: load → BEGIN → attach → event loop → END → print maps → detach.
+//!
+//! BEGIN and END programs are uprobes on two trigger functions in gprobe's own executable,
+//! scoped to gprobe's pid; calling the function once runs the program once. BEGIN fires before
+//! any other probe is attached, so nothing can run before it; its events wait in the ring
+//! buffer until [`Session::run`] prints the banner and drains them.
+//!
+//! Cleanup is by ownership: links belong to programs, programs and maps to the session; every
+//! exit path (return, error, panic unwinding) drops them, which detaches and unloads. A
+//! SIGKILL closes the fds, which the kernel treats the same way.
+
+use crate::decode::{self, RawEntry, Resolve};
+use crate::error::RuntimeError;
+use crate::kernel::{self, Loaded, OwnedMap, Trigger};
+use crate::output::Sink;
+use crate::symbolize::SymbolTable;
+use crate::sys::RawMap;
+use crate::value::MapSnapshot;
+use crate::{printf, tracefs};
+use gprobe_compiler::manifest::{Attach, EventSpec, Manifest, MapRole, MapSpec};
+use gprobe_compiler::types::StackKind;
+use std::cell::OnceCell;
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// What the CLI passes in.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `-p PID`: uprobes fire only in this process.
+    pub pid: Option<u32>,
+    /// `-c CMD`: run this command (split on whitespace), trace it, stop when it exits.
+    pub command: Option<String>,
+    /// `-v`: keep full verifier logs and say more.
+    pub verbose: bool,
+}
+
+/// How a session ended.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Summary {
+    /// Ring-buffer records the programs could not submit (buffer full).
+    pub lost_events: u64,
+    /// Map updates dropped because a map was full.
+    pub dropped_updates: u64,
+    /// The `-c` command's exit code (or 128 + signal), when it finished during the session.
+    pub command_status: Option<i32>,
+    pub stop: StopReason,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StopReason {
+    #[default]
+    Exit,
+    Signal,
+    CommandExited,
+}
+
+/// Set by the SIGINT/SIGTERM handler; polled by the event loop.
+static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(_: libc::c_int) {
+    STOP_REQUESTED.store(true, Ordering::SeqCst);
+}
+
+/// BEGIN's trigger: a real, never-inlined function whose entry gets a uprobe.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub extern "C" fn gprobe_trigger_begin(token: u64) -> u64 {
+    std::hint::black_box(token)
+}
+
+/// END's trigger.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub extern "C" fn gprobe_trigger_end(token: u64) -> u64 {
+    std::hint::black_box(token.wrapping_add(1))
+}
+
+/// The file and file offset where the code at `addr` in this process comes from, from
+/// /proc/self/maps (no symbol lookup needed, so it is fast and works on stripped builds).
+fn own_code_location(addr: u64) -> Result<Trigger, RuntimeError> {
+    let maps = std::fs::read_to_string("/proc/self/maps")
+        .map_err(|e| RuntimeError::io("reading /proc/self/maps", e))?;
+    for line in maps.lines() {
+        let mut parts = line.split_whitespace();
+        let (Some(range), Some(_perms), Some(offset), Some(_dev), Some(_inode), Some(path)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            continue;
+        };
+        let Some((start, end)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end), Ok(offset)) = (
+            u64::from_str_radix(start, 16),
+            u64::from_str_radix(end, 16),
+            u64::from_str_radix(offset, 16),
+        ) else {
+            continue;
+        };
+        if (start..end).contains(&addr) {
+            return Ok(Trigger {
+                exe: PathBuf::from(path),
+                offset: addr - start + offset,
+            });
+        }
+    }
+    Err(RuntimeError::Load {
+        reason: format!("cannot find gprobe's own code at {addr:#x} in /proc/self/maps"),
+    })
+}
+
+/// A `-c` command, forked and waiting on a pipe until released, so probes are attached before
+/// it runs its first instruction.
+struct GatedChild {
+    pid: libc::pid_t,
+    /// Write end of the gate; writing a byte lets the child exec. `None` once released.
+    gate: Option<libc::c_int>,
+    status: Option<i32>,
+}
+
+impl GatedChild {
+    fn spawn(command: &str) -> Result<GatedChild, RuntimeError> {
+        let err = |source: std::io::Error| RuntimeError::Command {
+            command: command.into(),
+            source,
+        };
+        let words: Vec<&str> = command.split_whitespace().collect();
+        let Some(program) = words.first() else {
+            return Err(err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "empty command",
+            )));
+        };
+        let path = resolve_program(program)
+            .ok_or_else(|| err(std::io::Error::from(std::io::ErrorKind::NotFound)))?;
+        let to_c = |s: &str| {
+            CString::new(s)
+                .map_err(|e| err(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))
+        };
+        let c_path = to_c(&path.to_string_lossy())?;
+        let c_args: Vec<CString> = words.iter().map(|w| to_c(w)).collect::<Result<_, _>>()?;
+        let mut argv: Vec<*const libc::c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
+        argv.push(std::ptr::null());
+        let mut fds = [0; 2];
+        // SAFETY: fds is a valid 2-element array.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(err(std::io::Error::last_os_error()));
+        }
+        // SAFETY: after fork the child only calls async-signal-safe functions (close, read,
+        // execv, _exit) on memory prepared before the fork.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            let e = std::io::Error::last_os_error();
+            unsafe {
+                libc::close(fds[0]);
+                libc::close(fds[1]);
+            }
+            return Err(err(e));
+        }
+        if pid == 0 {
+            unsafe {
+                libc::close(fds[1]);
+                let mut byte = 0u8;
+                loop {
+                    let n = libc::read(fds[0], (&mut byte as *mut u8).cast(), 1);
+                    if n == 1 {
+                        libc::execv(c_path.as_ptr(), argv.as_ptr());
+                        libc::_exit(127);
+                    }
+                    // EOF: gprobe went away before attaching; do not run untraced.
+                    if n == 0 || *libc::__errno_location() != libc::EINTR {
+                        libc::_exit(127);
+                    }
+                }
+            }
+        }
+        unsafe { libc::close(fds[0]) };
+        Ok(GatedChild {
+            pid,
+            gate: Some(fds[1]),
+            status: None,
+        })
+    }
+
+    fn release(&mut self) {
+        if let Some(fd) = self.gate.take() {
+            // SAFETY: fd is our pipe's write end, owned here.
+            unsafe {
+                libc::write(fd, b"g".as_ptr().cast(), 1);
+                libc::close(fd);
+            }
+        }
+    }
+
+    /// The exit status if the child has finished (reaped once).
+    fn poll_exit(&mut self) -> Option<i32> {
+        if self.status.is_none() {
+            let mut status = 0;
+            // SAFETY: plain waitpid on our own child.
+            if unsafe { libc::waitpid(self.pid, &mut status, libc::WNOHANG) } == self.pid {
+                self.status = Some(if libc::WIFEXITED(status) {
+                    libc::WEXITSTATUS(status)
+                } else {
+                    128 + libc::WTERMSIG(status)
+                });
+            }
+        }
+        self.status
+    }
+}
+
+impl Drop for GatedChild {
+    /// A child still gated never runs (closing the gate makes it exit); one still running when
+    /// tracing ends is terminated, so a session never leaves its command behind.
+    fn drop(&mut self) {
+        if let Some(fd) = self.gate.take() {
+            unsafe { libc::close(fd) };
+        } else if self.poll_exit().is_none() {
+            unsafe { libc::kill(self.pid, libc::SIGTERM) };
+        }
+        if self.status.is_none() {
+            let mut status = 0;
+            unsafe { libc::waitpid(self.pid, &mut status, 0) };
+        }
+    }
+}
+
+fn resolve_program(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        let p = PathBuf::from(program);
+        return p.exists().then_some(p);
+    }
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| Path::new(dir).join(program))
+        .find(|p| p.is_file())
+}
+
+/// A loaded, attached session. Drop order matters only in that the child goes last: fields
+/// drop top to bottom, so probes are detached before the command is terminated.
+pub struct Session {
+    manifest: Manifest,
+    /// Map index in the manifest → its kernel map.
+    maps: Vec<(usize, OwnedMap)>,
+    events: Option<OwnedMap>,
+    loaded: Loaded,
+    end_trigger: Option<Trigger>,
+    probes: usize,
+    resolver: Resolver,
+    child: Option<GatedChild>,
+}
+
+impl Session {
+    /// Loads `object`, fires BEGIN, attaches every other probe. On error, everything already
+    /// attached is detached again (by drop) before returning.
+    pub fn load(
+        object: &[u8],
+        manifest: &Manifest,
+        options: &Options,
+    ) -> Result<Session, RuntimeError> {
+        if let Some(pid) = options.pid {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                return Err(RuntimeError::PidGone { pid });
+            }
+        }
+        if manifest
+            .programs
+            .iter()
+            .any(|p| matches!(p.attach, Attach::Tracepoint { .. }))
+        {
+            tracefs::ensure_mounted()?;
+        }
+        let mut loaded = kernel::load(object, manifest, options.verbose)?;
+        let mut maps = Vec::new();
+        let mut events = None;
+        for (i, spec) in manifest.maps.iter().enumerate() {
+            let map = loaded.take_map(&spec.name, spec.kind)?;
+            if spec.role == MapRole::Events && events.is_none() {
+                events = Some(map);
+            } else {
+                maps.push((i, map));
+            }
+        }
+        let mut session = Session {
+            manifest: manifest.clone(),
+            maps,
+            events,
+            loaded,
+            end_trigger: None,
+            probes: 0,
+            resolver: Resolver::default(),
+            child: None,
+        };
+        session.write_config()?;
+        session.resolver.stacks = session.stack_maps();
+        session.resolver.user_binary = user_binary(manifest, options);
+
+        let mut distinct: Vec<&str> = manifest
+            .programs
+            .iter()
+            .map(|p| p.probe_name.as_str())
+            .collect();
+        distinct.sort();
+        distinct.dedup();
+        session.probes = distinct.len();
+
+        // BEGIN first, fired before anything else is attached.
+        let begin = own_code_location(gprobe_trigger_begin as *const () as u64)?;
+        let begins: Vec<_> = manifest
+            .programs
+            .iter()
+            .filter(|p| p.attach == Attach::Begin)
+            .collect();
+        for spec in &begins {
+            session.loaded.attach(spec, None, Some(&begin))?;
+        }
+        if !begins.is_empty() {
+            gprobe_trigger_begin(1);
+        }
+        let end = own_code_location(gprobe_trigger_end as *const () as u64)?;
+        for spec in manifest.programs.iter().filter(|p| p.attach == Attach::End) {
+            session.loaded.attach(spec, None, Some(&end))?;
+            session.end_trigger = Some(Trigger {
+                exe: end.exe.clone(),
+                offset: end.offset,
+            });
+        }
+
+        if let Some(command) = &options.command {
+            let child = GatedChild::spawn(command)?;
+            if session.resolver.user_binary.is_none() {
+                session.resolver.user_binary =
+                    Some(PathBuf::from(format!("/proc/{}/exe", child.pid)));
+            }
+            session.child = Some(child);
+        }
+        let pid = options.pid.or(session.child.as_ref().map(|c| c.pid as u32));
+        for spec in manifest
+            .programs
+            .iter()
+            .filter(|p| !matches!(p.attach, Attach::Begin | Attach::End))
+        {
+            session.loaded.attach(spec, pid, None)?;
+        }
+        Ok(session)
+    }
+
+    /// How many distinct probes are attached (for the banner).
+    pub fn probe_count(&self) -> usize {
+        self.probes
+    }
+
+    /// The pid of the `-c` command, once started.
+    pub fn command_pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.pid as u32)
+    }
+
+    /// Runs until `exit()`, SIGINT/SIGTERM or the `-c` command's exit; then END, the maps, and
+    /// the lost-event report on stderr. Consumes the session: everything is detached on return.
+    pub fn run(mut self, sink: &mut dyn Sink) -> Result<Summary, RuntimeError> {
+        let _signals = SignalGuard::install();
+        sink.attached(self.probes).map_err(RuntimeError::Output)?;
+        if let Some(child) = &mut self.child {
+            child.release();
+        }
+        let mut summary = Summary::default();
+        let mut stop = self.drain(sink)?;
+        while stop.is_none() {
+            if STOP_REQUESTED.swap(false, Ordering::SeqCst) {
+                stop = Some(StopReason::Signal);
+                break;
+            }
+            if let Some(status) = self.child.as_mut().and_then(GatedChild::poll_exit) {
+                summary.command_status = Some(status);
+                stop = Some(StopReason::CommandExited);
+                // Events the command caused right before exiting are still in the buffer.
+                self.drain(sink)?;
+                break;
+            }
+            self.wait_for_events(100);
+            stop = self.drain(sink)?;
+        }
+        summary.stop = stop.unwrap_or_default();
+
+        if self.end_trigger.is_some() {
+            gprobe_trigger_end(1);
+            self.drain(sink)?;
+        }
+        let maps = self.user_maps()?;
+        sink.finish(&maps).map_err(RuntimeError::Output)?;
+        (summary.lost_events, summary.dropped_updates) = self.counters();
+        if summary.lost_events > 0 {
+            eprintln!(
+                "WARNING: {} events lost (ring buffer full)",
+                summary.lost_events
+            );
+        }
+        if summary.dropped_updates > 0 {
+            eprintln!(
+                "WARNING: {} map updates dropped (map full; raise the map's size)",
+                summary.dropped_updates
+            );
+        }
+        if let Some(child) = &mut self.child {
+            summary.command_status = summary.command_status.or(child.poll_exit());
+        }
+        Ok(summary)
+    }
+
+    fn wait_for_events(&self, timeout_ms: i32) {
+        let Some(fd) = self.events.as_ref().and_then(OwnedMap::ring_fd) else {
+            std::thread::sleep(std::time::Duration::from_millis(timeout_ms as u64));
+            return;
+        };
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd. EINTR (a signal) simply returns early.
+        unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    }
+
+    /// Handles every event in the ring buffer; `Some` when one of them was `exit()`.
+    fn drain(&mut self, sink: &mut dyn Sink) -> Result<Option<StopReason>, RuntimeError> {
+        let Some(mut ring) = self.events.take() else {
+            return Ok(None);
+        };
+        let mut records = Vec::new();
+        ring.drain(&mut |r| records.push(r.to_vec()));
+        self.events = Some(ring);
+        for record in records {
+            if self.handle_event(&record, sink)? {
+                return Ok(Some(StopReason::Exit));
+            }
+        }
+        Ok(None)
+    }
+
+    /// One ring-buffer record: a u64 event id, then the payload the event's layout describes
+    /// (layout offsets count from the payload's start). True for `exit()`.
+    fn handle_event(&mut self, record: &[u8], sink: &mut dyn Sink) -> Result<bool, RuntimeError> {
+        let id = decode::read_uint(record, 0, 8) as usize;
+        let payload = record.get(8..).unwrap_or(&[]);
+        let Some(event) = self.manifest.events.get(id).cloned() else {
+            return Ok(false);
+        };
+        let out = RuntimeError::Output;
+        match event {
+            EventSpec::Printf { format, args, .. } => {
+                let values = decode::fields(&args, payload, &self.resolver);
+                sink.printf(&printf::format(&format, &values))
+                    .map_err(out)?;
+            }
+            EventSpec::Exit => return Ok(true),
+            EventSpec::Print { map } => {
+                if let Some(snapshot) = self.snapshot_named(&map)? {
+                    sink.print_map(&snapshot).map_err(out)?;
+                }
+            }
+            EventSpec::Clear { map } => {
+                if let Some(raw) = self.raw_named(&map) {
+                    for key in raw
+                        .keys()
+                        .map_err(|e| RuntimeError::io(format!("clearing {map}"), e))?
+                    {
+                        let _ = raw.delete(&key);
+                    }
+                }
+            }
+            EventSpec::Zero { map } => {
+                if let Some(raw) = self.raw_named(&map) {
+                    let zero = vec![0u8; raw.value_size.div_ceil(8) * 8 * raw.copies];
+                    for key in raw
+                        .keys()
+                        .map_err(|e| RuntimeError::io(format!("zeroing {map}"), e))?
+                    {
+                        let _ = raw.update(&key, &zero);
+                    }
+                }
+            }
+            EventSpec::Time { format } => sink.time(&strftime_now(&format)).map_err(out)?,
+            EventSpec::Emit { probe, record, .. } => {
+                let value = decode::record(&record, payload, &self.resolver);
+                sink.emit(&probe, &value).map_err(out)?;
+            }
+        }
+        Ok(false)
+    }
+
+    fn spec_named(&self, name: &str) -> Option<usize> {
+        self.manifest
+            .maps
+            .iter()
+            .position(|m| m.name == name || m.user_name.as_deref() == Some(name))
+    }
+
+    fn raw_of(&self, index: usize) -> Option<RawMap> {
+        self.maps
+            .iter()
+            .find(|(i, _)| *i == index)
+            .and_then(|(_, m)| m.raw())
+    }
+
+    fn raw_named(&self, name: &str) -> Option<RawMap> {
+        self.raw_of(self.spec_named(name)?)
+    }
+
+    fn snapshot_named(&self, name: &str) -> Result<Option<MapSnapshot>, RuntimeError> {
+        let Some(index) = self.spec_named(name) else {
+            return Ok(None);
+        };
+        let Some(raw) = self.raw_of(index) else {
+            return Ok(None);
+        };
+        Ok(Some(snapshot(
+            &self.manifest.maps[index],
+            raw,
+            &self.resolver,
+        )?))
+    }
+
+    /// Every user map, decoded.
+    pub fn user_maps(&self) -> Result<Vec<MapSnapshot>, RuntimeError> {
+        let mut out = Vec::new();
+        for (index, map) in &self.maps {
+            let spec = &self.manifest.maps[*index];
+            if spec.role != MapRole::User {
+                continue;
+            }
+            if let Some(raw) = map.raw() {
+                out.push(snapshot(spec, raw, &self.resolver)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn role_map(&self, role: MapRole) -> Option<RawMap> {
+        let index = self.manifest.maps.iter().position(|m| m.role == role)?;
+        self.raw_of(index)
+    }
+
+    /// Slot 0 of the Config map: CLOCK_MONOTONIC now, in ns, the base of `elapsed`.
+    fn write_config(&self) -> Result<(), RuntimeError> {
+        let Some(raw) = self.role_map(MapRole::Config) else {
+            return Ok(());
+        };
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: valid timespec out-pointer.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        let now = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
+        let stride = if raw.copies > 1 {
+            raw.value_size.div_ceil(8) * 8
+        } else {
+            raw.value_size
+        };
+        let mut value = vec![0u8; stride * raw.copies];
+        for copy in 0..raw.copies {
+            let at = copy * stride;
+            let n = raw.value_size.min(8);
+            value[at..at + n].copy_from_slice(&now.to_le_bytes()[..n]);
+        }
+        raw.update(&key_of(0, raw.key_size), &value)
+            .map_err(|e| RuntimeError::io("writing the config map", e))
+    }
+
+    /// (lost events, dropped map updates), summed over CPUs.
+    fn counters(&self) -> (u64, u64) {
+        let Some(raw) = self.role_map(MapRole::Counters) else {
+            return (0, 0);
+        };
+        let read = |slot: u32| {
+            let Ok(Some(value)) = raw.lookup(&key_of(slot, raw.key_size)) else {
+                return 0;
+            };
+            decode::split_per_cpu(&value, raw.value_size, raw.copies)
+                .iter()
+                .map(|v| decode::read_uint(v, 0, 8))
+                .sum()
+        };
+        (read(0), read(1))
+    }
+
+    fn stack_maps(&self) -> Vec<(StackKind, RawMap)> {
+        self.manifest
+            .maps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| match m.role {
+                MapRole::Stacks { kind } => Some((kind, self.raw_of(i)?)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn key_of(index: u32, key_size: usize) -> Vec<u8> {
+    let mut key = vec![0u8; key_size.max(4)];
+    key[..4].copy_from_slice(&index.to_le_bytes());
+    key.truncate(key_size.max(1));
+    key
+}
+
+/// Reads a whole map from the kernel and decodes it.
+fn snapshot(
+    spec: &MapSpec,
+    raw: RawMap,
+    resolve: &dyn Resolve,
+) -> Result<MapSnapshot, RuntimeError> {
+    let what = || {
+        format!(
+            "reading map {}",
+            spec.user_name.as_deref().unwrap_or(&spec.name)
+        )
+    };
+    let mut entries = Vec::new();
+    for key in raw.keys().map_err(|e| RuntimeError::io(what(), e))? {
+        let Some(value) = raw.lookup(&key).map_err(|e| RuntimeError::io(what(), e))? else {
+            continue;
+        };
+        let values = if raw.copies > 1 {
+            decode::split_per_cpu(&value, raw.value_size, raw.copies)
+        } else {
+            vec![value]
+        };
+        entries.push(RawEntry { key, values });
+    }
+    // Arrays hold every slot; a slot never written is all zeros and is not a user entry
+    // (bpftrace prints only keys that were assigned).
+    if matches!(
+        spec.kind,
+        gprobe_compiler::manifest::MapKind::Array | gprobe_compiler::manifest::MapKind::PerCpuArray
+    ) {
+        entries.retain(|e| e.values.iter().any(|v| v.iter().any(|&b| b != 0)));
+    }
+    Ok(decode::snapshot(spec, &entries, resolve))
+}
+
+/// The binary user addresses belong to: the first uprobe's target, else the traced command or pid.
+fn user_binary(manifest: &Manifest, options: &Options) -> Option<PathBuf> {
+    manifest
+        .programs
+        .iter()
+        .find_map(|p| match &p.attach {
+            Attach::Uprobe { binary, .. } => Some(PathBuf::from(binary)),
+            _ => None,
+        })
+        .or_else(|| {
+            options
+                .pid
+                .map(|pid| PathBuf::from(format!("/proc/{pid}/exe")))
+        })
+}
+
+/// Stack ids and addresses to names, loading symbol tables on first use.
+#[derive(Default)]
+struct Resolver {
+    stacks: Vec<(StackKind, RawMap)>,
+    user_binary: Option<PathBuf>,
+    user: OnceCell<SymbolTable>,
+    kernel: OnceCell<SymbolTable>,
+}
+
+impl Resolver {
+    fn table(&self, user: bool) -> &SymbolTable {
+        if user {
+            self.user.get_or_init(|| {
+                self.user_binary
+                    .as_deref()
+                    .map(SymbolTable::from_elf)
+                    .unwrap_or_default()
+            })
+        } else {
+            self.kernel.get_or_init(SymbolTable::kernel)
+        }
+    }
+}
+
+impl Resolve for Resolver {
+    fn stack(&self, kind: StackKind, id: i64, limit: u8) -> Vec<String> {
+        let Some((_, raw)) = self.stacks.iter().find(|(k, _)| *k == kind) else {
+            return Vec::new();
+        };
+        if id < 0 {
+            return Vec::new();
+        }
+        let Ok(Some(frames)) = raw.lookup(&key_of(id as u32, raw.key_size)) else {
+            return Vec::new();
+        };
+        let table = self.table(kind != StackKind::Kernel);
+        frames
+            .chunks_exact(8)
+            .map(|c| decode::read_uint(c, 0, 8))
+            .take_while(|&addr| addr != 0)
+            .take(if limit == 0 {
+                usize::MAX
+            } else {
+                limit as usize
+            })
+            .map(|addr| table.format(addr))
+            .collect()
+    }
+
+    fn symbol(&self, user: bool, addr: u64) -> String {
+        self.table(user)
+            .lookup(addr)
+            .map(|s| s.split('+').next().unwrap_or(&s).to_string())
+            .unwrap_or_else(|| format!("0x{addr:x}"))
+    }
+}
+
+/// Installs SIGINT/SIGTERM handlers for the session and restores the previous ones on drop.
+struct SignalGuard {
+    previous: Vec<(libc::c_int, libc::sigaction)>,
+}
+
+impl SignalGuard {
+    fn install() -> SignalGuard {
+        STOP_REQUESTED.store(false, Ordering::SeqCst);
+        let mut previous = Vec::new();
+        for sig in [libc::SIGINT, libc::SIGTERM] {
+            // SAFETY: a zeroed sigaction with a valid handler; old is a valid out-pointer.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_stop_signal as *const () as libc::sighandler_t;
+                libc::sigemptyset(&mut action.sa_mask);
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(sig, &action, &mut old) == 0 {
+                    previous.push((sig, old));
+                }
+            }
+        }
+        SignalGuard { previous }
+    }
+}
+
+impl Drop for SignalGuard {
+    fn drop(&mut self) {
+        for (sig, old) in &self.previous {
+            // SAFETY: restoring what sigaction gave us.
+            unsafe { libc::sigaction(*sig, old, std::ptr::null_mut()) };
+        }
+    }
+}
+
+/// The local wall clock formatted with strftime(3).
+fn strftime_now(format: &str) -> String {
+    let Ok(c_format) = CString::new(format) else {
+        return String::new();
+    };
+    let mut buf = vec![0u8; 256];
+    // SAFETY: valid pointers; strftime writes at most buf.len() bytes.
+    unsafe {
+        let now = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&now, &mut tm);
+        let n = libc::strftime(buf.as_mut_ptr().cast(), buf.len(), c_format.as_ptr(), &tm);
+        buf.truncate(n);
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_code_is_found() {
+        let t = own_code_location(gprobe_trigger_begin as *const () as u64).unwrap();
+        assert!(t.exe.exists());
+        assert!(t.offset > 0);
+        assert_eq!(key_of(1, 4), vec![1, 0, 0, 0]);
+        assert_eq!(strftime_now("%%"), "%");
+    }
+}

@@ -1,0 +1,93 @@
+//! Addresses to names: ELF symbols of the traced binary for user addresses (Go binaries are
+//! not position independent, so run-time addresses are link-time addresses), /proc/kallsyms
+//! for kernel ones. Loaded lazily, only when a stack or symbol is actually printed.
+
+use object::{Object, ObjectSymbol, SymbolKind};
+use std::path::Path;
+
+/// Sorted (address, size, name) for one address space.
+#[derive(Default, Debug)]
+pub struct SymbolTable {
+    symbols: Vec<(u64, u64, String)>,
+}
+
+impl SymbolTable {
+    /// Function symbols of an ELF file; empty if unreadable (printing falls back to hex).
+    pub fn from_elf(path: &Path) -> SymbolTable {
+        let Ok(data) = std::fs::read(path) else {
+            return SymbolTable::default();
+        };
+        let Ok(file) = object::File::parse(&*data) else {
+            return SymbolTable::default();
+        };
+        let mut symbols: Vec<(u64, u64, String)> = file
+            .symbols()
+            .chain(file.dynamic_symbols())
+            .filter(|s| s.kind() == SymbolKind::Text && s.address() != 0)
+            .filter_map(|s| Some((s.address(), s.size(), s.name().ok()?.to_string())))
+            .collect();
+        symbols.sort();
+        symbols.dedup_by(|a, b| a.0 == b.0);
+        SymbolTable { symbols }
+    }
+
+    /// /proc/kallsyms (addresses are zero without root; then everything prints as hex).
+    pub fn kernel() -> SymbolTable {
+        let Ok(text) = std::fs::read_to_string("/proc/kallsyms") else {
+            return SymbolTable::default();
+        };
+        let mut symbols: Vec<(u64, u64, String)> = text
+            .lines()
+            .filter_map(|l| {
+                let mut parts = l.split_whitespace();
+                let addr = u64::from_str_radix(parts.next()?, 16).ok()?;
+                let kind = parts.next()?;
+                let name = parts.next()?;
+                (addr != 0 && matches!(kind, "t" | "T" | "w" | "W"))
+                    .then(|| (addr, 0, name.to_string()))
+            })
+            .collect();
+        symbols.sort();
+        SymbolTable { symbols }
+    }
+
+    /// Names of all symbols, for "did you mean" hints.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.symbols.iter().map(|(_, _, n)| n.as_str())
+    }
+
+    /// `name+off` for the symbol containing `addr`, as bpftrace prints frames.
+    pub fn lookup(&self, addr: u64) -> Option<String> {
+        let i = self
+            .symbols
+            .partition_point(|(a, _, _)| *a <= addr)
+            .checked_sub(1)?;
+        let (start, size, name) = &self.symbols[i];
+        if *size != 0 && addr >= start + size {
+            return None;
+        }
+        Some(format!("{name}+{}", addr - start))
+    }
+
+    pub fn format(&self, addr: u64) -> String {
+        self.lookup(addr).unwrap_or_else(|| format!("0x{addr:x}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_executable_symbols() {
+        let table = SymbolTable::from_elf(Path::new("/proc/self/exe"));
+        assert!(table.names().any(|n| n.contains("own_executable_symbols")));
+        let t = SymbolTable {
+            symbols: vec![(0x1000, 0x10, "f".into()), (0x2000, 0, "g".into())],
+        };
+        assert_eq!(t.format(0x1004), "f+4");
+        assert_eq!(t.format(0x1010), "0x1010");
+        assert_eq!(t.format(0x2100), "g+256");
+        assert_eq!(t.format(0x10), "0x10");
+    }
+}
