@@ -192,9 +192,9 @@ pub fn lower(
     for (pi, probe) in program.probes.iter().enumerate() {
         for (ai, attach) in probe.attach.iter().enumerate() {
             let name = if ai == 0 {
-                format!("p{pi}")
+                format!("gp_p{pi}")
             } else {
-                format!("p{pi}_{ai}")
+                format!("gp_p{pi}_{ai}")
             };
             let probe_name = source.get(attach.span.range()).unwrap_or("").to_string();
             let Some((section_kind, provider, target)) =
