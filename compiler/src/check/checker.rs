@@ -21,10 +21,13 @@ pub fn run(
     env: &dyn Env,
     options: &Options,
 ) -> (Result<Checked, Vec<Diagnostic>>, Vec<Diagnostic>) {
-    let mut learn = Checker::new(env, options, Tables::default(), false);
-    let mut copy = program.clone();
-    learn.program(&mut copy);
-    let tables = learn.tables;
+    // Two learning passes settle self-references like `@n = @n + 1` and reads above writes.
+    let mut tables = Tables::default();
+    for _ in 0..2 {
+        let mut learn = Checker::new(env, options, tables, false);
+        learn.program(&mut program.clone());
+        tables = learn.tables;
+    }
 
     let mut check = Checker::new(env, options, tables, true);
     check.program(program);
@@ -954,8 +957,11 @@ impl<'a> Checker<'a> {
     fn binary(&mut self, op: BinOp, l: Type, r: Type, ls: Span, rs: Span) -> Type {
         use BinOp::*;
         if matches!(l, Type::Unknown) || matches!(r, Type::Unknown) {
-            return match op {
-                Eq | Ne | Lt | Le | Gt | Ge | And | Or => bool_type(),
+            // An error was reported already, or (while learning) a map's type is not known yet:
+            // keep the known side so `@n = @n + 1` gets a type.
+            return match (op, &l, &r) {
+                (Eq | Ne | Lt | Le | Gt | Ge | And | Or, _, _) => bool_type(),
+                (_, Type::Int(_), _) | (_, _, Type::Int(_)) => Type::Int(IntType::I64),
                 _ => Type::Unknown,
             };
         }
@@ -1160,9 +1166,9 @@ impl<'a> Checker<'a> {
         if b == Builtin::Str
             && let Some(first) = args.first_mut()
             && let ExprKind::Positional(n) = first.kind
-            && let Some(value) = self.positional(n, first.span)
+            && let Some(value) = self.options.positional.get(n as usize - 1)
         {
-            first.kind = ExprKind::Str(value);
+            first.kind = ExprKind::Str(value.clone());
         }
         let n = args.len();
         let (min, max) = (spec.min_args(), spec.max_args());

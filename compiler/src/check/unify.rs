@@ -69,6 +69,7 @@ pub fn describe(ty: &Type) -> String {
         Type::Str { .. } => "string".into(),
         Type::Void => "nothing (a statement)".into(),
         Type::Agg(_) => format!("an aggregation ({})", crate::dump::type_name(ty)),
+        Type::Struct(s) if s.name.starts_with("tracepoint:") => format!("`args` of {}", s.name),
         other => format!("`{}`", crate::dump::type_name(other)),
     }
 }

@@ -83,9 +83,34 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
         pest::error::ErrorVariant::CustomError { message } => (message.clone(), message.clone()),
     };
     let mut diagnostic = Diagnostic::error(codes::SYNTAX, message).primary(span, label);
-    if found == Some('/') {
+    let positives: &[Rule] = match &error.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => positives,
+        pest::error::ErrorVariant::CustomError { .. } => &[],
+    };
+    let line_start = source[..span.start as usize]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line_before = &source[line_start..span.start as usize];
+    if let (Some(open), close) = (source.rfind("/*"), source.rfind("*/"))
+        && close.is_none_or(|close| close < open)
+    {
+        diagnostic =
+            diagnostic.secondary(Span::new(open, open + 2), "this comment is never closed");
+    } else if line_before.matches('"').count() % 2 == 1
+        || found == Some('"') && !source[span.start as usize + 1..].contains('"')
+    {
+        diagnostic =
+            diagnostic.note("a string may be unterminated: strings end with `\"` on the same line");
+    } else if positives.contains(&Rule::predicate) && line_before.contains('/') {
         diagnostic = diagnostic
             .note("a predicate must be separated from the attach point by a space: `uprobe:./srv:main.f /pid == 1/ { }`");
+    } else if positives.contains(&Rule::attach_offset) {
+        diagnostic = diagnostic
+            .note("statements belong inside a probe block, e.g. `BEGIN { printf(\"hi\\n\"); }`");
+    } else if positives.contains(&Rule::add)
+        && found.is_some_and(|c| c == '@' || c == '$' || c.is_alphabetic())
+    {
+        diagnostic = diagnostic.help("separate statements with `;`");
     }
     diagnostic
 }
