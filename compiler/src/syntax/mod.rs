@@ -7,6 +7,8 @@ mod attach;
 mod build;
 mod literal;
 
+pub use attach::unsupported_canonical;
+
 use crate::ast;
 use crate::diag::{Diagnostic, codes};
 use crate::span::Span;
@@ -32,6 +34,17 @@ pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic>> {
         Ok(program)
     } else {
         Err(builder.errors)
+    }
+}
+
+/// A positional parameter's text as an integer (`42`, `-1`, `0x10`), if it is one.
+pub fn int_literal(text: &str) -> Option<u64> {
+    match text.strip_prefix('-') {
+        Some(rest) => literal::int(rest)
+            .ok()
+            .filter(|v| *v <= i64::MAX as u64)
+            .map(|v| (v as i64).wrapping_neg() as u64),
+        None => literal::int(text).ok(),
     }
 }
 
@@ -70,9 +83,34 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
         pest::error::ErrorVariant::CustomError { message } => (message.clone(), message.clone()),
     };
     let mut diagnostic = Diagnostic::error(codes::SYNTAX, message).primary(span, label);
-    if found == Some('/') {
+    let positives: &[Rule] = match &error.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => positives,
+        pest::error::ErrorVariant::CustomError { .. } => &[],
+    };
+    let line_start = source[..span.start as usize]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line_before = &source[line_start..span.start as usize];
+    if let (Some(open), close) = (source.rfind("/*"), source.rfind("*/"))
+        && close.is_none_or(|close| close < open)
+    {
+        diagnostic =
+            diagnostic.secondary(Span::new(open, open + 2), "this comment is never closed");
+    } else if line_before.matches('"').count() % 2 == 1
+        || found == Some('"') && !source[span.start as usize + 1..].contains('"')
+    {
+        diagnostic =
+            diagnostic.note("a string may be unterminated: strings end with `\"` on the same line");
+    } else if positives.contains(&Rule::predicate) && line_before.contains('/') {
         diagnostic = diagnostic
             .note("a predicate must be separated from the attach point by a space: `uprobe:./srv:main.f /pid == 1/ { }`");
+    } else if positives.contains(&Rule::attach_offset) {
+        diagnostic = diagnostic
+            .note("statements belong inside a probe block, e.g. `BEGIN { printf(\"hi\\n\"); }`");
+    } else if positives.contains(&Rule::add)
+        && found.is_some_and(|c| c == '@' || c == '$' || c.is_alphabetic())
+    {
+        diagnostic = diagnostic.help("separate statements with `;`");
     }
     diagnostic
 }

@@ -1,0 +1,1588 @@
+//! The checker proper. It runs twice: a first pass over a copy learns every map's and scratch
+//! variable's type whatever the order of uses (a map may be read in a probe above the one that
+//! assigns it), then the real pass checks and annotates the program against those tables and
+//! keeps its diagnostics.
+
+use super::providers::{self, Provider};
+use super::unify::{describe, is_integral, is_storable, unify};
+use super::{Checked, Env, MapInfo, MapValue, Options, ProbeInfo, VarInfo, printf};
+use crate::ast::*;
+use crate::builtins::{
+    self, Builtin, DEFAULT_STACK_LIMIT, DEFAULT_STR_SIZE, Form, MAX_STR_SIZE, ParamKind, Returns,
+    spec,
+};
+use crate::diag::{Diagnostic, codes, did_you_mean};
+use crate::span::Span;
+use crate::types::{AggKind, IntType, StackKind, Type};
+use std::collections::HashSet;
+
+pub fn run(
+    program: &mut Program,
+    env: &dyn Env,
+    options: &Options,
+) -> (Result<Checked, Vec<Diagnostic>>, Vec<Diagnostic>) {
+    // Two learning passes settle self-references like `@n = @n + 1` and reads above writes.
+    let mut tables = Tables::default();
+    for _ in 0..2 {
+        let mut learn = Checker::new(env, options, tables, false);
+        learn.program(&mut program.clone());
+        tables = learn.tables;
+    }
+
+    let mut check = Checker::new(env, options, tables, true);
+    check.program(program);
+    let warnings: Vec<Diagnostic> = check
+        .diags
+        .iter()
+        .filter(|d| !d.is_error())
+        .cloned()
+        .collect();
+    let errors: Vec<Diagnostic> = check
+        .diags
+        .into_iter()
+        .filter(Diagnostic::is_error)
+        .collect();
+    if !errors.is_empty() {
+        return (Err(errors), warnings);
+    }
+    let maps = check
+        .tables
+        .maps
+        .into_iter()
+        .filter_map(|m| {
+            let (value, span) = m.value?;
+            Some(MapInfo {
+                name: m.name,
+                keys: m.keys.map(|(k, _)| k).unwrap_or_default(),
+                value,
+                span,
+            })
+        })
+        .collect();
+    (
+        Ok(Checked {
+            maps,
+            probes: check.infos,
+        }),
+        warnings,
+    )
+}
+
+#[derive(Default)]
+struct Tables {
+    maps: Vec<MapEntry>,
+    /// Per probe: scratch variables with their unified type and first assignment.
+    vars: Vec<Vec<VarInfo>>,
+}
+
+struct MapEntry {
+    name: String,
+    /// Key types and the span of the first use that fixed them.
+    keys: Option<(Vec<Type>, Span)>,
+    /// Value and the span of the first assignment.
+    value: Option<(MapValue, Span)>,
+}
+
+struct Checker<'a> {
+    env: &'a dyn Env,
+    options: &'a Options,
+    tables: Tables,
+    /// The second pass: tables are complete, so "never assigned" is an error.
+    complete: bool,
+    diags: Vec<Diagnostic>,
+    infos: Vec<ProbeInfo>,
+    // Per probe:
+    probe: usize,
+    providers: Vec<Box<dyn Provider>>,
+    set: HashSet<String>,
+    /// `args`/`ret` types, computed on first use (`Err` once reported).
+    args: Option<Result<Type, ()>>,
+    ret: Option<Result<Type, ()>>,
+}
+
+fn bool_type() -> Type {
+    Type::Int(IntType::U64)
+}
+
+impl<'a> Checker<'a> {
+    fn new(env: &'a dyn Env, options: &'a Options, tables: Tables, complete: bool) -> Self {
+        Checker {
+            env,
+            options,
+            tables,
+            complete,
+            diags: Vec::new(),
+            infos: Vec::new(),
+            probe: 0,
+            providers: Vec::new(),
+            set: HashSet::new(),
+            args: None,
+            ret: None,
+        }
+    }
+
+    fn error(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn program(&mut self, program: &mut Program) {
+        for (i, probe) in program.probes.iter_mut().enumerate() {
+            self.probe = i;
+            if self.tables.vars.len() <= i {
+                self.tables.vars.push(Vec::new());
+            }
+            self.probe_(probe);
+        }
+    }
+
+    fn probe_(&mut self, probe: &mut Probe) {
+        self.providers.clear();
+        self.set.clear();
+        self.args = None;
+        self.ret = None;
+        for attach in &probe.attach {
+            match providers::provider(attach, self.options) {
+                Ok(p) => self.providers.push(p),
+                Err(d) => self.error(d),
+            }
+        }
+        if let Some(pred) = &mut probe.predicate {
+            let ty = self.expr(pred);
+            if !is_integral(&ty) {
+                self.error(
+                    Diagnostic::error(
+                        codes::TYPE_MISMATCH,
+                        "a predicate must be an integer condition",
+                    )
+                    .primary(pred.span, format!("this is {}", describe(&ty))),
+                );
+            }
+        }
+        self.block(&mut probe.body);
+        let info = ProbeInfo {
+            providers: self.providers.iter().map(|p| p.kind()).collect(),
+            vars: self.tables.vars[self.probe].clone(),
+            args: self.args.clone().and_then(Result::ok),
+            ret: self.ret.clone().and_then(Result::ok),
+        };
+        self.infos.push(info);
+    }
+
+    fn block(&mut self, block: &mut Block) {
+        for stmt in &mut block.stmts {
+            self.stmt(stmt);
+        }
+    }
+
+    fn stmt(&mut self, stmt: &mut Stmt) {
+        let span = stmt.span;
+        match &mut stmt.kind {
+            StmtKind::Expr(e) => {
+                self.expr(e);
+            }
+            StmtKind::AssignVar { var, op, value } => self.assign_var(var, *op, value, span),
+            StmtKind::AssignMap { map, op, value } => self.assign_map(map, *op, value),
+            StmtKind::If { cond, then, els } => {
+                self.condition(cond, "an `if` condition");
+                self.block(then);
+                if let Some(els) = els {
+                    self.block(els);
+                }
+            }
+            StmtKind::Unroll { count, body } => {
+                if !(1..=100).contains(count) {
+                    self.error(
+                        Diagnostic::error(codes::BAD_UNROLL, format!("`unroll({count})` is out of range"))
+                            .primary(span, "the count must be between 1 and 100")
+                            .note("every iteration is copied into the program; the kernel limits its size"),
+                    );
+                }
+                self.block(body);
+            }
+            StmtKind::While { cond, body } => {
+                self.condition(cond, "a `while` condition");
+                self.block(body);
+            }
+            StmtKind::Return => {}
+            StmtKind::Block(block) => self.block(block),
+        }
+    }
+
+    fn condition(&mut self, cond: &mut Expr, what: &str) {
+        let ty = self.expr(cond);
+        if !is_integral(&ty) {
+            self.error(
+                Diagnostic::error(codes::TYPE_MISMATCH, format!("{what} must be an integer"))
+                    .primary(cond.span, format!("this is {}", describe(&ty))),
+            );
+        }
+    }
+
+    // ---- scratch variables ------------------------------------------------------------------
+
+    fn var_entry(&mut self, name: &str) -> Option<&mut VarInfo> {
+        self.tables.vars[self.probe]
+            .iter_mut()
+            .find(|v| v.name == name)
+    }
+
+    fn assign_var(&mut self, var: &Name, op: Option<BinOp>, value: &mut Expr, stmt: Span) {
+        let ty = self.expr(value);
+        if op.is_some() {
+            if !self.set.contains(&var.node) {
+                self.unset_var(&var.node, var.span);
+                return;
+            }
+            if !matches!(ty, Type::Int(_) | Type::Unknown) {
+                self.error(
+                    Diagnostic::error(codes::BAD_OPERAND, "compound assignment needs an integer")
+                        .primary(value.span, format!("this is {}", describe(&ty))),
+                );
+            }
+            if let Some(entry) = self.var_entry(&var.node)
+                && !matches!(entry.ty, Type::Int(_) | Type::Unknown)
+            {
+                let d = Diagnostic::error(
+                    codes::BAD_OPERAND,
+                    format!("`${}` is not an integer", var.node),
+                )
+                .primary(
+                    var.span,
+                    format!("`${}` holds {}", var.node, describe(&entry.ty)),
+                );
+                self.error(d);
+            }
+            return;
+        }
+        if matches!(ty, Type::Void) {
+            self.error(
+                Diagnostic::error(codes::NO_VALUE, "this expression produces no value")
+                    .primary(value.span, "nothing to assign"),
+            );
+            return;
+        }
+        if !matches!(ty, Type::Unknown) && !is_storable(&ty) {
+            self.error(
+                Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    format!("cannot store {} in a variable", describe(&ty)),
+                )
+                .primary(value.span, "not storable")
+                .help("read a field, or use `str()`/`buf()` to copy memory"),
+            );
+            return;
+        }
+        self.set.insert(var.node.clone());
+        match self.var_entry(&var.node) {
+            None => self.tables.vars[self.probe].push(VarInfo {
+                name: var.node.clone(),
+                ty,
+                span: stmt,
+            }),
+            Some(entry) => match unify(&entry.ty, &ty) {
+                Some(unified) => entry.ty = unified,
+                None => {
+                    let (first_ty, first_span) = (entry.ty.clone(), entry.span);
+                    self.error(
+                        Diagnostic::error(
+                            codes::VAR_TYPE_CHANGED,
+                            format!(
+                                "`${}` cannot change type from {} to {}",
+                                var.node,
+                                describe(&first_ty),
+                                describe(&ty)
+                            ),
+                        )
+                        .primary(value.span, format!("this is {}", describe(&ty)))
+                        .secondary(
+                            first_span,
+                            format!(
+                                "`${}` was first set to {} here",
+                                var.node,
+                                describe(&first_ty)
+                            ),
+                        )
+                        .help("use a different variable name"),
+                    );
+                }
+            },
+        }
+    }
+
+    fn unset_var(&mut self, name: &str, at: Span) {
+        let first = self.tables.vars[self.probe]
+            .iter()
+            .find(|v| v.name == name)
+            .map(|v| v.span);
+        let d = match first {
+            Some(first) => Diagnostic::error(
+                codes::UNSET_VARIABLE,
+                format!("`${name}` is used before it is set"),
+            )
+            .primary(at, "used here")
+            .secondary(first, "first set here"),
+            None => {
+                let mut d =
+                    Diagnostic::error(codes::UNSET_VARIABLE, format!("unknown variable `${name}`"))
+                        .primary(at, "never set in this probe");
+                let known: Vec<&str> = self.tables.vars[self.probe]
+                    .iter()
+                    .map(|v| v.name.as_str())
+                    .collect();
+                if let Some(guess) = did_you_mean(name, known.iter().copied()) {
+                    d = d.help(format!("did you mean `${guess}`?"));
+                } else {
+                    d = d.note(
+                        "scratch variables belong to one probe; use a map `@name` to share values",
+                    );
+                }
+                d
+            }
+        };
+        self.error(d);
+    }
+
+    // ---- maps -------------------------------------------------------------------------------
+
+    fn map_index(&mut self, name: &str) -> usize {
+        match self.tables.maps.iter().position(|m| m.name == name) {
+            Some(i) => i,
+            None => {
+                self.tables.maps.push(MapEntry {
+                    name: name.to_string(),
+                    keys: None,
+                    value: None,
+                });
+                self.tables.maps.len() - 1
+            }
+        }
+    }
+
+    /// Checks a map's keys against its earlier uses; returns its table index.
+    fn map_keys(&mut self, map: &mut MapRef) -> usize {
+        let key_types: Vec<Type> = map.keys.iter_mut().map(|k| self.expr(k)).collect();
+        for (key, ty) in map.keys.iter().zip(&key_types) {
+            if !matches!(ty, Type::Unknown) && !is_storable(ty) {
+                self.error(
+                    Diagnostic::error(
+                        codes::MAP_KEYS,
+                        format!("{} cannot be a map key", describe(ty)),
+                    )
+                    .primary(key.span, "not a valid key"),
+                );
+            }
+        }
+        let keys_span = match (map.keys.first(), map.keys.last()) {
+            (Some(first), Some(last)) => first.span.to(last.span),
+            _ => map.span,
+        };
+        let index = self.map_index(&map.name.node);
+        let label = map_label(&map.name.node);
+        match &mut self.tables.maps[index].keys {
+            slot @ None => *slot = Some((key_types, keys_span)),
+            Some((known, first)) => {
+                let first = *first;
+                let unified: Option<Vec<Type>> = (known.len() == key_types.len())
+                    .then(|| {
+                        known
+                            .iter()
+                            .zip(&key_types)
+                            .map(|(a, b)| unify(a, b))
+                            .collect()
+                    })
+                    .flatten();
+                match unified {
+                    Some(unified) => *known = unified,
+                    None => {
+                        let describe_keys = |keys: &[Type]| match keys.len() {
+                            0 => "no key".to_string(),
+                            _ => format!(
+                                "key [{}]",
+                                keys.iter()
+                                    .map(crate::dump::type_name)
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        };
+                        let (before, now) = (describe_keys(known), describe_keys(&key_types));
+                        self.error(
+                            Diagnostic::error(
+                                codes::MAP_KEYS,
+                                format!("map `{label}` is used with different keys"),
+                            )
+                            .primary(keys_span, format!("used with {now} here"))
+                            .secondary(first, format!("used with {before} here"))
+                            .help("every use of a map needs the same number and types of keys"),
+                        );
+                    }
+                }
+            }
+        }
+        index
+    }
+
+    /// The value a map holds, reporting a never-assigned map (second pass only).
+    fn map_value(&mut self, index: usize, map: &MapRef) -> Option<MapValue> {
+        if let Some((value, _)) = &self.tables.maps[index].value {
+            return Some(value.clone());
+        }
+        if self.complete {
+            let name = &map.name.node;
+            let assigned: Vec<String> = self
+                .tables
+                .maps
+                .iter()
+                .filter(|m| m.value.is_some())
+                .map(|m| m.name.clone())
+                .collect();
+            let mut d = Diagnostic::error(
+                codes::UNKNOWN_MAP,
+                format!("map `{}` is never assigned", map_label(name)),
+            )
+            .primary(map.name.span, "no value is ever stored here");
+            if let Some(guess) = did_you_mean(name, assigned.iter().map(String::as_str)) {
+                d = d.help(format!("did you mean `@{guess}`?"));
+            }
+            self.error(d);
+        }
+        None
+    }
+
+    fn read_map(&mut self, map: &mut MapRef) -> Type {
+        let index = self.map_keys(map);
+        match self.map_value(index, map) {
+            None => Type::Unknown,
+            Some(MapValue::Plain(ty)) => ty,
+            Some(MapValue::Agg(
+                AggKind::Count | AggKind::Sum | AggKind::Min | AggKind::Max | AggKind::Avg,
+            )) => Type::Int(IntType::I64),
+            Some(MapValue::Agg(kind)) => {
+                self.error(
+                    Diagnostic::error(
+                        codes::AGG_READ,
+                        format!(
+                            "map `{}` holds a {} and cannot be read as a value",
+                            map_label(&map.name.node),
+                            crate::dump::type_name(&Type::Agg(kind))
+                        ),
+                    )
+                    .primary(map.span, "cannot read this")
+                    .help("print it with `print(@map)`; it is also printed at exit"),
+                );
+                Type::Unknown
+            }
+        }
+    }
+
+    fn assign_map(&mut self, map: &mut MapRef, op: Option<BinOp>, value: &mut Expr) {
+        let index = self.map_keys(map);
+        let label = map_label(&map.name.node);
+        let new = if let Some(op) = op {
+            let ty = self.expr(value);
+            if !matches!(ty, Type::Int(_) | Type::Unknown) {
+                self.error(
+                    Diagnostic::error(
+                        codes::BAD_OPERAND,
+                        format!("`{}=` needs an integer", op.symbol()),
+                    )
+                    .primary(value.span, format!("this is {}", describe(&ty))),
+                );
+                return;
+            }
+            MapValue::Plain(Type::Int(IntType::I64))
+        } else {
+            let ty = self.expr_any(value);
+            match ty {
+                Type::Agg(kind) => MapValue::Agg(kind),
+                Type::Unknown => return,
+                Type::Void => {
+                    self.error(
+                        Diagnostic::error(codes::NO_VALUE, "this expression produces no value")
+                            .primary(value.span, "nothing to store"),
+                    );
+                    return;
+                }
+                ty if !is_storable(&ty) => {
+                    self.error(
+                        Diagnostic::error(
+                            codes::TYPE_MISMATCH,
+                            format!("cannot store {} in a map", describe(&ty)),
+                        )
+                        .primary(value.span, "not storable"),
+                    );
+                    return;
+                }
+                ty => MapValue::Plain(ty),
+            }
+        };
+        let entry = &mut self.tables.maps[index];
+        let Some((known, first)) = &mut entry.value else {
+            entry.value = Some((new, value.span));
+            return;
+        };
+        let first = *first;
+        let what = |v: &MapValue| match v {
+            MapValue::Agg(kind) => format!(
+                "{}()",
+                crate::dump::type_name(&Type::Agg(*kind))
+                    .split('(')
+                    .next()
+                    .unwrap_or("")
+            ),
+            MapValue::Plain(ty) => describe(ty),
+        };
+        let conflict = match (&*known, &new) {
+            (MapValue::Plain(a), MapValue::Plain(b)) => match unify(a, b) {
+                Some(unified) => {
+                    *known = MapValue::Plain(unified);
+                    None
+                }
+                None => Some(codes::MAP_VALUE),
+            },
+            (MapValue::Agg(a), MapValue::Agg(b)) if a == b => None,
+            (MapValue::Agg(AggKind::Lhist { .. }), MapValue::Agg(AggKind::Lhist { .. })) => {
+                Some(codes::AGG_MIXED)
+            }
+            (MapValue::Agg(_), MapValue::Agg(_)) => Some(codes::AGG_MIXED),
+            _ => Some(codes::MAP_VALUE),
+        };
+        if let Some(code) = conflict {
+            let (before, now) = (what(known), what(&new));
+            let (before, now) = if before == now {
+                (
+                    crate::dump::type_name(&agg_type(known)),
+                    crate::dump::type_name(&agg_type(&new)),
+                )
+            } else {
+                (before, now)
+            };
+            let mut d = Diagnostic::error(
+                code,
+                format!("map `{label}` is assigned both {before} and {now}"),
+            )
+            .primary(value.span, format!("{now} here"))
+            .secondary(first, format!("{before} here"));
+            d = if code == codes::AGG_MIXED {
+                d.help("one map holds one kind of aggregation; use a second map")
+            } else if op.is_some() && matches!(known, MapValue::Agg(_)) {
+                d.help("an aggregation map is updated by assigning the aggregation again, e.g. `@m = count()`")
+            } else {
+                d.help("every assignment to a map must store the same type; use a second map")
+            };
+            self.error(d);
+        }
+    }
+
+    /// The map named by a builtin's map argument (`clear(@m)`, `delete(@m[k])`).
+    fn map_arg(&mut self, arg: &mut Expr, whole: bool, builtin: Builtin) -> Type {
+        let ExprKind::Map(map) = &mut arg.kind else {
+            let example = if whole { "@name" } else { "@name[key]" };
+            self.expr_any(arg);
+            self.error(
+                Diagnostic::error(
+                    codes::NOT_A_MAP,
+                    format!("`{}` needs a map", builtin.name()),
+                )
+                .primary(arg.span, "not a map")
+                .help(format!("write `{}({example})`", builtin.name())),
+            );
+            return Type::Unknown;
+        };
+        if whole && !map.keys.is_empty() {
+            let label = map_label(&map.name.node);
+            self.error(
+                Diagnostic::error(
+                    codes::NOT_A_MAP,
+                    format!("`{}` takes a whole map, not an element", builtin.name()),
+                )
+                .primary(arg.span, "an element")
+                .help(format!("write `{}({label})`", builtin.name())),
+            );
+            return Type::Unknown;
+        }
+        let index = if whole {
+            self.map_index(&map.name.node)
+        } else {
+            self.map_keys(map)
+        };
+        let ty = match self.map_value(index, map) {
+            Some(MapValue::Plain(ty)) => ty,
+            Some(MapValue::Agg(kind)) => Type::Agg(kind),
+            None => Type::Unknown,
+        };
+        arg.ty = ty.clone();
+        ty
+    }
+
+    // ---- expressions ------------------------------------------------------------------------
+
+    /// An expression whose value is used: aggregations are rejected here.
+    fn expr(&mut self, e: &mut Expr) -> Type {
+        let ty = self.expr_any(e);
+        if let Type::Agg(_) = ty {
+            let name = match &e.kind {
+                ExprKind::Builtin { builtin, .. } => builtin.name(),
+                _ => "aggregation".into(),
+            };
+            self.error(
+                Diagnostic::error(
+                    codes::AGG_OUTSIDE_MAP,
+                    format!("`{name}()` can only be assigned to a map"),
+                )
+                .primary(e.span, "not assigned to a map")
+                .help(format!(
+                    "write `@name = {name}(...)` (or `@name[key] = ...`)"
+                )),
+            );
+            e.ty = Type::Unknown;
+            return Type::Unknown;
+        }
+        ty
+    }
+
+    fn expr_any(&mut self, e: &mut Expr) -> Type {
+        let ty = self.expr_kind(e);
+        e.ty = ty.clone();
+        ty
+    }
+
+    fn expr_kind(&mut self, e: &mut Expr) -> Type {
+        let span = e.span;
+        match &mut e.kind {
+            ExprKind::Int(_) => Type::Int(IntType::I64),
+            ExprKind::Str(s) => Type::Str {
+                size: s.len() as u32 + 1,
+            },
+            ExprKind::Positional(n) => {
+                let n = *n;
+                match self.positional(n, span) {
+                    Some(value) => match crate::syntax::int_literal(&value) {
+                        Some(v) => {
+                            e.kind = ExprKind::Int(v);
+                            Type::Int(IntType::I64)
+                        }
+                        None => {
+                            let size = value.len() as u32 + 1;
+                            e.kind = ExprKind::Str(value);
+                            Type::Str { size }
+                        }
+                    },
+                    None => Type::Unknown,
+                }
+            }
+            ExprKind::PositionalCount => {
+                e.kind = ExprKind::Int(self.options.positional.len() as u64);
+                Type::Int(IntType::I64)
+            }
+            ExprKind::Var(name) => {
+                if !self.set.contains(name.as_str()) {
+                    let name = name.clone();
+                    self.unset_var(&name, span);
+                    return Type::Unknown;
+                }
+                let name = name.clone();
+                self.var_entry(&name)
+                    .map_or(Type::Unknown, |v| v.ty.clone())
+            }
+            ExprKind::Map(map) => self.read_map(map),
+            ExprKind::Ident(name) => {
+                let name = name.clone();
+                match builtins::lookup(&name) {
+                    Some(b) if spec(b).form == Form::Call => {
+                        self.error(
+                            Diagnostic::error(
+                                codes::NOT_A_VALUE,
+                                format!("`{name}` is a function"),
+                            )
+                            .primary(span, "call it")
+                            .help(format!("write `{}`", spec(b).signature())),
+                        );
+                        Type::Unknown
+                    }
+                    Some(b) => {
+                        let mut args = Vec::new();
+                        let ty = self.builtin(b, &mut args, span);
+                        e.kind = ExprKind::Builtin { builtin: b, args };
+                        ty
+                    }
+                    None => {
+                        self.unknown_name(&name, span);
+                        Type::Unknown
+                    }
+                }
+            }
+            ExprKind::Call { func, args } => {
+                let name = func.node.clone();
+                let func_span = func.span;
+                match builtins::lookup(&name) {
+                    Some(b) if spec(b).form == Form::Value => {
+                        self.error(
+                            Diagnostic::error(
+                                codes::NOT_A_FUNCTION,
+                                format!("`{name}` is not a function"),
+                            )
+                            .primary(func_span, "not callable")
+                            .help(format!("write `{name}` without parentheses")),
+                        );
+                        Type::Unknown
+                    }
+                    Some(b) => {
+                        let mut args = std::mem::take(args);
+                        let ty = self.builtin(b, &mut args, span);
+                        e.kind = ExprKind::Builtin { builtin: b, args };
+                        ty
+                    }
+                    None => {
+                        for arg in args.iter_mut() {
+                            self.expr_any(arg);
+                        }
+                        let calls = builtins::BUILTINS
+                            .iter()
+                            .filter(|s| s.form != Form::Value)
+                            .map(|s| s.name);
+                        let mut d = Diagnostic::error(
+                            codes::UNKNOWN_FUNCTION,
+                            format!("unknown function `{name}`"),
+                        )
+                        .primary(func_span, "not a builtin function");
+                        if let Some(guess) = did_you_mean(&name, calls) {
+                            d = d.help(format!("did you mean `{guess}`?"));
+                        }
+                        self.error(d);
+                        Type::Unknown
+                    }
+                }
+            }
+            ExprKind::Builtin { builtin, args } => {
+                let b = *builtin;
+                self.builtin(b, args, span)
+            }
+            ExprKind::Unary { op, expr } => {
+                let op = *op;
+                let ty = self.expr(expr);
+                self.unary(op, ty, expr.span, span)
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let op = *op;
+                let l = self.expr(lhs);
+                let r = self.expr(rhs);
+                self.binary(op, l, r, lhs.span, rhs.span)
+            }
+            ExprKind::Ternary { cond, then, els } => {
+                self.condition(cond, "a `?:` condition");
+                let t = self.expr(then);
+                let f = self.expr(els);
+                match unify(&t, &f) {
+                    Some(ty) => ty,
+                    None => {
+                        self.error(
+                            Diagnostic::error(
+                                codes::TYPE_MISMATCH,
+                                "the two branches of `?:` have different types",
+                            )
+                            .primary(els.span, describe(&f))
+                            .secondary(then.span, describe(&t)),
+                        );
+                        Type::Unknown
+                    }
+                }
+            }
+            ExprKind::Cast { to, expr } => {
+                let from = self.expr(expr);
+                let to = to.clone();
+                self.cast(&to, from, expr.span)
+            }
+            ExprKind::Field { expr, name, arrow } => {
+                let base = self.expr(expr);
+                let (name, arrow) = (name.clone(), *arrow);
+                self.field(base, &name, arrow, expr.span)
+            }
+            ExprKind::Index { expr, index } => {
+                let base = self.expr(expr);
+                let index_ty = self.expr(index);
+                if !matches!(index_ty, Type::Int(_) | Type::Unknown) {
+                    self.error(
+                        Diagnostic::error(codes::BAD_OPERAND, "an index must be an integer")
+                            .primary(index.span, format!("this is {}", describe(&index_ty))),
+                    );
+                }
+                match base {
+                    Type::Ptr(inner) | Type::GoSlice(inner) => *inner,
+                    Type::Unknown => Type::Unknown,
+                    other => {
+                        self.error(
+                            Diagnostic::error(
+                                codes::BAD_OPERAND,
+                                format!("cannot index {}", describe(&other)),
+                            )
+                            .primary(expr.span, "not a pointer or slice"),
+                        );
+                        Type::Unknown
+                    }
+                }
+            }
+            ExprKind::Tuple(items) => {
+                let mut types = Vec::new();
+                for item in items.iter_mut() {
+                    let ty = self.expr(item);
+                    self.require_value(&ty, item.span);
+                    types.push(ty);
+                }
+                Type::Tuple(types)
+            }
+            ExprKind::Record(fields) => {
+                let mut types = Vec::new();
+                let mut seen = HashSet::new();
+                for (name, value) in fields.iter_mut() {
+                    let ty = self.expr(value);
+                    self.require_value(&ty, value.span);
+                    if !seen.insert(name.node.clone()) {
+                        self.error(
+                            Diagnostic::error(
+                                codes::TYPE_MISMATCH,
+                                format!("field `{}` appears twice", name.node),
+                            )
+                            .primary(name.span, "repeated"),
+                        );
+                    }
+                    types.push((name.node.clone(), ty));
+                }
+                Type::Record(types)
+            }
+        }
+    }
+
+    fn require_value(&mut self, ty: &Type, at: Span) {
+        if matches!(ty, Type::Void) || (!matches!(ty, Type::Unknown) && !is_storable(ty)) {
+            self.error(
+                Diagnostic::error(codes::NO_VALUE, format!("{} is not a value", describe(ty)))
+                    .primary(at, "not a value here"),
+            );
+        }
+    }
+
+    fn positional(&mut self, n: u32, at: Span) -> Option<String> {
+        let given = self.options.positional.len();
+        match self.options.positional.get(n as usize - 1) {
+            Some(value) => Some(value.clone()),
+            None => {
+                self.error(
+                    Diagnostic::error(
+                        codes::BAD_POSITIONAL,
+                        format!("positional parameter `${n}` was not given"),
+                    )
+                    .primary(at, format!("{given} positional parameter(s) given"))
+                    .help("pass values after the program: `gprobe script.gp -- value1 value2`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn unknown_name(&mut self, name: &str, at: Span) {
+        let mut d = Diagnostic::error(codes::UNKNOWN_NAME, format!("unknown identifier `{name}`"))
+            .primary(at, "not a builtin");
+        if let Some(rest) = name.strip_prefix("arg")
+            && rest.parse::<u32>().is_ok()
+        {
+            d = d.note(format!(
+                "only `arg0` to `arg{}` exist",
+                builtins::MAX_ARGS - 1
+            ));
+        } else if self.tables.vars[self.probe].iter().any(|v| v.name == name) {
+            d = d.help(format!("did you mean the variable `${name}`?"));
+        } else if self.tables.maps.iter().any(|m| m.name == name) {
+            d = d.help(format!("did you mean the map `@{name}`?"));
+        } else if let Some(guess) = did_you_mean(
+            name,
+            builtins::BUILTINS
+                .iter()
+                .filter(|s| s.form != Form::Call)
+                .map(|s| s.name),
+        ) {
+            d = d.help(format!("did you mean `{guess}`?"));
+        }
+        self.error(d);
+    }
+
+    fn unary(&mut self, op: UnOp, ty: Type, operand: Span, span: Span) -> Type {
+        match (op, &ty) {
+            (_, Type::Unknown) => Type::Unknown,
+            (UnOp::Neg, Type::Int(i)) => Type::Int(IntType {
+                bits: 64.max(i.bits),
+                signed: true,
+            }),
+            (UnOp::BitNot, Type::Int(_)) => ty,
+            (UnOp::Not, Type::Int(_) | Type::Ptr(_)) => bool_type(),
+            (UnOp::Deref, Type::Ptr(inner)) => match &**inner {
+                Type::Int(_) | Type::Ptr(_) => (**inner).clone(),
+                other => {
+                    self.error(
+                        Diagnostic::error(
+                            codes::BAD_OPERAND,
+                            format!("cannot dereference a pointer to {}", describe(other)),
+                        )
+                        .primary(span, "read a field instead, e.g. `p->field`"),
+                    );
+                    Type::Unknown
+                }
+            },
+            (UnOp::Deref, Type::Int(_)) => {
+                self.error(
+                    Diagnostic::error(codes::BAD_OPERAND, "cannot dereference an integer")
+                        .primary(operand, "an integer, not a pointer")
+                        .help("cast it to a pointer first, e.g. `*(uint64 *)addr`"),
+                );
+                Type::Unknown
+            }
+            _ => {
+                let symbol = match op {
+                    UnOp::Neg => "-",
+                    UnOp::Not => "!",
+                    UnOp::BitNot => "~",
+                    UnOp::Deref => "*",
+                };
+                self.error(
+                    Diagnostic::error(
+                        codes::BAD_OPERAND,
+                        format!("cannot apply `{symbol}` to {}", describe(&ty)),
+                    )
+                    .primary(operand, format!("this is {}", describe(&ty))),
+                );
+                Type::Unknown
+            }
+        }
+    }
+
+    fn binary(&mut self, op: BinOp, l: Type, r: Type, ls: Span, rs: Span) -> Type {
+        use BinOp::*;
+        if matches!(l, Type::Unknown) || matches!(r, Type::Unknown) {
+            // An error was reported already, or (while learning) a map's type is not known yet:
+            // keep the known side so `@n = @n + 1` gets a type.
+            return match (op, &l, &r) {
+                (Eq | Ne | Lt | Le | Gt | Ge | And | Or, _, _) => bool_type(),
+                (_, Type::Int(_), _) | (_, _, Type::Int(_)) => Type::Int(IntType::I64),
+                _ => Type::Unknown,
+            };
+        }
+        let result = match (op, &l, &r) {
+            (
+                Eq | Ne | Lt | Le | Gt | Ge,
+                Type::Int(_) | Type::Ptr(_),
+                Type::Int(_) | Type::Ptr(_),
+            ) => Some(bool_type()),
+            (Eq | Ne, Type::Str { .. }, Type::Str { .. }) => Some(bool_type()),
+            (And | Or, a, b) if is_integral(a) && is_integral(b) => Some(bool_type()),
+            (Add | Sub, Type::Ptr(_), Type::Int(_)) => Some(l.clone()),
+            (Add, Type::Int(_), Type::Ptr(_)) => Some(r.clone()),
+            (Sub, Type::Ptr(_), Type::Ptr(_)) => Some(Type::Int(IntType::I64)),
+            (
+                Add | Sub | Mul | Div | Mod | BitAnd | BitOr | BitXor | Shl | Shr,
+                Type::Int(a),
+                Type::Int(b),
+            ) => {
+                let unsigned64 = |i: &IntType| i.bits == 64 && !i.signed;
+                Some(Type::Int(IntType {
+                    bits: 64,
+                    signed: !(unsigned64(a) || unsigned64(b)),
+                }))
+            }
+            _ => None,
+        };
+        result.unwrap_or_else(|| {
+            let d = Diagnostic::error(
+                codes::BAD_OPERAND,
+                format!(
+                    "cannot apply `{}` to {} and {}",
+                    op.symbol(),
+                    describe(&l),
+                    describe(&r)
+                ),
+            )
+            .primary(ls, describe(&l))
+            .primary(rs, describe(&r));
+            let d = if matches!((&l, &r), (Type::Str { .. }, Type::Str { .. })) {
+                d.note("strings can only be compared with `==` and `!=`")
+            } else {
+                d
+            };
+            self.error(d);
+            Type::Unknown
+        })
+    }
+
+    fn cast(&mut self, to: &TypeName, from: Type, at: Span) -> Type {
+        let base = if let Some(int) = int_type(&to.name) {
+            Type::Int(int)
+        } else if let Some(name) = to.name.strip_prefix("struct ") {
+            if to.pointer_depth == 0 {
+                self.error(
+                    Diagnostic::error(codes::BAD_CAST, "cannot cast to a struct value")
+                        .primary(to.span, "cast to a pointer instead")
+                        .help(format!("write `(struct {name} *)`")),
+                );
+                return Type::Unknown;
+            }
+            match self.env.struct_type(name) {
+                Some(s) => Type::Struct(s),
+                None => Type::Named(to.name.clone()),
+            }
+        } else {
+            self.error(
+                Diagnostic::error(codes::BAD_CAST, format!("unknown type `{}`", to.name))
+                    .primary(to.span, "unknown type"),
+            );
+            return Type::Unknown;
+        };
+        if !is_integral(&from) {
+            self.error(
+                Diagnostic::error(
+                    codes::BAD_CAST,
+                    format!("cannot cast {} to `{}`", describe(&from), to.name),
+                )
+                .primary(at, format!("this is {}", describe(&from)))
+                .note("only integers and pointers can be cast"),
+            );
+            return Type::Unknown;
+        }
+        let mut ty = base;
+        for _ in 0..to.pointer_depth {
+            ty = Type::Ptr(Box::new(ty));
+        }
+        ty
+    }
+
+    fn field(&mut self, base: Type, name: &Name, arrow: bool, at: Span) -> Type {
+        let _ = arrow; // `.` and `->` both reach through one pointer, as in bpftrace's `args`.
+        let base = match base {
+            Type::Ptr(inner) if matches!(*inner, Type::Struct(_) | Type::Named(_)) => *inner,
+            other => other,
+        };
+        let base = match base {
+            Type::Named(n) => match self.env.struct_type(n.trim_start_matches("struct ")) {
+                Some(s) => Type::Struct(s),
+                None => {
+                    self.error(
+                        Diagnostic::error(codes::UNKNOWN_FIELD, format!("the layout of `{n}` is unknown"))
+                            .primary(at, "cannot read its fields")
+                            .note("struct layouts come from BTF/DWARF, which this environment does not provide"),
+                    );
+                    return Type::Unknown;
+                }
+            },
+            other => other,
+        };
+        let fields: Vec<(String, Type)> = match &base {
+            Type::Unknown => return Type::Unknown,
+            Type::Struct(s) => s
+                .fields
+                .iter()
+                .map(|f| (f.name.clone(), f.ty.clone()))
+                .collect(),
+            Type::Record(fields) => fields.clone(),
+            Type::Tuple(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (i.to_string(), t.clone()))
+                .collect(),
+            Type::GoString => vec![
+                (
+                    "ptr".into(),
+                    Type::Ptr(Box::new(Type::Int(IntType {
+                        bits: 8,
+                        signed: false,
+                    }))),
+                ),
+                ("len".into(), Type::Int(IntType::I64)),
+            ],
+            Type::GoSlice(elem) => vec![
+                ("ptr".into(), Type::Ptr(elem.clone())),
+                ("len".into(), Type::Int(IntType::I64)),
+                ("cap".into(), Type::Int(IntType::I64)),
+            ],
+            other => {
+                self.error(
+                    Diagnostic::error(
+                        codes::BAD_OPERAND,
+                        format!("{} has no fields", describe(other)),
+                    )
+                    .primary(name.span, format!("no field `{}`", name.node)),
+                );
+                return Type::Unknown;
+            }
+        };
+        if let Some((_, ty)) = fields.iter().find(|(n, _)| *n == name.node) {
+            return ty.clone();
+        }
+        let mut d = Diagnostic::error(
+            codes::UNKNOWN_FIELD,
+            format!("{} has no field `{}`", describe(&base), name.node),
+        )
+        .primary(name.span, "unknown field");
+        if let Some(guess) = did_you_mean(&name.node, fields.iter().map(|(n, _)| n.as_str())) {
+            d = d.help(format!("did you mean `{guess}`?"));
+        }
+        if !fields.is_empty() && fields.len() <= 20 {
+            d = d.note(format!(
+                "fields: {}",
+                fields
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        self.error(d);
+        Type::Unknown
+    }
+
+    // ---- builtins ---------------------------------------------------------------------------
+
+    fn allowed(&mut self, builtin: Builtin, at: Span) -> bool {
+        let refused = self
+            .providers
+            .iter()
+            .find(|p| !p.allows(builtin))
+            .map(|p| (p.kind(), p.span()));
+        match refused {
+            None => true,
+            Some((kind, probe_span)) => {
+                let d = providers::not_here(builtin, kind, at);
+                let d = if self.providers.len() > 1 {
+                    d.secondary(probe_span, "this attach point")
+                } else {
+                    d
+                };
+                self.error(d);
+                false
+            }
+        }
+    }
+
+    fn builtin(&mut self, b: Builtin, args: &mut [Expr], span: Span) -> Type {
+        let spec = spec(b);
+        let allowed = self.allowed(b, span);
+        // `str($1)` means the parameter's text, even when it looks like a number.
+        if b == Builtin::Str
+            && let Some(first) = args.first_mut()
+            && let ExprKind::Positional(n) = first.kind
+            && let Some(value) = self.options.positional.get(n as usize - 1)
+        {
+            first.kind = ExprKind::Str(value.clone());
+        }
+        let n = args.len();
+        let (min, max) = (spec.min_args(), spec.max_args());
+        if n < min || max.is_some_and(|max| n > max) {
+            let wanted = match max {
+                None => format!("at least {min}"),
+                Some(max) if max == min => format!("{min}"),
+                Some(max) => format!("{min} to {max}"),
+            };
+            self.error(
+                Diagnostic::error(
+                    codes::ARG_COUNT,
+                    format!(
+                        "`{}` takes {wanted} argument(s), but {n} were given",
+                        b.name()
+                    ),
+                )
+                .primary(span, format!("{n} argument(s)"))
+                .help(format!("usage: {}", spec.signature())),
+            );
+            for arg in args.iter_mut() {
+                self.expr_any(arg);
+            }
+            return Type::Unknown;
+        }
+        let mut literals: Vec<Option<i64>> = Vec::new();
+        let mut types = Vec::new();
+        for (i, arg) in args.iter_mut().enumerate() {
+            let kind = spec.params.get(i).map_or(ParamKind::Any, |p| p.kind);
+            let param = spec.params.get(i).map_or("argument", |p| p.name);
+            let (ty, literal) = self.param(b, kind, param, arg);
+            types.push(ty);
+            literals.push(literal);
+        }
+        if !allowed {
+            return Type::Unknown;
+        }
+        let literal = |i: usize| literals.get(i).copied().flatten();
+        match spec.result {
+            Returns::Void if b == Builtin::Printf => {
+                self.printf(args);
+                Type::Void
+            }
+            Returns::Void => Type::Void,
+            Returns::Int(i) => {
+                if b == Builtin::Reg {
+                    self.check_register(&args[0]);
+                }
+                Type::Int(i)
+            }
+            Returns::Str { size } => Type::Str { size },
+            Returns::Sym { user } => Type::Sym { user },
+            Returns::Agg(kind) => Type::Agg(kind),
+            Returns::Stack(kind) => {
+                let limit = match literal(0) {
+                    None if args.is_empty() => DEFAULT_STACK_LIMIT,
+                    None => return Type::Unknown,
+                    Some(l) if (1..=i64::from(DEFAULT_STACK_LIMIT)).contains(&l) => l as u8,
+                    Some(l) => {
+                        self.error(
+                            Diagnostic::error(
+                                codes::ARG_TYPE,
+                                format!("a stack of {l} frames is out of range"),
+                            )
+                            .primary(args[0].span, format!("use 1 to {DEFAULT_STACK_LIMIT}")),
+                        );
+                        return Type::Unknown;
+                    }
+                };
+                let _ = StackKind::User;
+                Type::Stack { kind, limit }
+            }
+            Returns::Special => self.special(b, args, &types, &literals, span),
+        }
+    }
+
+    /// Checks one argument against its parameter kind: (type, literal value if an integer literal).
+    fn param(
+        &mut self,
+        b: Builtin,
+        kind: ParamKind,
+        param: &str,
+        arg: &mut Expr,
+    ) -> (Type, Option<i64>) {
+        let bad = |this: &mut Self, arg: &Expr, wanted: &str, found: &Type| {
+            this.error(
+                Diagnostic::error(
+                    codes::ARG_TYPE,
+                    format!("`{}` needs {wanted} for `{param}`", b.name()),
+                )
+                .primary(arg.span, format!("this is {}", describe(found))),
+            );
+        };
+        match kind {
+            ParamKind::Map => (self.map_arg(arg, true, b), None),
+            ParamKind::MapElem => (self.map_arg(arg, false, b), None),
+            ParamKind::MapOrAny => match &arg.kind {
+                ExprKind::Map(m) if m.keys.is_empty() => (self.map_arg(arg, true, b), None),
+                _ => {
+                    let ty = self.expr(arg);
+                    self.require_value(&ty, arg.span);
+                    (ty, None)
+                }
+            },
+            ParamKind::Int => {
+                let ty = self.expr(arg);
+                if !is_integral(&ty) {
+                    bad(self, arg, "an integer", &ty);
+                }
+                (ty, None)
+            }
+            ParamKind::IntLiteral => {
+                let ty = self.expr(arg);
+                match arg.kind {
+                    ExprKind::Int(v) => (ty, Some(v as i64)),
+                    _ => {
+                        if !matches!(ty, Type::Unknown) {
+                            self.error(
+                                Diagnostic::error(
+                                    codes::NEEDS_LITERAL,
+                                    format!(
+                                        "`{param}` of `{}` must be an integer literal",
+                                        b.name()
+                                    ),
+                                )
+                                .primary(arg.span, "not a constant")
+                                .note("the value is fixed when the program is compiled"),
+                            );
+                        }
+                        (ty, None)
+                    }
+                }
+            }
+            ParamKind::StrLiteral => {
+                let ty = self.expr(arg);
+                if !matches!(arg.kind, ExprKind::Str(_)) && !matches!(ty, Type::Unknown) {
+                    self.error(
+                        Diagnostic::error(
+                            codes::NEEDS_LITERAL,
+                            format!("`{param}` of `{}` must be a string literal", b.name()),
+                        )
+                        .primary(arg.span, "not a string literal"),
+                    );
+                }
+                (ty, None)
+            }
+            ParamKind::Addr => {
+                let ty = self.expr(arg);
+                if !matches!(
+                    ty,
+                    Type::Int(_)
+                        | Type::Ptr(_)
+                        | Type::GoString
+                        | Type::GoSlice(_)
+                        | Type::Str { .. }
+                        | Type::Unknown
+                ) {
+                    bad(self, arg, "an address, pointer or Go string", &ty);
+                }
+                (ty, None)
+            }
+            ParamKind::Any => {
+                let ty = self.expr(arg);
+                self.require_value(&ty, arg.span);
+                (ty, None)
+            }
+        }
+    }
+
+    fn special(
+        &mut self,
+        b: Builtin,
+        args: &[Expr],
+        types: &[Type],
+        literals: &[Option<i64>],
+        span: Span,
+    ) -> Type {
+        match b {
+            Builtin::Retval => self
+                .providers
+                .first()
+                .map_or(Type::Int(IntType::U64), |p| p.retval(self.env)),
+            Builtin::Args | Builtin::Ret => self.args_or_ret(b, span),
+            Builtin::Str | Builtin::Buf => {
+                let size = match (literals.get(1).copied().flatten(), args.len()) {
+                    (Some(size), _) => size,
+                    (None, 1) => i64::from(DEFAULT_STR_SIZE),
+                    (None, _) => return Type::Unknown,
+                };
+                if !(1..=i64::from(MAX_STR_SIZE)).contains(&size) {
+                    self.error(
+                        Diagnostic::error(codes::ARG_TYPE, format!("size {size} is out of range"))
+                            .primary(args[1].span, format!("use 1 to {MAX_STR_SIZE}")),
+                    );
+                    return Type::Unknown;
+                }
+                let size = size as u32;
+                match (b, &types[0]) {
+                    (Builtin::Str, Type::Str { size: have }) => Type::Str {
+                        size: (*have).min(size.max(*have)),
+                    },
+                    (Builtin::Str, _) => Type::Str { size },
+                    _ => Type::Buf { size },
+                }
+            }
+            Builtin::Lhist => {
+                let (Some(min), Some(max), Some(step)) = (literals[1], literals[2], literals[3])
+                else {
+                    return Type::Unknown;
+                };
+                if step <= 0 || max <= min {
+                    self.error(
+                        Diagnostic::error(
+                            codes::ARG_TYPE,
+                            "`lhist` needs min < max and a positive step",
+                        )
+                        .primary(
+                            args[1].span.to(args[3].span),
+                            format!("min {min}, max {max}, step {step}"),
+                        ),
+                    );
+                    return Type::Unknown;
+                }
+                if (max - min) / step > 10_000 {
+                    self.error(
+                        Diagnostic::error(
+                            codes::ARG_TYPE,
+                            "`lhist` would have more than 10000 buckets",
+                        )
+                        .primary(args[3].span, "use a larger step"),
+                    );
+                    return Type::Unknown;
+                }
+                Type::Agg(AggKind::Lhist { min, max, step })
+            }
+            _ => Type::Unknown,
+        }
+    }
+
+    fn args_or_ret(&mut self, b: Builtin, at: Span) -> Type {
+        let cached = if b == Builtin::Args {
+            &self.args
+        } else {
+            &self.ret
+        };
+        if let Some(result) = cached {
+            return result.clone().unwrap_or(Type::Unknown);
+        }
+        let mut result: Result<Type, ()> = Err(());
+        let mut first: Option<(Type, Span)> = None;
+        let mut errors = Vec::new();
+        for p in &self.providers {
+            let ty = if b == Builtin::Args {
+                p.args(self.env, at)
+            } else {
+                p.ret(self.env, at)
+            };
+            match ty {
+                Err(d) => {
+                    errors.push(d);
+                    result = Err(());
+                    break;
+                }
+                Ok(ty) => match &first {
+                    None => {
+                        first = Some((ty.clone(), p.span()));
+                        result = Ok(ty);
+                    }
+                    Some((known, known_span)) if *known != ty => {
+                        errors.push(
+                            Diagnostic::error(
+                                codes::MIXED_ARGS,
+                                format!(
+                                    "`{}` differs between the attach points of this probe",
+                                    b.name()
+                                ),
+                            )
+                            .primary(at, "ambiguous")
+                            .secondary(*known_span, "one signature here")
+                            .secondary(p.span(), "another here")
+                            .help("split the probe into one block per attach point"),
+                        );
+                        result = Err(());
+                        break;
+                    }
+                    Some(_) => {}
+                },
+            }
+        }
+        for d in errors {
+            self.error(d);
+        }
+        if b == Builtin::Args {
+            self.args = Some(result.clone());
+        } else {
+            self.ret = Some(result.clone());
+        }
+        result.unwrap_or(Type::Unknown)
+    }
+
+    fn check_register(&mut self, arg: &Expr) {
+        const REGISTERS: &[&str] = &[
+            "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11",
+            "r12", "r13", "r14", "r15", "rip", "ip", "sp", "bp", "flags", "orig_rax", "cs", "ss",
+        ];
+        if let ExprKind::Str(name) = &arg.kind
+            && !REGISTERS.contains(&name.as_str())
+        {
+            let mut d = Diagnostic::error(codes::ARG_TYPE, format!("unknown register `{name}`"))
+                .primary(arg.span, "not an x86-64 register");
+            if let Some(guess) = did_you_mean(name, REGISTERS.iter().copied()) {
+                d = d.help(format!("did you mean `{guess}`?"));
+            }
+            self.error(d);
+        }
+    }
+
+    fn printf(&mut self, args: &[Expr]) {
+        let Some((format_arg, values)) = args.split_first() else {
+            return;
+        };
+        let ExprKind::Str(format) = &format_arg.kind else {
+            return;
+        };
+        let pieces = match printf::parse(format) {
+            Ok(pieces) => pieces,
+            Err((_, message)) => {
+                self.error(
+                    Diagnostic::error(codes::PRINTF_FORMAT, format!("bad printf format: {message}"))
+                        .primary(format_arg.span, message)
+                        .note("conversions: %d %i %u %x %X %o %c %s %p %r, with flags, width and `l`/`ll`"),
+                );
+                return;
+            }
+        };
+        let conversions: Vec<&printf::Conversion> = printf::conversions(&pieces).collect();
+        if conversions.len() != values.len() {
+            let mut d = Diagnostic::error(
+                codes::PRINTF_ARGS,
+                format!(
+                    "the format has {} conversion(s) but {} value(s) were given",
+                    conversions.len(),
+                    values.len()
+                ),
+            )
+            .primary(
+                format_arg.span,
+                format!("{} conversion(s)", conversions.len()),
+            );
+            for extra in values.iter().skip(conversions.len()) {
+                d = d.secondary(extra.span, "no conversion for this value");
+            }
+            self.error(d);
+            return;
+        }
+        for (conversion, value) in conversions.iter().zip(values) {
+            let ty = &value.ty;
+            let ok = match conversion.accepts() {
+                printf::Accepts::Integer => {
+                    matches!(ty, Type::Int(_) | Type::Ptr(_) | Type::Unknown)
+                }
+                printf::Accepts::Pointer => {
+                    matches!(ty, Type::Int(_) | Type::Ptr(_) | Type::Unknown)
+                }
+                printf::Accepts::Buffer => {
+                    matches!(ty, Type::Buf { .. } | Type::Str { .. } | Type::Unknown)
+                }
+                printf::Accepts::Text => is_storable(ty) || matches!(ty, Type::Unknown),
+            };
+            if !ok {
+                let mut d = Diagnostic::error(
+                    codes::PRINTF_ARGS,
+                    format!("`%{}` cannot print {}", conversion.conversion, describe(ty)),
+                )
+                .primary(value.span, format!("this is {}", describe(ty)))
+                .secondary(
+                    format_arg.span,
+                    format!("`%{}` in this format", conversion.conversion),
+                );
+                if matches!(ty, Type::Str { .. } | Type::GoString) {
+                    d = d.help("use `%s` for strings");
+                } else if matches!(ty, Type::Ptr(_)) && conversion.conversion == 's' {
+                    d = d.help("read the string first: `str(p)`");
+                }
+                self.error(d);
+            }
+        }
+    }
+}
+
+fn map_label(name: &str) -> String {
+    format!("@{name}")
+}
+
+/// Aggregation maps: a type to name them in messages.
+fn agg_type(value: &MapValue) -> Type {
+    match value {
+        MapValue::Agg(kind) => Type::Agg(*kind),
+        MapValue::Plain(ty) => ty.clone(),
+    }
+}
+
+/// `uint32`, `u32`, `int8`, `i64`, ... → the integer type.
+fn int_type(name: &str) -> Option<IntType> {
+    let (signed, bits) =
+        if let Some(bits) = name.strip_prefix("uint").or_else(|| name.strip_prefix('u')) {
+            (false, bits)
+        } else if let Some(bits) = name.strip_prefix("int").or_else(|| name.strip_prefix('i')) {
+            (true, bits)
+        } else {
+            return None;
+        };
+    match bits.parse::<u8>().ok()? {
+        bits @ (8 | 16 | 32 | 64) => Some(IntType { bits, signed }),
+        _ => None,
+    }
+}

@@ -1,0 +1,152 @@
+//! Semantic checks: name resolution, type inference, and what each probe type allows.
+//!
+//! [`check`] annotates a parsed [`Program`] in place. When it returns `Ok`, the tree is *checked*,
+//! which lowering relies on:
+//! - every `Expr::ty` is known (never `Type::Unknown`);
+//! - every `ExprKind::Ident` and `ExprKind::Call` has become `ExprKind::Builtin`;
+//! - `$N` and `$#` have become `ExprKind::Int`/`ExprKind::Str` literals holding the value given
+//!   in [`Options::positional`] (so `ExprKind::Positional*` never reach lowering);
+//! - every map use agrees with [`Checked::maps`] (key types, value type or aggregation);
+//! - an aggregation call (`Type::Agg`) appears only as the whole value of `@m[..] = agg(..)`;
+//! - every builtin is allowed by the provider of every attach point of its probe;
+//! - `printf`'s first argument is an `ExprKind::Str` whose conversions match the other arguments
+//!   ([`printf::parse`] gives the pieces);
+//! - `ExprKind::Map` arguments of `print`/`clear`/`zero`/`delete` have `ty` = the map's value type
+//!   (`Type::Agg(kind)` for aggregations), not a read of the map.
+//!
+//! Facts from outside the source (tracepoint formats, Go signatures) come from an [`Env`].
+
+mod checker;
+pub mod printf;
+pub mod providers;
+pub mod tracefs;
+mod unify;
+
+use crate::ast::Program;
+use crate::builtins::ProviderKind;
+use crate::diag::Diagnostic;
+use crate::span::Span;
+use crate::types::{AggKind, Field, StructType, Type};
+
+/// What the checker needs to know about the world outside the program text.
+pub trait Env {
+    /// The fields of tracepoint `category:name` (from its tracefs `format` file; see
+    /// [`tracefs::parse_format`]). `Err` says why they are unknown.
+    fn tracepoint_fields(&self, category: &str, name: &str) -> Result<Vec<Field>, String>;
+
+    /// The parameters and results of Go function `function` in `binary` (`None`: the `-p`/`-c`
+    /// target). `Err` says why the signature is unknown.
+    fn go_function(&self, binary: Option<&str>, function: &str) -> Result<GoFunction, String>;
+
+    /// A struct type by name (`struct task_struct`), for casts. `None` when unknown.
+    fn struct_type(&self, _name: &str) -> Option<StructType> {
+        None
+    }
+}
+
+/// A Go function's signature: parameters and results in ABI order, with names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GoFunction {
+    pub params: Vec<(String, Type)>,
+    pub results: Vec<(String, Type)>,
+}
+
+/// An environment that knows nothing: no tracepoint formats, no Go signatures. Programs that do
+/// not use `args`/`ret` check fine against it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoEnv;
+
+impl Env for NoEnv {
+    fn tracepoint_fields(&self, category: &str, name: &str) -> Result<Vec<Field>, String> {
+        Err(format!(
+            "no tracepoint formats are available to read `{category}:{name}`"
+        ))
+    }
+
+    fn go_function(&self, _binary: Option<&str>, function: &str) -> Result<GoFunction, String> {
+        Err(format!(
+            "Go signatures are not available yet (cannot read `{function}`'s parameters)"
+        ))
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `$1`, `$2`, ... as given on the command line.
+    pub positional: Vec<String>,
+    /// `-p PID` or `-c CMD` names the target, so uprobes may omit the binary.
+    pub has_target: bool,
+}
+
+/// What the checker learned, for lowering.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Checked {
+    /// Every user map, in order of first appearance in the source.
+    pub maps: Vec<MapInfo>,
+    /// One entry per `Program::probes` element, same order.
+    pub probes: Vec<ProbeInfo>,
+}
+
+impl Checked {
+    pub fn map(&self, name: &str) -> Option<&MapInfo> {
+        self.maps.iter().find(|m| m.name == name)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MapInfo {
+    /// Without `@`; `""` for the bare map `@`.
+    pub name: String,
+    /// Key types, one per `[k1, k2]` element; empty for a scalar map.
+    pub keys: Vec<Type>,
+    pub value: MapValue,
+    /// The first assignment to the map.
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum MapValue {
+    Plain(Type),
+    Agg(AggKind),
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProbeInfo {
+    /// The provider of each attach point that has one (unsupported ones are errors).
+    pub providers: Vec<ProviderKind>,
+    /// Scratch variables of this probe and their (final) types, in order of first assignment.
+    pub vars: Vec<VarInfo>,
+    /// The type of `args` if the probe uses it: `Type::Struct` for a tracepoint (fields in the
+    /// context record), `Type::Record` for a Go function (parameters in ABI order).
+    pub args: Option<Type>,
+    /// The type of `ret` (Go results, `Type::Record`) if used.
+    pub ret: Option<Type>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VarInfo {
+    pub name: String,
+    pub ty: Type,
+    /// The first assignment.
+    pub span: Span,
+}
+
+/// Checks and annotates `program`. All errors found are returned together (warnings are
+/// returned in `Ok` only through [`check_with_warnings`]).
+pub fn check(
+    program: &mut Program,
+    env: &dyn Env,
+    options: &Options,
+) -> Result<Checked, Vec<Diagnostic>> {
+    let (result, _warnings) = check_with_warnings(program, env, options);
+    result
+}
+
+/// Like [`check`], also returning warnings (which never fail the check).
+pub fn check_with_warnings(
+    program: &mut Program,
+    env: &dyn Env,
+    options: &Options,
+) -> (Result<Checked, Vec<Diagnostic>>, Vec<Diagnostic>) {
+    checker::run(program, env, options)
+}

@@ -1,0 +1,284 @@
+//! Providers, one per probe type (ply's idea): each says which builtins its probes may use and
+//! what `args`, `ret` and `retval` mean there. The builtin table holds the allow-lists; a provider
+//! adds the facts that depend on the attach point (tracepoint fields, Go signatures).
+
+use super::{Env, Options};
+use crate::ast::{AttachPoint, ProbeKind};
+use crate::builtins::{Builtin, ProviderKind, spec};
+use crate::diag::{Diagnostic, codes};
+use crate::span::Span;
+use crate::types::{IntType, StructType, Type};
+
+pub trait Provider {
+    fn kind(&self) -> ProviderKind;
+
+    /// The attach point, for messages.
+    fn span(&self) -> Span;
+
+    fn allows(&self, builtin: Builtin) -> bool {
+        spec(builtin).providers.contains(self.kind())
+    }
+
+    /// The type of `args` in this probe, or why there is none.
+    fn args(&self, env: &dyn Env, at: Span) -> Result<Type, Diagnostic> {
+        let _ = env;
+        Err(not_here(Builtin::Args, self.kind(), at))
+    }
+
+    /// The type of `ret` (a Go function's named results).
+    fn ret(&self, env: &dyn Env, at: Span) -> Result<Type, Diagnostic> {
+        let _ = env;
+        Err(not_here(Builtin::Ret, self.kind(), at))
+    }
+
+    /// The type of `retval`.
+    fn retval(&self, env: &dyn Env) -> Type {
+        let _ = env;
+        Type::Int(IntType::U64)
+    }
+}
+
+/// "`retval` is not available in uprobe probes", with where it is available.
+pub fn not_here(builtin: Builtin, kind: ProviderKind, at: Span) -> Diagnostic {
+    let allowed: Vec<&str> = spec(builtin)
+        .providers
+        .kinds()
+        .map(ProviderKind::name)
+        .collect();
+    let mut d = Diagnostic::error(
+        codes::NOT_IN_PROBE,
+        format!(
+            "`{}` is not available in {} probes",
+            builtin.name(),
+            kind.name()
+        ),
+    )
+    .primary(at, format!("not available in {}", kind.name()));
+    d = if allowed.is_empty() {
+        d
+    } else {
+        d.note(format!(
+            "`{}` is available in: {}",
+            builtin.name(),
+            allowed.join(", ")
+        ))
+    };
+    match (builtin, kind) {
+        (Builtin::Retval | Builtin::Ret, ProviderKind::Uprobe) => {
+            d.help("return values are read in a `uretprobe:` on the same function")
+        }
+        (Builtin::Args, ProviderKind::Uretprobe) => d.help(
+            "arguments are gone when the function returns: save them in the uprobe, e.g. `@a[tid] = args.x`",
+        ),
+        _ => d,
+    }
+}
+
+/// The provider of an attach point, or why it cannot be attached.
+pub fn provider(attach: &AttachPoint, options: &Options) -> Result<Box<dyn Provider>, Diagnostic> {
+    let span = attach.span;
+    Ok(match &attach.kind {
+        ProbeKind::Begin => Box::new(Simple {
+            kind: ProviderKind::Begin,
+            span,
+        }),
+        ProbeKind::End => Box::new(Simple {
+            kind: ProviderKind::End,
+            span,
+        }),
+        ProbeKind::Interval { .. } => Box::new(Simple {
+            kind: ProviderKind::Interval,
+            span,
+        }),
+        ProbeKind::Profile { .. } => Box::new(Simple {
+            kind: ProviderKind::Profile,
+            span,
+        }),
+        ProbeKind::Tracepoint { category, name } => Box::new(Tracepoint {
+            category: category.node.clone(),
+            name: name.node.clone(),
+            span,
+        }),
+        ProbeKind::Uprobe {
+            ret,
+            binary,
+            function,
+            ..
+        } => {
+            if binary.is_none() && !options.has_target {
+                return Err(Diagnostic::error(
+                    codes::NO_TARGET,
+                    format!(
+                        "`{}` names no binary and no target process was given",
+                        function.node
+                    ),
+                )
+                .primary(span, "which binary?")
+                .help(format!(
+                    "write `{}:./path/to/binary:{}`, or run with `-p PID` or `-c CMD`",
+                    if *ret { "uretprobe" } else { "uprobe" },
+                    function.node
+                )));
+            }
+            Box::new(Uprobe {
+                ret: *ret,
+                binary: binary.as_ref().map(|b| b.node.clone()),
+                function: function.node.clone(),
+                span,
+            })
+        }
+        ProbeKind::Unsupported { provider, .. } => {
+            let word = provider.node.as_str();
+            let canonical = crate::syntax::unsupported_canonical(word);
+            let d = Diagnostic::error(
+                codes::UNSUPPORTED_PROVIDER,
+                format!("`{canonical}` probes are not supported"),
+            )
+            .primary(provider.span, "cannot attach this");
+            return Err(match canonical {
+                "kprobe" | "kretprobe" | "kfunc" | "kretfunc" => d
+                    .note("this kernel has no kprobes (CONFIG_KPROBES is off)")
+                    .help("use a tracepoint (`tracepoint:syscalls:sys_enter_openat`) or a uprobe"),
+                _ => d.help("gprobe supports BEGIN, END, interval, profile, tracepoint, uprobe and uretprobe"),
+            });
+        }
+    })
+}
+
+/// Providers without attach-point facts: BEGIN, END, interval, profile.
+struct Simple {
+    kind: ProviderKind,
+    span: Span,
+}
+
+impl Provider for Simple {
+    fn kind(&self) -> ProviderKind {
+        self.kind
+    }
+
+    fn span(&self) -> Span {
+        self.span
+    }
+}
+
+struct Tracepoint {
+    category: String,
+    name: String,
+    span: Span,
+}
+
+impl Provider for Tracepoint {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Tracepoint
+    }
+
+    fn span(&self) -> Span {
+        self.span
+    }
+
+    fn args(&self, env: &dyn Env, at: Span) -> Result<Type, Diagnostic> {
+        if self.category.contains('*') || self.name.contains('*') {
+            return Err(Diagnostic::error(
+                codes::NO_TRACEPOINT,
+                "`args` needs one tracepoint, not a wildcard",
+            )
+            .primary(at, "fields differ between tracepoints")
+            .secondary(self.span, "this matches several tracepoints"));
+        }
+        let fields = env
+            .tracepoint_fields(&self.category, &self.name)
+            .map_err(|why| {
+                Diagnostic::error(
+                    codes::NO_TRACEPOINT,
+                    format!(
+                        "cannot read the fields of tracepoint `{}:{}`",
+                        self.category, self.name
+                    ),
+                )
+                .primary(at, "fields unknown")
+                .secondary(self.span, "this tracepoint")
+                .note(why)
+            })?;
+        let size = fields
+            .iter()
+            .map(|f| f.offset + super::tracefs::size_of(&f.ty))
+            .max()
+            .unwrap_or(0);
+        Ok(Type::Struct(StructType {
+            name: format!("{}:{}", self.category, self.name),
+            size,
+            fields,
+        }))
+    }
+}
+
+struct Uprobe {
+    ret: bool,
+    binary: Option<String>,
+    function: String,
+    span: Span,
+}
+
+impl Uprobe {
+    fn signature(
+        &self,
+        env: &dyn Env,
+        at: Span,
+        what: &str,
+    ) -> Result<super::GoFunction, Diagnostic> {
+        if self.function.contains('*') {
+            return Err(Diagnostic::error(
+                codes::NO_SIGNATURE,
+                format!("`{what}` needs one function, not a wildcard"),
+            )
+            .primary(at, "signatures differ between functions")
+            .secondary(self.span, "this matches several functions"));
+        }
+        env.go_function(self.binary.as_deref(), &self.function)
+            .map_err(|why| {
+                Diagnostic::error(
+                    codes::NO_SIGNATURE,
+                    format!("the signature of `{}` is unknown", self.function),
+                )
+                .primary(at, format!("cannot type `{what}`"))
+                .secondary(self.span, "this function")
+                .note(why)
+            })
+    }
+}
+
+impl Provider for Uprobe {
+    fn kind(&self) -> ProviderKind {
+        if self.ret {
+            ProviderKind::Uretprobe
+        } else {
+            ProviderKind::Uprobe
+        }
+    }
+
+    fn span(&self) -> Span {
+        self.span
+    }
+
+    fn args(&self, env: &dyn Env, at: Span) -> Result<Type, Diagnostic> {
+        if self.ret {
+            return Err(not_here(Builtin::Args, self.kind(), at));
+        }
+        Ok(Type::Record(self.signature(env, at, "args")?.params))
+    }
+
+    fn ret(&self, env: &dyn Env, at: Span) -> Result<Type, Diagnostic> {
+        if !self.ret {
+            return Err(not_here(Builtin::Ret, self.kind(), at));
+        }
+        Ok(Type::Record(self.signature(env, at, "ret")?.results))
+    }
+
+    fn retval(&self, env: &dyn Env) -> Type {
+        // A known Go signature types the first result; otherwise the raw return register.
+        match env.go_function(self.binary.as_deref(), &self.function) {
+            Ok(f) if !f.results.is_empty() => f.results[0].1.clone(),
+            _ => Type::Int(IntType::U64),
+        }
+    }
+}

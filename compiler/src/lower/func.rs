@@ -1,0 +1,2071 @@
+//! Lowering one probe body into one IR function.
+
+use super::layout::{self, align8};
+use super::{Module, codes};
+use crate::ast::{self, BinOp, Block, Expr, ExprKind, MapRef, Stmt, StmtKind, UnOp};
+use crate::bpf::helpers::{BPF_ANY, BPF_F_USER_STACK};
+use crate::bpf::{Helper, Size};
+use crate::builtins::{Builtin, ProviderKind};
+use crate::diag::Diagnostic;
+use crate::ir::{AluOp, Base, Cond, Function, Inst, Label, Operand, VReg};
+use crate::manifest::{EventSpec, Layout, MapValue};
+use crate::span::Span;
+use crate::types::{AggKind, StackKind, Type};
+use std::collections::HashMap;
+
+/// Offsets into x86_64 `struct pt_regs`.
+pub fn pt_regs_offset(name: &str) -> Option<i16> {
+    const REGS: [&str; 21] = [
+        "r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx", "si",
+        "di", "orig_ax", "ip", "cs", "flags", "sp", "ss",
+    ];
+    let name = name
+        .strip_prefix('r')
+        .filter(|n| REGS.contains(n) && !n.starts_with(|c: char| c.is_ascii_digit()))
+        .unwrap_or(name);
+    REGS.iter().position(|r| *r == name).map(|i| i as i16 * 8)
+}
+
+/// C-ABI argument registers: di, si, dx, cx, r8, r9.
+const ARG_REGS: [&str; 6] = ["di", "si", "dx", "cx", "r8", "r9"];
+
+/// Upper bound on `while` iterations, so the verifier sees a finite loop.
+pub const WHILE_LIMIT: i32 = 100;
+
+/// An integer value during lowering.
+#[derive(Clone, Copy, Debug)]
+enum Val {
+    Imm(i64),
+    /// A register owned by someone else (a variable): copy before changing it.
+    Shared(VReg),
+    /// A temporary this code may change in place.
+    Owned(VReg),
+}
+
+enum Var {
+    Int(VReg),
+    /// A string, tuple or record on the stack at `r10 + off`.
+    Mem {
+        off: i16,
+        ty: Type,
+    },
+}
+
+type R<T> = Result<T, Diagnostic>;
+
+fn unsupported(span: Span, what: impl Into<String>) -> Diagnostic {
+    let what = what.into();
+    Diagnostic::error(
+        codes::UNSUPPORTED,
+        format!("{what} is not supported by the eBPF back end yet"),
+    )
+    .primary(span, "here")
+}
+
+struct Lower<'m, 'a> {
+    module: &'m mut Module<'a>,
+    func: Function,
+    ctx: VReg,
+    provider: ProviderKind,
+    probe_name: String,
+    span: Span,
+    vars: HashMap<String, Var>,
+    /// Bytes of stack in use; statements release what they allocated.
+    sp: u32,
+    exit_label: Label,
+}
+
+pub(super) fn lower_probe(
+    module: &mut Module,
+    probe: &ast::Probe,
+    name: &str,
+    provider: ProviderKind,
+    probe_name: &str,
+) -> Function {
+    let mut func = Function::new(name);
+    let ctx = func.vreg();
+    let exit_label = func.label();
+    let mut l = Lower {
+        module,
+        func,
+        ctx,
+        provider,
+        probe_name: probe_name.to_string(),
+        span: probe.span,
+        vars: HashMap::new(),
+        sp: 0,
+        exit_label,
+    };
+    l.emit(Inst::Entry { ctx });
+    let result = (|| -> R<()> {
+        l.declare_mem_vars(&probe.body)?;
+        if let Some(pred) = &probe.predicate {
+            l.span = pred.span;
+            l.branch(pred, exit_label, false)?;
+        }
+        l.block(&probe.body)
+    })();
+    if let Err(d) = result {
+        l.module.diags.push(d);
+    }
+    l.span = probe.span;
+    l.emit(Inst::Label(exit_label));
+    l.emit(Inst::Exit { value: 0 });
+    l.func
+}
+
+impl Lower<'_, '_> {
+    fn emit(&mut self, inst: Inst) {
+        self.func.push(inst, self.span);
+    }
+
+    fn vreg(&mut self) -> VReg {
+        self.func.vreg()
+    }
+
+    fn label(&mut self) -> Label {
+        self.func.label()
+    }
+
+    /// `size` bytes of stack, 8-aligned; returns the r10-relative offset.
+    fn alloc(&mut self, size: u32) -> R<i16> {
+        self.sp += align8(size.max(1));
+        self.func.frame = self.func.frame.max(self.sp);
+        if self.sp > crate::regalloc::STACK_LIMIT {
+            return Err(Diagnostic::error(
+                codes::STACK,
+                "this probe needs more than the 512 bytes of eBPF stack",
+            )
+            .primary(self.span, "while lowering this"));
+        }
+        Ok(-(self.sp as i32) as i16)
+    }
+
+    /// Strings, tuples and records held in variables live in stack slots for the whole probe.
+    fn declare_mem_vars(&mut self, block: &Block) -> R<()> {
+        for s in &block.stmts {
+            match &s.kind {
+                StmtKind::AssignVar { var, value, .. } => {
+                    if !matches!(
+                        value.ty,
+                        Type::Int(_) | Type::Ptr(_) | Type::Sym { .. } | Type::Stack { .. }
+                    ) && !self.vars.contains_key(&var.node)
+                    {
+                        let size = layout::stack_size(&value.ty)
+                            .ok_or_else(|| unsupported(value.span, "a variable of this type"))?;
+                        self.span = s.span;
+                        let off = self.alloc(size)?;
+                        self.vars.insert(
+                            var.node.clone(),
+                            Var::Mem {
+                                off,
+                                ty: value.ty.clone(),
+                            },
+                        );
+                    }
+                }
+                StmtKind::If { then, els, .. } => {
+                    self.declare_mem_vars(then)?;
+                    if let Some(e) = els {
+                        self.declare_mem_vars(e)?;
+                    }
+                }
+                StmtKind::Unroll { body, .. }
+                | StmtKind::While { body, .. }
+                | StmtKind::Block(body) => self.declare_mem_vars(body)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn block(&mut self, block: &Block) -> R<()> {
+        for s in &block.stmts {
+            let mark = self.sp;
+            self.span = s.span;
+            self.stmt(s)?;
+            self.sp = mark;
+        }
+        Ok(())
+    }
+
+    // ---- statements -------------------------------------------------------------------
+
+    fn stmt(&mut self, s: &Stmt) -> R<()> {
+        match &s.kind {
+            StmtKind::Expr(e) => self.effect(e),
+            StmtKind::AssignVar { var, op, value } => self.assign_var(var, *op, value, s.span),
+            StmtKind::AssignMap { map, op, value } => self.assign_map(map, *op, value),
+            StmtKind::If { cond, then, els } => {
+                let else_label = self.label();
+                self.branch(cond, else_label, false)?;
+                self.block(then)?;
+                match els {
+                    Some(els) => {
+                        let end = self.label();
+                        self.emit(Inst::Jump { target: end });
+                        self.emit(Inst::Label(else_label));
+                        self.block(els)?;
+                        self.emit(Inst::Label(end));
+                    }
+                    None => self.emit(Inst::Label(else_label)),
+                }
+                Ok(())
+            }
+            StmtKind::Unroll { count, body } => {
+                for _ in 0..*count {
+                    self.block(body)?;
+                }
+                Ok(())
+            }
+            StmtKind::While { cond, body } => {
+                let counter = self.vreg();
+                let (top, end) = (self.label(), self.label());
+                self.emit(Inst::Mov {
+                    dst: counter,
+                    src: Operand::Imm(0),
+                });
+                self.emit(Inst::Label(top));
+                self.emit(Inst::Branch {
+                    cond: Cond::Sge,
+                    lhs: counter,
+                    rhs: Operand::Imm(WHILE_LIMIT),
+                    target: end,
+                });
+                self.emit(Inst::Alu {
+                    op: AluOp::Add,
+                    dst: counter,
+                    src: Operand::Imm(1),
+                });
+                self.branch(cond, end, false)?;
+                self.block(body)?;
+                self.emit(Inst::Jump { target: top });
+                self.emit(Inst::Label(end));
+                Ok(())
+            }
+            StmtKind::Return => {
+                let exit = self.exit_label;
+                self.emit(Inst::Jump { target: exit });
+                Ok(())
+            }
+            StmtKind::Block(b) => self.block(b),
+        }
+    }
+
+    fn assign_var(
+        &mut self,
+        var: &ast::Name,
+        op: Option<BinOp>,
+        value: &Expr,
+        span: Span,
+    ) -> R<()> {
+        if let Some(Var::Mem { off, ty }) = self.vars.get(&var.node) {
+            let (off, ty) = (*off, ty.clone());
+            if op.is_some() {
+                return Err(unsupported(
+                    span,
+                    "a compound assignment to a string variable",
+                ));
+            }
+            return self.write_value(value, off, &ty);
+        }
+        let dst = match self.vars.get(&var.node) {
+            Some(Var::Int(v)) => *v,
+            _ => {
+                let v = self.vreg();
+                self.vars.insert(var.node.clone(), Var::Int(v));
+                v
+            }
+        };
+        match op {
+            None => {
+                let v = self.int(value)?;
+                self.move_into(dst, v);
+            }
+            Some(op) => {
+                let rhs = self.int(value)?;
+                let rhs = self.operand(rhs);
+                let alu = alu_of(op, is_signed(value))
+                    .ok_or_else(|| unsupported(span, "this compound operator"))?;
+                self.emit(Inst::Alu {
+                    op: alu,
+                    dst,
+                    src: rhs,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluates an expression statement.
+    fn effect(&mut self, e: &Expr) -> R<()> {
+        let ExprKind::Builtin { builtin, args } = &e.kind else {
+            self.int(e)?;
+            return Ok(());
+        };
+        match builtin {
+            Builtin::Printf => self.printf(e, args),
+            Builtin::Exit => {
+                let id = self.module.event(EventSpec::Exit);
+                self.send_event(id, &[], None)
+            }
+            Builtin::Print | Builtin::Clear | Builtin::Zero => {
+                let Some(ExprKind::Map(m)) = args.first().map(|a| &a.kind) else {
+                    return Err(unsupported(e.span, "print of a non-map value"));
+                };
+                let map = format!("@{}", m.name.node);
+                let spec = match builtin {
+                    Builtin::Print => EventSpec::Print { map },
+                    Builtin::Clear => EventSpec::Clear { map },
+                    _ => EventSpec::Zero { map },
+                };
+                let id = self.module.event(spec);
+                self.send_event(id, &[], None)
+            }
+            Builtin::Time => {
+                let format = match args.first().map(|a| &a.kind) {
+                    Some(ExprKind::Str(s)) => s.clone(),
+                    _ => "%H:%M:%S\n".to_string(),
+                };
+                let id = self.module.event(EventSpec::Time { format });
+                self.send_event(id, &[], None)
+            }
+            Builtin::Delete => {
+                let Some(ExprKind::Map(m)) = args.first().map(|a| &a.kind) else {
+                    return Err(unsupported(e.span, "delete of a non-map value"));
+                };
+                let (index, spec) = self.user_map(m)?;
+                if matches!(spec, MapValue::Agg(AggKind::Hist | AggKind::Lhist { .. })) {
+                    return Err(unsupported(e.span, "delete() on a histogram map"));
+                }
+                let key = self.key(m, index, None)?;
+                let map = self.vreg();
+                self.emit(Inst::LoadMap {
+                    dst: map,
+                    map: index,
+                });
+                let keyp = self.stack_addr(key);
+                self.emit(Inst::Call {
+                    helper: Helper::MapDeleteElem,
+                    args: vec![Operand::Reg(map), Operand::Reg(keyp)],
+                    ret: None,
+                });
+                Ok(())
+            }
+            Builtin::Emit => Err(unsupported(e.span, "emit()")),
+            _ => {
+                self.int(e)?;
+                Ok(())
+            }
+        }
+    }
+
+    // ---- events -----------------------------------------------------------------------
+
+    fn printf(&mut self, e: &Expr, args: &[Expr]) -> R<()> {
+        let Some(ExprKind::Str(format)) = args.first().map(|a| &a.kind) else {
+            return Err(unsupported(e.span, "printf without a literal format"));
+        };
+        let values = &args[1..];
+        let layout = layout::layout_of(values.iter().map(|v| (None, &v.ty)))
+            .ok_or_else(|| unsupported(e.span, "a printf argument of this type"))?;
+        let id = self.module.event(EventSpec::Printf {
+            format: format.clone(),
+            args: layout.clone(),
+            span: e.span,
+        });
+        self.send_event(id, values, Some(&layout))
+    }
+
+    /// Builds `u64 id` + payload on the stack and outputs it to the ring buffer; a failed
+    /// output counts in counters slot 0.
+    fn send_event(&mut self, id: u64, values: &[Expr], layout: Option<&Layout>) -> R<()> {
+        let payload = layout.map_or(0, |l| l.size);
+        let base = self.alloc(8 + payload)?;
+        self.store_imm64(base, id);
+        if let Some(layout) = layout {
+            for (v, f) in values.iter().zip(&layout.fields) {
+                self.write_value(v, base + 8 + f.offset as i16, &v.ty)?;
+            }
+        }
+        let events = self.module.events_map();
+        let map = self.vreg();
+        self.emit(Inst::LoadMap {
+            dst: map,
+            map: events,
+        });
+        let data = self.stack_addr(base);
+        let ret = self.vreg();
+        self.emit(Inst::Call {
+            helper: Helper::RingbufOutput,
+            args: vec![
+                Operand::Reg(map),
+                Operand::Reg(data),
+                Operand::Imm(8 + payload as i32),
+                Operand::Imm(0),
+            ],
+            ret: Some(ret),
+        });
+        self.count_failure(ret, 0)
+    }
+
+    /// `if ret != 0 { counters[slot]++ }`
+    fn count_failure(&mut self, ret: VReg, slot: i32) -> R<()> {
+        let done = self.label();
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: ret,
+            rhs: Operand::Imm(0),
+            target: done,
+        });
+        let counters = self.module.counters_map();
+        let mark = self.sp;
+        let key = self.alloc(4)?;
+        self.emit(Inst::Store {
+            base: Base::Fp,
+            off: key,
+            size: Size::W,
+            src: Operand::Imm(slot),
+        });
+        let p = self.lookup(counters, key);
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: p,
+            rhs: Operand::Imm(0),
+            target: done,
+        });
+        self.add_in_place(p, 0, Operand::Imm(1));
+        self.emit(Inst::Label(done));
+        self.sp = mark;
+        Ok(())
+    }
+
+    fn store_imm64(&mut self, off: i16, value: u64) {
+        match i32::try_from(value as i64) {
+            Ok(small) => self.emit(Inst::Store {
+                base: Base::Fp,
+                off,
+                size: Size::DW,
+                src: Operand::Imm(small),
+            }),
+            Err(_) => {
+                let t = self.vreg();
+                self.emit(Inst::MovImm64 { dst: t, imm: value });
+                self.emit(Inst::Store {
+                    base: Base::Fp,
+                    off,
+                    size: Size::DW,
+                    src: Operand::Reg(t),
+                });
+            }
+        }
+    }
+
+    fn stack_addr(&mut self, off: i16) -> VReg {
+        let v = self.vreg();
+        self.emit(Inst::StackAddr { dst: v, off });
+        v
+    }
+
+    /// `map_lookup_elem(map, r10 + key)`
+    fn lookup(&mut self, map_index: usize, key: i16) -> VReg {
+        let map = self.vreg();
+        self.emit(Inst::LoadMap {
+            dst: map,
+            map: map_index,
+        });
+        let keyp = self.stack_addr(key);
+        let p = self.vreg();
+        self.emit(Inst::Call {
+            helper: Helper::MapLookupElem,
+            args: vec![Operand::Reg(map), Operand::Reg(keyp)],
+            ret: Some(p),
+        });
+        p
+    }
+
+    /// `*(u64 *)(p + off) += value`
+    fn add_in_place(&mut self, p: VReg, off: i16, value: Operand) {
+        let t = self.vreg();
+        self.emit(Inst::Load {
+            dst: t,
+            base: Base::Reg(p),
+            off,
+            size: Size::DW,
+        });
+        self.emit(Inst::Alu {
+            op: AluOp::Add,
+            dst: t,
+            src: value,
+        });
+        self.emit(Inst::Store {
+            base: Base::Reg(p),
+            off,
+            size: Size::DW,
+            src: Operand::Reg(t),
+        });
+    }
+
+    // ---- maps -------------------------------------------------------------------------
+
+    fn user_map(&mut self, m: &MapRef) -> R<(usize, MapValue)> {
+        let index = *self
+            .module
+            .user_maps
+            .get(&m.name.node)
+            .ok_or_else(|| unsupported(m.span, format!("map @{}", m.name.node)))?;
+        Ok((index, self.module.maps[index].value.clone()))
+    }
+
+    /// Writes the key of `@m[keys]` to a new stack slot; `bucket` goes in the trailing u64.
+    fn key(&mut self, m: &MapRef, index: usize, bucket: Option<Val>) -> R<i16> {
+        let key_layout = self.module.maps[index].key.clone();
+        let off = self.alloc(key_layout.size)?;
+        if m.keys.len() != key_layout.fields.len() {
+            return Err(Diagnostic::error(
+                super::codes::MAP_SHAPE,
+                format!(
+                    "@{} is used with {} keys here and {} elsewhere",
+                    m.name.node,
+                    m.keys.len(),
+                    key_layout.fields.len()
+                ),
+            )
+            .primary(m.span, "here"));
+        }
+        if m.keys.is_empty() && bucket.is_none() {
+            self.emit(Inst::Store {
+                base: Base::Fp,
+                off,
+                size: Size::DW,
+                src: Operand::Imm(0),
+            });
+        }
+        for (k, f) in m.keys.iter().zip(&key_layout.fields) {
+            self.write_value(k, off + f.offset as i16, &k.ty)?;
+        }
+        if let Some(b) = bucket {
+            let at = off + key_layout.size as i16 - 8;
+            self.store_val(at, b);
+        }
+        Ok(off)
+    }
+
+    fn store_val(&mut self, off: i16, v: Val) {
+        match v {
+            Val::Imm(i) => self.store_imm64(off, i as u64),
+            Val::Shared(r) | Val::Owned(r) => self.emit(Inst::Store {
+                base: Base::Fp,
+                off,
+                size: Size::DW,
+                src: Operand::Reg(r),
+            }),
+        }
+    }
+
+    fn assign_map(&mut self, m: &MapRef, op: Option<BinOp>, value: &Expr) -> R<()> {
+        let (index, spec) = self.user_map(m)?;
+        match (&spec, &value.ty) {
+            (MapValue::Agg(kind), Type::Agg(_)) => self.aggregate(m, index, *kind, value),
+            (MapValue::Plain(layout), _) => {
+                let layout = layout.clone();
+                if let Some(op) = op {
+                    return self.map_compound(m, index, op, value);
+                }
+                let key = self.key(m, index, None)?;
+                let val = self.alloc(layout.size)?;
+                self.write_value(value, val, &value.ty)?;
+                self.update(index, key, val)
+            }
+            _ => Err(Diagnostic::error(
+                super::codes::MAP_SHAPE,
+                format!("@{} holds another kind of value", m.name.node),
+            )
+            .primary(value.span, "assigned here")),
+        }
+    }
+
+    /// `map_update_elem(map, key, value, BPF_ANY)`; a failure (map full) counts in slot 1.
+    fn update(&mut self, index: usize, key: i16, val: i16) -> R<()> {
+        let map = self.vreg();
+        self.emit(Inst::LoadMap {
+            dst: map,
+            map: index,
+        });
+        let keyp = self.stack_addr(key);
+        let valp = self.stack_addr(val);
+        let ret = self.vreg();
+        self.emit(Inst::Call {
+            helper: Helper::MapUpdateElem,
+            args: vec![
+                Operand::Reg(map),
+                Operand::Reg(keyp),
+                Operand::Reg(valp),
+                Operand::Imm(BPF_ANY),
+            ],
+            ret: Some(ret),
+        });
+        self.count_failure(ret, 1)
+    }
+
+    /// `@m[k] op= v` on a plain integer map: in place when present, else inserted.
+    fn map_compound(&mut self, m: &MapRef, index: usize, op: BinOp, value: &Expr) -> R<()> {
+        let alu = alu_of(op, is_signed(value))
+            .ok_or_else(|| unsupported(value.span, "this compound operator"))?;
+        let key = self.key(m, index, None)?;
+        let rhs = self.int(value)?;
+        let rhs = self.operand(rhs);
+        let p = self.lookup(index, key);
+        let (absent, done) = (self.label(), self.label());
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: p,
+            rhs: Operand::Imm(0),
+            target: absent,
+        });
+        let t = self.vreg();
+        self.emit(Inst::Load {
+            dst: t,
+            base: Base::Reg(p),
+            off: 0,
+            size: Size::DW,
+        });
+        self.emit(Inst::Alu {
+            op: alu,
+            dst: t,
+            src: rhs,
+        });
+        self.emit(Inst::Store {
+            base: Base::Reg(p),
+            off: 0,
+            size: Size::DW,
+            src: Operand::Reg(t),
+        });
+        self.emit(Inst::Jump { target: done });
+        self.emit(Inst::Label(absent));
+        let val = self.alloc(8)?;
+        let fresh = self.vreg();
+        self.emit(Inst::Mov {
+            dst: fresh,
+            src: Operand::Imm(0),
+        });
+        self.emit(Inst::Alu {
+            op: alu,
+            dst: fresh,
+            src: rhs,
+        });
+        self.emit(Inst::Store {
+            base: Base::Fp,
+            off: val,
+            size: Size::DW,
+            src: Operand::Reg(fresh),
+        });
+        self.update(index, key, val)?;
+        self.emit(Inst::Label(done));
+        Ok(())
+    }
+
+    fn aggregate(&mut self, m: &MapRef, index: usize, kind: AggKind, value: &Expr) -> R<()> {
+        let ExprKind::Builtin { args, .. } = &value.kind else {
+            return Err(unsupported(value.span, "this aggregation"));
+        };
+        let arg = match args.first() {
+            Some(a) => Some(self.int(a)?),
+            None => None,
+        };
+        let bucket = match kind {
+            AggKind::Hist => Some(self.log2_bucket(arg.unwrap_or(Val::Imm(0)))),
+            AggKind::Lhist { min, max, step } => {
+                Some(self.linear_bucket(arg.unwrap_or(Val::Imm(0)), min, max, step))
+            }
+            _ => None,
+        };
+        let key = self.key(m, index, bucket)?;
+        let v = arg.map(|a| self.operand(a)).unwrap_or(Operand::Imm(1));
+        let p = self.lookup(index, key);
+        let (absent, done) = (self.label(), self.label());
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: p,
+            rhs: Operand::Imm(0),
+            target: absent,
+        });
+        match kind {
+            AggKind::Count | AggKind::Hist | AggKind::Lhist { .. } => {
+                self.add_in_place(p, 0, Operand::Imm(1))
+            }
+            AggKind::Sum => self.add_in_place(p, 0, v),
+            AggKind::Avg | AggKind::Stats => {
+                self.add_in_place(p, 0, v);
+                self.add_in_place(p, 8, Operand::Imm(1));
+            }
+            AggKind::Min | AggKind::Max => {
+                // Replace when unset or better.
+                let (replace, keep) = (self.label(), self.label());
+                let set = self.vreg();
+                self.emit(Inst::Load {
+                    dst: set,
+                    base: Base::Reg(p),
+                    off: 8,
+                    size: Size::DW,
+                });
+                self.emit(Inst::Branch {
+                    cond: Cond::Eq,
+                    lhs: set,
+                    rhs: Operand::Imm(0),
+                    target: replace,
+                });
+                let cur = self.vreg();
+                self.emit(Inst::Load {
+                    dst: cur,
+                    base: Base::Reg(p),
+                    off: 0,
+                    size: Size::DW,
+                });
+                let keep_if = if kind == AggKind::Min {
+                    Cond::Sle
+                } else {
+                    Cond::Sge
+                };
+                self.emit(Inst::Branch {
+                    cond: keep_if,
+                    lhs: cur,
+                    rhs: v,
+                    target: keep,
+                });
+                self.emit(Inst::Label(replace));
+                self.emit(Inst::Store {
+                    base: Base::Reg(p),
+                    off: 0,
+                    size: Size::DW,
+                    src: v,
+                });
+                self.emit(Inst::Store {
+                    base: Base::Reg(p),
+                    off: 8,
+                    size: Size::DW,
+                    src: Operand::Imm(1),
+                });
+                self.emit(Inst::Label(keep));
+            }
+        }
+        self.emit(Inst::Jump { target: done });
+        self.emit(Inst::Label(absent));
+        let val = self.alloc(16)?;
+        match kind {
+            AggKind::Count | AggKind::Hist | AggKind::Lhist { .. } => self.emit(Inst::Store {
+                base: Base::Fp,
+                off: val,
+                size: Size::DW,
+                src: Operand::Imm(1),
+            }),
+            AggKind::Sum => self.emit(Inst::Store {
+                base: Base::Fp,
+                off: val,
+                size: Size::DW,
+                src: v,
+            }),
+            AggKind::Avg | AggKind::Stats | AggKind::Min | AggKind::Max => {
+                self.emit(Inst::Store {
+                    base: Base::Fp,
+                    off: val,
+                    size: Size::DW,
+                    src: v,
+                });
+                self.emit(Inst::Store {
+                    base: Base::Fp,
+                    off: val + 8,
+                    size: Size::DW,
+                    src: Operand::Imm(1),
+                });
+            }
+        }
+        self.update(index, key, val)?;
+        self.emit(Inst::Label(done));
+        Ok(())
+    }
+
+    /// bpftrace's log2 bucket: 0 for negatives, 1 for 0, `k + 2` for `2^k ..= 2^(k+1) - 1`.
+    fn log2_bucket(&mut self, v: Val) -> Val {
+        if let Val::Imm(i) = v {
+            return Val::Imm(match i {
+                i64::MIN..=-1 => 0,
+                0 => 1,
+                _ => 2 + 63 - i.leading_zeros() as i64,
+            });
+        }
+        let n = self.owned(v);
+        let bucket = self.vreg();
+        let done = self.label();
+        self.emit(Inst::Mov {
+            dst: bucket,
+            src: Operand::Imm(0),
+        });
+        self.emit(Inst::Branch {
+            cond: Cond::Slt,
+            lhs: n,
+            rhs: Operand::Imm(0),
+            target: done,
+        });
+        self.emit(Inst::Mov {
+            dst: bucket,
+            src: Operand::Imm(1),
+        });
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: n,
+            rhs: Operand::Imm(0),
+            target: done,
+        });
+        // bucket = 2 + floor(log2 n), by halving the search range five times.
+        self.emit(Inst::Mov {
+            dst: bucket,
+            src: Operand::Imm(2),
+        });
+        let t = self.vreg();
+        for shift in [32, 16, 8, 4, 2, 1] {
+            let skip = self.label();
+            self.emit(Inst::Mov {
+                dst: t,
+                src: Operand::Reg(n),
+            });
+            self.emit(Inst::Alu {
+                op: AluOp::Rsh,
+                dst: t,
+                src: Operand::Imm(shift),
+            });
+            self.emit(Inst::Branch {
+                cond: Cond::Eq,
+                lhs: t,
+                rhs: Operand::Imm(0),
+                target: skip,
+            });
+            self.emit(Inst::Mov {
+                dst: n,
+                src: Operand::Reg(t),
+            });
+            self.emit(Inst::Alu {
+                op: AluOp::Add,
+                dst: bucket,
+                src: Operand::Imm(shift),
+            });
+            self.emit(Inst::Label(skip));
+        }
+        self.emit(Inst::Label(done));
+        Val::Owned(bucket)
+    }
+
+    /// lhist bucket: 0 below `min`, `(v - min) / step + 1` inside, `(max - min) / step + 1` at or
+    /// above `max`.
+    fn linear_bucket(&mut self, v: Val, min: i64, max: i64, step: i64) -> Val {
+        let top = (max - min) / step.max(1) + 1;
+        if let Val::Imm(i) = v {
+            return Val::Imm(if i < min {
+                0
+            } else if i >= max {
+                top
+            } else {
+                (i - min) / step + 1
+            });
+        }
+        let (Ok(min32), Ok(max32), Ok(step32)) = (
+            i32::try_from(min),
+            i32::try_from(max),
+            i32::try_from(step.max(1)),
+        ) else {
+            // The checker keeps lhist bounds small; fall back to the top bucket rather than panic.
+            return Val::Imm(top);
+        };
+        let n = self.owned(v);
+        let bucket = self.vreg();
+        let done = self.label();
+        self.emit(Inst::Mov {
+            dst: bucket,
+            src: Operand::Imm(0),
+        });
+        self.emit(Inst::Branch {
+            cond: Cond::Slt,
+            lhs: n,
+            rhs: Operand::Imm(min32),
+            target: done,
+        });
+        self.emit(Inst::Mov {
+            dst: bucket,
+            src: Operand::Imm(top as i32),
+        });
+        self.emit(Inst::Branch {
+            cond: Cond::Sge,
+            lhs: n,
+            rhs: Operand::Imm(max32),
+            target: done,
+        });
+        self.emit(Inst::Mov {
+            dst: bucket,
+            src: Operand::Reg(n),
+        });
+        if min32 != 0 {
+            self.emit(Inst::Alu {
+                op: AluOp::Sub,
+                dst: bucket,
+                src: Operand::Imm(min32),
+            });
+        }
+        if step32 != 1 {
+            self.emit(Inst::Alu {
+                op: AluOp::Div,
+                dst: bucket,
+                src: Operand::Imm(step32),
+            });
+        }
+        self.emit(Inst::Alu {
+            op: AluOp::Add,
+            dst: bucket,
+            src: Operand::Imm(1),
+        });
+        self.emit(Inst::Label(done));
+        Val::Owned(bucket)
+    }
+
+    // ---- values in memory ---------------------------------------------------------------
+
+    /// Writes `e` (of type `ty`) into the stack at `r10 + off`, laid out as [`layout`] says.
+    fn write_value(&mut self, e: &Expr, off: i16, ty: &Type) -> R<()> {
+        match ty {
+            Type::Int(_) | Type::Ptr(_) | Type::Sym { .. } | Type::Stack { .. } => {
+                let v = self.int(e)?;
+                self.store_val(off, v);
+                Ok(())
+            }
+            Type::Str { size } => self.write_str(e, off, *size),
+            Type::Tuple(_) | Type::Record(_) => {
+                let parts: Vec<&Expr> = match &e.kind {
+                    ExprKind::Tuple(items) => items.iter().collect(),
+                    ExprKind::Record(fields) => fields.iter().map(|(_, x)| x).collect(),
+                    ExprKind::Var(name) => return self.copy_var(name, off, e.span),
+                    _ => return Err(unsupported(e.span, "a tuple from this expression")),
+                };
+                let (crate::manifest::FieldKind::Tuple(layout), _) =
+                    layout::field_kind(ty).ok_or_else(|| unsupported(e.span, "this tuple"))?
+                else {
+                    return Err(unsupported(e.span, "this tuple"));
+                };
+                for (p, f) in parts.into_iter().zip(&layout.fields) {
+                    self.write_value(p, off + f.offset as i16, &p.ty)?;
+                }
+                Ok(())
+            }
+            _ => Err(unsupported(
+                e.span,
+                format!("a value of type {ty:?} in memory"),
+            )),
+        }
+    }
+
+    fn copy_var(&mut self, name: &str, dst: i16, span: Span) -> R<()> {
+        let Some(Var::Mem { off, ty }) = self.vars.get(name) else {
+            return Err(unsupported(span, "this variable here"));
+        };
+        let (src, size) = (*off, layout::stack_size(ty).unwrap_or(0));
+        if src != dst {
+            self.copy_stack(src, dst, size);
+        }
+        Ok(())
+    }
+
+    fn copy_stack(&mut self, src: i16, dst: i16, size: u32) {
+        let t = self.vreg();
+        for i in (0..size as i16).step_by(8) {
+            self.emit(Inst::Load {
+                dst: t,
+                base: Base::Fp,
+                off: src + i,
+                size: Size::DW,
+            });
+            self.emit(Inst::Store {
+                base: Base::Fp,
+                off: dst + i,
+                size: Size::DW,
+                src: Operand::Reg(t),
+            });
+        }
+    }
+
+    fn zero_stack(&mut self, off: i16, size: u32) {
+        for i in (0..align8(size) as i16).step_by(8) {
+            self.emit(Inst::Store {
+                base: Base::Fp,
+                off: off + i,
+                size: Size::DW,
+                src: Operand::Imm(0),
+            });
+        }
+    }
+
+    /// Writes a NUL-padded string of `size` bytes at `r10 + off`.
+    fn write_str(&mut self, e: &Expr, off: i16, size: u32) -> R<()> {
+        match &e.kind {
+            ExprKind::Str(s) => {
+                self.write_literal(s.as_bytes(), off, size);
+                Ok(())
+            }
+            ExprKind::Var(name) => self.copy_var(name, off, e.span),
+            ExprKind::Builtin {
+                builtin: Builtin::Comm,
+                ..
+            } => {
+                self.zero_stack(off + 16, size.saturating_sub(16));
+                let buf = self.stack_addr(off);
+                self.emit(Inst::Call {
+                    helper: Helper::GetCurrentComm,
+                    args: vec![Operand::Reg(buf), Operand::Imm(size.min(16) as i32)],
+                    ret: None,
+                });
+                Ok(())
+            }
+            ExprKind::Builtin {
+                builtin: Builtin::Probe,
+                ..
+            } => {
+                let name = self.probe_name.clone();
+                self.write_literal(name.as_bytes(), off, size);
+                Ok(())
+            }
+            ExprKind::Builtin {
+                builtin: Builtin::Str,
+                args,
+            } => {
+                let Some(ptr) = args.first() else {
+                    return Err(unsupported(e.span, "str() without an argument"));
+                };
+                self.zero_stack(off, size);
+                let p = self.int(ptr)?;
+                let p = self.operand(p);
+                let len = match args.get(1) {
+                    None => Operand::Imm(size as i32),
+                    Some(n) => match self.int(n)? {
+                        Val::Imm(n) => Operand::Imm(n.clamp(0, size as i64) as i32),
+                        v => {
+                            // Clamp for the verifier: 0 ..= size.
+                            let n = self.owned(v);
+                            let ok = self.label();
+                            self.emit(Inst::Branch {
+                                cond: Cond::Le,
+                                lhs: n,
+                                rhs: Operand::Imm(size as i32),
+                                target: ok,
+                            });
+                            self.emit(Inst::Mov {
+                                dst: n,
+                                src: Operand::Imm(size as i32),
+                            });
+                            self.emit(Inst::Label(ok));
+                            Operand::Reg(n)
+                        }
+                    },
+                };
+                let buf = self.stack_addr(off);
+                let helper = if self.user_space() {
+                    Helper::ProbeReadUserStr
+                } else {
+                    Helper::ProbeReadStr
+                };
+                self.emit(Inst::Call {
+                    helper,
+                    args: vec![Operand::Reg(buf), len, p],
+                    ret: None,
+                });
+                Ok(())
+            }
+            ExprKind::Ternary { cond, then, els } => {
+                let (other, done) = (self.label(), self.label());
+                self.branch(cond, other, false)?;
+                self.write_str(then, off, size)?;
+                self.emit(Inst::Jump { target: done });
+                self.emit(Inst::Label(other));
+                self.write_str(els, off, size)?;
+                self.emit(Inst::Label(done));
+                Ok(())
+            }
+            ExprKind::Map(m) => {
+                let (index, _) = self.user_map(m)?;
+                let key = self.key(m, index, None)?;
+                let p = self.lookup(index, key);
+                let (absent, done) = (self.label(), self.label());
+                self.emit(Inst::Branch {
+                    cond: Cond::Eq,
+                    lhs: p,
+                    rhs: Operand::Imm(0),
+                    target: absent,
+                });
+                let t = self.vreg();
+                for i in (0..align8(size) as i16).step_by(8) {
+                    self.emit(Inst::Load {
+                        dst: t,
+                        base: Base::Reg(p),
+                        off: i,
+                        size: Size::DW,
+                    });
+                    self.emit(Inst::Store {
+                        base: Base::Fp,
+                        off: off + i,
+                        size: Size::DW,
+                        src: Operand::Reg(t),
+                    });
+                }
+                self.emit(Inst::Jump { target: done });
+                self.emit(Inst::Label(absent));
+                self.zero_stack(off, size);
+                self.emit(Inst::Label(done));
+                Ok(())
+            }
+            ExprKind::Field { expr, name, .. } if self.is_tracepoint_args(expr) => {
+                let (field_off, _) = self.tracepoint_field(expr, name)?;
+                self.zero_stack(off, size);
+                self.copy_from_ctx(field_off, off, size);
+                Ok(())
+            }
+            _ => Err(unsupported(e.span, "this string expression")),
+        }
+    }
+
+    fn write_literal(&mut self, bytes: &[u8], off: i16, size: u32) {
+        let mut padded = bytes.to_vec();
+        padded.resize(align8(size) as usize, 0);
+        for (i, chunk) in padded.chunks(8).enumerate() {
+            let at = off + (i * 8) as i16;
+            let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+            if word >> 31 == 0 || word >> 31 == (1 << 33) - 1 {
+                self.emit(Inst::Store {
+                    base: Base::Fp,
+                    off: at,
+                    size: Size::DW,
+                    src: Operand::Imm(word as i32),
+                });
+            } else {
+                self.emit(Inst::Store {
+                    base: Base::Fp,
+                    off: at,
+                    size: Size::W,
+                    src: Operand::Imm(word as u32 as i32),
+                });
+                self.emit(Inst::Store {
+                    base: Base::Fp,
+                    off: at + 4,
+                    size: Size::W,
+                    src: Operand::Imm((word >> 32) as u32 as i32),
+                });
+            }
+        }
+    }
+
+    /// Copies `size` bytes from the tracepoint record at `src` with naturally aligned loads.
+    fn copy_from_ctx(&mut self, src: i16, dst: i16, size: u32) {
+        let t = self.vreg();
+        let mut done = 0i16;
+        while (done as u32) < size {
+            let left = size - done as u32;
+            let width = [8u32, 4, 2, 1]
+                .into_iter()
+                .find(|w| {
+                    *w <= left
+                        && (src + done) as u32 % w == 0
+                        && (dst + done).rem_euclid(*w as i16) == 0
+                })
+                .unwrap_or(1);
+            let sz = Size::from_bytes(width).unwrap_or(Size::B);
+            let ctx = self.ctx;
+            self.emit(Inst::Load {
+                dst: t,
+                base: Base::Reg(ctx),
+                off: src + done,
+                size: sz,
+            });
+            self.emit(Inst::Store {
+                base: Base::Fp,
+                off: dst + done,
+                size: sz,
+                src: Operand::Reg(t),
+            });
+            done += width as i16;
+        }
+    }
+
+    fn user_space(&self) -> bool {
+        matches!(
+            self.provider,
+            ProviderKind::Uprobe | ProviderKind::Uretprobe
+        )
+    }
+
+    fn is_tracepoint_args(&self, e: &Expr) -> bool {
+        self.provider == ProviderKind::Tracepoint
+            && matches!(
+                e.kind,
+                ExprKind::Builtin {
+                    builtin: Builtin::Args,
+                    ..
+                }
+            )
+    }
+
+    fn tracepoint_field(&self, args: &Expr, name: &ast::Name) -> R<(i16, Type)> {
+        let Type::Struct(st) = &args.ty else {
+            return Err(unsupported(
+                args.span,
+                "tracepoint args without a known format",
+            ));
+        };
+        let f = st
+            .fields
+            .iter()
+            .find(|f| f.name == name.node)
+            .ok_or_else(|| unsupported(name.span, format!("tracepoint field `{}`", name.node)))?;
+        Ok((f.offset as i16, f.ty.clone()))
+    }
+
+    // ---- integer expressions ------------------------------------------------------------
+
+    fn operand(&mut self, v: Val) -> Operand {
+        match v {
+            Val::Imm(i) => match i32::try_from(i) {
+                Ok(small) => Operand::Imm(small),
+                Err(_) => {
+                    let t = self.vreg();
+                    self.emit(Inst::MovImm64 {
+                        dst: t,
+                        imm: i as u64,
+                    });
+                    Operand::Reg(t)
+                }
+            },
+            Val::Shared(r) | Val::Owned(r) => Operand::Reg(r),
+        }
+    }
+
+    /// A register this code may modify holding `v`.
+    fn owned(&mut self, v: Val) -> VReg {
+        match v {
+            Val::Owned(r) => r,
+            v => {
+                let t = self.vreg();
+                self.move_into(t, v);
+                t
+            }
+        }
+    }
+
+    fn move_into(&mut self, dst: VReg, v: Val) {
+        match v {
+            Val::Imm(i) => match i32::try_from(i) {
+                Ok(small) => self.emit(Inst::Mov {
+                    dst,
+                    src: Operand::Imm(small),
+                }),
+                Err(_) => self.emit(Inst::MovImm64 { dst, imm: i as u64 }),
+            },
+            Val::Shared(r) | Val::Owned(r) => {
+                if r != dst {
+                    self.emit(Inst::Mov {
+                        dst,
+                        src: Operand::Reg(r),
+                    })
+                }
+            }
+        }
+    }
+
+    fn call_value(&mut self, helper: Helper, args: Vec<Operand>) -> VReg {
+        let r = self.vreg();
+        self.emit(Inst::Call {
+            helper,
+            args,
+            ret: Some(r),
+        });
+        r
+    }
+
+    fn ctx_load(&mut self, off: i16, size: Size) -> Val {
+        let r = self.vreg();
+        let ctx = self.ctx;
+        self.emit(Inst::Load {
+            dst: r,
+            base: Base::Reg(ctx),
+            off,
+            size,
+        });
+        Val::Owned(r)
+    }
+
+    /// The value of an integer-like expression.
+    fn int(&mut self, e: &Expr) -> R<Val> {
+        let saved = self.span;
+        let r = self.int_inner(e);
+        self.span = saved;
+        r
+    }
+
+    fn int_inner(&mut self, e: &Expr) -> R<Val> {
+        match &e.kind {
+            ExprKind::Int(n) => Ok(Val::Imm(*n as i64)),
+            ExprKind::Positional(n) => {
+                let text = self
+                    .module
+                    .options
+                    .positional
+                    .get(*n as usize - 1)
+                    .cloned()
+                    .unwrap_or_default();
+                match text.parse::<i64>() {
+                    Ok(v) => Ok(Val::Imm(v)),
+                    Err(_) if text.is_empty() => Ok(Val::Imm(0)),
+                    Err(_) => Err(unsupported(e.span, "a non-numeric positional parameter")),
+                }
+            }
+            ExprKind::PositionalCount => Ok(Val::Imm(self.module.options.positional.len() as i64)),
+            ExprKind::Var(name) => match self.vars.get(name) {
+                Some(Var::Int(v)) => Ok(Val::Shared(*v)),
+                Some(Var::Mem { .. }) => Err(unsupported(e.span, "a string variable as a number")),
+                None => Ok(Val::Imm(0)),
+            },
+            ExprKind::Map(m) => self.map_read(m),
+            ExprKind::Builtin { builtin, args } => self.builtin(e, *builtin, args),
+            ExprKind::Unary { op, expr } => self.unary(e, *op, expr),
+            ExprKind::Binary { op, lhs, rhs } => self.binary(e, *op, lhs, rhs),
+            ExprKind::Ternary { cond, then, els } => {
+                if let Some(c) = self.constant(cond) {
+                    return self.int(if c != 0 { then } else { els });
+                }
+                let dst = self.vreg();
+                let (other, done) = (self.label(), self.label());
+                self.branch(cond, other, false)?;
+                let a = self.int(then)?;
+                self.move_into(dst, a);
+                self.emit(Inst::Jump { target: done });
+                self.emit(Inst::Label(other));
+                let b = self.int(els)?;
+                self.move_into(dst, b);
+                self.emit(Inst::Label(done));
+                Ok(Val::Owned(dst))
+            }
+            ExprKind::Cast { expr, .. } => {
+                let v = self.int(expr)?;
+                Ok(self.convert(v, &e.ty))
+            }
+            ExprKind::Field { expr, name, .. } if self.is_tracepoint_args(expr) => {
+                let (off, ty) = self.tracepoint_field(expr, name)?;
+                let (bytes, signed) = match &ty {
+                    Type::Int(it) => (it.bits as u32 / 8, it.signed),
+                    Type::Ptr(_) => (8, false),
+                    _ => return Err(unsupported(e.span, "this tracepoint field as a number")),
+                };
+                let size = Size::from_bytes(bytes)
+                    .ok_or_else(|| unsupported(e.span, "this field size"))?;
+                let v = self.ctx_load(off, size);
+                Ok(if signed && bytes < 8 {
+                    self.sign_extend(v, bytes * 8)
+                } else {
+                    v
+                })
+            }
+            ExprKind::Field { expr, name, .. } => {
+                // `p->f` / `s.f` on a struct in target memory.
+                let (base_ty, ptr) = match &expr.ty {
+                    Type::Ptr(inner) => (inner.as_ref().clone(), self.int(expr)?),
+                    _ => return Err(unsupported(e.span, "this field access")),
+                };
+                let Type::Struct(st) = base_ty else {
+                    return Err(unsupported(e.span, "a field of this type"));
+                };
+                let f = st
+                    .fields
+                    .iter()
+                    .find(|f| f.name == name.node)
+                    .ok_or_else(|| unsupported(name.span, format!("field `{}`", name.node)))?;
+                self.read_target(ptr, f.offset as i64, &f.ty, e.span)
+            }
+            ExprKind::Str(_) | ExprKind::Tuple(_) | ExprKind::Record(_) => Err(unsupported(
+                e.span,
+                "a string or tuple where a number is needed",
+            )),
+            ExprKind::Ident(_) | ExprKind::Call { .. } => Err(unsupported(
+                e.span,
+                "an unresolved name (the checker did not run)",
+            )),
+            ExprKind::Index { .. } => Err(unsupported(e.span, "indexing")),
+        }
+    }
+
+    /// Reads an integer of type `ty` at `ptr + off` in the probed address space.
+    fn read_target(&mut self, ptr: Val, off: i64, ty: &Type, span: Span) -> R<Val> {
+        let (bytes, signed) = match ty {
+            Type::Int(it) => (it.bits as u32 / 8, it.signed),
+            Type::Ptr(_) | Type::Unknown => (8, false),
+            _ => return Err(unsupported(span, "reading a value of this type")),
+        };
+        let mark = self.sp;
+        let slot = self.alloc(8)?;
+        let addr = self.owned(ptr);
+        if off != 0 {
+            let o = self.operand(Val::Imm(off));
+            self.emit(Inst::Alu {
+                op: AluOp::Add,
+                dst: addr,
+                src: o,
+            });
+        }
+        let buf = self.stack_addr(slot);
+        let helper = if self.user_space() {
+            Helper::ProbeReadUser
+        } else {
+            Helper::ProbeRead
+        };
+        self.emit(Inst::Call {
+            helper,
+            args: vec![
+                Operand::Reg(buf),
+                Operand::Imm(bytes as i32),
+                Operand::Reg(addr),
+            ],
+            ret: None,
+        });
+        let r = self.vreg();
+        let size = Size::from_bytes(bytes).ok_or_else(|| unsupported(span, "this size"))?;
+        self.emit(Inst::Load {
+            dst: r,
+            base: Base::Fp,
+            off: slot,
+            size,
+        });
+        self.sp = mark;
+        Ok(if signed && bytes < 8 {
+            self.sign_extend(Val::Owned(r), bytes * 8)
+        } else {
+            Val::Owned(r)
+        })
+    }
+
+    fn sign_extend(&mut self, v: Val, bits: u32) -> Val {
+        if let Val::Imm(i) = v {
+            let s = 64 - bits;
+            return Val::Imm((i << s) >> s);
+        }
+        let r = self.owned(v);
+        let s = (64 - bits) as i32;
+        self.emit(Inst::Alu {
+            op: AluOp::Lsh,
+            dst: r,
+            src: Operand::Imm(s),
+        });
+        self.emit(Inst::Alu {
+            op: AluOp::Arsh,
+            dst: r,
+            src: Operand::Imm(s),
+        });
+        Val::Owned(r)
+    }
+
+    /// Truncates or sign-extends to the integer type `ty` (no-op for pointers and 64 bits).
+    fn convert(&mut self, v: Val, ty: &Type) -> Val {
+        let Type::Int(it) = ty else { return v };
+        if it.bits >= 64 {
+            return v;
+        }
+        if it.signed {
+            return self.sign_extend(v, it.bits as u32);
+        }
+        if let Val::Imm(i) = v {
+            return Val::Imm(i & ((1i64 << it.bits) - 1));
+        }
+        let src = match v {
+            Val::Shared(r) | Val::Owned(r) => r,
+            Val::Imm(_) => unreachable!("handled above"),
+        };
+        if it.bits == 32 {
+            let r = self.vreg();
+            self.emit(Inst::Mov32 { dst: r, src });
+            return Val::Owned(r);
+        }
+        let r = self.owned(v);
+        self.emit(Inst::Alu {
+            op: AluOp::And,
+            dst: r,
+            src: Operand::Imm(((1i64 << it.bits) - 1) as i32),
+        });
+        Val::Owned(r)
+    }
+
+    fn map_read(&mut self, m: &MapRef) -> R<Val> {
+        let (index, spec) = self.user_map(m)?;
+        if let MapValue::Agg(_) = spec {
+            return Err(unsupported(
+                m.span,
+                "reading an aggregation's value in a probe",
+            ));
+        }
+        let mark = self.sp;
+        let key = self.key(m, index, None)?;
+        let p = self.lookup(index, key);
+        self.sp = mark;
+        let dst = self.vreg();
+        let absent = self.label();
+        self.emit(Inst::Mov {
+            dst,
+            src: Operand::Imm(0),
+        });
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: p,
+            rhs: Operand::Imm(0),
+            target: absent,
+        });
+        self.emit(Inst::Load {
+            dst,
+            base: Base::Reg(p),
+            off: 0,
+            size: Size::DW,
+        });
+        self.emit(Inst::Label(absent));
+        Ok(Val::Owned(dst))
+    }
+
+    fn builtin(&mut self, e: &Expr, b: Builtin, args: &[Expr]) -> R<Val> {
+        Ok(match b {
+            Builtin::Pid | Builtin::Tid => {
+                let r = self.call_value(Helper::GetCurrentPidTgid, vec![]);
+                if b == Builtin::Pid {
+                    self.emit(Inst::Alu {
+                        op: AluOp::Rsh,
+                        dst: r,
+                        src: Operand::Imm(32),
+                    });
+                    Val::Owned(r)
+                } else {
+                    let t = self.vreg();
+                    self.emit(Inst::Mov32 { dst: t, src: r });
+                    Val::Owned(t)
+                }
+            }
+            Builtin::Uid | Builtin::Gid => {
+                let r = self.call_value(Helper::GetCurrentUidGid, vec![]);
+                if b == Builtin::Gid {
+                    self.emit(Inst::Alu {
+                        op: AluOp::Rsh,
+                        dst: r,
+                        src: Operand::Imm(32),
+                    });
+                    Val::Owned(r)
+                } else {
+                    let t = self.vreg();
+                    self.emit(Inst::Mov32 { dst: t, src: r });
+                    Val::Owned(t)
+                }
+            }
+            Builtin::Nsecs => Val::Owned(self.call_value(Helper::KtimeGetNs, vec![])),
+            Builtin::Elapsed => {
+                let now = self.call_value(Helper::KtimeGetNs, vec![]);
+                let config = self.module.config_map();
+                let mark = self.sp;
+                let key = self.alloc(4)?;
+                self.emit(Inst::Store {
+                    base: Base::Fp,
+                    off: key,
+                    size: Size::W,
+                    src: Operand::Imm(0),
+                });
+                let p = self.lookup(config, key);
+                self.sp = mark;
+                let absent = self.label();
+                self.emit(Inst::Branch {
+                    cond: Cond::Eq,
+                    lhs: p,
+                    rhs: Operand::Imm(0),
+                    target: absent,
+                });
+                let start = self.vreg();
+                self.emit(Inst::Load {
+                    dst: start,
+                    base: Base::Reg(p),
+                    off: 0,
+                    size: Size::DW,
+                });
+                self.emit(Inst::Alu {
+                    op: AluOp::Sub,
+                    dst: now,
+                    src: Operand::Reg(start),
+                });
+                self.emit(Inst::Label(absent));
+                Val::Owned(now)
+            }
+            Builtin::Cpu => Val::Owned(self.call_value(Helper::GetSmpProcessorId, vec![])),
+            Builtin::Rand => Val::Owned(self.call_value(Helper::GetPrandomU32, vec![])),
+            Builtin::Curtask => Val::Owned(self.call_value(Helper::GetCurrentTask, vec![])),
+            Builtin::Arg(n) => {
+                if !self.user_space() {
+                    return Err(unsupported(e.span, "argN outside uprobes"));
+                }
+                let reg = ARG_REGS.get(n as usize).ok_or_else(|| {
+                    unsupported(e.span, format!("arg{n} (the C ABI passes 6 in registers)"))
+                })?;
+                let off = pt_regs_offset(reg).unwrap_or(0);
+                self.ctx_load(off, Size::DW)
+            }
+            Builtin::Retval => {
+                if !self.user_space() {
+                    return Err(unsupported(e.span, "retval outside uprobes"));
+                }
+                let v = self.ctx_load(pt_regs_offset("ax").unwrap_or(80), Size::DW);
+                self.convert(v, &e.ty)
+            }
+            Builtin::Func => {
+                if !self.user_space() {
+                    return Err(unsupported(e.span, "func outside uprobes"));
+                }
+                self.ctx_load(pt_regs_offset("ip").unwrap_or(128), Size::DW)
+            }
+            Builtin::Reg => {
+                let Some(ExprKind::Str(name)) = args.first().map(|a| &a.kind) else {
+                    return Err(unsupported(e.span, "reg() without a literal register name"));
+                };
+                if !self.user_space() {
+                    return Err(unsupported(e.span, "reg() outside uprobes"));
+                }
+                let off = pt_regs_offset(name).ok_or_else(|| {
+                    unsupported(
+                        e.span,
+                        format!("register `{name}` (x86_64 pt_regs has no such field)"),
+                    )
+                })?;
+                self.ctx_load(off, Size::DW)
+            }
+            Builtin::Ustack | Builtin::Kstack => {
+                let kind = if b == Builtin::Ustack {
+                    StackKind::User
+                } else {
+                    StackKind::Kernel
+                };
+                let stacks = self.module.stack_map(kind);
+                let map = self.vreg();
+                self.emit(Inst::LoadMap {
+                    dst: map,
+                    map: stacks,
+                });
+                let flags = if kind == StackKind::User {
+                    BPF_F_USER_STACK
+                } else {
+                    0
+                };
+                let ctx = self.ctx;
+                Val::Owned(self.call_value(
+                    Helper::GetStackid,
+                    vec![Operand::Reg(ctx), Operand::Reg(map), Operand::Imm(flags)],
+                ))
+            }
+            Builtin::Usym | Builtin::Ksym => {
+                let Some(a) = args.first() else {
+                    return Err(unsupported(e.span, "usym() without an address"));
+                };
+                self.int(a)?
+            }
+            Builtin::Count
+            | Builtin::Sum
+            | Builtin::Avg
+            | Builtin::Min
+            | Builtin::Max
+            | Builtin::Stats
+            | Builtin::Hist
+            | Builtin::Lhist => {
+                return Err(Diagnostic::error(
+                    codes::UNSUPPORTED,
+                    "an aggregation is only valid as a map's value",
+                )
+                .primary(e.span, "assign this to a map"));
+            }
+            Builtin::Printf
+            | Builtin::Print
+            | Builtin::Exit
+            | Builtin::Delete
+            | Builtin::Clear
+            | Builtin::Zero
+            | Builtin::Emit
+            | Builtin::Time => {
+                self.effect(e)?;
+                Val::Imm(0)
+            }
+            Builtin::Comm | Builtin::Probe | Builtin::Str | Builtin::Buf | Builtin::Strftime => {
+                return Err(unsupported(e.span, "a string where a number is needed"));
+            }
+            Builtin::Args => return Err(unsupported(e.span, "`args` as a whole value")),
+            Builtin::Ret | Builtin::Goid | Builtin::Gostack => {
+                return Err(unsupported(
+                    e.span,
+                    "this Go builtin (it needs the Go-aware lowering)",
+                ));
+            }
+        })
+    }
+
+    fn unary(&mut self, e: &Expr, op: UnOp, inner: &Expr) -> R<Val> {
+        match op {
+            UnOp::Not => self.bool_value(e),
+            UnOp::Neg | UnOp::BitNot => {
+                let v = self.int(inner)?;
+                if let Val::Imm(i) = v {
+                    return Ok(Val::Imm(if op == UnOp::Neg {
+                        i.wrapping_neg()
+                    } else {
+                        !i
+                    }));
+                }
+                let r = self.owned(v);
+                if op == UnOp::Neg {
+                    self.emit(Inst::Neg { dst: r });
+                } else {
+                    self.emit(Inst::Alu {
+                        op: AluOp::Xor,
+                        dst: r,
+                        src: Operand::Imm(-1),
+                    });
+                }
+                Ok(Val::Owned(r))
+            }
+            UnOp::Deref => {
+                let pointee = match &inner.ty {
+                    Type::Ptr(t) => t.as_ref().clone(),
+                    _ => Type::Int(crate::types::IntType::U64),
+                };
+                let p = self.int(inner)?;
+                self.read_target(p, 0, &pointee, e.span)
+            }
+        }
+    }
+
+    fn binary(&mut self, e: &Expr, op: BinOp, lhs: &Expr, rhs: &Expr) -> R<Val> {
+        if matches!(
+            op,
+            BinOp::Eq
+                | BinOp::Ne
+                | BinOp::Lt
+                | BinOp::Le
+                | BinOp::Gt
+                | BinOp::Ge
+                | BinOp::And
+                | BinOp::Or
+        ) {
+            return self.bool_value(e);
+        }
+        let signed = is_signed(lhs) || is_signed(rhs);
+        let alu = alu_of(op, signed).ok_or_else(|| unsupported(e.span, "this operator"))?;
+        let a = self.int(lhs)?;
+        let b = self.int(rhs)?;
+        if let (Val::Imm(x), Val::Imm(y)) = (a, b) {
+            return Ok(Val::Imm(fold(alu, x, y)));
+        }
+        // Identities that need no instruction.
+        if let Val::Imm(y) = b {
+            let identity = match alu {
+                AluOp::Add
+                | AluOp::Sub
+                | AluOp::Or
+                | AluOp::Xor
+                | AluOp::Lsh
+                | AluOp::Rsh
+                | AluOp::Arsh => y == 0,
+                AluOp::Mul | AluOp::Div => y == 1,
+                _ => false,
+            };
+            if identity {
+                return Ok(a);
+            }
+        }
+        // Commutative operations keep an owned or immediate operand on the right.
+        let (a, b) = match (alu, a, b) {
+            (
+                AluOp::Add | AluOp::Mul | AluOp::And | AluOp::Or | AluOp::Xor,
+                Val::Imm(_) | Val::Shared(_),
+                Val::Owned(_),
+            ) => (b, a),
+            _ => (a, b),
+        };
+        let dst = self.owned(a);
+        let src = self.operand(b);
+        self.emit(Inst::Alu { op: alu, dst, src });
+        Ok(Val::Owned(dst))
+    }
+
+    /// 0 or 1 from a condition.
+    fn bool_value(&mut self, e: &Expr) -> R<Val> {
+        if let Some(c) = self.constant(e) {
+            return Ok(Val::Imm((c != 0) as i64));
+        }
+        let dst = self.vreg();
+        let done = self.label();
+        self.emit(Inst::Mov {
+            dst,
+            src: Operand::Imm(1),
+        });
+        self.branch(e, done, true)?;
+        self.emit(Inst::Mov {
+            dst,
+            src: Operand::Imm(0),
+        });
+        self.emit(Inst::Label(done));
+        Ok(Val::Owned(dst))
+    }
+
+    /// The value of a constant expression, if it is one.
+    fn constant(&self, e: &Expr) -> Option<i64> {
+        match &e.kind {
+            ExprKind::Int(n) => Some(*n as i64),
+            ExprKind::Unary {
+                op: UnOp::Neg,
+                expr,
+            } => self.constant(expr).map(i64::wrapping_neg),
+            ExprKind::Unary {
+                op: UnOp::BitNot,
+                expr,
+            } => self.constant(expr).map(|v| !v),
+            ExprKind::Unary {
+                op: UnOp::Not,
+                expr,
+            } => self.constant(expr).map(|v| (v == 0) as i64),
+            ExprKind::Binary { op, lhs, rhs } => {
+                let (a, b) = (self.constant(lhs)?, self.constant(rhs)?);
+                let signed = is_signed(lhs) || is_signed(rhs);
+                Some(match op {
+                    BinOp::And => (a != 0 && b != 0) as i64,
+                    BinOp::Or => (a != 0 || b != 0) as i64,
+                    _ => match cond_of(*op, signed) {
+                        Some(c) => c.eval(a as u64, b as u64) as i64,
+                        None => fold(alu_of(*op, signed)?, a, b),
+                    },
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Jumps to `target` when the truth of `e` equals `when`; falls through otherwise.
+    fn branch(&mut self, e: &Expr, target: Label, when: bool) -> R<()> {
+        if let Some(c) = self.constant(e) {
+            if (c != 0) == when {
+                self.emit(Inst::Jump { target });
+            }
+            return Ok(());
+        }
+        match &e.kind {
+            ExprKind::Unary {
+                op: UnOp::Not,
+                expr,
+            } => self.branch(expr, target, !when),
+            ExprKind::Binary {
+                op: BinOp::And,
+                lhs,
+                rhs,
+            }
+            | ExprKind::Binary {
+                op: BinOp::Or,
+                lhs,
+                rhs,
+            } => {
+                let is_and = matches!(e.kind, ExprKind::Binary { op: BinOp::And, .. });
+                if is_and != when {
+                    // (a && b) false ⇔ a false or b false; (a || b) true ⇔ a true or b true.
+                    self.branch(lhs, target, when)?;
+                    self.branch(rhs, target, when)
+                } else {
+                    let skip = self.label();
+                    self.branch(lhs, skip, !when)?;
+                    self.branch(rhs, target, when)?;
+                    self.emit(Inst::Label(skip));
+                    Ok(())
+                }
+            }
+            ExprKind::Binary { op, lhs, rhs } if cond_of(*op, false).is_some() => {
+                if matches!(lhs.ty, Type::Str { .. }) || matches!(rhs.ty, Type::Str { .. }) {
+                    return self.branch_str(*op, lhs, rhs, target, when, e.span);
+                }
+                let signed = is_signed(lhs) || is_signed(rhs);
+                let mut cond = cond_of(*op, signed).unwrap_or(Cond::Ne);
+                let a = self.int(lhs)?;
+                let b = self.int(rhs)?;
+                // The register side goes left.
+                let (a, b) = if matches!(a, Val::Imm(_)) {
+                    cond = cond.swap();
+                    (b, a)
+                } else {
+                    (a, b)
+                };
+                let lhs_reg = match a {
+                    Val::Shared(r) | Val::Owned(r) => r,
+                    Val::Imm(_) => self.owned(a),
+                };
+                let rhs_op = self.operand(b);
+                if !when {
+                    cond = cond.negate().unwrap_or(cond);
+                }
+                self.emit(Inst::Branch {
+                    cond,
+                    lhs: lhs_reg,
+                    rhs: rhs_op,
+                    target,
+                });
+                Ok(())
+            }
+            _ => {
+                let v = self.int(e)?;
+                let r = match v {
+                    Val::Shared(r) | Val::Owned(r) => r,
+                    Val::Imm(_) => self.owned(v),
+                };
+                let cond = if when { Cond::Ne } else { Cond::Eq };
+                self.emit(Inst::Branch {
+                    cond,
+                    lhs: r,
+                    rhs: Operand::Imm(0),
+                    target,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// String `==`/`!=`: both sides to the stack, then compared 8 bytes at a time up to the
+    /// shorter size (a literal compares through its NUL).
+    fn branch_str(
+        &mut self,
+        op: BinOp,
+        lhs: &Expr,
+        rhs: &Expr,
+        target: Label,
+        when: bool,
+        span: Span,
+    ) -> R<()> {
+        let equal_wanted = match op {
+            BinOp::Eq => when,
+            BinOp::Ne => !when,
+            _ => return Err(unsupported(span, "ordering comparisons of strings")),
+        };
+        let size_of = |e: &Expr| match (&e.kind, &e.ty) {
+            (ExprKind::Str(s), _) => s.len() as u32 + 1,
+            (_, Type::Str { size }) => *size,
+            _ => 0,
+        };
+        let n = size_of(lhs).min(size_of(rhs));
+        let mark = self.sp;
+        let a = self.alloc(lhs.ty_str_size().max(n))?;
+        self.write_str(lhs, a, lhs.ty_str_size().max(n))?;
+        let b = self.alloc(rhs.ty_str_size().max(n))?;
+        self.write_str(rhs, b, rhs.ty_str_size().max(n))?;
+        // Compare only the first n bytes: mask the last word.
+        let differ = if equal_wanted { self.label() } else { target };
+        let (x, y) = (self.vreg(), self.vreg());
+        let mut i = 0u32;
+        while i < n {
+            let take = (n - i).min(8);
+            self.emit(Inst::Load {
+                dst: x,
+                base: Base::Fp,
+                off: a + i as i16,
+                size: Size::DW,
+            });
+            self.emit(Inst::Load {
+                dst: y,
+                base: Base::Fp,
+                off: b + i as i16,
+                size: Size::DW,
+            });
+            if take < 8 {
+                let shift = (64 - take * 8) as i32;
+                for r in [x, y] {
+                    self.emit(Inst::Alu {
+                        op: AluOp::Lsh,
+                        dst: r,
+                        src: Operand::Imm(shift),
+                    });
+                }
+            }
+            self.emit(Inst::Branch {
+                cond: Cond::Ne,
+                lhs: x,
+                rhs: Operand::Reg(y),
+                target: differ,
+            });
+            i += 8;
+        }
+        if equal_wanted {
+            self.emit(Inst::Jump { target });
+            self.emit(Inst::Label(differ));
+        }
+        self.sp = mark;
+        Ok(())
+    }
+}
+
+trait StrSize {
+    fn ty_str_size(&self) -> u32;
+}
+
+impl StrSize for Expr {
+    fn ty_str_size(&self) -> u32 {
+        match (&self.kind, &self.ty) {
+            (_, Type::Str { size }) => *size,
+            (ExprKind::Str(s), _) => s.len() as u32 + 1,
+            _ => 8,
+        }
+    }
+}
+
+fn is_signed(e: &Expr) -> bool {
+    matches!(e.ty, Type::Int(it) if it.signed)
+}
+
+fn alu_of(op: BinOp, signed: bool) -> Option<AluOp> {
+    Some(match op {
+        BinOp::Add => AluOp::Add,
+        BinOp::Sub => AluOp::Sub,
+        BinOp::Mul => AluOp::Mul,
+        BinOp::Div => AluOp::Div,
+        BinOp::Mod => AluOp::Mod,
+        BinOp::BitAnd => AluOp::And,
+        BinOp::BitOr => AluOp::Or,
+        BinOp::BitXor => AluOp::Xor,
+        BinOp::Shl => AluOp::Lsh,
+        BinOp::Shr if signed => AluOp::Arsh,
+        BinOp::Shr => AluOp::Rsh,
+        _ => return None,
+    })
+}
+
+fn cond_of(op: BinOp, signed: bool) -> Option<Cond> {
+    Some(match (op, signed) {
+        (BinOp::Eq, _) => Cond::Eq,
+        (BinOp::Ne, _) => Cond::Ne,
+        (BinOp::Lt, false) => Cond::Lt,
+        (BinOp::Le, false) => Cond::Le,
+        (BinOp::Gt, false) => Cond::Gt,
+        (BinOp::Ge, false) => Cond::Ge,
+        (BinOp::Lt, true) => Cond::Slt,
+        (BinOp::Le, true) => Cond::Sle,
+        (BinOp::Gt, true) => Cond::Sgt,
+        (BinOp::Ge, true) => Cond::Sge,
+        _ => return None,
+    })
+}
+
+/// Constant folding with eBPF's semantics (unsigned division, x / 0 = 0, x % 0 = x).
+fn fold(op: AluOp, a: i64, b: i64) -> i64 {
+    let (ua, ub) = (a as u64, b as u64);
+    match op {
+        AluOp::Add => a.wrapping_add(b),
+        AluOp::Sub => a.wrapping_sub(b),
+        AluOp::Mul => a.wrapping_mul(b),
+        AluOp::Div => ua.checked_div(ub).unwrap_or(0) as i64,
+        AluOp::Mod => ua.checked_rem(ub).unwrap_or(ua) as i64,
+        AluOp::And => a & b,
+        AluOp::Or => a | b,
+        AluOp::Xor => a ^ b,
+        AluOp::Lsh => ua.wrapping_shl(b as u32) as i64,
+        AluOp::Rsh => ua.wrapping_shr(b as u32) as i64,
+        AluOp::Arsh => a.wrapping_shr(b as u32),
+    }
+}

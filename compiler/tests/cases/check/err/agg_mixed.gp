@@ -1,0 +1,2 @@
+BEGIN { @x = count(); }
+END { @x = sum(5); }

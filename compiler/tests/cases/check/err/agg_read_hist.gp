@@ -1,0 +1,1 @@
+BEGIN { @h = hist(5); @x = @h; }

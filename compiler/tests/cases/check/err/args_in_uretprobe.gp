@@ -1,0 +1,1 @@
+uretprobe:./work:main.work { @a = args.id; }

@@ -1,0 +1,1 @@
+uprobe:./srv:main.other { @a = args.x; }

@@ -1,0 +1,1 @@
+uprobe:./work:main.work { @a = args.nmae; }

@@ -1,0 +1,1 @@
+BEGIN, uretprobe:./srv:main.work { @r = retval; }

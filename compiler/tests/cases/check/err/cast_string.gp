@@ -1,0 +1,1 @@
+BEGIN { @x = (uint32)comm; }

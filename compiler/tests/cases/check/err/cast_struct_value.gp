@@ -1,0 +1,1 @@
+BEGIN { @x = (struct task_struct)curtask; }

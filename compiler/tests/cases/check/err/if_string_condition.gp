@@ -1,0 +1,1 @@
+BEGIN { if (comm) { @x = 1; } }

@@ -1,0 +1,1 @@
+kprobe:do_sys_openat2 { @opens = count(); }

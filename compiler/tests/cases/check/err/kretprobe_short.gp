@@ -1,0 +1,1 @@
+kr:vfs_read { @r = count(); }

@@ -1,0 +1,1 @@
+BEGIN { @v = 1; @v = comm; }

@@ -1,0 +1,2 @@
+// args: one
+BEGIN { printf("%s %s\n", str($1), str($2)); }

@@ -1,0 +1,1 @@
+BEGIN /comm/ { @x = 1; }

@@ -1,0 +1,1 @@
+BEGIN { printf("%q\n", pid); }

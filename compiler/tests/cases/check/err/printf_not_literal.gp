@@ -1,0 +1,1 @@
+BEGIN { $f = "%d"; printf($f, 1); }

@@ -1,0 +1,7 @@
+BEGIN {
+  @t = nsec;
+  pritnf("x");
+  @m[1] = 1;
+  @m["a"] = 2;
+  $y = $undefined;
+}

@@ -1,0 +1,1 @@
+profile:hz:99 { @s[ustack(500)] = count(); }

@@ -1,0 +1,1 @@
+uprobe:./srv:main.work { @s = str(arg0, 1000); }

@@ -1,0 +1,1 @@
+BEGIN { $t = (struct task_struct *)curtask; @pid = $t->pid; }

@@ -1,0 +1,1 @@
+tracepoint:sched:sched_switch { @p = args.prev_pid; }

@@ -1,0 +1,2 @@
+BEGIN { @count = 1; }
+END { printf("%d\n", @cuont); }

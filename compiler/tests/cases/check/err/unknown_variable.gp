@@ -1,0 +1,1 @@
+BEGIN { $total = 1; @x = $totl; }

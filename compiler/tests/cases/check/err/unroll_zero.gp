@@ -1,0 +1,1 @@
+BEGIN { unroll(0) { @x = 1; } }

@@ -1,0 +1,1 @@
+uprobe:runtime.gopark { @p = count(); }

@@ -1,0 +1,1 @@
+usdt:./srv:probe { }

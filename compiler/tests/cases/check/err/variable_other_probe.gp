@@ -1,0 +1,2 @@
+BEGIN { $shared = 1; }
+END { @x = $shared; }

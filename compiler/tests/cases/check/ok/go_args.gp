@@ -1,0 +1,1 @@
+uprobe:./work:main.work { @by_name[str(args.name)] = count(); @ids = hist(args.id); @len = args.name.len; }

@@ -1,0 +1,1 @@
+uretprobe:./work:main.work { @r = hist(retval); @rv = sum(retval); }

@@ -1,0 +1,2 @@
+BEGIN { @names["a"] = 1; }
+interval:s:1 { @names[comm] = 2; }

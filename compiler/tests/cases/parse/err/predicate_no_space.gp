@@ -1,0 +1,1 @@
+uprobe:./srv:main.work/pid == 1/ { }

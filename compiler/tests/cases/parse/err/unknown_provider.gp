@@ -1,0 +1,1 @@
+uprobes:./srv:main.work { }

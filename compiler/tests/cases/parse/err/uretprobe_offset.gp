@@ -1,0 +1,1 @@
+uretprobe:./srv:main.work+8 { }

@@ -1,0 +1,3 @@
+BEGIN { printf("hello\n"); }
+END { exit(); }
+begin { } end { }

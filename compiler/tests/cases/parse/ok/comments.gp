@@ -1,0 +1,5 @@
+// a line comment
+BEGIN /* inline */ {
+  /* block
+     comment */ @x = 1; // trailing
+}

@@ -1,0 +1,1 @@
+BEGIN { printf("tab\there\nquote\" backslash\\ hex\x41 oct\101 nul\0\n"); }

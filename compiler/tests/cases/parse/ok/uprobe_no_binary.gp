@@ -1,0 +1,2 @@
+// target
+uprobe:runtime.gopark { @parks = count(); }

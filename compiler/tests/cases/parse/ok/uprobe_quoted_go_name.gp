@@ -1,0 +1,2 @@
+// target
+uprobe:./srv:"net/http.(*conn).serve" { @n = count(); }

@@ -1,0 +1,1 @@
+uprobe:./srv:net/http.* { @calls[probe] = count(); }
