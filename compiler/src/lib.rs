@@ -3,6 +3,7 @@
 
 pub mod ast;
 pub mod builtins;
+pub mod gobin;
 pub mod manifest;
 pub mod span;
 pub mod types;
