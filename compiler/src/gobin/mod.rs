@@ -9,6 +9,7 @@ pub mod abi;
 pub mod buildinfo;
 pub mod dwarf;
 pub mod known_types;
+mod mapping;
 pub mod offsets;
 pub mod pclntab;
 pub mod rets;
@@ -85,7 +86,7 @@ pub struct LoadSegment {
 /// An opened Go binary. Cheap to open; function names, symbols and DWARF decode on first use.
 pub struct GoBinary {
     path: Option<PathBuf>,
-    data: Vec<u8>,
+    data: mapping::Bytes,
     arch: Arch,
     pie: bool,
     sections: Vec<Section>,
@@ -111,16 +112,23 @@ impl std::fmt::Debug for GoBinary {
 impl GoBinary {
     pub fn open(path: impl AsRef<Path>) -> Result<GoBinary> {
         let path = path.as_ref();
-        let data = std::fs::read(path).map_err(|source| GoBinError::Io {
+        let io = |source| GoBinError::Io {
             path: path.to_owned(),
             source,
-        })?;
-        let mut bin = GoBinary::parse(data)?;
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let data = mapping::Bytes::map(&file).map_err(io)?;
+        let mut bin = GoBinary::from_bytes(data)?;
         bin.path = Some(path.to_owned());
         Ok(bin)
     }
 
+    /// Parses a binary already in memory.
     pub fn parse(data: Vec<u8>) -> Result<GoBinary> {
+        GoBinary::from_bytes(mapping::Bytes::Owned(data))
+    }
+
+    fn from_bytes(data: mapping::Bytes) -> Result<GoBinary> {
         let file = object::File::parse(&*data).map_err(|e| GoBinError::NotElf(e.to_string()))?;
         if file.format() != object::BinaryFormat::Elf {
             return Err(GoBinError::NotElf(format!("{:?} file", file.format())));
