@@ -1,5 +1,6 @@
 //! Prints what the Go binary reader sees: `gobin_info BINARY [GLOB]` lists version, timing of
-//! the open + function table decode, and functions matching GLOB with their RET offsets.
+//! the open + function table decode, and functions matching GLOB with their RET offsets
+//! (`gobin_info BINARY GLOB params` also prints DWARF parameters and their ABI locations).
 
 use std::time::Instant;
 
@@ -28,10 +29,22 @@ fn main() {
         bin.is_pie(),
         bin.has_dwarf()
     );
-    if let Some(glob) = args.next() {
-        for f in bin.functions_matching(&glob) {
-            let rets = bin.ret_offsets(f).unwrap_or_default();
-            println!("{:#x} {:#x} {} rets={rets:?}", f.entry, f.end, f.name);
+    let Some(glob) = args.next() else { return };
+    let with_params = args.next().as_deref() == Some("params");
+    for f in bin.functions_matching(&glob) {
+        let rets = bin.ret_offsets(f).unwrap_or_default();
+        println!("{:#x} {:#x} {} rets={rets:?}", f.entry, f.end, f.name);
+        if with_params {
+            let t = Instant::now();
+            match bin.params(&f.name) {
+                Ok(list) => {
+                    for p in &list.params {
+                        println!("    {} {} {:?}", p.name, p.ty.go_name(), p.location);
+                    }
+                }
+                Err(e) => println!("    {e}"),
+            }
+            println!("    ({:?})", t.elapsed());
         }
     }
 }

@@ -11,6 +11,7 @@ use gotargets::{Flavour, VERSIONS, go, nm_text_symbols, objdump, target};
 use gprobe_compiler::gobin::{
     ArgLocation, GoBinError, GoBinary, GoType, OffsetSource, RuntimeOffsets,
 };
+use gprobe_compiler::types::Type;
 
 fn release(version: &str) -> (u32, u32) {
     let mut p = version.split('.').map(|x| x.parse::<u32>().unwrap());
@@ -386,6 +387,12 @@ fn probe_params_and_abi_from_dwarf() {
             ],
             "{version}"
         );
+        let blank = bin.params("main.blankResult").unwrap();
+        let names: Vec<_> = blank.params.iter().map(|p| p.name.as_str()).collect();
+        // Go 1.19 spells a blank result `~b0`, later releases `~r0`.
+        let blank_name = if release(version) < (1, 20) { "~b0" } else { "~r0" };
+        assert_eq!(names, ["p", blank_name, "err"], "{version}");
+        assert_eq!(blank.results().count(), 2);
         // A method: receiver first, pointer to a named struct kept by name.
         let sum = bin.params("main.(*pair).sum").unwrap();
         assert_eq!(sum.params[0].ty.go_name(), "*main.pair");
@@ -409,7 +416,7 @@ fn http_request_layout_from_dwarf_and_table_agree() {
             continue;
         };
         let bin = GoBinary::open(&path).unwrap();
-        let req = bin.struct_type("net/http.Request").unwrap();
+        let req = bin.go_struct("net/http.Request").unwrap();
         let builtin =
             gprobe_compiler::gobin::known_types::struct_type("net/http.Request", release(version))
                 .unwrap();
@@ -423,12 +430,28 @@ fn http_request_layout_from_dwarf_and_table_agree() {
                 f.ty.go_name().trim_start_matches('*')
             );
         }
-        let url = bin.struct_type("net/url.URL").unwrap();
+        let url = bin.go_struct("net/url.URL").unwrap();
         assert_eq!(url.field("Path").unwrap().offset, 56);
         assert_eq!(url.field("Path").unwrap().ty, GoType::String);
         let serve = bin.params("net/http.serverHandler.ServeHTTP").unwrap();
         let names: Vec<_> = serve.params.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["sh", "rw", "req"], "{version}");
+        assert_eq!(
+            serve.get("rw").unwrap().ty,
+            GoType::Interface {
+                name: "net/http.ResponseWriter".into(),
+                empty: false
+            }
+        );
+        let url_t = bin.struct_type("net/url.URL").unwrap();
+        let path_t = url_t.fields.iter().find(|f| f.name == "Path").unwrap();
+        assert_eq!(path_t.ty, Type::GoString);
+        let req_t = bin.struct_type("net/http.Request").unwrap();
+        let url_f = req_t.fields.iter().find(|f| f.name == "URL").unwrap();
+        assert_eq!(
+            url_f.ty,
+            Type::Ptr(Box::new(Type::Named("net/url.URL".into())))
+        );
         let req_loc = serve.get("req").unwrap().location.clone().unwrap();
         let ArgLocation::Registers(r) = req_loc else {
             panic!("req on stack")
@@ -442,7 +465,7 @@ fn http_request_layout_from_dwarf_and_table_agree() {
         };
         let sbin = GoBinary::open(&spath).unwrap();
         assert!(matches!(sbin.params("main.main"), Err(GoBinError::NoDwarf)));
-        assert_eq!(sbin.struct_type("net/http.Request").unwrap(), builtin);
+        assert_eq!(sbin.go_struct("net/http.Request").unwrap(), builtin);
     }
 }
 
@@ -602,5 +625,68 @@ fn stable_listing_between_flavours() {
                 .collect()
         };
         assert_eq!(names(&a), names(&b), "{version}");
+    }
+}
+
+/// arm64 (cross-compiled): functions, RETs and the register ABI (the facts file: s=R0,R1 … p=R12).
+#[test]
+fn arm64_functions_rets_and_abi() {
+    for version in VERSIONS {
+        let Some(path) = target("probe", version, Flavour::Arm64) else {
+            continue;
+        };
+        let bin = GoBinary::open(&path).unwrap();
+        assert_eq!(bin.arch(), gprobe_compiler::gobin::Arch::Aarch64);
+        assert_eq!(bin.build_info().unwrap().setting("GOARCH"), Some("arm64"));
+        let (nm, by_addr) = nm_maps(version, &path);
+        for f in bin.try_functions().unwrap() {
+            assert!(
+                nm_agrees(&nm, &by_addr, &f.name, f.entry),
+                "{version}: {}",
+                f.name
+            );
+        }
+        let mut rets = 0;
+        for (name, insns) in objdump(version, &path, "^main\\.") {
+            let f = bin.function_at(insns[0].addr).unwrap();
+            let want: Vec<u64> = insns
+                .iter()
+                .filter(|i| i.text == "RET")
+                .map(|i| i.addr - f.entry)
+                .collect();
+            assert_eq!(bin.ret_offsets(f).unwrap(), want, "{version}: {name}");
+            rets += want.len();
+        }
+        assert!(rets >= 4, "{version}: only {rets} RETs in main.*");
+        let params = bin.params("main.Probe").unwrap();
+        let locs: Vec<String> = params
+            .params
+            .iter()
+            .map(|p| match p.location.as_ref().unwrap() {
+                ArgLocation::Registers(r) => r
+                    .iter()
+                    .map(|p| p.reg.name(bin.arch()))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                ArgLocation::Stack { offset } => format!("SP+{offset}"),
+            })
+            .collect();
+        assert_eq!(
+            locs,
+            [
+                "R0,R1", "R2,R3,R4", "R5,R6", "R7,R8", "R9", "F0", "R10,R11", "R12", "R0", "R1,R2",
+                "R3,R4"
+            ],
+            "{version}"
+        );
+        let o = bin.runtime_offsets();
+        assert_eq!(o.source, OffsetSource::Dwarf);
+        assert_eq!(
+            RuntimeOffsets {
+                source: OffsetSource::Dwarf,
+                ..RuntimeOffsets::table(release(version))
+            },
+            o
+        );
     }
 }

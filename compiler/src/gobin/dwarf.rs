@@ -237,6 +237,14 @@ impl DwarfInfo {
                     name: "?".into(),
                     size: 0,
                 });
+            // Go sometimes emits a result twice (seen: `~r0` of net/http.(*Transport).roundTrip
+            // in Go 1.24); a Go signature never repeats a name, so drop exact repeats.
+            if params
+                .iter()
+                .any(|p: &GoParam| p.name == name && p.ty == ty && p.is_result == is_result)
+            {
+                continue;
+            }
             params.push(GoParam {
                 name,
                 ty,

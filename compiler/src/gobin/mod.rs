@@ -382,14 +382,19 @@ impl GoBinary {
     }
 
     /// A struct layout by Go name (`net/http.Request`, `runtime.g`) from DWARF, else from the
-    /// built-in tables for this Go version.
-    pub fn struct_type(&self, name: &str) -> Option<GoStruct> {
+    /// built-in tables for this Go version (partial: only the well-known fields).
+    pub fn go_struct(&self, name: &str) -> Option<GoStruct> {
         if let Ok(dw) = self.dwarf()
             && let Some(s) = dw.struct_type(name)
         {
             return Some(s);
         }
         known_types::struct_type(name, self.go_release())
+    }
+
+    /// [`GoBinary::go_struct`] in the compiler's type vocabulary.
+    pub fn struct_type(&self, name: &str) -> Option<crate::types::StructType> {
+        self.go_struct(name).map(|s| s.to_struct_type())
     }
 
     /// Runtime offsets (g.goid, m.curg, …): DWARF when present, else the table for the version.

@@ -20,6 +20,8 @@ pub enum Flavour {
     Pie,
     /// `CGO_ENABLED=1`, externally linked.
     Cgo,
+    /// Cross-compiled for `GOARCH=arm64`.
+    Arm64,
 }
 
 impl Flavour {
@@ -29,6 +31,7 @@ impl Flavour {
             Flavour::Stripped => "-s",
             Flavour::Pie => "-pie",
             Flavour::Cgo => "-cgo",
+            Flavour::Arm64 => "-arm64",
         }
     }
 }
@@ -101,6 +104,9 @@ pub fn target(program: &str, version: &str, flavour: Flavour) -> Option<PathBuf>
         }
         Flavour::Cgo => {
             cmd.env("CGO_ENABLED", "1");
+        }
+        Flavour::Arm64 => {
+            cmd.env("GOARCH", "arm64");
         }
     }
     let status = cmd.status().expect("run scripts/go-build");

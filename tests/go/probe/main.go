@@ -28,6 +28,16 @@ func deep(n int) int {
 	return deep(n-1) + int(pad[n%64]&1)
 }
 
+// blankResult has a blank-named result next to a named one: Go's DWARF may list `~r0` twice.
+//
+//go:noinline
+func blankResult(p *pair) (_ *pair, err error) {
+	if p == nil {
+		err = errors.New("nil pair")
+	}
+	return p, err
+}
+
 // twice is small enough to be inlined into main: the inline tree must name it.
 func twice(x int) int { return x * 2 }
 
@@ -38,5 +48,6 @@ func main() {
 	v := 3
 	r, s, err := Probe("hello", []byte("ab"), 42, errors.New("e"), len(os.Args), 1.5, struct{ a, b int }{1, 2}, &v)
 	pp := &pair{1, 2}
+	_, _ = blankResult(pp)
 	fmt.Println(r, s, err, deep(100), pp.sum(3), twice(len(os.Args)))
 }
