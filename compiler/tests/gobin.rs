@@ -390,7 +390,11 @@ fn probe_params_and_abi_from_dwarf() {
         let blank = bin.params("main.blankResult").unwrap();
         let names: Vec<_> = blank.params.iter().map(|p| p.name.as_str()).collect();
         // Go 1.19 spells a blank result `~b0`, later releases `~r0`.
-        let blank_name = if release(version) < (1, 20) { "~b0" } else { "~r0" };
+        let blank_name = if release(version) < (1, 20) {
+            "~b0"
+        } else {
+            "~r0"
+        };
         assert_eq!(names, ["p", blank_name, "err"], "{version}");
         assert_eq!(blank.results().count(), 2);
         // A method: receiver first, pointer to a named struct kept by name.
@@ -689,4 +693,128 @@ fn arm64_functions_rets_and_abi() {
             o
         );
     }
+}
+
+/// The once-per-call entry probe point is right after the stack check's branch (JBE on amd64,
+/// BLS on arm64, as objdump prints it), and 0 for functions without a check.
+#[test]
+fn entry_probe_offset_skips_the_stack_check() {
+    for version in VERSIONS {
+        for flavour in [Flavour::Plain, Flavour::Arm64] {
+            let Some(path) = target("probe", version, flavour) else {
+                continue;
+            };
+            let bin = GoBinary::open(&path).unwrap();
+            let dump = objdump(
+                version,
+                &path,
+                "^(main\\.|runtime\\.(mallocgc|casgstatus|newproc1)$)",
+            );
+            let mut checked = 0;
+            for (name, insns) in &dump {
+                let f = bin.function_at(insns[0].addr).unwrap();
+                let branch = insns.iter().take(6).position(|i| {
+                    let after_check = |j: usize| {
+                        j > 0
+                            && insns[..j]
+                                .iter()
+                                .any(|p| p.text.contains("0x10(R14)") || p.text.contains("16(R28)"))
+                    };
+                    (i.text.starts_with("JBE ") || i.text.starts_with("BLS "))
+                        && after_check(insns.iter().position(|x| x.addr == i.addr).unwrap())
+                });
+                let want = branch.map(|b| insns[b + 1].addr - f.entry).unwrap_or(0);
+                assert_eq!(
+                    bin.entry_probe_offset(f).unwrap(),
+                    want,
+                    "{version} {flavour:?}: {name}"
+                );
+                checked += usize::from(want != 0);
+            }
+            assert!(
+                checked >= 3,
+                "{version} {flavour:?}: only {checked} functions with a check"
+            );
+            let deep = bin.function("main.deep").unwrap();
+            assert_ne!(
+                bin.entry_probe_offset(deep).unwrap(),
+                0,
+                "{version}: main.deep grows its stack"
+            );
+        }
+    }
+}
+
+/// Without section headers (as after `sstrip`), the pclntab, build info and (Go 1.26+)
+/// runtime.moduledata are found by scanning the segments; the result is the same.
+#[test]
+fn binaries_without_section_headers() {
+    for version in VERSIONS {
+        for flavour in [Flavour::Stripped, Flavour::Pie] {
+            let Some(path) = target("probe", version, flavour) else {
+                continue;
+            };
+            let data = std::fs::read(&path).unwrap();
+            let with = GoBinary::parse(data.clone()).unwrap();
+            let mut d = data;
+            d[0x28..0x30].fill(0); // e_shoff
+            d[0x3c..0x40].fill(0); // e_shnum, e_shstrndx
+            let without = GoBinary::parse(d).unwrap();
+            assert!(
+                without.sections().is_empty(),
+                "{version}: sections still visible"
+            );
+            assert_eq!(without.go_version(), with.go_version());
+            assert_eq!(
+                without.functions(),
+                with.functions(),
+                "{version} {flavour:?}"
+            );
+            let f = without.function("main.deep").unwrap();
+            assert_eq!(without.symbolize(f.entry + 4), with.symbolize(f.entry + 4));
+        }
+    }
+}
+
+/// The pre-1.18 build info layout (pointers to Go strings), written into a real binary's
+/// `.go.buildinfo` since no toolchain older than 1.19 is installed.
+#[test]
+fn build_info_pointer_format() {
+    let Some(path) = target("probe", "1.19", Flavour::Stripped) else {
+        return;
+    };
+    let mut data = std::fs::read(&path).unwrap();
+    let bin = GoBinary::parse(data.clone()).unwrap();
+    let sec = bin.section(".go.buildinfo").unwrap().clone();
+    let (off, size) = sec.file_range.unwrap();
+    let (o, a) = (off as usize, sec.addr);
+    let start = b"0w\xaf\x0c\x92t\x08\x02A\xe1\xc1\x07\xe6\xd6\x18\xe6";
+    let end = b"\xf92C1\x86\x18 r\x00\x82B\x10A\x16\xd8\xf2";
+    let mut mod_info = start.to_vec();
+    mod_info.extend_from_slice(
+        b"path\tex.com/old/cmd\nmod\tex.com/old\t(devel)\t\nbuild\tGOARCH=amd64\n",
+    );
+    mod_info.extend_from_slice(end);
+    let version = b"go1.17.13";
+    assert!(80 + version.len() + mod_info.len() <= size as usize);
+    let put = |d: &mut Vec<u8>, at: usize, v: u64| {
+        d[o + at..o + at + 8].copy_from_slice(&v.to_le_bytes())
+    };
+    data[o + 15] = 0; // flags: little-endian, strings by pointer
+    put(&mut data, 16, a + 32);
+    put(&mut data, 24, a + 48);
+    put(&mut data, 32, a + 80);
+    put(&mut data, 40, version.len() as u64);
+    put(&mut data, 48, a + 80 + version.len() as u64);
+    put(&mut data, 56, mod_info.len() as u64);
+    data[o + 80..o + 80 + version.len()].copy_from_slice(version);
+    let m = o + 80 + version.len();
+    data[m..m + mod_info.len()].copy_from_slice(&mod_info);
+    let old = GoBinary::parse(data).unwrap();
+    let info = old.build_info().unwrap();
+    assert_eq!(info.go_version, "go1.17.13");
+    assert_eq!(info.release(), Some((1, 17)));
+    assert_eq!(info.main_path.as_deref(), Some("ex.com/old/cmd"));
+    assert_eq!(info.main_module.as_deref(), Some("ex.com/old"));
+    assert_eq!(info.setting("GOARCH"), Some("amd64"));
 }

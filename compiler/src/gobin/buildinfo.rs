@@ -102,7 +102,7 @@ pub(crate) fn parse_at(bin: &GoBinary, data: &[u8]) -> Option<BuildInfo> {
                 return None;
             }
             let bytes = bin.bytes_at(ptr, len)?;
-            (bytes.len() as u64 == len).then(|| String::from_utf8_lossy(bytes).into_owned())
+            (bytes.len() as u64 == len).then(|| bytes_to_string(bytes))
         };
         (
             read_go_string(version_hdr)?,

@@ -12,6 +12,7 @@ pub mod known_types;
 mod mapping;
 pub mod offsets;
 pub mod pclntab;
+pub mod prologue;
 pub mod rets;
 pub mod symbols;
 pub mod types;
@@ -344,6 +345,15 @@ impl GoBinary {
             .function_code(f)
             .ok_or(GoBinError::Truncated("function code"))?;
         rets::ret_offsets(self.arch, f.entry, code)
+    }
+
+    /// Offset from the entry where an entry uprobe fires once per call: after the stack check's
+    /// branch to `runtime.morestack` (which re-enters the function from the top), else 0.
+    pub fn entry_probe_offset(&self, f: &Function) -> Result<u64> {
+        let code = self
+            .function_code(f)
+            .ok_or(GoBinError::Truncated("function code"))?;
+        Ok(prologue::entry_probe_offset(self.arch, f.entry, code))
     }
 
     /// ELF `.symtab` symbols (empty when stripped).
