@@ -137,6 +137,11 @@ fn pie_and_cgo_functions_match_go_tool_nm() {
                 flavour == Flavour::Pie,
                 "{version} {flavour:?}"
             );
+            assert_eq!(
+                bin.is_cgo(),
+                flavour == Flavour::Cgo,
+                "{version} {flavour:?}"
+            );
             let (nm, by_addr) = nm_maps(version, &path);
             let funcs = bin.try_functions().unwrap();
             for f in funcs {

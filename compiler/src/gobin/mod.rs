@@ -206,6 +206,12 @@ impl GoBinary {
         self.pie
     }
 
+    /// Built with cgo (`CGO_ENABLED=1` in the build info): C code may run on Go threads, and
+    /// the g pointer's TLS slot is placed by the external linker.
+    pub fn is_cgo(&self) -> bool {
+        self.build_info().and_then(|b| b.setting("CGO_ENABLED")) == Some("1")
+    }
+
     pub fn build_info(&self) -> Option<&BuildInfo> {
         self.build_info.as_ref()
     }
