@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "gprobe", version, about = "A dynamic tracer for Go programs, with a bpftrace-like language")]
+#[command(
+    name = "gprobe",
+    version,
+    about = "A dynamic tracer for Go programs, with a bpftrace-like language"
+)]
 struct Cli {
     /// The program text (instead of FILE).
     #[arg(short = 'e', value_name = "PROGRAM")]
@@ -37,7 +41,11 @@ struct Cli {
     verbose: bool,
 
     /// FILE (unless -e is given) then positional parameters `$1`, `$2`, ...
-    #[arg(value_name = "FILE | ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "FILE | ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     rest: Vec<String>,
 }
 
@@ -60,22 +68,31 @@ impl Env for SystemEnv {
         for root in roots {
             let path = format!("{root}/events/{category}/{name}/format");
             match std::fs::read_to_string(&path) {
-                Ok(text) => return tracefs::parse_format(&text).map_err(|e| format!("{path}: {e}")),
+                Ok(text) => {
+                    return tracefs::parse_format(&text).map_err(|e| format!("{path}: {e}"));
+                }
                 Err(e) => tried.push(format!("{path}: {e}")),
             }
         }
-        Err(format!("cannot read the tracepoint format ({}); is tracefs mounted?", tried.join("; ")))
+        Err(format!(
+            "cannot read the tracepoint format ({}); is tracefs mounted?",
+            tried.join("; ")
+        ))
     }
 
     fn go_function(&self, _binary: Option<&str>, function: &str) -> Result<GoFunction, String> {
-        Err(format!("reading Go signatures from binaries is not implemented yet (`{function}`)"))
+        Err(format!(
+            "reading Go signatures from binaries is not implemented yet (`{function}`)"
+        ))
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Every phase recurses on the program's nesting; give it room whatever the input.
-    let worker = std::thread::Builder::new().stack_size(64 << 20).spawn(move || run(cli));
+    let worker = std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(move || run(cli));
     match worker.map(|handle| handle.join()) {
         Ok(Ok(code)) => code,
         _ => {
@@ -108,7 +125,10 @@ fn run(cli: Cli) -> ExitCode {
     if rest.first().is_some_and(|a| a == "--") {
         rest.remove(0);
     }
-    let options = Options { positional: rest, has_target: cli.pid.is_some() || cli.command.is_some() };
+    let options = Options {
+        positional: rest,
+        has_target: cli.pid.is_some() || cli.command.is_some(),
+    };
 
     let report = |diagnostics: &[Diagnostic]| {
         eprint!("{}", diag::render(diagnostics, &file_name, &source, color));
@@ -125,7 +145,8 @@ fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (result, warnings) = gprobe_compiler::check::check_with_warnings(&mut program, &SystemEnv, &options);
+    let (result, warnings) =
+        gprobe_compiler::check::check_with_warnings(&mut program, &SystemEnv, &options);
     if !warnings.is_empty() {
         report(&warnings);
     }
@@ -153,7 +174,11 @@ fn run(cli: Cli) -> ExitCode {
 
 /// THE call site to wire to the backend and runtime (lower → ELF + manifest → load, attach, run
 /// the event loop, print maps). Until then running a program is refused clearly.
-fn trace(program: &ast::Program, checked: &gprobe_compiler::Checked, cli: &Cli) -> Result<(), String> {
+fn trace(
+    program: &ast::Program,
+    checked: &gprobe_compiler::Checked,
+    cli: &Cli,
+) -> Result<(), String> {
     let _ = (program, checked, cli.verbose, &cli.command, cli.pid);
     Err("tracing is not wired yet: only `--check` and `-d ast` work in this build".into())
 }
