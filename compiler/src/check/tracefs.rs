@@ -50,10 +50,22 @@ pub fn parse_format(text: &str) -> Result<Vec<Field>, String> {
 /// `const char * filename` → (`filename`, pointer to i8); `char comm[16]` → string[16].
 fn declaration(decl: &str, size: u64, signed: bool) -> (String, Type) {
     let data_loc = decl.starts_with("__data_loc");
-    let (decl, array) = match decl.find('[') {
-        Some(open) => (&decl[..open], true),
-        None => (decl, false),
-    };
+    // `char comm[16]` and `__data_loc char[] name`: drop the brackets, keep the words.
+    let array = decl.contains('[');
+    let mut plain = String::with_capacity(decl.len());
+    let mut in_brackets = false;
+    for c in decl.chars() {
+        match c {
+            '[' => in_brackets = true,
+            ']' => {
+                in_brackets = false;
+                plain.push(' ');
+            }
+            c if !in_brackets => plain.push(c),
+            _ => {}
+        }
+    }
+    let decl = plain.trim_end();
     let name = decl
         .rsplit(|c: char| c.is_whitespace() || c == '*')
         .next()

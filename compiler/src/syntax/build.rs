@@ -10,6 +10,9 @@ use crate::span::{Span, Spanned};
 use crate::types::Type;
 use pest::iterators::Pair;
 
+/// Operators in one flat expression; bounds the depth of the tree later phases recurse on.
+const MAX_OPERATORS: usize = 256;
+
 #[derive(Default)]
 pub struct Builder {
     pub errors: Vec<Diagnostic>,
@@ -291,6 +294,7 @@ impl Builder {
 
     /// Folds `unary (op unary)*` by C precedence (precedence climbing, left associative).
     fn binary(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = span_of(&pair);
         let mut operands = Vec::new();
         let mut ops = Vec::new();
         for inner in pair.into_inner() {
@@ -298,6 +302,16 @@ impl Builder {
                 Some(op) => ops.push(op),
                 None => operands.push(self.expr(inner)),
             }
+        }
+        if ops.len() > MAX_OPERATORS {
+            self.errors.push(
+                Diagnostic::error(
+                    codes::SYNTAX,
+                    format!("expression has more than {MAX_OPERATORS} operators"),
+                )
+                .primary(span, "split it using variables"),
+            );
+            return expr(ExprKind::Int(0), span);
         }
         let mut operands = operands.into_iter();
         let Some(first) = operands.next() else {
@@ -460,12 +474,19 @@ impl Builder {
                 ExprKind::Call { func, args }
             }
             Rule::ident_expr => ExprKind::Ident(pair.as_str().to_string()),
-            Rule::paren => match pair.into_inner().next() {
-                // Parentheses only group; the inner expression keeps its own span.
-                Some(inner) => return self.expr(inner),
-                None => ExprKind::Int(0),
-            },
-            Rule::tuple => ExprKind::Tuple(pair.into_inner().map(|e| self.expr(e)).collect()),
+            Rule::parens => {
+                let has_comma = pair
+                    .as_str()
+                    .trim_end_matches(')')
+                    .trim_end()
+                    .ends_with(',');
+                let mut items: Vec<Expr> = pair.into_inner().map(|e| self.expr(e)).collect();
+                if items.len() == 1 && !has_comma {
+                    // Parentheses only group; the inner expression keeps its own span.
+                    return items.pop().unwrap_or_else(|| expr(ExprKind::Int(0), span));
+                }
+                ExprKind::Tuple(items)
+            }
             Rule::record => ExprKind::Record(
                 pair.into_inner()
                     .filter_map(|field| {

@@ -21,6 +21,9 @@ struct GrammarParser;
 /// Parses a whole program. Syntax errors stop at the first one (pest has no recovery); errors
 /// found while building the tree (bad literals, bad attach points) are all reported.
 pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic>> {
+    if let Some(d) = too_deep(source) {
+        return Err(vec![d]);
+    }
     let mut pairs = match GrammarParser::parse(Rule::program, source) {
         Ok(pairs) => pairs,
         Err(error) => return Err(vec![syntax_error(source, error)]),
@@ -35,6 +38,73 @@ pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic>> {
     } else {
         Err(builder.errors)
     }
+}
+
+/// Nesting beyond these limits is refused before parsing: the parser and every later phase
+/// recurse on nesting, and no real program comes close.
+const MAX_NESTING: usize = 64;
+const MAX_PREFIXES: usize = 64;
+
+fn too_deep(source: &str) -> Option<Diagnostic> {
+    let bytes = source.as_bytes();
+    let (mut depth, mut prefixes, mut i) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        let c = bytes[i];
+        let next = bytes.get(i + 1).copied();
+        match c {
+            // Skip comments and strings: their contents do not nest.
+            b'/' if next == Some(b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if next == Some(b'*') => {
+                i += 2;
+                while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 2;
+                continue;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+                continue;
+            }
+            b'(' | b'[' | b'{' | b'?' => depth += 1,
+            b')' | b']' | b'}' | b':' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        // Runs of prefix operators (`- - - x`, `!!!!x`) nest too.
+        prefixes = match c {
+            b'-' | b'!' | b'~' | b'*' => prefixes + 1,
+            b' ' | b'\t' | b'\n' | b'\r' => prefixes,
+            _ => 0,
+        };
+        if depth > MAX_NESTING || prefixes > MAX_PREFIXES {
+            let start = (0..=i)
+                .rev()
+                .find(|&s| source.is_char_boundary(s))
+                .unwrap_or(0);
+            let end = (i + 1..=source.len())
+                .find(|&e| source.is_char_boundary(e))
+                .unwrap_or(source.len());
+            return Some(
+                Diagnostic::error(
+                    codes::SYNTAX,
+                    format!("the program nests more than {MAX_NESTING} levels deep"),
+                )
+                .primary(Span::new(start, end), "too deep here")
+                .help("split deeply nested expressions using variables"),
+            );
+        }
+        i += 1;
+    }
+    None
 }
 
 /// A positional parameter's text as an integer (`42`, `-1`, `0x10`), if it is one.
@@ -167,7 +237,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         | Rule::rem => "an operator",
         Rule::type_name | Rule::int_type | Rule::struct_type => "a type",
         Rule::record_field => "`name = value`",
-        Rule::paren | Rule::tuple | Rule::record | Rule::cast => "`(`",
+        Rule::parens | Rule::record | Rule::cast => "`(`",
         _ => return None,
     })
 }

@@ -1,0 +1,240 @@
+//! `gprobe --check` end to end: the realistic example passes, and each bad variant of it fails
+//! with exit code 1 and a rendered diagnostic pointing at the right line.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn gprobe() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gprobe"))
+}
+
+fn realistic() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/realistic.gp");
+    std::fs::read_to_string(path).expect("examples/realistic.gp")
+}
+
+fn write_temp(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gprobe-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write case");
+    path
+}
+
+#[test]
+fn realistic_script_checks() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/realistic.gp");
+    let out = gprobe()
+        .arg("--check")
+        .arg(&path)
+        .args(["--", "5", "srv"])
+        .output()
+        .expect("run gprobe");
+    assert!(
+        out.status.success(),
+        "stderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(realistic().lines().count() >= 200);
+}
+
+/// (name, text to replace, replacement, expected message, expected line of the primary label)
+const BAD: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "typo_builtin",
+        "@start_ns = nsecs;",
+        "@start_ns = nsec;",
+        "unknown identifier `nsec`",
+        "did you mean `nsecs`?",
+    ),
+    (
+        "agg_mix",
+        "@slow = count();",
+        "@slow = count(); @slow = sum(1);",
+        "map `@slow` is assigned both count() and sum()",
+        "one map holds one kind",
+    ),
+    (
+        "printf_args",
+        "printf(\"one hour is enough\\n\");",
+        "printf(\"one hour is enough\\n\", 1);",
+        "0 conversion(s) but 1 value(s)",
+        "no conversion for this value",
+    ),
+    (
+        "kprobe",
+        "profile:ms:10",
+        "kprobe:do_sys_open",
+        "`kprobe` probes are not supported",
+        "CONFIG_KPROBES is off",
+    ),
+    (
+        "retval_in_uprobe",
+        "@goroutines_created = count();",
+        "@goroutines_created = sum(retval);",
+        "`retval` is not available in uprobe probes",
+        "uretprobe",
+    ),
+    (
+        "unroll_range",
+        "unroll(3)",
+        "unroll(300)",
+        "`unroll(300)` is out of range",
+        "between 1 and 100",
+    ),
+    (
+        "missing_brace",
+        "        $i++;\n    }",
+        "        $i++;\n",
+        "syntax error",
+        "expected",
+    ),
+    (
+        "positional",
+        "str($2)",
+        "str($3)",
+        "positional parameter `$3` was not given",
+        "2 positional parameter(s) given",
+    ),
+    (
+        "map_keys",
+        "@handler_enter[goid] = nsecs;",
+        "@handler_enter[comm] = nsecs;",
+        "map `@handler_enter` is used with different keys",
+        "used with key",
+    ),
+    (
+        "unknown_map",
+        "print(@conn_lat_stats);",
+        "print(@conn_lat_stat);",
+        "map `@conn_lat_stat` is never assigned",
+        "did you mean `@conn_lat_stats`?",
+    ),
+    (
+        "unset_var",
+        "$total = @slow + @medium + @fast;",
+        "$totl = @slow + @medium + @fast;",
+        "unknown variable `$total`",
+        "did you mean `$totl`?",
+    ),
+    (
+        "printf_type",
+        "printf(\"  slow share: %d%%\\n\", @slow * 100 / $total);",
+        "printf(\"  slow share: %d%%\\n\", comm);",
+        "`%d` cannot print string",
+        "use `%s` for strings",
+    ),
+];
+
+#[test]
+fn bad_variants_are_rejected_with_spans() {
+    let good = realistic();
+    for (name, from, to, message, detail) in BAD {
+        assert!(
+            good.contains(from),
+            "{name}: `{from}` is not in realistic.gp"
+        );
+        let bad = good.replacen(from, to, 1);
+        let path = write_temp(&format!("{name}.gp"), &bad);
+        let out = gprobe()
+            .arg("--check")
+            .arg(&path)
+            .args(["--", "5", "srv"])
+            .output()
+            .expect("run gprobe");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{name}: expected exit 1, stderr:\n{stderr}"
+        );
+        assert!(
+            stderr.contains(message),
+            "{name}: expected `{message}` in:\n{stderr}"
+        );
+        assert!(
+            stderr.contains(detail),
+            "{name}: expected `{detail}` in:\n{stderr}"
+        );
+        // The span: `┌─ FILE:LINE:COL`, the source line and an underline.
+        let location = format!("{}:", path.display());
+        assert!(
+            stderr.contains(&location),
+            "{name}: no file location in:\n{stderr}"
+        );
+        assert!(stderr.contains('^'), "{name}: no underline in:\n{stderr}");
+        assert!(
+            !stderr.contains('\u{1b}'),
+            "{name}: colour on a pipe:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn command_line_program_is_named_and_several_errors_reported() {
+    let out = gprobe()
+        .args(["--check", "-e", "BEGIN { @a = nsec; pritnf(\"x\"); }"])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("<command line>:1:14"), "{stderr}");
+    assert!(stderr.contains("unknown function `pritnf`"), "{stderr}");
+    assert!(stderr.contains("2 error(s)"), "{stderr}");
+}
+
+#[test]
+fn dump_ast_shows_types() {
+    let out = gprobe()
+        .args([
+            "-d",
+            "ast",
+            "-e",
+            "BEGIN { @x[$1] = hist(nsecs); }",
+            "--",
+            "7",
+        ])
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("AssignMap @x ="), "{stdout}");
+    assert!(stdout.contains("Int 7 : i64"), "{stdout}");
+    assert!(stdout.contains("Builtin hist : hist"), "{stdout}");
+    assert!(stdout.contains("Builtin nsecs : u64"), "{stdout}");
+}
+
+#[test]
+fn uprobe_without_binary_needs_a_target() {
+    let program = "uprobe:runtime.gopark { @p = count(); }";
+    let out = gprobe()
+        .args(["--check", "-e", program])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let out = gprobe()
+        .args(["--check", "-p", "1", "-e", program])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn missing_program_and_unreadable_file_fail_cleanly() {
+    let out = gprobe().arg("--check").output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let out = gprobe()
+        .args(["--check", "/nonexistent/x.gp"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
+}
