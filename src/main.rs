@@ -1,11 +1,14 @@
-//! The `gprobe` command line: read a program, run the front end, render diagnostics, and (once
-//! wired) hand the compiled program to the runtime.
+//! The `gprobe` command line: read a program, compile it, render diagnostics, and hand the
+//! result to the runtime.
+
+mod env;
+mod report;
 
 use clap::{Parser, ValueEnum};
-use gprobe_compiler::check::{Env, GoFunction, Options, tracefs};
-use gprobe_compiler::types::Field;
-use gprobe_compiler::{Diagnostic, ast, diag, dump};
-use std::io::IsTerminal;
+use gprobe_compiler::check::{self, Options};
+use gprobe_compiler::{CompileOptions, dump};
+use gprobe_runtime::{Session, TextSink};
+use report::Reporter;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -13,20 +16,34 @@ use std::process::ExitCode;
 #[command(
     name = "gprobe",
     version,
-    about = "A dynamic tracer for Go programs, with a bpftrace-like language"
+    about = "A dynamic tracer for Go programs, with a bpftrace-like language compiled straight to eBPF"
 )]
 struct Cli {
     /// The program text (instead of FILE).
     #[arg(short = 'e', value_name = "PROGRAM")]
     program: Option<String>,
 
-    /// Check the program and exit (0 if it is valid, 1 if not) without loading anything.
+    /// Compile the program and exit (0 if it is valid, 1 if not) without loading anything.
     #[arg(long)]
     check: bool,
 
-    /// Print an intermediate form: `ast` is the checked, type-annotated syntax tree.
+    /// Print an intermediate form: the checked AST, the IR, or the eBPF instructions.
     #[arg(short = 'd', value_name = "STAGE")]
     dump: Option<Stage>,
+
+    /// List probes matching the pattern given as FILE (e.g. 'tracepoint:syscalls:*'); with -v,
+    /// their arguments too.
+    #[arg(short = 'l')]
+    list: bool,
+
+    /// Write the compiled program instead of running it (`obj`: ELF object to -o FILE, and its
+    /// manifest to FILE.manifest.json).
+    #[arg(long, value_name = "KIND")]
+    emit: Option<Emit>,
+
+    /// Output file for --emit.
+    #[arg(short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
 
     /// Trace this process (uprobes may then omit the binary).
     #[arg(short = 'p', value_name = "PID")]
@@ -36,7 +53,7 @@ struct Cli {
     #[arg(short = 'c', value_name = "CMD")]
     command: Option<String>,
 
-    /// Verbose output.
+    /// Verbose output (full verifier logs, probe arguments with -l).
     #[arg(short = 'v')]
     verbose: bool,
 
@@ -52,44 +69,18 @@ struct Cli {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Stage {
     Ast,
+    Ir,
+    Bpf,
 }
 
-/// Facts from this machine: tracepoint formats from tracefs (read only if mounted; mounting is
-/// the runtime's job). Go signatures are not read yet.
-struct SystemEnv;
-
-impl Env for SystemEnv {
-    fn tracepoint_fields(&self, category: &str, name: &str) -> Result<Vec<Field>, String> {
-        let roots = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
-        if category.contains(['/', '.']) || name.contains(['/', '.']) {
-            return Err("tracepoint names cannot contain `/` or `.`".into());
-        }
-        let mut tried = Vec::new();
-        for root in roots {
-            let path = format!("{root}/events/{category}/{name}/format");
-            match std::fs::read_to_string(&path) {
-                Ok(text) => {
-                    return tracefs::parse_format(&text).map_err(|e| format!("{path}: {e}"));
-                }
-                Err(e) => tried.push(format!("{path}: {e}")),
-            }
-        }
-        Err(format!(
-            "cannot read the tracepoint format ({}); is tracefs mounted?",
-            tried.join("; ")
-        ))
-    }
-
-    fn go_function(&self, _binary: Option<&str>, function: &str) -> Result<GoFunction, String> {
-        Err(format!(
-            "reading Go signatures from binaries is not implemented yet (`{function}`)"
-        ))
-    }
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Emit {
+    Obj,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Every phase recurses on the program's nesting; give it room whatever the input.
+    // Every compiler phase recurses on the program's nesting; give it room whatever the input.
     let worker = std::thread::Builder::new()
         .stack_size(64 << 20)
         .spawn(move || run(cli));
@@ -103,7 +94,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> ExitCode {
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    if cli.list {
+        return list(&cli);
+    }
     let mut rest = cli.rest.clone();
     let (source, file_name) = match (&cli.program, rest.is_empty()) {
         (Some(program), _) => (program.clone(), "<command line>".to_string()),
@@ -112,73 +105,118 @@ fn run(cli: Cli) -> ExitCode {
             match std::fs::read_to_string(&path) {
                 Ok(text) => (text, path.display().to_string()),
                 Err(e) => {
-                    eprintln!("gprobe: cannot read {}: {e}", path.display());
+                    eprintln!("gprobe: error: cannot read {}: {e}", path.display());
                     return ExitCode::FAILURE;
                 }
             }
         }
         (None, true) => {
-            eprintln!("gprobe: give a program with -e PROGRAM or a FILE (see --help)");
+            eprintln!("gprobe: error: give a program with -e PROGRAM or a FILE (see --help)");
             return ExitCode::FAILURE;
         }
     };
     if rest.first().is_some_and(|a| a == "--") {
         rest.remove(0);
     }
+    let reporter = Reporter::new(&file_name, &source);
     let options = Options {
         positional: rest,
         has_target: cli.pid.is_some() || cli.command.is_some(),
     };
 
-    let report = |diagnostics: &[Diagnostic]| {
-        eprint!("{}", diag::render(diagnostics, &file_name, &source, color));
-        let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-        if errors > 0 {
-            eprintln!("gprobe: {errors} error(s) in {file_name}");
-        }
-    };
-
     let mut program = match gprobe_compiler::parse(&source) {
         Ok(program) => program,
         Err(diagnostics) => {
-            report(&diagnostics);
+            reporter.diagnostics(&diagnostics);
             return ExitCode::FAILURE;
         }
     };
-    let (result, warnings) =
-        gprobe_compiler::check::check_with_warnings(&mut program, &SystemEnv, &options);
+    let (checked, warnings) = check::check_with_warnings(&mut program, &env::SystemEnv, &options);
     if !warnings.is_empty() {
-        report(&warnings);
+        reporter.diagnostics(&warnings);
     }
-    let checked = match result {
-        Ok(checked) => checked,
-        Err(diagnostics) => {
-            report(&diagnostics);
-            return ExitCode::FAILURE;
-        }
-    };
+    if let Err(diagnostics) = checked {
+        reporter.diagnostics(&diagnostics);
+        return ExitCode::FAILURE;
+    }
     if cli.dump == Some(Stage::Ast) {
         print!("{}", dump::ast(&program, &source));
+    }
+    let compile_options = CompileOptions {
+        check: options,
+        dump_ir: cli.dump == Some(Stage::Ir),
+        dump_bpf: cli.dump == Some(Stage::Bpf),
+        ..CompileOptions::default()
+    };
+    let compiled = match gprobe_compiler::compile_checked(&program, &source, &compile_options) {
+        Ok(compiled) => compiled,
+        Err(diagnostics) => {
+            reporter.diagnostics(&diagnostics);
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(text) = compiled.ir.as_deref().or(compiled.bpf.as_deref()) {
+        print!("{text}");
     }
     if cli.check || cli.dump.is_some() {
         return ExitCode::SUCCESS;
     }
-    match trace(&program, &checked, &cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("gprobe: {message}");
+    if cli.emit == Some(Emit::Obj) {
+        return emit_object(&compiled, cli.output.as_deref());
+    }
+
+    let runtime_options = gprobe_runtime::Options {
+        pid: cli.pid,
+        command: cli.command.clone(),
+        verbose: cli.verbose,
+    };
+    let session = match Session::load(&compiled.object, &compiled.manifest, &runtime_options) {
+        Ok(session) => session,
+        Err(error) => {
+            reporter.runtime(&error, cli.verbose);
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut sink = TextSink::new(std::io::stdout());
+    match session.run(&mut sink) {
+        Ok(_summary) => ExitCode::SUCCESS,
+        Err(error) => {
+            reporter.runtime(&error, cli.verbose);
             ExitCode::FAILURE
         }
     }
 }
 
-/// THE call site to wire to the backend and runtime (lower → ELF + manifest → load, attach, run
-/// the event loop, print maps). Until then running a program is refused clearly.
-fn trace(
-    program: &ast::Program,
-    checked: &gprobe_compiler::Checked,
-    cli: &Cli,
-) -> Result<(), String> {
-    let _ = (program, checked, cli.verbose, &cli.command, cli.pid);
-    Err("tracing is not wired yet: only `--check` and `-d ast` work in this build".into())
+fn emit_object(compiled: &gprobe_compiler::Output, output: Option<&std::path::Path>) -> ExitCode {
+    let Some(path) = output else {
+        eprintln!("gprobe: error: --emit obj needs -o FILE");
+        return ExitCode::FAILURE;
+    };
+    let manifest_path = path.with_extension("manifest.json");
+    let manifest =
+        serde_json::to_string_pretty(&compiled.manifest).expect("manifest is plain data");
+    for (file, bytes) in [
+        (path, compiled.object.as_slice()),
+        (manifest_path.as_path(), manifest.as_bytes()),
+    ] {
+        if let Err(e) = std::fs::write(file, bytes) {
+            eprintln!("gprobe: error: cannot write {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn list(cli: &Cli) -> ExitCode {
+    let pattern = cli.rest.first().map_or("*", String::as_str);
+    match gprobe_runtime::list_tracepoints(pattern, cli.verbose) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("gprobe: error: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -72,7 +72,10 @@ pub fn toolchain_available(version: &str) -> bool {
 fn cache_dir() -> PathBuf {
     std::env::var_os("GPROBE_CACHE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cache/gprobe"))
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
+                .join(".cache/gprobe")
+        })
 }
 
 /// Builds `tests/go/<name>` with Go `version` (once per test binary run and flavour) and returns
@@ -82,12 +85,19 @@ pub fn go_target(name: &str, version: &str, flags: &[&str]) -> PathBuf {
     let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let flavour: String = flags
         .iter()
-        .map(|f| f.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>())
+        .map(|f| {
+            f.chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+        })
         .collect::<Vec<_>>()
         .join("_");
     let out_dir = repo_root().join("target/gotargets");
     std::fs::create_dir_all(&out_dir).expect("create target/gotargets");
-    let out = out_dir.join(format!("{name}-{version}{}{flavour}", if flavour.is_empty() { "" } else { "-" }));
+    let out = out_dir.join(format!(
+        "{name}-{version}{}{flavour}",
+        if flavour.is_empty() { "" } else { "-" }
+    ));
     let src = repo_root().join("tests/go").join(name);
     let newest_src = std::fs::read_dir(&src)
         .expect("Go target source dir")
@@ -104,7 +114,10 @@ pub fn go_target(name: &str, version: &str, flags: &[&str]) -> PathBuf {
         .args(flags)
         .status()
         .expect("run scripts/go-build");
-    assert!(status.success(), "building {name} with Go {version} {flags:?} failed");
+    assert!(
+        status.success(),
+        "building {name} with Go {version} {flags:?} failed"
+    );
     out
 }
 
@@ -145,7 +158,10 @@ pub fn text(bytes: &[u8]) -> String {
 
 /// Names of loaded BPF programs (from bpftool), for leak checks.
 pub fn loaded_program_names() -> Vec<String> {
-    let out = Command::new("bpftool").args(["prog", "list", "-j"]).output().expect("run bpftool");
+    let out = Command::new("bpftool")
+        .args(["prog", "list", "-j"])
+        .output()
+        .expect("run bpftool");
     let listing = text(&out.stdout);
     // Each entry has "name":"..."; a tiny scan avoids a JSON dependency here.
     listing
@@ -158,8 +174,14 @@ pub fn loaded_program_names() -> Vec<String> {
 /// Asserts that no program gprobe loads (all named with the `gp_` prefix) is still loaded.
 /// Tests in one binary share the kernel, so callers hold `KERNEL_LOCK` around run + check.
 pub fn assert_no_gprobe_programs() {
-    let left: Vec<String> = loaded_program_names().into_iter().filter(|n| n.starts_with("gp_")).collect();
-    assert!(left.is_empty(), "gprobe programs still loaded after exit: {left:?}");
+    let left: Vec<String> = loaded_program_names()
+        .into_iter()
+        .filter(|n| n.starts_with("gp_"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "gprobe programs still loaded after exit: {left:?}"
+    );
 }
 
 /// Serialises tests that load programs, so leak checks see only their own test's programs.
