@@ -156,32 +156,70 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Names of loaded BPF programs (from bpftool), for leak checks.
-pub fn loaded_program_names() -> Vec<String> {
+/// Loaded gprobe programs (named `gp_*`) that no live process holds: a program that outlived the
+/// gprobe that loaded it (pinned, or held by a leaked link). Programs held by a running gprobe
+/// (another test, another user) are not leaks.
+pub fn orphaned_gprobe_programs() -> Vec<String> {
     let out = Command::new("bpftool")
         .args(["prog", "list", "-j"])
         .output()
         .expect("run bpftool");
-    let listing = text(&out.stdout);
-    // Each entry has "name":"..."; a tiny scan avoids a JSON dependency here.
-    listing
-        .split("\"name\":\"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next().map(str::to_owned))
+    let listing: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    let Some(programs) = listing.as_array() else {
+        return Vec::new();
+    };
+    let held = programs_held_by_live_processes();
+    programs
+        .iter()
+        .filter(|p| p["name"].as_str().is_some_and(|n| n.starts_with("gp_")))
+        .filter(|p| p["id"].as_u64().is_some_and(|id| !held.contains(&id)))
+        .map(|p| format!("{} (id {})", p["name"].as_str().unwrap_or("?"), p["id"]))
         .collect()
 }
 
-/// Asserts that no program gprobe loads (all named with the `gp_` prefix) is still loaded.
-/// Tests in one binary share the kernel, so callers hold `KERNEL_LOCK` around run + check.
+/// Program ids that some live process holds an fd to (`prog_id:` in /proc/PID/fdinfo/FD).
+fn programs_held_by_live_processes() -> std::collections::HashSet<u64> {
+    let mut held = std::collections::HashSet::new();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return held;
+    };
+    for proc in procs.flatten() {
+        let Ok(fds) = std::fs::read_dir(proc.path().join("fdinfo")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            let Ok(info) = std::fs::read_to_string(fd.path()) else {
+                continue;
+            };
+            for line in info.lines() {
+                if let Some(id) = line.strip_prefix("prog_id:") {
+                    if let Ok(id) = id.trim().parse() {
+                        held.insert(id);
+                    }
+                }
+            }
+        }
+    }
+    held
+}
+
+/// Asserts that nothing gprobe loaded outlived it: no orphaned `gp_*` programs and no uprobe
+/// events left in tracefs.
 pub fn assert_no_gprobe_programs() {
-    let left: Vec<String> = loaded_program_names()
-        .into_iter()
-        .filter(|n| n.starts_with("gp_"))
-        .collect();
+    let left = orphaned_gprobe_programs();
     assert!(
         left.is_empty(),
         "gprobe programs still loaded after exit: {left:?}"
     );
+    for root in ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"] {
+        if let Ok(events) = std::fs::read_to_string(format!("{root}/uprobe_events")) {
+            assert!(
+                events.trim().is_empty(),
+                "uprobe events left in {root}/uprobe_events:\n{events}"
+            );
+        }
+    }
 }
 
 /// Serialises tests that load programs, so leak checks see only their own test's programs.
