@@ -1037,6 +1037,10 @@ impl Lower<'_, '_> {
                 let Some(ptr) = args.first() else {
                     return Err(unsupported(e.span, "str() without an argument"));
                 };
+                // `str("text")` / `str($2)`: already a string, nothing to read.
+                if matches!(ptr.ty, Type::Str { .. }) {
+                    return self.write_str(ptr, off, size);
+                }
                 self.zero_stack(off, size);
                 let p = self.int(ptr)?;
                 let p = self.operand(p);
