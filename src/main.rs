@@ -3,11 +3,12 @@
 
 mod env;
 mod report;
+mod sinks;
 
 use clap::{Parser, ValueEnum};
 use gprobe_compiler::check::{self, Options};
 use gprobe_compiler::{CompileOptions, dump};
-use gprobe_runtime::{Session, TextSink};
+use gprobe_runtime::Session;
 use report::Reporter;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,9 +42,14 @@ struct Cli {
     #[arg(long, value_name = "KIND")]
     emit: Option<Emit>,
 
-    /// Output file for --emit.
+    /// Output file: where trace output goes (instead of stdout), or, with --emit obj, the
+    /// object file.
     #[arg(short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
+
+    /// Output format of trace output: bpftrace-compatible text, or JSON lines.
+    #[arg(short = 'f', value_name = "FORMAT", default_value = "text")]
+    format: sinks::Format,
 
     /// Trace this process (uprobes may then omit the binary).
     #[arg(short = 'p', value_name = "PID")]
@@ -177,13 +183,26 @@ fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut sink = TextSink::new(std::io::stdout());
+    let mut sink = match sinks::build(&sink_options(&cli)) {
+        Ok(sink) => sink,
+        Err(message) => {
+            eprintln!("gprobe: error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     match session.run(&mut sink) {
         Ok(_summary) => ExitCode::SUCCESS,
         Err(error) => {
             reporter.runtime(&error, cli.verbose);
             ExitCode::FAILURE
         }
+    }
+}
+
+fn sink_options(cli: &Cli) -> sinks::Options {
+    sinks::Options {
+        format: cli.format,
+        output: cli.output.clone(),
     }
 }
 

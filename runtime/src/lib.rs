@@ -19,7 +19,8 @@ pub mod value;
 pub mod verifier;
 
 pub use error::RuntimeError;
-pub use output::Sink;
+pub use output::json::JsonSink;
 pub use output::text::TextSink;
+pub use output::{Sink, Tee};
 pub use session::{Options, Session, StopReason, Summary};
 pub use tracefs::{format_text, list_tracepoints};
