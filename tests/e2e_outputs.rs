@@ -158,3 +158,590 @@ fn emit_gives_structured_events() {
     );
     assert_no_gprobe_programs();
 }
+
+// ---- exporters ------------------------------------------------------------------------------
+
+/// `python3` with the cached parsers (`scripts/install-deps`): prometheus_client and the
+/// official OTLP protobuf definitions. `None` (skip) when they are missing outside CI.
+fn python_with_parsers() -> Option<Command> {
+    let py = cache_dir().join("py");
+    let probe = Command::new("python3")
+        .env("PYTHONPATH", &py)
+        .args([
+            "-c",
+            "import prometheus_client.parser, opentelemetry.proto.collector.metrics.v1.metrics_service_pb2",
+        ])
+        .output();
+    if probe.is_ok_and(|o| o.status.success()) {
+        let mut cmd = Command::new("python3");
+        cmd.env("PYTHONPATH", &py);
+        return Some(cmd);
+    }
+    let why = "the Python parsers (run scripts/install-deps)";
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        panic!("test needs {why}; under CI this is a failure");
+    }
+    eprintln!("skipped: test needs {why}");
+    None
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A plain HTTP GET; `None` while nothing answers.
+fn http_get(port: u16, path: &str) -> Option<(String, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    Some((head.lines().next()?.to_string(), body.to_string()))
+}
+
+/// Polls `ready` (up to a generous bound, so a slow machine is not a failure) until it gives
+/// a value.
+fn wait_for<T>(what: &str, mut ready: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(v) = ready() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn spawn_gprobe(args: &[&str]) -> std::process::Child {
+    Command::new(gprobe_bin())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn gprobe")
+}
+
+fn interrupt(child: &std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+}
+
+fn run_work(bin: &str, n: u32) {
+    let status = Command::new(bin)
+        .args(["-n", &n.to_string(), "-q"])
+        .status()
+        .expect("run the Go target");
+    assert!(status.success());
+}
+
+/// The maps every exporter test fills: deterministic values from BEGIN, and counts from
+/// `main.work`, which the target calls exactly `-n` times.
+fn exporter_script(bin: &str) -> String {
+    format!(
+        r#"BEGIN {{
+  @b = count(); @a = count(); clear(@a);
+  @st = stats(10); @st = stats(30); @mx = max(9);
+  @h = hist(0); @h = hist(5); @h = hist(100);
+  @l = lhist(3, 0, 10, 2); @l = lhist(11, 0, 10, 2); @l = lhist(-1, 0, 10, 2);
+}}
+uprobe:{bin}:main.work {{
+  // Calls of main.work by command.
+  @calls[comm] = count();
+  @a = count();
+  @s = sum(2);
+}}
+"#
+    )
+}
+
+const PROMETHEUS_CHECK: &str = r#"
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+out = []
+for f in text_string_to_metric_families(sys.stdin.read()):
+    out.append({"name": f.name, "type": f.type, "help": f.documentation,
+                "samples": [[s.name, s.labels, s.value] for s in f.samples]})
+print(json.dumps(out))
+"#;
+
+/// `/metrics` while tracing, parsed by prometheus_client: counters with `_total`, gauges,
+/// a summary for stats, histograms with cumulative `le` buckets and `+Inf`, HELP from the
+/// comment above the map, labels named after the key expression.
+#[test]
+fn prometheus_endpoint_is_scrapable() {
+    if !e2e_ready() {
+        return;
+    }
+    let Some(mut python) = python_with_parsers() else {
+        return;
+    };
+    let bin = go_target("work", "1.19", &[]);
+    let bin = bin.to_str().unwrap();
+    let _k = kernel_lock();
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let script = exporter_script(bin);
+    let gprobe = spawn_gprobe(&["-e", &script, "--prometheus", &addr]);
+    wait_for("the first scrape", || {
+        http_get(port, "/metrics").filter(|(status, _)| status.contains("200"))
+    });
+    run_work(bin, 1234);
+    let page = wait_for("1234 calls in a scrape", || {
+        http_get(port, "/metrics")
+            .map(|(_, body)| body)
+            .filter(|body| body.contains("gprobe_a_total 1234"))
+    });
+    assert!(http_get(port, "/nothing").unwrap().0.contains("404"));
+    interrupt(&gprobe);
+    let out = wait_with_limit(gprobe, LIMIT);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let parsed = python
+        .args(["-c", PROMETHEUS_CHECK])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(page.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("run the Prometheus parser");
+    assert!(parsed.status.success(), "parser rejected:\n{page}");
+    let families: Vec<serde_json::Value> = serde_json::from_slice(&parsed.stdout).unwrap();
+    let family = |name: &str| {
+        families
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in:\n{page}"))
+    };
+    let sample = |f: &serde_json::Value, name: &str, labels: serde_json::Value| {
+        f["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s[0] == name && s[1] == labels)
+            .unwrap_or_else(|| panic!("no {name} {labels} in:\n{page}"))[2]
+            .as_f64()
+            .unwrap()
+    };
+    let calls = family("gprobe_calls");
+    assert_eq!(calls["type"], "counter");
+    assert_eq!(calls["help"], "Calls of main.work by command.");
+    assert_eq!(
+        sample(
+            calls,
+            "gprobe_calls_total",
+            serde_json::json!({"comm": "work-1.19"})
+        ),
+        1234.0
+    );
+    let none = serde_json::json!({});
+    assert_eq!(
+        sample(family("gprobe_s"), "gprobe_s_total", none.clone()),
+        2468.0
+    );
+    assert_eq!(
+        sample(family("gprobe_b"), "gprobe_b_total", none.clone()),
+        1.0
+    );
+    let mx = family("gprobe_mx");
+    assert_eq!(mx["type"], "gauge");
+    assert_eq!(mx["help"], "gprobe map @mx");
+    assert_eq!(sample(mx, "gprobe_mx", none.clone()), 9.0);
+    let st = family("gprobe_st");
+    assert_eq!(st["type"], "summary");
+    assert_eq!(sample(st, "gprobe_st_count", none.clone()), 2.0);
+    assert_eq!(sample(st, "gprobe_st_sum", none.clone()), 40.0);
+    // hist(0), hist(5), hist(100): cumulative counts at the log2 bucket bounds.
+    let h = family("gprobe_h");
+    assert_eq!(h["type"], "histogram");
+    for (le, want) in [
+        ("-1.0", 0.0),
+        ("0.0", 1.0),
+        ("3.0", 1.0),
+        ("7.0", 2.0),
+        ("63.0", 2.0),
+        ("127.0", 3.0),
+        ("+Inf", 3.0),
+    ] {
+        assert_eq!(
+            sample(h, "gprobe_h_bucket", serde_json::json!({"le": le})),
+            want,
+            "le={le}"
+        );
+    }
+    assert_eq!(sample(h, "gprobe_h_count", none.clone()), 3.0);
+    // lhist(3), lhist(11), lhist(-1) over [0, 10) by 2.
+    let l = family("gprobe_l");
+    for (le, want) in [
+        ("-1.0", 1.0),
+        ("1.0", 1.0),
+        ("3.0", 2.0),
+        ("9.0", 2.0),
+        ("+Inf", 3.0),
+    ] {
+        assert_eq!(
+            sample(l, "gprobe_l_bucket", serde_json::json!({"le": le})),
+            want,
+            "le={le}"
+        );
+    }
+    assert_no_gprobe_programs();
+}
+
+/// A port in use is a clear error before anything is attached.
+#[test]
+fn prometheus_port_in_use_is_an_error() {
+    if !e2e_ready() {
+        return;
+    }
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = run_gprobe(
+        &[
+            "-e",
+            "BEGIN { @x = count(); exit(); }",
+            "--prometheus",
+            &addr,
+        ],
+        LIMIT,
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("already in use"), "{err}");
+}
+
+/// An OTLP/HTTP receiver decoding each body with the official protobuf definitions; prints
+/// one JSON line per request (the path and the decoded request).
+const OTLP_RECEIVER: &str = r#"
+import json, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from google.protobuf.json_format import MessageToDict
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse)
+
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        req = ExportMetricsServiceRequest()
+        req.ParseFromString(body)
+        print(json.dumps({"path": self.path, "type": self.headers["Content-Type"],
+                          "request": MessageToDict(req)}), flush=True)
+        reply = ExportMetricsServiceResponse().SerializeToString()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+    def log_message(self, *args):
+        pass
+
+server = HTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+/// Lines the receiver printed, read on a thread so the test can poll them.
+struct Receiver {
+    child: std::process::Child,
+    port: u16,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<serde_json::Value>,
+}
+
+impl Receiver {
+    fn start(mut python: Command) -> Receiver {
+        use std::io::BufRead;
+        let mut child = python
+            .args(["-c", OTLP_RECEIVER])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the OTLP receiver");
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let port = lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("receiver port")
+            .trim()
+            .parse()
+            .unwrap();
+        Receiver {
+            child,
+            port,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    fn take_new(&mut self) -> usize {
+        let before = self.seen.len();
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(serde_json::from_str(&line).unwrap());
+        }
+        self.seen.len() - before
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn metric<'a>(request: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    request["request"]["resourceMetrics"][0]["scopeMetrics"][0]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("no metric {name} in {request}"))
+}
+
+fn int_of(v: &serde_json::Value) -> i64 {
+    v.as_str()
+        .map(|s| s.parse().unwrap())
+        .or_else(|| v.as_i64())
+        .unwrap_or_else(|| panic!("not an integer: {v}"))
+}
+
+/// Periodic and final OTLP pushes, decoded by the official protobuf definitions: names, kinds,
+/// temporality, attributes, bucket bounds and counts match the maps; the resource names the
+/// target; a map cleared in BEGIN starts later than the others.
+#[test]
+fn otlp_pushes_decode_with_the_official_definitions() {
+    if !e2e_ready() {
+        return;
+    }
+    let Some(python) = python_with_parsers() else {
+        return;
+    };
+    let bin = go_target("work", "1.19", &[]);
+    let bin = bin.to_str().unwrap();
+    let mut receiver = Receiver::start(python);
+    let _k = kernel_lock();
+    let url = format!("http://127.0.0.1:{}", receiver.port);
+    let script = exporter_script(bin);
+    let gprobe = spawn_gprobe(&["-e", &script, "--otlp", &url, "--interval", "200ms"]);
+    wait_for("a periodic export", || {
+        (receiver.take_new() > 0).then_some(())
+    });
+    run_work(bin, 1234);
+    wait_for("an export with the calls", || {
+        receiver.take_new();
+        receiver
+            .seen
+            .iter()
+            .any(|r| r.to_string().contains("\"calls\""))
+            .then_some(())
+    });
+    interrupt(&gprobe);
+    let out = wait_with_limit(gprobe, LIMIT);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    receiver.take_new();
+    let last = receiver.seen.last().unwrap().clone();
+    assert!(
+        receiver.seen.len() >= 3,
+        "periodic pushes and the final one"
+    );
+    assert_eq!(last["path"], "/v1/metrics");
+    assert_eq!(last["type"], "application/x-protobuf");
+
+    let resource: std::collections::HashMap<String, serde_json::Value> =
+        last["request"]["resourceMetrics"][0]["resource"]["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|kv| (kv["key"].as_str().unwrap().to_string(), kv["value"].clone()))
+            .collect();
+    assert_eq!(resource["service.name"]["stringValue"], "work-1.19");
+    assert!(
+        !resource["host.name"]["stringValue"]
+            .as_str()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(int_of(&resource["process.pid"]["intValue"]) > 0);
+    assert_eq!(resource["process.executable.path"]["stringValue"], bin);
+    assert!(
+        resource["process.runtime.version"]["stringValue"]
+            .as_str()
+            .unwrap()
+            .starts_with("go1.19")
+    );
+
+    let calls = metric(&last, "calls");
+    assert_eq!(calls["description"], "Calls of main.work by command.");
+    let sum = &calls["sum"];
+    assert_eq!(sum["isMonotonic"], true);
+    assert_eq!(
+        sum["aggregationTemporality"],
+        "AGGREGATION_TEMPORALITY_CUMULATIVE"
+    );
+    let point = &sum["dataPoints"][0];
+    assert_eq!(int_of(&point["asInt"]), 1234);
+    assert_eq!(point["attributes"][0]["key"], "comm");
+    assert_eq!(point["attributes"][0]["value"]["stringValue"], "work-1.19");
+    let start_of = |name: &str| {
+        let m = metric(&last, name);
+        int_of(&m["sum"]["dataPoints"][0]["startTimeUnixNano"])
+    };
+    assert_eq!(
+        int_of(&metric(&last, "s")["sum"]["dataPoints"][0]["asInt"]),
+        2468
+    );
+    assert_eq!(
+        int_of(&metric(&last, "a")["sum"]["dataPoints"][0]["asInt"]),
+        1234
+    );
+    assert!(
+        start_of("a") > start_of("calls"),
+        "clear(@a) resets its start time"
+    );
+    assert_eq!(
+        int_of(&metric(&last, "mx")["gauge"]["dataPoints"][0]["asInt"]),
+        9
+    );
+    let st = &metric(&last, "st")["summary"]["dataPoints"][0];
+    assert_eq!(int_of(&st["count"]), 2);
+    assert_eq!(st["sum"], 40.0);
+
+    let h = &metric(&last, "h")["histogram"];
+    assert_eq!(
+        h["aggregationTemporality"],
+        "AGGREGATION_TEMPORALITY_CUMULATIVE"
+    );
+    let hp = &h["dataPoints"][0];
+    assert_eq!(int_of(&hp["count"]), 3);
+    let bounds: Vec<f64> = serde_json::from_value(hp["explicitBounds"].clone()).unwrap();
+    assert_eq!(bounds, [-1.0, 0.0, 1.0, 3.0, 7.0, 15.0, 31.0, 63.0, 127.0]);
+    let counts: Vec<i64> = hp["bucketCounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(int_of)
+        .collect();
+    assert_eq!(counts, [0, 1, 0, 0, 1, 0, 0, 0, 1, 0]);
+    let lp = &metric(&last, "l")["histogram"]["dataPoints"][0];
+    let bounds: Vec<f64> = serde_json::from_value(lp["explicitBounds"].clone()).unwrap();
+    assert_eq!(bounds, [-1.0, 1.0, 3.0, 5.0, 7.0, 9.0]);
+    let counts: Vec<i64> = lp["bucketCounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(int_of)
+        .collect();
+    assert_eq!(counts, [1, 0, 1, 0, 0, 0, 1]);
+    assert_no_gprobe_programs();
+}
+
+/// A collector that is not there: tracing runs and ends normally, and the failed final export
+/// is said on stderr.
+#[test]
+fn otlp_collector_down_does_not_block_tracing() {
+    if !e2e_ready() {
+        return;
+    }
+    let _k = kernel_lock();
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let out = run_gprobe(
+        &[
+            "-e",
+            "BEGIN { @x = count(); printf(\"ran\\n\"); exit(); }",
+            "--otlp",
+            &url,
+        ],
+        LIMIT,
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("ran\n") && stdout.contains("@x: 1"),
+        "{stdout}"
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("final OTLP export") && stderr.contains("failed"),
+        "{stderr}"
+    );
+}
+
+/// A Go program known to spend its CPU in `main.burn`, profiled at 99 Hz with user stacks: the
+/// folded stacks and the SVG name it, and most samples are under it.
+#[test]
+fn flame_graph_names_the_hot_go_function() {
+    if !e2e_ready() {
+        return;
+    }
+    let bin = go_target("burn", "1.19", &[]);
+    let bin = bin.to_str().unwrap();
+    let _k = kernel_lock();
+    let dir = std::env::temp_dir();
+    let id = std::process::id();
+    let svg = dir.join(format!("gprobe-flame-{id}.svg"));
+    let folded = dir.join(format!("gprobe-flame-{id}.txt"));
+    let script = r#"profile:hz:99 /comm == "burn-1.19"/ { @[ustack] = count(); }"#;
+    let out = run_gprobe(
+        &[
+            "-e",
+            script,
+            "-c",
+            bin,
+            "--flamegraph",
+            svg.to_str().unwrap(),
+            "--folded",
+            folded.to_str().unwrap(),
+        ],
+        LIMIT,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let folded_text = std::fs::read_to_string(&folded).expect("folded file");
+    let svg_text = std::fs::read_to_string(&svg).expect("svg file");
+    let _ = std::fs::remove_file(&folded);
+    let _ = std::fs::remove_file(&svg);
+    let (mut total, mut in_burn) = (0u64, 0u64);
+    for line in folded_text.lines() {
+        let (stack, count) = line.rsplit_once(' ').expect("`stack count`");
+        let count: u64 = count.parse().expect("count");
+        total += count;
+        if stack.split(';').any(|f| f == "main.burn") {
+            in_burn += count;
+            assert!(
+                stack.starts_with("runtime.") || stack.contains("main.main;main.burn"),
+                "root first: {stack}"
+            );
+        }
+    }
+    assert!(total > 0, "no samples:\n{folded_text}");
+    assert!(
+        in_burn * 2 > total,
+        "main.burn in {in_burn} of {total} samples:\n{folded_text}"
+    );
+    assert!(svg_text.starts_with("<?xml") && svg_text.contains("<svg"));
+    assert!(svg_text.contains("main.burn"), "the SVG names main.burn");
+    assert_no_gprobe_programs();
+}

@@ -2,7 +2,11 @@
 //! [`crate::value`] types to text, so every sink (text, JSON lines, OTLP, Prometheus, flame
 //! graphs) sits beside the others without touching the runtime.
 
+pub mod flamegraph;
 pub mod json;
+pub mod metrics;
+pub mod otlp;
+pub mod prometheus;
 pub mod text;
 
 use crate::value::{MapSnapshot, Value};
