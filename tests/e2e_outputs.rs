@@ -373,12 +373,12 @@ fn prometheus_endpoint_is_scrapable() {
     let h = family("gprobe_h");
     assert_eq!(h["type"], "histogram");
     for (le, want) in [
-        ("-1.0", 0.0),
-        ("0.0", 1.0),
-        ("3.0", 1.0),
-        ("7.0", 2.0),
-        ("63.0", 2.0),
-        ("127.0", 3.0),
+        ("-1", 0.0),
+        ("0", 1.0),
+        ("3", 1.0),
+        ("7", 2.0),
+        ("63", 2.0),
+        ("127", 3.0),
         ("+Inf", 3.0),
     ] {
         assert_eq!(
@@ -391,10 +391,10 @@ fn prometheus_endpoint_is_scrapable() {
     // lhist(3), lhist(11), lhist(-1) over [0, 10) by 2.
     let l = family("gprobe_l");
     for (le, want) in [
-        ("-1.0", 1.0),
-        ("1.0", 1.0),
-        ("3.0", 2.0),
-        ("9.0", 2.0),
+        ("-1", 1.0),
+        ("1", 1.0),
+        ("3", 2.0),
+        ("9", 2.0),
         ("+Inf", 3.0),
     ] {
         assert_eq!(

@@ -339,9 +339,14 @@ impl Session {
 
         if let Some(command) = &options.command {
             let child = GatedChild::spawn(command)?;
+            // The command's own file, not /proc/PID/exe: symbols are read lazily, often after
+            // the command has exited (and before it execs, that link is gprobe itself).
             if session.resolver.user_binary.is_none() {
-                session.resolver.user_binary =
-                    Some(PathBuf::from(format!("/proc/{}/exe", child.pid)));
+                session.resolver.user_binary = command
+                    .split_whitespace()
+                    .next()
+                    .and_then(resolve_program)
+                    .or_else(|| Some(PathBuf::from(format!("/proc/{}/exe", child.pid))));
             }
             session.child = Some(child);
         }

@@ -9,18 +9,16 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::PathBuf;
 
-/// A frame as it should appear in a flame graph: without the `+0x1c` offset inside the
-/// function, so samples in one function merge.
+/// A frame as it should appear in a flame graph: without the offset inside the function
+/// (`+28` or `+0x1c`), so samples in one function merge.
 pub fn frame_name(frame: &str) -> &str {
     let frame = frame.trim();
+    let is_offset = |o: &str| match o.strip_prefix("0x") {
+        Some(hex) => !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()),
+        None => !o.is_empty() && o.chars().all(|c| c.is_ascii_digit()),
+    };
     match frame.rsplit_once('+') {
-        Some((name, offset))
-            if !name.is_empty()
-                && offset.starts_with("0x")
-                && u64::from_str_radix(&offset[2..], 16).is_ok() =>
-        {
-            name
-        }
+        Some((name, offset)) if !name.is_empty() && is_offset(offset) => name,
         _ => frame,
     }
 }
@@ -161,6 +159,10 @@ mod tests {
     #[test]
     fn frames_lose_offsets() {
         assert_eq!(frame_name("main.burn+0x1c"), "main.burn");
+        assert_eq!(
+            frame_name("crypto/sha256.block.abi0+10347"),
+            "crypto/sha256.block.abi0"
+        );
         assert_eq!(frame_name("  main.main"), "main.main");
         assert_eq!(frame_name("0x7ffed134d9d8"), "0x7ffed134d9d8");
         assert_eq!(frame_name("a+b"), "a+b");
