@@ -81,10 +81,13 @@ pub fn build(options: &Options, manifest: &Manifest, source: &str) -> Result<Tee
     };
     let mut sinks = vec![main];
     if let Some(addr) = &options.prometheus {
-        sinks.push(Box::new(PrometheusSink::bind(
-            addr,
-            map_meta(manifest, source),
-        )?));
+        let sink = PrometheusSink::bind(addr, map_meta(manifest, source))?;
+        // Said always: with port 0 this is the only way to learn the port.
+        eprintln!(
+            "gprobe: serving Prometheus metrics on http://{}/metrics",
+            sink.local_addr
+        );
+        sinks.push(Box::new(sink));
     }
     if options.flamegraph.is_some() || options.folded.is_some() {
         sinks.push(Box::new(FlameGraphSink {

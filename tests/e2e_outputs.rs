@@ -234,6 +234,28 @@ fn spawn_gprobe(args: &[&str]) -> std::process::Child {
         .expect("spawn gprobe")
 }
 
+/// Reads gprobe's stderr up to the line saying where metrics are served; the rest of stderr
+/// is collected on a thread (so gprobe never blocks on a full pipe) and dropped.
+fn served_port(gprobe: &mut std::process::Child) -> u16 {
+    use std::io::BufRead;
+    let mut stderr = std::io::BufReader::new(gprobe.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = stderr.read_line(&mut line).expect("read gprobe's stderr");
+        assert!(n > 0, "gprobe exited without serving metrics");
+        if let Some(rest) = line
+            .trim()
+            .strip_prefix("gprobe: serving Prometheus metrics on http://")
+        {
+            let addr = rest.trim_end_matches("/metrics");
+            let port = addr.rsplit(':').next().unwrap().parse().unwrap();
+            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+            return port;
+        }
+    }
+}
+
 fn interrupt(child: &std::process::Child) {
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -294,10 +316,10 @@ fn prometheus_endpoint_is_scrapable() {
     let bin = go_target("work", "1.19", &[]);
     let bin = bin.to_str().unwrap();
     let _k = kernel_lock();
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
     let script = exporter_script(bin);
-    let gprobe = spawn_gprobe(&["-e", &script, "--prometheus", &addr]);
+    // Port 0: gprobe picks a free port and says which on stderr (no race with other tests).
+    let mut gprobe = spawn_gprobe(&["-e", &script, "--prometheus", "127.0.0.1:0"]);
+    let port = served_port(&mut gprobe);
     wait_for("the first scrape", || {
         http_get(port, "/metrics").filter(|(status, _)| status.contains("200"))
     });
