@@ -3,11 +3,12 @@
 
 mod env;
 mod report;
+mod sinks;
 
 use clap::{Parser, ValueEnum};
 use gprobe_compiler::check::{self, Options};
 use gprobe_compiler::{CompileOptions, dump};
-use gprobe_runtime::{Session, TextSink};
+use gprobe_runtime::Session;
 use report::Reporter;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,9 +42,36 @@ struct Cli {
     #[arg(long, value_name = "KIND")]
     emit: Option<Emit>,
 
-    /// Output file for --emit.
+    /// Output file: where trace output goes (instead of stdout), or, with --emit obj, the
+    /// object file.
     #[arg(short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
+
+    /// Output format of trace output: bpftrace-compatible text, or JSON lines.
+    #[arg(short = 'f', value_name = "FORMAT", default_value = "text")]
+    format: sinks::Format,
+
+    /// Serve the maps as Prometheus metrics on http://ADDR/metrics while tracing (ADDR is
+    /// HOST:PORT, or a PORT on 127.0.0.1).
+    #[arg(long, value_name = "ADDR")]
+    prometheus: Option<String>,
+
+    /// Push the maps as OpenTelemetry metrics (OTLP/HTTP, protobuf) to this http:// URL every
+    /// --interval and at exit; a URL without a path gets /v1/metrics.
+    #[arg(long, value_name = "URL")]
+    otlp: Option<String>,
+
+    /// How often --otlp pushes (e.g. 10s, 500ms, 1m).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = sinks::parse_duration)]
+    interval: std::time::Duration,
+
+    /// At exit, draw the map keyed by a stack (e.g. `@[ustack] = count()`) as a flame graph SVG.
+    #[arg(long, value_name = "FILE")]
+    flamegraph: Option<PathBuf>,
+
+    /// At exit, write the map keyed by a stack as folded stacks (`root;...;leaf count`).
+    #[arg(long, value_name = "FILE")]
+    folded: Option<PathBuf>,
 
     /// Trace this process (uprobes may then omit the binary).
     #[arg(short = 'p', value_name = "PID")]
@@ -165,6 +193,14 @@ fn run(cli: Cli) -> ExitCode {
         return emit_object(&compiled, cli.output.as_deref());
     }
 
+    // Outputs first: a bad output file or a port in use fails before anything is attached.
+    let mut sink = match sinks::build(&sink_options(&cli), &compiled.manifest, &source) {
+        Ok(sink) => sink,
+        Err(message) => {
+            eprintln!("gprobe: error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime_options = gprobe_runtime::Options {
         pid: cli.pid,
         command: cli.command.clone(),
@@ -177,13 +213,37 @@ fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut sink = TextSink::new(std::io::stdout());
+    let target_pid = cli.pid.or(session.command_pid());
+    if let Err(message) = sinks::add_otlp(
+        &mut sink,
+        &sink_options(&cli),
+        &compiled.manifest,
+        &source,
+        target_pid,
+    ) {
+        eprintln!("gprobe: error: {message}");
+        return ExitCode::FAILURE;
+    }
     match session.run(&mut sink) {
         Ok(_summary) => ExitCode::SUCCESS,
         Err(error) => {
             reporter.runtime(&error, cli.verbose);
             ExitCode::FAILURE
         }
+    }
+}
+
+fn sink_options(cli: &Cli) -> sinks::Options {
+    sinks::Options {
+        format: cli.format,
+        output: cli.output.clone(),
+        prometheus: cli.prometheus.clone(),
+        otlp: cli.otlp.clone(),
+        interval: cli.interval,
+        flamegraph: cli.flamegraph.clone(),
+        folded: cli.folded.clone(),
+        pid: cli.pid,
+        command: cli.command.clone(),
     }
 }
 

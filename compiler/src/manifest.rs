@@ -213,7 +213,10 @@ pub enum EventSpec {
     Time {
         format: String,
     },
-    /// `emit((k=v, …))`: a structured event; the payload is the record.
+    /// `emit((k=v, …))`: a structured event. The payload is the kernel time of the event (u64,
+    /// `bpf_ktime_get_ns`, CLOCK_MONOTONIC ns) at offset 0, then the value: `record`'s fields
+    /// (offsets count from the payload's start, so the first is at 8) carry the record's field
+    /// names; a value that is not a record is one unnamed field.
     Emit {
         probe: String,
         record: Layout,

@@ -101,7 +101,8 @@ pub fn fields(layout: &Layout, bytes: &[u8], resolve: &dyn Resolve) -> Vec<Value
         .collect()
 }
 
-/// A record (`emit`): named fields become a `Record`, unnamed ones a `Tuple`.
+/// A record (`emit`): named fields become a `Record`, one unnamed field its value, several a
+/// `Tuple`.
 pub fn record(layout: &Layout, bytes: &[u8], resolve: &dyn Resolve) -> Value {
     if layout.fields.iter().all(|f| f.name.is_some()) && !layout.fields.is_empty() {
         Value::Record(
@@ -117,7 +118,12 @@ pub fn record(layout: &Layout, bytes: &[u8], resolve: &dyn Resolve) -> Value {
                 .collect(),
         )
     } else {
-        Value::Tuple(fields(layout, bytes, resolve))
+        let mut values = fields(layout, bytes, resolve);
+        if values.len() == 1 {
+            values.pop().unwrap_or(Value::Int(0))
+        } else {
+            Value::Tuple(values)
+        }
     }
 }
 

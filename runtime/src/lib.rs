@@ -19,7 +19,12 @@ pub mod value;
 pub mod verifier;
 
 pub use error::RuntimeError;
-pub use output::Sink;
+pub use output::flamegraph::FlameGraphSink;
+pub use output::json::JsonSink;
+pub use output::metrics::MapMeta;
+pub use output::otlp::OtlpSink;
+pub use output::prometheus::PrometheusSink;
 pub use output::text::TextSink;
+pub use output::{Sink, Tee};
 pub use session::{Options, Session, StopReason, Summary};
 pub use tracefs::{format_text, list_tracepoints};

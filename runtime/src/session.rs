@@ -254,6 +254,8 @@ pub struct Session {
     end_trigger: Option<Trigger>,
     probes: usize,
     resolver: Resolver,
+    /// CLOCK_REALTIME − CLOCK_MONOTONIC in ns: turns kernel event times into Unix times.
+    realtime_offset_ns: i64,
     child: Option<GatedChild>,
 }
 
@@ -296,6 +298,8 @@ impl Session {
             end_trigger: None,
             probes: 0,
             resolver: Resolver::default(),
+            realtime_offset_ns: clock_ns(libc::CLOCK_REALTIME) as i64
+                - clock_ns(libc::CLOCK_MONOTONIC) as i64,
             child: None,
         };
         session.write_config()?;
@@ -335,9 +339,14 @@ impl Session {
 
         if let Some(command) = &options.command {
             let child = GatedChild::spawn(command)?;
+            // The command's own file, not /proc/PID/exe: symbols are read lazily, often after
+            // the command has exited (and before it execs, that link is gprobe itself).
             if session.resolver.user_binary.is_none() {
-                session.resolver.user_binary =
-                    Some(PathBuf::from(format!("/proc/{}/exe", child.pid)));
+                session.resolver.user_binary = command
+                    .split_whitespace()
+                    .next()
+                    .and_then(resolve_program)
+                    .or_else(|| Some(PathBuf::from(format!("/proc/{}/exe", child.pid))));
             }
             session.child = Some(child);
         }
@@ -386,6 +395,10 @@ impl Session {
             }
             self.wait_for_events(100);
             stop = self.drain(sink)?;
+            if sink.wants_maps() {
+                let maps = self.user_maps()?;
+                sink.maps(&maps).map_err(RuntimeError::Output)?;
+            }
         }
         summary.stop = stop.unwrap_or_default();
 
@@ -397,6 +410,8 @@ impl Session {
         sink.finish(&maps).map_err(RuntimeError::Output)?;
         (summary.lost_events, summary.dropped_updates) = self.counters();
         if summary.lost_events > 0 {
+            sink.lost_events(summary.lost_events)
+                .map_err(RuntimeError::Output)?;
             eprintln!(
                 "WARNING: {} events lost (ring buffer full)",
                 summary.lost_events
@@ -474,6 +489,7 @@ impl Session {
                         let _ = raw.delete(&key);
                     }
                 }
+                sink.cleared(&map);
             }
             EventSpec::Zero { map } => {
                 if let Some(raw) = self.raw_named(&map) {
@@ -488,8 +504,10 @@ impl Session {
             }
             EventSpec::Time { format } => sink.time(&strftime_now(&format)).map_err(out)?,
             EventSpec::Emit { probe, record, .. } => {
+                let ktime = decode::read_uint(payload, 0, 8);
+                let ts = ktime.wrapping_add_signed(self.realtime_offset_ns);
                 let value = decode::record(&record, payload, &self.resolver);
-                sink.emit(&probe, &value).map_err(out)?;
+                sink.emit(&probe, ts, &value).map_err(out)?;
             }
         }
         Ok(false)
@@ -552,13 +570,7 @@ impl Session {
         let Some(raw) = self.role_map(MapRole::Config) else {
             return Ok(());
         };
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: valid timespec out-pointer.
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-        let now = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
+        let now = clock_ns(libc::CLOCK_MONOTONIC);
         let stride = if raw.copies > 1 {
             raw.value_size.div_ceil(8) * 8
         } else {
@@ -602,6 +614,17 @@ impl Session {
             })
             .collect()
     }
+}
+
+/// A clock's current time in ns.
+fn clock_ns(clock: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid timespec out-pointer.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 fn key_of(index: u32, key_size: usize) -> Vec<u8> {

@@ -660,8 +660,13 @@ impl gprobe_runtime::Sink for TerminateWhenAttached {
     fn time(&mut self, text: &str) -> std::io::Result<()> {
         self.0.time(text)
     }
-    fn emit(&mut self, probe: &str, record: &gprobe_runtime::value::Value) -> std::io::Result<()> {
-        self.0.emit(probe, record)
+    fn emit(
+        &mut self,
+        probe: &str,
+        ts_ns: u64,
+        record: &gprobe_runtime::value::Value,
+    ) -> std::io::Result<()> {
+        self.0.emit(probe, ts_ns, record)
     }
     fn finish(&mut self, maps: &[gprobe_runtime::value::MapSnapshot]) -> std::io::Result<()> {
         self.0.finish(maps)

@@ -69,7 +69,7 @@ pub fn toolchain_available(version: &str) -> bool {
     false
 }
 
-fn cache_dir() -> PathBuf {
+pub fn cache_dir() -> PathBuf {
     std::env::var_os("GPROBE_CACHE")
         .map(PathBuf::from)
         .unwrap_or_else(|| {

@@ -352,7 +352,7 @@ impl Lower<'_, '_> {
                 });
                 Ok(())
             }
-            Builtin::Emit => Err(unsupported(e.span, "emit()")),
+            Builtin::Emit => self.emit_record(e, args),
             _ => {
                 self.int(e)?;
                 Ok(())
@@ -377,6 +377,36 @@ impl Lower<'_, '_> {
         self.send_event(id, values, Some(&layout))
     }
 
+    /// `emit(value)`: the payload is the kernel time (u64 ns, `bpf_ktime_get_ns`) then the value;
+    /// a record's fields keep their names, anything else is one unnamed field.
+    fn emit_record(&mut self, e: &Expr, args: &[Expr]) -> R<()> {
+        let Some(value) = args.first() else {
+            return Err(unsupported(e.span, "emit() without a value"));
+        };
+        let mut record = match &value.ty {
+            Type::Record(fields) => {
+                layout::layout_of(fields.iter().map(|(n, t)| (Some(n.clone()), t)))
+            }
+            ty => layout::layout_of([(None, ty)]),
+        }
+        .ok_or_else(|| unsupported(value.span, "emit() of a value of this type"))?;
+        for field in &mut record.fields {
+            field.offset += 8;
+        }
+        record.size += 8;
+        let id = self.module.event(EventSpec::Emit {
+            probe: self.probe_name.clone(),
+            record: record.clone(),
+            span: e.span,
+        });
+        let base = self.alloc(8 + record.size)?;
+        self.store_imm64(base, id);
+        let now = self.call_value(Helper::KtimeGetNs, vec![]);
+        self.store_val(base + 8, Val::Owned(now));
+        self.write_value(value, base + 16, &value.ty)?;
+        self.output_event(base, record.size)
+    }
+
     /// Builds `u64 id` + payload on the stack and outputs it to the ring buffer; a failed
     /// output counts in counters slot 0.
     fn send_event(&mut self, id: u64, values: &[Expr], layout: Option<&Layout>) -> R<()> {
@@ -388,6 +418,11 @@ impl Lower<'_, '_> {
                 self.write_value(v, base + 8 + f.offset as i16, &v.ty)?;
             }
         }
+        self.output_event(base, payload)
+    }
+
+    /// Outputs the `8 + payload` bytes at `base` (id, payload) to the ring buffer.
+    fn output_event(&mut self, base: i16, payload: u32) -> R<()> {
         let events = self.module.events_map();
         let map = self.vreg();
         self.emit(Inst::LoadMap {

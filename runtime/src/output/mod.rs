@@ -1,13 +1,19 @@
 //! Output sinks: where decoded events and map snapshots go. Formatters are pure functions from
-//! [`crate::value`] types to text so that other sinks (JSON lines, OTLP, Prometheus) can sit
-//! beside the text one without touching the runtime.
+//! [`crate::value`] types to text, so every sink (text, JSON lines, OTLP, Prometheus, flame
+//! graphs) sits beside the others without touching the runtime.
 
+pub mod flamegraph;
+pub mod json;
+pub mod metrics;
+pub mod otlp;
+pub mod prometheus;
 pub mod text;
 
 use crate::value::{MapSnapshot, Value};
 use std::io;
 
-/// Receives everything a session produces, in order.
+/// Receives everything a session produces, in order. Only the first group is required; the
+/// rest have do-nothing defaults for sinks that do not care.
 pub trait Sink {
     /// All probes are attached; `probes` is how many (bpftrace prints "Attaching N probes...").
     fn attached(&mut self, probes: usize) -> io::Result<()>;
@@ -17,8 +23,80 @@ pub trait Sink {
     fn print_map(&mut self, map: &MapSnapshot) -> io::Result<()>;
     /// `time(fmt)`: the wall clock, already formatted.
     fn time(&mut self, text: &str) -> io::Result<()>;
-    /// `emit((k=v, ...))` from the probe named `probe`.
-    fn emit(&mut self, probe: &str, record: &Value) -> io::Result<()>;
-    /// Tracing stopped: the final contents of every non-empty user map, sorted by name.
+    /// `emit(value)` from the probe named `probe`, at `ts_ns` (Unix time in nanoseconds).
+    fn emit(&mut self, probe: &str, ts_ns: u64, record: &Value) -> io::Result<()>;
+    /// Tracing stopped: the final contents of every user map (empty ones included).
     fn finish(&mut self, maps: &[MapSnapshot]) -> io::Result<()>;
+
+    /// Ring-buffer records lost during the session (said once, after `finish`, when not 0).
+    fn lost_events(&mut self, _count: u64) -> io::Result<()> {
+        Ok(())
+    }
+    /// Asked by the event loop about every 100 ms: does this sink want fresh map snapshots now
+    /// (a scrape is waiting, an export interval has passed)? If so, [`Sink::maps`] follows.
+    fn wants_maps(&mut self) -> bool {
+        false
+    }
+    /// Every user map, read just now because [`Sink::wants_maps`] said so.
+    fn maps(&mut self, _maps: &[MapSnapshot]) -> io::Result<()> {
+        Ok(())
+    }
+    /// `clear(@m)` ran: cumulative metrics of `map` start again from now.
+    fn cleared(&mut self, _map: &str) {}
+}
+
+/// Several sinks fed the same stream, in order (stdout text or JSON, plus exporters).
+#[derive(Default)]
+pub struct Tee {
+    pub sinks: Vec<Box<dyn Sink>>,
+}
+
+impl Tee {
+    fn each(&mut self, mut f: impl FnMut(&mut dyn Sink) -> io::Result<()>) -> io::Result<()> {
+        let mut first_error = None;
+        for sink in &mut self.sinks {
+            if let Err(e) = f(sink.as_mut()) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+impl Sink for Tee {
+    fn attached(&mut self, probes: usize) -> io::Result<()> {
+        self.each(|s| s.attached(probes))
+    }
+    fn printf(&mut self, text: &str) -> io::Result<()> {
+        self.each(|s| s.printf(text))
+    }
+    fn print_map(&mut self, map: &MapSnapshot) -> io::Result<()> {
+        self.each(|s| s.print_map(map))
+    }
+    fn time(&mut self, text: &str) -> io::Result<()> {
+        self.each(|s| s.time(text))
+    }
+    fn emit(&mut self, probe: &str, ts_ns: u64, record: &Value) -> io::Result<()> {
+        self.each(|s| s.emit(probe, ts_ns, record))
+    }
+    fn finish(&mut self, maps: &[MapSnapshot]) -> io::Result<()> {
+        self.each(|s| s.finish(maps))
+    }
+    fn lost_events(&mut self, count: u64) -> io::Result<()> {
+        self.each(|s| s.lost_events(count))
+    }
+    fn wants_maps(&mut self) -> bool {
+        // Every sink is asked (no short-circuit): asking may be what starts its timer.
+        self.sinks
+            .iter_mut()
+            .fold(false, |any, s| s.wants_maps() | any)
+    }
+    fn maps(&mut self, maps: &[MapSnapshot]) -> io::Result<()> {
+        self.each(|s| s.maps(maps))
+    }
+    fn cleared(&mut self, map: &str) {
+        for s in &mut self.sinks {
+            s.cleared(map);
+        }
+    }
 }

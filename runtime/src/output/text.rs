@@ -321,7 +321,7 @@ impl<W: Write> Sink for TextSink<W> {
         self.out.flush()
     }
 
-    fn emit(&mut self, probe: &str, record: &Value) -> io::Result<()> {
+    fn emit(&mut self, probe: &str, _ts_ns: u64, record: &Value) -> io::Result<()> {
         writeln!(self.out, "{probe}: {}", value(record))?;
         self.out.flush()
     }

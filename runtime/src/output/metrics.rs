@@ -1,0 +1,435 @@
+//! Maps as metrics: the model the Prometheus and OTLP exporters share. A map becomes one
+//! metric; its keys become labels (attributes) named after the key expressions or record
+//! fields; its values become counter, gauge, histogram or summary points.
+//!
+//! | map value          | metric                                                       |
+//! |--------------------|--------------------------------------------------------------|
+//! | `count()`, `sum()` | counter (cumulative, monotonic)                              |
+//! | `min`, `max`, `avg`, plain integers | gauge                                       |
+//! | `stats()`          | summary: count and sum                                       |
+//! | `hist`, `lhist`    | histogram with explicit, upper-inclusive bounds that reproduce |
+//! |                    | the buckets exactly (the values are integers)                |
+//!
+//! Maps of strings, stacks and tuples are not metrics and are left out.
+
+use super::text;
+use crate::value::{MapSnapshot, MapValue, Value};
+use gprobe_compiler::manifest::{FieldKind, Manifest, MapRole};
+
+/// What an exporter needs to know about a map beyond its contents.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MapMeta {
+    /// `@lat`.
+    pub map: String,
+    /// A description: the comment above the map's first assignment, when there is one.
+    pub help: Option<String>,
+    /// Per key part: its label name(s). A record key has one label per field.
+    pub key_labels: Vec<Vec<String>>,
+}
+
+impl MapMeta {
+    /// Every user map of the manifest, with label names from the key layout (the key
+    /// expression as written, or the record's field names), made into identifiers.
+    pub fn from_manifest(manifest: &Manifest) -> Vec<MapMeta> {
+        manifest
+            .maps
+            .iter()
+            .filter(|m| m.role == MapRole::User)
+            .map(|m| MapMeta {
+                map: m.user_name.clone().unwrap_or_else(|| m.name.clone()),
+                help: None,
+                key_labels: m
+                    .key
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| match &f.kind {
+                        FieldKind::Tuple(inner)
+                            if inner.fields.iter().all(|f| f.name.is_some()) =>
+                        {
+                            inner
+                                .fields
+                                .iter()
+                                .map(|f| identifier(f.name.as_deref().unwrap_or("")))
+                                .collect()
+                        }
+                        _ => vec![
+                            f.name
+                                .as_deref()
+                                .map(identifier)
+                                .filter(|n| !n.is_empty())
+                                .unwrap_or_else(|| format!("key{i}")),
+                        ],
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+/// The `//` comment lines right above the first line that assigns `map` (`@name = ...` or
+/// `@name[...] = ...`, compound assignments included), joined by spaces.
+pub fn help_from_source(source: &str, map: &str) -> Option<String> {
+    let lines: Vec<&str> = source.lines().collect();
+    let assigns = |line: &str| {
+        let mut rest = line;
+        while let Some(at) = rest.find(map) {
+            let after = &rest[at + map.len()..];
+            let next = after.chars().next();
+            let is_whole_name = !next.is_some_and(|c| c.is_alphanumeric() || c == '_');
+            if is_whole_name {
+                let after = if after.starts_with('[') {
+                    closing_bracket(after).map_or("", |end| &after[end + 1..])
+                } else {
+                    after
+                };
+                let after = after.trim_start();
+                let op =
+                    after.trim_start_matches(['+', '-', '*', '/', '%', '|', '&', '^', '<', '>']);
+                if op.starts_with('=') && !op.starts_with("==") {
+                    return true;
+                }
+            }
+            rest = &rest[at + map.len()..];
+        }
+        false
+    };
+    let first = lines.iter().position(|l| assigns(l))?;
+    let mut comments = Vec::new();
+    for line in lines[..first].iter().rev() {
+        let Some(comment) = line.trim().strip_prefix("//") else {
+            break;
+        };
+        comments.push(comment.trim());
+    }
+    comments.reverse();
+    let help = comments.join(" ");
+    (!help.is_empty()).then_some(help)
+}
+
+fn closing_bracket(s: &str) -> Option<usize> {
+    let mut depth = 0;
+    for (i, c) in s.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `str(args.filename)` → `str_args_filename`: letters, digits and `_`, not starting with a
+/// digit, no runs of `_` (Prometheus label and metric names; readable as OTLP attributes).
+pub fn identifier(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    let out = out.trim_end_matches('_').to_string();
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("_{out}")
+    } else {
+        out
+    }
+}
+
+pub type Labels = Vec<(String, String)>;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metric {
+    /// The map's name without `@` (`@` alone is `map`), made an identifier.
+    pub name: String,
+    pub map: String,
+    pub help: String,
+    pub points: Points,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Points {
+    Counter(Vec<(Labels, i64)>),
+    Gauge(Vec<(Labels, i64)>),
+    Summary(Vec<(Labels, Summary)>),
+    Histogram(Vec<(Labels, Histogram)>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    pub count: u64,
+    pub sum: i64,
+}
+
+/// Explicit-bounds buckets: `counts[i]` holds values in `(bounds[i-1], bounds[i]]`, the last
+/// count everything above the last bound (`counts.len() == bounds.len() + 1`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Histogram {
+    pub bounds: Vec<f64>,
+    pub counts: Vec<u64>,
+    pub count: u64,
+}
+
+/// A log2 histogram with explicit bounds: bucket 0 (negatives) is `(-inf, -1]`, bucket 1 (zero)
+/// `(-1, 0]`, bucket `k + 2` (`[2^k, 2^(k+1) - 1]`) is `(2^k - 1, 2^(k+1) - 1]`. Bounds stop at
+/// the last non-empty bucket (at least the zero bucket), so the overflow bucket is empty.
+pub fn log2_histogram(counts: &[u64]) -> Histogram {
+    let last = counts.iter().rposition(|&c| c != 0).unwrap_or(1).max(1);
+    let bounds: Vec<f64> = (0..=last)
+        .map(|i| match i {
+            0 => -1.0,
+            _ => ((1u128 << (i - 1)) - 1) as f64,
+        })
+        .collect();
+    let mut out: Vec<u64> = (0..=last)
+        .map(|i| counts.get(i).copied().unwrap_or(0))
+        .collect();
+    out.push(0);
+    Histogram {
+        bounds,
+        count: counts.iter().copied().fold(0, u64::wrapping_add),
+        counts: out,
+    }
+}
+
+/// A linear histogram: bucket 0 (`< min`) is `(-inf, min - 1]`, bucket `i` is
+/// `(min + (i-1)*step - 1, min + i*step - 1]`, the last (`>= max`) is above `max - 1`.
+pub fn linear_histogram(min: i64, max: i64, step: i64, counts: &[u64]) -> Histogram {
+    let inner = if step > 0 {
+        ((max - min) / step) as usize
+    } else {
+        0
+    };
+    let bounds: Vec<f64> = (0..=inner)
+        .map(|i| (min as i128 + i as i128 * step as i128 - 1) as f64)
+        .collect();
+    let out: Vec<u64> = (0..=inner + 1)
+        .map(|i| counts.get(i).copied().unwrap_or(0))
+        .collect();
+    Histogram {
+        bounds,
+        count: counts.iter().copied().fold(0, u64::wrapping_add),
+        counts: out,
+    }
+}
+
+fn label_value(v: &Value) -> String {
+    match v {
+        Value::Stack(frames) => frames.join(";"),
+        other => text::value(other),
+    }
+}
+
+fn labels(meta: Option<&MapMeta>, key: &[Value]) -> Labels {
+    let mut out = Labels::new();
+    for (i, part) in key.iter().enumerate() {
+        let names = meta.and_then(|m| m.key_labels.get(i));
+        match (part, names) {
+            (Value::Tuple(items), Some(names)) if names.len() == items.len() && names.len() > 1 => {
+                for (n, v) in names.iter().zip(items) {
+                    out.push((n.clone(), label_value(v)));
+                }
+            }
+            (Value::Record(fields), _) => {
+                for (n, v) in fields {
+                    out.push((identifier(n), label_value(v)));
+                }
+            }
+            _ => {
+                let name = names
+                    .and_then(|n| n.first().cloned())
+                    .unwrap_or_else(|| format!("key{i}"));
+                out.push((name, label_value(part)));
+            }
+        }
+    }
+    out
+}
+
+fn plain_number(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(n) => Some(*n),
+        Value::Uint(n) => Some(*n as i64),
+        _ => None,
+    }
+}
+
+/// The metrics of the maps that are metrics, in map-name order.
+pub fn metrics(maps: &[MapSnapshot], meta: &[MapMeta]) -> Vec<Metric> {
+    let mut sorted: Vec<&MapSnapshot> = maps.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut out = Vec::new();
+    for m in sorted {
+        let info = meta.iter().find(|i| i.map == m.name);
+        let Some(first) = m.entries.first() else {
+            continue;
+        };
+        let mut points = match &first.value {
+            MapValue::Count(_) | MapValue::Sum(_) => Points::Counter(Vec::new()),
+            MapValue::Hist(_) | MapValue::Lhist { .. } => Points::Histogram(Vec::new()),
+            MapValue::Stats { .. } => Points::Summary(Vec::new()),
+            MapValue::Plain(v) if plain_number(v).is_none() => continue,
+            _ => Points::Gauge(Vec::new()),
+        };
+        for e in text::sorted_entries(&m.entries) {
+            let l = labels(info, &e.key);
+            match (&mut points, &e.value) {
+                (Points::Counter(p), MapValue::Count(n)) => p.push((l, *n as i64)),
+                (Points::Counter(p), MapValue::Sum(n)) => p.push((l, *n)),
+                (Points::Gauge(p), MapValue::Min(n) | MapValue::Max(n)) => p.push((l, *n)),
+                (Points::Gauge(p), MapValue::Avg { sum, count }) => {
+                    p.push((l, text::average(*sum, *count)))
+                }
+                (Points::Gauge(p), MapValue::Plain(v)) => {
+                    if let Some(n) = plain_number(v) {
+                        p.push((l, n));
+                    }
+                }
+                (Points::Summary(p), MapValue::Stats { sum, count }) => p.push((
+                    l,
+                    Summary {
+                        count: *count,
+                        sum: *sum,
+                    },
+                )),
+                (Points::Histogram(p), MapValue::Hist(c)) => p.push((l, log2_histogram(c))),
+                (
+                    Points::Histogram(p),
+                    MapValue::Lhist {
+                        min,
+                        max,
+                        step,
+                        counts,
+                    },
+                ) => p.push((l, linear_histogram(*min, *max, *step, counts))),
+                _ => {}
+            }
+        }
+        let bare = m.name.trim_start_matches('@');
+        out.push(Metric {
+            name: if bare.is_empty() {
+                "map".into()
+            } else {
+                identifier(bare)
+            },
+            map: m.name.clone(),
+            help: info
+                .and_then(|i| i.help.clone())
+                .unwrap_or_else(|| format!("gprobe map {}", m.name)),
+            points,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::MapEntry;
+
+    #[test]
+    fn help_is_the_comment_above_the_first_assignment() {
+        let src = "uprobe:x:main.f {\n  // Calls of main.f\n  // by name.\n  @calls[comm] = count();\n  @calls2 = count();\n}\n// not this\nEND { if (@calls[\"a\"] == 1) { } }";
+        assert_eq!(
+            help_from_source(src, "@calls").as_deref(),
+            Some("Calls of main.f by name.")
+        );
+        assert_eq!(help_from_source(src, "@calls2"), None);
+        assert_eq!(
+            help_from_source("// total\n@x += 1;", "@x").as_deref(),
+            Some("total")
+        );
+    }
+
+    #[test]
+    fn identifiers() {
+        assert_eq!(identifier("str(args.filename)"), "str_args_filename");
+        assert_eq!(identifier("comm"), "comm");
+        assert_eq!(identifier("1x"), "_1x");
+        assert_eq!(identifier("arg0 + 1"), "arg0_1");
+    }
+
+    /// Every integer lands in the bucket whose bounds hold it, the same bucket the log2
+    /// histogram counts it in.
+    #[test]
+    fn log2_bounds_reproduce_the_buckets() {
+        for v in [-5i64, -1, 0, 1, 2, 3, 4, 7, 8, 1000, 1 << 40] {
+            let bucket = if v < 0 {
+                0
+            } else if v == 0 {
+                1
+            } else {
+                (63 - v.leading_zeros()) as usize + 2
+            };
+            let mut counts = vec![0u64; bucket + 1];
+            counts[bucket] = 1;
+            let h = log2_histogram(&counts);
+            let at = h.bounds.iter().position(|&b| v as f64 <= b).unwrap();
+            assert_eq!(at, bucket, "{v}");
+            assert_eq!(h.counts[at], 1);
+            assert_eq!(h.counts.len(), h.bounds.len() + 1);
+            assert_eq!(h.count, 1);
+        }
+    }
+
+    #[test]
+    fn linear_bounds_reproduce_the_buckets() {
+        // lhist(v, 0, 10, 2): 0 below, 1..=5 inside, 6 at/above 10
+        let h = linear_histogram(0, 10, 2, &[1, 0, 1, 0, 0, 0, 1]);
+        assert_eq!(h.bounds, vec![-1.0, 1.0, 3.0, 5.0, 7.0, 9.0]);
+        assert_eq!(h.counts, vec![1, 0, 1, 0, 0, 0, 1]);
+        assert_eq!(h.count, 3);
+    }
+
+    #[test]
+    fn maps_become_typed_metrics_with_labels() {
+        let maps = vec![
+            MapSnapshot {
+                name: "@calls".into(),
+                entries: vec![MapEntry {
+                    key: vec![Value::Str("a".into()), Value::Int(3)],
+                    value: MapValue::Count(5),
+                }],
+            },
+            MapSnapshot {
+                name: "@names".into(),
+                entries: vec![MapEntry {
+                    key: vec![],
+                    value: MapValue::Plain(Value::Str("x".into())),
+                }],
+            },
+            MapSnapshot {
+                name: "@".into(),
+                entries: vec![MapEntry {
+                    key: vec![],
+                    value: MapValue::Max(9),
+                }],
+            },
+        ];
+        let meta = vec![MapMeta {
+            map: "@calls".into(),
+            help: Some("Calls.".into()),
+            key_labels: vec![vec!["comm".into()], vec!["arg0".into()]],
+        }];
+        let got = metrics(&maps, &meta);
+        assert_eq!(got.len(), 2, "strings are not metrics");
+        assert_eq!(got[0].name, "map");
+        assert_eq!(got[0].points, Points::Gauge(vec![(vec![], 9)]));
+        assert_eq!(got[1].name, "calls");
+        assert_eq!(got[1].help, "Calls.");
+        assert_eq!(
+            got[1].points,
+            Points::Counter(vec![(
+                vec![("comm".into(), "a".into()), ("arg0".into(), "3".into())],
+                5
+            )])
+        );
+    }
+}

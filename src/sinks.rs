@@ -1,0 +1,219 @@
+//! Builds the session's output from the command line: text or JSON lines on stdout or `-o FILE`,
+//! plus the exporters asked for (Prometheus, OTLP, flame graphs).
+
+use clap::ValueEnum;
+use gprobe_compiler::gobin::GoBinary;
+use gprobe_compiler::manifest::{Attach, Manifest};
+use gprobe_runtime::output::metrics;
+use gprobe_runtime::output::otlp::{AttrValue, Endpoint, ResourceInfo};
+use gprobe_runtime::{
+    FlameGraphSink, JsonSink, MapMeta, OtlpSink, PrometheusSink, Sink, Tee, TextSink,
+};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub format: Format,
+    /// `-o FILE`: trace output goes there instead of stdout.
+    pub output: Option<PathBuf>,
+    /// `--prometheus ADDR`.
+    pub prometheus: Option<String>,
+    /// `--otlp URL` and `--interval`.
+    pub otlp: Option<String>,
+    pub interval: Duration,
+    pub flamegraph: Option<PathBuf>,
+    pub folded: Option<PathBuf>,
+    pub pid: Option<u32>,
+    pub command: Option<String>,
+}
+
+/// `10s`, `500ms`, `2m`, `1h`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (e.g. 10s, 500ms, 1m)"))?;
+    let d = match unit {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit {unit:?} (use ms, s, m or h)"
+            ));
+        }
+    };
+    if d.is_zero() {
+        return Err(format!("{text:?}: the interval must be above zero"));
+    }
+    Ok(d)
+}
+
+/// Every sink the options ask for except OTLP (which needs the target's pid, known only once
+/// the session is loaded: see [`add_otlp`]). Errors are messages for the user.
+pub fn build(options: &Options, manifest: &Manifest, source: &str) -> Result<Tee, String> {
+    if let Some(url) = &options.otlp {
+        Endpoint::parse(url)?;
+    }
+    let out: Box<dyn Write> = match &options.output {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdout()),
+    };
+    let main: Box<dyn Sink> = match options.format {
+        Format::Text => Box::new(TextSink::new(out)),
+        Format::Json => Box::new(JsonSink::new(out)),
+    };
+    let mut sinks = vec![main];
+    if let Some(addr) = &options.prometheus {
+        let sink = PrometheusSink::bind(addr, map_meta(manifest, source))?;
+        // Said always: with port 0 this is the only way to learn the port.
+        eprintln!(
+            "gprobe: serving Prometheus metrics on http://{}/metrics",
+            sink.local_addr
+        );
+        sinks.push(Box::new(sink));
+    }
+    if options.flamegraph.is_some() || options.folded.is_some() {
+        sinks.push(Box::new(FlameGraphSink {
+            svg: options.flamegraph.clone(),
+            folded: options.folded.clone(),
+            title: target_exe(manifest, options)
+                .map_or("gprobe".into(), |p| format!("gprobe: {}", p.display())),
+        }));
+    }
+    Ok(Tee { sinks })
+}
+
+/// Adds the OTLP exporter, now that the traced process (if any) is known.
+pub fn add_otlp(
+    tee: &mut Tee,
+    options: &Options,
+    manifest: &Manifest,
+    source: &str,
+    target_pid: Option<u32>,
+) -> Result<(), String> {
+    let Some(url) = &options.otlp else {
+        return Ok(());
+    };
+    let endpoint = Endpoint::parse(url)?;
+    let resource = resource(manifest, options, target_pid);
+    tee.sinks.push(Box::new(OtlpSink::new(
+        endpoint,
+        options.interval,
+        map_meta(manifest, source),
+        resource,
+    )));
+    Ok(())
+}
+
+fn map_meta(manifest: &Manifest, source: &str) -> Vec<MapMeta> {
+    let mut meta = MapMeta::from_manifest(manifest);
+    for m in &mut meta {
+        m.help = metrics::help_from_source(source, &m.map);
+    }
+    meta
+}
+
+/// The traced executable: the first uprobe's binary, else the `-c` command's, else `-p`'s.
+fn target_exe(manifest: &Manifest, options: &Options) -> Option<PathBuf> {
+    let uprobe = manifest.programs.iter().find_map(|p| match &p.attach {
+        Attach::Uprobe { binary, .. } => Some(PathBuf::from(binary)),
+        _ => None,
+    });
+    let command = || {
+        let program = options.command.as_deref()?.split_whitespace().next()?;
+        if program.contains('/') {
+            return Some(PathBuf::from(program));
+        }
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(program))
+                .find(|p| p.is_file())
+        })
+    };
+    let pid = || {
+        options
+            .pid
+            .and_then(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).ok())
+    };
+    uprobe.or_else(command).or_else(pid)
+}
+
+/// `service.name` (`OTEL_SERVICE_NAME`, else the target's file name, else `gprobe`),
+/// `host.name`, `process.pid`, `process.executable.*` and the Go version of the target.
+fn resource(manifest: &Manifest, options: &Options, target_pid: Option<u32>) -> ResourceInfo {
+    let exe = target_exe(manifest, options);
+    let exe_name = exe
+        .as_deref()
+        .and_then(Path::file_name)
+        .map(|n| n.to_string_lossy().into_owned());
+    let service = std::env::var("OTEL_SERVICE_NAME")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| exe_name.clone())
+        .unwrap_or_else(|| "gprobe".into());
+    let mut attributes = vec![
+        ("service.name".to_string(), AttrValue::Str(service)),
+        ("host.name".to_string(), AttrValue::Str(host_name())),
+        (
+            "process.pid".to_string(),
+            AttrValue::Int(target_pid.unwrap_or(std::process::id()) as i64),
+        ),
+    ];
+    if let Some(exe) = &exe {
+        attributes.push((
+            "process.executable.path".into(),
+            AttrValue::Str(exe.display().to_string()),
+        ));
+        if let Some(name) = exe_name {
+            attributes.push(("process.executable.name".into(), AttrValue::Str(name)));
+        }
+        if let Some(version) = GoBinary::open(exe)
+            .ok()
+            .and_then(|b| b.go_version().map(str::to_string))
+        {
+            attributes.push(("process.runtime.name".into(), AttrValue::Str("go".into())));
+            attributes.push(("process.runtime.version".into(), AttrValue::Str(version)));
+        }
+    }
+    attributes.push(("telemetry.sdk.name".into(), AttrValue::Str("gprobe".into())));
+    ResourceInfo { attributes }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("1d").is_err());
+        assert!(parse_duration("s").is_err());
+    }
+}
