@@ -1,7 +1,9 @@
 //! The `gprobe` command line: read a program, compile it, render diagnostics, and hand the
 //! result to the runtime.
 
+mod builtin_docs;
 mod env;
+mod recipes;
 mod report;
 
 use clap::{Parser, ValueEnum};
@@ -53,6 +55,18 @@ struct Cli {
     #[arg(short = 'c', value_name = "CMD")]
     command: Option<String>,
 
+    /// Run a recipe from the built-in library on the -p/-c target (ARGS are its parameters).
+    #[arg(long, value_name = "NAME", conflicts_with = "program")]
+    recipe: Option<String>,
+
+    /// List the recipes, with their parameters and what they show.
+    #[arg(long)]
+    recipes: bool,
+
+    /// Print the builtin reference (docs/builtins.md) generated from the builtin table.
+    #[arg(long)]
+    builtins: bool,
+
     /// Verbose output (full verifier logs, probe arguments with -l).
     #[arg(short = 'v')]
     verbose: bool,
@@ -97,8 +111,35 @@ fn run(cli: Cli) -> ExitCode {
     if cli.list {
         return list(&cli);
     }
+    if cli.recipes || cli.builtins {
+        print!(
+            "{}",
+            if cli.recipes {
+                recipes::listing()
+            } else {
+                builtin_docs::markdown()
+            }
+        );
+        return ExitCode::SUCCESS;
+    }
     let mut rest = cli.rest.clone();
+    if rest.first().is_some_and(|a| a == "--") {
+        rest.remove(0);
+    }
     let (source, file_name) = match (&cli.program, rest.is_empty()) {
+        _ if cli.recipe.is_some() => {
+            let name = cli.recipe.as_deref().unwrap_or_default();
+            match recipes::load(name, cli.pid, cli.command.as_deref(), &rest) {
+                Ok((source, file_name, positional)) => {
+                    rest = positional;
+                    (source, file_name)
+                }
+                Err(e) => {
+                    eprintln!("gprobe: error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
         (Some(program), _) => (program.clone(), "<command line>".to_string()),
         (None, false) => {
             let path = PathBuf::from(rest.remove(0));
