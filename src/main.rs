@@ -1,6 +1,7 @@
 //! The `gprobe` command line: read a program, compile it, render diagnostics, and hand the
 //! result to the runtime.
 
+mod btf;
 mod builtin_docs;
 mod env;
 mod recipes;
@@ -172,7 +173,11 @@ fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (checked, warnings) = check::check_with_warnings(&mut program, &env::SystemEnv, &options);
+    let (checked, warnings) = check::check_with_warnings(
+        &mut program,
+        &env::SystemEnv::new(cli.pid, cli.command.as_deref()),
+        &options,
+    );
     if !warnings.is_empty() {
         reporter.diagnostics(&warnings);
     }
@@ -250,6 +255,12 @@ fn emit_object(compiled: &gprobe_compiler::Output, output: Option<&std::path::Pa
 
 fn list(cli: &Cli) -> ExitCode {
     let pattern = cli.rest.first().map_or("*", String::as_str);
+    if let Some(rest) = ["uprobe:", "uretprobe:", "u:", "ur:"]
+        .iter()
+        .find_map(|p| pattern.strip_prefix(p))
+    {
+        return list_go_functions(pattern, rest);
+    }
     match gprobe_runtime::list_tracepoints(pattern, cli.verbose) {
         Ok(text) => {
             print!("{text}");
@@ -260,4 +271,36 @@ fn list(cli: &Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `-l 'uprobe:./srv:net/http.*'`: the Go functions of a binary from its pclntab (so stripped
+/// binaries list the same), one `uprobe:BIN:NAME` per line, names unquoted.
+fn list_go_functions(pattern: &str, rest: &str) -> ExitCode {
+    let Some((binary, glob)) = rest.split_once(':') else {
+        eprintln!(
+            "gprobe: error: `{pattern}` needs a binary and a function pattern, e.g. uprobe:./srv:main.*"
+        );
+        return ExitCode::FAILURE;
+    };
+    let glob = glob.trim_matches('"');
+    let bin = match gprobe_compiler::gobin::GoBinary::open(binary) {
+        Ok(bin) => bin,
+        Err(e) => {
+            eprintln!("gprobe: error: {binary}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut names: Vec<&str> = bin
+        .functions_matching(if glob.is_empty() { "*" } else { glob })
+        .into_iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut out = String::new();
+    for name in names {
+        out.push_str(&format!("uprobe:{binary}:{name}\n"));
+    }
+    print!("{out}");
+    ExitCode::SUCCESS
 }
