@@ -1,10 +1,93 @@
 //! Facts from this machine that the checker asks for: tracepoint formats from tracefs (the
-//! runtime mounts it when missing). Go signatures come from the target binary.
+//! runtime mounts it when missing), and everything about Go targets from their binaries (opened
+//! once per path): functions and attach offsets from `.gopclntab`, signatures from DWARF or the
+//! built-in table, runtime offsets by version, and `task_struct.thread.fsbase` from BTF.
 
 use gprobe_compiler::check::{Env, GoFunction, tracefs};
-use gprobe_compiler::types::Field;
+use gprobe_compiler::gobin::{GoBinError, GoBinary};
+use gprobe_compiler::target::{self, GoRuntime, Resolved};
+use gprobe_compiler::types::{Field, StructType};
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
-pub struct SystemEnv;
+pub struct SystemEnv {
+    /// The executable of `-p PID` or `-c CMD`, when given.
+    target: Option<PathBuf>,
+    binaries: RefCell<HashMap<PathBuf, Rc<Result<GoBinary, GoBinError>>>>,
+    /// Binaries in the order first opened, for struct layouts reached through Go pointers.
+    opened: RefCell<Vec<PathBuf>>,
+    fsbase: OnceCell<Option<u64>>,
+}
+
+impl SystemEnv {
+    pub fn new(pid: Option<u32>, command: Option<&str>) -> SystemEnv {
+        let target = match (pid, command) {
+            (Some(pid), _) => Some(PathBuf::from(format!("/proc/{pid}/exe"))),
+            (None, Some(cmd)) => cmd.split_whitespace().next().and_then(find_program),
+            (None, None) => None,
+        };
+        SystemEnv {
+            target,
+            binaries: RefCell::default(),
+            opened: RefCell::default(),
+            fsbase: OnceCell::new(),
+        }
+    }
+
+    fn path_of(&self, binary: Option<&str>) -> Result<PathBuf, String> {
+        match binary {
+            Some(b) => Ok(PathBuf::from(b)),
+            None => self
+                .target
+                .clone()
+                .ok_or_else(|| "no target binary: name one, or give -p PID / -c CMD".to_string()),
+        }
+    }
+
+    /// The binary at `path`, opened once.
+    fn open(&self, path: &Path) -> Rc<Result<GoBinary, GoBinError>> {
+        if let Some(b) = self.binaries.borrow().get(path) {
+            return b.clone();
+        }
+        let bin = Rc::new(GoBinary::open(path));
+        self.binaries
+            .borrow_mut()
+            .insert(path.to_owned(), bin.clone());
+        self.opened.borrow_mut().push(path.to_owned());
+        bin
+    }
+
+    fn go_binary(
+        &self,
+        binary: Option<&str>,
+    ) -> Result<(PathBuf, Rc<Result<GoBinary, GoBinError>>), String> {
+        let path = self.path_of(binary)?;
+        let bin = self.open(&path);
+        Ok((path, bin))
+    }
+
+    fn task_fsbase(&self) -> Option<u64> {
+        *self.fsbase.get_or_init(crate::btf::task_fsbase_offset)
+    }
+}
+
+/// `-c`'s program as the shell would find it.
+fn find_program(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        return Some(PathBuf::from(program));
+    }
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| Path::new(dir).join(program))
+        .find(|p| p.is_file())
+}
+
+fn not_go(path: &Path, e: &GoBinError) -> String {
+    format!("{} is not a Go binary ({e})", path.display())
+}
 
 impl Env for SystemEnv {
     fn tracepoint_fields(&self, category: &str, name: &str) -> Result<Vec<Field>, String> {
@@ -15,9 +98,55 @@ impl Env for SystemEnv {
         tracefs::parse_format(&text).map_err(|e| format!("{category}:{name} format: {e}"))
     }
 
-    fn go_function(&self, _binary: Option<&str>, function: &str) -> Result<GoFunction, String> {
-        Err(format!(
-            "reading Go signatures from binaries is not implemented yet (`{function}`)"
-        ))
+    fn go_function(&self, binary: Option<&str>, function: &str) -> Result<GoFunction, String> {
+        let (path, bin) = self.go_binary(binary)?;
+        match &*bin {
+            Ok(bin) => target::go_function(bin, function),
+            Err(e) => Err(not_go(&path, e)),
+        }
+    }
+
+    fn struct_type(&self, name: &str) -> Option<StructType> {
+        let name = name.trim_start_matches("struct ");
+        let opened = self.opened.borrow().clone();
+        opened
+            .iter()
+            .rev()
+            .find_map(|path| match &*self.open(path) {
+                Ok(bin) => bin.struct_type(name),
+                Err(_) => None,
+            })
+    }
+
+    fn resolve_uprobe(
+        &self,
+        binary: Option<&str>,
+        function: &str,
+        ret: bool,
+    ) -> Result<Resolved, String> {
+        let (path, bin) = self.go_binary(binary)?;
+        let shown = path.display().to_string();
+        match &*bin {
+            Ok(bin) => Ok(Resolved {
+                binary: Some(shown),
+                functions: target::resolve_uprobe(bin, function, ret)?,
+                go: Some(target::go_runtime(bin, self.task_fsbase())),
+            }),
+            Err(GoBinError::Io { source, .. }) => Err(format!("cannot read {shown}: {source}")),
+            // Not Go: a plain ELF uprobe by symbol (the runtime reports a missing symbol).
+            Err(_) => Ok(Resolved {
+                binary: Some(shown),
+                functions: Vec::new(),
+                go: None,
+            }),
+        }
+    }
+
+    fn go_runtime(&self, binary: Option<&str>) -> Result<GoRuntime, String> {
+        let (path, bin) = self.go_binary(binary)?;
+        match &*bin {
+            Ok(bin) => Ok(target::go_runtime(bin, self.task_fsbase())),
+            Err(e) => Err(not_go(&path, e)),
+        }
     }
 }

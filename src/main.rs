@@ -1,7 +1,10 @@
 //! The `gprobe` command line: read a program, compile it, render diagnostics, and hand the
 //! result to the runtime.
 
+mod btf;
+mod builtin_docs;
 mod env;
+mod recipes;
 mod report;
 mod sinks;
 
@@ -81,6 +84,18 @@ struct Cli {
     #[arg(short = 'c', value_name = "CMD")]
     command: Option<String>,
 
+    /// Run a recipe from the built-in library on the -p/-c target (ARGS are its parameters).
+    #[arg(long, value_name = "NAME", conflicts_with = "program")]
+    recipe: Option<String>,
+
+    /// List the recipes, with their parameters and what they show.
+    #[arg(long)]
+    recipes: bool,
+
+    /// Print the builtin reference (docs/builtins.md) generated from the builtin table.
+    #[arg(long)]
+    builtins: bool,
+
     /// Verbose output (full verifier logs, probe arguments with -l).
     #[arg(short = 'v')]
     verbose: bool,
@@ -125,8 +140,35 @@ fn run(cli: Cli) -> ExitCode {
     if cli.list {
         return list(&cli);
     }
+    if cli.recipes || cli.builtins {
+        print!(
+            "{}",
+            if cli.recipes {
+                recipes::listing()
+            } else {
+                builtin_docs::markdown()
+            }
+        );
+        return ExitCode::SUCCESS;
+    }
     let mut rest = cli.rest.clone();
+    if rest.first().is_some_and(|a| a == "--") {
+        rest.remove(0);
+    }
     let (source, file_name) = match (&cli.program, rest.is_empty()) {
+        _ if cli.recipe.is_some() => {
+            let name = cli.recipe.as_deref().unwrap_or_default();
+            match recipes::load(name, cli.pid, cli.command.as_deref(), &rest) {
+                Ok((source, file_name, positional)) => {
+                    rest = positional;
+                    (source, file_name)
+                }
+                Err(e) => {
+                    eprintln!("gprobe: error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
         (Some(program), _) => (program.clone(), "<command line>".to_string()),
         (None, false) => {
             let path = PathBuf::from(rest.remove(0));
@@ -159,7 +201,11 @@ fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (checked, warnings) = check::check_with_warnings(&mut program, &env::SystemEnv, &options);
+    let (checked, warnings) = check::check_with_warnings(
+        &mut program,
+        &env::SystemEnv::new(cli.pid, cli.command.as_deref()),
+        &options,
+    );
     if !warnings.is_empty() {
         reporter.diagnostics(&warnings);
     }
@@ -269,6 +315,12 @@ fn emit_object(compiled: &gprobe_compiler::Output, output: Option<&std::path::Pa
 
 fn list(cli: &Cli) -> ExitCode {
     let pattern = cli.rest.first().map_or("*", String::as_str);
+    if let Some(rest) = ["uprobe:", "uretprobe:", "u:", "ur:"]
+        .iter()
+        .find_map(|p| pattern.strip_prefix(p))
+    {
+        return list_go_functions(pattern, rest);
+    }
     match gprobe_runtime::list_tracepoints(pattern, cli.verbose) {
         Ok(text) => {
             print!("{text}");
@@ -279,4 +331,36 @@ fn list(cli: &Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `-l 'uprobe:./srv:net/http.*'`: the Go functions of a binary from its pclntab (so stripped
+/// binaries list the same), one `uprobe:BIN:NAME` per line, names unquoted.
+fn list_go_functions(pattern: &str, rest: &str) -> ExitCode {
+    let Some((binary, glob)) = rest.split_once(':') else {
+        eprintln!(
+            "gprobe: error: `{pattern}` needs a binary and a function pattern, e.g. uprobe:./srv:main.*"
+        );
+        return ExitCode::FAILURE;
+    };
+    let glob = glob.trim_matches('"');
+    let bin = match gprobe_compiler::gobin::GoBinary::open(binary) {
+        Ok(bin) => bin,
+        Err(e) => {
+            eprintln!("gprobe: error: {binary}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut names: Vec<&str> = bin
+        .functions_matching(if glob.is_empty() { "*" } else { glob })
+        .into_iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut out = String::new();
+    for name in names {
+        out.push_str(&format!("uprobe:{binary}:{name}\n"));
+    }
+    print!("{out}");
+    ExitCode::SUCCESS
 }

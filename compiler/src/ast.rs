@@ -31,6 +31,10 @@ pub struct AttachPoint {
     pub kind: ProbeKind,
     /// The whole attach point as written, e.g. `uprobe:./srv:"net/http.(*conn).serve"`.
     pub span: Span,
+    /// Filled by the checker from its `Env`: the binary, Go functions and attach offsets of a
+    /// uprobe, and the Go runtime offsets `goid` needs. `None` before checking.
+    #[serde(skip)]
+    pub resolved: Option<crate::target::Resolved>,
 }
 
 /// What a probe attaches to. The parser decides the kind from the provider word; the provider

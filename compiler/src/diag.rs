@@ -66,6 +66,10 @@ pub mod codes {
     pub const NO_TRACEPOINT: &str = "E0405";
     pub const NO_TARGET: &str = "E0406";
     pub const MIXED_ARGS: &str = "E0407";
+    /// A uprobe names a function the binary does not have (or one without a RET for a return probe).
+    pub const NO_FUNCTION: &str = "E0408";
+    /// A Go builtin (`goid`) used where the program is not Go (or no Go target is given).
+    pub const NOT_GO: &str = "E0409";
 
     pub const MAP_KEYS: &str = "E0500";
     pub const MAP_VALUE: &str = "E0501";

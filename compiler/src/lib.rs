@@ -21,6 +21,7 @@ pub mod manifest;
 pub mod regalloc;
 pub mod span;
 pub mod syntax;
+pub mod target;
 pub mod types;
 
 pub use check::{Checked, Env, NoEnv, Options};

@@ -67,6 +67,9 @@ pub enum UprobeTarget {
     Symbol(String),
     /// A file offset into `binary`.
     Offset(u64),
+    /// The same program at several file offsets: every RET of a Go function (return probes),
+    /// or every function a Go wildcard matched.
+    Offsets(Vec<u64>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,6 +4,7 @@
 //! `// args: a b` (positional parameters) and `// target` (as if `-p`/`-c` were given).
 
 use gprobe_compiler::check::{Env, GoFunction, Options, tracefs};
+use gprobe_compiler::target::{GoRuntime, Resolved};
 use gprobe_compiler::types::{Field, IntType, Type};
 use std::path::{Path, PathBuf};
 
@@ -51,6 +52,44 @@ impl Env for TestEnv {
             }),
             other => Err(format!("no function `{other}` in the binary")),
         }
+    }
+
+    /// Binaries named `*.so` or `/bin/*` are C; everything else is a Go binary with `main.*`.
+    fn resolve_uprobe(
+        &self,
+        binary: Option<&str>,
+        function: &str,
+        _ret: bool,
+    ) -> Result<Resolved, String> {
+        let c = binary.is_some_and(|b| b.ends_with(".so") || b.starts_with("/bin/"));
+        if !c && function.starts_with("missing") {
+            return Err(format!(
+                "no function `{function}` in this Go binary; nearest: main.main, main.work"
+            ));
+        }
+        Ok(Resolved {
+            binary: binary.map(str::to_owned),
+            functions: Vec::new(),
+            go: (!c).then(go_runtime),
+        })
+    }
+
+    fn go_runtime(&self, _binary: Option<&str>) -> Result<GoRuntime, String> {
+        Ok(go_runtime())
+    }
+}
+
+fn go_runtime() -> GoRuntime {
+    GoRuntime {
+        version: "go1.23.9".into(),
+        g_goid: 160,
+        g_m: 48,
+        g_parent_goid: Some(280),
+        g_gopc: Some(288),
+        m_g0: 0,
+        m_curg: 192,
+        tls_g: -8,
+        task_fsbase: Some(5000),
     }
 }
 

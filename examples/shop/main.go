@@ -7,6 +7,7 @@
 //	/syscall  writes and fsyncs a temp file     (syscalls-by-goroutine)
 //	/cpu      burns CPU in main.burn            (cpu-profile)
 //	/sleep    sleeps 5–20 ms                    (http-latency)
+//	/leak     starts a goroutine that never ends (goroutine-leaks)
 //
 // Usage: shop -addr 127.0.0.1:8080
 package main
@@ -75,6 +76,13 @@ func syncWrite(dir string) error {
 	return f.Sync()
 }
 
+var leaked = make(chan struct{})
+
+//go:noinline
+func leak() {
+	go func() { <-leaked }()
+}
+
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address (loopback by default)")
 	flag.Parse()
@@ -102,6 +110,10 @@ func main() {
 	http.HandleFunc("/sleep", func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(time.Duration(5+rand.Intn(15)) * time.Millisecond)
 		fmt.Fprintln(w, "slept")
+	})
+	http.HandleFunc("/leak", func(w http.ResponseWriter, r *http.Request) {
+		leak()
+		fmt.Fprintln(w, "leaked one goroutine")
 	})
 	http.HandleFunc("/missing", func(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)

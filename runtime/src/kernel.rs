@@ -200,11 +200,19 @@ impl Loaded {
                     Some(pid) => UProbeScope::OneProcess(pid),
                     None => UProbeScope::AllProcesses,
                 };
-                let location = match target {
-                    UprobeTarget::Symbol(s) => UProbeAttachLocation::Symbol(s),
-                    UprobeTarget::Offset(o) => UProbeAttachLocation::AbsoluteOffset(*o),
+                let locations = match target {
+                    UprobeTarget::Symbol(s) => vec![UProbeAttachLocation::Symbol(s)],
+                    UprobeTarget::Offset(o) => vec![UProbeAttachLocation::AbsoluteOffset(*o)],
+                    UprobeTarget::Offsets(os) => os
+                        .iter()
+                        .map(|o| UProbeAttachLocation::AbsoluteOffset(*o))
+                        .collect(),
                 };
-                if let Err(e) = p.attach(location, path, scope) {
+                if let Some(Err(e)) = locations
+                    .into_iter()
+                    .map(|location| p.attach(location, path, scope))
+                    .find(Result::is_err)
+                {
                     if let (UprobeTarget::Symbol(symbol), true) =
                         (target, chain(&e).contains("symbol"))
                     {

@@ -13,6 +13,7 @@ use crate::builtins::{
 };
 use crate::diag::{Diagnostic, codes, did_you_mean};
 use crate::span::Span;
+use crate::target::Resolved;
 use crate::types::{AggKind, IntType, StackKind, Type};
 use std::collections::HashSet;
 
@@ -98,6 +99,8 @@ struct Checker<'a> {
     /// `args`/`ret` types, computed on first use (`Err` once reported).
     args: Option<Result<Type, ()>>,
     ret: Option<Result<Type, ()>>,
+    /// Where this probe uses `goid` (it then needs Go runtime offsets).
+    goid_at: Option<Span>,
 }
 
 fn bool_type() -> Type {
@@ -118,6 +121,7 @@ impl<'a> Checker<'a> {
             set: HashSet::new(),
             args: None,
             ret: None,
+            goid_at: None,
         }
     }
 
@@ -140,6 +144,7 @@ impl<'a> Checker<'a> {
         self.set.clear();
         self.args = None;
         self.ret = None;
+        self.goid_at = None;
         for attach in &probe.attach {
             match providers::provider(attach, self.options) {
                 Ok(p) => self.providers.push(p),
@@ -159,6 +164,11 @@ impl<'a> Checker<'a> {
             }
         }
         self.block(&mut probe.body);
+        if self.complete {
+            for attach in &mut probe.attach {
+                self.resolve(attach);
+            }
+        }
         let info = ProbeInfo {
             providers: self.providers.iter().map(|p| p.kind()).collect(),
             vars: self.tables.vars[self.probe].clone(),
@@ -166,6 +176,87 @@ impl<'a> Checker<'a> {
             ret: self.ret.clone().and_then(Result::ok),
         };
         self.infos.push(info);
+    }
+
+    /// Asks the environment where a uprobe attaches and, when the probe uses `goid`, for the
+    /// Go runtime offsets; stores the answer on the attach point for lowering.
+    fn resolve(&mut self, attach: &mut AttachPoint) {
+        let goid = self.goid_at;
+        let resolved = match &attach.kind {
+            ProbeKind::Uprobe {
+                ret,
+                binary,
+                function,
+                ..
+            } => {
+                let binary = binary.as_ref().map(|b| b.node.as_str());
+                if binary.is_none() && !self.options.has_target {
+                    return; // reported by the provider
+                }
+                match self.env.resolve_uprobe(binary, &function.node, *ret) {
+                    Ok(r) => {
+                        if let (Some(at), None) = (goid, &r.go) {
+                            self.error(
+                                Diagnostic::error(
+                                    codes::NOT_GO,
+                                    "`goid` needs a Go program, and this binary is not a Go binary",
+                                )
+                                .primary(at, "no goroutines here")
+                                .secondary(attach.span, "this probe's binary"),
+                            );
+                        }
+                        r
+                    }
+                    Err(why) => {
+                        self.error(
+                            Diagnostic::error(
+                                codes::NO_FUNCTION,
+                                format!("cannot attach to `{}`", function.node),
+                            )
+                            .primary(function.span, "not found")
+                            .note(why),
+                        );
+                        return;
+                    }
+                }
+            }
+            ProbeKind::Tracepoint { .. }
+            | ProbeKind::Profile { .. }
+            | ProbeKind::Interval { .. }
+                if goid.is_some() =>
+            {
+                let at = goid.unwrap_or(attach.span);
+                if !self.options.has_target {
+                    self.error(
+                        Diagnostic::error(
+                            codes::NOT_GO,
+                            "`goid` outside a uprobe needs a Go target process",
+                        )
+                        .primary(at, "whose goroutine?")
+                        .secondary(attach.span, "this probe fires in any process")
+                        .help("run with `-p PID` or `-c CMD` naming a Go program"),
+                    );
+                    return;
+                }
+                match self.env.go_runtime(None) {
+                    Ok(go) => Resolved {
+                        binary: None,
+                        functions: Vec::new(),
+                        go: Some(go),
+                    },
+                    Err(why) => {
+                        self.error(
+                            Diagnostic::error(codes::NOT_GO, "`goid` needs a Go target")
+                                .primary(at, "no goroutines here")
+                                .note(why),
+                        );
+                        return;
+                    }
+                }
+            }
+            _ => return,
+        };
+        attach.resolved = Some(resolved);
     }
 
     fn block(&mut self, block: &mut Block) {
@@ -1160,6 +1251,9 @@ impl<'a> Checker<'a> {
     }
 
     fn builtin(&mut self, b: Builtin, args: &mut [Expr], span: Span) -> Type {
+        if b == Builtin::Goid {
+            self.goid_at.get_or_insert(span);
+        }
         let spec = spec(b);
         let allowed = self.allowed(b, span);
         // `str($1)` means the parameter's text, even when it looks like a number.

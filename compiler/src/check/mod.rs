@@ -26,6 +26,7 @@ use crate::ast::Program;
 use crate::builtins::ProviderKind;
 use crate::diag::Diagnostic;
 use crate::span::Span;
+use crate::target::{GoRuntime, Resolved};
 use crate::types::{AggKind, Field, StructType, Type};
 
 /// What the checker needs to know about the world outside the program text.
@@ -38,9 +39,35 @@ pub trait Env {
     /// target). `Err` says why the signature is unknown.
     fn go_function(&self, binary: Option<&str>, function: &str) -> Result<GoFunction, String>;
 
-    /// A struct type by name (`struct task_struct`), for casts. `None` when unknown.
+    /// A struct type by name (`struct task_struct`, `net/http.Request`), for casts and for
+    /// fields reached through Go pointers. `None` when unknown.
     fn struct_type(&self, _name: &str) -> Option<StructType> {
         None
+    }
+
+    /// Where uprobe `binary:function` (`None`: the `-p`/`-c` target) attaches: for a Go binary
+    /// the matching functions with file offsets (entry after the stack check, or every RET when
+    /// `ret`), argument locations and runtime offsets (see [`crate::target::resolve_uprobe`]).
+    /// For other binaries `functions` is empty and the probe attaches by ELF symbol. `Err` says
+    /// why it cannot attach (e.g. no such function, with the nearest names).
+    fn resolve_uprobe(
+        &self,
+        binary: Option<&str>,
+        function: &str,
+        ret: bool,
+    ) -> Result<Resolved, String> {
+        let _ = (function, ret);
+        Ok(Resolved {
+            binary: binary.map(str::to_owned),
+            ..Resolved::default()
+        })
+    }
+
+    /// Runtime offsets of the Go program `binary` (`None`: the `-p`/`-c` target), for `goid`
+    /// outside uprobes. `Err` says why there are none (no target, not a Go binary).
+    fn go_runtime(&self, binary: Option<&str>) -> Result<GoRuntime, String> {
+        let _ = binary;
+        Err("no Go target is known in this environment".into())
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod abi;
 pub mod buildinfo;
 pub mod dwarf;
+pub mod known_funcs;
 pub mod known_types;
 mod mapping;
 pub mod offsets;

@@ -10,6 +10,7 @@ use crate::diag::Diagnostic;
 use crate::ir::{AluOp, Base, Cond, Function, Inst, Label, Operand, VReg};
 use crate::manifest::{EventSpec, Layout, MapValue};
 use crate::span::Span;
+use crate::target::{GoLocation, GoRuntime, GoSite};
 use crate::types::{AggKind, StackKind, Type};
 use std::collections::HashMap;
 
@@ -62,7 +63,7 @@ fn unsupported(span: Span, what: impl Into<String>) -> Diagnostic {
     .primary(span, "here")
 }
 
-struct Lower<'m, 'a> {
+struct Lower<'m, 'a, 'g> {
     module: &'m mut Module<'a>,
     func: Function,
     ctx: VReg,
@@ -73,6 +74,16 @@ struct Lower<'m, 'a> {
     /// Bytes of stack in use; statements release what they allocated.
     sp: u32,
     exit_label: Label,
+    go: GoCtx<'g>,
+}
+
+/// What lowering knows about Go for one program: the function (for `args`/`ret` locations), the
+/// runtime offsets (for `goid`), and whether R14 holds g at the probed instructions.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct GoCtx<'a> {
+    pub site: Option<&'a GoSite>,
+    pub runtime: Option<&'a GoRuntime>,
+    pub abi_internal: bool,
 }
 
 pub(super) fn lower_probe(
@@ -81,6 +92,7 @@ pub(super) fn lower_probe(
     name: &str,
     provider: ProviderKind,
     probe_name: &str,
+    go: GoCtx,
 ) -> Function {
     let mut func = Function::new(name);
     let ctx = func.vreg();
@@ -95,6 +107,7 @@ pub(super) fn lower_probe(
         vars: HashMap::new(),
         sp: 0,
         exit_label,
+        go,
     };
     l.emit(Inst::Entry { ctx });
     let result = (|| -> R<()> {
@@ -114,7 +127,7 @@ pub(super) fn lower_probe(
     l.func
 }
 
-impl Lower<'_, '_> {
+impl Lower<'_, '_, '_> {
     fn emit(&mut self, inst: Inst) {
         self.func.push(inst, self.span);
     }

@@ -202,14 +202,24 @@ pub fn lower(
             else {
                 continue;
             };
-            let func = func::lower_probe(&mut module, probe, &name, provider, &probe_name);
-            programs.push(LoweredProgram {
-                func,
-                section: format!("{section_kind}/{name}"),
-                attach: target,
-                span: attach.span,
-                probe_name,
-            });
+            for (vi, (section_kind, target, go)) in go_variants(attach, section_kind, target)
+                .into_iter()
+                .enumerate()
+            {
+                let name = if vi == 0 {
+                    name.clone()
+                } else {
+                    format!("{name}_v{vi}")
+                };
+                let func = func::lower_probe(&mut module, probe, &name, provider, &probe_name, go);
+                programs.push(LoweredProgram {
+                    func,
+                    section: format!("{section_kind}/{name}"),
+                    attach: target,
+                    span: attach.span,
+                    probe_name: probe_name.clone(),
+                });
+            }
         }
     }
     if module.diags.iter().any(|d| d.is_error()) {
@@ -220,6 +230,87 @@ pub fn lower(
         maps: module.maps,
         events: module.events,
     })
+}
+
+/// The programs one attach point becomes, with what each knows about Go. A uprobe on a Go
+/// binary attaches at file offsets from the pclntab (so stripped binaries work), a Go return
+/// probe is a plain uprobe at every RET (never a kernel uretprobe, which corrupts Go stacks), and
+/// functions are grouped by ABI so `goid` reads g from R14 only where R14 holds it.
+fn go_variants<'a>(
+    attach: &'a ast::AttachPoint,
+    section_kind: &'static str,
+    target: Attach,
+) -> Vec<(&'static str, Attach, func::GoCtx<'a>)> {
+    let Some(resolved) = &attach.resolved else {
+        return vec![(section_kind, target, func::GoCtx::default())];
+    };
+    let runtime = resolved.go.as_ref();
+    let Attach::Uprobe { binary, ret, .. } = &target else {
+        return vec![(
+            section_kind,
+            target,
+            func::GoCtx {
+                site: None,
+                runtime,
+                abi_internal: false,
+            },
+        )];
+    };
+    let binary = resolved.binary.clone().unwrap_or_else(|| binary.clone());
+    if resolved.functions.is_empty() {
+        let target = match target {
+            Attach::Uprobe { target, ret, .. } => Attach::Uprobe {
+                binary,
+                target,
+                ret,
+            },
+            other => other,
+        };
+        return vec![(
+            section_kind,
+            target,
+            func::GoCtx {
+                site: None,
+                runtime,
+                abi_internal: false,
+            },
+        )];
+    }
+    let _ = ret;
+    let single = resolved.functions.len() == 1;
+    let mut out = Vec::new();
+    for abi_internal in [true, false] {
+        let sites: Vec<_> = resolved
+            .functions
+            .iter()
+            .filter(|s| s.abi_internal == abi_internal)
+            .collect();
+        if sites.is_empty() {
+            continue;
+        }
+        let mut offsets: Vec<u64> = sites.iter().flat_map(|s| s.offsets.clone()).collect();
+        offsets.sort_unstable();
+        offsets.dedup();
+        let target = if offsets.len() == 1 {
+            UprobeTarget::Offset(offsets[0])
+        } else {
+            UprobeTarget::Offsets(offsets)
+        };
+        out.push((
+            "uprobe",
+            Attach::Uprobe {
+                binary: binary.clone(),
+                target,
+                ret: false,
+            },
+            func::GoCtx {
+                site: single.then(|| sites[0]),
+                runtime,
+                abi_internal,
+            },
+        ));
+    }
+    out
 }
 
 /// The ELF section kind, the provider (for builtins) and the manifest's attach description.

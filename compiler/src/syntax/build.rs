@@ -108,7 +108,11 @@ impl Builder {
             return None;
         }
         match attach::probe_kind(parts, offset, span) {
-            Ok(kind) => Some(AttachPoint { kind, span }),
+            Ok(kind) => Some(AttachPoint {
+                kind,
+                span,
+                resolved: None,
+            }),
             Err(diagnostic) => {
                 self.errors.push(diagnostic);
                 None

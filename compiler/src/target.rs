@@ -1,0 +1,271 @@
+//! What the checker learns about the probed program for each attach point, and lowering needs:
+//! where a uprobe attaches (file offsets from `.gopclntab`, so stripped binaries work), where each
+//! Go argument and result lives, and the Go runtime offsets that `goid` reads.
+//!
+//! [`resolve_uprobe`], [`go_runtime`] and [`go_function`] compute these from a [`GoBinary`];
+//! an [`crate::check::Env`] calls them (the CLI caches one `GoBinary` per path).
+
+use crate::check::GoFunction;
+use crate::gobin::{ArgLocation, GoBinary, GoParam, RegClass, known_funcs};
+use serde::Serialize;
+
+/// The resolution of one attach point, stored on it by the checker.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Resolved {
+    /// The file uprobes attach to (the probe's binary, else the `-p`/`-c` target's executable).
+    pub binary: Option<String>,
+    /// Go functions a uprobe attach point matched, each with its attach offsets. Empty for a
+    /// uprobe on a non-Go binary (attached by ELF symbol) and for other probe kinds.
+    pub functions: Vec<GoSite>,
+    /// Runtime facts of the Go program, when the binary (or the target) is Go.
+    pub go: Option<GoRuntime>,
+}
+
+/// One Go function a uprobe attaches to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GoSite {
+    pub name: String,
+    /// File offsets to attach at: one entry point (after the stack-growth check) for `uprobe`,
+    /// every RET instruction for `uretprobe`.
+    pub offsets: Vec<u64>,
+    /// Go's register ABI holds (R14 = g, arguments in registers); false for assembly (ABI0).
+    pub abi_internal: bool,
+    /// Parameters (at entry) and results (at each RET) in declaration order; empty when the
+    /// signature is unknown.
+    pub params: Vec<(String, GoLocation)>,
+    pub results: Vec<(String, GoLocation)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum GoLocation {
+    /// Register pieces in value order.
+    Registers(Vec<RegSlot>),
+    /// At `SP + offset` at entry (and at each RET).
+    Stack { offset: u64 },
+    /// In a register `pt_regs` does not hold (floats).
+    Unavailable,
+}
+
+/// `size` bytes of the value at byte `offset` of it, held in the register at `pt_regs` offset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RegSlot {
+    pub pt_regs: u16,
+    pub offset: u64,
+    pub size: u64,
+}
+
+/// Offsets `goid` (and friends) need, for one Go program.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GoRuntime {
+    /// `go1.23.9`
+    pub version: String,
+    pub g_goid: u64,
+    pub g_m: u64,
+    pub g_parent_goid: Option<u64>,
+    pub g_gopc: Option<u64>,
+    pub m_g0: u64,
+    pub m_curg: u64,
+    /// Where g lives relative to the thread pointer (`fs_base`): -8 for Go's TLS slot.
+    pub tls_g: i64,
+    /// Offset of `thread.fsbase` in the kernel's `task_struct` (from BTF), for reading g where
+    /// R14 is not g (tracepoints, profile, assembly functions). `None`: unknown.
+    pub task_fsbase: Option<u64>,
+}
+
+/// Go's names for results are `~r0`, `~r1`, …; scripts spell them `r0`, `r1`.
+pub fn script_name(name: &str) -> String {
+    name.strip_prefix('~').unwrap_or(name).to_owned()
+}
+
+/// The runtime facts of `bin` (DWARF offsets when present, else the table for its version).
+pub fn go_runtime(bin: &GoBinary, task_fsbase: Option<u64>) -> GoRuntime {
+    let o = bin.runtime_offsets();
+    GoRuntime {
+        version: bin.go_version().unwrap_or("go1.?").to_owned(),
+        g_goid: o.g_goid,
+        g_m: o.g_m,
+        g_parent_goid: o.g_parent_goid,
+        g_gopc: o.g_gopc,
+        m_g0: o.m_g0,
+        m_curg: o.m_curg,
+        tls_g: -8,
+        task_fsbase,
+    }
+}
+
+/// Parameters and results with ABI locations: DWARF, else the built-in table.
+pub fn go_params(bin: &GoBinary, function: &str) -> Result<Vec<GoParam>, String> {
+    match bin.params(function) {
+        Ok(list) => Ok(list.params),
+        Err(dwarf_error) => {
+            let mut params = known_funcs::signature(function, bin.go_release()).ok_or_else(|| {
+                format!(
+                    "{dwarf_error}, and `{function}` is not one of the functions gprobe knows without it ({})",
+                    known_funcs::KNOWN.join(", ")
+                )
+            })?;
+            crate::gobin::assign_abi(bin.arch(), &mut params);
+            Ok(params)
+        }
+    }
+}
+
+/// The checker's view of a Go function's signature (results renamed `~r0` → `r0`).
+pub fn go_function(bin: &GoBinary, function: &str) -> Result<GoFunction, String> {
+    if bin.function(function).is_none() {
+        return Err(not_found(bin, function));
+    }
+    let params = go_params(bin, function)?;
+    let typed = |results: bool| {
+        params
+            .iter()
+            .filter(|p| p.is_result == results)
+            .map(|p| (script_name(&p.name), p.ty.to_type()))
+            .collect()
+    };
+    Ok(GoFunction {
+        params: typed(false),
+        results: typed(true),
+    })
+}
+
+fn locations(bin: &GoBinary, params: &[GoParam], results: bool) -> Vec<(String, GoLocation)> {
+    params
+        .iter()
+        .filter(|p| p.is_result == results)
+        .map(|p| {
+            let loc = match &p.location {
+                Some(ArgLocation::Stack { offset }) => GoLocation::Stack { offset: *offset },
+                Some(ArgLocation::Registers(pieces)) => {
+                    let slots: Option<Vec<RegSlot>> = pieces
+                        .iter()
+                        .map(|piece| {
+                            if piece.reg.class != RegClass::Int {
+                                return None;
+                            }
+                            Some(RegSlot {
+                                pt_regs: piece.reg.pt_regs_offset(bin.arch())?,
+                                offset: piece.offset,
+                                size: piece.size,
+                            })
+                        })
+                        .collect();
+                    slots.map_or(GoLocation::Unavailable, GoLocation::Registers)
+                }
+                None => GoLocation::Unavailable,
+            };
+            (script_name(&p.name), loc)
+        })
+        .collect()
+}
+
+/// Up to five function names closest to `name`, for "not found" messages.
+pub fn nearest_functions(bin: &GoBinary, name: &str) -> Vec<String> {
+    let short = name.rsplit('.').next().unwrap_or(name).to_ascii_lowercase();
+    let mut scored: Vec<(usize, &str)> = bin
+        .functions()
+        .iter()
+        .map(|f| {
+            let tail = f
+                .name
+                .rsplit('.')
+                .next()
+                .unwrap_or(&f.name)
+                .to_ascii_lowercase();
+            let d = strsim::levenshtein(name, &f.name)
+                .min(strsim::levenshtein(&short, &tail) + 2)
+                .min(if !short.is_empty() && tail.contains(&short) {
+                    3
+                } else {
+                    usize::MAX
+                });
+            (d, f.name.as_str())
+        })
+        .filter(|(d, _)| *d <= name.len() / 2 + 2)
+        .collect();
+    scored.sort();
+    scored.dedup_by(|a, b| a.1 == b.1);
+    scored
+        .into_iter()
+        .take(5)
+        .map(|(_, n)| n.to_owned())
+        .collect()
+}
+
+fn not_found(bin: &GoBinary, function: &str) -> String {
+    let near = nearest_functions(bin, function);
+    let mut why = format!("no function `{function}` in this Go binary");
+    if !near.is_empty() {
+        why.push_str(&format!("; nearest: {}", near.join(", ")));
+    }
+    why
+}
+
+fn is_abi0(bin: &GoBinary, name: &str) -> bool {
+    name.ends_with(".abi0") || bin.symbol(&format!("{name}.abi0")).is_some()
+}
+
+/// The Go functions matching `pattern` (a name, or a glob with `*`/`?`) with their attach
+/// offsets: after the stack check for entry probes, every RET for return probes. Functions
+/// without a RET are skipped in a glob and an error for a single name.
+pub fn resolve_uprobe(bin: &GoBinary, pattern: &str, ret: bool) -> Result<Vec<GoSite>, String> {
+    let glob = pattern.contains(['*', '?']);
+    let functions: Vec<_> = if glob {
+        bin.functions_matching(pattern)
+    } else {
+        bin.function(pattern).into_iter().collect()
+    };
+    if functions.is_empty() {
+        return Err(if glob {
+            format!("no function of this Go binary matches `{pattern}`")
+        } else {
+            not_found(bin, pattern)
+        });
+    }
+    let mut sites = Vec::new();
+    for f in functions {
+        let file_offset = |vaddr: u64| {
+            bin.vaddr_to_file_offset(vaddr)
+                .ok_or_else(|| format!("`{}` at {vaddr:#x} is outside the file", f.name))
+        };
+        let offsets = if ret {
+            let rets = bin.ret_offsets(f).map_err(|e| e.to_string())?;
+            if rets.is_empty() {
+                if glob {
+                    continue;
+                }
+                return Err(format!(
+                    "`{}` has no RET instruction (it never returns, or only tail-calls), so it has no return to probe",
+                    f.name
+                ));
+            }
+            rets.iter()
+                .map(|r| file_offset(f.entry + r))
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            let skip = bin.entry_probe_offset(f).map_err(|e| e.to_string())?;
+            vec![file_offset(f.entry + skip)?]
+        };
+        let abi_internal = !is_abi0(bin, &f.name);
+        // Signatures are only needed (and only looked up) for single functions.
+        let params = if glob || !abi_internal {
+            Vec::new()
+        } else {
+            go_params(bin, &f.name).unwrap_or_default()
+        };
+        sites.push(GoSite {
+            name: f.name.clone(),
+            offsets,
+            abi_internal,
+            params: locations(bin, &params, false),
+            results: locations(bin, &params, true),
+        });
+    }
+    sites.dedup_by(|a, b| a.offsets == b.offsets);
+    if sites.is_empty() {
+        return Err(format!(
+            "no function matching `{pattern}` has a RET instruction to probe"
+        ));
+    }
+    Ok(sites)
+}

@@ -1,0 +1,1 @@
+uprobe:./srv:missing.wrok { @calls = count(); }

@@ -1,0 +1,3 @@
+// target
+tracepoint:sched:sched_switch { @g[goid] = count(); }
+uprobe:main.work { @w[goid] = count(); }

@@ -1,0 +1,111 @@
+// goroutine-block: time goroutines spend parked (gopark → runnable again), by wait reason and stack
+//
+// Run:  gprobe --recipe goroutine-block -p PID [SECONDS]
+//
+// A goroutine blocks by calling `runtime.gopark` on its own stack, so the probe there sees the
+// goroutine id, the wait reason (gopark's `reason` parameter) and the Go stack that blocked. It
+// becomes runnable again when some other goroutine or the network poller moves it from waiting
+// (4) to runnable (1) in `runtime.casgstatus` — the one place every wake-up passes through
+// (`goready` is inlined from Go 1.21; netpoll wake-ups never call `ready`). The time in between
+// is the blocked time. Wait reasons are numbered differently by each Go release: the names below
+// come from runtime2.go of the releases we verified (1.19, 1.23, 1.25, 1.27); other releases
+// show the number.
+//
+// @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
+//
+// Sample output: NOT YET CAPTURED (needs the Go-aware back end: goid, args, gostack);
+// the shape it will have, for examples/shop under examples/load (/lock holds a mutex 2 ms):
+//   @blocked_us[semacquire]:
+//   [1K, 2K)              20 |@@@@@@@@@@                                          |
+//   [2K, 4K)              96 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   @blocked_us_by_stack[
+//       sync.(*Mutex).lockSlow
+//       main.holdLock
+//       main.main.func2
+//       net/http.HandlerFunc.ServeHTTP
+//   ]: 412345
+
+BEGIN
+{
+    // Names of wait reasons (runtime.waitReasonStrings). The longest name goes first: a map's
+    // string values take the size of the first one stored.
+    @reason_name[3] = "chan receive (nil chan)";
+    @reason_name[0] = "unknown";
+    @reason_name[1] = "GC assist marking";
+    @reason_name[2] = "IO wait";
+    @reason_name[4] = "chan send (nil chan)";
+    @reason_name[6] = "garbage collection";
+    @reason_name[9] = "select";
+    @reason_name[11] = "GC assist wait";
+    @reason_name[12] = "GC sweep wait";
+    @reason_name[13] = "GC scavenge wait";
+    @reason_name[14] = "chan receive";
+    @reason_name[15] = "chan send";
+    @reason_name[16] = "finalizer wait";
+    @reason_name[17] = "force gc (idle)";
+    // @if go < 1.20
+    @reason_name[18] = "semacquire";
+    @reason_name[19] = "sleep";
+    @reason_name[20] = "sync.Cond.Wait";
+    @reason_name[24] = "GC worker (idle)";
+    @reason_name[25] = "preempted";
+    // @end
+    // @if go >= 1.23 && go < 1.25
+    @reason_name[18] = "semacquire";
+    @reason_name[19] = "sleep";
+    @reason_name[20] = "sync.Cond.Wait";
+    @reason_name[21] = "sync.Mutex.Lock";
+    @reason_name[22] = "sync.RWMutex.RLock";
+    @reason_name[23] = "sync.RWMutex.Lock";
+    @reason_name[26] = "GC worker (idle)";
+    @reason_name[28] = "preempted";
+    // @end
+    // @if go >= 1.25 && go < 1.28
+    @reason_name[19] = "semacquire";
+    @reason_name[20] = "sleep";
+    @reason_name[21] = "sync.Cond.Wait";
+    @reason_name[22] = "sync.Mutex.Lock";
+    @reason_name[23] = "sync.RWMutex.RLock";
+    @reason_name[24] = "sync.RWMutex.Lock";
+    @reason_name[25] = "sync.WaitGroup.Wait";
+    @reason_name[28] = "GC worker (idle)";
+    @reason_name[30] = "preempted";
+    // @end
+}
+
+uprobe:runtime.gopark
+{
+    @parked_at[goid] = nsecs;
+    @reason[goid] = args.reason;
+    @stack[goid] = gostack(8);
+}
+
+uprobe:runtime.casgstatus
+/args.oldval == 4 && args.newval == 1 && @parked_at[args.gp.goid]/
+{
+    $g = args.gp.goid;
+    $us = (nsecs - @parked_at[$g]) / 1000;
+    if (@reason_name[@reason[$g]] != "") {
+        @blocked_us[@reason_name[@reason[$g]]] = hist($us);
+    } else {
+        @blocked_us_by_reason_number[@reason[$g]] = hist($us);
+    }
+    @blocked_us_by_stack[@stack[$g]] = sum($us);
+    delete(@parked_at[$g]);
+    delete(@reason[$g]);
+    delete(@stack[$g]);
+}
+
+interval:s:1
+/$1 > 0 && elapsed >= $1 * 1000000000/
+{
+    exit();
+}
+
+END
+{
+    clear(@reason_name);
+    clear(@parked_at);
+    clear(@reason);
+    clear(@stack);
+}

@@ -1,0 +1,70 @@
+// http-latency: net/http server latency histograms by method and route, status codes, in-flight requests
+//
+// Run:  gprobe --recipe http-latency -p PID [SECONDS]
+//       gprobe --recipe http-latency -c './server -addr 127.0.0.1:8080' [SECONDS]
+//
+// Times every request a Go net/http server handles, from the moment the handler chain starts
+// (`serverHandler.ServeHTTP`, once per request, whatever router sits inside) to its return, on
+// the goroutine that serves it. Keys are the request's method and URL path as the client sent
+// them, read from the Go strings of `*http.Request` (Go register ABI; signatures from DWARF, or
+// from gprobe's tables for stripped binaries). The status is the code the handler first passed to
+// `(*response).WriteHeader` (directly or through the implicit 200 of its first Write).
+// Works on Go 1.17+, stripped or not.
+//
+// @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
+//
+// Sample output: NOT YET CAPTURED (needs the Go-aware back end: goid, args, Go return probes);
+// the shape it will have, for examples/shop under examples/load:
+//   @requests[GET, /lock, 200]: 150
+//   @requests[POST, /lock, 200]: 50
+//   @latency_us[GET, /lock]:
+//   [2K, 4K)             141 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [4K, 8K)               7 |@@                                                  |
+//   @in_flight:
+//   [1, 2)                37 |@@@@@@@@@@@@                                        |
+//   [2, 3)                98 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@                  |
+//   [3, 4)               151 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+
+uprobe:"net/http.serverHandler.ServeHTTP"
+{
+    @start[goid] = nsecs;
+    @method[goid] = str(args.req.Method);
+    @route[goid] = str(args.req.URL.Path, 128);
+    @busy += 1;
+    // Requests in flight, as each new one arrives (itself included).
+    @in_flight = lhist(@busy, 0, 256, 1);
+}
+
+uprobe:"net/http.(*response).WriteHeader"
+/@start[goid] && !@status[goid]/
+{
+    @status[goid] = args.code;
+}
+
+uretprobe:"net/http.serverHandler.ServeHTTP"
+/@start[goid]/
+{
+    @latency_us[@method[goid], @route[goid]] = hist((nsecs - @start[goid]) / 1000);
+    @requests[@method[goid], @route[goid], @status[goid]] = count();
+    @busy -= 1;
+    delete(@start[goid]);
+    delete(@method[goid]);
+    delete(@route[goid]);
+    delete(@status[goid]);
+}
+
+interval:s:1
+/$1 > 0 && elapsed >= $1 * 1000000000/
+{
+    exit();
+}
+
+END
+{
+    // Requests still running at the end, and the bookkeeping maps, are not results.
+    clear(@start);
+    clear(@method);
+    clear(@route);
+    clear(@status);
+    delete(@busy);
+}
