@@ -1667,6 +1667,18 @@ impl Lower<'_, '_, '_> {
                 if !self.user_space() {
                     return Err(unsupported(e.span, "argN outside uprobes"));
                 }
+                if self.go.abi_internal {
+                    // Go functions: the Nth integer register of Go's ABI (a string or slice
+                    // takes 2 or 3 of them), so stripped binaries without signatures can still
+                    // read arguments.
+                    const GO_INT_REGS: [&str; 9] =
+                        ["ax", "bx", "cx", "di", "si", "r8", "r9", "r10", "r11"];
+                    let reg = GO_INT_REGS.get(n as usize).ok_or_else(|| {
+                        unsupported(e.span, format!("arg{n} (Go passes 9 integer registers)"))
+                    })?;
+                    let off = pt_regs_offset(reg).unwrap_or(0);
+                    return Ok(self.ctx_load(off, Size::DW));
+                }
                 let reg = ARG_REGS.get(n as usize).ok_or_else(|| {
                     unsupported(e.span, format!("arg{n} (the C ABI passes 6 in registers)"))
                 })?;
@@ -1912,7 +1924,7 @@ impl Lower<'_, '_, '_> {
                 let v = self.ctx_load(*reg, Size::DW);
                 Ok(self.convert(v, ty))
             }
-            Place::Mem { addr, off } => self.read_target(Val::Owned(addr), off, ty, span),
+            Place::Mem { addr, off } => self.read_target(Val::Shared(addr), off, ty, span),
         }
     }
 
