@@ -361,6 +361,7 @@ fn list_go_functions(pattern: &str, rest: &str) -> ExitCode {
     for name in names {
         out.push_str(&format!("uprobe:{binary}:{name}\n"));
     }
-    print!("{out}");
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes());
     ExitCode::SUCCESS
 }

@@ -823,3 +823,41 @@ fn build_info_pointer_format() {
     assert_eq!(info.main_module.as_deref(), Some("ex.com/old"));
     assert_eq!(info.setting("GOARCH"), Some("amd64"));
 }
+
+/// The built-in signatures used for stripped binaries agree with DWARF on every toolchain of the
+/// matrix: same names (results as scripts spell them), same ABI locations.
+#[test]
+fn known_signatures_match_dwarf() {
+    use gprobe_compiler::gobin::known_funcs;
+    use gprobe_compiler::target;
+    for version in VERSIONS {
+        let Some(path) = target("httpload", version, Flavour::Plain) else {
+            continue;
+        };
+        let bin = GoBinary::open(&path).expect("open httpload");
+        for name in known_funcs::KNOWN {
+            if bin.function(name).is_none() {
+                continue;
+            }
+            let dwarf = bin.params(name).expect("DWARF params");
+            let mut table = known_funcs::signature(name, bin.go_release()).expect("known");
+            gprobe_compiler::gobin::assign_abi(bin.arch(), &mut table);
+            let shape = |ps: &[gprobe_compiler::gobin::GoParam]| {
+                ps.iter()
+                    .map(|p| {
+                        (
+                            target::script_name(&p.name),
+                            p.is_result,
+                            format!("{:?}", p.location),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                shape(&table),
+                shape(&dwarf.params),
+                "Go {version}: built-in signature of {name}"
+            );
+        }
+    }
+}

@@ -692,6 +692,8 @@ struct Resolver {
     user_binary: Option<PathBuf>,
     user: OnceCell<SymbolTable>,
     kernel: OnceCell<SymbolTable>,
+    /// The user binary read as a Go binary (pclntab), for `gostack`.
+    go: OnceCell<Option<gprobe_compiler::gobin::GoBinary>>,
 }
 
 impl Resolver {
@@ -720,6 +722,27 @@ impl Resolve for Resolver {
         let Ok(Some(frames)) = raw.lookup(&key_of(id as u32, raw.key_size)) else {
             return Vec::new();
         };
+        let addrs = frames
+            .chunks_exact(8)
+            .map(|c| decode::read_uint(c, 0, 8))
+            .take_while(|&addr| addr != 0)
+            .take(if limit == 0 {
+                usize::MAX
+            } else {
+                limit as usize
+            });
+        if kind == StackKind::Go {
+            let go = self.go.get_or_init(|| {
+                let path = self.user_binary.as_deref()?;
+                gprobe_compiler::gobin::GoBinary::open(path).ok()
+            });
+            if let Some(bin) = go {
+                return addrs
+                    .enumerate()
+                    .flat_map(|(i, addr)| crate::symbolize::go_frames(bin, addr, i > 0))
+                    .collect();
+            }
+        }
         let table = self.table(kind != StackKind::Kernel);
         frames
             .chunks_exact(8)

@@ -74,6 +74,38 @@ impl SymbolTable {
     }
 }
 
+/// Go frames of `addr` from the binary's pclntab (works stripped), innermost first, inlined
+/// calls expanded: `main.work+12`, then `main.caller (inlined)` lines. `return_address`: look up
+/// the call instruction before it (the address after a call may belong to another inlined body).
+pub fn go_frames(
+    bin: &gprobe_compiler::gobin::GoBinary,
+    addr: u64,
+    return_address: bool,
+) -> Vec<String> {
+    let lookup = if return_address {
+        addr.saturating_sub(1)
+    } else {
+        addr
+    };
+    let Some(f) = bin.function_at(lookup) else {
+        return vec![format!("0x{addr:x}")];
+    };
+    let frames = bin.symbolize(lookup);
+    if frames.is_empty() {
+        return vec![format!("{}+{}", f.name, addr - f.entry)];
+    }
+    frames
+        .iter()
+        .map(|fr| {
+            if fr.inlined {
+                format!("{} (inlined)", fr.function)
+            } else {
+                format!("{}+{}", fr.function, addr - f.entry)
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

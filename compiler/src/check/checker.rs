@@ -885,6 +885,9 @@ impl<'a> Checker<'a> {
             }
             ExprKind::Field { expr, name, arrow } => {
                 let base = self.expr(expr);
+                // Lowering needs the layout of a struct known only by name (Go pointers).
+                let base = self.resolve_named(base);
+                expr.ty = base.clone();
                 let (name, arrow) = (name.clone(), *arrow);
                 self.field(base, &name, arrow, expr.span)
             }
@@ -1143,6 +1146,20 @@ impl<'a> Checker<'a> {
         ty
     }
 
+    /// `Named` → its struct, also behind one pointer, when the environment knows the layout.
+    fn resolve_named(&self, ty: Type) -> Type {
+        match ty {
+            Type::Named(n) => match self.env.struct_type(n.trim_start_matches("struct ")) {
+                Some(s) => Type::Struct(s),
+                None => Type::Named(n),
+            },
+            Type::Ptr(inner) if matches!(*inner, Type::Named(_)) => {
+                Type::Ptr(Box::new(self.resolve_named(*inner)))
+            }
+            other => other,
+        }
+    }
+
     fn field(&mut self, base: Type, name: &Name, arrow: bool, at: Span) -> Type {
         let _ = arrow; // `.` and `->` both reach through one pointer, as in bpftrace's `args`.
         let base = match base {
@@ -1190,6 +1207,12 @@ impl<'a> Checker<'a> {
                 ("ptr".into(), Type::Ptr(elem.clone())),
                 ("len".into(), Type::Int(IntType::I64)),
                 ("cap".into(), Type::Int(IntType::I64)),
+            ],
+            // (itab or type, data): `type` is 0 for a nil interface (a nil error).
+            Type::GoInterface => vec![
+                ("type".into(), Type::Int(IntType::U64)),
+                ("tab".into(), Type::Int(IntType::U64)),
+                ("data".into(), Type::Int(IntType::U64)),
             ],
             other => {
                 self.error(

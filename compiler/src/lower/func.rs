@@ -54,6 +54,46 @@ enum Var {
 
 type R<T> = Result<T, Diagnostic>;
 
+/// Where a Go value is at the probed instruction.
+#[derive(Clone, Debug)]
+enum Place {
+    /// Register pieces: (pt_regs offset, byte offset within the value, size).
+    Regs(Vec<(i16, u64, u64)>),
+    /// Target memory at `addr + off`.
+    Mem { addr: VReg, off: i64 },
+}
+
+impl Place {
+    /// The part of this value at `off..off + size`.
+    fn sub(self, off: u64, size: u64) -> Place {
+        match self {
+            Place::Regs(slots) => Place::Regs(
+                slots
+                    .into_iter()
+                    .filter(|(_, o, _)| *o >= off && *o < off + size.max(1))
+                    .map(|(r, o, s)| (r, o - off, s))
+                    .collect(),
+            ),
+            Place::Mem { addr, off: base } => Place::Mem {
+                addr,
+                off: base + off as i64,
+            },
+        }
+    }
+}
+
+/// Bytes a value of `ty` occupies in target memory (Go layouts).
+fn value_size(ty: &Type) -> u64 {
+    match ty {
+        Type::Int(it) => u64::from(it.bits / 8),
+        Type::GoString | Type::GoInterface => 16,
+        Type::GoSlice(_) => 24,
+        Type::Struct(st) => st.size.max(8),
+        Type::Buf { size } | Type::Str { size } => u64::from(*size),
+        _ => 8,
+    }
+}
+
 fn unsupported(span: Span, what: impl Into<String>) -> Diagnostic {
     let what = what.into();
     Diagnostic::error(
@@ -1089,6 +1129,9 @@ impl Lower<'_, '_, '_> {
                 if matches!(ptr.ty, Type::Str { .. }) {
                     return self.write_str(ptr, off, size);
                 }
+                if ptr.ty == Type::GoString {
+                    return self.write_go_string(ptr, args.get(1), off, size);
+                }
                 self.zero_stack(off, size);
                 let p = self.int(ptr)?;
                 let p = self.operand(p);
@@ -1420,6 +1463,9 @@ impl Lower<'_, '_, '_> {
                 })
             }
             ExprKind::Field { expr, name, .. } => {
+                if let Some(place) = self.place(e)? {
+                    return self.load_place(place, &e.ty, e.span);
+                }
                 // `p->f` / `s.f` on a struct in target memory.
                 let (base_ty, ptr) = match &expr.ty {
                     Type::Ptr(inner) => (inner.as_ref().clone(), self.int(expr)?),
@@ -1449,6 +1495,16 @@ impl Lower<'_, '_, '_> {
 
     /// Reads an integer of type `ty` at `ptr + off` in the probed address space.
     fn read_target(&mut self, ptr: Val, off: i64, ty: &Type, span: Span) -> R<Val> {
+        let helper = if self.user_space() {
+            Helper::ProbeReadUser
+        } else {
+            Helper::ProbeRead
+        };
+        self.read_with(helper, ptr, off, ty, span)
+    }
+
+    /// Reads an integer of type `ty` at `ptr + off` with a probe-read `helper` (0 if it faults).
+    fn read_with(&mut self, helper: Helper, ptr: Val, off: i64, ty: &Type, span: Span) -> R<Val> {
         let (bytes, signed) = match ty {
             Type::Int(it) => (it.bits as u32 / 8, it.signed),
             Type::Ptr(_) | Type::Unknown => (8, false),
@@ -1466,11 +1522,6 @@ impl Lower<'_, '_, '_> {
             });
         }
         let buf = self.stack_addr(slot);
-        let helper = if self.user_space() {
-            Helper::ProbeReadUser
-        } else {
-            Helper::ProbeRead
-        };
         self.emit(Inst::Call {
             helper,
             args: vec![
@@ -1655,6 +1706,18 @@ impl Lower<'_, '_, '_> {
                 if !self.user_space() {
                     return Err(unsupported(e.span, "argN outside uprobes"));
                 }
+                if self.go.abi_internal {
+                    // Go functions: the Nth integer register of Go's ABI (a string or slice
+                    // takes 2 or 3 of them), so stripped binaries without signatures can still
+                    // read arguments.
+                    const GO_INT_REGS: [&str; 9] =
+                        ["ax", "bx", "cx", "di", "si", "r8", "r9", "r10", "r11"];
+                    let reg = GO_INT_REGS.get(n as usize).ok_or_else(|| {
+                        unsupported(e.span, format!("arg{n} (Go passes 9 integer registers)"))
+                    })?;
+                    let off = pt_regs_offset(reg).unwrap_or(0);
+                    return Ok(self.ctx_load(off, Size::DW));
+                }
                 let reg = ARG_REGS.get(n as usize).ok_or_else(|| {
                     unsupported(e.span, format!("arg{n} (the C ABI passes 6 in registers)"))
                 })?;
@@ -1665,8 +1728,31 @@ impl Lower<'_, '_, '_> {
                 if !self.user_space() {
                     return Err(unsupported(e.span, "retval outside uprobes"));
                 }
+                if let Some(place) = self.place(e)? {
+                    return self.load_place(place, &e.ty, e.span);
+                }
                 let v = self.ctx_load(pt_regs_offset("ax").unwrap_or(80), Size::DW);
                 self.convert(v, &e.ty)
+            }
+            Builtin::Goid => self.goid(e.span)?,
+            Builtin::Gostack => {
+                // Go keeps frame pointers, so the kernel's user-stack walk follows Go frames;
+                // the runtime symbolizes them with the binary's pclntab.
+                let stacks = self.module.stack_map(StackKind::Go);
+                let map = self.vreg();
+                self.emit(Inst::LoadMap {
+                    dst: map,
+                    map: stacks,
+                });
+                let ctx = self.ctx;
+                Val::Owned(self.call_value(
+                    Helper::GetStackid,
+                    vec![
+                        Operand::Reg(ctx),
+                        Operand::Reg(map),
+                        Operand::Imm(BPF_F_USER_STACK),
+                    ],
+                ))
             }
             Builtin::Func => {
                 if !self.user_space() {
@@ -1747,13 +1833,246 @@ impl Lower<'_, '_, '_> {
                 return Err(unsupported(e.span, "a string where a number is needed"));
             }
             Builtin::Args => return Err(unsupported(e.span, "`args` as a whole value")),
-            Builtin::Ret | Builtin::Goid | Builtin::Gostack => {
+            Builtin::Ret => {
                 return Err(unsupported(
                     e.span,
-                    "this Go builtin (it needs the Go-aware lowering)",
+                    "`ret` as a whole value (read one result: `ret.NAME`)",
                 ));
             }
         })
+    }
+
+    // ---- Go values ----------------------------------------------------------------------
+
+    /// Where a Go value lives: `args.NAME`, `ret.NAME`, `retval`, and fields of those (struct
+    /// fields, a string's `ptr`/`len`, a slice's `ptr`/`len`/`cap`, an interface's
+    /// `type`/`data`) and of structs behind pointers. `None`: not a Go value.
+    fn place(&mut self, e: &Expr) -> R<Option<Place>> {
+        match &e.kind {
+            ExprKind::Builtin {
+                builtin: Builtin::Retval,
+                ..
+            } => {
+                let Some(site) = self.go.site else {
+                    return Ok(None);
+                };
+                Ok(site
+                    .results
+                    .first()
+                    .map(|(_, loc)| self.location(loc, e.span))
+                    .transpose()?)
+            }
+            ExprKind::Field { expr, name, .. } => {
+                if let ExprKind::Builtin {
+                    builtin: b @ (Builtin::Args | Builtin::Ret),
+                    ..
+                } = &expr.kind
+                {
+                    if !self.user_space() {
+                        return Ok(None);
+                    }
+                    let site = self.go.site.ok_or_else(|| {
+                        unsupported(e.span, "Go arguments without a resolved Go function")
+                    })?;
+                    let list = if *b == Builtin::Args {
+                        &site.params
+                    } else {
+                        &site.results
+                    };
+                    let (_, loc) = list.iter().find(|(n, _)| *n == name.node).ok_or_else(|| {
+                        unsupported(name.span, format!("`{}` of `{}`", name.node, site.name))
+                    })?;
+                    return Ok(Some(self.location(loc, e.span)?));
+                }
+                let (field_off, field_size) = match &expr.ty {
+                    Type::GoString | Type::GoSlice(_) | Type::GoInterface => {
+                        let off = match name.node.as_str() {
+                            "ptr" | "type" | "tab" => 0,
+                            "len" | "data" => 8,
+                            "cap" => 16,
+                            _ => return Ok(None),
+                        };
+                        (off, 8)
+                    }
+                    Type::Struct(_) | Type::Ptr(_) => {
+                        let st = match &expr.ty {
+                            Type::Ptr(inner) => match inner.as_ref() {
+                                Type::Struct(st) => st,
+                                _ => return Ok(None),
+                            },
+                            Type::Struct(st) => st,
+                            _ => return Ok(None),
+                        };
+                        let Some(f) = st.fields.iter().find(|f| f.name == name.node) else {
+                            return Ok(None);
+                        };
+                        (f.offset, value_size(&f.ty))
+                    }
+                    _ => return Ok(None),
+                };
+                if let Type::Ptr(_) = &expr.ty {
+                    let p = self.int(expr)?;
+                    let addr = self.owned(p);
+                    return Ok(Some(Place::Mem {
+                        addr,
+                        off: field_off as i64,
+                    }));
+                }
+                Ok(self.place(expr)?.map(|p| p.sub(field_off, field_size)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn location(&mut self, loc: &GoLocation, span: Span) -> R<Place> {
+        match loc {
+            GoLocation::Registers(slots) => Ok(Place::Regs(
+                slots
+                    .iter()
+                    .map(|s| (s.pt_regs as i16, s.offset, s.size))
+                    .collect(),
+            )),
+            GoLocation::Stack { offset } => {
+                let sp = self.ctx_load(pt_regs_offset("sp").unwrap_or(152), Size::DW);
+                let addr = self.owned(sp);
+                Ok(Place::Mem {
+                    addr,
+                    off: *offset as i64,
+                })
+            }
+            GoLocation::Unavailable => Err(unsupported(
+                span,
+                "a value in floating-point registers (pt_regs does not hold them)",
+            )),
+        }
+    }
+
+    /// An integer (or pointer) Go value from its place.
+    fn load_place(&mut self, place: Place, ty: &Type, span: Span) -> R<Val> {
+        if !matches!(ty, Type::Int(_) | Type::Ptr(_)) {
+            return Err(unsupported(
+                span,
+                "this Go value as a number (read a field, e.g. `.len`, or use `str()`)",
+            ));
+        }
+        match place {
+            Place::Regs(slots) => {
+                let Some((reg, _, _)) = slots.iter().find(|(_, off, _)| *off == 0) else {
+                    return Err(unsupported(span, "this register piece"));
+                };
+                let v = self.ctx_load(*reg, Size::DW);
+                Ok(self.convert(v, ty))
+            }
+            Place::Mem { addr, off } => self.read_target(Val::Shared(addr), off, ty, span),
+        }
+    }
+
+    /// `str(s)` of a Go string: exactly `len` bytes (at most the buffer), NUL-padded.
+    fn write_go_string(&mut self, s: &Expr, limit: Option<&Expr>, off: i16, size: u32) -> R<()> {
+        let place = self
+            .place(s)?
+            .ok_or_else(|| unsupported(s.span, "this Go string expression"))?;
+        let u64t = Type::Int(crate::types::IntType::U64);
+        let ptr = self.load_place(place.clone().sub(0, 8), &u64t, s.span)?;
+        let ptr = self.owned(ptr);
+        let len = self.load_place(place.sub(8, 8), &u64t, s.span)?;
+        let len = self.owned(len);
+        let mut cap = size;
+        if let Some(n) = limit
+            && let Some(n) = self.constant(n)
+        {
+            cap = cap.min(n.clamp(0, size as i64) as u32);
+        }
+        // Unsigned clamp to 0..=cap, so the verifier sees a bounded size.
+        let ok = self.label();
+        self.emit(Inst::Branch {
+            cond: Cond::Le,
+            lhs: len,
+            rhs: Operand::Imm(cap as i32),
+            target: ok,
+        });
+        self.emit(Inst::Mov {
+            dst: len,
+            src: Operand::Imm(cap as i32),
+        });
+        self.emit(Inst::Label(ok));
+        self.zero_stack(off, size);
+        let buf = self.stack_addr(off);
+        self.emit(Inst::Call {
+            helper: Helper::ProbeReadUser,
+            args: vec![Operand::Reg(buf), Operand::Reg(len), Operand::Reg(ptr)],
+            ret: None,
+        });
+        Ok(())
+    }
+
+    /// The current goroutine's id: g from R14 in Go-ABI code, else from the thread's TLS
+    /// (`task->thread.fsbase - 8`); on the system stack (g == m.g0) the user goroutine m.curg.
+    fn goid(&mut self, span: Span) -> R<Val> {
+        let rt = self.go.runtime.ok_or_else(|| {
+            unsupported(span, "`goid` without Go runtime offsets (not a Go target)")
+        })?;
+        let u64t = Type::Int(crate::types::IntType::U64);
+        let g = if self.user_space() && self.go.abi_internal {
+            // pt_regs.r14
+            self.ctx_load(pt_regs_offset("r14").unwrap_or(8), Size::DW)
+        } else {
+            let fsbase_off = rt.task_fsbase.ok_or_else(|| {
+                unsupported(
+                    span,
+                    "`goid` here (the kernel's BTF does not give task_struct.thread.fsbase)",
+                )
+            })?;
+            let task = self.call_value(Helper::GetCurrentTask, vec![]);
+            let fsbase = self.read_with(
+                Helper::ProbeReadKernel,
+                Val::Owned(task),
+                fsbase_off as i64,
+                &u64t,
+                span,
+            )?;
+            self.read_with(Helper::ProbeReadUser, fsbase, rt.tls_g, &u64t, span)?
+        };
+        let g = self.owned(g);
+        let m = self.read_with(
+            Helper::ProbeReadUser,
+            Val::Shared(g),
+            rt.g_m as i64,
+            &u64t,
+            span,
+        )?;
+        let m = self.owned(m);
+        let g0 = self.read_with(
+            Helper::ProbeReadUser,
+            Val::Shared(m),
+            rt.m_g0 as i64,
+            &u64t,
+            span,
+        )?;
+        let g0 = self.owned(g0);
+        let user = self.label();
+        self.emit(Inst::Branch {
+            cond: Cond::Ne,
+            lhs: g,
+            rhs: Operand::Reg(g0),
+            target: user,
+        });
+        let curg = self.read_with(
+            Helper::ProbeReadUser,
+            Val::Shared(m),
+            rt.m_curg as i64,
+            &u64t,
+            span,
+        )?;
+        self.move_into(g, curg);
+        self.emit(Inst::Label(user));
+        self.read_with(
+            Helper::ProbeReadUser,
+            Val::Shared(g),
+            rt.g_goid as i64,
+            &Type::Int(crate::types::IntType::I64),
+            span,
+        )
     }
 
     fn unary(&mut self, e: &Expr, op: UnOp, inner: &Expr) -> R<Val> {
