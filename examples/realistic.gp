@@ -20,7 +20,7 @@ BEGIN
 
 uprobe:./srv:"net/http.(*conn).serve"
 {
-    @conns = count();
+    @conns += 1;
     @conn_started[tid] = nsecs;
 }
 
@@ -46,12 +46,12 @@ uretprobe:./srv:"net/http.serverHandler.ServeHTTP"
     @handler_lat_ns = hist($lat);
     @handler_lat_lin = lhist($lat / 1000000, 0, 100, 5);
     if ($lat > 50000000) {
-        @slow = count();
+        @slow += 1;
         printf("slow request: goroutine %d took %d ms\n", goid, $lat / 1000000);
     } else if ($lat > 10000000) {
-        @medium = count();
+        @medium += 1;
     } else {
-        @fast = count();
+        @fast += 1;
     }
     delete(@handler_enter[goid]);
 }
@@ -63,16 +63,16 @@ uprobe:./srv:runtime.gopark
 
 uprobe:./srv:runtime.newproc1
 {
-    @goroutines_created = count();
+    @goroutines_created += 1;
 }
 
 uprobe:./srv:"runtime.mallocgc"
 {
-    @malloc_calls = count();
+    @malloc_calls += 1;
     @malloc_size = hist(arg0);
 }
 
-uprobe:./srv:"encoding/json.*"
+uprobe:./srv:"crypto/sha256.*"
 {
     @json_calls[probe] = count();
 }
@@ -119,7 +119,7 @@ tracepoint:syscalls:sys_enter_write
 tracepoint:syscalls:sys_enter_accept4
 /comm == "srv"/
 {
-    @accepts = count();
+    @accepts += 1;
     @accept_ts[tid] = nsecs;
 }
 

@@ -101,11 +101,9 @@ struct Cli {
     verbose: bool,
 
     /// FILE (unless -e is given) then positional parameters `$1`, `$2`, ...
-    #[arg(
-        value_name = "FILE | ARGS",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    /// Options may come after FILE (`gprobe x.gp -p 42`); put `--` before parameters that start
+    /// with `-`.
+    #[arg(value_name = "FILE | ARGS")]
     rest: Vec<String>,
 }
 

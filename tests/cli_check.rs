@@ -1,6 +1,8 @@
 //! `gprobe --check` end to end: the realistic example passes, and each bad variant of it fails
 //! with exit code 1 and a rendered diagnostic pointing at the right line.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -21,11 +23,25 @@ fn write_temp(name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// The script probes `./srv`: the example shop service, built as `srv` in a scratch directory.
+fn srv_dir() -> Option<PathBuf> {
+    if !support::toolchain_available("1.19") {
+        return None;
+    }
+    let shop = support::go_program("examples/shop", "1.19", &[]);
+    let dir = std::env::temp_dir().join(format!("gprobe-srv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::copy(&shop, dir.join("srv")).expect("copy srv");
+    Some(dir)
+}
+
 #[test]
 fn realistic_script_checks() {
+    let Some(dir) = srv_dir() else { return };
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/realistic.gp");
     let out = gprobe()
-        .arg("--check")
+        .current_dir(&dir)
+        .args(["--check", "-c", "./srv"])
         .arg(&path)
         .args(["--", "5", "srv"])
         .output()
@@ -216,10 +232,20 @@ fn uprobe_without_binary_needs_a_target() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
+    // With a Go process as the target, the binary comes from /proc/PID/exe.
+    let Some(dir) = srv_dir() else { return };
+    let mut srv = Command::new(dir.join("srv"))
+        .args(["-addr", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start srv");
+    let pid = srv.id().to_string();
     let out = gprobe()
-        .args(["--check", "-p", "1", "-e", program])
+        .args(["--check", "-p", &pid, "-e", program])
         .output()
         .expect("run");
+    let _ = srv.kill();
+    let _ = srv.wait();
     assert!(
         out.status.success(),
         "{}",

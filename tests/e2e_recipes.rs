@@ -22,30 +22,8 @@ const FLAVOURS: &[&[&str]] = &[&[], &["-ldflags=-s -w"]];
 /// Safety net for a hung gprobe, not a timing assertion.
 const LIMIT: Duration = Duration::from_secs(120);
 
-/// examples/<name> built with Go `version` into target/gotargets (cached by mtime).
 fn example(name: &str, version: &str, flags: &[&str]) -> PathBuf {
-    let stripped = if flags.is_empty() { "" } else { "-stripped" };
-    let out = repo_root().join(format!(
-        "target/gotargets/example-{name}-{version}{stripped}"
-    ));
-    let src = repo_root().join("examples").join(name).join("main.go");
-    let fresh = |p: &PathBuf| p.metadata().and_then(|m| m.modified()).ok();
-    if out.exists() && fresh(&out) >= fresh(&src) {
-        return out;
-    }
-    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    let status = Command::new(repo_root().join("scripts/go-build"))
-        .arg(version)
-        .arg(repo_root().join("examples").join(name))
-        .arg(&out)
-        .args(flags)
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "building examples/{name} with Go {version} failed"
-    );
-    out
+    go_program(&format!("examples/{name}"), version, flags)
 }
 
 /// The shop service on a free loopback port; stderr (gctrace lines) arrives on `stderr`.

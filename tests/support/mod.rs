@@ -81,6 +81,13 @@ pub fn cache_dir() -> PathBuf {
 /// Builds `tests/go/<name>` with Go `version` (once per test binary run and flavour) and returns
 /// the executable's path. `flags` are extra `go build` flags, e.g. `["-ldflags=-s -w"]`.
 pub fn go_target(name: &str, version: &str, flags: &[&str]) -> PathBuf {
+    go_program(&format!("tests/go/{name}"), version, flags)
+}
+
+/// Builds the Go program in `dir` (relative to the repository, e.g. `examples/shop`) like
+/// [`go_target`]; the executable is named after the directory's last component.
+pub fn go_program(dir: &str, version: &str, flags: &[&str]) -> PathBuf {
+    let name = dir.rsplit('/').next().unwrap_or(dir);
     static BUILD_LOCK: Mutex<()> = Mutex::new(());
     let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let flavour: String = flags
@@ -98,7 +105,7 @@ pub fn go_target(name: &str, version: &str, flags: &[&str]) -> PathBuf {
         "{name}-{version}{}{flavour}",
         if flavour.is_empty() { "" } else { "-" }
     ));
-    let src = repo_root().join("tests/go").join(name);
+    let src = repo_root().join(dir);
     let newest_src = std::fs::read_dir(&src)
         .expect("Go target source dir")
         .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())

@@ -544,9 +544,8 @@ impl<'a> Checker<'a> {
         match self.map_value(index, map) {
             None => Type::Unknown,
             Some(MapValue::Plain(ty)) => ty,
-            Some(MapValue::Agg(
-                AggKind::Count | AggKind::Sum | AggKind::Min | AggKind::Max | AggKind::Avg,
-            )) => Type::Int(IntType::I64),
+            // As in bpftrace: an aggregation lives in one slot per CPU and is merged only when
+            // printed, so a probe has no single value to read.
             Some(MapValue::Agg(kind)) => {
                 self.error(
                     Diagnostic::error(
@@ -558,7 +557,8 @@ impl<'a> Checker<'a> {
                         ),
                     )
                     .primary(map.span, "cannot read this")
-                    .help("print it with `print(@map)`; it is also printed at exit"),
+                    .note("aggregations are kept per CPU and merged only when printed")
+                    .help("print it with `print(@map)` (it is also printed at exit), or keep a plain map to read in a probe: `@n = @n + 1`"),
                 );
                 Type::Unknown
             }
