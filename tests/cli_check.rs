@@ -65,9 +65,9 @@ const BAD: &[(&str, &str, &str, &str, &str)] = &[
     ),
     (
         "agg_mix",
-        "@slow = count();",
-        "@slow = count(); @slow = sum(1);",
-        "map `@slow` is assigned both count() and sum()",
+        "@requests_by_thread[tid] = count();",
+        "@requests_by_thread[tid] = count(); @requests_by_thread[tid] = sum(1);",
+        "map `@requests_by_thread` is assigned both count() and sum()",
         "one map holds one kind",
     ),
     (
@@ -86,8 +86,8 @@ const BAD: &[(&str, &str, &str, &str, &str)] = &[
     ),
     (
         "retval_in_uprobe",
-        "@goroutines_created = count();",
-        "@goroutines_created = sum(retval);",
+        "@goroutines_created += 1;",
+        "@goroutines_created += retval;",
         "`retval` is not available in uprobe probes",
         "uretprobe",
     ),
