@@ -204,12 +204,7 @@ pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(1) + 1;
-    candidates
+    crate::names::nearest(name, candidates, 1)
         .into_iter()
-        .filter(|c| *c != name)
-        .map(|c| (strsim::damerau_levenshtein(name, c), c))
-        .filter(|(d, _)| *d <= limit.min(3))
-        .min_by_key(|(d, c)| (*d, c.len()))
-        .map(|(_, c)| c)
+        .next()
 }

@@ -109,51 +109,8 @@ impl RuntimeError {
 
 /// Up to three names closest to `wanted` (edit distance), for "did you mean" hints.
 pub fn nearest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let mut scored: Vec<(usize, &str)> = candidates
+    gprobe_compiler::names::nearest(wanted, candidates, 3)
         .into_iter()
-        .map(|c| (levenshtein(wanted, c), c))
-        .filter(|(d, c)| *d <= wanted.len().max(c.len()) / 2 + 1)
-        .collect();
-    scored.sort();
-    scored.dedup_by(|a, b| a.1 == b.1);
-    scored
-        .into_iter()
-        .take(3)
-        .map(|(_, c)| c.to_string())
+        .map(str::to_owned)
         .collect()
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nearest_names() {
-        let names = [
-            "sys_enter_openat",
-            "sys_enter_open",
-            "sys_exit_openat",
-            "sched_switch",
-        ];
-        assert_eq!(
-            nearest("sys_enter_opnat", names),
-            vec!["sys_enter_openat", "sys_enter_open", "sys_exit_openat"]
-        );
-        assert!(nearest("zzzzzzzzzzzzz", names).is_empty());
-    }
 }

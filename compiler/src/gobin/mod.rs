@@ -420,29 +420,7 @@ impl GoBinary {
     }
 }
 
-/// Glob with `*` (any run, including `/` and `.`) and `?` (one character).
-pub fn glob_match(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    let (mut pi, mut ni) = (0, 0);
-    let mut backtrack: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            backtrack = Some((pi, ni));
-            pi += 1;
-        } else if let Some((bp, bn)) = backtrack {
-            pi = bp + 1;
-            ni = bn + 1;
-            backtrack = Some((bp, bn + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
-}
+pub use crate::names::glob_match;
 
 /// Bounds-checked little-endian reads over a byte slice.
 pub(crate) struct Bytes<'a> {
@@ -501,17 +479,6 @@ impl<'a> Bytes<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn glob() {
-        assert!(glob_match("net/http.*", "net/http.(*conn).serve"));
-        assert!(glob_match("main.*", "main.main"));
-        assert!(!glob_match("main.*", "runtime.main"));
-        assert!(glob_match("*ServeHTTP", "net/http.serverHandler.ServeHTTP"));
-        assert!(glob_match("main.wor?", "main.work"));
-        assert!(!glob_match("main.work", "main.worker"));
-        assert!(glob_match("*", ""));
-    }
 
     #[test]
     fn garbage_is_not_elf() {
