@@ -177,7 +177,11 @@ fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut sink = TextSink::new(std::io::stdout());
+    // Buffered: the session flushes after each batch of events, so bursts cost few writes.
+    let mut sink = TextSink::new(std::io::BufWriter::with_capacity(
+        1 << 16,
+        std::io::stdout(),
+    ));
     match session.run(&mut sink) {
         Ok(_summary) => ExitCode::SUCCESS,
         Err(error) => {

@@ -3,7 +3,7 @@
 use super::layout::{self, align8};
 use super::{Module, codes};
 use crate::ast::{self, BinOp, Block, Expr, ExprKind, MapRef, Stmt, StmtKind, UnOp};
-use crate::bpf::helpers::{BPF_ANY, BPF_F_USER_STACK};
+use crate::bpf::helpers::{BPF_ANY, BPF_F_USER_STACK, BPF_RB_NO_WAKEUP};
 use crate::bpf::{Helper, Size};
 use crate::builtins::{Builtin, ProviderKind};
 use crate::diag::Diagnostic;
@@ -396,13 +396,21 @@ impl Lower<'_, '_> {
         });
         let data = self.stack_addr(base);
         let ret = self.vreg();
+        // Data events (printf) do not wake the reader: a wakeup per event costs microseconds
+        // in the traced thread. The runtime polls every few ms when a program has them; control
+        // events (exit, print, ...) still wake it.
+        let flags = if layout.is_some() {
+            BPF_RB_NO_WAKEUP
+        } else {
+            0
+        };
         self.emit(Inst::Call {
             helper: Helper::RingbufOutput,
             args: vec![
                 Operand::Reg(map),
                 Operand::Reg(data),
                 Operand::Imm(8 + payload as i32),
-                Operand::Imm(0),
+                Operand::Imm(flags),
             ],
             ret: Some(ret),
         });

@@ -21,4 +21,9 @@ pub trait Sink {
     fn emit(&mut self, probe: &str, record: &Value) -> io::Result<()>;
     /// Tracing stopped: the final contents of every non-empty user map, sorted by name.
     fn finish(&mut self, maps: &[MapSnapshot]) -> io::Result<()>;
+    /// The session drained a batch of events: write out whatever is buffered. Sinks may
+    /// buffer `printf` lines until then, so a burst of events costs one write, not one each.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
