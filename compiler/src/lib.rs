@@ -18,6 +18,7 @@ pub mod gobin;
 pub mod ir;
 pub mod lower;
 pub mod manifest;
+pub mod opt;
 pub mod regalloc;
 pub mod span;
 pub mod syntax;

@@ -17,7 +17,9 @@ use crate::symbolize::SymbolTable;
 use crate::sys::RawMap;
 use crate::value::MapSnapshot;
 use crate::{printf, tracefs};
-use gprobe_compiler::manifest::{Attach, EventSpec, Manifest, MapRole, MapSpec};
+use gprobe_compiler::manifest::{
+    Attach, EventSpec, Manifest, MapKind, MapRole, MapSpec, ProgramSpec,
+};
 use gprobe_compiler::types::StackKind;
 use std::cell::OnceCell;
 use std::ffi::CString;
@@ -266,6 +268,8 @@ pub struct Session {
     events: Option<OwnedMap>,
     loaded: Loaded,
     end_trigger: Option<Trigger>,
+    /// END programs run directly (raw tracepoint, `Loaded::run_once`).
+    direct_ends: Vec<ProgramSpec>,
     probes: usize,
     resolver: Resolver,
     child: Option<GatedChild>,
@@ -312,6 +316,7 @@ impl Session {
             events,
             loaded,
             end_trigger: None,
+            direct_ends: Vec::new(),
             probes: 0,
             resolver: Resolver::default(),
             child: None,
@@ -345,19 +350,25 @@ impl Session {
             .iter()
             .filter(|p| p.attach == Attach::Begin)
             .collect();
+        let mut triggered = false;
         for spec in &begins {
             session.loaded.attach(spec, None, Some(&begin))?;
+            triggered |= !session.loaded.run_once(spec)?;
         }
-        if !begins.is_empty() {
+        if triggered {
             gprobe_trigger_begin(1);
         }
         let end = own_code_location(gprobe_trigger_end as *const () as u64)?;
         for spec in manifest.programs.iter().filter(|p| p.attach == Attach::End) {
             session.loaded.attach(spec, None, Some(&end))?;
-            session.end_trigger = Some(Trigger {
-                exe: end.exe.clone(),
-                offset: end.offset,
-            });
+            if spec.section.starts_with("raw_tracepoint") {
+                session.direct_ends.push(spec.clone());
+            } else {
+                session.end_trigger = Some(Trigger {
+                    exe: end.exe.clone(),
+                    offset: end.offset,
+                });
+            }
         }
 
         if let Some(command) = &options.command {
@@ -416,8 +427,14 @@ impl Session {
         }
         summary.stop = stop.unwrap_or_default();
 
+        let direct_ends = std::mem::take(&mut self.direct_ends);
         if self.end_trigger.is_some() {
             gprobe_trigger_end(1);
+        }
+        for spec in &direct_ends {
+            self.loaded.run_once(spec)?;
+        }
+        if self.end_trigger.is_some() || !direct_ends.is_empty() {
             self.drain(sink)?;
         }
         let maps = self.user_maps()?;
@@ -618,7 +635,19 @@ impl Session {
         let Some(raw) = self.role_map(MapRole::Counters) else {
             return (0, 0);
         };
+        let global = self
+            .manifest
+            .maps
+            .iter()
+            .any(|m| m.role == MapRole::Counters && m.kind == MapKind::Global);
         let read = |slot: u32| {
+            if global {
+                // One shared value: slot i is the u64 at byte 8 * i.
+                let Ok(Some(value)) = raw.lookup(&key_of(0, raw.key_size)) else {
+                    return 0;
+                };
+                return decode::read_uint(&value, slot as usize * 8, 8);
+            }
             let Ok(Some(value)) = raw.lookup(&key_of(slot, raw.key_size)) else {
                 return 0;
             };
