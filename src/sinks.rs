@@ -73,7 +73,8 @@ pub fn build(options: &Options, manifest: &Manifest, source: &str) -> Result<Tee
         Some(path) => Box::new(BufWriter::new(
             File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?,
         )),
-        None => Box::new(std::io::stdout()),
+        // Buffered: the session flushes after each batch of events, so bursts cost few writes.
+        None => Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout())),
     };
     let main: Box<dyn Sink> = match options.format {
         Format::Text => Box::new(TextSink::new(out)),

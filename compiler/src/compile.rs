@@ -57,7 +57,8 @@ pub fn compile_checked(
     if lower_options.positional.is_empty() {
         lower_options.positional = options.check.positional.clone();
     }
-    let lowered = lower::lower(program, source, &lower_options)?;
+    let mut lowered = lower::lower(program, source, &lower_options)?;
+    crate::opt::optimize(&mut lowered);
     let map_name = |i: usize| {
         lowered
             .maps

@@ -4,7 +4,7 @@
 //! relocations with addend 0 on every map load, and `license` = "GPL".
 
 use crate::bpf::{Insn, MapReloc, insn::encode_all};
-use crate::manifest::MapSpec;
+use crate::manifest::{MapKind, MapSpec};
 use object::write::{Object, Relocation, StandardSegment, Symbol, SymbolSection};
 use object::{
     Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags, SymbolKind,
@@ -40,6 +40,26 @@ pub fn write_object(programs: &[ElfProgram], maps: &[MapSpec]) -> Result<Vec<u8>
     let maps_section = obj.add_section(Vec::new(), b"maps".to_vec(), SectionKind::Data);
     let mut map_symbols = Vec::with_capacity(maps.len());
     for map in maps {
+        if map.kind == MapKind::Global {
+            // A data section: aya makes it a one-entry array whose value is the section.
+            let section = obj.add_section(
+                Vec::new(),
+                map.name.as_bytes().to_vec(),
+                SectionKind::UninitializedData,
+            );
+            let offset = obj.append_section_bss(section, u64::from(map.value.size()), 8);
+            map_symbols.push(obj.add_symbol(Symbol {
+                name: map.name.as_bytes().to_vec(),
+                value: offset,
+                size: u64::from(map.value.size()),
+                kind: SymbolKind::Data,
+                scope: SymbolScope::Compilation,
+                weak: false,
+                section: SymbolSection::Section(section),
+                flags: SymbolFlags::None,
+            }));
+            continue;
+        }
         let def = [
             map.kind.bpf_type(),
             map.key.size,
@@ -109,7 +129,7 @@ pub fn write_object(programs: &[ElfProgram], maps: &[MapSpec]) -> Result<Vec<u8>
 mod tests {
     use super::*;
     use crate::bpf::{Assembler, Reg, opcode};
-    use crate::manifest::{Layout, MapKind, MapRole, MapValue};
+    use crate::manifest::{Layout, MapRole, MapValue};
     use crate::types::AggKind;
     use object::{Object as _, ObjectSection, ObjectSymbol, RelocationTarget};
 

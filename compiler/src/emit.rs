@@ -57,6 +57,13 @@ pub fn emit(func: &Function, alloc: &Allocation) -> Assembled {
                 asm.emit(Insn::alu64_imm(ADD, reg(*dst), *off as i32));
             }
             Inst::LoadMap { dst, map } => asm.ld_map(reg(*dst), *map),
+            Inst::LoadMapValue { dst, map, off } => asm.ld_map_value(reg(*dst), *map, *off),
+            Inst::AtomicAdd { base, off, src } => asm.emit(Insn::atomic_add(
+                crate::bpf::Size::DW,
+                reg(*base),
+                *off,
+                reg(*src),
+            )),
             Inst::Call { helper, args, ret } => {
                 let moves: Vec<(Reg, Source)> = args
                     .iter()

@@ -19,6 +19,7 @@ pub mod ir;
 pub mod lower;
 pub mod manifest;
 pub mod names;
+pub mod opt;
 pub mod regalloc;
 pub mod span;
 pub mod syntax;

@@ -80,6 +80,9 @@ pub enum MapKind {
     PerCpuArray,
     RingBuf,
     StackTrace,
+    /// A data section (`.bss`, named by the map): one array entry whose value holds the
+    /// variables; programs address it directly, without a lookup.
+    Global,
 }
 
 impl MapKind {
@@ -87,7 +90,7 @@ impl MapKind {
     pub fn bpf_type(self) -> u32 {
         match self {
             MapKind::Hash => 1,
-            MapKind::Array => 2,
+            MapKind::Array | MapKind::Global => 2,
             MapKind::PerCpuHash => 5,
             MapKind::PerCpuArray => 6,
             MapKind::StackTrace => 7,

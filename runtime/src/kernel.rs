@@ -108,6 +108,7 @@ pub(crate) fn load(
             })?;
         let result = match program {
             Program::UProbe(p) => p.load(),
+            Program::RawTracePoint(p) => p.load(),
             Program::TracePoint(p) => p.load(),
             Program::PerfEvent(p) => p.load(),
             _ => {
@@ -155,6 +156,25 @@ fn load_error(spec: &ProgramSpec, e: ProgramError) -> RuntimeError {
 }
 
 impl Loaded {
+    /// Runs a BEGIN/END program now if it is a raw-tracepoint one (`BPF_PROG_TEST_RUN`, on this
+    /// thread, so `pid`/`comm` are gprobe's as with a trigger uprobe). `Ok(false)` for a
+    /// program that runs through a trigger uprobe instead.
+    pub(crate) fn run_once(&mut self, spec: &ProgramSpec) -> Result<bool, RuntimeError> {
+        use std::os::fd::{AsFd, AsRawFd};
+        let Some(Program::RawTracePoint(p)) = self.ebpf.program_mut(&spec.name) else {
+            return Ok(false);
+        };
+        let err = |reason: String| RuntimeError::Attach {
+            probe: spec.probe_name.clone(),
+            reason,
+            span: spec.span,
+        };
+        let fd = p.fd().map_err(|e| err(chain(&e)))?;
+        crate::sys::run_program_once(fd.as_fd().as_raw_fd())
+            .map_err(|e| err(format!("running the program: {e}")))?;
+        Ok(true)
+    }
+
     /// Attaches one program where its spec says. `pid` narrows uprobes to one process;
     /// `trigger` is where BEGIN/END programs go.
     pub(crate) fn attach(
@@ -175,6 +195,8 @@ impl Loaded {
             span: spec.span,
         };
         match (&spec.attach, program) {
+            // Run directly by `run_once`: nothing to attach.
+            (Attach::Begin | Attach::End, Program::RawTracePoint(_)) => {}
             (Attach::Begin | Attach::End, Program::UProbe(p)) => {
                 let trigger =
                     trigger.ok_or_else(|| attach_err("no trigger for BEGIN/END".into()))?;

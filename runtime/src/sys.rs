@@ -125,3 +125,51 @@ impl RawMap {
         }
     }
 }
+
+const BPF_PROG_TEST_RUN: libc::c_long = 10;
+
+/// The `bpf_attr` layout of `BPF_PROG_TEST_RUN`.
+#[repr(C)]
+#[derive(Default)]
+struct TestRunAttr {
+    prog_fd: u32,
+    retval: u32,
+    data_size_in: u32,
+    data_size_out: u32,
+    data_in: u64,
+    data_out: u64,
+    repeat: u32,
+    duration: u32,
+    ctx_size_in: u32,
+    ctx_size_out: u32,
+    ctx_in: u64,
+    ctx_out: u64,
+    flags: u32,
+    cpu: u32,
+    batch_size: u32,
+    _pad: u32,
+}
+
+/// Runs a loaded raw-tracepoint program once, now, on this thread, with an empty context;
+/// returns its return value.
+pub fn run_program_once(prog_fd: RawFd) -> io::Result<u32> {
+    let mut attr = TestRunAttr {
+        prog_fd: prog_fd as u32,
+        ..TestRunAttr::default()
+    };
+    // SAFETY: attr is a valid, zero-padded bpf_attr prefix of the size passed; with no data or
+    // context buffers the kernel reads nothing else and writes only `retval`/`duration`.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_PROG_TEST_RUN,
+            &mut attr as *mut TestRunAttr,
+            size_of::<TestRunAttr>(),
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(attr.retval)
+    }
+}

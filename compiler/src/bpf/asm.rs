@@ -98,6 +98,17 @@ impl Assembler {
         }
     }
 
+    /// `dst = &value_of(map) + off` for a data-section map, with its relocation.
+    pub fn ld_map_value(&mut self, dst: Reg, map: usize, off: i32) {
+        self.relocs.push(MapReloc {
+            insn: self.insns.len(),
+            map,
+        });
+        for insn in Insn::ld_map_value(dst, off) {
+            self.emit(insn);
+        }
+    }
+
     pub fn finish(mut self) -> Result<Assembled, AsmError> {
         for &(at, label) in &self.fixups {
             let to = self.labels[label.0 as usize].ok_or(AsmError::Unplaced(label.0))?;

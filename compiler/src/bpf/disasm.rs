@@ -51,7 +51,9 @@ pub fn format_insn(insn: &Insn, next: Option<&Insn>, map: Option<&str>) -> Strin
             insn.imm
         ),
         LD if insn.code == LD_IMM64 => {
-            if insn.src == PSEUDO_MAP_FD || map.is_some() {
+            if insn.src == PSEUDO_MAP_VALUE {
+                format!("{dst} = &map[{}] + {}", map.unwrap_or("?"), insn.imm)
+            } else if insn.src == PSEUDO_MAP_FD || map.is_some() {
                 format!("{dst} = map[{}]", map.unwrap_or("?"))
             } else {
                 let hi = next.map_or(0, |n| n.imm as u32 as u64);

@@ -101,6 +101,8 @@ impl Helper {
     }
 }
 
+/// `bpf_ringbuf_output` flag: do not notify the reader (it polls instead).
+pub const BPF_RB_NO_WAKEUP: i32 = 1;
 /// `bpf_map_update_elem` flags.
 pub const BPF_ANY: i32 = 0;
 pub const BPF_NOEXIST: i32 = 1;

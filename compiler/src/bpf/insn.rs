@@ -167,6 +167,14 @@ impl Insn {
         ]
     }
 
+    /// `dst = &value_of(map) + off`: the loader sets the map and adds the symbol's offset.
+    pub fn ld_map_value(dst: Reg, off: i32) -> [Insn; 2] {
+        [
+            Insn::new(LD_IMM64, dst, Reg(PSEUDO_MAP_VALUE), 0, off),
+            Insn::new(0, Reg::R0, Reg::R0, 0, 0),
+        ]
+    }
+
     // Memory.
     pub fn ldx(size: Size, dst: Reg, src: Reg, off: i16) -> Insn {
         Insn::new(LDX | MEM | size.code(), dst, src, off, 0)

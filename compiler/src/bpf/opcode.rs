@@ -62,6 +62,8 @@ pub const JSLE: u8 = 0xd0;
 pub const LD_IMM64: u8 = LD | IMM | DW;
 /// `src_reg` of an LD_IMM64 that the loader turns into a map fd reference.
 pub const PSEUDO_MAP_FD: u8 = 1;
+/// LD_IMM64 src: the address of a map's value at `imm` bytes (data sections, e.g. `.bss`).
+pub const PSEUDO_MAP_VALUE: u8 = 2;
 
 pub fn class(code: u8) -> u8 {
     code & 0x07

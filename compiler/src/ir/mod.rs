@@ -169,6 +169,19 @@ pub enum Inst {
         dst: VReg,
         map: usize,
     },
+    /// `dst = &value_of(map) + off`: a direct pointer into a data-section map's single value
+    /// (LD_IMM64 with a map-value relocation); no lookup, never null.
+    LoadMapValue {
+        dst: VReg,
+        map: usize,
+        off: i32,
+    },
+    /// `lock *(u64 *)(base + off) += src`
+    AtomicAdd {
+        base: VReg,
+        off: i16,
+        src: VReg,
+    },
     Call {
         helper: Helper,
         args: Vec<Operand>,
@@ -206,6 +219,7 @@ impl Inst {
             | Inst::MovImm64 { .. }
             | Inst::StackAddr { .. }
             | Inst::LoadMap { .. }
+            | Inst::LoadMapValue { .. }
             | Inst::Jump { .. }
             | Inst::Label(_)
             | Inst::Exit { .. } => vec![],
@@ -215,6 +229,7 @@ impl Inst {
             Inst::Neg { dst } => vec![*dst],
             Inst::Load { base: b, .. } => base(b).into_iter().collect(),
             Inst::Store { base: b, src, .. } => base(b).into_iter().chain(op(src)).collect(),
+            Inst::AtomicAdd { base, src, .. } => vec![*base, *src],
             Inst::Call { args, .. } => args.iter().filter_map(op).collect(),
             Inst::Branch { lhs, rhs, .. } => std::iter::once(*lhs).chain(op(rhs)).collect(),
         }
@@ -231,9 +246,11 @@ impl Inst {
             | Inst::Neg { dst }
             | Inst::Load { dst, .. }
             | Inst::StackAddr { dst, .. }
-            | Inst::LoadMap { dst, .. } => Some(*dst),
+            | Inst::LoadMap { dst, .. }
+            | Inst::LoadMapValue { dst, .. } => Some(*dst),
             Inst::Call { ret, .. } => *ret,
             Inst::Store { .. }
+            | Inst::AtomicAdd { .. }
             | Inst::Jump { .. }
             | Inst::Branch { .. }
             | Inst::Label(_)
@@ -261,7 +278,12 @@ impl Inst {
             }
             Inst::MovImm64 { dst, .. }
             | Inst::StackAddr { dst, .. }
-            | Inst::LoadMap { dst, .. } => *dst = f(*dst, true),
+            | Inst::LoadMap { dst, .. }
+            | Inst::LoadMapValue { dst, .. } => *dst = f(*dst, true),
+            Inst::AtomicAdd { base, src, .. } => {
+                *base = f(*base, false);
+                *src = f(*src, false);
+            }
             Inst::Mov32 { dst, src } => {
                 *src = f(*src, false);
                 *dst = f(*dst, true);

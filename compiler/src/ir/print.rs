@@ -89,6 +89,10 @@ pub fn format_inst(inst: &Inst, map_name: &dyn Fn(usize) -> String) -> String {
         } => format!("*({} *)({base} {off:+}) = {src}", size.c_type()),
         Inst::StackAddr { dst, off } => format!("{dst} = fp {off:+}"),
         Inst::LoadMap { dst, map } => format!("{dst} = map {}", map_name(*map)),
+        Inst::LoadMapValue { dst, map, off } => {
+            format!("{dst} = &value {} + {off}", map_name(*map))
+        }
+        Inst::AtomicAdd { base, off, src } => format!("lock *(u64 *)({base} + {off}) += {src}"),
         Inst::Call { helper, args, ret } => {
             let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
             let call = format!("call {}({})", helper.name(), args.join(", "));

@@ -3,7 +3,7 @@
 use super::layout::{self, align8};
 use super::{Module, codes};
 use crate::ast::{self, BinOp, Block, Expr, ExprKind, MapRef, Stmt, StmtKind, UnOp};
-use crate::bpf::helpers::{BPF_ANY, BPF_F_USER_STACK};
+use crate::bpf::helpers::{BPF_ANY, BPF_F_USER_STACK, BPF_RB_NO_WAKEUP};
 use crate::bpf::{Helper, Size};
 use crate::builtins::{Builtin, ProviderKind};
 use crate::diag::Diagnostic;
@@ -457,7 +457,7 @@ impl Lower<'_, '_, '_> {
         let now = self.call_value(Helper::KtimeGetNs, vec![]);
         self.store_val(base + 8, Val::Owned(now));
         self.write_value(value, base + 16, &value.ty)?;
-        self.output_event(base, record.size)
+        self.output_event(base, record.size, false)
     }
 
     /// Builds `u64 id` + payload on the stack and outputs it to the ring buffer; a failed
@@ -471,11 +471,12 @@ impl Lower<'_, '_, '_> {
                 self.write_value(v, base + 8 + f.offset as i16, &v.ty)?;
             }
         }
-        self.output_event(base, payload)
+        self.output_event(base, payload, layout.is_none())
     }
 
-    /// Outputs the `8 + payload` bytes at `base` (id, payload) to the ring buffer.
-    fn output_event(&mut self, base: i16, payload: u32) -> R<()> {
+    /// Outputs the `8 + payload` bytes at `base` (id, payload) to the ring buffer. Only control
+    /// events (`wake`: exit, print, ...) wake the reader.
+    fn output_event(&mut self, base: i16, payload: u32, wake: bool) -> R<()> {
         let events = self.module.events_map();
         let map = self.vreg();
         self.emit(Inst::LoadMap {
@@ -484,13 +485,17 @@ impl Lower<'_, '_, '_> {
         });
         let data = self.stack_addr(base);
         let ret = self.vreg();
+        // Data events (printf) do not wake the reader: a wakeup per event costs microseconds
+        // in the traced thread. The runtime polls every few ms when a program has them; control
+        // events (exit, print, ...) still wake it.
+        let flags = if wake { 0 } else { BPF_RB_NO_WAKEUP };
         self.emit(Inst::Call {
             helper: Helper::RingbufOutput,
             args: vec![
                 Operand::Reg(map),
                 Operand::Reg(data),
                 Operand::Imm(8 + payload as i32),
-                Operand::Imm(0),
+                Operand::Imm(flags),
             ],
             ret: Some(ret),
         });

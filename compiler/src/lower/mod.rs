@@ -320,9 +320,11 @@ fn attach_of(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<(&'static str, ProviderKind, Attach)> {
     Some(match kind {
-        // BEGIN/END run as uprobes on a trigger function in the runtime, as bpftrace does.
-        ProbeKind::Begin => ("uprobe", ProviderKind::Begin, Attach::Begin),
-        ProbeKind::End => ("uprobe", ProviderKind::End, Attach::End),
+        // BEGIN/END are raw-tracepoint programs the runtime runs once with BPF_PROG_TEST_RUN:
+        // unlike a uprobe on a trigger function, nothing is registered in the kernel, which
+        // saves ~25 ms to attach and ~80 ms to detach (uprobe unregistration waits for RCU).
+        ProbeKind::Begin => ("raw_tracepoint", ProviderKind::Begin, Attach::Begin),
+        ProbeKind::End => ("raw_tracepoint", ProviderKind::End, Attach::End),
         ProbeKind::Interval { period_ns } => (
             "perf_event",
             ProviderKind::Interval,

@@ -245,6 +245,10 @@ impl<W: Write> JsonSink<W> {
 }
 
 impl<W: Write> Sink for JsonSink<W> {
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     fn attached(&mut self, probes: usize) -> io::Result<()> {
         self.write_line(&line(
             "attached_probes",

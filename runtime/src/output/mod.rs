@@ -43,6 +43,11 @@ pub trait Sink {
     }
     /// `clear(@m)` ran: cumulative metrics of `map` start again from now.
     fn cleared(&mut self, _map: &str) {}
+    /// The session drained a batch of events: write out whatever is buffered. Sinks may
+    /// buffer `printf` lines until then, so a burst of events costs one write, not one each.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Several sinks fed the same stream, in order (stdout text or JSON, plus exporters).
@@ -98,5 +103,8 @@ impl Sink for Tee {
         for s in &mut self.sinks {
             s.cleared(map);
         }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.each(|s| s.flush())
     }
 }

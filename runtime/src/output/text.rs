@@ -306,9 +306,9 @@ impl<W: Write> Sink for TextSink<W> {
         self.out.flush()
     }
 
+    /// Buffered until the batch ends ([`Sink::flush`]).
     fn printf(&mut self, text: &str) -> io::Result<()> {
-        self.out.write_all(text.as_bytes())?;
-        self.out.flush()
+        self.out.write_all(text.as_bytes())
     }
 
     fn print_map(&mut self, m: &MapSnapshot) -> io::Result<()> {
@@ -328,6 +328,10 @@ impl<W: Write> Sink for TextSink<W> {
 
     fn finish(&mut self, maps: &[MapSnapshot]) -> io::Result<()> {
         self.out.write_all(final_maps(maps).as_bytes())?;
+        self.out.flush()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 }
