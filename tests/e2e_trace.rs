@@ -133,6 +133,46 @@ fn map_output_matches_bpftrace() {
     assert_no_gprobe_programs();
 }
 
+/// Strings of different lengths stored in one map, key or variable take the widest size (as
+/// bpftrace's string types do): a longer string written later is neither cut nor written past
+/// its slot. Output equals bpftrace's, printf line included.
+#[test]
+fn mixed_string_sizes_match_bpftrace() {
+    if !e2e_ready() {
+        return;
+    }
+    let script = r#"BEGIN {
+        @s = "a"; @s = "longer string";
+        $v = "ab"; $v = "much longer"; printf("%s|%s\n", $v, 1 ? "t" : "ffffffffffff");
+        @k["x"] = 1; @k["a much longer key"] = 2;
+        $t = 1; @w[$t ? "short" : "a longer one"] = 3; @y = $t ? "y" : "zzzzzzzzzzzzzzzz";
+        @t = ("a", 1); @t = ("bbbbbbbbbbbbb", 2);
+        $x = ("c", 3); $x = ("dddddddddddd", 4); @u = $x;
+        @m[(uint64)1] = "one"; @m[(uint64)2] = "twotwotwotwotwo";
+        exit();
+    }"#;
+    let _k = kernel_lock();
+    let ours = run_gprobe(&["-e", script], LIMIT);
+    assert!(
+        ours.status.success(),
+        "gprobe failed: {}",
+        text(&ours.stderr)
+    );
+    let theirs = std::process::Command::new("bpftrace")
+        .args(["-e", script])
+        .output()
+        .expect("run bpftrace");
+    assert!(
+        theirs.status.success(),
+        "bpftrace failed: {}",
+        text(&theirs.stderr)
+    );
+    let ours = maps_section(&text(&ours.stdout));
+    assert!(ours.contains("@s: longer string\n"), "got:\n{ours}");
+    assert_eq!(ours, maps_section(&text(&theirs.stdout)));
+    assert_no_gprobe_programs();
+}
+
 /// Drops bpftrace's "Attaching N probes..." banner; what follows is the maps printed at exit.
 fn maps_section(stdout: &str) -> String {
     stdout
