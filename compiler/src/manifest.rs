@@ -183,6 +183,11 @@ pub enum FieldKind {
         kind: StackKind,
         limit: u8,
     },
+    /// A u64 kernel time (ns, the clock of `nsecs`) printed as wall-clock time with a
+    /// strftime(3) format; `%f` is the microseconds (6 digits).
+    Timestamp {
+        format: String,
+    },
     /// A u64 address printed as a symbol.
     Sym {
         user: bool,

@@ -13,6 +13,11 @@ pub trait Resolve {
     fn stack(&self, kind: StackKind, id: i64, limit: u8) -> Vec<String>;
     /// An address as `symbol+offset`, or hex when unknown.
     fn symbol(&self, user: bool, addr: u64) -> String;
+    /// A kernel time (ns, the clock of `nsecs`) as ns since the Unix epoch. Without a session
+    /// clock, times are taken as Unix times already.
+    fn unix_ns(&self, ktime_ns: u64) -> u64 {
+        ktime_ns
+    }
 }
 
 /// Resolves nothing: stacks are empty, addresses print as hex. For tests and for sinks that
@@ -85,6 +90,10 @@ pub fn field(kind: &FieldKind, bytes: &[u8], offset: usize, resolve: &dyn Resolv
             Value::Stack(resolve.stack(*kind, read_int(bytes, offset, 8), *limit))
         }
         FieldKind::Sym { user } => Value::Sym(resolve.symbol(*user, read_uint(bytes, offset, 8))),
+        FieldKind::Timestamp { format } => {
+            let unix_ns = resolve.unix_ns(read_uint(bytes, offset, 8));
+            Value::Str(crate::timefmt::format_unix_ns(format, unix_ns))
+        }
         FieldKind::Tuple(inner) => {
             let sub = bytes_at(bytes, offset, inner.size as usize);
             Value::Tuple(fields(inner, sub, resolve))

@@ -1337,6 +1337,12 @@ impl<'a> Checker<'a> {
                 Type::Int(i)
             }
             Returns::Str { size } => Type::Str { size },
+            Returns::Timestamp => match args.first().map(|a| &a.kind) {
+                Some(ExprKind::Str(format)) => Type::Timestamp {
+                    format: format.clone(),
+                },
+                _ => Type::Unknown,
+            },
             Returns::Sym { user } => Type::Sym { user },
             Returns::Agg(kind) => Type::Agg(kind),
             Returns::Stack(kind) => {

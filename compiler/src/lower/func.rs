@@ -202,7 +202,11 @@ impl Lower<'_, '_, '_> {
         for var in &info.vars {
             if matches!(
                 var.ty,
-                Type::Int(_) | Type::Ptr(_) | Type::Sym { .. } | Type::Stack { .. }
+                Type::Int(_)
+                    | Type::Ptr(_)
+                    | Type::Sym { .. }
+                    | Type::Stack { .. }
+                    | Type::Timestamp { .. }
             ) {
                 continue;
             }
@@ -1026,7 +1030,11 @@ impl Lower<'_, '_, '_> {
     /// Writes `e` (of type `ty`) into the stack at `r10 + off`, laid out as [`layout`] says.
     fn write_value(&mut self, e: &Expr, off: i16, ty: &Type) -> R<()> {
         match ty {
-            Type::Int(_) | Type::Ptr(_) | Type::Sym { .. } | Type::Stack { .. } => {
+            Type::Int(_)
+            | Type::Ptr(_)
+            | Type::Sym { .. }
+            | Type::Stack { .. }
+            | Type::Timestamp { .. } => {
                 let v = self.int(e)?;
                 self.store_val(off, v);
                 Ok(())
@@ -1932,7 +1940,12 @@ impl Lower<'_, '_, '_> {
                 self.effect(e)?;
                 Val::Imm(0)
             }
-            Builtin::Comm | Builtin::Probe | Builtin::Str | Builtin::Buf | Builtin::Strftime => {
+            // The kernel keeps the time; user space formats it.
+            Builtin::Strftime => match args.get(1) {
+                Some(nsecs) => return self.int(nsecs),
+                None => return Err(unsupported(e.span, "strftime() without a time")),
+            },
+            Builtin::Comm | Builtin::Probe | Builtin::Str | Builtin::Buf => {
                 return Err(unsupported(e.span, "a string where a number is needed"));
             }
             Builtin::Args => return Err(unsupported(e.span, "`args` as a whole value")),
