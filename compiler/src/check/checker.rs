@@ -187,13 +187,14 @@ impl<'a> Checker<'a> {
                 ret,
                 binary,
                 function,
+                glob,
                 ..
             } => {
                 let binary = binary.as_ref().map(|b| b.node.as_str());
                 if binary.is_none() && !self.options.has_target {
                     return; // reported by the provider
                 }
-                match self.env.resolve_uprobe(binary, &function.node, *ret) {
+                match self.env.resolve_uprobe(binary, &function.node, *glob, *ret) {
                     Ok(r) => {
                         if let (Some(at), None) = (goid, &r.go) {
                             self.error(

@@ -361,6 +361,7 @@ fn attach_of(
             binary,
             function,
             offset,
+            ..
         } => {
             if offset.is_some() {
                 diags.push(
