@@ -790,8 +790,11 @@ impl Lower<'_, '_, '_> {
             target: absent,
         });
         match kind {
-            AggKind::Count | AggKind::Hist | AggKind::Lhist { .. } => {
-                self.add_in_place(p, 0, Operand::Imm(1))
+            AggKind::Count => self.add_in_place(p, 0, Operand::Imm(1)),
+            // A bucket keeps its count and the sum of its values (exporters' `_sum`).
+            AggKind::Hist | AggKind::Lhist { .. } => {
+                self.add_in_place(p, 0, Operand::Imm(1));
+                self.add_in_place(p, 8, v);
             }
             AggKind::Sum => self.add_in_place(p, 0, v),
             AggKind::Avg | AggKind::Stats => {
@@ -852,12 +855,26 @@ impl Lower<'_, '_, '_> {
         self.emit(Inst::Label(absent));
         let val = self.alloc(16)?;
         match kind {
-            AggKind::Count | AggKind::Hist | AggKind::Lhist { .. } => self.emit(Inst::Store {
+            AggKind::Count => self.emit(Inst::Store {
                 base: Base::Fp,
                 off: val,
                 size: Size::DW,
                 src: Operand::Imm(1),
             }),
+            AggKind::Hist | AggKind::Lhist { .. } => {
+                self.emit(Inst::Store {
+                    base: Base::Fp,
+                    off: val,
+                    size: Size::DW,
+                    src: Operand::Imm(1),
+                });
+                self.emit(Inst::Store {
+                    base: Base::Fp,
+                    off: val + 8,
+                    size: Size::DW,
+                    src: v,
+                });
+            }
             AggKind::Sum => self.emit(Inst::Store {
                 base: Base::Fp,
                 off: val,
