@@ -33,7 +33,7 @@ uprobe:runtime.mallocgc
 
 // The size-specialised allocators share mallocgc's parameters; `size` is the first integer
 // argument (RAX on amd64) under the Go register ABI.
-uprobe:"runtime.mallocgc*SC*"
+uprobe:runtime.mallocgc*SC*
 {
     @bytes[gostack(12)] = sum(reg("rax"));
     @allocs[gostack(12)] = count();

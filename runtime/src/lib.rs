@@ -14,6 +14,9 @@ pub mod printf;
 pub mod session;
 pub mod symbolize;
 mod sys;
+#[doc(hidden)]
+pub mod testing;
+pub mod timefmt;
 pub mod tracefs;
 pub mod value;
 pub mod verifier;

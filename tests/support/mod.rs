@@ -167,48 +167,7 @@ pub fn text(bytes: &[u8]) -> String {
 /// gprobe that loaded it (pinned, or held by a leaked link). Programs held by a running gprobe
 /// (another test, another user) are not leaks.
 pub fn orphaned_gprobe_programs() -> Vec<String> {
-    let out = Command::new("bpftool")
-        .args(["prog", "list", "-j"])
-        .output()
-        .expect("run bpftool");
-    let listing: serde_json::Value =
-        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
-    let Some(programs) = listing.as_array() else {
-        return Vec::new();
-    };
-    let held = programs_held_by_live_processes();
-    programs
-        .iter()
-        .filter(|p| p["name"].as_str().is_some_and(|n| n.starts_with("gp_")))
-        .filter(|p| p["id"].as_u64().is_some_and(|id| !held.contains(&id)))
-        .map(|p| format!("{} (id {})", p["name"].as_str().unwrap_or("?"), p["id"]))
-        .collect()
-}
-
-/// Program ids that some live process holds an fd to (`prog_id:` in /proc/PID/fdinfo/FD).
-fn programs_held_by_live_processes() -> std::collections::HashSet<u64> {
-    let mut held = std::collections::HashSet::new();
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return held;
-    };
-    for proc in procs.flatten() {
-        let Ok(fds) = std::fs::read_dir(proc.path().join("fdinfo")) else {
-            continue;
-        };
-        for fd in fds.flatten() {
-            let Ok(info) = std::fs::read_to_string(fd.path()) else {
-                continue;
-            };
-            for line in info.lines() {
-                if let Some(id) = line.strip_prefix("prog_id:") {
-                    if let Ok(id) = id.trim().parse() {
-                        held.insert(id);
-                    }
-                }
-            }
-        }
-    }
-    held
+    gprobe_runtime::testing::leaked_programs(&[])
 }
 
 /// Asserts that nothing gprobe loaded outlived it: no orphaned `gp_*` programs and no uprobe
