@@ -176,10 +176,10 @@ mod tests {
 
     fn lowered(source: &str) -> Lowered {
         let mut program = crate::parse(source).unwrap();
-        crate::check::check_with_warnings(&mut program, &NoEnv, &Default::default())
+        let checked = crate::check::check_with_warnings(&mut program, &NoEnv, &Default::default())
             .0
             .unwrap();
-        lower(&program, source, &LowerOptions::default()).unwrap()
+        lower(&program, &checked, source, &LowerOptions::default()).unwrap()
     }
 
     fn count(l: &Lowered, pred: impl Fn(&Inst) -> bool) -> usize {

@@ -134,10 +134,11 @@ mod tests {
 
     fn optimized(source: &str) -> Lowered {
         let mut program = crate::parse(source).unwrap();
-        crate::check::check_with_warnings(&mut program, &crate::NoEnv, &Default::default())
-            .0
-            .unwrap();
-        let mut l = lower(&program, source, &LowerOptions::default()).unwrap();
+        let checked =
+            crate::check::check_with_warnings(&mut program, &crate::NoEnv, &Default::default())
+                .0
+                .unwrap();
+        let mut l = lower(&program, &checked, source, &LowerOptions::default()).unwrap();
         crate::opt::optimize(&mut l);
         l
     }
