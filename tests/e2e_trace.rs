@@ -237,3 +237,32 @@ fn maps_section(stdout: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// `buf(p, n)` reads exactly n bytes of a Go string's data (no NUL needed) and prints them with
+/// bpftrace's `%r`; it is also usable as a map key.
+#[test]
+fn buf_reads_raw_bytes() {
+    if !e2e_ready() {
+        return;
+    }
+    let bin = go_target("work", "1.19", &[]);
+    let bin = bin.to_str().unwrap();
+    let _k = kernel_lock();
+    // In Go's register ABI `name`'s data pointer is the second integer register (arg1).
+    let prog = format!(
+        r#"uprobe:{bin}:main.work {{ printf("[%r]\n", buf(arg1, 5)); @names[buf(arg1, 5)] = count(); }}"#
+    );
+    let cmd = format!("{bin} -n 2 -q");
+    let out = run_gprobe(&["-e", &prog, "-c", &cmd], LIMIT);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "gprobe failed: {}", text(&out.stderr));
+    for line in [
+        "[job-1]\n",
+        "[job-2]\n",
+        "@names[job-1]: 1\n",
+        "@names[job-2]: 1\n",
+    ] {
+        assert!(stdout.contains(line), "expected {line:?} in:\n{stdout}");
+    }
+    assert_no_gprobe_programs();
+}

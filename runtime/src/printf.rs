@@ -110,7 +110,8 @@ impl Spec {
                 }
             }
             'c' => self.pad(char::from(unsigned(arg) as u8).to_string()),
-            's' => {
+            // `%r` is bpftrace's conversion for buf(): printable bytes as is, others as \xNN.
+            's' | 'r' => {
                 let mut s = text::value(arg);
                 if let Some(p) = self.precision {
                     s = s.chars().take(p).collect();

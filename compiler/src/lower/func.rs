@@ -1062,6 +1062,7 @@ impl Lower<'_, '_, '_> {
                 Ok(())
             }
             Type::Str { size } => self.write_str(e, off, *size),
+            Type::Buf { size } => self.write_buf(e, off, *size),
             Type::Tuple(_) | Type::Record(_) => {
                 let parts: Vec<&Expr> = match &e.kind {
                     ExprKind::Tuple(items) => items.iter().collect(),
@@ -1084,6 +1085,45 @@ impl Lower<'_, '_, '_> {
                 e.span,
                 format!("a value of type {ty:?} in memory"),
             )),
+        }
+    }
+
+    /// `buf(p, n)`: a length byte, then `n` bytes read from the probed address space (zeros
+    /// where the read faults), as the manifest's `FieldKind::Buf` lays it out.
+    fn write_buf(&mut self, e: &Expr, off: i16, size: u32) -> R<()> {
+        let ty = Type::Buf { size };
+        match &e.kind {
+            ExprKind::Var(name) => self.copy_var(name, off, &ty, e.span),
+            ExprKind::Builtin {
+                builtin: Builtin::Buf,
+                args,
+            } => {
+                let Some(ptr) = args.first() else {
+                    return Err(unsupported(e.span, "buf() without an argument"));
+                };
+                self.zero_stack(off, size + 1);
+                self.emit(Inst::Store {
+                    base: Base::Fp,
+                    off,
+                    size: Size::B,
+                    src: Operand::Imm(size as i32),
+                });
+                let p = self.int(ptr)?;
+                let p = self.operand(p);
+                let dst = self.stack_addr(off + 1);
+                let helper = if self.user_space() {
+                    Helper::ProbeReadUser
+                } else {
+                    Helper::ProbeRead
+                };
+                self.emit(Inst::Call {
+                    helper,
+                    args: vec![Operand::Reg(dst), Operand::Imm(size as i32), p],
+                    ret: None,
+                });
+                Ok(())
+            }
+            _ => Err(unsupported(e.span, "a buffer from this expression")),
         }
     }
 
