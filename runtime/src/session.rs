@@ -475,8 +475,9 @@ impl Session {
                     .map_err(out)?;
             }
             EventSpec::Exit => return Ok(true),
-            EventSpec::Print { map } => {
-                if let Some(snapshot) = self.snapshot_named(&map)? {
+            EventSpec::Print { map, top } => {
+                if let Some(mut snapshot) = self.snapshot_named(&map)? {
+                    snapshot.keep_top(top);
                     sink.print_map(&snapshot).map_err(out)?;
                 }
             }

@@ -27,6 +27,23 @@ pub struct MapSnapshot {
     pub entries: Vec<MapEntry>,
 }
 
+impl MapSnapshot {
+    /// Keeps the `top` entries printed last (the largest values), as `print(@m, top)`;
+    /// 0 keeps all.
+    pub fn keep_top(&mut self, top: u64) {
+        let top = top as usize;
+        if top == 0 || self.entries.len() <= top {
+            return;
+        }
+        let sorted = crate::output::text::sorted_entries(&self.entries);
+        let keep: Vec<MapEntry> = sorted[sorted.len() - top..]
+            .iter()
+            .map(|e| (*e).clone())
+            .collect();
+        self.entries = keep;
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct MapEntry {
     pub key: Vec<Value>,
