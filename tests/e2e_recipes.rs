@@ -301,6 +301,8 @@ fn goroutine_block_shows_the_contended_mutex() {
             "{what}:\n{out}"
         );
         assert!(out.contains("main.holdLock"), "{what}:\n{out}");
+        // ... and sleep 2 ms there, holding it (the wait reason table must fit the release).
+        assert!(out.contains("@blocked_us[sleep]:"), "{what}:\n{out}");
     });
 }
 
