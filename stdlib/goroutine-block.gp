@@ -13,17 +13,43 @@
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
-// Sample output: NOT YET CAPTURED (needs the Go-aware back end: goid, args, gostack);
-// the shape it will have, for examples/shop under examples/load (/lock holds a mutex 2 ms):
-//   @blocked_us[semacquire]:
-//   [1K, 2K)              20 |@@@@@@@@@@                                          |
-//   [2K, 4K)              96 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+// Sample output (Go 1.27.3 examples/shop; examples/load -paths /lock,/sleep -n 40 -c 4; excerpt):
+//   @blocked_us[sync.Mutex.Lock]:
+//   [1K, 2K)               1 |@@@@@@@@@@@@@@@@@                                   |
+//   [2K, 4K)               3 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//
+//   @blocked_us[sleep]:
+//   [2K, 4K)              40 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [4K, 8K)               9 |@@@@@@@@@@@                                         |
+//   [8K, 16K)             22 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@                        |
+//   [16K, 32K)             9 |@@@@@@@@@@@                                         |
+//
+//   @blocked_us[IO wait]:
+//   [64, 128)              8 |@@@@@@@@@@                                          |
+//   [128, 256)            18 |@@@@@@@@@@@@@@@@@@@@@@@@                            |
+//   [2K, 4K)              39 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   ...
 //   @blocked_us_by_stack[
-//       sync.(*Mutex).lockSlow
-//       main.holdLock
-//       main.main.func2
-//       net/http.HandlerFunc.ServeHTTP
-//   ]: 412345
+//           runtime.gopark+10
+//           runtime.goparkunlock (inlined)
+//           runtime.semacquire1+562
+//           internal/sync.runtime_SemacquireMutex+37
+//           internal/sync.(*Mutex).lockSlow+346
+//           internal/sync.(*Mutex).Lock (inlined)
+//           sync.(*Mutex).Lock (inlined)
+//           main.holdLock+86
+//           main.main.func2+38
+//           net/http.HandlerFunc.ServeHTTP+41
+//           net/http.(*ServeMux).ServeHTTP+463
+//   ]: 7708
+//   @blocked_us_by_stack[
+//           runtime.gopark+10
+//           time.Sleep+357
+//           main.holdLock+138
+//           main.main.func2+38
+//           ...
+//   ]: 91109
+// (Go 1.19 names the mutex wait `semacquire`; before 1.22 sync.Mutex had no wait reason of its own)
 
 BEGIN
 {
