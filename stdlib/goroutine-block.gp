@@ -10,25 +10,11 @@
 // is the blocked time. Wait reasons are numbered differently by each Go release: the names below
 // come from runtime2.go of the releases we verified (1.19, 1.23–1.24, 1.25, 1.27; 1.27
 // reordered them); other releases show the number (`@blocked_us_by_reason_number`).
+// At the end: the 10 stacks that spent longest blocked, then the histograms by reason.
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
 // Sample output (Go 1.27.3 examples/shop; examples/load -paths /lock,/sleep -n 40 -c 4; excerpt):
-//   @blocked_us[sync.Mutex.Lock]:
-//   [1K, 2K)               1 |@@@@@@@@@@@@@@@@@                                   |
-//   [2K, 4K)               3 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-//
-//   @blocked_us[sleep]:
-//   [2K, 4K)              40 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-//   [4K, 8K)               9 |@@@@@@@@@@@                                         |
-//   [8K, 16K)             22 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@                        |
-//   [16K, 32K)             9 |@@@@@@@@@@@                                         |
-//
-//   @blocked_us[IO wait]:
-//   [64, 128)              8 |@@@@@@@@@@                                          |
-//   [128, 256)            18 |@@@@@@@@@@@@@@@@@@@@@@@@                            |
-//   [2K, 4K)              39 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-//   ...
 //   @blocked_us_by_stack[
 //           runtime.gopark+10
 //           runtime.goparkunlock (inlined)
@@ -41,15 +27,37 @@
 //           main.main.func2+38
 //           net/http.HandlerFunc.ServeHTTP+41
 //           net/http.(*ServeMux).ServeHTTP+463
-//   ]: 7708
+//   ]: 43524
 //   @blocked_us_by_stack[
 //           runtime.gopark+10
 //           time.Sleep+357
 //           main.holdLock+138
 //           main.main.func2+38
 //           ...
-//   ]: 91109
-// (Go 1.19 names the mutex wait `semacquire`; before 1.22 sync.Mutex had no wait reason of its own)
+//   ]: 170511
+//   (... up to 10 stacks, the longest blocked last ...)
+//
+//   @blocked_us[sync.Mutex.Lock]:
+//   [16, 32)               1 |@@@@@                                               |
+//   [32, 64)               0 |                                                    |
+//   [64, 128)              0 |                                                    |
+//   [128, 256)             0 |                                                    |
+//   [256, 512)             0 |                                                    |
+//   [512, 1K)              0 |                                                    |
+//   [1K, 2K)               0 |                                                    |
+//   [2K, 4K)               9 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [4K, 8K)               0 |                                                    |
+//   [8K, 16K)              0 |                                                    |
+//   [16K, 32K)             1 |@@@@@                                               |
+//
+//   @blocked_us[sleep]:
+//   [2K, 4K)              37 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [4K, 8K)               7 |@@@@@@@@@                                           |
+//   [8K, 16K)             15 |@@@@@@@@@@@@@@@@@@@@@                               |
+//   [16K, 32K)            17 |@@@@@@@@@@@@@@@@@@@@@@@                             |
+//   [32K, 64K)             4 |@@@@@                                               |
+//   (... sync.Cond.Wait and IO wait: net/http's connection reader ...)
+// (Go 1.19 names the mutex wait `semacquire`; sync.Mutex got a wait reason of its own in Go 1.22)
 
 BEGIN
 {
@@ -183,6 +191,9 @@ interval:s:1
 
 END
 {
+    // The 10 stacks that spent longest blocked, then the histograms by reason.
+    print(@blocked_us_by_stack, 10);
+    clear(@blocked_us_by_stack);
     clear(@reason_name);
     clear(@parked_at);
     clear(@reason);
