@@ -72,7 +72,7 @@ uprobe:./srv:"runtime.mallocgc"
     @malloc_size = hist(arg0);
 }
 
-uprobe:./srv:"crypto/sha256.*"
+uprobe:./srv:crypto/sha256.*
 {
     @json_calls[probe] = count();
 }

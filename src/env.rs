@@ -122,6 +122,7 @@ impl Env for SystemEnv {
         &self,
         binary: Option<&str>,
         function: &str,
+        glob: bool,
         ret: bool,
     ) -> Result<Resolved, String> {
         let (path, bin) = self.go_binary(binary)?;
@@ -129,7 +130,7 @@ impl Env for SystemEnv {
         match &*bin {
             Ok(bin) => Ok(Resolved {
                 binary: Some(shown),
-                functions: target::resolve_uprobe(bin, function, ret)?,
+                functions: target::resolve_uprobe(bin, function, glob, ret)?,
                 go: Some(target::go_runtime(bin, self.task_fsbase())),
             }),
             Err(GoBinError::Io { source, .. }) => Err(format!("cannot read {shown}: {source}")),

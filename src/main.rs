@@ -207,10 +207,13 @@ fn run(cli: Cli) -> ExitCode {
     if !warnings.is_empty() {
         reporter.diagnostics(&warnings);
     }
-    if let Err(diagnostics) = checked {
-        reporter.diagnostics(&diagnostics);
-        return ExitCode::FAILURE;
-    }
+    let checked = match checked {
+        Ok(checked) => checked,
+        Err(diagnostics) => {
+            reporter.diagnostics(&diagnostics);
+            return ExitCode::FAILURE;
+        }
+    };
     if cli.dump == Some(Stage::Ast) {
         print!("{}", dump::ast(&program, &source));
     }
@@ -220,13 +223,14 @@ fn run(cli: Cli) -> ExitCode {
         dump_bpf: cli.dump == Some(Stage::Bpf),
         ..CompileOptions::default()
     };
-    let compiled = match gprobe_compiler::compile_checked(&program, &source, &compile_options) {
-        Ok(compiled) => compiled,
-        Err(diagnostics) => {
-            reporter.diagnostics(&diagnostics);
-            return ExitCode::FAILURE;
-        }
-    };
+    let compiled =
+        match gprobe_compiler::compile_checked(&program, &checked, &source, &compile_options) {
+            Ok(compiled) => compiled,
+            Err(diagnostics) => {
+                reporter.diagnostics(&diagnostics);
+                return ExitCode::FAILURE;
+            }
+        };
     if let Some(text) = compiled.ir.as_deref().or(compiled.bpf.as_deref()) {
         print!("{text}");
     }

@@ -467,6 +467,8 @@ fn prometheus_endpoint_is_scrapable() {
         );
     }
     assert_eq!(sample(h, "gprobe_h_count", none.clone()), 3.0);
+    // The sum of the recorded values: 0 + 5 + 100.
+    assert_eq!(sample(h, "gprobe_h_sum", none.clone()), 105.0);
     // lhist(3), lhist(11), lhist(-1) over [0, 10) by 2.
     let l = family("gprobe_l");
     for (le, want) in [
@@ -482,6 +484,8 @@ fn prometheus_endpoint_is_scrapable() {
             "le={le}"
         );
     }
+    assert_eq!(sample(l, "gprobe_l_count", none.clone()), 3.0);
+    assert_eq!(sample(l, "gprobe_l_sum", none.clone()), 13.0); // 3 + 11 - 1
     assert_no_gprobe_programs();
 }
 
@@ -719,6 +723,7 @@ fn otlp_pushes_decode_with_the_official_definitions() {
     );
     let hp = &h["dataPoints"][0];
     assert_eq!(int_of(&hp["count"]), 3);
+    assert_eq!(hp["sum"], 105.0); // 0 + 5 + 100
     let bounds: Vec<f64> = serde_json::from_value(hp["explicitBounds"].clone()).unwrap();
     assert_eq!(bounds, [-1.0, 0.0, 1.0, 3.0, 7.0, 15.0, 31.0, 63.0, 127.0]);
     let counts: Vec<i64> = hp["bucketCounts"]
@@ -729,6 +734,7 @@ fn otlp_pushes_decode_with_the_official_definitions() {
         .collect();
     assert_eq!(counts, [0, 1, 0, 0, 1, 0, 0, 0, 1, 0]);
     let lp = &metric(&last, "l")["histogram"]["dataPoints"][0];
+    assert_eq!(lp["sum"], 13.0); // 3 + 11 - 1
     let bounds: Vec<f64> = serde_json::from_value(lp["explicitBounds"].clone()).unwrap();
     assert_eq!(bounds, [-1.0, 1.0, 3.0, 5.0, 7.0, 9.0]);
     let counts: Vec<i64> = lp["bucketCounts"]

@@ -133,6 +133,102 @@ fn map_output_matches_bpftrace() {
     assert_no_gprobe_programs();
 }
 
+/// Strings of different lengths stored in one map, key or variable take the widest size (as
+/// bpftrace's string types do): a longer string written later is neither cut nor written past
+/// its slot. Output equals bpftrace's, printf line included.
+#[test]
+fn mixed_string_sizes_match_bpftrace() {
+    if !e2e_ready() {
+        return;
+    }
+    let script = r#"BEGIN {
+        @s = "a"; @s = "longer string";
+        $v = "ab"; $v = "much longer"; printf("%s|%s\n", $v, 1 ? "t" : "ffffffffffff");
+        @k["x"] = 1; @k["a much longer key"] = 2;
+        $t = 1; @w[$t ? "short" : "a longer one"] = 3; @y = $t ? "y" : "zzzzzzzzzzzzzzzz";
+        @t = ("a", 1); @t = ("bbbbbbbbbbbbb", 2);
+        $x = ("c", 3); $x = ("dddddddddddd", 4); @u = $x;
+        @m[(uint64)1] = "one"; @m[(uint64)2] = "twotwotwotwotwo";
+        exit();
+    }"#;
+    let _k = kernel_lock();
+    let ours = run_gprobe(&["-e", script], LIMIT);
+    assert!(
+        ours.status.success(),
+        "gprobe failed: {}",
+        text(&ours.stderr)
+    );
+    let theirs = std::process::Command::new("bpftrace")
+        .args(["-e", script])
+        .output()
+        .expect("run bpftrace");
+    assert!(
+        theirs.status.success(),
+        "bpftrace failed: {}",
+        text(&theirs.stderr)
+    );
+    let ours = maps_section(&text(&ours.stdout));
+    assert!(ours.contains("@s: longer string\n"), "got:\n{ours}");
+    assert_eq!(ours, maps_section(&text(&theirs.stdout)));
+    assert_no_gprobe_programs();
+}
+
+/// `strftime()` keeps the kernel time and formats it in user space as wall-clock time: the
+/// Unix time it prints (`%s.%f`) lies between the clock read before and after the run, and a
+/// timestamp stored in a variable, a map key and a map value prints with its own format.
+#[test]
+fn strftime_prints_wall_clock_time() {
+    if !e2e_ready() {
+        return;
+    }
+    let script = r#"BEGIN {
+        printf("unix %s\n", strftime("%s.%f", nsecs));
+        $t = strftime("%Y", nsecs); printf("year %s\n", $t);
+        @k[strftime("%Y", nsecs)] = count(); @v = strftime("%%Y %Y", nsecs);
+        exit();
+    }"#;
+    let unix_now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+    };
+    let _k = kernel_lock();
+    let before = unix_now();
+    let out = run_gprobe(&["-e", script], LIMIT);
+    let after = unix_now();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "gprobe failed: {}", text(&out.stderr));
+    let line = |prefix: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` line in:\n{stdout}"))
+            .to_string()
+    };
+    let unix = line("unix ");
+    let (secs, micros) = unix.split_once('.').expect("%s.%f");
+    assert_eq!(micros.len(), 6, "{unix}");
+    let printed: f64 = unix.parse().expect("a number");
+    // The probe ran inside the run; %s truncates to whole seconds.
+    assert!(
+        before.floor() <= printed && printed <= after,
+        "{before} <= {printed} <= {after}"
+    );
+    let year = line("year ");
+    let year_of = |secs: &str| {
+        let out = std::process::Command::new("date")
+            .args(["-d", &format!("@{secs}"), "+%Y"])
+            .output()
+            .expect("run date");
+        text(&out.stdout).trim().to_string()
+    };
+    assert_eq!(year, year_of(secs));
+    assert!(stdout.contains(&format!("@k[{year}]: 1\n")), "{stdout}");
+    assert!(stdout.contains(&format!("@v: %Y {year}\n")), "{stdout}");
+    assert_no_gprobe_programs();
+}
+
 /// Drops bpftrace's "Attaching N probes..." banner; what follows is the maps printed at exit.
 fn maps_section(stdout: &str) -> String {
     stdout

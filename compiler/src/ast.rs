@@ -57,12 +57,15 @@ pub enum ProbeKind {
         name: Name,
     },
     /// `uprobe:BIN:FUNC` / `uretprobe:BIN:FUNC`; `binary` is `None` when `-p`/`-c` names the
-    /// target. `function` is unquoted (`net/http.(*conn).serve`) and may hold `*` wildcards.
+    /// target. `function` is without quotes (`net/http.(*conn).serve`). `glob`: written
+    /// unquoted with `*`/`?` wildcards; a quoted name is literal, so the `*` of a Go method on
+    /// a pointer (`"net/http.(*conn).serve"`) matches only itself.
     /// `offset` is an optional `+0x10` after the function.
     Uprobe {
         ret: bool,
         binary: Option<Name>,
         function: Name,
+        glob: bool,
         offset: Option<u64>,
     },
     /// A provider this tool recognises but this kernel or gprobe cannot attach (kprobe,

@@ -203,10 +203,16 @@ const fn opt(name: &'static str, kind: ParamKind) -> Param {
 pub enum Returns {
     Void,
     Int(IntType),
-    Str { size: u32 },
+    Str {
+        size: u32,
+    },
     Stack(StackKind),
-    Sym { user: bool },
+    Sym {
+        user: bool,
+    },
     Agg(AggKind),
+    /// `Type::Timestamp` with the format given as the first argument.
+    Timestamp,
     Special,
 }
 
@@ -502,9 +508,9 @@ pub static BUILTINS: [BuiltinSpec; 42] = [
         "strftime",
         Call,
         &[req("format", K::StrLiteral), req("nsecs", K::Int)],
-        Returns::Str { size: 64 },
+        Returns::Timestamp,
         ALL,
-        "format a timestamp (formatted in user space)",
+        "`nsecs` as wall-clock time: strftime(3) format, `%f` = microseconds (formatted in user space)",
     ),
     BuiltinSpec {
         variadic: true,

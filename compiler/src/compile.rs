@@ -41,15 +41,16 @@ pub fn compile(
 ) -> Result<Output, Vec<Diagnostic>> {
     let mut program = crate::parse(source)?;
     let (checked, warnings) = check::check_with_warnings(&mut program, env, &options.check);
-    checked?;
-    let mut out = compile_checked(&program, source, options)?;
+    let checked = checked?;
+    let mut out = compile_checked(&program, &checked, source, options)?;
     out.warnings = warnings;
     Ok(out)
 }
 
-/// Compiles an already checked program.
+/// Compiles a program [`check::check`] annotated, with what it learned (`checked`).
 pub fn compile_checked(
     program: &Program,
+    checked: &check::Checked,
     source: &str,
     options: &CompileOptions,
 ) -> Result<Output, Vec<Diagnostic>> {
@@ -57,7 +58,7 @@ pub fn compile_checked(
     if lower_options.positional.is_empty() {
         lower_options.positional = options.check.positional.clone();
     }
-    let lowered = lower::lower(program, source, &lower_options)?;
+    let lowered = lower::lower(program, checked, source, &lower_options)?;
     let map_name = |i: usize| {
         lowered
             .maps

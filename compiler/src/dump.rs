@@ -59,6 +59,7 @@ pub fn type_name(ty: &Type) -> String {
             };
             format!("{k}[{limit}]")
         }
+        Type::Timestamp { format } => format!("timestamp(\"{format}\")"),
         Type::Sym { user: true } => "usym".into(),
         Type::Sym { user: false } => "ksym".into(),
         Type::Agg(kind) => match kind {
@@ -243,14 +244,16 @@ pub fn probe_kind(kind: &ProbeKind) -> String {
             ret,
             binary,
             function,
+            glob,
             offset,
         } => format!(
-            "{} binary={} function={:?}{}",
+            "{} binary={} function={:?}{}{}",
             if *ret { "uretprobe" } else { "uprobe" },
             binary
                 .as_ref()
                 .map_or("(target)".to_string(), |b| format!("{:?}", b.node)),
             function.node,
+            if *glob { " glob" } else { "" },
             offset.map_or(String::new(), |o| format!(" offset={o:#x}")),
         ),
         ProbeKind::Unsupported { provider, parts } => format!(

@@ -129,8 +129,9 @@ pub enum MapValue {
     Plain(Layout),
     /// An aggregation. Per-CPU value layouts (all little-endian):
     /// count/sum: i64; avg/stats: (sum i64, count u64); min/max: (value i64, set u64);
-    /// hist/lhist: u64 count, with the bucket index as a trailing u64 in the key (the runtime
-    /// takes the kernel key's last 8 bytes as the bucket and the bytes before as the user key). Bucket indexes
+    /// hist/lhist: (count u64, sum i64 of the values counted in this bucket), with the bucket
+    /// index as a trailing u64 in the key (the runtime takes the kernel key's last 8 bytes as
+    /// the bucket and the bytes before as the user key). Bucket indexes
     /// follow bpftrace: hist 0 = negative, 1 = zero, `k + 2` = `2^k ..= 2^(k+1) - 1`; lhist 0 =
     /// below min, `(v - min) / step + 1` inside, `(max - min) / step + 1` = at or above max.
     Agg(AggKind),
@@ -141,10 +142,15 @@ impl MapValue {
     pub fn size(&self) -> u32 {
         match self {
             MapValue::Plain(layout) => layout.size,
+            MapValue::Agg(AggKind::Count | AggKind::Sum) => 8,
             MapValue::Agg(
-                AggKind::Count | AggKind::Sum | AggKind::Hist | AggKind::Lhist { .. },
-            ) => 8,
-            MapValue::Agg(AggKind::Avg | AggKind::Stats | AggKind::Min | AggKind::Max) => 16,
+                AggKind::Avg
+                | AggKind::Stats
+                | AggKind::Min
+                | AggKind::Max
+                | AggKind::Hist
+                | AggKind::Lhist { .. },
+            ) => 16,
         }
     }
 }
@@ -182,6 +188,11 @@ pub enum FieldKind {
     Stack {
         kind: StackKind,
         limit: u8,
+    },
+    /// A u64 kernel time (ns, the clock of `nsecs`) printed as wall-clock time with a
+    /// strftime(3) format; `%f` is the microseconds (6 digits).
+    Timestamp {
+        format: String,
     },
     /// A u64 address printed as a symbol.
     Sym {

@@ -205,11 +205,20 @@ fn is_abi0(bin: &GoBinary, name: &str) -> bool {
     name.ends_with(".abi0") || bin.symbol(&format!("{name}.abi0")).is_some()
 }
 
-/// The Go functions matching `pattern` (a name, or a glob with `*`/`?`) with their attach
-/// offsets: after the stack check for entry probes, every RET for return probes. Functions
-/// without a RET are skipped in a glob and an error for a single name.
-pub fn resolve_uprobe(bin: &GoBinary, pattern: &str, ret: bool) -> Result<Vec<GoSite>, String> {
-    let glob = pattern.contains(['*', '?']);
+/// Whether an unquoted function name is a glob.
+pub fn has_wildcard(name: &str) -> bool {
+    name.contains(['*', '?'])
+}
+
+/// The Go functions matching `pattern` (a name, or a glob with `*`/`?` when `glob`) with their
+/// attach offsets: after the stack check for entry probes, every RET for return probes.
+/// Functions without a RET are skipped in a glob and an error for a single name.
+pub fn resolve_uprobe(
+    bin: &GoBinary,
+    pattern: &str,
+    glob: bool,
+    ret: bool,
+) -> Result<Vec<GoSite>, String> {
     let functions: Vec<_> = if glob {
         bin.functions_matching(pattern)
     } else {

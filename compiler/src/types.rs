@@ -40,6 +40,11 @@ pub enum Type {
         kind: StackKind,
         limit: u8,
     },
+    /// `strftime(format, nsecs)`: the kernel keeps the u64 time (ns, the clock of `nsecs`);
+    /// user space formats it as wall-clock time with `format` when printing.
+    Timestamp {
+        format: String,
+    },
     /// An address to print as a symbol: `usym(addr)`, `ksym(addr)`.
     Sym {
         user: bool,

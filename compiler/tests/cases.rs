@@ -40,6 +40,13 @@ impl Env for TestEnv {
 
     fn go_function(&self, _binary: Option<&str>, function: &str) -> Result<GoFunction, String> {
         match function {
+            "net/http.(*response).WriteHeader" => Ok(GoFunction {
+                params: vec![
+                    ("w".into(), Type::Int(IntType::U64)),
+                    ("code".into(), Type::Int(IntType::I64)),
+                ],
+                results: vec![],
+            }),
             "main.work" => Ok(GoFunction {
                 params: vec![
                     ("id".into(), Type::Int(IntType::I64)),
@@ -59,13 +66,29 @@ impl Env for TestEnv {
         &self,
         binary: Option<&str>,
         function: &str,
+        glob: bool,
         _ret: bool,
     ) -> Result<Resolved, String> {
         let c = binary.is_some_and(|b| b.ends_with(".so") || b.starts_with("/bin/"));
-        if !c && function.starts_with("missing") {
-            return Err(format!(
-                "no function `{function}` in this Go binary; nearest: main.main, main.work"
-            ));
+        // A glob must match one of these; a literal name must be one of them or any other name
+        // without `*`, except names starting with "missing".
+        const KNOWN: [&str; 3] = [
+            "main.work",
+            "net/http.(*conn).serve",
+            "net/http.(*response).WriteHeader",
+        ];
+        let found = if glob {
+            KNOWN.iter().any(|k| glob_match(function, k))
+        } else {
+            KNOWN.contains(&function)
+                || !(function.starts_with("missing") || function.contains('*'))
+        };
+        if !c && !found {
+            return Err(if glob {
+                format!("no function of this Go binary matches `{function}`")
+            } else {
+                format!("no function `{function}` in this Go binary; nearest: main.main, main.work")
+            });
         }
         Ok(Resolved {
             binary: binary.map(str::to_owned),
@@ -76,6 +99,23 @@ impl Env for TestEnv {
 
     fn go_runtime(&self, _binary: Option<&str>) -> Result<GoRuntime, String> {
         Ok(go_runtime())
+    }
+}
+
+/// `*` matches any run of characters, `?` one character.
+fn glob_match(pattern: &str, name: &str) -> bool {
+    match pattern.chars().next() {
+        None => name.is_empty(),
+        Some('*') => (0..=name.len())
+            .filter(|i| name.is_char_boundary(*i))
+            .any(|i| glob_match(&pattern[1..], &name[i..])),
+        Some(c) => {
+            name.chars().next().is_some_and(|n| c == '?' || c == n)
+                && glob_match(
+                    &pattern[c.len_utf8()..],
+                    &name[name.chars().next().map_or(0, char::len_utf8)..],
+                )
+        }
     }
 }
 

@@ -156,3 +156,36 @@ fn register_pressure_spills_within_the_stack() {
         "{bpf}"
     );
 }
+
+/// Map keys, values and variables are laid out with the checker's unified type: the widest
+/// string ever stored, not the first one.
+#[test]
+fn string_slots_take_the_widest_size() {
+    use gprobe_compiler::manifest::FieldKind;
+    let out = build(
+        r#"BEGIN { @s = "a"; @s = "longer string"; @k["x"] = 1; @k["a much longer key"] = 2;
+           $v = "ab"; $v = "much longer"; printf("%s\n", $v); }"#,
+    );
+    let map = |name: &str| {
+        out.manifest
+            .maps
+            .iter()
+            .find(|m| m.user_name.as_deref() == Some(name))
+            .unwrap()
+    };
+    let MapValue::Plain(value) = &map("@s").value else {
+        panic!("@s is a plain map")
+    };
+    assert_eq!(value.fields[0].kind, FieldKind::Str { size: 14 });
+    assert_eq!(map("@k").key.fields[0].kind, FieldKind::Str { size: 18 });
+    let printf = out
+        .manifest
+        .events
+        .iter()
+        .find_map(|e| match e {
+            gprobe_compiler::manifest::EventSpec::Printf { args, .. } => Some(args),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(printf.fields[0].kind, FieldKind::Str { size: 12 });
+}

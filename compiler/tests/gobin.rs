@@ -542,6 +542,30 @@ fn glob_lookup_lists_net_http() {
     );
 }
 
+/// A literal name (what a quoted attach point gives) resolves to that one function even with
+/// the `*` of a pointer receiver; the same text as a glob matches every `(*conn)`-like
+/// receiver and the `*` at the end matches every method.
+#[test]
+fn literal_names_keep_their_star() {
+    use gprobe_compiler::target::resolve_uprobe;
+    let Some(path) = target("httpsrv", "1.27.3", Flavour::Stripped) else {
+        return;
+    };
+    let bin = GoBinary::open(&path).unwrap();
+    let name = "net/http.(*conn).serve";
+    let literal = resolve_uprobe(&bin, name, false, false).unwrap();
+    assert_eq!(
+        literal.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        [name]
+    );
+    let glob = resolve_uprobe(&bin, "net/http.(*conn).*", true, false).unwrap();
+    assert!(glob.len() > 1, "{} sites", glob.len());
+    assert!(glob.iter().any(|s| s.name == name));
+    // A literal `*` matches only itself.
+    let err = resolve_uprobe(&bin, "net/http.(*conn).*", false, false).unwrap_err();
+    assert!(err.contains("no function `net/http.(*conn).*`"), "{err}");
+}
+
 /// Truncated and corrupted copies of a real binary give errors or partial answers, never a
 /// panic or a hang.
 #[test]

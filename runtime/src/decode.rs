@@ -13,6 +13,11 @@ pub trait Resolve {
     fn stack(&self, kind: StackKind, id: i64, limit: u8) -> Vec<String>;
     /// An address as `symbol+offset`, or hex when unknown.
     fn symbol(&self, user: bool, addr: u64) -> String;
+    /// A kernel time (ns, the clock of `nsecs`) as ns since the Unix epoch. Without a session
+    /// clock, times are taken as Unix times already.
+    fn unix_ns(&self, ktime_ns: u64) -> u64 {
+        ktime_ns
+    }
 }
 
 /// Resolves nothing: stacks are empty, addresses print as hex. For tests and for sinks that
@@ -85,6 +90,10 @@ pub fn field(kind: &FieldKind, bytes: &[u8], offset: usize, resolve: &dyn Resolv
             Value::Stack(resolve.stack(*kind, read_int(bytes, offset, 8), *limit))
         }
         FieldKind::Sym { user } => Value::Sym(resolve.symbol(*user, read_uint(bytes, offset, 8))),
+        FieldKind::Timestamp { format } => {
+            let unix_ns = resolve.unix_ns(read_uint(bytes, offset, 8));
+            Value::Str(crate::timefmt::format_unix_ns(format, unix_ns))
+        }
         FieldKind::Tuple(inner) => {
             let sub = bytes_at(bytes, offset, inner.size as usize);
             Value::Tuple(fields(inner, sub, resolve))
@@ -207,8 +216,9 @@ pub fn snapshot(spec: &MapSpec, raw: &[RawEntry], resolve: &dyn Resolve) -> MapS
             }
         }
         manifest::MapValue::Agg(kind @ (AggKind::Hist | AggKind::Lhist { .. })) => {
-            // Group by the key without its bucket index, keeping first-seen order.
-            let mut groups: Vec<(Vec<u8>, Vec<u64>)> = Vec::new();
+            // Group by the key without its bucket index, keeping first-seen order. Each bucket
+            // value is (count, sum of the values counted), per CPU.
+            let mut groups: Vec<(Vec<u8>, Vec<u64>, i64)> = Vec::new();
             for e in raw {
                 let split = e.key.len().saturating_sub(8);
                 let (user_key, bucket) = e.key.split_at(split);
@@ -218,31 +228,38 @@ pub fn snapshot(spec: &MapSpec, raw: &[RawEntry], resolve: &dyn Resolve) -> MapS
                     .iter()
                     .map(|v| read_uint(v, 0, 8))
                     .fold(0, u64::wrapping_add);
+                let sum: i64 = e
+                    .values
+                    .iter()
+                    .map(|v| read_int(v, 8, 8))
+                    .fold(0, i64::wrapping_add);
                 if bucket > 4096 {
                     continue; // not a bucket index gprobe writes; ignore rather than allocate
                 }
-                let slot = match groups.iter().position(|(k, _)| k == user_key) {
+                let slot = match groups.iter().position(|(k, _, _)| k == user_key) {
                     Some(i) => i,
                     None => {
-                        groups.push((user_key.to_vec(), Vec::new()));
+                        groups.push((user_key.to_vec(), Vec::new(), 0));
                         groups.len() - 1
                     }
                 };
+                groups[slot].2 = groups[slot].2.wrapping_add(sum);
                 let counts = &mut groups[slot].1;
                 if counts.len() <= bucket {
                     counts.resize(bucket + 1, 0);
                 }
                 counts[bucket] = counts[bucket].wrapping_add(count);
             }
-            for (key, counts) in groups {
+            for (key, counts, sum) in groups {
                 let value = match kind {
                     AggKind::Lhist { min, max, step } => MapValue::Lhist {
                         min: *min,
                         max: *max,
                         step: *step,
                         counts,
+                        sum,
                     },
-                    _ => MapValue::Hist(counts),
+                    _ => MapValue::Hist { counts, sum },
                 };
                 entries.push(MapEntry {
                     key: fields(&spec.key, &key, resolve),
@@ -381,18 +398,19 @@ mod tests {
             v.extend_from_slice(&bucket.to_le_bytes());
             v
         };
+        // Per CPU (count, sum of the values counted).
         let raw = vec![
             RawEntry {
                 key: raw_key(1, 4),
-                values: vec![le(1), le(2)],
+                values: vec![pair(1, 20), pair(2, 50)],
             },
             RawEntry {
                 key: raw_key(2, 1),
-                values: vec![le(1), le(0)],
+                values: vec![pair(1, 0), pair(0, 0)],
             },
             RawEntry {
                 key: raw_key(1, 2),
-                values: vec![le(0), le(5)],
+                values: vec![pair(0, 0), pair(5, 14)],
             },
         ];
         let snap = snapshot(&s, &raw, &NoResolve);
@@ -402,11 +420,17 @@ mod tests {
             vec![
                 MapEntry {
                     key: vec![Value::Uint(1)],
-                    value: MapValue::Hist(vec![0, 0, 5, 0, 3])
+                    value: MapValue::Hist {
+                        counts: vec![0, 0, 5, 0, 3],
+                        sum: 84
+                    }
                 },
                 MapEntry {
                     key: vec![Value::Uint(2)],
-                    value: MapValue::Hist(vec![0, 1])
+                    value: MapValue::Hist {
+                        counts: vec![0, 1],
+                        sum: 0
+                    }
                 },
             ]
         );

@@ -16,7 +16,7 @@ use crate::output::Sink;
 use crate::symbolize::SymbolTable;
 use crate::sys::RawMap;
 use crate::value::MapSnapshot;
-use crate::{printf, tracefs};
+use crate::{printf, timefmt, tracefs};
 use gprobe_compiler::manifest::{Attach, EventSpec, Manifest, MapRole, MapSpec};
 use gprobe_compiler::types::StackKind;
 use std::cell::OnceCell;
@@ -254,8 +254,6 @@ pub struct Session {
     end_trigger: Option<Trigger>,
     probes: usize,
     resolver: Resolver,
-    /// CLOCK_REALTIME − CLOCK_MONOTONIC in ns: turns kernel event times into Unix times.
-    realtime_offset_ns: i64,
     child: Option<GatedChild>,
 }
 
@@ -297,9 +295,11 @@ impl Session {
             loaded,
             end_trigger: None,
             probes: 0,
-            resolver: Resolver::default(),
-            realtime_offset_ns: clock_ns(libc::CLOCK_REALTIME) as i64
-                - clock_ns(libc::CLOCK_MONOTONIC) as i64,
+            resolver: Resolver {
+                realtime_offset_ns: clock_ns(libc::CLOCK_REALTIME) as i64
+                    - clock_ns(libc::CLOCK_MONOTONIC) as i64,
+                ..Resolver::default()
+            },
             child: None,
         };
         session.write_config()?;
@@ -503,10 +503,10 @@ impl Session {
                     }
                 }
             }
-            EventSpec::Time { format } => sink.time(&strftime_now(&format)).map_err(out)?,
+            EventSpec::Time { format } => sink.time(&timefmt::format_now(&format)).map_err(out)?,
             EventSpec::Emit { probe, record, .. } => {
                 let ktime = decode::read_uint(payload, 0, 8);
-                let ts = ktime.wrapping_add_signed(self.realtime_offset_ns);
+                let ts = self.resolver.unix_ns(ktime);
                 let value = decode::record(&record, payload, &self.resolver);
                 sink.emit(&probe, ts, &value).map_err(out)?;
             }
@@ -695,6 +695,9 @@ struct Resolver {
     kernel: OnceCell<SymbolTable>,
     /// The user binary read as a Go binary (pclntab), for `gostack`.
     go: OnceCell<Option<gprobe_compiler::gobin::GoBinary>>,
+    /// CLOCK_REALTIME − CLOCK_MONOTONIC in ns: turns kernel times (`nsecs`, `emit()`'s
+    /// timestamps, `strftime()`) into Unix times.
+    realtime_offset_ns: i64,
 }
 
 impl Resolver {
@@ -723,6 +726,10 @@ impl Resolver {
 }
 
 impl Resolve for Resolver {
+    fn unix_ns(&self, ktime_ns: u64) -> u64 {
+        ktime_ns.wrapping_add_signed(self.realtime_offset_ns)
+    }
+
     fn stack(&self, kind: StackKind, id: i64, limit: u8) -> Vec<String> {
         let Some((_, raw)) = self.stacks.iter().find(|(k, _)| *k == kind) else {
             return Vec::new();
@@ -811,23 +818,6 @@ impl Drop for SignalGuard {
     }
 }
 
-/// The local wall clock formatted with strftime(3).
-fn strftime_now(format: &str) -> String {
-    let Ok(c_format) = CString::new(format) else {
-        return String::new();
-    };
-    let mut buf = vec![0u8; 256];
-    // SAFETY: valid pointers; strftime writes at most buf.len() bytes.
-    unsafe {
-        let now = libc::time(std::ptr::null_mut());
-        let mut tm: libc::tm = std::mem::zeroed();
-        libc::localtime_r(&now, &mut tm);
-        let n = libc::strftime(buf.as_mut_ptr().cast(), buf.len(), c_format.as_ptr(), &tm);
-        buf.truncate(n);
-    }
-    String::from_utf8_lossy(&buf).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -838,6 +828,5 @@ mod tests {
         assert!(t.exe.exists());
         assert!(t.offset > 0);
         assert_eq!(key_of(1, 4), vec![1, 0, 0, 0]);
-        assert_eq!(strftime_now("%%"), "%");
     }
 }

@@ -67,8 +67,12 @@ pub enum MapValue {
         count: u64,
     },
     /// log2 buckets, indexed as in bpftrace: 0 holds negatives, 1 holds 0, `k + 2` holds
-    /// `2^k ..= 2^(k+1) - 1`. `counts[i]` is bucket i (trailing zero buckets may be absent).
-    Hist(Vec<u64>),
+    /// `2^k ..= 2^(k+1) - 1`. `counts[i]` is bucket i (trailing zero buckets may be absent);
+    /// `sum` is the sum of every value counted (for exporters; bpftrace's text omits it).
+    Hist {
+        counts: Vec<u64>,
+        sum: i64,
+    },
     /// Linear buckets: 0 holds `< min`, `i + 1` holds `min + i*step .. min + (i+1)*step`, the last
     /// (`(max - min) / step + 1`) holds `>= max`.
     Lhist {
@@ -76,5 +80,7 @@ pub enum MapValue {
         max: i64,
         step: i64,
         counts: Vec<u64>,
+        /// The sum of every value counted.
+        sum: i64,
     },
 }

@@ -187,13 +187,14 @@ impl<'a> Checker<'a> {
                 ret,
                 binary,
                 function,
+                glob,
                 ..
             } => {
                 let binary = binary.as_ref().map(|b| b.node.as_str());
                 if binary.is_none() && !self.options.has_target {
                     return; // reported by the provider
                 }
-                match self.env.resolve_uprobe(binary, &function.node, *ret) {
+                match self.env.resolve_uprobe(binary, &function.node, *glob, *ret) {
                     Ok(r) => {
                         if let (Some(at), None) = (goid, &r.go) {
                             self.error(
@@ -1337,6 +1338,12 @@ impl<'a> Checker<'a> {
                 Type::Int(i)
             }
             Returns::Str { size } => Type::Str { size },
+            Returns::Timestamp => match args.first().map(|a| &a.kind) {
+                Some(ExprKind::Str(format)) => Type::Timestamp {
+                    format: format.clone(),
+                },
+                _ => Type::Unknown,
+            },
             Returns::Sym { user } => Type::Sym { user },
             Returns::Agg(kind) => Type::Agg(kind),
             Returns::Stack(kind) => {

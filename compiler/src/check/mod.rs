@@ -48,15 +48,17 @@ pub trait Env {
     /// Where uprobe `binary:function` (`None`: the `-p`/`-c` target) attaches: for a Go binary
     /// the matching functions with file offsets (entry after the stack check, or every RET when
     /// `ret`), argument locations and runtime offsets (see [`crate::target::resolve_uprobe`]).
-    /// For other binaries `functions` is empty and the probe attaches by ELF symbol. `Err` says
-    /// why it cannot attach (e.g. no such function, with the nearest names).
+    /// `glob`: `function` is a `*`/`?` pattern, else one literal name (quoted names are
+    /// literal). For other binaries `functions` is empty and the probe attaches by ELF symbol.
+    /// `Err` says why it cannot attach (e.g. no such function, with the nearest names).
     fn resolve_uprobe(
         &self,
         binary: Option<&str>,
         function: &str,
+        glob: bool,
         ret: bool,
     ) -> Result<Resolved, String> {
-        let _ = (function, ret);
+        let _ = (function, glob, ret);
         Ok(Resolved {
             binary: binary.map(str::to_owned),
             ..Resolved::default()

@@ -103,6 +103,7 @@ pub fn provider(attach: &AttachPoint, options: &Options) -> Result<Box<dyn Provi
             ret,
             binary,
             function,
+            glob,
             ..
         } => {
             if binary.is_none() && !options.has_target {
@@ -124,6 +125,7 @@ pub fn provider(attach: &AttachPoint, options: &Options) -> Result<Box<dyn Provi
                 ret: *ret,
                 binary: binary.as_ref().map(|b| b.node.clone()),
                 function: function.node.clone(),
+                glob: *glob,
                 span,
             })
         }
@@ -216,6 +218,7 @@ struct Uprobe {
     ret: bool,
     binary: Option<String>,
     function: String,
+    glob: bool,
     span: Span,
 }
 
@@ -226,13 +229,17 @@ impl Uprobe {
         at: Span,
         what: &str,
     ) -> Result<super::GoFunction, Diagnostic> {
-        if self.function.contains('*') {
+        if self.glob {
             return Err(Diagnostic::error(
                 codes::NO_SIGNATURE,
                 format!("`{what}` needs one function, not a wildcard"),
             )
             .primary(at, "signatures differ between functions")
-            .secondary(self.span, "this matches several functions"));
+            .secondary(self.span, "this matches several functions")
+            .help(format!(
+                "a quoted name is literal: write `\"{}\"` if its `*` is part of the name",
+                self.function
+            )));
         }
         env.go_function(self.binary.as_deref(), &self.function)
             .map_err(|why| {

@@ -6,9 +6,10 @@ use crate::ast::{self, BinOp, Block, Expr, ExprKind, MapRef, Stmt, StmtKind, UnO
 use crate::bpf::helpers::{BPF_ANY, BPF_F_USER_STACK};
 use crate::bpf::{Helper, Size};
 use crate::builtins::{Builtin, ProviderKind};
+use crate::check::ProbeInfo;
 use crate::diag::Diagnostic;
 use crate::ir::{AluOp, Base, Cond, Function, Inst, Label, Operand, VReg};
-use crate::manifest::{EventSpec, Layout, MapValue};
+use crate::manifest::{EventSpec, FieldKind, Layout, MapValue};
 use crate::span::Span;
 use crate::target::{GoLocation, GoRuntime, GoSite};
 use crate::types::{AggKind, StackKind, Type};
@@ -129,6 +130,7 @@ pub(crate) struct GoCtx<'a> {
 pub(super) fn lower_probe(
     module: &mut Module,
     probe: &ast::Probe,
+    info: &ProbeInfo,
     name: &str,
     provider: ProviderKind,
     probe_name: &str,
@@ -151,7 +153,7 @@ pub(super) fn lower_probe(
     };
     l.emit(Inst::Entry { ctx });
     let result = (|| -> R<()> {
-        l.declare_mem_vars(&probe.body)?;
+        l.declare_mem_vars(info)?;
         if let Some(pred) = &probe.predicate {
             l.span = pred.span;
             if l.never_true(pred) {
@@ -199,40 +201,31 @@ impl Lower<'_, '_, '_> {
         Ok(-(self.sp as i32) as i16)
     }
 
-    /// Strings, tuples and records held in variables live in stack slots for the whole probe.
-    fn declare_mem_vars(&mut self, block: &Block) -> R<()> {
-        for s in &block.stmts {
-            match &s.kind {
-                StmtKind::AssignVar { var, value, .. } => {
-                    if !matches!(
-                        value.ty,
-                        Type::Int(_) | Type::Ptr(_) | Type::Sym { .. } | Type::Stack { .. }
-                    ) && !self.vars.contains_key(&var.node)
-                    {
-                        let size = layout::stack_size(&value.ty)
-                            .ok_or_else(|| unsupported(value.span, "a variable of this type"))?;
-                        self.span = s.span;
-                        let off = self.alloc(size)?;
-                        self.vars.insert(
-                            var.node.clone(),
-                            Var::Mem {
-                                off,
-                                ty: value.ty.clone(),
-                            },
-                        );
-                    }
-                }
-                StmtKind::If { then, els, .. } => {
-                    self.declare_mem_vars(then)?;
-                    if let Some(e) = els {
-                        self.declare_mem_vars(e)?;
-                    }
-                }
-                StmtKind::Unroll { body, .. }
-                | StmtKind::While { body, .. }
-                | StmtKind::Block(body) => self.declare_mem_vars(body)?,
-                _ => {}
+    /// Strings, tuples and records held in variables live in stack slots for the whole probe,
+    /// sized by the checker's unified type (the widest value ever assigned).
+    fn declare_mem_vars(&mut self, info: &ProbeInfo) -> R<()> {
+        for var in &info.vars {
+            if matches!(
+                var.ty,
+                Type::Int(_)
+                    | Type::Ptr(_)
+                    | Type::Sym { .. }
+                    | Type::Stack { .. }
+                    | Type::Timestamp { .. }
+            ) {
+                continue;
             }
+            self.span = var.span;
+            let size = layout::stack_size(&var.ty)
+                .ok_or_else(|| unsupported(var.span, "a variable of this type"))?;
+            let off = self.alloc(size)?;
+            self.vars.insert(
+                var.name.clone(),
+                Var::Mem {
+                    off,
+                    ty: var.ty.clone(),
+                },
+            );
         }
         Ok(())
     }
@@ -259,6 +252,14 @@ impl Lower<'_, '_, '_> {
                 None => Ok(()),
             },
             StmtKind::If { cond, then, els } => {
+                // A constant condition lowers one arm: the verifier rejects unreachable code.
+                if let Some(c) = self.constant(cond) {
+                    return match (c != 0, els) {
+                        (true, _) => self.block(then),
+                        (false, Some(els)) => self.block(els),
+                        (false, None) => Ok(()),
+                    };
+                }
                 let else_label = self.label();
                 self.branch(cond, else_label, false)?;
                 self.block(then)?;
@@ -644,8 +645,14 @@ impl Lower<'_, '_, '_> {
                 src: Operand::Imm(0),
             });
         }
-        for (k, f) in m.keys.iter().zip(&key_layout.fields) {
-            self.write_value(k, off + f.offset as i16, &k.ty)?;
+        let key_types = self
+            .module
+            .checked
+            .map(&m.name.node)
+            .map(|info| info.keys.clone())
+            .unwrap_or_default();
+        for ((k, f), ty) in m.keys.iter().zip(&key_layout.fields).zip(&key_types) {
+            self.write_value(k, off + f.offset as i16, ty)?;
         }
         if let Some(b) = bucket {
             let at = off + key_layout.size as i16 - 8;
@@ -675,9 +682,13 @@ impl Lower<'_, '_, '_> {
                 if let Some(op) = op {
                     return self.map_compound(m, index, op, value);
                 }
+                let slot = match self.module.checked.map(&m.name.node).map(|i| &i.value) {
+                    Some(crate::check::MapValue::Plain(ty)) => ty.clone(),
+                    _ => value.ty.clone(),
+                };
                 let key = self.key(m, index, None)?;
                 let val = self.alloc(layout.size)?;
-                self.write_value(value, val, &value.ty)?;
+                self.write_value(value, val, &slot)?;
                 self.update(index, key, val)
             }
             _ => Err(Diagnostic::error(
@@ -794,8 +805,11 @@ impl Lower<'_, '_, '_> {
             target: absent,
         });
         match kind {
-            AggKind::Count | AggKind::Hist | AggKind::Lhist { .. } => {
-                self.add_in_place(p, 0, Operand::Imm(1))
+            AggKind::Count => self.add_in_place(p, 0, Operand::Imm(1)),
+            // A bucket keeps its count and the sum of its values (exporters' `_sum`).
+            AggKind::Hist | AggKind::Lhist { .. } => {
+                self.add_in_place(p, 0, Operand::Imm(1));
+                self.add_in_place(p, 8, v);
             }
             AggKind::Sum => self.add_in_place(p, 0, v),
             AggKind::Avg | AggKind::Stats => {
@@ -856,12 +870,26 @@ impl Lower<'_, '_, '_> {
         self.emit(Inst::Label(absent));
         let val = self.alloc(16)?;
         match kind {
-            AggKind::Count | AggKind::Hist | AggKind::Lhist { .. } => self.emit(Inst::Store {
+            AggKind::Count => self.emit(Inst::Store {
                 base: Base::Fp,
                 off: val,
                 size: Size::DW,
                 src: Operand::Imm(1),
             }),
+            AggKind::Hist | AggKind::Lhist { .. } => {
+                self.emit(Inst::Store {
+                    base: Base::Fp,
+                    off: val,
+                    size: Size::DW,
+                    src: Operand::Imm(1),
+                });
+                self.emit(Inst::Store {
+                    base: Base::Fp,
+                    off: val + 8,
+                    size: Size::DW,
+                    src: v,
+                });
+            }
             AggKind::Sum => self.emit(Inst::Store {
                 base: Base::Fp,
                 off: val,
@@ -1034,7 +1062,11 @@ impl Lower<'_, '_, '_> {
     /// Writes `e` (of type `ty`) into the stack at `r10 + off`, laid out as [`layout`] says.
     fn write_value(&mut self, e: &Expr, off: i16, ty: &Type) -> R<()> {
         match ty {
-            Type::Int(_) | Type::Ptr(_) | Type::Sym { .. } | Type::Stack { .. } => {
+            Type::Int(_)
+            | Type::Ptr(_)
+            | Type::Sym { .. }
+            | Type::Stack { .. }
+            | Type::Timestamp { .. } => {
                 let v = self.int(e)?;
                 self.store_val(off, v);
                 Ok(())
@@ -1044,16 +1076,17 @@ impl Lower<'_, '_, '_> {
                 let parts: Vec<&Expr> = match &e.kind {
                     ExprKind::Tuple(items) => items.iter().collect(),
                     ExprKind::Record(fields) => fields.iter().map(|(_, x)| x).collect(),
-                    ExprKind::Var(name) => return self.copy_var(name, off, e.span),
+                    ExprKind::Var(name) => return self.copy_var(name, off, ty, e.span),
                     _ => return Err(unsupported(e.span, "a tuple from this expression")),
                 };
-                let (crate::manifest::FieldKind::Tuple(layout), _) =
+                let slots = component_types(ty);
+                let (FieldKind::Tuple(layout), _) =
                     layout::field_kind(ty).ok_or_else(|| unsupported(e.span, "this tuple"))?
                 else {
                     return Err(unsupported(e.span, "this tuple"));
                 };
-                for (p, f) in parts.into_iter().zip(&layout.fields) {
-                    self.write_value(p, off + f.offset as i16, &p.ty)?;
+                for ((p, f), slot) in parts.into_iter().zip(&layout.fields).zip(slots) {
+                    self.write_value(p, off + f.offset as i16, slot)?;
                 }
                 Ok(())
             }
@@ -1064,15 +1097,99 @@ impl Lower<'_, '_, '_> {
         }
     }
 
-    fn copy_var(&mut self, name: &str, dst: i16, span: Span) -> R<()> {
+    /// Copies variable `name` into a slot of type `dst_ty` at `dst`.
+    fn copy_var(&mut self, name: &str, dst: i16, dst_ty: &Type, span: Span) -> R<()> {
         let Some(Var::Mem { off, ty }) = self.vars.get(name) else {
             return Err(unsupported(span, "this variable here"));
         };
-        let (src, size) = (*off, layout::stack_size(ty).unwrap_or(0));
+        let (src, src_ty) = (*off, ty.clone());
         if src != dst {
-            self.copy_stack(src, dst, size);
+            self.copy_converting(src, &src_ty, dst, dst_ty, span)?;
         }
         Ok(())
+    }
+
+    /// Copies a value of type `src_ty` at `src` into a slot of type `dst_ty` at `dst`: a string
+    /// is cut to the slot (keeping a NUL) or NUL-padded, tuples convert field by field.
+    fn copy_converting(
+        &mut self,
+        src: i16,
+        src_ty: &Type,
+        dst: i16,
+        dst_ty: &Type,
+        span: Span,
+    ) -> R<()> {
+        if src_ty == dst_ty {
+            let size = layout::stack_size(dst_ty).unwrap_or(0);
+            self.copy_stack(src, dst, size);
+            return Ok(());
+        }
+        match (src_ty, dst_ty) {
+            (Type::Str { size: from }, Type::Str { size: to }) => {
+                self.copy_str(Base::Fp, src, *from, dst, *to);
+                Ok(())
+            }
+            (Type::Tuple(_) | Type::Record(_), Type::Tuple(_) | Type::Record(_)) => {
+                let (Some((FieldKind::Tuple(from), _)), Some((FieldKind::Tuple(to), _))) =
+                    (layout::field_kind(src_ty), layout::field_kind(dst_ty))
+                else {
+                    return Err(unsupported(span, "this tuple"));
+                };
+                let pairs = from
+                    .fields
+                    .iter()
+                    .zip(component_types(src_ty))
+                    .zip(to.fields.iter().zip(component_types(dst_ty)));
+                for ((sf, st), (df, dt)) in pairs {
+                    self.copy_converting(
+                        src + sf.offset as i16,
+                        st,
+                        dst + df.offset as i16,
+                        dt,
+                        span,
+                    )?;
+                }
+                Ok(())
+            }
+            _ => {
+                // Integers and ids: one 8-byte word either way.
+                self.copy_stack(src, dst, 8);
+                Ok(())
+            }
+        }
+    }
+
+    /// Copies a string of `from` bytes at `base + src` into a `to`-byte slot at `r10 + dst`:
+    /// never more than the slot holds, the rest zeroed, and a cut string still ends in NUL.
+    fn copy_str(&mut self, base: Base, src: i16, from: u32, dst: i16, to: u32) {
+        let words = align8(from.min(to)) / 8;
+        let t = self.vreg();
+        for i in 0..words as i16 {
+            self.emit(Inst::Load {
+                dst: t,
+                base,
+                off: src + i * 8,
+                size: Size::DW,
+            });
+            self.emit(Inst::Store {
+                base: Base::Fp,
+                off: dst + i * 8,
+                size: Size::DW,
+                src: Operand::Reg(t),
+            });
+        }
+        let copied = words * 8;
+        if copied < align8(to) {
+            self.zero_stack(dst + copied as i16, align8(to) - copied);
+        }
+        if from > to && to > 0 {
+            self.emit(Inst::Store {
+                base: Base::Fp,
+                off: dst + to as i16 - 1,
+                size: Size::B,
+                src: Operand::Imm(0),
+            });
+        }
     }
 
     fn copy_stack(&mut self, src: i16, dst: i16, size: u32) {
@@ -1111,7 +1228,7 @@ impl Lower<'_, '_, '_> {
                 self.write_literal(s.as_bytes(), off, size);
                 Ok(())
             }
-            ExprKind::Var(name) => self.copy_var(name, off, e.span),
+            ExprKind::Var(name) => self.copy_var(name, off, &Type::Str { size }, e.span),
             ExprKind::Builtin {
                 builtin: Builtin::Comm,
                 ..
@@ -1187,6 +1304,10 @@ impl Lower<'_, '_, '_> {
                 Ok(())
             }
             ExprKind::Ternary { cond, then, els } => {
+                // A constant condition lowers one arm: the verifier rejects unreachable code.
+                if let Some(c) = self.constant(cond) {
+                    return self.write_str(if c != 0 { then } else { els }, off, size);
+                }
                 let (other, done) = (self.label(), self.label());
                 self.branch(cond, other, false)?;
                 self.write_str(then, off, size)?;
@@ -1197,7 +1318,14 @@ impl Lower<'_, '_, '_> {
                 Ok(())
             }
             ExprKind::Map(m) => {
-                let (index, _) = self.user_map(m)?;
+                let (index, value) = self.user_map(m)?;
+                let stored = match value {
+                    MapValue::Plain(layout) => match layout.fields.first().map(|f| &f.kind) {
+                        Some(FieldKind::Str { size }) => *size,
+                        _ => return Err(unsupported(e.span, "this map as a string")),
+                    },
+                    MapValue::Agg(_) => return Err(unsupported(e.span, "this map as a string")),
+                };
                 let key = self.key(m, index, None)?;
                 let p = self.lookup(index, key);
                 let (absent, done) = (self.label(), self.label());
@@ -1207,21 +1335,7 @@ impl Lower<'_, '_, '_> {
                     rhs: Operand::Imm(0),
                     target: absent,
                 });
-                let t = self.vreg();
-                for i in (0..align8(size) as i16).step_by(8) {
-                    self.emit(Inst::Load {
-                        dst: t,
-                        base: Base::Reg(p),
-                        off: i,
-                        size: Size::DW,
-                    });
-                    self.emit(Inst::Store {
-                        base: Base::Fp,
-                        off: off + i,
-                        size: Size::DW,
-                        src: Operand::Reg(t),
-                    });
-                }
+                self.copy_str(Base::Reg(p), 0, stored, off, size);
                 self.emit(Inst::Jump { target: done });
                 self.emit(Inst::Label(absent));
                 self.zero_stack(off, size);
@@ -1229,17 +1343,31 @@ impl Lower<'_, '_, '_> {
                 Ok(())
             }
             ExprKind::Field { expr, name, .. } if self.is_tracepoint_args(expr) => {
-                let (field_off, _) = self.tracepoint_field(expr, name)?;
+                let (field_off, field_ty) = self.tracepoint_field(expr, name)?;
+                let field_size = match field_ty {
+                    Type::Str { size: n } | Type::Buf { size: n } => n,
+                    _ => size,
+                };
                 self.zero_stack(off, size);
-                self.copy_from_ctx(field_off, off, size);
+                self.copy_from_ctx(field_off, off, field_size.min(size));
+                if field_size > size && size > 0 {
+                    // Cut to the slot: keep it NUL-terminated.
+                    self.emit(Inst::Store {
+                        base: Base::Fp,
+                        off: off + size as i16 - 1,
+                        size: Size::B,
+                        src: Operand::Imm(0),
+                    });
+                }
                 Ok(())
             }
             _ => Err(unsupported(e.span, "this string expression")),
         }
     }
 
+    /// Writes `bytes` NUL-padded to a `size`-byte slot, cut to `size - 1` bytes if longer.
     fn write_literal(&mut self, bytes: &[u8], off: i16, size: u32) {
-        let mut padded = bytes.to_vec();
+        let mut padded = bytes[..bytes.len().min(size.saturating_sub(1) as usize)].to_vec();
         padded.resize(align8(size) as usize, 0);
         for (i, chunk) in padded.chunks(8).enumerate() {
             let at = off + (i * 8) as i16;
@@ -1844,7 +1972,12 @@ impl Lower<'_, '_, '_> {
                 self.effect(e)?;
                 Val::Imm(0)
             }
-            Builtin::Comm | Builtin::Probe | Builtin::Str | Builtin::Buf | Builtin::Strftime => {
+            // The kernel keeps the time; user space formats it.
+            Builtin::Strftime => match args.get(1) {
+                Some(nsecs) => return self.int(nsecs),
+                None => return Err(unsupported(e.span, "strftime() without a time")),
+            },
+            Builtin::Comm | Builtin::Probe | Builtin::Str | Builtin::Buf => {
                 return Err(unsupported(e.span, "a string where a number is needed"));
             }
             Builtin::Args => return Err(unsupported(e.span, "`args` as a whole value")),
@@ -2469,5 +2602,14 @@ fn fold(op: AluOp, a: i64, b: i64) -> i64 {
         AluOp::Lsh => ua.wrapping_shl(b as u32) as i64,
         AluOp::Rsh => ua.wrapping_shr(b as u32) as i64,
         AluOp::Arsh => a.wrapping_shr(b as u32),
+    }
+}
+
+/// The types of a tuple's or record's fields, in layout order.
+fn component_types(ty: &Type) -> Vec<&Type> {
+    match ty {
+        Type::Tuple(items) => items.iter().collect(),
+        Type::Record(fields) => fields.iter().map(|(_, t)| t).collect(),
+        _ => Vec::new(),
     }
 }

@@ -35,6 +35,12 @@ pub fn field_kind(ty: &Type) -> Option<(FieldKind, u32)> {
             8,
         ),
         Type::Sym { user } => (FieldKind::Sym { user: *user }, 8),
+        Type::Timestamp { format } => (
+            FieldKind::Timestamp {
+                format: format.clone(),
+            },
+            8,
+        ),
         Type::Tuple(types) => {
             let layout = layout_of(types.iter().map(|t| (None, t)))?;
             let size = layout.size;

@@ -8,13 +8,14 @@ pub mod layout;
 
 use crate::ast::{self, Expr, ExprKind, ProbeKind, Stmt, StmtKind};
 use crate::builtins::ProviderKind;
+use crate::check::{self, Checked};
 use crate::diag::Diagnostic;
 use crate::ir::Function;
 use crate::manifest::{
     Attach, EventSpec, Layout, MapKind, MapRole, MapSpec, MapValue, UprobeTarget,
 };
 use crate::span::Span;
-use crate::types::{StackKind, Type};
+use crate::types::{AggKind, StackKind};
 use std::collections::HashMap;
 
 /// Diagnostic codes of the back end: `E07xx`.
@@ -65,6 +66,8 @@ pub struct Lowered {
 /// Module-wide state: maps and events shared by all programs.
 pub(crate) struct Module<'a> {
     pub source: &'a str,
+    /// The checker's unified types of maps and variables: the slot sizes.
+    pub checked: &'a Checked,
     pub options: &'a LowerOptions,
     pub maps: Vec<MapSpec>,
     pub user_maps: HashMap<String, usize>,
@@ -176,18 +179,20 @@ fn u64_layout() -> Layout {
 
 pub fn lower(
     program: &ast::Program,
+    checked: &Checked,
     source: &str,
     options: &LowerOptions,
 ) -> Result<Lowered, Vec<Diagnostic>> {
     let mut module = Module {
         source,
+        checked,
         options,
         maps: Vec::new(),
         user_maps: HashMap::new(),
         events: Vec::new(),
         diags: Vec::new(),
     };
-    collect_maps(program, &mut module);
+    collect_maps(program, checked, &mut module);
     let mut programs = Vec::new();
     for (pi, probe) in program.probes.iter().enumerate() {
         for (ai, attach) in probe.attach.iter().enumerate() {
@@ -211,7 +216,9 @@ pub fn lower(
                 } else {
                     format!("{name}_v{vi}")
                 };
-                let func = func::lower_probe(&mut module, probe, &name, provider, &probe_name, go);
+                let info = checked.probes.get(pi).cloned().unwrap_or_default();
+                let func =
+                    func::lower_probe(&mut module, probe, &info, &name, provider, &probe_name, go);
                 programs.push(LoweredProgram {
                     func,
                     section: format!("{section_kind}/{name}"),
@@ -354,6 +361,7 @@ fn attach_of(
             binary,
             function,
             offset,
+            ..
         } => {
             if offset.is_some() {
                 diags.push(
@@ -393,123 +401,33 @@ fn attach_of(
     })
 }
 
-/// Decides every user map's kind, key layout and value from its uses: the first assignment
-/// decides the value, the first use with keys decides the key.
-fn collect_maps(program: &ast::Program, module: &mut Module) {
-    let mut seen: Vec<(String, Option<&ast::MapRef>, Option<&Expr>)> = Vec::new();
-    fn note<'a>(
-        seen: &mut Vec<(String, Option<&'a ast::MapRef>, Option<&'a Expr>)>,
-        m: &'a ast::MapRef,
-        value: Option<&'a Expr>,
-    ) {
-        match seen.iter_mut().find(|(n, _, _)| *n == m.name.node) {
-            Some(entry) => {
-                if entry.2.is_none() && value.is_some() {
-                    entry.1 = Some(m);
-                    entry.2 = value;
-                }
+/// Lays out every user map from the checker's unified types (so a later, longer string widens
+/// the slot instead of overflowing it). Key fields are named after the key expressions as
+/// written at the map's first assignment (`comm`), for exporters' labels.
+fn collect_maps(program: &ast::Program, checked: &Checked, module: &mut Module) {
+    let key_names = first_assignments(program);
+    for info in &checked.maps {
+        let names: Vec<Option<String>> = match key_names.get(info.name.as_str()) {
+            Some(keys) if keys.len() == info.keys.len() => {
+                keys.iter().map(|k| key_name(module.source, k)).collect()
             }
-            None => seen.push((m.name.node.clone(), Some(m), value)),
-        }
-    }
-    fn expr<'a>(seen: &mut Vec<(String, Option<&'a ast::MapRef>, Option<&'a Expr>)>, e: &'a Expr) {
-        match &e.kind {
-            ExprKind::Map(m) => {
-                note(seen, m, None);
-                m.keys.iter().for_each(|k| expr(seen, k));
-            }
-            ExprKind::Builtin { args, .. }
-            | ExprKind::Call { args, .. }
-            | ExprKind::Tuple(args) => args.iter().for_each(|a| expr(seen, a)),
-            ExprKind::Unary { expr: x, .. }
-            | ExprKind::Cast { expr: x, .. }
-            | ExprKind::Field { expr: x, .. } => expr(seen, x),
-            ExprKind::Binary { lhs, rhs, .. }
-            | ExprKind::Index {
-                expr: lhs,
-                index: rhs,
-            } => {
-                expr(seen, lhs);
-                expr(seen, rhs);
-            }
-            ExprKind::Ternary { cond, then, els } => {
-                expr(seen, cond);
-                expr(seen, then);
-                expr(seen, els);
-            }
-            ExprKind::Record(fields) => fields.iter().for_each(|(_, x)| expr(seen, x)),
-            _ => {}
-        }
-    }
-    fn block<'a>(
-        seen: &mut Vec<(String, Option<&'a ast::MapRef>, Option<&'a Expr>)>,
-        b: &'a ast::Block,
-    ) {
-        b.stmts.iter().for_each(|s| stmt(seen, s));
-    }
-    fn stmt<'a>(seen: &mut Vec<(String, Option<&'a ast::MapRef>, Option<&'a Expr>)>, s: &'a Stmt) {
-        match &s.kind {
-            StmtKind::Expr(e) => expr(seen, e),
-            StmtKind::AssignVar { value, .. } => expr(seen, value),
-            StmtKind::AssignMap { map, value, .. } => {
-                expr(seen, value);
-                m_keys(seen, map);
-                note(seen, map, Some(value));
-            }
-            StmtKind::If { cond, then, els } => {
-                expr(seen, cond);
-                block(seen, then);
-                if let Some(e) = els {
-                    block(seen, e);
-                }
-            }
-            StmtKind::Unroll { body, .. } => block(seen, body),
-            StmtKind::While { cond, body } => {
-                expr(seen, cond);
-                block(seen, body);
-            }
-            StmtKind::Block(b) => block(seen, b),
-            StmtKind::Return => {}
-        }
-    }
-    fn m_keys<'a>(
-        seen: &mut Vec<(String, Option<&'a ast::MapRef>, Option<&'a Expr>)>,
-        m: &'a ast::MapRef,
-    ) {
-        m.keys.iter().for_each(|k| expr(seen, k));
-    }
-    for p in &program.probes {
-        if let Some(pred) = &p.predicate {
-            expr(&mut seen, pred);
-        }
-        block(&mut seen, &p.body);
-    }
-
-    for (name, mref, value) in seen {
-        let Some(mref) = mref else { continue };
-        let user_key = layout::layout_of(
-            mref.keys
-                .iter()
-                .map(|k| (key_name(module.source, k), &k.ty)),
-        );
-        let Some(mut key) = user_key else {
+            _ => vec![None; info.keys.len()],
+        };
+        let Some(mut key) = layout::layout_of(names.into_iter().zip(&info.keys)) else {
             module.diags.push(
                 Diagnostic::error(codes::UNSUPPORTED, "this map key type cannot be stored")
-                    .primary(mref.span, "here"),
+                    .primary(info.span, "here"),
             );
             continue;
         };
-        let (kind, map_value) = match value.map(|v| &v.ty) {
-            Some(Type::Agg(agg)) => {
-                if matches!(
-                    agg,
-                    crate::types::AggKind::Hist | crate::types::AggKind::Lhist { .. }
-                ) {
+        let (kind, map_value) = match &info.value {
+            check::MapValue::Agg(agg) => {
+                if matches!(agg, AggKind::Hist | AggKind::Lhist { .. }) {
                     key.size += 8; // the bucket index trails the user key
                 }
                 (MapKind::PerCpuHash, MapValue::Agg(*agg))
             }
-            Some(ty) => match layout::layout_of([(None, ty)]) {
+            check::MapValue::Plain(ty) => match layout::layout_of([(None, ty)]) {
                 Some(l) => (MapKind::Hash, MapValue::Plain(l)),
                 None => {
                     module.diags.push(
@@ -517,13 +435,11 @@ fn collect_maps(program: &ast::Program, module: &mut Module) {
                             codes::UNSUPPORTED,
                             "this value type cannot be stored in a map",
                         )
-                        .primary(value.map_or(mref.span, |v| v.span), "here"),
+                        .primary(info.span, "here"),
                     );
                     continue;
                 }
             },
-            // Read but never written: reads give 0.
-            None => (MapKind::Hash, MapValue::Plain(u64_layout())),
         };
         if key.size == 0 {
             // A scalar map: one entry under key 0.
@@ -532,15 +448,94 @@ fn collect_maps(program: &ast::Program, module: &mut Module) {
         let index = module.maps.len();
         module.maps.push(MapSpec {
             name: format!("m{index}"),
-            user_name: Some(format!("@{name}")),
+            user_name: Some(format!("@{}", info.name)),
             role: MapRole::User,
             kind,
             key,
             value: map_value,
             max_entries: module.options.map_entries,
         });
-        module.user_maps.insert(name, index);
+        module.user_maps.insert(info.name.clone(), index);
     }
+}
+
+/// The key expressions of each map's first assignment (or first use, for a map never assigned
+/// with keys), by map name.
+fn first_assignments(program: &ast::Program) -> HashMap<&str, &[Expr]> {
+    #[derive(Default)]
+    struct Walk<'a> {
+        assigned: HashMap<&'a str, &'a [Expr]>,
+        used: HashMap<&'a str, &'a [Expr]>,
+    }
+    impl<'a> Walk<'a> {
+        fn expr(&mut self, e: &'a Expr) {
+            match &e.kind {
+                ExprKind::Map(m) => {
+                    self.used.entry(&m.name.node).or_insert(&m.keys);
+                    m.keys.iter().for_each(|k| self.expr(k));
+                }
+                ExprKind::Builtin { args, .. }
+                | ExprKind::Call { args, .. }
+                | ExprKind::Tuple(args) => args.iter().for_each(|a| self.expr(a)),
+                ExprKind::Unary { expr: x, .. }
+                | ExprKind::Cast { expr: x, .. }
+                | ExprKind::Field { expr: x, .. } => self.expr(x),
+                ExprKind::Binary { lhs, rhs, .. }
+                | ExprKind::Index {
+                    expr: lhs,
+                    index: rhs,
+                } => {
+                    self.expr(lhs);
+                    self.expr(rhs);
+                }
+                ExprKind::Ternary { cond, then, els } => {
+                    self.expr(cond);
+                    self.expr(then);
+                    self.expr(els);
+                }
+                ExprKind::Record(fields) => fields.iter().for_each(|(_, x)| self.expr(x)),
+                _ => {}
+            }
+        }
+        fn block(&mut self, b: &'a ast::Block) {
+            b.stmts.iter().for_each(|s| self.stmt(s));
+        }
+        fn stmt(&mut self, s: &'a Stmt) {
+            match &s.kind {
+                StmtKind::Expr(e) | StmtKind::AssignVar { value: e, .. } => self.expr(e),
+                StmtKind::AssignMap { map, value, .. } => {
+                    self.expr(value);
+                    map.keys.iter().for_each(|k| self.expr(k));
+                    self.assigned.entry(&map.name.node).or_insert(&map.keys);
+                    self.used.entry(&map.name.node).or_insert(&map.keys);
+                }
+                StmtKind::If { cond, then, els } => {
+                    self.expr(cond);
+                    self.block(then);
+                    if let Some(e) = els {
+                        self.block(e);
+                    }
+                }
+                StmtKind::While { cond, body } => {
+                    self.expr(cond);
+                    self.block(body);
+                }
+                StmtKind::Unroll { body, .. } | StmtKind::Block(body) => self.block(body),
+                StmtKind::Return => {}
+            }
+        }
+    }
+    let mut walk = Walk::default();
+    for p in &program.probes {
+        if let Some(pred) = &p.predicate {
+            walk.expr(pred);
+        }
+        walk.block(&p.body);
+    }
+    for (name, keys) in walk.used {
+        walk.assigned.entry(name).or_insert(keys);
+    }
+    walk.assigned
 }
 
 /// A key field's name: the key expression as written (`comm`).

@@ -52,6 +52,8 @@ const KNOWN: &[&str] = &[
 pub struct Part {
     pub text: String,
     pub span: Span,
+    /// Written in double quotes: taken literally, never a wildcard.
+    pub quoted: bool,
 }
 
 pub fn probe_kind(
@@ -123,9 +125,11 @@ pub fn probe_kind(
                 )
                 .primary(at, "remove this offset"));
             }
+            let quoted = rest.last().is_some_and(|p| p.quoted);
             ProbeKind::Uprobe {
                 ret,
                 binary,
+                glob: !quoted && crate::target::has_wildcard(&function.node),
                 function,
                 offset: offset.map(|(value, _)| value),
             }

@@ -76,16 +76,17 @@ impl Builder {
             match inner.as_rule() {
                 Rule::attach_part => {
                     let part = inner.into_inner().next()?;
-                    let (text, part_span) = match part.as_rule() {
+                    let (text, part_span, quoted) = match part.as_rule() {
                         Rule::quoted_part => {
                             let body = part.into_inner().next()?;
-                            (body.as_str().to_string(), span_of(&body))
+                            (body.as_str().to_string(), span_of(&body), true)
                         }
-                        _ => (part.as_str().to_string(), span_of(&part)),
+                        _ => (part.as_str().to_string(), span_of(&part), false),
                     };
                     parts.push(Part {
                         text,
                         span: part_span,
+                        quoted,
                     });
                 }
                 Rule::attach_offset => {

@@ -31,7 +31,7 @@ fn weight(v: &MapValue) -> u64 {
         MapValue::Plain(Value::Int(n)) => (*n).max(0) as u64,
         MapValue::Plain(Value::Uint(n)) => *n,
         MapValue::Plain(_) => 1,
-        MapValue::Hist(c) | MapValue::Lhist { counts: c, .. } => c.iter().sum(),
+        MapValue::Hist { counts: c, .. } | MapValue::Lhist { counts: c, .. } => c.iter().sum(),
     }
 }
 

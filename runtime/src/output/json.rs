@@ -112,7 +112,7 @@ pub fn key(parts: &[Value]) -> String {
 pub fn map_type(entries: &[MapEntry]) -> &'static str {
     match entries.first().map(|e| &e.value) {
         Some(MapValue::Avg { .. } | MapValue::Stats { .. }) => "stats",
-        Some(MapValue::Hist(_) | MapValue::Lhist { .. }) => "hist",
+        Some(MapValue::Hist { .. } | MapValue::Lhist { .. }) => "hist",
         _ => "map",
     }
 }
@@ -183,12 +183,13 @@ pub fn map_value(v: &MapValue) -> String {
             int(text::average(*sum, *count)),
             int(*sum)
         ),
-        MapValue::Hist(counts) => buckets(counts, hist_bounds),
+        MapValue::Hist { counts, .. } => buckets(counts, hist_bounds),
         MapValue::Lhist {
             min,
             max,
             step,
             counts,
+            ..
         } => buckets(counts, |i| lhist_bounds(*min, *max, *step, i)),
     }
 }
@@ -319,7 +320,7 @@ mod tests {
         counts[1] = 1;
         counts[4] = 1; // 5
         counts[8] = 1; // 100
-        let got = map(&scalar("@h", MapValue::Hist(counts)));
+        let got = map(&scalar("@h", MapValue::Hist { counts, sum: 0 }));
         let want = r#"{"type": "hist", "data": {"@h": [{"max": -1, "count": 1}, {"min": 0, "max": 0, "count": 1}, {"min": 1, "max": 1, "count": 0}, {"min": 2, "max": 3, "count": 0}, {"min": 4, "max": 7, "count": 1}, {"min": 8, "max": 15, "count": 0}, {"min": 16, "max": 31, "count": 0}, {"min": 32, "max": 63, "count": 0}, {"min": 64, "max": 127, "count": 1}]}}"#;
         assert_eq!(got, want);
         parse(&got);
@@ -333,6 +334,7 @@ mod tests {
             max: 10,
             step: 2,
             counts,
+            sum: 0,
         };
         assert_eq!(
             map(&scalar("@l", l(vec![0, 0, 1, 0, 0, 0, 1]))),

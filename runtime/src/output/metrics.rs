@@ -175,12 +175,14 @@ pub struct Histogram {
     pub bounds: Vec<f64>,
     pub counts: Vec<u64>,
     pub count: u64,
+    /// The sum of the values counted.
+    pub sum: i64,
 }
 
 /// A log2 histogram with explicit bounds: bucket 0 (negatives) is `(-inf, -1]`, bucket 1 (zero)
 /// `(-1, 0]`, bucket `k + 2` (`[2^k, 2^(k+1) - 1]`) is `(2^k - 1, 2^(k+1) - 1]`. Bounds stop at
 /// the last non-empty bucket (at least the zero bucket), so the overflow bucket is empty.
-pub fn log2_histogram(counts: &[u64]) -> Histogram {
+pub fn log2_histogram(counts: &[u64], sum: i64) -> Histogram {
     let last = counts.iter().rposition(|&c| c != 0).unwrap_or(1).max(1);
     let bounds: Vec<f64> = (0..=last)
         .map(|i| match i {
@@ -196,12 +198,13 @@ pub fn log2_histogram(counts: &[u64]) -> Histogram {
         bounds,
         count: counts.iter().copied().fold(0, u64::wrapping_add),
         counts: out,
+        sum,
     }
 }
 
 /// A linear histogram: bucket 0 (`< min`) is `(-inf, min - 1]`, bucket `i` is
 /// `(min + (i-1)*step - 1, min + i*step - 1]`, the last (`>= max`) is above `max - 1`.
-pub fn linear_histogram(min: i64, max: i64, step: i64, counts: &[u64]) -> Histogram {
+pub fn linear_histogram(min: i64, max: i64, step: i64, counts: &[u64], sum: i64) -> Histogram {
     let inner = if step > 0 {
         ((max - min) / step) as usize
     } else {
@@ -217,6 +220,7 @@ pub fn linear_histogram(min: i64, max: i64, step: i64, counts: &[u64]) -> Histog
         bounds,
         count: counts.iter().copied().fold(0, u64::wrapping_add),
         counts: out,
+        sum,
     }
 }
 
@@ -273,7 +277,7 @@ pub fn metrics(maps: &[MapSnapshot], meta: &[MapMeta]) -> Vec<Metric> {
         };
         let mut points = match &first.value {
             MapValue::Count(_) | MapValue::Sum(_) => Points::Counter(Vec::new()),
-            MapValue::Hist(_) | MapValue::Lhist { .. } => Points::Histogram(Vec::new()),
+            MapValue::Hist { .. } | MapValue::Lhist { .. } => Points::Histogram(Vec::new()),
             MapValue::Stats { .. } => Points::Summary(Vec::new()),
             MapValue::Plain(v) if plain_number(v).is_none() => continue,
             _ => Points::Gauge(Vec::new()),
@@ -299,7 +303,9 @@ pub fn metrics(maps: &[MapSnapshot], meta: &[MapMeta]) -> Vec<Metric> {
                         sum: *sum,
                     },
                 )),
-                (Points::Histogram(p), MapValue::Hist(c)) => p.push((l, log2_histogram(c))),
+                (Points::Histogram(p), MapValue::Hist { counts, sum }) => {
+                    p.push((l, log2_histogram(counts, *sum)))
+                }
                 (
                     Points::Histogram(p),
                     MapValue::Lhist {
@@ -307,8 +313,9 @@ pub fn metrics(maps: &[MapSnapshot], meta: &[MapMeta]) -> Vec<Metric> {
                         max,
                         step,
                         counts,
+                        sum,
                     },
-                ) => p.push((l, linear_histogram(*min, *max, *step, counts))),
+                ) => p.push((l, linear_histogram(*min, *max, *step, counts, *sum))),
                 _ => {}
             }
         }
@@ -370,7 +377,7 @@ mod tests {
             };
             let mut counts = vec![0u64; bucket + 1];
             counts[bucket] = 1;
-            let h = log2_histogram(&counts);
+            let h = log2_histogram(&counts, v);
             let at = h.bounds.iter().position(|&b| v as f64 <= b).unwrap();
             assert_eq!(at, bucket, "{v}");
             assert_eq!(h.counts[at], 1);
@@ -382,7 +389,7 @@ mod tests {
     #[test]
     fn linear_bounds_reproduce_the_buckets() {
         // lhist(v, 0, 10, 2): 0 below, 1..=5 inside, 6 at/above 10
-        let h = linear_histogram(0, 10, 2, &[1, 0, 1, 0, 0, 0, 1]);
+        let h = linear_histogram(0, 10, 2, &[1, 0, 1, 0, 0, 0, 1], 0);
         assert_eq!(h.bounds, vec![-1.0, 1.0, 3.0, 5.0, 7.0, 9.0]);
         assert_eq!(h.counts, vec![1, 0, 1, 0, 0, 0, 1]);
         assert_eq!(h.count, 3);

@@ -201,9 +201,7 @@ pub fn request(
                             start_time_unix_nano,
                             time_unix_nano: now,
                             count: h.count,
-                            // The kernel keeps bucket counts only, so the sum is unknown
-                            // (the field is optional in OTLP); count is exact.
-                            sum: None,
+                            sum: Some(h.sum as f64),
                             bucket_counts: h.counts.clone(),
                             explicit_bounds: h.bounds.clone(),
                             ..Default::default()
@@ -473,7 +471,10 @@ mod tests {
                 name: "@lat".into(),
                 entries: vec![MapEntry {
                     key: vec![],
-                    value: MapValue::Hist(vec![0, 1, 0, 2]),
+                    value: MapValue::Hist {
+                        counts: vec![0, 1, 0, 2],
+                        sum: 6,
+                    },
                 }],
             },
             MapSnapshot {
@@ -512,6 +513,7 @@ mod tests {
         };
         assert_eq!(h.data_points[0].explicit_bounds, vec![-1.0, 0.0, 1.0, 3.0]);
         assert_eq!(h.data_points[0].bucket_counts, vec![0, 1, 0, 2, 0]);
+        assert_eq!(h.data_points[0].sum, Some(6.0));
         assert_eq!(h.data_points[0].count, 3);
         assert!(matches!(ms[2].data, Some(pb::metric::Data::Gauge(_))));
     }

@@ -81,6 +81,7 @@ fn histogram(out: &mut String, name: &str, labels: &Labels, h: &Histogram) {
         label_set(labels, Some(("le", "+Inf"))),
         h.count
     );
+    let _ = writeln!(out, "{name}_sum{} {}", label_set(labels, None), h.sum);
     let _ = writeln!(out, "{name}_count{} {}", label_set(labels, None), h.count);
 }
 
@@ -288,7 +289,10 @@ mod tests {
                 name: "@lat".into(),
                 entries: vec![MapEntry {
                     key: vec![],
-                    value: MapValue::Hist(vec![0, 1, 0, 2]),
+                    value: MapValue::Hist {
+                        counts: vec![0, 1, 0, 2],
+                        sum: 6,
+                    },
                 }],
             },
         ];
@@ -308,6 +312,7 @@ mod tests {
                     gprobe_lat_bucket{le=\"1\"} 1\n\
                     gprobe_lat_bucket{le=\"3\"} 3\n\
                     gprobe_lat_bucket{le=\"+Inf\"} 3\n\
+                    gprobe_lat_sum 6\n\
                     gprobe_lat_count 3\n";
         assert_eq!(got, want);
     }

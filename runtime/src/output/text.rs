@@ -72,7 +72,7 @@ pub fn map(m: &MapSnapshot) -> String {
     for e in sorted_entries(&m.entries) {
         let name = entry_name(&m.name, &e.key);
         match &e.value {
-            MapValue::Hist(counts) => {
+            MapValue::Hist { counts, .. } => {
                 let _ = writeln!(out, "{name}: ");
                 out.push_str(&hist(counts));
                 out.push('\n');
@@ -82,6 +82,7 @@ pub fn map(m: &MapSnapshot) -> String {
                 max,
                 step,
                 counts,
+                ..
             } => {
                 let _ = writeln!(out, "{name}: ");
                 out.push_str(&lhist(*min, *max, *step, counts));
@@ -112,12 +113,13 @@ pub fn map_value(v: &MapValue) -> String {
                 average(*sum, *count)
             )
         }
-        MapValue::Hist(counts) => hist(counts),
+        MapValue::Hist { counts, .. } => hist(counts),
         MapValue::Lhist {
             min,
             max,
             step,
             counts,
+            ..
         } => lhist(*min, *max, *step, counts),
     }
 }
@@ -141,7 +143,7 @@ fn sort_number(v: &MapValue) -> Option<i128> {
         }
         MapValue::Plain(Value::Int(n)) => *n as i128,
         MapValue::Plain(Value::Uint(n)) => *n as i128,
-        MapValue::Hist(counts) | MapValue::Lhist { counts, .. } => {
+        MapValue::Hist { counts, .. } | MapValue::Lhist { counts, .. } => {
             counts.iter().map(|&c| c as i128).sum()
         }
         MapValue::Plain(_) => return None,
@@ -385,7 +387,7 @@ mod tests {
     #[test]
     fn hist_matches_bpftrace() {
         let counts = hist_of(&[5, 100, 0, -3, 1, 2, 1500, 1048576 * 3]);
-        let got = map(&scalar("@h", MapValue::Hist(counts)));
+        let got = map(&scalar("@h", MapValue::Hist { counts, sum: 0 }));
         let rows: &[(&str, u64)] = &[
             ("(..., 0)", 1),
             ("[0]", 1),
@@ -448,6 +450,7 @@ mod tests {
                 max: 10,
                 step: 2,
                 counts,
+                sum: 0,
             },
         ));
         let want = format!(
@@ -501,8 +504,20 @@ mod tests {
             keyed(
                 "@hk",
                 vec![
-                    (vec![s("y")], MapValue::Hist(hist_of(&[10]))),
-                    (vec![s("x")], MapValue::Hist(hist_of(&[3]))),
+                    (
+                        vec![s("y")],
+                        MapValue::Hist {
+                            counts: hist_of(&[10]),
+                            sum: 0,
+                        },
+                    ),
+                    (
+                        vec![s("x")],
+                        MapValue::Hist {
+                            counts: hist_of(&[3]),
+                            sum: 0,
+                        },
+                    ),
                 ],
             ),
             scalar("@c", MapValue::Count(1)),
@@ -547,8 +562,20 @@ mod tests {
         let m = keyed(
             "@h",
             vec![
-                (vec![Value::Int(1)], MapValue::Hist(hist_of(&[3, 3]))),
-                (vec![Value::Int(2)], MapValue::Hist(hist_of(&[100]))),
+                (
+                    vec![Value::Int(1)],
+                    MapValue::Hist {
+                        counts: hist_of(&[3, 3]),
+                        sum: 0,
+                    },
+                ),
+                (
+                    vec![Value::Int(2)],
+                    MapValue::Hist {
+                        counts: hist_of(&[100]),
+                        sum: 0,
+                    },
+                ),
             ],
         );
         assert_eq!(
