@@ -56,11 +56,10 @@ uprobe:"net/http.serverHandler.ServeHTTP"
     @in_flight = lhist(@busy, 0, 256, 1);
 }
 
-// WriteHeader(w *response, code int): `code` is the second integer argument (RBX on amd64).
 uprobe:"net/http.(*response).WriteHeader"
 /@start[goid] && !@status[goid]/
 {
-    @status[goid] = arg1;
+    @status[goid] = args.code;
 }
 
 uretprobe:"net/http.serverHandler.ServeHTTP"

@@ -210,7 +210,6 @@ fn http_latency_counts_equal_what_the_load_generator_sent() {
 }
 
 #[test]
-#[ignore = "needs Go-awareness: args.req, retval typed as *http.Response, goid, uretprobe on Go, -c target"]
 fn http_client_counts_equal_what_the_load_generator_sent() {
     each_target(|version, bin, what| {
         let shop = Shop::start(bin, &[]);

@@ -84,3 +84,24 @@ pub enum MapValue {
         sum: i64,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keep_top_keeps_the_largest_values() {
+        let entry = |k: u64, n: u64| MapEntry {
+            key: vec![Value::Uint(k)],
+            value: MapValue::Count(n),
+        };
+        let mut m = MapSnapshot {
+            name: "@a".into(),
+            entries: vec![entry(1, 5), entry(2, 9), entry(3, 1), entry(4, 7)],
+        };
+        m.keep_top(0);
+        assert_eq!(m.entries.len(), 4);
+        m.keep_top(2);
+        assert_eq!(m.entries, vec![entry(4, 7), entry(2, 9)]);
+    }
+}

@@ -247,7 +247,7 @@ impl Lower<'_, '_, '_> {
             StmtKind::Expr(e) => self.effect(e),
             StmtKind::AssignVar { var, op, value } => self.assign_var(var, *op, value, s.span),
             StmtKind::AssignMap { map, op, value } => self.assign_map(map, *op, value),
-            StmtKind::If { cond, then, els } if self.never_true(cond) => match els {
+            StmtKind::If { cond, els, .. } if self.never_true(cond) => match els {
                 Some(els) => self.block(els),
                 None => Ok(()),
             },
