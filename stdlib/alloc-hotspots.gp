@@ -12,15 +12,42 @@
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
-// Sample output: NOT YET CAPTURED (needs the Go-aware back end: args, gostack, wildcard uprobes);
-// the shape it will have, for examples/shop under examples/load (/alloc makes 1024 × 1 KiB):
+// Sample output (Go 1.27.3 examples/shop; examples/load -paths /alloc,/fast -n 20 -c 4; the
+// two largest of the 10 stacks printed per map):
 //   @bytes[
-//       runtime.mallocgc
-//       runtime.makeslice
-//       main.allocate
-//       main.main.func3
-//       net/http.HandlerFunc.ServeHTTP
-//   ]: 209715200
+//           runtime.mallocgc+10
+//           runtime.makeslice+73
+//           main.allocate+43
+//           main.main.func3+38
+//           net/http.HandlerFunc.ServeHTTP+41
+//           ...
+//   ]: 491520
+//   @bytes[
+//           runtime.mallocgc+10
+//           runtime.makeslice+73
+//           main.allocate+153
+//           main.main.func3+38
+//           net/http.HandlerFunc.ServeHTTP+41
+//           ...
+//   ]: 20971520
+//   (@allocs: the same stacks by count; main.allocate+153: 20480)
+//
+//   @size:
+//   [4, 8)                45 |                                                    |
+//   [8, 16)               82 |                                                    |
+//   [16, 32)             179 |                                                    |
+//   [32, 64)             171 |                                                    |
+//   [64, 128)            115 |                                                    |
+//   [128, 256)           106 |                                                    |
+//   [256, 512)           127 |                                                    |
+//   [512, 1K)              3 |                                                    |
+//   [1K, 2K)           20484 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [2K, 4K)               5 |                                                    |
+//   [4K, 8K)               8 |                                                    |
+//   [8K, 16K)              0 |                                                    |
+//   [16K, 32K)            20 |                                                    |
+// (20 requests × 1024 slices of 1 KiB = 20971520 bytes, plus 20 × the 24 KiB [][]byte that
+// keeps them = 491520; small sizes show `runtime.mallocgcSmallScanNoHeaderSC2+10` etc. on top)
 
 // @if func runtime.mallocgcTinySC2
 uprobe:runtime.mallocgc

@@ -15,16 +15,32 @@
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
-// Sample output: NOT YET CAPTURED (needs the Go-aware back end: goid on the system stack, Go
-// return probes); the shape it will have, for examples/shop under examples/load:
-//   @cycles: 41
-//   @pause_us[sweep termination]:
-//   [16, 32)              30 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-//   [32, 64)              11 |@@@@@@@@@@@@@@@@@@                                  |
-//   @pause_us[mark termination]:
-//   [32, 64)              38 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+// Sample output (Go 1.27.3 examples/shop; examples/load -paths /alloc,/fast -n 100 -c 4):
+//   @cycles: 34
 //   @mark_ms:
-//   [1]                   25 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [0]                   24 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [1]                   10 |@@@@@@@@@@@@@@@@@@@@@                               |
+//
+//   @pause_us[mark termination]:
+//   [16, 32)               8 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [32, 64)               3 |@@@@@@@@@@@@@@@@@@@                                 |
+//   [64, 128)              5 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@                    |
+//   [128, 256)             3 |@@@@@@@@@@@@@@@@@@@                                 |
+//   [256, 512)             4 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |
+//   [512, 1K)              4 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |
+//   [1K, 2K)               2 |@@@@@@@@@@@@@                                       |
+//   [2K, 4K)               5 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@                    |
+//
+//   @pause_us[sweep termination]:
+//   [16, 32)               1 |@@@@                                                |
+//   [32, 64)               2 |@@@@@@@@                                            |
+//   [64, 128)              6 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |
+//   [128, 256)            12 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [256, 512)             7 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@                      |
+//   [512, 1K)              6 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |
+//
+//   @total_pause_us: 32976
+// (pauses are long here: 2 CPUs shared with the load generator, and a uprobe on each pause)
 
 // Who is about to stop the world: the goroutine running gcStart / gcMarkDone. The pause itself
 // runs on the system stack, where `goid` is still this goroutine's.

@@ -9,12 +9,25 @@
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
-// Sample output: NOT YET CAPTURED (needs the Go-aware back end: goid, args, retval typed by DWARF);
-// the shape it will have, for examples/load driving examples/shop:
-//   @responses[GET, 127.0.0.1:8080, 200]: 600
-//   @responses[POST, 127.0.0.1:8080, 200]: 200
-//   @latency_us[GET, 127.0.0.1:8080]:
-//   [128, 256)           310 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+// Sample output (Go 1.27.3: gprobe --recipe http-client -c 'load -url http://127.0.0.1:31995
+// -paths /fast,/missing,/sleep -n 40 -c 4' against examples/shop):
+//   @latency_us[GET, 127.0.0.1:31995]:
+//   [64, 128)              7 |@@@@@@@@@@@@                                        |
+//   [128, 256)            29 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [256, 512)            11 |@@@@@@@@@@@@@@@@@@@                                 |
+//   [512, 1K)              7 |@@@@@@@@@@@@                                        |
+//   [1K, 2K)               3 |@@@@@                                               |
+//   [2K, 4K)               2 |@@@                                                 |
+//   [4K, 8K)               5 |@@@@@@@@                                            |
+//   [8K, 16K)             12 |@@@@@@@@@@@@@@@@@@@@@                               |
+//   [16K, 32K)            15 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |
+//   (... POST ...)
+//
+//   @responses[POST, 127.0.0.1:31995, 404]: 10
+//   @responses[POST, 127.0.0.1:31995, 200]: 20
+//   @responses[GET, 127.0.0.1:31995, 404]: 30
+//   @responses[GET, 127.0.0.1:31995, 200]: 61
+// (the load generator sent 30 GET and 10 POST per path, plus one GET /fast to see the service up)
 
 uprobe:"net/http.(*Transport).roundTrip"
 {

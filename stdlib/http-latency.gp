@@ -13,17 +13,38 @@
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
-// Sample output: NOT YET CAPTURED (needs the Go-aware back end: goid, args, Go return probes);
-// the shape it will have, for examples/shop under examples/load:
-//   @requests[GET, /lock, 200]: 150
-//   @requests[POST, /lock, 200]: 50
-//   @latency_us[GET, /lock]:
-//   [2K, 4K)             141 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-//   [4K, 8K)               7 |@@                                                  |
+// Sample output (Go 1.27.3 examples/shop; examples/load -paths /fast,/lock,/sleep -n 40 -c 4):
 //   @in_flight:
-//   [1, 2)                37 |@@@@@@@@@@@@                                        |
-//   [2, 3)                98 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@                  |
-//   [3, 4)               151 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [1, 2)                 3 |@                                                   |
+//   [2, 3)                 2 |@                                                   |
+//   [3, 4)                19 |@@@@@@@@@@                                          |
+//   [4, 5)                97 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//
+//   @latency_us[GET, /lock]:
+//   [2K, 4K)              26 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [4K, 8K)               3 |@@@@@@                                              |
+//   [8K, 16K)              1 |@@                                                  |
+//
+//   @latency_us[GET, /sleep]:
+//   [4K, 8K)               6 |@@@@@@@@@@@@@@@@@@@@                                |
+//   [8K, 16K)             15 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [16K, 32K)             9 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@                     |
+//
+//   @latency_us[GET, /fast]:
+//   [4, 8)                18 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [8, 16)               10 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@                        |
+//   [16, 32)               0 |                                                    |
+//   [32, 64)               2 |@@@@@                                               |
+//   [64, 128)              1 |@@                                                  |
+//   (... POST histograms ...)
+//
+//   @requests[POST, /fast, 200]: 10
+//   @requests[POST, /lock, 200]: 10
+//   @requests[POST, /sleep, 200]: 10
+//   @requests[GET, /lock, 200]: 30
+//   @requests[GET, /sleep, 200]: 30
+//   @requests[GET, /fast, 200]: 31
+// (the load generator sent 30 GET and 10 POST per path, plus one GET /fast to see the service up)
 
 uprobe:"net/http.serverHandler.ServeHTTP"
 {

@@ -12,13 +12,28 @@
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
-// Sample output: NOT YET CAPTURED (needs the Go-aware back end: args typed by the Go ABI);
-// the shape it will have, for examples/shop under examples/load:
+// Sample output (Go 1.27.3 examples/shop; examples/load -paths /cpu,/fast,/sleep -n 40 -c 4, 2 CPUs):
+//   @max_delay_us_by_goroutine[120]: 14880
+//   @max_delay_us_by_goroutine[130]: 15232
+//   @max_delay_us_by_goroutine[116]: 15312
+//   (... the 10 largest ...)
+//
 //   @runnable_to_running_us:
-//   [0]                  812 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-//   [1]                  301 |@@@@@@@@@@@@@@@@@@@                                 |
-//   [2, 4)               120 |@@@@@@@                                             |
-//   @max_delay_us_by_goroutine[118]: 3120
+//   [1]                   53 |@@@@@@@@@@@@@@@@@@@                                 |
+//   [2, 4)               143 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [4, 8)                79 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@                        |
+//   [8, 16)               21 |@@@@@@@                                             |
+//   [16, 32)              22 |@@@@@@@@                                            |
+//   [32, 64)              20 |@@@@@@@                                             |
+//   [64, 128)             30 |@@@@@@@@@@                                          |
+//   [128, 256)            19 |@@@@@@                                              |
+//   [256, 512)             5 |@                                                   |
+//   [512, 1K)              1 |                                                    |
+//   [1K, 2K)               5 |@                                                   |
+//   [2K, 4K)               8 |@@                                                  |
+//   [4K, 8K)              15 |@@@@@                                               |
+//   [8K, 16K)              7 |@@                                                  |
+// (the millisecond delays are goroutines waiting while /cpu requests hold both Ps in main.burn)
 
 uprobe:runtime.casgstatus
 /args.newval == 1/

@@ -11,17 +11,34 @@
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
-// Sample output: NOT YET CAPTURED (needs the Go-aware back end: goid/gostack in tracepoints);
-// the shape it will have, for examples/shop under examples/load (/syscall writes and fsyncs):
-//   @syscalls[74]: 200
-//   @latency_us[74]:
-//   [512, 1K)            143 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+// Sample output (Go 1.27.3 examples/shop; examples/load -paths /syscall -n 20 -c 4; excerpt):
+//   @by_goroutine[22]: 98
+//   @by_goroutine[0]: 188          (threads with no goroutine: sysmon, idle Ms)
 //   @by_stack[74,
-//       syscall.Syscall
-//       internal/poll.(*FD).Fsync.func1
-//       os.(*File).Sync
-//       main.syncWrite
-//   ]: 200
+//           internal/runtime/syscall/linux.Syscall6+14
+//           syscall.Syscall+70
+//           syscall.Fsync+37
+//           internal/poll.(*FD).Fsync.func1 (inlined)
+//           internal/poll.ignoringEINTR (inlined)
+//           internal/poll.(*FD).Fsync+229
+//           os.(*File).Sync+59
+//           main.syncWrite+337
+//           main.main.func4+41
+//           net/http.HandlerFunc.ServeHTTP+41
+//   ]: 20
+//   @latency_us[74]:
+//   [256, 512)             2 |@@@@@@@@@@                                          |
+//   [512, 1K)             10 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [1K, 2K)               3 |@@@@@@@@@@@@@@@                                     |
+//   [2K, 4K)               1 |@@@@@                                               |
+//   [4K, 8K)               2 |@@@@@@@@@@                                          |
+//   [8K, 16K)              2 |@@@@@@@@@@                                          |
+//   @syscalls[257]: 20
+//   @syscalls[74]: 20
+//   @syscalls[1]: 41
+//   @syscalls[202]: 63
+//   @syscalls[0]: 64
+// (20 requests to /syscall: 20 openat (257) and 20 fsync (74), all from main.syncWrite)
 
 uprobe:runtime.execute
 /!@target_pid/

@@ -3,9 +3,7 @@
 //! truth: what the load generator says it sent, what GODEBUG=gctrace=1 prints, which functions
 //! the shop's slow endpoints run. Go 1.19 and 1.27, with and without symbols.
 //!
-//! Every test here needs Go-awareness (goid, args by Go ABI, Go return probes, gostack, uprobes
-//! without a binary path resolved from -p/-c); until that lands on main they are ignored, named by
-//! what they wait for. Run them with `cargo test --test e2e_recipes -- --ignored`.
+//! Each test runs the shop (and the load generator) for a few seconds of load per target.
 
 mod support;
 
@@ -189,7 +187,6 @@ fn each_target(mut check: impl FnMut(&str, &PathBuf, &str)) {
 }
 
 #[test]
-#[ignore = "needs Go-awareness: args.req.Method/URL.Path, goid, uretprobe on Go, uprobes resolved from -p"]
 fn http_latency_counts_equal_what_the_load_generator_sent() {
     each_target(|version, bin, what| {
         let shop = Shop::start(bin, &[]);
@@ -213,7 +210,6 @@ fn http_latency_counts_equal_what_the_load_generator_sent() {
 }
 
 #[test]
-#[ignore = "needs Go-awareness: args.req, retval typed as *http.Response, goid, uretprobe on Go, -c target"]
 fn http_client_counts_equal_what_the_load_generator_sent() {
     each_target(|version, bin, what| {
         let shop = Shop::start(bin, &[]);
@@ -248,7 +244,6 @@ fn http_client_counts_equal_what_the_load_generator_sent() {
 }
 
 #[test]
-#[ignore = "needs Go-awareness: goid on the system stack, uretprobe on Go functions, uprobes resolved from -p"]
 fn gc_pauses_counts_the_cycles_gctrace_prints() {
     each_target(|version, bin, what| {
         let shop = Shop::start(bin, &[("GODEBUG", "gctrace=1")]);
@@ -291,7 +286,6 @@ fn gc_pauses_counts_the_cycles_gctrace_prints() {
 }
 
 #[test]
-#[ignore = "needs Go-awareness: args.reason/args.gp.goid by Go ABI, goid, gostack, uprobes resolved from -p"]
 fn goroutine_block_shows_the_contended_mutex() {
     each_target(|version, bin, what| {
         let shop = Shop::start(bin, &[]);
@@ -306,6 +300,8 @@ fn goroutine_block_shows_the_contended_mutex() {
             "{what}:\n{out}"
         );
         assert!(out.contains("main.holdLock"), "{what}:\n{out}");
+        // ... and sleep 2 ms there, holding it (the wait reason table must fit the release).
+        assert!(out.contains("@blocked_us[sleep]:"), "{what}:\n{out}");
     });
 }
 
@@ -317,8 +313,9 @@ fn hist_total(output: &str, header: &str) -> i64 {
         .skip(1)
         .take_while(|l| l.starts_with('['))
         .filter_map(|l| {
-            l.split(']')
-                .nth(1)?
+            // `[8, 16)   24 |@@@|` or `[1]   24 |@@@|`: the count follows the bucket.
+            l.split_once([']', ')'])?
+                .1
                 .split_whitespace()
                 .next()?
                 .parse::<i64>()
@@ -328,7 +325,6 @@ fn hist_total(output: &str, header: &str) -> i64 {
 }
 
 #[test]
-#[ignore = "needs Go-awareness: args.gp/args.oldval/args.newval by Go ABI, uprobes resolved from -p"]
 fn sched_latency_sees_every_request_goroutine_run() {
     each_target(|version, bin, what| {
         let shop = Shop::start(bin, &[]);
@@ -345,21 +341,27 @@ fn sched_latency_sees_every_request_goroutine_run() {
 }
 
 #[test]
-#[ignore = "needs Go-awareness: args.size by Go ABI, gostack, wildcard uprobes (mallocgc*SC* on 1.27)"]
 fn alloc_hotspots_names_main_allocate() {
     each_target(|version, bin, what| {
         let shop = Shop::start(bin, &[]);
         let tracing = trace("alloc-hotspots", shop.child.id());
         let sent: u64 = load(version, &shop.url, "/alloc", 10).values().sum();
         let out = tracing.stop();
-        // Each /alloc makes 1024 slices of 1 KiB in main.allocate.
+        // Each /alloc runs main.allocate(1024): 1024 slices of 1 KiB, and the [][]byte of
+        // capacity 1024 that keeps them (24 bytes a slice header).
         let allocate_bytes: i64 = stack_values(&out, "@bytes[", "main.allocate")
             .into_iter()
             .sum();
-        assert!(
-            allocate_bytes >= sent as i64 * 1024 * 1024,
-            "{what}: main.allocate allocated {allocate_bytes} bytes for {sent} requests:\n{out}"
+        assert_eq!(
+            allocate_bytes,
+            sent as i64 * (1024 * 1024 + 1024 * 24),
+            "{what}: bytes main.allocate allocated for {sent} requests:\n{out}"
         );
+        let slices: i64 = stack_values(&out, "@allocs[", "main.allocate")
+            .into_iter()
+            .max()
+            .unwrap_or(0);
+        assert_eq!(slices, sent as i64 * 1024, "{what}:\n{out}");
     });
 }
 
@@ -385,7 +387,6 @@ fn stack_values(output: &str, map_open: &str, frame: &str) -> Vec<i64> {
 }
 
 #[test]
-#[ignore = "needs Go-awareness: goid and gostack from TLS in tracepoints, uprobes resolved from -p"]
 fn syscalls_by_goroutine_counts_one_fsync_per_request() {
     each_target(|version, bin, what| {
         let shop = Shop::start(bin, &[]);
@@ -406,7 +407,6 @@ fn syscalls_by_goroutine_counts_one_fsync_per_request() {
 }
 
 #[test]
-#[ignore = "needs Go-awareness: args.gp.gopc by Go ABI, usym of Go pcs, uprobes resolved from -p"]
 fn goroutine_leaks_counts_the_leaked_goroutines() {
     each_target(|version, bin, what| {
         let shop = Shop::start(bin, &[]);
@@ -429,7 +429,6 @@ fn goroutine_leaks_counts_the_leaked_goroutines() {
 }
 
 #[test]
-#[ignore = "needs Go-awareness: gostack in profile probes, uprobes resolved from -p"]
 fn cpu_profile_names_main_burn() {
     each_target(|version, bin, what| {
         let shop = Shop::start(bin, &[]);

@@ -215,9 +215,11 @@ pub enum EventSpec {
     },
     /// `exit()`: stop tracing, run END, print maps.
     Exit,
-    /// `print(@m)`: print the map now.
+    /// `print(@m)`: print the map now; `print(@m, top)`: only its `top` largest entries.
     Print {
         map: String,
+        #[serde(default)]
+        top: u64,
     },
     /// `clear(@m)` / `zero(@m)`: done by the runtime, as in bpftrace.
     Clear {

@@ -197,3 +197,27 @@ fn string_slots_take_the_widest_size() {
         .unwrap();
     assert_eq!(printf.fields[0].kind, FieldKind::Str { size: 12 });
 }
+
+/// A predicate false whatever runs (`$1` = 0 in a recipe's `/$1 > 0 && .../`) leaves an empty
+/// probe: code after an unconditional jump is unreachable, which the verifier rejects.
+#[test]
+fn never_true_predicates_emit_no_body() {
+    let mut options = CompileOptions {
+        dump_bpf: true,
+        ..Default::default()
+    };
+    options.check.positional = vec!["0".into()];
+    let source = "interval:s:1 /$1 > 0 && elapsed >= $1 * 1000000000/ { exit(); }
+        BEGIN { if ($1 > 0 && pid > 1) { printf(\"never\\n\"); } else { @x = 1; } }";
+    let out = match compile(source, &NoEnv, &options) {
+        Ok(out) => out,
+        Err(diags) => panic!(
+            "{}",
+            gprobe_compiler::diag::render(&diags, "test.gp", source, false)
+        ),
+    };
+    let bpf = out.bpf.unwrap();
+    let interval = bpf.split("\n\n").next().unwrap();
+    assert_eq!(interval.lines().count(), 3, "{bpf}");
+    assert!(!bpf.contains("ringbuf"), "{bpf}");
+}

@@ -531,8 +531,9 @@ impl Session {
                     .map_err(out)?;
             }
             EventSpec::Exit => return Ok(true),
-            EventSpec::Print { map } => {
-                if let Some(snapshot) = self.snapshot_named(&map)? {
+            EventSpec::Print { map, top } => {
+                if let Some(mut snapshot) = self.snapshot_named(&map)? {
+                    snapshot.keep_top(top);
                     sink.print_map(&snapshot).map_err(out)?;
                 }
             }
@@ -768,6 +769,16 @@ struct Resolver {
 }
 
 impl Resolver {
+    /// The traced binary read as a Go binary (pclntab names work stripped), if it is one.
+    fn go_binary(&self) -> Option<&gprobe_compiler::gobin::GoBinary> {
+        self.go
+            .get_or_init(|| {
+                let path = self.user_binary.as_deref()?;
+                gprobe_compiler::gobin::GoBinary::open(path).ok()
+            })
+            .as_ref()
+    }
+
     fn table(&self, user: bool) -> &SymbolTable {
         if user {
             self.user.get_or_init(|| {
@@ -807,11 +818,7 @@ impl Resolve for Resolver {
                 limit as usize
             });
         if kind == StackKind::Go {
-            let go = self.go.get_or_init(|| {
-                let path = self.user_binary.as_deref()?;
-                gprobe_compiler::gobin::GoBinary::open(path).ok()
-            });
-            if let Some(bin) = go {
+            if let Some(bin) = self.go_binary() {
                 return addrs
                     .enumerate()
                     .flat_map(|(i, addr)| crate::symbolize::go_frames(bin, addr, i > 0))
@@ -836,6 +843,11 @@ impl Resolve for Resolver {
         self.table(user)
             .lookup(addr)
             .map(|s| s.split('+').next().unwrap_or(&s).to_string())
+            // A stripped Go binary has no ELF symbols but keeps its pclntab.
+            .or_else(|| {
+                let f = self.go_binary().filter(|_| user)?.function_at(addr)?;
+                Some(f.name.clone())
+            })
             .unwrap_or_else(|| format!("0x{addr:x}"))
     }
 }

@@ -27,6 +27,23 @@ pub struct MapSnapshot {
     pub entries: Vec<MapEntry>,
 }
 
+impl MapSnapshot {
+    /// Keeps the `top` entries printed last (the largest values), as `print(@m, top)`;
+    /// 0 keeps all.
+    pub fn keep_top(&mut self, top: u64) {
+        let top = top as usize;
+        if top == 0 || self.entries.len() <= top {
+            return;
+        }
+        let sorted = crate::output::text::sorted_entries(&self.entries);
+        let keep: Vec<MapEntry> = sorted[sorted.len() - top..]
+            .iter()
+            .map(|e| (*e).clone())
+            .collect();
+        self.entries = keep;
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct MapEntry {
     pub key: Vec<Value>,
@@ -66,4 +83,25 @@ pub enum MapValue {
         /// The sum of every value counted.
         sum: i64,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keep_top_keeps_the_largest_values() {
+        let entry = |k: u64, n: u64| MapEntry {
+            key: vec![Value::Uint(k)],
+            value: MapValue::Count(n),
+        };
+        let mut m = MapSnapshot {
+            name: "@a".into(),
+            entries: vec![entry(1, 5), entry(2, 9), entry(3, 1), entry(4, 7)],
+        };
+        m.keep_top(0);
+        assert_eq!(m.entries.len(), 4);
+        m.keep_top(2);
+        assert_eq!(m.entries, vec![entry(4, 7), entry(2, 9)]);
+    }
 }

@@ -156,6 +156,11 @@ pub(super) fn lower_probe(
         l.declare_mem_vars(info)?;
         if let Some(pred) = &probe.predicate {
             l.span = pred.span;
+            if l.never_true(pred) {
+                // No body: code after an unconditional jump is unreachable, which the
+                // verifier rejects (e.g. `/$1 > 0 && .../` with `$1` = 0).
+                return Ok(());
+            }
             l.branch(pred, exit_label, false)?;
         }
         l.block(&probe.body)
@@ -242,6 +247,10 @@ impl Lower<'_, '_, '_> {
             StmtKind::Expr(e) => self.effect(e),
             StmtKind::AssignVar { var, op, value } => self.assign_var(var, *op, value, s.span),
             StmtKind::AssignMap { map, op, value } => self.assign_map(map, *op, value),
+            StmtKind::If { cond, els, .. } if self.never_true(cond) => match els {
+                Some(els) => self.block(els),
+                None => Ok(()),
+            },
             StmtKind::If { cond, then, els } => {
                 // A constant condition lowers one arm: the verifier rejects unreachable code.
                 if let Some(c) = self.constant(cond) {
@@ -369,7 +378,13 @@ impl Lower<'_, '_, '_> {
                 };
                 let map = format!("@{}", m.name.node);
                 let spec = match builtin {
-                    Builtin::Print => EventSpec::Print { map },
+                    Builtin::Print => EventSpec::Print {
+                        map,
+                        top: args
+                            .get(1)
+                            .and_then(|a| self.constant(a))
+                            .map_or(0, |n| n.max(0) as u64),
+                    },
                     Builtin::Clear => EventSpec::Clear { map },
                     _ => EventSpec::Zero { map },
                 };
@@ -2390,6 +2405,22 @@ impl Lower<'_, '_, '_> {
                 })
             }
             _ => None,
+        }
+    }
+
+    /// Whether `e` is false whatever runs (a constant, or `&&` with such a side): code guarded
+    /// by it is not emitted, since the verifier rejects unreachable instructions.
+    fn never_true(&self, e: &Expr) -> bool {
+        if let Some(c) = self.constant(e) {
+            return c == 0;
+        }
+        match &e.kind {
+            ExprKind::Binary {
+                op: BinOp::And,
+                lhs,
+                rhs,
+            } => self.never_true(lhs) || self.never_true(rhs),
+            _ => false,
         }
     }
 
