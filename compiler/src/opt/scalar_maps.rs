@@ -50,7 +50,7 @@ fn qualifies(lowered: &Lowered, m: usize) -> bool {
         return false;
     };
     let touched_by_event = lowered.events.iter().any(|e| match e {
-        EventSpec::Print { map } | EventSpec::Clear { map } | EventSpec::Zero { map } => {
+        EventSpec::Print { map, .. } | EventSpec::Clear { map } | EventSpec::Zero { map } => {
             map == user
         }
         _ => false,
