@@ -21,5 +21,5 @@ pub mod verifier;
 pub use error::RuntimeError;
 pub use output::Sink;
 pub use output::text::TextSink;
-pub use session::{Options, Session, StopReason, Summary};
+pub use session::{Options, Session, StopReason, Summary, verify};
 pub use tracefs::{format_text, list_tracepoints};

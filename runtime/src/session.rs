@@ -243,6 +243,12 @@ fn resolve_program(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Loads every program of `object` into the kernel (its verifier runs) and unloads them again,
+/// attaching nothing: proves that what the compiler produced is accepted by this kernel.
+pub fn verify(object: &[u8], manifest: &Manifest, verbose: bool) -> Result<(), RuntimeError> {
+    kernel::load(object, manifest, verbose).map(drop)
+}
+
 /// A loaded, attached session. Drop order matters only in that the child goes last: fields
 /// drop top to bottom, so probes are detached before the command is terminated.
 pub struct Session {
