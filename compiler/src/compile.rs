@@ -71,6 +71,7 @@ pub fn compile_checked(
     let mut specs = Vec::new();
     let mut diags = Vec::new();
     for mut p in lowered.programs {
+        p.func.remove_unreachable();
         if options.dump_ir {
             ir_text.push_str(&print_function(&p.func, Some(source), &map_name));
             ir_text.push('\n');

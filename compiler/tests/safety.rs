@@ -6,7 +6,7 @@
 mod case_env;
 
 use gprobe_compiler::CompileOptions;
-use object::{Object, ObjectSection, SectionFlags, SectionKind};
+use object::{Object, ObjectSection, SectionKind};
 use std::path::Path;
 
 /// Helpers that let a program act on the target instead of observing it.
@@ -23,9 +23,8 @@ fn helper_calls(object: &[u8]) -> Vec<(String, i32)> {
     let file = object::File::parse(object).expect("the compiler writes valid ELF");
     let mut calls = Vec::new();
     for section in file.sections() {
-        let executable = section.kind() == SectionKind::Text
-            || matches!(section.flags(), SectionFlags::Elf { sh_flags } if sh_flags & 4 != 0);
-        if !executable {
+        // Program sections are SHF_ALLOC|SHF_EXECINSTR, which `object` reads as Text.
+        if section.kind() != SectionKind::Text {
             continue;
         }
         let name = section.name().unwrap_or("?").to_string();
