@@ -14,6 +14,7 @@ pub mod printf;
 pub mod session;
 pub mod symbolize;
 mod sys;
+mod target;
 pub mod tracefs;
 pub mod value;
 pub mod verifier;

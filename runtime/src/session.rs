@@ -383,6 +383,12 @@ impl Session {
                 stop = Some(StopReason::Signal);
                 break;
             }
+            if self.exit_record_lost() {
+                // exit() ran but its record did not fit in the ring buffer.
+                self.drain(sink)?;
+                stop = Some(StopReason::Exit);
+                break;
+            }
             if let Some(status) = self.child.as_mut().and_then(GatedChild::poll_exit) {
                 summary.command_status = Some(status);
                 stop = Some(StopReason::CommandExited);
@@ -404,13 +410,13 @@ impl Session {
         (summary.lost_events, summary.dropped_updates) = self.counters();
         if summary.lost_events > 0 {
             eprintln!(
-                "WARNING: {} events lost (ring buffer full)",
+                "WARNING: {} events lost (ring buffer full; enlarge it with --ring-pages)",
                 summary.lost_events
             );
         }
         if summary.dropped_updates > 0 {
             eprintln!(
-                "WARNING: {} map updates dropped (map full; raise the map's size)",
+                "WARNING: {} map updates dropped (map full; raise the limit with --map-keys-max)",
                 summary.dropped_updates
             );
         }
@@ -580,21 +586,27 @@ impl Session {
             .map_err(|e| RuntimeError::io("writing the config map", e))
     }
 
-    /// (lost events, dropped map updates), summed over CPUs.
-    fn counters(&self) -> (u64, u64) {
+    /// Counters slot `slot`, summed over CPUs.
+    fn counter(&self, slot: u32) -> u64 {
         let Some(raw) = self.role_map(MapRole::Counters) else {
-            return (0, 0);
+            return 0;
         };
-        let read = |slot: u32| {
-            let Ok(Some(value)) = raw.lookup(&key_of(slot, raw.key_size)) else {
-                return 0;
-            };
-            decode::split_per_cpu(&value, raw.value_size, raw.copies)
-                .iter()
-                .map(|v| decode::read_uint(v, 0, 8))
-                .sum()
+        let Ok(Some(value)) = raw.lookup(&key_of(slot, raw.key_size)) else {
+            return 0;
         };
-        (read(0), read(1))
+        decode::split_per_cpu(&value, raw.value_size, raw.copies)
+            .iter()
+            .map(|v| decode::read_uint(v, 0, 8))
+            .fold(0, u64::wrapping_add)
+    }
+
+    /// (lost events, dropped map updates), summed over CPUs; a lost `exit()` is a lost event.
+    fn counters(&self) -> (u64, u64) {
+        (self.counter(0) + self.counter(2), self.counter(1))
+    }
+
+    fn exit_record_lost(&self) -> bool {
+        self.counter(2) > 0
     }
 
     fn stack_maps(&self) -> Vec<(StackKind, RawMap)> {

@@ -37,17 +37,55 @@ fn ready() -> bool {
     false
 }
 
+/// Loaded `gp_*` programs that this process still holds or that no process holds. Programs
+/// held by other live processes (other tests, other gprobe runs on this machine) are theirs.
 fn our_loaded_programs() -> Vec<String> {
     let out = Command::new("bpftool")
         .args(["prog", "list", "-j"])
         .output()
         .expect("run bpftool");
-    String::from_utf8_lossy(&out.stdout)
-        .split("\"name\":\"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next().map(str::to_owned))
-        .filter(|n| n.starts_with("gp_"))
+    let listing: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    let held_elsewhere = programs_held_by_other_processes();
+    listing
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["name"].as_str().is_some_and(|n| n.starts_with("gp_")))
+        .filter(|p| {
+            p["id"]
+                .as_u64()
+                .is_some_and(|id| !held_elsewhere.contains(&id))
+        })
+        .map(|p| format!("{} (id {})", p["name"].as_str().unwrap_or("?"), p["id"]))
         .collect()
+}
+
+/// Program ids some other live process holds an fd to (`prog_id:` in /proc/PID/fdinfo/FD).
+fn programs_held_by_other_processes() -> std::collections::HashSet<u64> {
+    let me = std::process::id().to_string();
+    let mut held = std::collections::HashSet::new();
+    for proc in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        if proc.file_name().to_string_lossy() == me {
+            continue;
+        }
+        for fd in std::fs::read_dir(proc.path().join("fdinfo"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let info = std::fs::read_to_string(fd.path()).unwrap_or_default();
+            for line in info.lines() {
+                if let Some(id) = line
+                    .strip_prefix("prog_id:")
+                    .and_then(|v| v.trim().parse().ok())
+                {
+                    held.insert(id);
+                }
+            }
+        }
+    }
+    held
 }
 
 fn assert_nothing_loaded() {

@@ -306,8 +306,10 @@ impl Lower<'_, '_> {
         match builtin {
             Builtin::Printf => self.printf(e, args),
             Builtin::Exit => {
+                // A full ring buffer must not swallow exit(): its failure counts in slot 2,
+                // which the runtime polls.
                 let id = self.module.event(EventSpec::Exit);
-                self.send_event(id, &[], None)
+                self.send_event_or_count(id, &[], None, 2)
             }
             Builtin::Print | Builtin::Clear | Builtin::Zero => {
                 let Some(ExprKind::Map(m)) = args.first().map(|a| &a.kind) else {
@@ -380,6 +382,17 @@ impl Lower<'_, '_> {
     /// Builds `u64 id` + payload on the stack and outputs it to the ring buffer; a failed
     /// output counts in counters slot 0.
     fn send_event(&mut self, id: u64, values: &[Expr], layout: Option<&Layout>) -> R<()> {
+        self.send_event_or_count(id, values, layout, 0)
+    }
+
+    /// As [`Self::send_event`], counting a failed output in counters slot `slot`.
+    fn send_event_or_count(
+        &mut self,
+        id: u64,
+        values: &[Expr],
+        layout: Option<&Layout>,
+        slot: i32,
+    ) -> R<()> {
         let payload = layout.map_or(0, |l| l.size);
         let base = self.alloc(8 + payload)?;
         self.store_imm64(base, id);
@@ -406,7 +419,7 @@ impl Lower<'_, '_> {
             ],
             ret: Some(ret),
         });
-        self.count_failure(ret, 0)
+        self.count_failure(ret, slot)
     }
 
     /// `if ret != 0 { counters[slot]++ }`
