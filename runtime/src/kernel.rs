@@ -276,6 +276,24 @@ impl Loaded {
         Ok(())
     }
 
+    /// Detaches and unloads every program not named in `keep`: once tracing stops, nothing may
+    /// write the maps while they are read for the last time (a hash map walked while entries
+    /// are being replaced can restart its walk without end).
+    pub(crate) fn detach_except(&mut self, keep: &[&str]) {
+        for (name, program) in self.ebpf.programs_mut() {
+            if keep.contains(&name) {
+                continue;
+            }
+            // Unloading cannot fail in a way we could act on; the fds close on drop anyway.
+            let _ = match program {
+                Program::UProbe(p) => p.unload(),
+                Program::TracePoint(p) => p.unload(),
+                Program::PerfEvent(p) => p.unload(),
+                _ => Ok(()),
+            };
+        }
+    }
+
     /// Takes a map out of the object: its fd and sizes as the kernel reports them. The map
     /// stays owned by the returned handle (dropped with it).
     pub(crate) fn take_map(&mut self, name: &str, kind: MapKind) -> Result<OwnedMap, RuntimeError> {

@@ -400,6 +400,15 @@ impl Session {
             stop = self.drain(sink)?;
         }
         summary.stop = stop.unwrap_or_default();
+        let end_programs: Vec<String> = self
+            .manifest
+            .programs
+            .iter()
+            .filter(|p| p.attach == Attach::End)
+            .map(|p| p.name.clone())
+            .collect();
+        let keep: Vec<&str> = end_programs.iter().map(String::as_str).collect();
+        self.loaded.detach_except(&keep);
 
         if self.end_trigger.is_some() {
             gprobe_trigger_end(1);

@@ -204,14 +204,73 @@ fn programs_held_by_live_processes() -> std::collections::HashSet<u64> {
     held
 }
 
-/// Asserts that nothing gprobe loaded outlived it: no orphaned `gp_*` programs and no uprobe
-/// events left in tracefs.
+/// BPF links (`bpftool link list`) whose program is a `gp_*` program no live process holds: a
+/// link that kept a probe attached after gprobe went away.
+pub fn orphaned_gprobe_links() -> Vec<String> {
+    let json = |args: &[&str]| -> serde_json::Value {
+        Command::new("bpftool")
+            .args(args)
+            .output()
+            .ok()
+            .and_then(|o| serde_json::from_slice(&o.stdout).ok())
+            .unwrap_or(serde_json::Value::Null)
+    };
+    let programs = json(&["prog", "list", "-j"]);
+    let held = programs_held_by_live_processes();
+    let orphans: std::collections::HashSet<u64> = programs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["name"].as_str().is_some_and(|n| n.starts_with("gp_")))
+        .filter_map(|p| p["id"].as_u64())
+        .filter(|id| !held.contains(id))
+        .collect();
+    json(&["link", "list", "-j"])
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|l| {
+            l["prog_id"]
+                .as_u64()
+                .is_some_and(|id| orphans.contains(&id))
+        })
+        .map(|l| {
+            format!(
+                "link {} ({}) of program {}",
+                l["id"], l["type"], l["prog_id"]
+            )
+        })
+        .collect()
+}
+
+/// Perf events (`bpftool perf list`: uprobes, tracepoints, samplers with a BPF program) that
+/// process `pid` still holds.
+pub fn perf_events_of(pid: u32) -> Vec<String> {
+    let out = Command::new("bpftool")
+        .args(["perf", "list", "-j"])
+        .output()
+        .expect("run bpftool");
+    let listing: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    listing
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["pid"].as_u64() == Some(u64::from(pid)))
+        .map(|e| e.to_string())
+        .collect()
+}
+
+/// Asserts that nothing gprobe loaded outlived it: no orphaned `gp_*` programs, no links to
+/// them, and no uprobe events left in tracefs.
 pub fn assert_no_gprobe_programs() {
     let left = orphaned_gprobe_programs();
     assert!(
         left.is_empty(),
         "gprobe programs still loaded after exit: {left:?}"
     );
+    let links = orphaned_gprobe_links();
+    assert!(links.is_empty(), "gprobe links left after exit: {links:?}");
     for root in ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"] {
         if let Ok(events) = std::fs::read_to_string(format!("{root}/uprobe_events")) {
             assert!(
