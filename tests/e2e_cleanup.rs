@@ -78,12 +78,13 @@ fn stop_with(sig: &str) {
     let bin = go_target("work", "1.19", &[]).display().to_string();
     let mut target = start_target(&bin);
     let _k = kernel_lock();
-    let child = attached(&script(&bin));
+    let mut child = attached(&script(&bin));
     let pid = child.id();
-    assert!(
-        !perf_events_of(pid).is_empty(),
-        "no perf events while attached"
-    );
+    if perf_events_of(pid).is_empty() {
+        let _ = child.kill();
+        let _ = target.kill();
+        panic!("no links or perf events held while attached");
+    }
     std::thread::sleep(Duration::from_millis(300));
     signal(pid, sig);
     let out = wait_with_limit(child, LIMIT);

@@ -243,21 +243,16 @@ pub fn orphaned_gprobe_links() -> Vec<String> {
         .collect()
 }
 
-/// Perf events (`bpftool perf list`: uprobes, tracepoints, samplers with a BPF program) that
-/// process `pid` still holds.
+/// The BPF links and perf events process `pid` holds (its fds to `anon_inode:bpf_link` and
+/// `anon_inode:[perf_event]`): every attached uprobe, tracepoint and sampler is one of these.
 pub fn perf_events_of(pid: u32) -> Vec<String> {
-    let out = Command::new("bpftool")
-        .args(["perf", "list", "-j"])
-        .output()
-        .expect("run bpftool");
-    let listing: serde_json::Value =
-        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
-    listing
-        .as_array()
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
         .into_iter()
         .flatten()
-        .filter(|e| e["pid"].as_u64() == Some(u64::from(pid)))
-        .map(|e| e.to_string())
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .map(|target| target.to_string_lossy().into_owned())
+        .filter(|t| t == "anon_inode:bpf_link" || t == "anon_inode:[perf_event]")
         .collect()
 }
 
