@@ -96,6 +96,16 @@ struct Cli {
     #[arg(long)]
     builtins: bool,
 
+    /// Most entries each map holds (default 4096). Updates past it are dropped, counted and
+    /// reported when tracing ends.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    map_keys_max: Option<u32>,
+
+    /// Size of the event ring buffer in 4 KiB pages, a power of two (default 256 = 1 MiB).
+    /// Events that do not fit are lost, counted and reported when tracing ends.
+    #[arg(long, value_name = "PAGES", value_parser = ring_pages)]
+    ring_pages: Option<u32>,
+
     /// Verbose output (full verifier logs, probe arguments with -l).
     #[arg(short = 'v')]
     verbose: bool,
@@ -217,8 +227,16 @@ fn run(cli: Cli) -> ExitCode {
     if cli.dump == Some(Stage::Ast) {
         print!("{}", dump::ast(&program, &source));
     }
+    let mut lower = gprobe_compiler::lower::LowerOptions::default();
+    if let Some(n) = cli.map_keys_max {
+        lower.map_entries = n;
+    }
+    if let Some(pages) = cli.ring_pages {
+        lower.ringbuf_bytes = pages * 4096;
+    }
     let compile_options = CompileOptions {
         check: options,
+        lower,
         dump_ir: cli.dump == Some(Stage::Ir),
         dump_bpf: cli.dump == Some(Stage::Bpf),
         ..CompileOptions::default()
@@ -293,6 +311,14 @@ fn sink_options(cli: &Cli) -> sinks::Options {
         pid: cli.pid,
         command: cli.command.clone(),
     }
+}
+
+fn ring_pages(text: &str) -> Result<u32, String> {
+    let pages: u32 = text.parse().map_err(|e| format!("{e}"))?;
+    if pages == 0 || !pages.is_power_of_two() || pages > 1 << 18 {
+        return Err("must be a power of two from 1 to 262144".into());
+    }
+    Ok(pages)
 }
 
 fn emit_object(compiled: &gprobe_compiler::Output, output: Option<&std::path::Path>) -> ExitCode {

@@ -82,15 +82,32 @@ fn runtime_code(error: &RuntimeError) -> &'static str {
         RuntimeError::Command { .. } => "E0811",
         RuntimeError::Io { .. } => "E0812",
         RuntimeError::Output(_) => "E0813",
+        RuntimeError::NotElf { .. } => "E0814",
+        RuntimeError::WrongArch { .. } => "E0815",
+        RuntimeError::NotGo { .. } => "E0816",
     }
 }
 
 fn runtime_help(error: &RuntimeError, verbose: bool) -> Option<String> {
     match error {
+        RuntimeError::NotPrivileged if running_as_root() => Some(
+            "gprobe runs as root here but without CAP_BPF/CAP_PERFMON (dropped capabilities?)"
+                .into(),
+        ),
         RuntimeError::NotPrivileged => Some("run gprobe as root, e.g. `sudo gprobe ...`".into()),
         RuntimeError::Verifier { .. } if !verbose => {
             Some("run with -v to see the kernel's whole verifier log".into())
         }
         _ => None,
     }
+}
+
+/// Effective uid 0, read from /proc (no libc dependency in the CLI just for this).
+fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|rest| rest.split_whitespace().nth(1).map(|euid| euid == "0"))
+        .unwrap_or(false)
 }

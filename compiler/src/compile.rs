@@ -10,6 +10,11 @@ use crate::lower::{self, LowerOptions, codes};
 use crate::manifest::{Manifest, ProgramSpec};
 use crate::{emit, regalloc};
 
+/// The most IR instructions one probe may have. Register allocation is quadratic in size (a
+/// nested `unroll` of 40k statements took 2 minutes and 1.2 GB, 100k ran out of 24 GB), and
+/// real probes are far smaller: the kernel's own verifier walks at most 1M instructions.
+pub const MAX_PROGRAM_INSTS: usize = 20_000;
+
 #[derive(Clone, Debug, Default)]
 pub struct CompileOptions {
     pub check: check::Options,
@@ -73,6 +78,21 @@ pub fn compile_checked(
     let mut specs = Vec::new();
     let mut diags = Vec::new();
     for mut p in lowered.programs {
+        p.func.remove_unreachable();
+        if p.func.insts.len() > MAX_PROGRAM_INSTS {
+            diags.push(
+                Diagnostic::error(
+                    codes::TOO_LARGE,
+                    format!(
+                        "this probe compiles to {} instructions; gprobe accepts at most {MAX_PROGRAM_INSTS}",
+                        p.func.insts.len()
+                    ),
+                )
+                .primary(p.span, "in this probe")
+                .help("unroll less, or split the work across probes"),
+            );
+            continue;
+        }
         if options.dump_ir {
             ir_text.push_str(&print_function(&p.func, Some(source), &map_name));
             ir_text.push('\n');

@@ -36,9 +36,10 @@ pub fn write_object(programs: &[ElfProgram], maps: &[MapSpec]) -> Result<Vec<u8>
     let license = obj.add_section(Vec::new(), b"license".to_vec(), SectionKind::Data);
     obj.append_section_data(license, b"GPL\0", 1);
 
-    // Maps: one bpf_map_def each, named by an STT_OBJECT symbol at its offset.
-    let maps_section = obj.add_section(Vec::new(), b"maps".to_vec(), SectionKind::Data);
+    // Maps: one bpf_map_def each, named by an STT_OBJECT symbol at its offset. No section at
+    // all when there are no maps: aya rejects a `maps` section without symbols.
     let mut map_symbols = Vec::with_capacity(maps.len());
+    let mut maps_section = None;
     for map in maps {
         if map.kind == MapKind::Global {
             // A data section: aya makes it a one-entry array whose value is the section.
@@ -60,6 +61,9 @@ pub fn write_object(programs: &[ElfProgram], maps: &[MapSpec]) -> Result<Vec<u8>
             }));
             continue;
         }
+        let maps_section = *maps_section.get_or_insert_with(|| {
+            obj.add_section(Vec::new(), b"maps".to_vec(), SectionKind::Data)
+        });
         let def = [
             map.kind.bpf_type(),
             map.key.size,

@@ -120,7 +120,8 @@ pub enum MapRole {
     Events,
     /// Stack traces referenced by stack ids in keys/values.
     Stacks { kind: StackKind },
-    /// Per-CPU u64 counters: [0] ring-buffer records lost, [1] map updates dropped (full).
+    /// Per-CPU u64 counters: [0] ring-buffer records lost, [1] map updates dropped (full),
+    /// [2] `exit()` records lost (the runtime polls it, so a full buffer cannot block exit).
     Counters,
     /// Values the runtime writes before attaching: [0] start time in ns (for `elapsed`).
     Config,

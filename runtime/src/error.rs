@@ -16,6 +16,24 @@ pub enum RuntimeError {
     #[error("binary not found: {path}")]
     BinaryNotFound { path: PathBuf, span: Span },
 
+    #[error("{path} is not an ELF executable")]
+    NotElf { path: PathBuf, span: Span },
+
+    #[error("{path} is built for {arch}, but this machine is {host}")]
+    WrongArch {
+        path: PathBuf,
+        arch: String,
+        host: String,
+        span: Span,
+    },
+
+    #[error("{binary} is not a Go binary (no .gopclntab), so it has no Go function `{symbol}`")]
+    NotGo {
+        symbol: String,
+        binary: String,
+        span: Span,
+    },
+
     #[error("symbol `{symbol}` not found in {binary}{}", hint(nearest))]
     SymbolNotFound {
         symbol: String,
@@ -90,6 +108,9 @@ impl RuntimeError {
     pub fn span(&self) -> Option<Span> {
         match self {
             RuntimeError::BinaryNotFound { span, .. }
+            | RuntimeError::NotElf { span, .. }
+            | RuntimeError::WrongArch { span, .. }
+            | RuntimeError::NotGo { span, .. }
             | RuntimeError::SymbolNotFound { span, .. }
             | RuntimeError::TracepointNotFound { span, .. }
             | RuntimeError::ProbeTypeMissing { span, .. }

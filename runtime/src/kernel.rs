@@ -93,11 +93,11 @@ pub(crate) fn load(
     };
     loader.verifier_log_level(level);
     let mut ebpf = loader.load(object).map_err(|e| {
-        let reason = e.to_string();
-        if reason.contains("Operation not permitted") || reason.contains("EPERM") {
+        // Creating the first map is the first privileged step: EPERM there means no CAP_BPF.
+        if has_errno(&e, libc::EPERM) || has_errno(&e, libc::EACCES) {
             RuntimeError::NotPrivileged
         } else {
-            RuntimeError::Load { reason }
+            RuntimeError::Load { reason: chain(&e) }
         }
     })?;
     for spec in &manifest.programs {
@@ -212,12 +212,7 @@ impl Loaded {
             }
             (Attach::Uprobe { binary, target, .. }, Program::UProbe(p)) => {
                 let path = Path::new(binary);
-                if !path.exists() {
-                    return Err(RuntimeError::BinaryNotFound {
-                        path: path.into(),
-                        span: spec.span,
-                    });
-                }
+                crate::target::check_binary(path, spec.span)?;
                 let scope = match pid.and_then(NonZeroU32::new) {
                     Some(pid) => UProbeScope::OneProcess(pid),
                     None => UProbeScope::AllProcesses,
@@ -238,6 +233,13 @@ impl Loaded {
                     if let (UprobeTarget::Symbol(symbol), true) =
                         (target, chain(&e).contains("symbol"))
                     {
+                        if crate::target::looks_like_go(symbol) && !crate::target::is_go(path) {
+                            return Err(RuntimeError::NotGo {
+                                symbol: symbol.clone(),
+                                binary: binary.clone(),
+                                span: spec.span,
+                            });
+                        }
                         let table = SymbolTable::from_elf(path);
                         return Err(RuntimeError::SymbolNotFound {
                             symbol: symbol.clone(),
@@ -246,8 +248,10 @@ impl Loaded {
                             span: spec.span,
                         });
                     }
+                    // ESRCH: the process exited (a zombie still has /proc/PID) while attaching.
                     if let Some(pid) = pid
-                        && !Path::new(&format!("/proc/{pid}")).exists()
+                        && (has_errno(&e, libc::ESRCH)
+                            || !Path::new(&format!("/proc/{pid}")).exists())
                     {
                         return Err(RuntimeError::PidGone { pid });
                     }
@@ -300,6 +304,24 @@ impl Loaded {
             }
         }
         Ok(())
+    }
+
+    /// Detaches and unloads every program not named in `keep`: once tracing stops, nothing may
+    /// write the maps while they are read for the last time (a hash map walked while entries
+    /// are being replaced can restart its walk without end).
+    pub(crate) fn detach_except(&mut self, keep: &[&str]) {
+        for (name, program) in self.ebpf.programs_mut() {
+            if keep.contains(&name) {
+                continue;
+            }
+            // Unloading cannot fail in a way we could act on; the fds close on drop anyway.
+            let _ = match program {
+                Program::UProbe(p) => p.unload(),
+                Program::TracePoint(p) => p.unload(),
+                Program::PerfEvent(p) => p.unload(),
+                _ => Ok(()),
+            };
+        }
     }
 
     /// Takes a map out of the object: its fd and sizes as the kernel reports them. The map
@@ -380,6 +402,20 @@ impl OwnedMap {
             }
         }
     }
+}
+
+/// Whether `e` or one of its sources is an OS error `errno`.
+fn has_errno(e: &(dyn std::error::Error + 'static), errno: i32) -> bool {
+    let mut current = Some(e);
+    while let Some(err) = current {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io.raw_os_error() == Some(errno)
+        {
+            return true;
+        }
+        current = err.source();
+    }
+    false
 }
 
 /// The error and its sources on one line: aya's messages say what failed, their sources why.

@@ -14,6 +14,7 @@ pub mod printf;
 pub mod session;
 pub mod symbolize;
 mod sys;
+mod target;
 #[doc(hidden)]
 pub mod testing;
 pub mod timefmt;
@@ -29,5 +30,5 @@ pub use output::otlp::OtlpSink;
 pub use output::prometheus::PrometheusSink;
 pub use output::text::TextSink;
 pub use output::{Sink, Tee};
-pub use session::{Options, Session, StopReason, Summary};
+pub use session::{Options, Session, StopReason, Summary, verify};
 pub use tracefs::{format_text, list_tracepoints};

@@ -51,13 +51,17 @@ pub fn format(format: &str, args: &[Value]) -> String {
     out
 }
 
+/// The widest field or precision honoured: `%999999999d` would otherwise allocate a gigabyte
+/// for every event (found by fuzzing).
+const MAX_WIDTH: usize = 4096;
+
 fn number(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Option<usize> {
     let mut n: Option<usize> = None;
     while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
         n = Some(n.unwrap_or(0).saturating_mul(10).saturating_add(d as usize));
         chars.next();
     }
-    n
+    n.map(|n| n.min(MAX_WIDTH))
 }
 
 #[derive(Default)]
@@ -179,6 +183,13 @@ mod tests {
 
     fn s(x: &str) -> Value {
         Value::Str(x.into())
+    }
+
+    #[test]
+    fn huge_widths_are_capped() {
+        // From the decode fuzz target: a 3-billion-column width must not allocate gigabytes.
+        let out = format("%+3333333333s|%.999999999d", &[s("x"), Value::Int(1)]);
+        assert_eq!(out.len(), MAX_WIDTH * 2 + 1);
     }
 
     #[test]

@@ -259,6 +259,12 @@ fn resolve_program(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Loads every program of `object` into the kernel (its verifier runs) and unloads them again,
+/// attaching nothing: proves that what the compiler produced is accepted by this kernel.
+pub fn verify(object: &[u8], manifest: &Manifest, verbose: bool) -> Result<(), RuntimeError> {
+    kernel::load(object, manifest, verbose).map(drop)
+}
+
 /// A loaded, attached session. Drop order matters only in that the child goes last: fields
 /// drop top to bottom, so probes are detached before the command is terminated.
 pub struct Session {
@@ -424,6 +430,12 @@ impl Session {
                 stop = Some(StopReason::Signal);
                 break;
             }
+            if self.exit_record_lost() {
+                // exit() ran but its record did not fit in the ring buffer.
+                self.drain(sink)?;
+                stop = Some(StopReason::Exit);
+                break;
+            }
             if let Some(status) = self.child.as_mut().and_then(GatedChild::poll_exit) {
                 summary.command_status = Some(status);
                 stop = Some(StopReason::CommandExited);
@@ -439,6 +451,15 @@ impl Session {
             }
         }
         summary.stop = stop.unwrap_or_default();
+        let end_programs: Vec<String> = self
+            .manifest
+            .programs
+            .iter()
+            .filter(|p| p.attach == Attach::End)
+            .map(|p| p.name.clone())
+            .collect();
+        let keep: Vec<&str> = end_programs.iter().map(String::as_str).collect();
+        self.loaded.detach_except(&keep);
 
         let direct_ends = std::mem::take(&mut self.direct_ends);
         if self.end_trigger.is_some() {
@@ -457,13 +478,13 @@ impl Session {
             sink.lost_events(summary.lost_events)
                 .map_err(RuntimeError::Output)?;
             eprintln!(
-                "WARNING: {} events lost (ring buffer full)",
+                "WARNING: {} events lost (ring buffer full; enlarge it with --ring-pages)",
                 summary.lost_events
             );
         }
         if summary.dropped_updates > 0 {
             eprintln!(
-                "WARNING: {} map updates dropped (map full; raise the map's size)",
+                "WARNING: {} map updates dropped (map full; raise the limit with --map-keys-max)",
                 summary.dropped_updates
             );
         }
@@ -643,33 +664,39 @@ impl Session {
             .map_err(|e| RuntimeError::io("writing the config map", e))
     }
 
-    /// (lost events, dropped map updates), summed over CPUs.
-    fn counters(&self) -> (u64, u64) {
+    /// Counters slot `slot`, summed over CPUs.
+    fn counter(&self, slot: u32) -> u64 {
         let Some(raw) = self.role_map(MapRole::Counters) else {
-            return (0, 0);
+            return 0;
         };
-        let global = self
+        if self
             .manifest
             .maps
             .iter()
-            .any(|m| m.role == MapRole::Counters && m.kind == MapKind::Global);
-        let read = |slot: u32| {
-            if global {
-                // One shared value: slot i is the u64 at byte 8 * i.
-                let Ok(Some(value)) = raw.lookup(&key_of(0, raw.key_size)) else {
-                    return 0;
-                };
-                return decode::read_uint(&value, slot as usize * 8, 8);
-            }
-            let Ok(Some(value)) = raw.lookup(&key_of(slot, raw.key_size)) else {
+            .any(|m| m.role == MapRole::Counters && m.kind == MapKind::Global)
+        {
+            // One shared value (see opt::failure_counters): slot i is the u64 at byte 8 * i.
+            let Ok(Some(value)) = raw.lookup(&key_of(0, raw.key_size)) else {
                 return 0;
             };
-            decode::split_per_cpu(&value, raw.value_size, raw.copies)
-                .iter()
-                .map(|v| decode::read_uint(v, 0, 8))
-                .sum()
+            return decode::read_uint(&value, slot as usize * 8, 8);
+        }
+        let Ok(Some(value)) = raw.lookup(&key_of(slot, raw.key_size)) else {
+            return 0;
         };
-        (read(0), read(1))
+        decode::split_per_cpu(&value, raw.value_size, raw.copies)
+            .iter()
+            .map(|v| decode::read_uint(v, 0, 8))
+            .fold(0, u64::wrapping_add)
+    }
+
+    /// (lost events, dropped map updates), summed over CPUs; a lost `exit()` is a lost event.
+    fn counters(&self) -> (u64, u64) {
+        (self.counter(0) + self.counter(2), self.counter(1))
+    }
+
+    fn exit_record_lost(&self) -> bool {
+        self.counter(2) > 0
     }
 
     fn stack_maps(&self) -> Vec<(StackKind, RawMap)> {

@@ -101,6 +101,7 @@ impl RawMap {
         let mut keys = Vec::new();
         let mut next = vec![0u8; self.key_size];
         let mut current: Option<Vec<u8>> = None;
+        let mut seen = std::collections::HashSet::new();
         loop {
             let mut attr = MapElemAttr {
                 map_fd: self.fd as u32,
@@ -111,6 +112,11 @@ impl RawMap {
             };
             match bpf(BPF_MAP_GET_NEXT_KEY, &mut attr) {
                 Ok(()) => {
+                    // A key seen before means the walk restarted (its current key was
+                    // replaced by a concurrent update); stop rather than walk forever.
+                    if !seen.insert(next.clone()) {
+                        return Ok(keys);
+                    }
                     keys.push(next.clone());
                     current = Some(next.clone());
                 }

@@ -170,8 +170,60 @@ pub fn orphaned_gprobe_programs() -> Vec<String> {
     gprobe_runtime::testing::leaked_programs(&[])
 }
 
-/// Asserts that nothing gprobe loaded outlived it: no orphaned `gp_*` programs and no uprobe
-/// events left in tracefs.
+/// BPF links (`bpftool link list`) whose program is a `gp_*` program no live process holds: a
+/// link that kept a probe attached after gprobe went away.
+pub fn orphaned_gprobe_links() -> Vec<String> {
+    let json = |args: &[&str]| -> serde_json::Value {
+        Command::new("bpftool")
+            .args(args)
+            .output()
+            .ok()
+            .and_then(|o| serde_json::from_slice(&o.stdout).ok())
+            .unwrap_or(serde_json::Value::Null)
+    };
+    let programs = json(&["prog", "list", "-j"]);
+    let held = programs_held_by_live_processes();
+    let orphans: std::collections::HashSet<u64> = programs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["name"].as_str().is_some_and(|n| n.starts_with("gp_")))
+        .filter_map(|p| p["id"].as_u64())
+        .filter(|id| !held.contains(id))
+        .collect();
+    json(&["link", "list", "-j"])
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|l| {
+            l["prog_id"]
+                .as_u64()
+                .is_some_and(|id| orphans.contains(&id))
+        })
+        .map(|l| {
+            format!(
+                "link {} ({}) of program {}",
+                l["id"], l["type"], l["prog_id"]
+            )
+        })
+        .collect()
+}
+
+/// The BPF links and perf events process `pid` holds (its fds to `anon_inode:bpf_link` and
+/// `anon_inode:[perf_event]`): every attached uprobe, tracepoint and sampler is one of these.
+pub fn perf_events_of(pid: u32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .map(|target| target.to_string_lossy().into_owned())
+        .filter(|t| t == "anon_inode:bpf_link" || t == "anon_inode:[perf_event]")
+        .collect()
+}
+
+/// Asserts that nothing gprobe loaded outlived it: no orphaned `gp_*` programs, no links to
+/// them, and no uprobe events left in tracefs.
 pub fn assert_no_gprobe_programs() {
     // The kernel frees a dead process's programs asynchronously; a leak is one that stays.
     let mut left = orphaned_gprobe_programs();
@@ -186,6 +238,8 @@ pub fn assert_no_gprobe_programs() {
         left.is_empty(),
         "gprobe programs still loaded after exit: {left:?}"
     );
+    let links = orphaned_gprobe_links();
+    assert!(links.is_empty(), "gprobe links left after exit: {links:?}");
     for root in ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"] {
         if let Ok(events) = std::fs::read_to_string(format!("{root}/uprobe_events")) {
             assert!(

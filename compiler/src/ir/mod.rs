@@ -362,4 +362,37 @@ impl Function {
     pub fn push(&mut self, inst: Inst, span: Span) {
         self.insts.push(Spanned { inst, span });
     }
+
+    /// Drops instructions no path from the entry reaches (e.g. the `else` of `if (1)`): the
+    /// kernel verifier rejects a program with unreachable instructions.
+    pub fn remove_unreachable(&mut self) {
+        let position: std::collections::HashMap<Label, usize> = self
+            .insts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s.inst {
+                Inst::Label(l) => Some((l, i)),
+                _ => None,
+            })
+            .collect();
+        let mut reachable = vec![false; self.insts.len()];
+        let mut work = vec![0usize];
+        while let Some(i) = work.pop() {
+            if i >= self.insts.len() || reachable[i] {
+                continue;
+            }
+            reachable[i] = true;
+            let inst = &self.insts[i].inst;
+            if let Inst::Jump { target } | Inst::Branch { target, .. } = inst
+                && let Some(&at) = position.get(target)
+            {
+                work.push(at);
+            }
+            if !inst.is_terminator() {
+                work.push(i + 1);
+            }
+        }
+        let mut keep = reachable.into_iter();
+        self.insts.retain(|_| keep.next().unwrap_or(true));
+    }
 }

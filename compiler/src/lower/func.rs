@@ -369,8 +369,10 @@ impl Lower<'_, '_, '_> {
         match builtin {
             Builtin::Printf => self.printf(e, args),
             Builtin::Exit => {
+                // A full ring buffer must not swallow exit(): its failure counts in slot 2,
+                // which the runtime polls.
                 let id = self.module.event(EventSpec::Exit);
-                self.send_event(id, &[], None)
+                self.send_event_or_count(id, &[], None, 2)
             }
             Builtin::Print | Builtin::Clear | Builtin::Zero => {
                 let Some(ExprKind::Map(m)) = args.first().map(|a| &a.kind) else {
@@ -473,12 +475,23 @@ impl Lower<'_, '_, '_> {
         let now = self.call_value(Helper::KtimeGetNs, vec![]);
         self.store_val(base + 8, Val::Owned(now));
         self.write_value(value, base + 16, &value.ty)?;
-        self.output_event(base, record.size, false)
+        self.output_event(base, record.size, false, 0)
     }
 
     /// Builds `u64 id` + payload on the stack and outputs it to the ring buffer; a failed
     /// output counts in counters slot 0.
     fn send_event(&mut self, id: u64, values: &[Expr], layout: Option<&Layout>) -> R<()> {
+        self.send_event_or_count(id, values, layout, 0)
+    }
+
+    /// As [`Self::send_event`], counting a failed output in counters slot `slot`.
+    fn send_event_or_count(
+        &mut self,
+        id: u64,
+        values: &[Expr],
+        layout: Option<&Layout>,
+        slot: i32,
+    ) -> R<()> {
         let payload = layout.map_or(0, |l| l.size);
         let base = self.alloc(8 + payload)?;
         self.store_imm64(base, id);
@@ -487,12 +500,13 @@ impl Lower<'_, '_, '_> {
                 self.write_value(v, base + 8 + f.offset as i16, &v.ty)?;
             }
         }
-        self.output_event(base, payload, layout.is_none())
+        self.output_event(base, payload, layout.is_none(), slot)
     }
 
-    /// Outputs the `8 + payload` bytes at `base` (id, payload) to the ring buffer. Only control
-    /// events (`wake`: exit, print, ...) wake the reader.
-    fn output_event(&mut self, base: i16, payload: u32, wake: bool) -> R<()> {
+    /// Outputs the `8 + payload` bytes at `base` (id, payload) to the ring buffer, counting a
+    /// failure in counters slot `slot`. Only control events (`wake`: exit, print, ...) wake the
+    /// reader.
+    fn output_event(&mut self, base: i16, payload: u32, wake: bool, slot: i32) -> R<()> {
         let events = self.module.events_map();
         let map = self.vreg();
         self.emit(Inst::LoadMap {
@@ -515,7 +529,7 @@ impl Lower<'_, '_, '_> {
             ],
             ret: Some(ret),
         });
-        self.count_failure(ret, 0)
+        self.count_failure(ret, slot)
     }
 
     /// `if ret != 0 { counters[slot]++ }`

@@ -26,6 +26,8 @@ pub mod codes {
     pub const STACK: &str = "E0701";
     /// A map used with different key or value shapes.
     pub const MAP_SHAPE: &str = "E0702";
+    /// A probe compiles to more instructions than gprobe handles.
+    pub const TOO_LARGE: &str = "E0703";
 }
 
 #[derive(Clone, Debug)]
@@ -105,7 +107,7 @@ impl Module<'_> {
             kind: MapKind::PerCpuArray,
             key: u32_layout(),
             value: MapValue::Plain(u64_layout()),
-            max_entries: 2,
+            max_entries: 3,
         })
     }
 

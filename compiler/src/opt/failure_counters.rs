@@ -207,7 +207,8 @@ mod tests {
         let counters = l.maps.iter().find(|m| m.role == MapRole::Counters).unwrap();
         assert_eq!(counters.kind, MapKind::Global);
         assert_eq!(counters.name, SECTION);
-        assert_eq!(counters.value.size(), 16);
+        // Three u64 slots: lost events, dropped updates, lost exit() records.
+        assert_eq!(counters.value.size(), 24);
         // Two map updates (slot 1) and one ring-buffer output (slot 0).
         let mut offs: Vec<i32> = l
             .programs
@@ -282,7 +283,7 @@ mod tests {
         use object::{Object, ObjectSection};
         let file = object::File::parse(&*out.object).unwrap();
         let bss = file.section_by_name(SECTION).unwrap();
-        assert_eq!(bss.size(), 16);
+        assert_eq!(bss.size(), 24);
         let text = out.bpf.unwrap();
         assert!(text.contains("lock *(u64 *)"), "{text}");
         assert!(!text.contains("bpf_map_lookup_elem"), "{text}");

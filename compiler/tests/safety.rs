@@ -1,0 +1,98 @@
+//! Security properties of what the compiler emits, checked on every valid case program: no
+//! helper that writes to the target's memory or changes its behaviour ever appears in the
+//! object the kernel would load. Tracing observes; it never modifies the traced program.
+
+#[path = "support/case_env.rs"]
+mod case_env;
+
+use gprobe_compiler::CompileOptions;
+use object::{Object, ObjectSection, SectionKind};
+use std::path::Path;
+
+/// Helpers that let a program act on the target instead of observing it.
+const FORBIDDEN_HELPERS: &[(i32, &str)] = &[
+    (36, "bpf_probe_write_user"),
+    (58, "bpf_override_return"),
+    (109, "bpf_send_signal"),
+    (117, "bpf_send_signal_thread"),
+];
+
+/// Helper ids called by every program section of an ELF object (`call imm` with src_reg 0;
+/// src_reg 1 is a BPF-to-BPF call, not a helper).
+fn helper_calls(object: &[u8]) -> Vec<(String, i32)> {
+    let file = object::File::parse(object).expect("the compiler writes valid ELF");
+    let mut calls = Vec::new();
+    for section in file.sections() {
+        // Program sections are SHF_ALLOC|SHF_EXECINSTR, which `object` reads as Text.
+        if section.kind() != SectionKind::Text {
+            continue;
+        }
+        let name = section.name().unwrap_or("?").to_string();
+        let data = section.data().expect("section data");
+        for insn in data.chunks_exact(8) {
+            let opcode = insn[0];
+            let src_reg = insn[1] >> 4;
+            if opcode == 0x85 && src_reg == 0 {
+                let imm = i32::from_le_bytes([insn[4], insn[5], insn[6], insn[7]]);
+                calls.push((name.clone(), imm));
+            }
+        }
+    }
+    calls
+}
+
+#[test]
+fn no_case_program_writes_to_user_memory() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
+    let mut compiled = 0;
+    let mut all_calls = 0;
+    for path in case_env::case_files(&root) {
+        let relative = path.strip_prefix(&root).unwrap_or(&path).to_path_buf();
+        if !relative.components().any(|c| c.as_os_str() == "ok") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).expect("read case");
+        let options = CompileOptions {
+            check: case_env::options_for(&source),
+            ..CompileOptions::default()
+        };
+        // Cases the back end cannot lower yet are the concern of other tests.
+        let Ok(out) = gprobe_compiler::compile(&source, &case_env::CaseEnv, &options) else {
+            continue;
+        };
+        compiled += 1;
+        for (section, helper) in helper_calls(&out.object) {
+            all_calls += 1;
+            if let Some((_, name)) = FORBIDDEN_HELPERS.iter().find(|(id, _)| *id == helper) {
+                panic!(
+                    "{}: section {section} calls {name} (#{helper})",
+                    relative.display()
+                );
+            }
+        }
+    }
+    assert!(compiled > 30, "only {compiled} case programs compiled");
+    assert!(all_calls > 0, "the scan found no helper calls at all");
+}
+
+#[test]
+fn the_scan_sees_a_forbidden_helper() {
+    // Guards the scanner itself: an object with a bpf_probe_write_user call is caught.
+    use gprobe_compiler::bpf::{Assembler, Insn, Reg};
+    let mut asm = Assembler::new();
+    asm.emit(Insn::call(36));
+    asm.emit(Insn::mov64_imm(Reg::R0, 0));
+    asm.emit(Insn::exit());
+    let code = asm.finish().expect("assemble");
+    let object = gprobe_compiler::elf::write_object(
+        &[gprobe_compiler::elf::ElfProgram {
+            section: "uprobe/p0",
+            name: "gp_p0",
+            insns: &code.insns,
+            relocs: &code.relocs,
+        }],
+        &[],
+    )
+    .expect("object");
+    assert!(helper_calls(&object).contains(&("uprobe/p0".to_string(), 36)));
+}

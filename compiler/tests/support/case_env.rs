@@ -1,0 +1,89 @@
+//! The environment and directives the `.gp` case files are written against, shared by the tests
+//! that compile every case (codegen safety, the kernel-verifier run in `gprobe-runtime`) and by
+//! the fuzz targets (`fuzz/`). Mirrors `TestEnv` in `tests/cases.rs`: one tracepoint format and
+//! one Go function, as a real system would give.
+#![allow(dead_code)]
+
+use gprobe_compiler::check::{Env, GoFunction, Options, tracefs};
+use gprobe_compiler::types::{Field, IntType, Type};
+use std::path::{Path, PathBuf};
+
+pub struct CaseEnv;
+
+pub const OPENAT_FORMAT: &str = "name: sys_enter_openat
+ID: 720
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
+\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
+
+\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;
+\tfield:int dfd;\toffset:16;\tsize:8;\tsigned:0;
+\tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;
+\tfield:int flags;\toffset:32;\tsize:8;\tsigned:0;
+\tfield:umode_t mode;\toffset:40;\tsize:8;\tsigned:0;
+
+print fmt: \"dfd: 0x%08lx\"
+";
+
+impl Env for CaseEnv {
+    fn tracepoint_fields(&self, category: &str, name: &str) -> Result<Vec<Field>, String> {
+        match (category, name) {
+            ("syscalls", "sys_enter_openat") => tracefs::parse_format(OPENAT_FORMAT),
+            _ => Err(format!(
+                "/sys/kernel/tracing/events/{category}/{name}/format does not exist"
+            )),
+        }
+    }
+
+    fn go_function(&self, _binary: Option<&str>, function: &str) -> Result<GoFunction, String> {
+        match function {
+            "main.work" => Ok(GoFunction {
+                params: vec![
+                    ("id".into(), Type::Int(IntType::I64)),
+                    ("name".into(), Type::GoString),
+                ],
+                results: vec![
+                    ("~r0".into(), Type::Int(IntType::I64)),
+                    ("~r1".into(), Type::GoInterface),
+                ],
+            }),
+            other => Err(format!("no function `{other}` in the binary")),
+        }
+    }
+}
+
+/// Every `.gp` file under `dir`, sorted.
+pub fn case_files(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "gp") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out.sort();
+    out
+}
+
+/// The `// args:` and `// target` directives at the top of a case file.
+pub fn options_for(source: &str) -> Options {
+    let mut options = Options::default();
+    for line in source.lines().take_while(|l| l.starts_with("//")) {
+        if let Some(args) = line.strip_prefix("// args:") {
+            options.positional = args.split_whitespace().map(String::from).collect();
+        } else if line.trim() == "// target" {
+            options.has_target = true;
+        }
+    }
+    options
+}
