@@ -134,7 +134,6 @@ fn binary_not_go() {
 
 /// Go builtins on a binary that is not Go: the Go-aware checker must say so at compile time.
 #[test]
-#[ignore = "needs the Go-aware checker/lowering (issue 4) to say `not a Go binary`"]
 fn go_builtins_on_a_binary_that_is_not_go() {
     if !e2e_ready() {
         return;

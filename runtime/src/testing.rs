@@ -46,7 +46,7 @@ fn leaked_now(not_holders: &[u32]) -> Vec<String> {
 
 /// Program ids that a live process other than `not_holders` holds an fd to (`prog_id:` in
 /// /proc/PID/fdinfo/FD).
-fn programs_held(not_holders: &[u32]) -> HashSet<u64> {
+pub fn programs_held(not_holders: &[u32]) -> HashSet<u64> {
     let mut held = HashSet::new();
     let Ok(procs) = std::fs::read_dir("/proc") else {
         return held;

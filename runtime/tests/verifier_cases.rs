@@ -12,15 +12,7 @@ use std::path::Path;
 
 /// Cases the kernel still rejects, each a known back-end bug with the reason the verifier
 /// gives. The test fails when one of them starts passing too (then remove it here).
-const KNOWN_REJECTIONS: &[(&str, &str)] = &[
-    // The map's key layout comes from its first use (`"a"`, 8 bytes); the later `comm` key
-    // (16 bytes) is written past its 8-byte stack slot. Lowering must size the key from the
-    // checker's widened key type and pad narrower keys.
-    (
-        "check/ok/string_keys_widen.gp",
-        "invalid write to stack R1 off=-8 size=16",
-    ),
-];
+const KNOWN_REJECTIONS: &[(&str, &str)] = &[];
 
 fn ready() -> bool {
     let root = std::fs::read_to_string("/proc/self/status")

@@ -182,7 +182,7 @@ pub fn orphaned_gprobe_links() -> Vec<String> {
             .unwrap_or(serde_json::Value::Null)
     };
     let programs = json(&["prog", "list", "-j"]);
-    let held = programs_held_by_live_processes();
+    let held = gprobe_runtime::testing::programs_held(&[]);
     let orphans: std::collections::HashSet<u64> = programs
         .as_array()
         .into_iter()
@@ -225,15 +225,8 @@ pub fn perf_events_of(pid: u32) -> Vec<String> {
 /// Asserts that nothing gprobe loaded outlived it: no orphaned `gp_*` programs, no links to
 /// them, and no uprobe events left in tracefs.
 pub fn assert_no_gprobe_programs() {
-    // The kernel frees a dead process's programs asynchronously; a leak is one that stays.
-    let mut left = orphaned_gprobe_programs();
-    for _ in 0..40 {
-        if left.is_empty() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-        left = orphaned_gprobe_programs();
-    }
+    // Waits for the kernel's deferred frees: a leak is a program that stays.
+    let left = orphaned_gprobe_programs();
     assert!(
         left.is_empty(),
         "gprobe programs still loaded after exit: {left:?}"

@@ -200,7 +200,10 @@ impl<'a> Checker<'a> {
                             self.error(
                                 Diagnostic::error(
                                     codes::NOT_GO,
-                                    "`goid` needs a Go program, and this binary is not a Go binary",
+                                    format!(
+                                        "`goid` needs a Go program, and {} is not a Go binary",
+                                        binary.unwrap_or("the target")
+                                    ),
                                 )
                                 .primary(at, "no goroutines here")
                                 .secondary(attach.span, "this probe's binary"),
