@@ -133,7 +133,13 @@ impl Env for SystemEnv {
                 functions: target::resolve_uprobe(bin, function, glob, ret)?,
                 go: Some(target::go_runtime(bin, self.task_fsbase())),
             }),
-            Err(GoBinError::Io { source, .. }) => Err(format!("cannot read {shown}: {source}")),
+            Err(GoBinError::Io { source, .. }) => Err(match source.kind() {
+                std::io::ErrorKind::NotFound => format!("binary not found: {shown}"),
+                std::io::ErrorKind::PermissionDenied => {
+                    format!("cannot read {shown}: permission denied")
+                }
+                _ => format!("cannot read {shown}: {source}"),
+            }),
             // Not Go: a plain ELF uprobe by symbol (the runtime reports a missing symbol).
             Err(_) => Ok(Resolved {
                 binary: Some(shown),

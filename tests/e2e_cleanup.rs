@@ -147,7 +147,7 @@ fn clean_after_error_exit() {
     let out = run_gprobe(&["-e", &prog], LIMIT);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("symbol `main.nosuchfunction` not found"),
+        text(&out.stderr).contains("cannot attach to `main.nosuchfunction`"),
         "{}",
         text(&out.stderr)
     );

@@ -93,8 +93,9 @@ fn binary_missing() {
         &out,
         &stderr,
         &[
-            "error[E0802]: binary not found: /nonexistent/srv\n",
+            "error[E0408]: cannot attach to `main.work`\n",
             "1 │ uprobe:/nonexistent/srv:main.work { @c = count(); }\n",
+            "= binary not found: /nonexistent/srv\n",
         ],
     );
     assert_no_gprobe_programs();
@@ -187,9 +188,10 @@ fn function_missing_suggests_nearest_names() {
     assert_error(
         &out,
         &stderr,
-        &[&format!(
-            "symbol `main.wrok` not found in {bin} (did you mean main.work"
-        )],
+        &[
+            "error[E0408]: cannot attach to `main.wrok`\n",
+            "= no function `main.wrok` in this Go binary; nearest: main.work, ",
+        ],
     );
     assert_no_gprobe_programs();
 }

@@ -64,6 +64,27 @@ pub fn compile_checked(
         lower_options.positional = options.check.positional.clone();
     }
     let mut lowered = lower::lower(program, checked, source, &lower_options)?;
+    // Refused before any pass runs over it: passes and register allocation grow faster than
+    // linearly with a probe's size.
+    let too_large: Vec<Diagnostic> = lowered
+        .programs
+        .iter()
+        .filter(|p| p.func.insts.len() > MAX_PROGRAM_INSTS)
+        .map(|p| {
+            Diagnostic::error(
+                codes::TOO_LARGE,
+                format!(
+                    "this probe compiles to {} instructions; gprobe accepts at most {MAX_PROGRAM_INSTS}",
+                    p.func.insts.len()
+                ),
+            )
+            .primary(p.span, "in this probe")
+            .help("unroll less, or split the work across probes")
+        })
+        .collect();
+    if !too_large.is_empty() {
+        return Err(too_large);
+    }
     crate::opt::optimize(&mut lowered);
     let map_name = |i: usize| {
         lowered
@@ -79,20 +100,6 @@ pub fn compile_checked(
     let mut diags = Vec::new();
     for mut p in lowered.programs {
         p.func.remove_unreachable();
-        if p.func.insts.len() > MAX_PROGRAM_INSTS {
-            diags.push(
-                Diagnostic::error(
-                    codes::TOO_LARGE,
-                    format!(
-                        "this probe compiles to {} instructions; gprobe accepts at most {MAX_PROGRAM_INSTS}",
-                        p.func.insts.len()
-                    ),
-                )
-                .primary(p.span, "in this probe")
-                .help("unroll less, or split the work across probes"),
-            );
-            continue;
-        }
         if options.dump_ir {
             ir_text.push_str(&print_function(&p.func, Some(source), &map_name));
             ir_text.push('\n');

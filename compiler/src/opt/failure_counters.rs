@@ -10,9 +10,10 @@
 //! object keeps the per-CPU array and nothing is rewritten.
 
 use crate::bpf::{Helper, Size};
-use crate::ir::{AluOp, Base, Cond, Function, Inst, Operand, Spanned};
+use crate::ir::{AluOp, Base, Cond, Function, Inst, Operand, Spanned, VReg};
 use crate::lower::Lowered;
 use crate::manifest::{FieldKind, Layout, LayoutField, MapKind, MapRole, MapValue};
+use std::collections::HashMap;
 
 /// The counters map's name once it is a data section (aya names such maps by section).
 pub const SECTION: &str = ".bss";
@@ -28,9 +29,10 @@ pub fn run(lowered: &mut Lowered) {
     let slots = lowered.maps[counters].max_entries;
     let mut sites = Vec::new();
     for (p, program) in lowered.programs.iter().enumerate() {
+        let uses = use_counts(&program.func);
         for (i, s) in program.func.insts.iter().enumerate() {
             if matches!(s.inst, Inst::LoadMap { map, .. } if map == counters) {
-                match site_at(&program.func, i, counters) {
+                match site_at(&program.func, &uses, i, counters) {
                     Some(site) if (site.slot as u32) < slots => sites.push((p, site)),
                     _ => return,
                 }
@@ -95,7 +97,23 @@ const SITE_LEN: usize = 8;
 /// Matches, around the `LoadMap` at `at`:
 /// `*(u32 *)(fp + k) = slot; m = map; a = fp + k; p = lookup(m, a); if p == 0 goto L;
 ///  t = *(u64 *)(p + 0); t += 1; *(u64 *)(p + 0) = t; L:`
-fn site_at(func: &Function, at: usize, counters: usize) -> Option<Site> {
+/// How many instructions of `func` read each virtual register.
+fn use_counts(func: &Function) -> HashMap<VReg, usize> {
+    let mut counts = HashMap::new();
+    for s in &func.insts {
+        for v in s.inst.uses() {
+            *counts.entry(v).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+fn site_at(
+    func: &Function,
+    uses: &HashMap<VReg, usize>,
+    at: usize,
+    counters: usize,
+) -> Option<Site> {
     let start = at.checked_sub(1)?;
     let w: Vec<&Inst> = func
         .insts
@@ -155,11 +173,13 @@ fn site_at(func: &Function, at: usize, counters: usize) -> Option<Site> {
         && t == t3
         && done == l;
     // The temporaries must be private to the site: nothing outside reads them.
-    let private = |v| {
-        func.insts
+    // (Counted once per function: scanning the function per site would be quadratic.)
+    let private = |v: VReg| {
+        let inside = func.insts[start..start + SITE_LEN]
             .iter()
-            .enumerate()
-            .all(|(i, s)| (start..start + SITE_LEN).contains(&i) || !s.inst.uses().contains(&v))
+            .filter(|s| s.inst.uses().contains(&v))
+            .count();
+        uses.get(&v).copied().unwrap_or(0) == inside
     };
     (shape && private(*m) && private(*a) && private(*p) && private(*t)).then_some(Site {
         start,
