@@ -1,13 +1,16 @@
-//! The environment and directives the `.gp` case files are written against, shared by the tests
-//! that compile every case (codegen safety, the kernel-verifier run in `gprobe-runtime`) and by
-//! the fuzz targets (`fuzz/`). Mirrors `TestEnv` in `tests/cases.rs`: one tracepoint format and
-//! one Go function, as a real system would give.
+//! The environment and directives the `.gp` case files are written against: one tracepoint
+//! format, a few Go functions and a fixed Go runtime, as a real system would give. Shared by the
+//! snapshot tests (`tests/cases.rs`), the tests that compile every case (codegen safety, the
+//! kernel-verifier run in `gprobe-runtime`) and the fuzz targets (`fuzz/`).
 #![allow(dead_code)]
 
 use gprobe_compiler::check::{Env, GoFunction, Options, tracefs};
+use gprobe_compiler::names;
+use gprobe_compiler::target::{GoRuntime, Resolved};
 use gprobe_compiler::types::{Field, IntType, Type};
 use std::path::{Path, PathBuf};
 
+/// A fixed environment: one tracepoint format and one Go function, as a real system would give.
 pub struct CaseEnv;
 
 pub const OPENAT_FORMAT: &str = "name: sys_enter_openat
@@ -39,6 +42,13 @@ impl Env for CaseEnv {
 
     fn go_function(&self, _binary: Option<&str>, function: &str) -> Result<GoFunction, String> {
         match function {
+            "net/http.(*response).WriteHeader" => Ok(GoFunction {
+                params: vec![
+                    ("w".into(), Type::Int(IntType::U64)),
+                    ("code".into(), Type::Int(IntType::I64)),
+                ],
+                results: vec![],
+            }),
             "main.work" => Ok(GoFunction {
                 params: vec![
                     ("id".into(), Type::Int(IntType::I64)),
@@ -51,6 +61,60 @@ impl Env for CaseEnv {
             }),
             other => Err(format!("no function `{other}` in the binary")),
         }
+    }
+
+    /// Binaries named `*.so` or `/bin/*` are C; everything else is a Go binary with `main.*`.
+    fn resolve_uprobe(
+        &self,
+        binary: Option<&str>,
+        function: &str,
+        glob: bool,
+        _ret: bool,
+    ) -> Result<Resolved, String> {
+        let c = binary.is_some_and(|b| b.ends_with(".so") || b.starts_with("/bin/"));
+        // A glob must match one of these; a literal name must be one of them or any other name
+        // without `*`, except names starting with "missing".
+        const KNOWN: [&str; 3] = [
+            "main.work",
+            "net/http.(*conn).serve",
+            "net/http.(*response).WriteHeader",
+        ];
+        let found = if glob {
+            KNOWN.iter().any(|k| names::glob_match(function, k))
+        } else {
+            KNOWN.contains(&function)
+                || !(function.starts_with("missing") || function.contains('*'))
+        };
+        if !c && !found {
+            return Err(if glob {
+                format!("no function of this Go binary matches `{function}`")
+            } else {
+                format!("no function `{function}` in this Go binary; nearest: main.main, main.work")
+            });
+        }
+        Ok(Resolved {
+            binary: binary.map(str::to_owned),
+            functions: Vec::new(),
+            go: (!c).then(go_runtime),
+        })
+    }
+
+    fn go_runtime(&self, _binary: Option<&str>) -> Result<GoRuntime, String> {
+        Ok(go_runtime())
+    }
+}
+
+fn go_runtime() -> GoRuntime {
+    GoRuntime {
+        version: "go1.23.9".into(),
+        g_goid: 160,
+        g_m: 48,
+        g_parent_goid: Some(280),
+        g_gopc: Some(288),
+        m_g0: 0,
+        m_curg: 192,
+        tls_g: -8,
+        task_fsbase: Some(5000),
     }
 }
 
