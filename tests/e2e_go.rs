@@ -317,3 +317,36 @@ fn go_diagnostics() {
     );
     assert!(!out.status.success());
 }
+
+/// `gostack` and `usym` in a PIE build name Go functions: runtime addresses are taken back to
+/// link-time ones with the load bias read from the target's mappings. (A command that exits
+/// within a few ms of starting can be gone before its mappings are read: see docs/go.md.)
+#[test]
+fn stacks_are_named_in_pie_builds() {
+    if !e2e_ready() {
+        return;
+    }
+    for version in ["1.19", "1.27.3"] {
+        if !toolchain_available(version) {
+            continue;
+        }
+        let bin = go_target("work", version, &["-buildmode=pie", "-ldflags=-s -w"]);
+        let bin = bin.to_str().unwrap();
+        let prog = format!(
+            r#"uprobe:{bin}:main.work {{ @s[gostack(2)] = count(); @u[usym(reg("ip"))] = count(); }}"#
+        );
+        let stdout = trace("PIE stacks", &prog, &format!("{bin} -n 40 -q -delay 200ms"));
+        assert!(
+            stdout.contains("        main.work+"),
+            "Go {version}:\n{stdout}"
+        );
+        assert!(
+            stdout.contains("@u[main.work]: 40\n"),
+            "Go {version}:\n{stdout}"
+        );
+        assert!(
+            !stdout.contains("0x"),
+            "unnamed frame, Go {version}:\n{stdout}"
+        );
+    }
+}

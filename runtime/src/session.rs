@@ -395,6 +395,7 @@ impl Session {
             session.child = Some(child);
         }
         let pid = options.pid.or(session.child.as_ref().map(|c| c.pid as u32));
+        session.resolver.target_pid = pid;
         for spec in manifest
             .programs
             .iter()
@@ -422,6 +423,19 @@ impl Session {
         sink.attached(self.probes).map_err(RuntimeError::Output)?;
         if let Some(child) = &mut self.child {
             child.release();
+            // A PIE command's load address appears in its maps at exec, before any of its code
+            // runs; a short command may exit before the event loop looks, so look now: until
+            // it is known, or the command has exec'd something else (a wrapper), or 2 s.
+            let pid = child.pid;
+            let own_exe = std::fs::read_link("/proc/self/exe").ok();
+            for _ in 0..2000 {
+                // Read before looking at the maps: once exec'd, the maps are final.
+                let execd = std::fs::read_link(format!("/proc/{pid}/exe")).ok() != own_exe;
+                if self.resolver.learn_load_bias() || execd {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
         }
         let mut summary = Summary::default();
         let mut stop = self.drain(sink)?;
@@ -444,6 +458,8 @@ impl Session {
                 break;
             }
             self.wait_for_events(self.poll_ms);
+            // While the target lives: where it loaded a PIE binary, for symbolizing later.
+            self.resolver.learn_load_bias();
             stop = self.drain(sink)?;
             if sink.wants_maps() {
                 let maps = self.user_maps()?;
@@ -712,6 +728,21 @@ impl Session {
     }
 }
 
+/// Where process `pid` mapped the start (file offset 0) of `path`, from /proc/PID/maps.
+fn mapping_start(pid: u32, path: &std::path::Path) -> Option<u64> {
+    let want = std::fs::canonicalize(path).ok()?;
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
+    maps.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        let range = fields.next()?;
+        let offset = fields.nth(1)?;
+        let mapped = fields.nth(2)?;
+        (u64::from_str_radix(offset, 16).ok()? == 0 && std::path::Path::new(mapped) == want)
+            .then(|| u64::from_str_radix(range.split('-').next()?, 16).ok())
+            .flatten()
+    })
+}
+
 /// A clock's current time in ns.
 fn clock_ns(clock: libc::clockid_t) -> u64 {
     let mut ts = libc::timespec {
@@ -790,6 +821,11 @@ struct Resolver {
     kernel: OnceCell<SymbolTable>,
     /// The user binary read as a Go binary (pclntab), for `gostack`.
     go: OnceCell<Option<gprobe_compiler::gobin::GoBinary>>,
+    /// The traced process, whose mappings tell where a PIE binary was loaded.
+    target_pid: Option<u32>,
+    /// Runtime address − link-time address of the user binary: 0 unless it is PIE. Learned
+    /// from /proc/PID/maps while the target is alive (symbols are often read after it exits).
+    load_bias: OnceCell<u64>,
     /// CLOCK_REALTIME − CLOCK_MONOTONIC in ns: turns kernel times (`nsecs`, `emit()`'s
     /// timestamps, `strftime()`) into Unix times.
     realtime_offset_ns: i64,
@@ -804,6 +840,41 @@ impl Resolver {
                 gprobe_compiler::gobin::GoBinary::open(path).ok()
             })
             .as_ref()
+    }
+
+    /// Learns the load bias once the target has mapped its binary; true once known.
+    fn learn_load_bias(&self) -> bool {
+        if self.load_bias.get().is_some() {
+            return true;
+        }
+        let Some(bin) = self.go_binary() else {
+            // Not a Go binary: ELF symbols of a non-PIE executable need no bias.
+            return self.load_bias.set(0).is_ok();
+        };
+        if !bin.is_pie() {
+            return self.load_bias.set(0).is_ok();
+        }
+        let (Some(pid), Some(path)) = (self.target_pid, self.user_binary.as_deref()) else {
+            return false;
+        };
+        let Some(start) = mapping_start(pid, path) else {
+            return false;
+        };
+        let first_vaddr = bin
+            .load_segments()
+            .iter()
+            .map(|s| s.vaddr)
+            .min()
+            .unwrap_or(0);
+        self.load_bias
+            .set(start.wrapping_sub(first_vaddr & !0xfff))
+            .is_ok()
+    }
+
+    /// A runtime user address as a link-time address of the binary.
+    fn unbias(&self, addr: u64) -> u64 {
+        self.learn_load_bias();
+        addr.wrapping_sub(self.load_bias.get().copied().unwrap_or(0))
     }
 
     fn table(&self, user: bool) -> &SymbolTable {
@@ -848,10 +919,13 @@ impl Resolve for Resolver {
             if let Some(bin) = self.go_binary() {
                 return addrs
                     .enumerate()
-                    .flat_map(|(i, addr)| crate::symbolize::go_frames(bin, addr, i > 0))
+                    .flat_map(|(i, addr)| {
+                        crate::symbolize::go_frames(bin, self.unbias(addr), i > 0)
+                    })
                     .collect();
             }
         }
+        let user = kind != StackKind::Kernel;
         let table = self.table(kind != StackKind::Kernel);
         frames
             .chunks_exact(8)
@@ -862,11 +936,12 @@ impl Resolve for Resolver {
             } else {
                 limit as usize
             })
-            .map(|addr| table.format(addr))
+            .map(|addr| table.format(if user { self.unbias(addr) } else { addr }))
             .collect()
     }
 
     fn symbol(&self, user: bool, addr: u64) -> String {
+        let addr = if user { self.unbias(addr) } else { addr };
         self.table(user)
             .lookup(addr)
             .map(|s| s.split('+').next().unwrap_or(&s).to_string())
