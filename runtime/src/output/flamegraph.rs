@@ -101,22 +101,6 @@ pub struct FlameGraphSink {
 }
 
 impl Sink for FlameGraphSink {
-    fn attached(&mut self, _: usize) -> io::Result<()> {
-        Ok(())
-    }
-    fn printf(&mut self, _: &str) -> io::Result<()> {
-        Ok(())
-    }
-    fn print_map(&mut self, _: &MapSnapshot) -> io::Result<()> {
-        Ok(())
-    }
-    fn time(&mut self, _: &str) -> io::Result<()> {
-        Ok(())
-    }
-    fn emit(&mut self, _: &str, _: u64, _: &Value) -> io::Result<()> {
-        Ok(())
-    }
-
     fn finish(&mut self, maps: &[MapSnapshot]) -> io::Result<()> {
         let Some(map) = stack_map(maps) else {
             eprintln!(

@@ -12,19 +12,30 @@ pub mod text;
 use crate::value::{MapSnapshot, Value};
 use std::io;
 
-/// Receives everything a session produces, in order. Only the first group is required; the
-/// rest have do-nothing defaults for sinks that do not care.
+/// Receives everything a session produces, in order. Only `finish` is required: event output
+/// (`attached`, `printf`, `print_map`, `time`, `emit`) and the rest have do-nothing defaults, so
+/// exporters that only publish maps (OTLP, Prometheus, flame graphs) implement just that.
 pub trait Sink {
     /// All probes are attached; `probes` is how many (bpftrace prints "Attaching N probes...").
-    fn attached(&mut self, probes: usize) -> io::Result<()>;
+    fn attached(&mut self, _probes: usize) -> io::Result<()> {
+        Ok(())
+    }
     /// A formatted `printf` line (already contains its own newlines, if any).
-    fn printf(&mut self, text: &str) -> io::Result<()>;
+    fn printf(&mut self, _text: &str) -> io::Result<()> {
+        Ok(())
+    }
     /// `print(@m)` while running.
-    fn print_map(&mut self, map: &MapSnapshot) -> io::Result<()>;
+    fn print_map(&mut self, _map: &MapSnapshot) -> io::Result<()> {
+        Ok(())
+    }
     /// `time(fmt)`: the wall clock, already formatted.
-    fn time(&mut self, text: &str) -> io::Result<()>;
+    fn time(&mut self, _text: &str) -> io::Result<()> {
+        Ok(())
+    }
     /// `emit(value)` from the probe named `probe`, at `ts_ns` (Unix time in nanoseconds).
-    fn emit(&mut self, probe: &str, ts_ns: u64, record: &Value) -> io::Result<()>;
+    fn emit(&mut self, _probe: &str, _ts_ns: u64, _record: &Value) -> io::Result<()> {
+        Ok(())
+    }
     /// Tracing stopped: the final contents of every user map (empty ones included).
     fn finish(&mut self, maps: &[MapSnapshot]) -> io::Result<()>;
 

@@ -9,7 +9,7 @@
 
 use super::Sink;
 use super::metrics::{self, Labels, MapMeta, Points};
-use crate::value::{MapSnapshot, Value};
+use crate::value::MapSnapshot;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1 as pb;
@@ -308,22 +308,6 @@ impl OtlpSink {
 }
 
 impl Sink for OtlpSink {
-    fn attached(&mut self, _: usize) -> io::Result<()> {
-        Ok(())
-    }
-    fn printf(&mut self, _: &str) -> io::Result<()> {
-        Ok(())
-    }
-    fn print_map(&mut self, _: &MapSnapshot) -> io::Result<()> {
-        Ok(())
-    }
-    fn time(&mut self, _: &str) -> io::Result<()> {
-        Ok(())
-    }
-    fn emit(&mut self, _: &str, _: u64, _: &Value) -> io::Result<()> {
-        Ok(())
-    }
-
     fn wants_maps(&mut self) -> bool {
         let now = Instant::now();
         if now < self.next_export {
@@ -436,6 +420,7 @@ fn send_loop(endpoint: Endpoint, queue: Receiver<Job>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::Value;
     use crate::value::{MapEntry, MapValue};
 
     #[test]

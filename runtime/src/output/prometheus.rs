@@ -5,7 +5,7 @@
 
 use super::Sink;
 use super::metrics::{self, Histogram, Labels, MapMeta, Metric, Points};
-use crate::value::{MapSnapshot, Value};
+use crate::value::MapSnapshot;
 use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
@@ -170,22 +170,6 @@ impl PrometheusSink {
 }
 
 impl Sink for PrometheusSink {
-    fn attached(&mut self, _: usize) -> io::Result<()> {
-        Ok(())
-    }
-    fn printf(&mut self, _: &str) -> io::Result<()> {
-        Ok(())
-    }
-    fn print_map(&mut self, _: &MapSnapshot) -> io::Result<()> {
-        Ok(())
-    }
-    fn time(&mut self, _: &str) -> io::Result<()> {
-        Ok(())
-    }
-    fn emit(&mut self, _: &str, _: u64, _: &Value) -> io::Result<()> {
-        Ok(())
-    }
-
     fn wants_maps(&mut self) -> bool {
         self.pending.extend(self.scrapes.try_iter());
         !self.pending.is_empty()
@@ -273,6 +257,7 @@ fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::Value;
     use crate::value::{MapEntry, MapValue};
 
     #[test]
