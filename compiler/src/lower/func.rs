@@ -535,12 +535,7 @@ impl Lower<'_, '_, '_> {
     /// `if ret != 0 { counters[slot]++ }`
     fn count_failure(&mut self, ret: VReg, slot: i32) -> R<()> {
         let done = self.label();
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: ret,
-            rhs: Operand::Imm(0),
-            target: done,
-        });
+        self.branch_if_zero(ret, done);
         let counters = self.module.counters_map();
         let mark = self.sp;
         let key = self.alloc(4)?;
@@ -551,12 +546,7 @@ impl Lower<'_, '_, '_> {
             src: Operand::Imm(slot),
         });
         let p = self.lookup(counters, key);
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: p,
-            rhs: Operand::Imm(0),
-            target: done,
-        });
+        self.branch_if_zero(p, done);
         self.add_in_place(p, 0, Operand::Imm(1));
         self.emit(Inst::Label(done));
         self.sp = mark;
@@ -750,12 +740,7 @@ impl Lower<'_, '_, '_> {
         let rhs = self.operand(rhs);
         let p = self.lookup(index, key);
         let (absent, done) = (self.label(), self.label());
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: p,
-            rhs: Operand::Imm(0),
-            target: absent,
-        });
+        self.branch_if_zero(p, absent);
         let t = self.vreg();
         self.emit(Inst::Load {
             dst: t,
@@ -817,12 +802,7 @@ impl Lower<'_, '_, '_> {
         let v = arg.map(|a| self.operand(a)).unwrap_or(Operand::Imm(1));
         let p = self.lookup(index, key);
         let (absent, done) = (self.label(), self.label());
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: p,
-            rhs: Operand::Imm(0),
-            target: absent,
-        });
+        self.branch_if_zero(p, absent);
         match kind {
             AggKind::Count => self.add_in_place(p, 0, Operand::Imm(1)),
             // A bucket keeps its count and the sum of its values (exporters' `_sum`).
@@ -845,12 +825,7 @@ impl Lower<'_, '_, '_> {
                     off: 8,
                     size: Size::DW,
                 });
-                self.emit(Inst::Branch {
-                    cond: Cond::Eq,
-                    lhs: set,
-                    rhs: Operand::Imm(0),
-                    target: replace,
-                });
+                self.branch_if_zero(set, replace);
                 let cur = self.vreg();
                 self.emit(Inst::Load {
                     dst: cur,
@@ -961,12 +936,7 @@ impl Lower<'_, '_, '_> {
             dst: bucket,
             src: Operand::Imm(1),
         });
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: n,
-            rhs: Operand::Imm(0),
-            target: done,
-        });
+        self.branch_if_zero(n, done);
         // bucket = 2 + floor(log2 n), by halving the search range five times.
         self.emit(Inst::Mov {
             dst: bucket,
@@ -984,12 +954,7 @@ impl Lower<'_, '_, '_> {
                 dst: t,
                 src: Operand::Imm(shift),
             });
-            self.emit(Inst::Branch {
-                cond: Cond::Eq,
-                lhs: t,
-                rhs: Operand::Imm(0),
-                target: skip,
-            });
+            self.branch_if_zero(t, skip);
             self.emit(Inst::Mov {
                 dst: n,
                 src: Operand::Reg(t),
@@ -1269,6 +1234,16 @@ impl Lower<'_, '_, '_> {
         }
     }
 
+    /// `if v == 0 goto target`: a failed lookup or helper call.
+    fn branch_if_zero(&mut self, v: VReg, target: Label) {
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: v,
+            rhs: Operand::Imm(0),
+            target,
+        });
+    }
+
     fn zero_stack(&mut self, off: i16, size: u32) {
         for i in (0..align8(size) as i16).step_by(8) {
             self.emit(Inst::Store {
@@ -1388,12 +1363,7 @@ impl Lower<'_, '_, '_> {
                 let key = self.key(m, index, None)?;
                 let p = self.lookup(index, key);
                 let (absent, done) = (self.label(), self.label());
-                self.emit(Inst::Branch {
-                    cond: Cond::Eq,
-                    lhs: p,
-                    rhs: Operand::Imm(0),
-                    target: absent,
-                });
+                self.branch_if_zero(p, absent);
                 self.copy_str(Base::Reg(p), 0, stored, off, size);
                 self.emit(Inst::Jump { target: done });
                 self.emit(Inst::Label(absent));
@@ -1817,12 +1787,7 @@ impl Lower<'_, '_, '_> {
             dst,
             src: Operand::Imm(0),
         });
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: p,
-            rhs: Operand::Imm(0),
-            target: absent,
-        });
+        self.branch_if_zero(p, absent);
         self.emit(Inst::Load {
             dst,
             base: Base::Reg(p),
@@ -1880,12 +1845,7 @@ impl Lower<'_, '_, '_> {
                 let p = self.lookup(config, key);
                 self.sp = mark;
                 let absent = self.label();
-                self.emit(Inst::Branch {
-                    cond: Cond::Eq,
-                    lhs: p,
-                    rhs: Operand::Imm(0),
-                    target: absent,
-                });
+                self.branch_if_zero(p, absent);
                 let start = self.vreg();
                 self.emit(Inst::Load {
                     dst: start,
