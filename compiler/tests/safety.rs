@@ -5,7 +5,6 @@
 #[path = "support/case_env.rs"]
 mod case_env;
 
-use gprobe_compiler::CompileOptions;
 use object::{Object, ObjectSection, SectionKind};
 use std::path::Path;
 
@@ -46,20 +45,7 @@ fn no_case_program_writes_to_user_memory() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
     let mut compiled = 0;
     let mut all_calls = 0;
-    for path in case_env::case_files(&root) {
-        let relative = path.strip_prefix(&root).unwrap_or(&path).to_path_buf();
-        if !relative.components().any(|c| c.as_os_str() == "ok") {
-            continue;
-        }
-        let source = std::fs::read_to_string(&path).expect("read case");
-        let options = CompileOptions {
-            check: case_env::options_for(&source),
-            ..CompileOptions::default()
-        };
-        // Cases the back end cannot lower yet are the concern of other tests.
-        let Ok(out) = gprobe_compiler::compile(&source, &case_env::CaseEnv, &options) else {
-            continue;
-        };
+    for (relative, _source, out) in case_env::compiled_ok_cases(&root) {
         compiled += 1;
         for (section, helper) in helper_calls(&out.object) {
             all_calls += 1;

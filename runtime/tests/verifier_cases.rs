@@ -6,7 +6,6 @@
 #[path = "../../compiler/tests/support/case_env.rs"]
 mod case_env;
 
-use gprobe_compiler::CompileOptions;
 use gprobe_runtime::RuntimeError;
 use std::path::Path;
 
@@ -41,20 +40,7 @@ fn every_valid_case_passes_the_kernel_verifier() {
     let mut verified = 0;
     let mut rejected = Vec::new();
     let mut known_seen = Vec::new();
-    for path in case_env::case_files(&root) {
-        let relative = path.strip_prefix(&root).unwrap_or(&path).to_path_buf();
-        if !relative.components().any(|c| c.as_os_str() == "ok") {
-            continue;
-        }
-        let source = std::fs::read_to_string(&path).expect("read case");
-        let options = CompileOptions {
-            check: case_env::options_for(&source),
-            ..CompileOptions::default()
-        };
-        // Cases the back end cannot lower yet are reported by the compiler's own tests.
-        let Ok(out) = gprobe_compiler::compile(&source, &case_env::CaseEnv, &options) else {
-            continue;
-        };
+    for (relative, source, out) in case_env::compiled_ok_cases(&root) {
         match gprobe_runtime::verify(&out.object, &out.manifest, false) {
             Ok(()) => verified += 1,
             Err(RuntimeError::Verifier {

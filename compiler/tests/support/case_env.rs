@@ -151,3 +151,24 @@ pub fn options_for(source: &str) -> Options {
     }
     options
 }
+
+/// Every `ok` case under `root` that the whole compiler accepts: its path relative to `root`,
+/// its source and the compiler's output. Cases the back end cannot lower yet are the compiler tests' concern.
+pub fn compiled_ok_cases(root: &Path) -> Vec<(PathBuf, String, gprobe_compiler::Output)> {
+    case_files(root)
+        .into_iter()
+        .filter_map(|path| {
+            let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+            if !relative.components().any(|c| c.as_os_str() == "ok") {
+                return None;
+            }
+            let source = std::fs::read_to_string(&path).expect("read case");
+            let options = gprobe_compiler::CompileOptions {
+                check: options_for(&source),
+                ..Default::default()
+            };
+            let out = gprobe_compiler::compile(&source, &CaseEnv, &options).ok()?;
+            Some((relative, source, out))
+        })
+        .collect()
+}
