@@ -106,6 +106,14 @@ impl Env for SystemEnv {
         }
     }
 
+    fn go_function_glob(&self, binary: Option<&str>, pattern: &str) -> Result<GoFunction, String> {
+        let (path, bin) = self.go_binary(binary)?;
+        match &*bin {
+            Ok(bin) => target::go_function_matching(bin, pattern),
+            Err(e) => Err(not_go(&path, e)),
+        }
+    }
+
     fn struct_type(&self, name: &str) -> Option<StructType> {
         let name = name.trim_start_matches("struct ");
         let opened = self.opened.borrow().clone();
@@ -124,13 +132,14 @@ impl Env for SystemEnv {
         function: &str,
         glob: bool,
         ret: bool,
+        signatures: bool,
     ) -> Result<Resolved, String> {
         let (path, bin) = self.go_binary(binary)?;
         let shown = path.display().to_string();
         match &*bin {
             Ok(bin) => Ok(Resolved {
                 binary: Some(shown),
-                functions: target::resolve_uprobe(bin, function, glob, ret)?,
+                functions: target::resolve_uprobe(bin, function, glob, ret, signatures)?,
                 go: Some(target::go_runtime(bin, self.task_fsbase())),
             }),
             Err(GoBinError::Io { source, .. }) => Err(match source.kind() {

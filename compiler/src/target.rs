@@ -7,6 +7,7 @@
 
 use crate::check::GoFunction;
 use crate::gobin::{ArgLocation, GoBinary, GoParam, RegClass, known_funcs};
+use crate::types::Type;
 use serde::Serialize;
 
 /// The resolution of one attach point, stored on it by the checker.
@@ -129,6 +130,64 @@ pub fn go_function(bin: &GoBinary, function: &str) -> Result<GoFunction, String>
     })
 }
 
+/// Most functions a wildcard may match and still share one signature for `args`/`ret`:
+/// looking signatures up is DWARF work per function.
+const MAX_GLOB_SIGNATURES: usize = 64;
+
+/// What every function matching `pattern` shares, for `args`/`ret` on a wildcard probe: the
+/// parameters and results that have the same name, type and ABI location in all of them (so one
+/// program reads them for every function). Assembly functions, which have no signature, are
+/// left out.
+pub fn go_function_matching(bin: &GoBinary, pattern: &str) -> Result<GoFunction, String> {
+    let names: Vec<&str> = bin
+        .functions_matching(pattern)
+        .into_iter()
+        .map(|f| f.name.as_str())
+        .filter(|name| !is_abi0(bin, name))
+        .collect();
+    if names.len() > MAX_GLOB_SIGNATURES {
+        return Err(format!(
+            "`{pattern}` matches {} functions; narrow it to at most {MAX_GLOB_SIGNATURES}",
+            names.len()
+        ));
+    }
+    let lists = names
+        .iter()
+        .map(|name| go_params(bin, name).map_err(|why| format!("`{name}`: {why}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some((first, rest)) = lists.split_first() else {
+        return Err(format!("no Go function matches `{pattern}`"));
+    };
+    let shared = |results: bool| -> Vec<(String, Type)> {
+        first
+            .iter()
+            .filter(|p| p.is_result == results)
+            .filter(|p| {
+                rest.iter().all(|list| {
+                    list.iter().any(|q| {
+                        q.is_result == results
+                            && q.name == p.name
+                            && q.ty.to_type() == p.ty.to_type()
+                            && q.location == p.location
+                    })
+                })
+            })
+            .map(|p| (script_name(&p.name), p.ty.to_type()))
+            .collect()
+    };
+    let f = GoFunction {
+        params: shared(false),
+        results: shared(true),
+    };
+    if f.params.is_empty() && f.results.is_empty() && !rest.is_empty() {
+        return Err(format!(
+            "`{}` and `{}` have no parameter or result in common (same name, type and place)",
+            names[0], names[1]
+        ));
+    }
+    Ok(f)
+}
+
 fn locations(bin: &GoBinary, params: &[GoParam], results: bool) -> Vec<(String, GoLocation)> {
     params
         .iter()
@@ -218,6 +277,7 @@ pub fn resolve_uprobe(
     pattern: &str,
     glob: bool,
     ret: bool,
+    signatures: bool,
 ) -> Result<Vec<GoSite>, String> {
     let functions: Vec<_> = if glob {
         bin.functions_matching(pattern)
@@ -256,8 +316,8 @@ pub fn resolve_uprobe(
             vec![file_offset(f.entry + skip)?]
         };
         let abi_internal = !is_abi0(bin, &f.name);
-        // Signatures are only needed (and only looked up) for single functions.
-        let params = if glob || !abi_internal {
+        // A glob's signatures are looked up only when the probe reads `args`/`ret`.
+        let params = if (glob && !signatures) || !abi_internal {
             Vec::new()
         } else {
             go_params(bin, &f.name).unwrap_or_default()

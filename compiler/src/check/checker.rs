@@ -194,7 +194,11 @@ impl<'a> Checker<'a> {
                 if binary.is_none() && !self.options.has_target {
                     return; // reported by the provider
                 }
-                match self.env.resolve_uprobe(binary, &function.node, *glob, *ret) {
+                let signatures = self.args.is_some() || self.ret.is_some();
+                match self
+                    .env
+                    .resolve_uprobe(binary, &function.node, *glob, *ret, signatures)
+                {
                     Ok(r) => {
                         if let (Some(at), None) = (goid, &r.go) {
                             self.error(

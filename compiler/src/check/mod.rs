@@ -39,6 +39,14 @@ pub trait Env {
     /// target). `Err` says why the signature is unknown.
     fn go_function(&self, binary: Option<&str>, function: &str) -> Result<GoFunction, String>;
 
+    /// The one signature every Go function matching glob `pattern` in `binary` shares, so that
+    /// `args`/`ret` can be used on a wildcard probe. `Err` says why there is none (they differ,
+    /// or are unknown).
+    fn go_function_glob(&self, binary: Option<&str>, pattern: &str) -> Result<GoFunction, String> {
+        let _ = (binary, pattern);
+        Err("signatures of a wildcard's functions are unknown here".into())
+    }
+
     /// A struct type by name (`struct task_struct`, `net/http.Request`), for casts and for
     /// fields reached through Go pointers. `None` when unknown.
     fn struct_type(&self, _name: &str) -> Option<StructType> {
@@ -50,6 +58,8 @@ pub trait Env {
     /// `ret`), argument locations and runtime offsets (see [`crate::target::resolve_uprobe`]).
     /// `glob`: `function` is a `*`/`?` pattern, else one literal name (quoted names are
     /// literal). For other binaries `functions` is empty and the probe attaches by ELF symbol.
+    /// `signatures`: the probe reads `args`/`ret`, so a glob's sites need their parameter
+    /// locations too (a single function always gets them).
     /// `Err` says why it cannot attach (e.g. no such function, with the nearest names).
     fn resolve_uprobe(
         &self,
@@ -57,8 +67,9 @@ pub trait Env {
         function: &str,
         glob: bool,
         ret: bool,
+        signatures: bool,
     ) -> Result<Resolved, String> {
-        let _ = (function, glob, ret);
+        let _ = (function, glob, ret, signatures);
         Ok(Resolved {
             binary: binary.map(str::to_owned),
             ..Resolved::default()

@@ -230,16 +230,21 @@ impl Uprobe {
         what: &str,
     ) -> Result<super::GoFunction, Diagnostic> {
         if self.glob {
-            return Err(Diagnostic::error(
-                codes::NO_SIGNATURE,
-                format!("`{what}` needs one function, not a wildcard"),
-            )
-            .primary(at, "signatures differ between functions")
-            .secondary(self.span, "this matches several functions")
-            .help(format!(
-                "a quoted name is literal: write `\"{}\"` if its `*` is part of the name",
-                self.function
-            )));
+            return env
+                .go_function_glob(self.binary.as_deref(), &self.function)
+                .map_err(|why| {
+                    Diagnostic::error(
+                        codes::NO_SIGNATURE,
+                        format!("`{what}` on a wildcard has only what all its functions share"),
+                    )
+                    .primary(at, format!("cannot type `{what}`"))
+                    .secondary(self.span, "this matches several functions")
+                    .note(why)
+                    .help(format!(
+                        "a quoted name is literal: write `\"{}\"` if its `*` is part of the name",
+                        self.function
+                    ))
+                });
         }
         env.go_function(self.binary.as_deref(), &self.function)
             .map_err(|why| {

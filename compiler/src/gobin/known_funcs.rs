@@ -55,6 +55,23 @@ pub fn signature(function: &str, (major, minor): (u32, u32)) -> Option<Vec<GoPar
         "net/http.(*response).WriteHeader" => {
             vec![p("w", ptr("net/http.response")), p("code", i64t)]
         }
+        // HTTP/2's ResponseWriter: bundled into net/http up to Go 1.26, its own package from 1.27.
+        "net/http.(*http2responseWriter).WriteHeader" => {
+            vec![p("w", ptr("net/http.http2responseWriter")), p("code", i64t)]
+        }
+        "net/http/internal/http2.(*responseWriter).WriteHeader" => vec![
+            p("w", ptr("net/http/internal/http2.responseWriter")),
+            p("code", i64t),
+        ],
+        // Where both HTTP/2 paths (explicit WriteHeader, implicit 200 on the first Write) end up.
+        "net/http.(*http2responseWriterState).writeHeader" => vec![
+            p("rws", ptr("net/http.http2responseWriterState")),
+            p("code", i64t),
+        ],
+        "net/http/internal/http2.(*responseWriterState).writeHeader" => vec![
+            p("rws", ptr("net/http/internal/http2.responseWriterState")),
+            p("code", i64t),
+        ],
         "net/http.(*Transport).roundTrip" => vec![
             p("t", ptr("net/http.Transport")),
             p("req", ptr("net/http.Request")),
@@ -148,6 +165,10 @@ pub fn signature(function: &str, (major, minor): (u32, u32)) -> Option<Vec<GoPar
 pub const KNOWN: &[&str] = &[
     "net/http.serverHandler.ServeHTTP",
     "net/http.(*response).WriteHeader",
+    "net/http.(*http2responseWriter).WriteHeader",
+    "net/http/internal/http2.(*responseWriter).WriteHeader",
+    "net/http.(*http2responseWriterState).writeHeader",
+    "net/http/internal/http2.(*responseWriterState).writeHeader",
     "net/http.(*Transport).roundTrip",
     "runtime.gopark",
     "runtime.casgstatus",

@@ -15,6 +15,7 @@ use crate::manifest::{
     Attach, EventSpec, Layout, MapKind, MapRole, MapSpec, MapValue, UprobeTarget,
 };
 use crate::span::Span;
+use crate::target::{GoLocation, GoSite};
 use crate::types::{AggKind, StackKind};
 use std::collections::HashMap;
 
@@ -313,13 +314,25 @@ fn go_variants<'a>(
                 ret: false,
             },
             func::GoCtx {
-                site: single.then(|| sites[0]),
+                // The checker let a wildcard's probe read only the `args`/`ret` its functions
+                // share, at one location, so the first site's locations serve them all.
+                site: (single || sites.iter().all(|s| same_locations(sites[0], s)))
+                    .then(|| sites[0]),
                 runtime,
                 abi_internal,
             },
         ));
     }
     out
+}
+
+/// Whether every parameter and result name `a` and `b` both have sits at the same place.
+fn same_locations(a: &GoSite, b: &GoSite) -> bool {
+    let agree = |x: &[(String, GoLocation)], y: &[(String, GoLocation)]| {
+        x.iter()
+            .all(|(name, at)| y.iter().all(|(other, there)| other != name || there == at))
+    };
+    agree(&a.params, &b.params) && agree(&a.results, &b.results)
 }
 
 /// The ELF section kind, the provider (for builtins) and the manifest's attach description.

@@ -63,6 +63,64 @@ impl Env for CaseEnv {
         }
     }
 
+    /// The wildcard functions are those of `go_function` plus `main.workers(id int, n int)`
+    /// and `net/http.(*http2responseWriterState).writeHeader(rws *T, code int)`; they share the
+    /// parameters with the same name and type (a real binary also compares ABI locations).
+    fn go_function_glob(&self, binary: Option<&str>, pattern: &str) -> Result<GoFunction, String> {
+        let extra = |name: &str| -> Option<GoFunction> {
+            let params = match name {
+                "main.workers" => vec![
+                    ("id".into(), Type::Int(IntType::I64)),
+                    ("n".into(), Type::Int(IntType::I64)),
+                ],
+                "net/http.(*http2responseWriterState).writeHeader" => vec![
+                    ("rws".into(), Type::Int(IntType::U64)),
+                    ("code".into(), Type::Int(IntType::I64)),
+                ],
+                _ => return None,
+            };
+            Some(GoFunction {
+                params,
+                results: vec![],
+            })
+        };
+        let all = [
+            "main.work",
+            "main.workers",
+            "net/http.(*response).WriteHeader",
+            "net/http.(*http2responseWriterState).writeHeader",
+        ];
+        let matched: Vec<GoFunction> = all
+            .iter()
+            .filter(|name| names::glob_match(pattern, name))
+            .map(|name| {
+                extra(name)
+                    .map(Ok)
+                    .unwrap_or_else(|| self.go_function(binary, name))
+            })
+            .collect::<Result<_, _>>()?;
+        let Some((first, rest)) = matched.split_first() else {
+            return Err(format!("no Go function matches `{pattern}`"));
+        };
+        let shared = |pick: fn(&GoFunction) -> &Vec<(String, Type)>| {
+            pick(first)
+                .iter()
+                .filter(|p| rest.iter().all(|f| pick(f).contains(p)))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let f = GoFunction {
+            params: shared(|f| &f.params),
+            results: shared(|f| &f.results),
+        };
+        if f.params.is_empty() && f.results.is_empty() && !rest.is_empty() {
+            return Err(format!(
+                "the functions matching `{pattern}` have no parameter or result in common"
+            ));
+        }
+        Ok(f)
+    }
+
     /// Binaries named `*.so` or `/bin/*` are C; everything else is a Go binary with `main.*`.
     fn resolve_uprobe(
         &self,
@@ -70,6 +128,7 @@ impl Env for CaseEnv {
         function: &str,
         glob: bool,
         _ret: bool,
+        _signatures: bool,
     ) -> Result<Resolved, String> {
         let c = binary.is_some_and(|b| b.ends_with(".so") || b.starts_with("/bin/"));
         // A glob must match one of these; a literal name must be one of them or any other name
