@@ -4,11 +4,18 @@
 //       gprobe --recipe http-latency -c './server -addr 127.0.0.1:8080' [SECONDS]
 //
 // Times every request a Go net/http server handles, from the moment the handler chain starts
-// (`serverHandler.ServeHTTP`, once per request, whatever router sits inside) to its return, on
-// the goroutine that serves it. Keys are the request's method and URL path as the client sent
-// them, read from the Go strings of `*http.Request` (Go register ABI; signatures from DWARF, or
-// from gprobe's tables for stripped binaries). The status is the code the handler first passed to
-// `(*response).WriteHeader` (directly or through the implicit 200 of its first Write).
+// (`serverHandler.ServeHTTP`, once per request, whatever router sits inside) to the moment it has
+// returned, on the goroutine that serves it: for HTTP/1 that is the entry of
+// `(*response).finishRequest`, which the connection's goroutine calls right after the handler
+// returns; for HTTP/2 the return of the stream's `runHandler`. An entry probe costs the traced
+// server far less than a return probe (the kernel emulates the `push %rbp` an entry probe sits
+// on, but must single-step a `RET`), so HTTP/1 requests pay for entry probes only. Hijacked
+// connections (websockets) never finish a request: their start is dropped at the end. Keys are
+// the request's method and URL path as the client sent them, read from the Go strings of
+// `*http.Request` (Go register ABI; signatures from DWARF, or from gprobe's tables for stripped
+// binaries). The status is the code the handler first passed to `(*response).WriteHeader`
+// (directly or through the implicit 200 of its first Write), or for HTTP/2 to the response
+// state's `writeHeader`.
 // Works on Go 1.17+, stripped or not.
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
@@ -56,13 +63,20 @@ uprobe:"net/http.serverHandler.ServeHTTP"
     @in_flight = lhist(@busy, 0, 256, 1);
 }
 
-uprobe:"net/http.(*response).WriteHeader"
+// HTTP/1: `(*response).WriteHeader`. HTTP/2: the response state's `writeHeader`, where an
+// explicit WriteHeader and the implicit 200 of a first Write both end up (the writers' own
+// WriteHeader methods are often inlined). Names differ up to Go 1.26 (bundled `http2…` types)
+// and from 1.27 (`net/http/internal/http2`); `args.code` is the same in all of them.
+uprobe:net/http*response*riteHeader
 /@start[goid] && !@status[goid]/
 {
     @status[goid] = args.code;
 }
 
-uretprobe:"net/http.serverHandler.ServeHTTP"
+// HTTP/1: the handler has returned; HTTP/2 (`net/http.(*http2serverConn).runHandler` up to Go
+// 1.26, `net/http/internal/http2.(*serverConn).runHandler` from 1.27).
+uprobe:"net/http.(*response).finishRequest",
+uretprobe:net/http*serverConn*runHandler
 /@start[goid]/
 {
     @latency_us[@method[goid], @route[goid]] = hist((nsecs - @start[goid]) / 1000);

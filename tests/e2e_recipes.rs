@@ -33,6 +33,10 @@ struct Shop {
 
 impl Shop {
     fn start(bin: &PathBuf, env: &[(&str, &str)]) -> Shop {
+        Shop::start_with(bin, env, &[])
+    }
+
+    fn start_with(bin: &PathBuf, env: &[(&str, &str)], args: &[&str]) -> Shop {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -40,6 +44,7 @@ impl Shop {
             .port();
         let mut child = Command::new(bin)
             .args(["-addr", &format!("127.0.0.1:{port}")])
+            .args(args)
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -69,6 +74,11 @@ impl Drop for Shop {
 
 /// Runs examples/load against `url` to completion; returns "METHOD PATH" → requests sent.
 fn load(version: &str, url: &str, paths: &str, n: u32) -> BTreeMap<String, u64> {
+    sent_counts(&load_report(version, url, paths, n, &[]))
+}
+
+/// The load generator's whole report (`sent …`, `protocol …`, `failed 0` lines).
+fn load_report(version: &str, url: &str, paths: &str, n: u32, args: &[&str]) -> String {
     let bin = example("load", version, &[]);
     let out = Command::new(bin)
         .args([
@@ -81,12 +91,13 @@ fn load(version: &str, url: &str, paths: &str, n: u32) -> BTreeMap<String, u64> 
             "-c",
             "4",
         ])
+        .args(args)
         .output()
         .unwrap();
     assert!(out.status.success(), "load failed: {}", text(&out.stderr));
     let report = text(&out.stdout);
     assert!(report.contains("failed 0"), "load had failures:\n{report}");
-    sent_counts(&report)
+    report
 }
 
 /// `sent GET /fast 15` lines of the load generator's report.
@@ -206,6 +217,35 @@ fn http_latency_counts_equal_what_the_load_generator_sent() {
         }
         assert!(out.contains("@latency_us[GET, /sleep]:"), "{what}:\n{out}");
         assert!(out.contains("@in_flight:"), "{what}:\n{out}");
+    });
+}
+
+/// HTTP/2 requests end in the stream's `runHandler`, not in `(*response).finishRequest`: the
+/// recipe's other end probe. Unencrypted HTTP/2 needs Go 1.24+ on both sides.
+#[test]
+fn http_latency_counts_http2_requests() {
+    each_target(|version, bin, what| {
+        if version == "1.19" {
+            return;
+        }
+        let shop = Shop::start_with(bin, &[], &["-h2c"]);
+        let tracing = trace("http-latency", shop.child.id());
+        let report = load_report(version, &shop.url, "/fast,/sleep", 10, &["-h2c"]);
+        let out = tracing.stop();
+        assert!(
+            report.contains("protocol HTTP/2.0 "),
+            "{what}: not HTTP/2:\n{report}"
+        );
+        for (key, n) in sent_counts(&report) {
+            let (method, path) = key.split_once(' ').unwrap();
+            let extra = i64::from(key == "GET /fast");
+            let element = format!("@requests[{method}, {path}, 200]");
+            assert_eq!(
+                value(&out, &element),
+                Some(n as i64 + extra),
+                "{what}: {element} in:\n{out}"
+            );
+        }
     });
 }
 

@@ -22,12 +22,21 @@ func main() {
 	conc := flag.Int("c", 4, "concurrent clients")
 	paths := flag.String("paths", "/fast,/lock,/alloc,/syscall,/cpu,/sleep", "comma-separated paths")
 	wait := flag.Duration("wait", 5*time.Second, "how long to wait for the service to come up")
+	h2c := flag.Bool("h2c", false, "speak unencrypted HTTP/2 (needs Go 1.24+)")
 	flag.Parse()
 	if !strings.HasPrefix(*base, "http://127.") && !strings.HasPrefix(*base, "http://localhost") && !strings.HasPrefix(*base, "http://[::1]") {
 		fmt.Fprintln(os.Stderr, "load: refusing a non-loopback target")
 		os.Exit(2)
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
+	if *h2c {
+		t, err := h2cTransport()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(2)
+		}
+		client.Transport = t
+	}
 	deadline := time.Now().Add(*wait)
 	for {
 		resp, err := client.Get(*base + "/fast")
@@ -47,6 +56,7 @@ func main() {
 	jobs := make(chan job)
 	var mu sync.Mutex
 	sent := map[string]int{}
+	protos := map[string]int{}
 	failed := 0
 	var wg sync.WaitGroup
 	for i := 0; i < *conc; i++ {
@@ -61,6 +71,7 @@ func main() {
 					failed++
 				} else {
 					sent[j.method+" "+j.path]++
+					protos[resp.Proto]++
 				}
 				mu.Unlock()
 				if err == nil {
@@ -88,6 +99,9 @@ func main() {
 	sort.Strings(keys)
 	for _, k := range keys {
 		fmt.Printf("sent %s %d\n", k, sent[k])
+	}
+	for p, count := range protos {
+		fmt.Printf("protocol %s %d\n", p, count)
 	}
 	fmt.Printf("failed %d\n", failed)
 }

@@ -95,6 +95,7 @@ func leak() {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address (loopback by default)")
+	h2c := flag.Bool("h2c", false, "also serve unencrypted HTTP/2 (needs Go 1.24+)")
 	flag.Parse()
 	tmp := os.TempDir()
 
@@ -129,5 +130,8 @@ func main() {
 		http.NotFound(w, r)
 	})
 	log.Printf("shop listening on %s", *addr)
+	if *h2c {
+		log.Fatal(serveH2C(*addr))
+	}
 	log.Fatal(http.ListenAndServe(*addr, nil))
 }
