@@ -28,6 +28,22 @@ pub struct MapSnapshot {
 }
 
 impl MapSnapshot {
+    /// A keyless map (`@x = count()`) holding `value`.
+    pub fn scalar(name: &str, value: MapValue) -> MapSnapshot {
+        MapSnapshot::keyed(name, vec![(vec![], value)])
+    }
+
+    /// A map with these (key, value) entries, in order.
+    pub fn keyed(name: &str, entries: Vec<(Vec<Value>, MapValue)>) -> MapSnapshot {
+        MapSnapshot {
+            name: name.into(),
+            entries: entries
+                .into_iter()
+                .map(|(key, value)| MapEntry { key, value })
+                .collect(),
+        }
+    }
+
     /// Keeps the `top` entries printed last (the largest values), as `print(@m, top)`;
     /// 0 keeps all.
     pub fn keep_top(&mut self, top: u64) {

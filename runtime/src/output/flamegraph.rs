@@ -192,13 +192,13 @@ mod tests {
 
     #[test]
     fn other_key_parts_are_roots() {
-        let m = MapSnapshot {
-            name: "@s".into(),
-            entries: vec![MapEntry {
-                key: vec![Value::Str("shop".into()), stack(&["f", "g"])],
-                value: MapValue::Count(4),
-            }],
-        };
+        let m = MapSnapshot::keyed(
+            "@s",
+            vec![(
+                vec![Value::Str("shop".into()), stack(&["f", "g"])],
+                MapValue::Count(4),
+            )],
+        );
         assert_eq!(folded(&m), vec!["shop;g;f 4".to_string()]);
     }
 }

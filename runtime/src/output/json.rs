@@ -298,16 +298,6 @@ mod tests {
     //! machine (the scripts are in the comments).
     use super::*;
 
-    fn scalar(name: &str, v: MapValue) -> MapSnapshot {
-        MapSnapshot {
-            name: name.into(),
-            entries: vec![MapEntry {
-                key: vec![],
-                value: v,
-            }],
-        }
-    }
-
     fn s(x: &str) -> Value {
         Value::Str(x.into())
     }
@@ -324,7 +314,10 @@ mod tests {
         counts[1] = 1;
         counts[4] = 1; // 5
         counts[8] = 1; // 100
-        let got = map(&scalar("@h", MapValue::Hist { counts, sum: 0 }));
+        let got = map(&MapSnapshot::scalar(
+            "@h",
+            MapValue::Hist { counts, sum: 0 },
+        ));
         let want = r#"{"type": "hist", "data": {"@h": [{"max": -1, "count": 1}, {"min": 0, "max": 0, "count": 1}, {"min": 1, "max": 1, "count": 0}, {"min": 2, "max": 3, "count": 0}, {"min": 4, "max": 7, "count": 1}, {"min": 8, "max": 15, "count": 0}, {"min": 16, "max": 31, "count": 0}, {"min": 32, "max": 63, "count": 0}, {"min": 64, "max": 127, "count": 1}]}}"#;
         assert_eq!(got, want);
         parse(&got);
@@ -341,11 +334,11 @@ mod tests {
             sum: 0,
         };
         assert_eq!(
-            map(&scalar("@l", l(vec![0, 0, 1, 0, 0, 0, 1]))),
+            map(&MapSnapshot::scalar("@l", l(vec![0, 0, 1, 0, 0, 0, 1]))),
             r#"{"type": "hist", "data": {"@l": [{"min": 2, "max": 3, "count": 1}, {"min": 4, "max": 5, "count": 0}, {"min": 6, "max": 7, "count": 0}, {"min": 8, "max": 9, "count": 0}, {"min": 10, "count": 1}]}}"#
         );
         assert_eq!(
-            map(&scalar("@l", l(vec![1, 0, 1, 0, 0, 0, 0]))),
+            map(&MapSnapshot::scalar("@l", l(vec![1, 0, 1, 0, 0, 0, 0]))),
             r#"{"type": "hist", "data": {"@l": [{"max": -1, "count": 1}, {"min": 0, "max": 1, "count": 0}, {"min": 2, "max": 3, "count": 1}]}}"#
         );
     }
@@ -371,26 +364,26 @@ mod tests {
             r#"{"type": "stats", "data": {"@a": {"2": 3, "1": 7}}}"#
         );
         assert_eq!(
-            map(&scalar("@st", MapValue::Stats { sum: 13, count: 2 })),
+            map(&MapSnapshot::scalar(
+                "@st",
+                MapValue::Stats { sum: 13, count: 2 }
+            )),
             r#"{"type": "stats", "data": {"@st": {"count": 2, "average": 6, "total": 13}}}"#
         );
-        let m2 = MapSnapshot {
-            name: "@m2".into(),
-            entries: vec![MapEntry {
-                key: vec![Value::Int(1), s("a")],
-                value: MapValue::Count(1),
-            }],
-        };
+        let m2 = MapSnapshot::keyed(
+            "@m2",
+            vec![(vec![Value::Int(1), s("a")], MapValue::Count(1))],
+        );
         assert_eq!(map(&m2), r#"{"type": "map", "data": {"@m2": {"1,a": 1}}}"#);
         assert_eq!(
-            map(&scalar(
+            map(&MapSnapshot::scalar(
                 "@t",
                 MapValue::Plain(Value::Tuple(vec![Value::Int(1), s("a")]))
             )),
             r#"{"type": "map", "data": {"@t": [1,"a"]}}"#
         );
         assert_eq!(
-            map(&scalar("@str", MapValue::Plain(s("hi")))),
+            map(&MapSnapshot::scalar("@str", MapValue::Plain(s("hi")))),
             r#"{"type": "map", "data": {"@str": "hi"}}"#
         );
     }
@@ -430,7 +423,7 @@ mod tests {
         sink.printf("a\tb\n").unwrap();
         sink.time("12:00\n").unwrap();
         sink.finish(&[
-            scalar("@x", MapValue::Count(3)),
+            MapSnapshot::scalar("@x", MapValue::Count(3)),
             MapSnapshot {
                 name: "@empty".into(),
                 entries: vec![],

@@ -339,7 +339,6 @@ pub fn metrics(maps: &[MapSnapshot], meta: &[MapMeta]) -> Vec<Metric> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::MapEntry;
 
     #[test]
     fn help_is_the_comment_above_the_first_assignment() {
@@ -398,27 +397,15 @@ mod tests {
     #[test]
     fn maps_become_typed_metrics_with_labels() {
         let maps = vec![
-            MapSnapshot {
-                name: "@calls".into(),
-                entries: vec![MapEntry {
-                    key: vec![Value::Str("a".into()), Value::Int(3)],
-                    value: MapValue::Count(5),
-                }],
-            },
-            MapSnapshot {
-                name: "@names".into(),
-                entries: vec![MapEntry {
-                    key: vec![],
-                    value: MapValue::Plain(Value::Str("x".into())),
-                }],
-            },
-            MapSnapshot {
-                name: "@".into(),
-                entries: vec![MapEntry {
-                    key: vec![],
-                    value: MapValue::Max(9),
-                }],
-            },
+            MapSnapshot::keyed(
+                "@calls",
+                vec![(
+                    vec![Value::Str("a".into()), Value::Int(3)],
+                    MapValue::Count(5),
+                )],
+            ),
+            MapSnapshot::scalar("@names", MapValue::Plain(Value::Str("x".into()))),
+            MapSnapshot::scalar("@", MapValue::Max(9)),
         ];
         let meta = vec![MapMeta {
             map: "@calls".into(),

@@ -421,7 +421,7 @@ fn send_loop(endpoint: Endpoint, queue: Receiver<Job>) {
 mod tests {
     use super::*;
     use crate::value::Value;
-    use crate::value::{MapEntry, MapValue};
+    use crate::value::MapValue;
 
     #[test]
     fn endpoints() {
@@ -445,30 +445,18 @@ mod tests {
     #[test]
     fn request_shapes() {
         let maps = vec![
-            MapSnapshot {
-                name: "@calls".into(),
-                entries: vec![MapEntry {
-                    key: vec![Value::Str("a".into())],
-                    value: MapValue::Count(5),
-                }],
-            },
-            MapSnapshot {
-                name: "@lat".into(),
-                entries: vec![MapEntry {
-                    key: vec![],
-                    value: MapValue::Hist {
-                        counts: vec![0, 1, 0, 2],
-                        sum: 6,
-                    },
-                }],
-            },
-            MapSnapshot {
-                name: "@mx".into(),
-                entries: vec![MapEntry {
-                    key: vec![],
-                    value: MapValue::Max(-4),
-                }],
-            },
+            MapSnapshot::keyed(
+                "@calls",
+                vec![(vec![Value::Str("a".into())], MapValue::Count(5))],
+            ),
+            MapSnapshot::scalar(
+                "@lat",
+                MapValue::Hist {
+                    counts: vec![0, 1, 0, 2],
+                    sum: 6,
+                },
+            ),
+            MapSnapshot::scalar("@mx", MapValue::Max(-4)),
         ];
         let meta = vec![MapMeta {
             map: "@calls".into(),

@@ -258,28 +258,22 @@ fn handle(
 mod tests {
     use super::*;
     use crate::value::Value;
-    use crate::value::{MapEntry, MapValue};
+    use crate::value::MapValue;
 
     #[test]
     fn exposition_text() {
         let maps = vec![
-            MapSnapshot {
-                name: "@calls".into(),
-                entries: vec![MapEntry {
-                    key: vec![Value::Str("a\"b".into())],
-                    value: MapValue::Count(5),
-                }],
-            },
-            MapSnapshot {
-                name: "@lat".into(),
-                entries: vec![MapEntry {
-                    key: vec![],
-                    value: MapValue::Hist {
-                        counts: vec![0, 1, 0, 2],
-                        sum: 6,
-                    },
-                }],
-            },
+            MapSnapshot::keyed(
+                "@calls",
+                vec![(vec![Value::Str("a\"b".into())], MapValue::Count(5))],
+            ),
+            MapSnapshot::scalar(
+                "@lat",
+                MapValue::Hist {
+                    counts: vec![0, 1, 0, 2],
+                    sum: 6,
+                },
+            ),
         ];
         let meta = vec![MapMeta {
             map: "@calls".into(),

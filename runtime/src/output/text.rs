@@ -343,26 +343,6 @@ mod tests {
     //! Expected strings were captured from bpftrace 0.17 on this machine for the same values.
     use super::*;
 
-    fn scalar(name: &str, v: MapValue) -> MapSnapshot {
-        MapSnapshot {
-            name: name.into(),
-            entries: vec![MapEntry {
-                key: vec![],
-                value: v,
-            }],
-        }
-    }
-
-    fn keyed(name: &str, entries: Vec<(Vec<Value>, MapValue)>) -> MapSnapshot {
-        MapSnapshot {
-            name: name.into(),
-            entries: entries
-                .into_iter()
-                .map(|(key, value)| MapEntry { key, value })
-                .collect(),
-        }
-    }
-
     fn s(x: &str) -> Value {
         Value::Str(x.into())
     }
@@ -391,7 +371,10 @@ mod tests {
     #[test]
     fn hist_matches_bpftrace() {
         let counts = hist_of(&[5, 100, 0, -3, 1, 2, 1500, 1048576 * 3]);
-        let got = map(&scalar("@h", MapValue::Hist { counts, sum: 0 }));
+        let got = map(&MapSnapshot::scalar(
+            "@h",
+            MapValue::Hist { counts, sum: 0 },
+        ));
         let rows: &[(&str, u64)] = &[
             ("(..., 0)", 1),
             ("[0]", 1),
@@ -447,7 +430,7 @@ mod tests {
     fn lhist_matches_bpftrace() {
         // buckets: 0 below, 1..=5 inside, 6 at/above max
         let counts = vec![1, 0, 1, 1, 0, 0, 1];
-        let got = map(&scalar(
+        let got = map(&MapSnapshot::scalar(
             "@l",
             MapValue::Lhist {
                 min: 0,
@@ -485,27 +468,27 @@ mod tests {
         // The bpftrace reference (maps part of one run, see the script in the comment above
         // hist_matches_bpftrace, plus these maps):
         let maps = vec![
-            scalar("@x", MapValue::Plain(Value::Int(5))),
-            scalar("@str", MapValue::Plain(s("hi"))),
-            scalar("@st", MapValue::Stats { sum: 13, count: 2 }),
-            scalar("@s", MapValue::Sum(7)),
-            scalar("@mx", MapValue::Max(9)),
-            scalar("@mn", MapValue::Min(-4)),
-            keyed(
+            MapSnapshot::scalar("@x", MapValue::Plain(Value::Int(5))),
+            MapSnapshot::scalar("@str", MapValue::Plain(s("hi"))),
+            MapSnapshot::scalar("@st", MapValue::Stats { sum: 13, count: 2 }),
+            MapSnapshot::scalar("@s", MapValue::Sum(7)),
+            MapSnapshot::scalar("@mx", MapValue::Max(9)),
+            MapSnapshot::scalar("@mn", MapValue::Min(-4)),
+            MapSnapshot::keyed(
                 "@m2",
                 vec![
                     (vec![Value::Int(1), s("a")], MapValue::Count(7)),
                     (vec![Value::Int(2), s("b")], MapValue::Count(2)),
                 ],
             ),
-            keyed(
+            MapSnapshot::keyed(
                 "@m",
                 vec![
                     (vec![s("foo")], MapValue::Count(3)),
                     (vec![s("bar")], MapValue::Count(1)),
                 ],
             ),
-            keyed(
+            MapSnapshot::keyed(
                 "@hk",
                 vec![
                     (
@@ -524,8 +507,8 @@ mod tests {
                     ),
                 ],
             ),
-            scalar("@c", MapValue::Count(1)),
-            scalar("@a", MapValue::Avg { sum: 11, count: 2 }),
+            MapSnapshot::scalar("@c", MapValue::Count(1)),
+            MapSnapshot::scalar("@a", MapValue::Avg { sum: 11, count: 2 }),
             MapSnapshot {
                 name: "@empty".into(),
                 entries: vec![],
@@ -543,7 +526,7 @@ mod tests {
     #[test]
     fn sorting_follows_bpftrace() {
         // Equal counts keep key order: @m[a], @m[b], @m[c].
-        let m = keyed(
+        let m = MapSnapshot::keyed(
             "@m",
             vec![
                 (vec![s("b")], MapValue::Count(1)),
@@ -553,7 +536,7 @@ mod tests {
         );
         assert_eq!(map(&m), "@m[a]: 1\n@m[b]: 1\n@m[c]: 1\n");
         // String values sort by key: @m[1]: z, @m[2]: a, @m[3]: x.
-        let m = keyed(
+        let m = MapSnapshot::keyed(
             "@m",
             vec![
                 (vec![Value::Int(3)], MapValue::Plain(s("x"))),
@@ -563,7 +546,7 @@ mod tests {
         );
         assert_eq!(map(&m), "@m[1]: z\n@m[2]: a\n@m[3]: x\n");
         // Histograms sort by total count; a blank line after each.
-        let m = keyed(
+        let m = MapSnapshot::keyed(
             "@h",
             vec![
                 (
@@ -589,7 +572,7 @@ mod tests {
             )
         );
         // Averages by value, one blank line after the map.
-        let m = keyed(
+        let m = MapSnapshot::keyed(
             "@a",
             vec![
                 (vec![Value::Int(1)], MapValue::Avg { sum: 10, count: 1 }),
