@@ -19,27 +19,7 @@ fn json_lines(out: &str) -> Vec<serde_json::Value> {
 }
 
 fn bpftrace_json(script: &str) -> String {
-    let out = Command::new("bpftrace")
-        .args(["-f", "json", "-e", script])
-        .output()
-        .expect("run bpftrace");
-    assert!(
-        out.status.success(),
-        "bpftrace failed: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-fn gprobe_ok(args: &[&str]) -> String {
-    let out = run_gprobe(args, LIMIT);
-    assert!(
-        out.status.success(),
-        "gprobe {args:?} failed: {}\n{}",
-        text(&out.stderr),
-        text(&out.stdout)
-    );
-    text(&out.stdout)
+    bpftrace_ok(&["-f", "json", "-e", script])
 }
 
 /// Scripts exercising every output type bpftrace 0.17 has in JSON: attached_probes, printf,
@@ -69,7 +49,7 @@ fn json_lines_match_bpftrace() {
     for script in SCRIPTS {
         let _k = kernel_lock();
         let theirs = json_lines(&bpftrace_json(script));
-        let ours = json_lines(&gprobe_ok(&["-f", "json", "-e", script]));
+        let ours = json_lines(&gprobe_ok(&["-f", "json", "-e", script], LIMIT));
         assert_eq!(
             ours.len(),
             theirs.len(),
@@ -98,7 +78,10 @@ fn json_covers_time_and_output_file() {
     let _k = kernel_lock();
     let file = std::env::temp_dir().join(format!("gprobe-json-{}.txt", std::process::id()));
     let script = r#"BEGIN { time("%Y\n"); @n = count(); exit(); }"#;
-    let stdout = gprobe_ok(&["-f", "json", "-o", file.to_str().unwrap(), "-e", script]);
+    let stdout = gprobe_ok(
+        &["-f", "json", "-o", file.to_str().unwrap(), "-e", script],
+        LIMIT,
+    );
     assert_eq!(stdout, "", "with -o, nothing goes to stdout");
     let written = std::fs::read_to_string(&file).expect("read -o file");
     let _ = std::fs::remove_file(&file);
@@ -127,7 +110,7 @@ fn emit_gives_structured_events() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos() as u64;
-    let out = gprobe_ok(&["-f", "json", "-e", &script, "-c", &cmd]);
+    let out = gprobe_ok(&["-f", "json", "-e", &script, "-c", &cmd], LIMIT);
     let events: Vec<serde_json::Value> = json_lines(&out)
         .into_iter()
         .filter(|l| l["type"] == "event")
@@ -148,7 +131,7 @@ fn emit_gives_structured_events() {
         assert_eq!(e["data"]["name"], "work-1.19");
     }
     // In text, a readable line per event.
-    let out = gprobe_ok(&["-e", &script, "-c", &cmd]);
+    let out = gprobe_ok(&["-e", &script, "-c", &cmd], LIMIT);
     assert_eq!(
         out.lines()
             .filter(|l| l.starts_with(&format!("{probe}: ")) && l.contains(".n = 7"))

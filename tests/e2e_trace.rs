@@ -111,25 +111,9 @@ fn map_output_matches_bpftrace() {
         exit();
     }"#;
     let _k = kernel_lock();
-    let ours = run_gprobe(&["-e", script], LIMIT);
-    assert!(
-        ours.status.success(),
-        "gprobe failed: {}",
-        text(&ours.stderr)
-    );
-    let theirs = std::process::Command::new("bpftrace")
-        .args(["-e", script])
-        .output()
-        .expect("run bpftrace");
-    assert!(
-        theirs.status.success(),
-        "bpftrace failed: {}",
-        text(&theirs.stderr)
-    );
-    assert_eq!(
-        maps_section(&text(&ours.stdout)),
-        maps_section(&text(&theirs.stdout))
-    );
+    let ours = gprobe_ok(&["-e", script], LIMIT);
+    let theirs = bpftrace_ok(&["-e", script]);
+    assert_eq!(maps_section(&ours), maps_section(&theirs));
     assert_no_gprobe_programs();
 }
 
@@ -152,24 +136,10 @@ fn mixed_string_sizes_match_bpftrace() {
         exit();
     }"#;
     let _k = kernel_lock();
-    let ours = run_gprobe(&["-e", script], LIMIT);
-    assert!(
-        ours.status.success(),
-        "gprobe failed: {}",
-        text(&ours.stderr)
-    );
-    let theirs = std::process::Command::new("bpftrace")
-        .args(["-e", script])
-        .output()
-        .expect("run bpftrace");
-    assert!(
-        theirs.status.success(),
-        "bpftrace failed: {}",
-        text(&theirs.stderr)
-    );
-    let ours = maps_section(&text(&ours.stdout));
+    let ours = maps_section(&gprobe_ok(&["-e", script], LIMIT));
+    let theirs = bpftrace_ok(&["-e", script]);
     assert!(ours.contains("@s: longer string\n"), "got:\n{ours}");
-    assert_eq!(ours, maps_section(&text(&theirs.stdout)));
+    assert_eq!(ours, maps_section(&theirs));
     assert_no_gprobe_programs();
 }
 

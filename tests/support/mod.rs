@@ -144,6 +144,33 @@ pub fn run_gprobe(args: &[&str], limit: Duration) -> Output {
     wait_with_limit(child, limit)
 }
 
+/// gprobe's stdout for `args`; fails the test (with stderr) if gprobe fails.
+pub fn gprobe_ok(args: &[&str], limit: Duration) -> String {
+    let out = run_gprobe(args, limit);
+    assert!(
+        out.status.success(),
+        "gprobe {args:?} failed: {}\n{}",
+        text(&out.stderr),
+        text(&out.stdout)
+    );
+    text(&out.stdout)
+}
+
+/// bpftrace's stdout for `args` (the reference gprobe is compared with); fails the test if
+/// bpftrace fails.
+pub fn bpftrace_ok(args: &[&str]) -> String {
+    let out = Command::new("bpftrace")
+        .args(args)
+        .output()
+        .expect("run bpftrace");
+    assert!(
+        out.status.success(),
+        "bpftrace {args:?} failed: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
 pub fn wait_with_limit(mut child: std::process::Child, limit: Duration) -> Output {
     let start = Instant::now();
     loop {

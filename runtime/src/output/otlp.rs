@@ -420,8 +420,8 @@ fn send_loop(endpoint: Endpoint, queue: Receiver<Job>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::Value;
     use crate::value::MapValue;
+    use crate::value::Value;
 
     #[test]
     fn endpoints() {

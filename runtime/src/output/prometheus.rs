@@ -257,8 +257,8 @@ fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::Value;
     use crate::value::MapValue;
+    use crate::value::Value;
 
     #[test]
     fn exposition_text() {
