@@ -534,21 +534,12 @@ struct Receiver {
 
 impl Receiver {
     fn start(mut python: Command) -> Receiver {
-        use std::io::BufRead;
         let mut child = python
             .args(["-c", OTLP_RECEIVER])
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("start the OTLP receiver");
-        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in stdout.lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = line_channel(child.stdout.take().unwrap());
         let port = lines
             .recv_timeout(Duration::from_secs(30))
             .expect("receiver port")

@@ -8,7 +8,7 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -50,17 +50,11 @@ impl Shop {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let (tx, rx) = mpsc::channel();
-        let err = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
+        let stderr = line_channel(child.stderr.take().unwrap());
         Shop {
             child,
             url: format!("http://127.0.0.1:{port}"),
-            stderr: rx,
+            stderr,
         }
     }
 }
@@ -126,13 +120,7 @@ fn trace(recipe: &str, pid: u32) -> Tracing {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let out = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = line_channel(child.stdout.take().unwrap());
     loop {
         match rx.recv_timeout(LIMIT) {
             Ok(line) if line.starts_with("Attaching") => break,

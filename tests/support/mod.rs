@@ -171,6 +171,26 @@ pub fn bpftrace_ok(args: &[&str]) -> String {
     text(&out.stdout)
 }
 
+/// The lines `reader` yields, arriving on a channel from a thread of their own (so a test can
+/// wait for a line with a timeout while the process keeps writing).
+pub fn line_channel(
+    reader: impl std::io::Read + Send + 'static,
+) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(reader)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 pub fn wait_with_limit(mut child: std::process::Child, limit: Duration) -> Output {
     let start = Instant::now();
     loop {
