@@ -350,3 +350,67 @@ fn stacks_are_named_in_pie_builds() {
         );
     }
 }
+
+/// Multi-line stack keys of map `map` (`@f[` … `]: N`) as frames without offsets, with counts.
+fn stack_entries(stdout: &str, map: &str) -> BTreeMap<Vec<String>, u64> {
+    let mut out = BTreeMap::new();
+    let mut frames: Option<Vec<String>> = None;
+    for line in stdout.lines() {
+        if line == format!("{map}[") {
+            frames = Some(Vec::new());
+        } else if let Some(count) = line.strip_prefix("]: ") {
+            if let Some(f) = frames.take() {
+                out.insert(f, count.parse().unwrap_or(0));
+            }
+        } else if let Some(f) = frames.as_mut() {
+            let frame = line.trim();
+            f.push(frame.split('+').next().unwrap_or(frame).to_string());
+        }
+    }
+    out
+}
+
+/// `gostack` at an entry probe names the probed function's direct caller, also where the
+/// kernel's frame-pointer walk lacks it: Go 1.19 allocates the frame before pushing the frame
+/// pointer, and a frameless leaf never pushes one (every version).
+#[test]
+fn entry_stacks_name_the_direct_caller() {
+    if !e2e_ready() {
+        return;
+    }
+    let path = |frames: &[&str]| frames.iter().map(|f| f.to_string()).collect::<Vec<_>>();
+    for (version, flags) in flavours() {
+        let what = format!("Go {version} {flags:?}");
+        let bin = go_target("callers", version, flags);
+        let bin = bin.to_str().unwrap();
+        let prog = format!(
+            "uprobe:{bin}:main.framed {{ @f[gostack(3)] = count(); }} uprobe:{bin}:main.leaf {{ @l[gostack(3)] = count(); }}
+             uprobe:{bin}:main.*e* {{ @g[gostack(3)] = count(); }}"
+        );
+        let stdout = trace(&what, &prog, &format!("{bin} -n 7"));
+        assert_eq!(
+            stack_entries(&stdout, "@f"),
+            [(path(&["main.framed", "main.middle", "main.outer"]), 7)].into(),
+            "{what}:\n{stdout}"
+        );
+        assert_eq!(
+            stack_entries(&stdout, "@l"),
+            [
+                (path(&["main.leaf", "main.framed", "main.middle"]), 7),
+                (path(&["main.leaf", "main.middle", "main.outer"]), 7),
+            ]
+            .into(),
+            "{what}:\n{stdout}"
+        );
+        // One program on functions that push a frame pointer and functions that do not.
+        let glob = stack_entries(&stdout, "@g");
+        for frames in [
+            &["main.framed", "main.middle", "main.outer"][..],
+            &["main.leaf", "main.framed", "main.middle"],
+            &["main.leaf", "main.middle", "main.outer"],
+            &["main.middle", "main.outer", "main.main"],
+        ] {
+            assert_eq!(glob.get(&path(frames)), Some(&7), "{what}:\n{stdout}");
+        }
+    }
+}

@@ -30,6 +30,10 @@ pub struct GoSite {
     pub offsets: Vec<u64>,
     /// Go's register ABI holds (R14 = g, arguments in registers); false for assembly (ABI0).
     pub abi_internal: bool,
+    /// Entry probes: the kernel's frame-pointer walk there lacks the direct caller, whose
+    /// return address is at `*SP` (the probed instruction is not `push %rbp`; see
+    /// [`crate::gobin::prologue::fp_walk_misses_caller`]). False for return probes.
+    pub caller_at_sp: bool,
     /// Parameters (at entry) and results (at each RET) in declaration order; empty when the
     /// signature is unknown.
     pub params: Vec<(String, GoLocation)>,
@@ -237,6 +241,7 @@ pub fn resolve_uprobe(
             bin.vaddr_to_file_offset(vaddr)
                 .ok_or_else(|| format!("`{}` at {vaddr:#x} is outside the file", f.name))
         };
+        let mut caller_at_sp = false;
         let offsets = if ret {
             let rets = bin.ret_offsets(f).map_err(|e| e.to_string())?;
             if rets.is_empty() {
@@ -253,6 +258,7 @@ pub fn resolve_uprobe(
                 .collect::<Result<Vec<_>, _>>()?
         } else {
             let skip = bin.entry_probe_offset(f).map_err(|e| e.to_string())?;
+            caller_at_sp = bin.fp_walk_misses_caller(f.entry + skip);
             vec![file_offset(f.entry + skip)?]
         };
         let abi_internal = !is_abi0(bin, &f.name);
@@ -266,6 +272,7 @@ pub fn resolve_uprobe(
             name: f.name.clone(),
             offsets,
             abi_internal,
+            caller_at_sp,
             params: locations(bin, &params, false),
             results: locations(bin, &params, true),
         });

@@ -363,6 +363,13 @@ impl GoBinary {
         Ok(prologue::entry_probe_offset(self.arch, f.entry, code))
     }
 
+    /// Whether a uprobe at `vaddr` (a function's entry probe) sees a user stack without the
+    /// function's direct caller; see [`prologue::fp_walk_misses_caller`].
+    pub fn fp_walk_misses_caller(&self, vaddr: u64) -> bool {
+        self.bytes_at(vaddr, 4)
+            .is_some_and(|code| prologue::fp_walk_misses_caller(self.arch, code))
+    }
+
     /// ELF `.symtab` symbols (empty when stripped).
     pub fn symbols(&self) -> &[Symbol] {
         self.symbols

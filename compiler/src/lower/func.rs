@@ -125,6 +125,9 @@ pub(crate) struct GoCtx<'a> {
     pub site: Option<&'a GoSite>,
     pub runtime: Option<&'a GoRuntime>,
     pub abi_internal: bool,
+    /// Some probed site's user stack lacks the direct caller, which `gostack` then takes from
+    /// `*SP` (see [`GoSite::caller_at_sp`]).
+    pub caller_at_sp: bool,
 }
 
 pub(super) fn lower_probe(
@@ -1907,14 +1910,18 @@ impl Lower<'_, '_, '_> {
                     map: stacks,
                 });
                 let ctx = self.ctx;
-                Val::Owned(self.call_value(
+                let id = self.call_value(
                     Helper::GetStackid,
                     vec![
                         Operand::Reg(ctx),
                         Operand::Reg(map),
                         Operand::Imm(BPF_F_USER_STACK),
                     ],
-                ))
+                );
+                if self.go.caller_at_sp && self.provider == ProviderKind::Uprobe {
+                    self.add_caller_at_sp(id, e.span)?;
+                }
+                Val::Owned(id)
             }
             Builtin::Func => {
                 if !self.user_space() {
@@ -2170,6 +2177,40 @@ impl Lower<'_, '_, '_> {
             args: vec![Operand::Reg(buf), Operand::Reg(len), Operand::Reg(ptr)],
             ret: None,
         });
+        Ok(())
+    }
+
+    /// Stores the return address at `*SP` above the stack id in `id` (see
+    /// [`crate::manifest::go_stack_parts`]): at an entry probe before the frame pointer is pushed,
+    /// it is the direct caller the kernel's walk lacks. A failed walk (negative id) stays as is.
+    fn add_caller_at_sp(&mut self, id: VReg, span: Span) -> R<()> {
+        let failed = self.label();
+        self.emit(Inst::Branch {
+            cond: Cond::Slt,
+            lhs: id,
+            rhs: Operand::Imm(0),
+            target: failed,
+        });
+        let sp = self.ctx_load(pt_regs_offset("sp").unwrap_or(152), Size::DW);
+        let caller = self.read_with(
+            Helper::ProbeReadUser,
+            sp,
+            0,
+            &Type::Int(crate::types::IntType::U64),
+            span,
+        )?;
+        let caller = self.owned(caller);
+        self.emit(Inst::Alu {
+            op: AluOp::Lsh,
+            dst: caller,
+            src: Operand::Imm(crate::manifest::GO_STACK_ID_BITS as i32),
+        });
+        self.emit(Inst::Alu {
+            op: AluOp::Or,
+            dst: id,
+            src: Operand::Reg(caller),
+        });
+        self.emit(Inst::Label(failed));
         Ok(())
     }
 

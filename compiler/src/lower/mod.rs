@@ -139,7 +139,7 @@ impl Module<'_> {
                 size: 8 * crate::builtins::DEFAULT_STACK_LIMIT as u32,
                 fields: vec![],
             }),
-            max_entries: 4096,
+            max_entries: STACK_MAP_ENTRIES,
         })
     }
 
@@ -148,6 +148,10 @@ impl Module<'_> {
         self.events.len() as u64 - 1
     }
 }
+
+/// Stack ids are below this; a `gostack` value keeps them in its low bits.
+const STACK_MAP_ENTRIES: u32 = 4096;
+const _: () = assert!(STACK_MAP_ENTRIES <= 1 << crate::manifest::GO_STACK_ID_BITS);
 
 fn u32_layout() -> Layout {
     use crate::manifest::{FieldKind, LayoutField};
@@ -262,6 +266,7 @@ fn go_variants<'a>(
                 site: None,
                 runtime,
                 abi_internal: false,
+                caller_at_sp: false,
             },
         )];
     };
@@ -282,6 +287,7 @@ fn go_variants<'a>(
                 site: None,
                 runtime,
                 abi_internal: false,
+                caller_at_sp: false,
             },
         )];
     }
@@ -316,6 +322,7 @@ fn go_variants<'a>(
                 site: single.then(|| sites[0]),
                 runtime,
                 abi_internal,
+                caller_at_sp: sites.iter().any(|s| s.caller_at_sp),
             },
         ));
     }
