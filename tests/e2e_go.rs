@@ -414,3 +414,78 @@ fn entry_stacks_name_the_direct_caller() {
         }
     }
 }
+
+/// `worker N created by F in goroutine P` lines of tests/go/spawn, and gprobe's
+/// `traced N F+off P` lines, as (goid, creator function, parent) — `?` where Go 1.19 has none.
+fn creators(stdout: &str, prefix: &str) -> BTreeMap<i64, (String, String)> {
+    stdout
+        .lines()
+        .filter_map(|l| {
+            let fields: Vec<&str> = l.strip_prefix(prefix)?.split_whitespace().collect();
+            let (id, creator, parent) = match fields[..] {
+                [id, "created", "by", creator, "in", "goroutine", parent] => (id, creator, parent),
+                [id, creator, parent] => (id, creator, parent),
+                [id, creator] => (id, creator, "?"),
+                _ => return None,
+            };
+            let creator = creator.split('+').next().unwrap_or(creator);
+            Some((id.parse().ok()?, (creator.to_string(), parent.to_string())))
+        })
+        .collect()
+}
+
+/// `gocreator` and `goparent` name the `go` statement's function and the parent goroutine exactly
+/// as Go's own "created by F in goroutine P" traceback line; `@[gocreator] = count()` groups
+/// goroutines by where they were started. Go 1.19 has no parent id (`goparent` is refused).
+#[test]
+fn goroutine_creator_and_parent_match_the_traceback() {
+    if !e2e_ready() {
+        return;
+    }
+    for (version, flags) in flavours() {
+        let what = format!("Go {version} {flags:?}");
+        let bin = go_target("spawn", version, flags);
+        let bin = bin.to_str().unwrap();
+        let parent = if version == "1.19" { "" } else { ", goparent" };
+        let conversion = if version == "1.19" { "" } else { " %d" };
+        let prog = format!(
+            r#"uprobe:{bin}:main.report {{ printf("traced %d %s{conversion}\n", goid, gocreator{parent}); @[gocreator] = count(); }}"#
+        );
+        let stdout = trace(&what, &prog, &format!("{bin} -a 5 -b 3"));
+        let logged = creators(&stdout, "worker ");
+        assert_eq!(logged.len(), 8, "{what}: program output:\n{stdout}");
+        assert_eq!(creators(&stdout, "traced "), logged, "{what}:\n{stdout}");
+        let by_creator: BTreeMap<String, u64> = map_lines(&stdout, "@")
+            .into_iter()
+            .map(|(k, n)| (k.split('+').next().unwrap_or(&k).to_string(), n))
+            .collect();
+        assert_eq!(
+            by_creator,
+            [
+                ("main.spawnA".to_string(), 5),
+                ("main.spawnB".to_string(), 3)
+            ]
+            .into(),
+            "{what}:\n{stdout}"
+        );
+    }
+    // Before Go 1.21 a goroutine does not record its parent: a clear error, not a wrong number.
+    let old = go_target("spawn", "1.19", &[]);
+    let out = run_gprobe(
+        &[
+            "--check",
+            "-e",
+            &format!(
+                "uprobe:{}:main.report {{ @[goparent] = count(); }}",
+                old.display()
+            ),
+        ],
+        LIMIT,
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("`goparent` needs Go 1.21 or later"),
+        "{}",
+        text(&out.stderr)
+    );
+}

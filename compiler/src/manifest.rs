@@ -199,6 +199,8 @@ pub enum FieldKind {
     Timestamp {
         format: String,
     },
+    /// A u64 code address in the Go program, printed as `function+offset` (pclntab).
+    GoPc,
     /// A u64 address printed as a symbol.
     Sym {
         user: bool,

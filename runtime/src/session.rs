@@ -949,6 +949,14 @@ impl Resolve for Resolver {
             .collect()
     }
 
+    fn go_pc(&self, addr: u64) -> String {
+        let pc = self.unbias(addr);
+        match self.go_binary().and_then(|bin| bin.function_at(pc)) {
+            Some(f) => format!("{}+{}", f.name, pc - f.entry),
+            None => self.table(true).format(pc),
+        }
+    }
+
     fn symbol(&self, user: bool, addr: u64) -> String {
         let addr = if user { self.unbias(addr) } else { addr };
         self.table(user)

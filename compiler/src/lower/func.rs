@@ -213,6 +213,7 @@ impl Lower<'_, '_, '_> {
                 Type::Int(_)
                     | Type::Ptr(_)
                     | Type::Sym { .. }
+                    | Type::GoPc
                     | Type::Stack { .. }
                     | Type::Timestamp { .. }
             ) {
@@ -1052,6 +1053,7 @@ impl Lower<'_, '_, '_> {
             Type::Int(_)
             | Type::Ptr(_)
             | Type::Sym { .. }
+            | Type::GoPc
             | Type::Stack { .. }
             | Type::Timestamp { .. } => {
                 let v = self.int(e)?;
@@ -1899,7 +1901,9 @@ impl Lower<'_, '_, '_> {
                 let v = self.ctx_load(pt_regs_offset("ax").unwrap_or(80), Size::DW);
                 self.convert(v, &e.ty)
             }
-            Builtin::Goid => self.goid(e.span)?,
+            Builtin::Goid => self.goroutine_field(Builtin::Goid, e.span)?,
+            Builtin::Gocreator => self.goroutine_field(Builtin::Gocreator, e.span)?,
+            Builtin::Goparent => self.goroutine_field(Builtin::Goparent, e.span)?,
             Builtin::Gostack => {
                 // Go keeps frame pointers, so the kernel's user-stack walk follows Go frames;
                 // the runtime symbolizes them with the binary's pclntab.
@@ -2214,12 +2218,40 @@ impl Lower<'_, '_, '_> {
         Ok(())
     }
 
-    /// The current goroutine's id: g from R14 in Go-ABI code, else from the thread's TLS
-    /// (`task->thread.fsbase - 8`); on the system stack (g == m.g0) the user goroutine m.curg.
-    fn goid(&mut self, span: Span) -> R<Val> {
+    /// A field of the current goroutine's `runtime.g`: `goid`, `goparent` (parentGoid) or
+    /// `gocreator` (gopc).
+    fn goroutine_field(&mut self, builtin: Builtin, span: Span) -> R<Val> {
+        let name = builtin.name();
         let rt = self.go.runtime.ok_or_else(|| {
-            unsupported(span, "`goid` without Go runtime offsets (not a Go target)")
+            unsupported(
+                span,
+                format!("`{name}` without Go runtime offsets (not a Go target)"),
+            )
         })?;
+        let (offset, ty) = match builtin {
+            Builtin::Goid => (Some(rt.g_goid), crate::types::IntType::I64),
+            Builtin::Goparent => (rt.g_parent_goid, crate::types::IntType::I64),
+            _ => (rt.g_gopc, crate::types::IntType::U64),
+        };
+        let offset = offset.ok_or_else(|| {
+            unsupported(
+                span,
+                format!("`{name}` in {} (no such field in runtime.g)", rt.version),
+            )
+        })?;
+        let g = self.current_g(rt, span)?;
+        self.read_with(
+            Helper::ProbeReadUser,
+            Val::Owned(g),
+            offset as i64,
+            &Type::Int(ty),
+            span,
+        )
+    }
+
+    /// The current goroutine's `g`: from R14 in Go-ABI code, else from the thread's TLS
+    /// (`task->thread.fsbase + tls_g`); on the system stack (g == m.g0) the user goroutine m.curg.
+    fn current_g(&mut self, rt: &GoRuntime, span: Span) -> R<VReg> {
         let u64t = Type::Int(crate::types::IntType::U64);
         let g = if self.user_space() && self.go.abi_internal {
             // pt_regs.r14
@@ -2228,7 +2260,7 @@ impl Lower<'_, '_, '_> {
             let fsbase_off = rt.task_fsbase.ok_or_else(|| {
                 unsupported(
                     span,
-                    "`goid` here (the kernel's BTF does not give task_struct.thread.fsbase)",
+                    "goroutines here (the kernel's BTF does not give task_struct.thread.fsbase)",
                 )
             })?;
             let task = self.call_value(Helper::GetCurrentTask, vec![]);
@@ -2274,13 +2306,7 @@ impl Lower<'_, '_, '_> {
         )?;
         self.move_into(g, curg);
         self.emit(Inst::Label(user));
-        self.read_with(
-            Helper::ProbeReadUser,
-            Val::Shared(g),
-            rt.g_goid as i64,
-            &Type::Int(crate::types::IntType::I64),
-            span,
-        )
+        Ok(g)
     }
 
     fn unary(&mut self, e: &Expr, op: UnOp, inner: &Expr) -> R<Val> {
