@@ -92,18 +92,61 @@ fn goid_in_pie_and_cgo_builds() {
     goids_case("cgo", cgo.to_str().unwrap());
 }
 
-/// Builds a target with CGO_ENABLED=1 (external linking).
+/// Builds a target with CGO_ENABLED=1 (external linking) with Go 1.23.
 fn go_cgo_target(name: &str) -> std::path::PathBuf {
-    let out = repo_root().join(format!("target/gotargets/{name}-1.23.9-cgo"));
+    go_cgo_build(name, "1.23.9", &[])
+}
+
+/// Builds `tests/go/<name>` with CGO_ENABLED=1 and Go `version` (`flags` as for [`go_target`]),
+/// reusing a build newer than its source.
+fn go_cgo_build(name: &str, version: &str, flags: &[&str]) -> std::path::PathBuf {
+    let stripped = if flags.is_empty() { "" } else { "-s" };
+    let out = repo_root().join(format!("target/gotargets/{name}-{version}-cgo{stripped}"));
+    let src = repo_root().join("tests/go").join(name);
+    let modified = |p: &std::path::Path| p.metadata().and_then(|m| m.modified()).ok();
+    if modified(&out).is_some() && modified(&out) >= modified(&src.join("main.go")) {
+        return out;
+    }
     let status = std::process::Command::new(repo_root().join("scripts/go-build"))
         .env("CGO_ENABLED", "1")
-        .args(["1.23.9"])
-        .arg(repo_root().join("tests/go").join(name))
+        .arg(version)
+        .arg(&src)
         .arg(&out)
+        .args(flags)
         .status()
         .expect("run scripts/go-build");
-    assert!(status.success(), "cgo build of {name} failed");
+    assert!(
+        status.success(),
+        "cgo build of {name} with Go {version} failed"
+    );
     out
+}
+
+/// In a cgo program whose C code has `__thread` variables, Go's TLS slot for g is not at
+/// `fs_base - 8`: `goid` in a tracepoint (g read from TLS) still names the goroutines that made
+/// the system calls, as they report themselves — stripped or not (the slot comes from code).
+#[test]
+fn goid_from_tls_in_cgo_with_c_thread_locals() {
+    if !e2e_ready() {
+        return;
+    }
+    for (version, flags) in flavours() {
+        let what = format!("Go {version} cgo {flags:?}");
+        let bin = go_cgo_build("cgotls", version, flags);
+        let bin = bin.to_str().unwrap();
+        // Each goroutine prints "goid N" itself: one write(1) on its own thread.
+        let prog = format!(
+            "uprobe:{bin}:runtime.execute /!@target_pid/ {{ @target_pid = pid; }}
+             tracepoint:syscalls:sys_enter_write /pid == @target_pid && args.fd == 1/ {{ @w[goid] = count(); }}"
+        );
+        let stdout = trace(&what, &prog, &format!("{bin} -n 12"));
+        let reported: BTreeMap<String, u64> = stdout
+            .lines()
+            .filter_map(|l| Some((l.strip_prefix("goid ")?.to_string(), 1)))
+            .collect();
+        assert_eq!(reported.len(), 12, "{what}: program output:\n{stdout}");
+        assert_eq!(map_lines(&stdout, "@w"), reported, "{what}:\n{stdout}");
+    }
 }
 
 /// The program's own log lines `work(3, "job-3") = 6, <nil>` as (id, name, result, failed).

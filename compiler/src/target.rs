@@ -69,7 +69,8 @@ pub struct GoRuntime {
     pub g_gopc: Option<u64>,
     pub m_g0: u64,
     pub m_curg: u64,
-    /// Where g lives relative to the thread pointer (`fs_base`): -8 for Go's TLS slot.
+    /// Where g lives relative to the thread pointer (`fs_base`): -8 for Go's TLS slot, elsewhere
+    /// in cgo programs whose C code has thread-local variables (see `gobin::tls`).
     pub tls_g: i64,
     /// Offset of `thread.fsbase` in the kernel's `task_struct` (from BTF), for reading g where
     /// R14 is not g (tracepoints, profile, assembly functions). `None`: unknown.
@@ -92,7 +93,7 @@ pub fn go_runtime(bin: &GoBinary, task_fsbase: Option<u64>) -> GoRuntime {
         g_gopc: o.g_gopc,
         m_g0: o.m_g0,
         m_curg: o.m_curg,
-        tls_g: -8,
+        tls_g: bin.tls_g_offset(),
         task_fsbase,
     }
 }
