@@ -1,6 +1,6 @@
 //! A small reader for the kernel's BTF (`/sys/kernel/btf/vmlinux`): just enough to find a struct
 //! member's byte offset, e.g. `task_struct.thread.fsbase`, which `goid` outside Go code needs
-//! (Go keeps g at `fs_base - 8`). The compiler stays pure; the CLI hands it the number.
+//! (Go keeps g at a slot below `fs_base`, -8 unless cgo's C thread locals move it). The compiler stays pure; the CLI hands it the number.
 
 const MAGIC: u16 = 0xeb9f;
 

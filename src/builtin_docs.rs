@@ -70,6 +70,7 @@ fn result(r: Returns) -> String {
         Returns::Stack(StackKind::User) => "user stack".into(),
         Returns::Stack(StackKind::Kernel) => "kernel stack".into(),
         Returns::Stack(StackKind::Go) => "Go stack".into(),
+        Returns::GoPc => "Go code address (function+offset)".into(),
         Returns::Sym { user: true } => "user symbol".into(),
         Returns::Sym { user: false } => "kernel symbol".into(),
         Returns::Agg(_) => "aggregation".into(),

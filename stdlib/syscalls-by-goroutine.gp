@@ -3,11 +3,12 @@
 // Run:  gprobe --recipe syscalls-by-goroutine -p PID [SECONDS]
 //
 // The goroutine-aware strace: the kernel's `raw_syscalls:sys_enter`/`sys_exit` tracepoints see
-// every syscall of every thread; `goid` there is read through the thread's TLS (`fs_base - 8` →
-// g, and `g.m.curg` when on the system stack) and `gostack` walks the goroutine's frames. The
-// target's pid is learned from a uprobe on its scheduler (`runtime.execute` fires only in the
-// target), so the recipe works with -p and -c alike. Syscall numbers are the architecture's
-// (`ausyscall --dump`, e.g. 0 read, 1 write, 74 fsync, 202 futex on x86-64).
+// every syscall of every thread; `goid` there is read through the thread's TLS (Go's slot, e.g.
+// `fs_base - 8` → g, and `g.m.curg` when on the system stack) and `gostack` walks the
+// goroutine's frames. The target's pid is learned from a uprobe on its scheduler
+// (`runtime.execute` fires only in the target), so the recipe works with -p and -c alike.
+// Syscall numbers are the architecture's (`ausyscall --dump`, e.g. 0 read, 1 write, 74 fsync,
+// 202 futex on x86-64).
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //

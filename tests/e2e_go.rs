@@ -92,18 +92,61 @@ fn goid_in_pie_and_cgo_builds() {
     goids_case("cgo", cgo.to_str().unwrap());
 }
 
-/// Builds a target with CGO_ENABLED=1 (external linking).
+/// Builds a target with CGO_ENABLED=1 (external linking) with Go 1.23.
 fn go_cgo_target(name: &str) -> std::path::PathBuf {
-    let out = repo_root().join(format!("target/gotargets/{name}-1.23.9-cgo"));
+    go_cgo_build(name, "1.23.9", &[])
+}
+
+/// Builds `tests/go/<name>` with CGO_ENABLED=1 and Go `version` (`flags` as for [`go_target`]),
+/// reusing a build newer than its source.
+fn go_cgo_build(name: &str, version: &str, flags: &[&str]) -> std::path::PathBuf {
+    let stripped = if flags.is_empty() { "" } else { "-s" };
+    let out = repo_root().join(format!("target/gotargets/{name}-{version}-cgo{stripped}"));
+    let src = repo_root().join("tests/go").join(name);
+    let modified = |p: &std::path::Path| p.metadata().and_then(|m| m.modified()).ok();
+    if modified(&out).is_some() && modified(&out) >= modified(&src.join("main.go")) {
+        return out;
+    }
     let status = std::process::Command::new(repo_root().join("scripts/go-build"))
         .env("CGO_ENABLED", "1")
-        .args(["1.23.9"])
-        .arg(repo_root().join("tests/go").join(name))
+        .arg(version)
+        .arg(&src)
         .arg(&out)
+        .args(flags)
         .status()
         .expect("run scripts/go-build");
-    assert!(status.success(), "cgo build of {name} failed");
+    assert!(
+        status.success(),
+        "cgo build of {name} with Go {version} failed"
+    );
     out
+}
+
+/// In a cgo program whose C code has `__thread` variables, Go's TLS slot for g is not at
+/// `fs_base - 8`: `goid` in a tracepoint (g read from TLS) still names the goroutines that made
+/// the system calls, as they report themselves — stripped or not (the slot comes from code).
+#[test]
+fn goid_from_tls_in_cgo_with_c_thread_locals() {
+    if !e2e_ready() {
+        return;
+    }
+    for (version, flags) in flavours() {
+        let what = format!("Go {version} cgo {flags:?}");
+        let bin = go_cgo_build("cgotls", version, flags);
+        let bin = bin.to_str().unwrap();
+        // Each goroutine prints "goid N" itself: one write(1) on its own thread.
+        let prog = format!(
+            "uprobe:{bin}:runtime.execute /!@target_pid/ {{ @target_pid = pid; }}
+             tracepoint:syscalls:sys_enter_write /pid == @target_pid && args.fd == 1/ {{ @w[goid] = count(); }}"
+        );
+        let stdout = trace(&what, &prog, &format!("{bin} -n 12"));
+        let reported: BTreeMap<String, u64> = stdout
+            .lines()
+            .filter_map(|l| Some((l.strip_prefix("goid ")?.to_string(), 1)))
+            .collect();
+        assert_eq!(reported.len(), 12, "{what}: program output:\n{stdout}");
+        assert_eq!(map_lines(&stdout, "@w"), reported, "{what}:\n{stdout}");
+    }
 }
 
 /// The program's own log lines `work(3, "job-3") = 6, <nil>` as (id, name, result, failed).
@@ -349,4 +392,143 @@ fn stacks_are_named_in_pie_builds() {
             "unnamed frame, Go {version}:\n{stdout}"
         );
     }
+}
+
+/// Multi-line stack keys of map `map` (`@f[` … `]: N`) as frames without offsets, with counts.
+fn stack_entries(stdout: &str, map: &str) -> BTreeMap<Vec<String>, u64> {
+    let mut out = BTreeMap::new();
+    let mut frames: Option<Vec<String>> = None;
+    for line in stdout.lines() {
+        if line == format!("{map}[") {
+            frames = Some(Vec::new());
+        } else if let Some(count) = line.strip_prefix("]: ") {
+            if let Some(f) = frames.take() {
+                out.insert(f, count.parse().unwrap_or(0));
+            }
+        } else if let Some(f) = frames.as_mut() {
+            let frame = line.trim();
+            f.push(frame.split('+').next().unwrap_or(frame).to_string());
+        }
+    }
+    out
+}
+
+/// `gostack` at an entry probe names the probed function's direct caller, also where the
+/// kernel's frame-pointer walk lacks it: Go 1.19 allocates the frame before pushing the frame
+/// pointer, and a frameless leaf never pushes one (every version).
+#[test]
+fn entry_stacks_name_the_direct_caller() {
+    if !e2e_ready() {
+        return;
+    }
+    let path = |frames: &[&str]| frames.iter().map(|f| f.to_string()).collect::<Vec<_>>();
+    for (version, flags) in flavours() {
+        let what = format!("Go {version} {flags:?}");
+        let bin = go_target("callers", version, flags);
+        let bin = bin.to_str().unwrap();
+        let prog = format!(
+            "uprobe:{bin}:main.framed {{ @f[gostack(3)] = count(); }} uprobe:{bin}:main.leaf {{ @l[gostack(3)] = count(); }}
+             uprobe:{bin}:main.*e* {{ @g[gostack(3)] = count(); }}"
+        );
+        let stdout = trace(&what, &prog, &format!("{bin} -n 7"));
+        assert_eq!(
+            stack_entries(&stdout, "@f"),
+            [(path(&["main.framed", "main.middle", "main.outer"]), 7)].into(),
+            "{what}:\n{stdout}"
+        );
+        assert_eq!(
+            stack_entries(&stdout, "@l"),
+            [
+                (path(&["main.leaf", "main.framed", "main.middle"]), 7),
+                (path(&["main.leaf", "main.middle", "main.outer"]), 7),
+            ]
+            .into(),
+            "{what}:\n{stdout}"
+        );
+        // One program on functions that push a frame pointer and functions that do not.
+        let glob = stack_entries(&stdout, "@g");
+        for frames in [
+            &["main.framed", "main.middle", "main.outer"][..],
+            &["main.leaf", "main.framed", "main.middle"],
+            &["main.leaf", "main.middle", "main.outer"],
+            &["main.middle", "main.outer", "main.main"],
+        ] {
+            assert_eq!(glob.get(&path(frames)), Some(&7), "{what}:\n{stdout}");
+        }
+    }
+}
+
+/// `worker N created by F in goroutine P` lines of tests/go/spawn, and gprobe's
+/// `traced N F+off P` lines, as (goid, creator function, parent) — `?` where Go 1.19 has none.
+fn creators(stdout: &str, prefix: &str) -> BTreeMap<i64, (String, String)> {
+    stdout
+        .lines()
+        .filter_map(|l| {
+            let fields: Vec<&str> = l.strip_prefix(prefix)?.split_whitespace().collect();
+            let (id, creator, parent) = match fields[..] {
+                [id, "created", "by", creator, "in", "goroutine", parent] => (id, creator, parent),
+                [id, creator, parent] => (id, creator, parent),
+                [id, creator] => (id, creator, "?"),
+                _ => return None,
+            };
+            let creator = creator.split('+').next().unwrap_or(creator);
+            Some((id.parse().ok()?, (creator.to_string(), parent.to_string())))
+        })
+        .collect()
+}
+
+/// `gocreator` and `goparent` name the `go` statement's function and the parent goroutine exactly
+/// as Go's own "created by F in goroutine P" traceback line; `@[gocreator] = count()` groups
+/// goroutines by where they were started. Go 1.19 has no parent id (`goparent` is refused).
+#[test]
+fn goroutine_creator_and_parent_match_the_traceback() {
+    if !e2e_ready() {
+        return;
+    }
+    for (version, flags) in flavours() {
+        let what = format!("Go {version} {flags:?}");
+        let bin = go_target("spawn", version, flags);
+        let bin = bin.to_str().unwrap();
+        let parent = if version == "1.19" { "" } else { ", goparent" };
+        let conversion = if version == "1.19" { "" } else { " %d" };
+        let prog = format!(
+            r#"uprobe:{bin}:main.report {{ printf("traced %d %s{conversion}\n", goid, gocreator{parent}); @[gocreator] = count(); }}"#
+        );
+        let stdout = trace(&what, &prog, &format!("{bin} -a 5 -b 3"));
+        let logged = creators(&stdout, "worker ");
+        assert_eq!(logged.len(), 8, "{what}: program output:\n{stdout}");
+        assert_eq!(creators(&stdout, "traced "), logged, "{what}:\n{stdout}");
+        let by_creator: BTreeMap<String, u64> = map_lines(&stdout, "@")
+            .into_iter()
+            .map(|(k, n)| (k.split('+').next().unwrap_or(&k).to_string(), n))
+            .collect();
+        assert_eq!(
+            by_creator,
+            [
+                ("main.spawnA".to_string(), 5),
+                ("main.spawnB".to_string(), 3)
+            ]
+            .into(),
+            "{what}:\n{stdout}"
+        );
+    }
+    // Before Go 1.21 a goroutine does not record its parent: a clear error, not a wrong number.
+    let old = go_target("spawn", "1.19", &[]);
+    let out = run_gprobe(
+        &[
+            "--check",
+            "-e",
+            &format!(
+                "uprobe:{}:main.report {{ @[goparent] = count(); }}",
+                old.display()
+            ),
+        ],
+        LIMIT,
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("`goparent` needs Go 1.21 or later"),
+        "{}",
+        text(&out.stderr)
+    );
 }

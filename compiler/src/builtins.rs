@@ -31,6 +31,10 @@ pub enum Builtin {
     Ustack,
     Kstack,
     Gostack,
+    /// `gocreator`: the pc of the `go` statement that started the goroutine (g.gopc).
+    Gocreator,
+    /// `goparent`: the id of the goroutine that started this one (g.parentGoid, Go 1.21+).
+    Goparent,
     // Functions.
     Str,
     Buf,
@@ -207,6 +211,8 @@ pub enum Returns {
         size: u32,
     },
     Stack(StackKind),
+    /// A code address in the Go program, printed as `function+offset` from the pclntab.
+    GoPc,
     Sym {
         user: bool,
     },
@@ -268,7 +274,7 @@ const fn row(
 }
 
 /// The table. Order matches [`index`]; a unit test keeps them in step.
-pub static BUILTINS: [BuiltinSpec; 42] = [
+pub static BUILTINS: [BuiltinSpec; 44] = [
     row(
         B::Pid,
         "pid",
@@ -448,6 +454,24 @@ pub static BUILTINS: [BuiltinSpec; 42] = [
         Returns::Stack(StackKind::Go),
         Providers::TRACED,
         "the goroutine's stack, Go-symbolized",
+    ),
+    row(
+        B::Gocreator,
+        "gocreator",
+        Value,
+        &[],
+        Returns::GoPc,
+        Providers::TRACED,
+        "where the goroutine was started: the `go` statement's function+offset (Go's \"created by\")",
+    ),
+    row(
+        B::Goparent,
+        "goparent",
+        Value,
+        &[],
+        I64,
+        Providers::TRACED,
+        "id of the goroutine that started this one (Go 1.21+)",
     ),
     row(
         B::Str,
@@ -684,28 +708,30 @@ const fn index(builtin: Builtin) -> usize {
         B::Ustack => 17,
         B::Kstack => 18,
         B::Gostack => 19,
-        B::Str => 20,
-        B::Buf => 21,
-        B::Reg => 22,
-        B::Usym => 23,
-        B::Ksym => 24,
-        B::Time => 25,
-        B::Strftime => 26,
-        B::Printf => 27,
-        B::Print => 28,
-        B::Exit => 29,
-        B::Delete => 30,
-        B::Clear => 31,
-        B::Zero => 32,
-        B::Emit => 33,
-        B::Count => 34,
-        B::Sum => 35,
-        B::Avg => 36,
-        B::Min => 37,
-        B::Max => 38,
-        B::Stats => 39,
-        B::Hist => 40,
-        B::Lhist => 41,
+        B::Gocreator => 20,
+        B::Goparent => 21,
+        B::Str => 22,
+        B::Buf => 23,
+        B::Reg => 24,
+        B::Usym => 25,
+        B::Ksym => 26,
+        B::Time => 27,
+        B::Strftime => 28,
+        B::Printf => 29,
+        B::Print => 30,
+        B::Exit => 31,
+        B::Delete => 32,
+        B::Clear => 33,
+        B::Zero => 34,
+        B::Emit => 35,
+        B::Count => 36,
+        B::Sum => 37,
+        B::Avg => 38,
+        B::Min => 39,
+        B::Max => 40,
+        B::Stats => 41,
+        B::Hist => 42,
+        B::Lhist => 43,
     }
 }
 

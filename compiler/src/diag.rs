@@ -70,6 +70,8 @@ pub mod codes {
     pub const NO_FUNCTION: &str = "E0408";
     /// A Go builtin (`goid`) used where the program is not Go (or no Go target is given).
     pub const NOT_GO: &str = "E0409";
+    /// A Go builtin the target's Go release does not support (`goparent` before Go 1.21).
+    pub const GO_TOO_OLD: &str = "E0410";
 
     pub const MAP_KEYS: &str = "E0500";
     pub const MAP_VALUE: &str = "E0501";

@@ -60,6 +60,7 @@ pub fn type_name(ty: &Type) -> String {
             format!("{k}[{limit}]")
         }
         Type::Timestamp { format } => format!("timestamp(\"{format}\")"),
+        Type::GoPc => "gopc".into(),
         Type::Sym { user: true } => "usym".into(),
         Type::Sym { user: false } => "ksym".into(),
         Type::Agg(kind) => match kind {

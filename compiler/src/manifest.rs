@@ -188,7 +188,8 @@ pub enum FieldKind {
     Buf {
         size: u32,
     },
-    /// A u64 id into the stack map of this kind (negative when the walk failed).
+    /// A u64 id into the stack map of this kind (negative when the walk failed). A `gostack`
+    /// value may also carry its direct caller: see [`go_stack_parts`].
     Stack {
         kind: StackKind,
         limit: u8,
@@ -198,6 +199,8 @@ pub enum FieldKind {
     Timestamp {
         format: String,
     },
+    /// A u64 code address in the Go program, printed as `function+offset` (pclntab).
+    GoPc,
     /// A u64 address printed as a symbol.
     Sym {
         user: bool,
@@ -242,4 +245,22 @@ pub enum EventSpec {
         record: Layout,
         span: Span,
     },
+}
+
+/// Bits of a `gostack` value that hold the stack id (the stack map has fewer entries).
+pub const GO_STACK_ID_BITS: u32 = 16;
+
+/// A `gostack` value as (stack id, caller): at an entry probe where the kernel's walk lacks the
+/// probed function's direct caller, the program stores that caller's return address (read at
+/// `*SP`) above the id's [`GO_STACK_ID_BITS`], and the runtime puts it back after frame 0. The
+/// caller is 0 when there is none to add; a negative value is a failed walk, passed through.
+pub fn go_stack_parts(value: i64) -> (i64, u64) {
+    if value < 0 {
+        return (value, 0);
+    }
+    let value = value as u64;
+    (
+        (value & ((1 << GO_STACK_ID_BITS) - 1)) as i64,
+        value >> GO_STACK_ID_BITS,
+    )
 }

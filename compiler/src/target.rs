@@ -31,6 +31,10 @@ pub struct GoSite {
     pub offsets: Vec<u64>,
     /// Go's register ABI holds (R14 = g, arguments in registers); false for assembly (ABI0).
     pub abi_internal: bool,
+    /// Entry probes: the kernel's frame-pointer walk there lacks the direct caller, whose
+    /// return address is at `*SP` (the probed instruction is not `push %rbp`; see
+    /// [`crate::gobin::prologue::fp_walk_misses_caller`]). False for return probes.
+    pub caller_at_sp: bool,
     /// Parameters (at entry) and results (at each RET) in declaration order; empty when the
     /// signature is unknown.
     pub params: Vec<(String, GoLocation)>,
@@ -66,7 +70,8 @@ pub struct GoRuntime {
     pub g_gopc: Option<u64>,
     pub m_g0: u64,
     pub m_curg: u64,
-    /// Where g lives relative to the thread pointer (`fs_base`): -8 for Go's TLS slot.
+    /// Where g lives relative to the thread pointer (`fs_base`): -8 for Go's TLS slot, elsewhere
+    /// in cgo programs whose C code has thread-local variables (see `gobin::tls`).
     pub tls_g: i64,
     /// Offset of `thread.fsbase` in the kernel's `task_struct` (from BTF), for reading g where
     /// R14 is not g (tracepoints, profile, assembly functions). `None`: unknown.
@@ -89,7 +94,7 @@ pub fn go_runtime(bin: &GoBinary, task_fsbase: Option<u64>) -> GoRuntime {
         g_gopc: o.g_gopc,
         m_g0: o.m_g0,
         m_curg: o.m_curg,
-        tls_g: -8,
+        tls_g: bin.tls_g_offset(),
         task_fsbase,
     }
 }
@@ -297,6 +302,7 @@ pub fn resolve_uprobe(
             bin.vaddr_to_file_offset(vaddr)
                 .ok_or_else(|| format!("`{}` at {vaddr:#x} is outside the file", f.name))
         };
+        let mut caller_at_sp = false;
         let offsets = if ret {
             let rets = bin.ret_offsets(f).map_err(|e| e.to_string())?;
             if rets.is_empty() {
@@ -313,6 +319,7 @@ pub fn resolve_uprobe(
                 .collect::<Result<Vec<_>, _>>()?
         } else {
             let skip = bin.entry_probe_offset(f).map_err(|e| e.to_string())?;
+            caller_at_sp = bin.fp_walk_misses_caller(f.entry + skip);
             vec![file_offset(f.entry + skip)?]
         };
         let abi_internal = !is_abi0(bin, &f.name);
@@ -326,6 +333,7 @@ pub fn resolve_uprobe(
             name: f.name.clone(),
             offsets,
             abi_internal,
+            caller_at_sp,
             params: locations(bin, &params, false),
             results: locations(bin, &params, true),
         });

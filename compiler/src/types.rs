@@ -45,6 +45,9 @@ pub enum Type {
     Timestamp {
         format: String,
     },
+    /// A code address in the Go program (`gocreator`), printed as `function+offset` from the
+    /// pclntab (stripped binaries included).
+    GoPc,
     /// An address to print as a symbol: `usym(addr)`, `ksym(addr)`.
     Sym {
         user: bool,

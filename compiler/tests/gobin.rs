@@ -885,3 +885,46 @@ fn known_signatures_match_dwarf() {
         }
     }
 }
+
+/// The TLS slot of g from the ELF symbol table: `runtime.tlsg`'s offset in the executable's TLS
+/// block (PT_TLS), which sits just below the thread pointer on x86-64.
+fn tlsg_from_symtab(path: &std::path::Path) -> Option<i64> {
+    use object::read::elf::{ElfFile64, ProgramHeader};
+    use object::{Object, ObjectSymbol};
+    let data = std::fs::read(path).unwrap();
+    let elf = ElfFile64::<object::Endianness>::parse(&*data).unwrap();
+    let endian = elf.endian();
+    let tls = elf
+        .elf_program_headers()
+        .iter()
+        .find(|p| p.p_type(endian) == object::elf::PT_TLS)?;
+    let align = tls.p_align(endian).max(1);
+    let block = tls.p_memsz(endian).div_ceil(align) * align;
+    let tlsg = elf.symbols().find(|s| s.name() == Ok("runtime.tlsg"))?;
+    Some(tlsg.address() as i64 - block as i64)
+}
+
+/// g's TLS slot: -8 for internally linked programs, stripped or not; in a cgo program whose C
+/// code has `__thread` variables, where the symbol table and PT_TLS put `runtime.tlsg`.
+#[test]
+fn tls_slot_of_g() {
+    for version in VERSIONS {
+        for flavour in [Flavour::Plain, Flavour::Stripped] {
+            let Some(path) = target("goids", version, flavour) else {
+                continue;
+            };
+            let bin = GoBinary::open(&path).unwrap();
+            assert_eq!(bin.tls_g_offset(), -8, "{version} {flavour:?}");
+        }
+        let Some(path) = target("cgotls", version, Flavour::Cgo) else {
+            continue;
+        };
+        let bin = GoBinary::open(&path).unwrap();
+        let expected = tlsg_from_symtab(&path).expect("runtime.tlsg and PT_TLS in a cgo build");
+        assert_ne!(
+            expected, -8,
+            "{version}: C thread locals should move the slot"
+        );
+        assert_eq!(bin.tls_g_offset(), expected, "{version} cgo");
+    }
+}

@@ -13,6 +13,10 @@ pub trait Resolve {
     fn stack(&self, kind: StackKind, id: i64, limit: u8) -> Vec<String>;
     /// An address as `symbol+offset`, or hex when unknown.
     fn symbol(&self, user: bool, addr: u64) -> String;
+    /// A code address of the traced Go program as `function+offset` (pclntab), or hex.
+    fn go_pc(&self, addr: u64) -> String {
+        format!("0x{addr:x}")
+    }
     /// A kernel time (ns, the clock of `nsecs`) as ns since the Unix epoch. Without a session
     /// clock, times are taken as Unix times already.
     fn unix_ns(&self, ktime_ns: u64) -> u64 {
@@ -90,6 +94,7 @@ pub fn field(kind: &FieldKind, bytes: &[u8], offset: usize, resolve: &dyn Resolv
             Value::Stack(resolve.stack(*kind, read_int(bytes, offset, 8), *limit))
         }
         FieldKind::Sym { user } => Value::Sym(resolve.symbol(*user, read_uint(bytes, offset, 8))),
+        FieldKind::GoPc => Value::Sym(resolve.go_pc(read_uint(bytes, offset, 8))),
         FieldKind::Timestamp { format } => {
             let unix_ns = resolve.unix_ns(read_uint(bytes, offset, 8));
             Value::Str(crate::timefmt::format_unix_ns(format, unix_ns))

@@ -896,9 +896,14 @@ impl Resolve for Resolver {
         ktime_ns.wrapping_add_signed(self.realtime_offset_ns)
     }
 
-    fn stack(&self, kind: StackKind, id: i64, limit: u8) -> Vec<String> {
+    fn stack(&self, kind: StackKind, value: i64, limit: u8) -> Vec<String> {
         let Some((_, raw)) = self.stacks.iter().find(|(k, _)| *k == kind) else {
             return Vec::new();
+        };
+        let (id, caller) = if kind == StackKind::Go {
+            gprobe_compiler::manifest::go_stack_parts(value)
+        } else {
+            (value, 0)
         };
         if id < 0 {
             return Vec::new();
@@ -906,18 +911,29 @@ impl Resolve for Resolver {
         let Ok(Some(frames)) = raw.lookup(&key_of(id as u32, raw.key_size)) else {
             return Vec::new();
         };
-        let addrs = frames
+        let mut addrs: Vec<u64> = frames
             .chunks_exact(8)
             .map(|c| decode::read_uint(c, 0, 8))
             .take_while(|&addr| addr != 0)
-            .take(if limit == 0 {
-                usize::MAX
-            } else {
-                limit as usize
-            });
+            .collect();
+        // The probed function's caller, where the kernel's walk skipped it: frame 0 is the
+        // probed instruction, and one program can probe functions of both kinds (`main.*`).
+        let skipped = |probed: u64| {
+            self.go_binary()
+                .is_none_or(|bin| bin.fp_walk_misses_caller(self.unbias(probed)))
+        };
+        if caller != 0 && addrs.first().is_some_and(|&probed| skipped(probed)) {
+            addrs.insert(1, caller);
+        }
+        addrs.truncate(if limit == 0 {
+            usize::MAX
+        } else {
+            limit as usize
+        });
         if kind == StackKind::Go {
             if let Some(bin) = self.go_binary() {
                 return addrs
+                    .into_iter()
                     .enumerate()
                     .flat_map(|(i, addr)| {
                         crate::symbolize::go_frames(bin, self.unbias(addr), i > 0)
@@ -926,18 +942,19 @@ impl Resolve for Resolver {
             }
         }
         let user = kind != StackKind::Kernel;
-        let table = self.table(kind != StackKind::Kernel);
-        frames
-            .chunks_exact(8)
-            .map(|c| decode::read_uint(c, 0, 8))
-            .take_while(|&addr| addr != 0)
-            .take(if limit == 0 {
-                usize::MAX
-            } else {
-                limit as usize
-            })
+        let table = self.table(user);
+        addrs
+            .into_iter()
             .map(|addr| table.format(if user { self.unbias(addr) } else { addr }))
             .collect()
+    }
+
+    fn go_pc(&self, addr: u64) -> String {
+        let pc = self.unbias(addr);
+        match self.go_binary().and_then(|bin| bin.function_at(pc)) {
+            Some(f) => format!("{}+{}", f.name, pc - f.entry),
+            None => self.table(true).format(pc),
+        }
     }
 
     fn symbol(&self, user: bool, addr: u64) -> String {

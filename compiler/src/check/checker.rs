@@ -99,8 +99,11 @@ struct Checker<'a> {
     /// `args`/`ret` types, computed on first use (`Err` once reported).
     args: Option<Result<Type, ()>>,
     ret: Option<Result<Type, ()>>,
-    /// Where this probe uses `goid` (it then needs Go runtime offsets).
-    goid_at: Option<Span>,
+    /// The first goroutine builtin (`goid`, `gocreator`, `goparent`) this probe uses, and
+    /// where: the probe then needs Go runtime offsets.
+    goid_at: Option<(Builtin, Span)>,
+    /// Where this probe uses `goparent` (g.parentGoid exists from Go 1.21).
+    goparent_at: Option<Span>,
 }
 
 fn bool_type() -> Type {
@@ -122,6 +125,7 @@ impl<'a> Checker<'a> {
             args: None,
             ret: None,
             goid_at: None,
+            goparent_at: None,
         }
     }
 
@@ -145,6 +149,7 @@ impl<'a> Checker<'a> {
         self.args = None;
         self.ret = None;
         self.goid_at = None;
+        self.goparent_at = None;
         for attach in &probe.attach {
             match providers::provider(attach, self.options) {
                 Ok(p) => self.providers.push(p),
@@ -182,6 +187,7 @@ impl<'a> Checker<'a> {
     /// Go runtime offsets; stores the answer on the attach point for lowering.
     fn resolve(&mut self, attach: &mut AttachPoint) {
         let goid = self.goid_at;
+        let go_name = |b: Builtin| b.name();
         let resolved = match &attach.kind {
             ProbeKind::Uprobe {
                 ret,
@@ -200,12 +206,13 @@ impl<'a> Checker<'a> {
                     .resolve_uprobe(binary, &function.node, *glob, *ret, signatures)
                 {
                     Ok(r) => {
-                        if let (Some(at), None) = (goid, &r.go) {
+                        if let (Some((b, at)), None) = (goid, &r.go) {
                             self.error(
                                 Diagnostic::error(
                                     codes::NOT_GO,
                                     format!(
-                                        "`goid` needs a Go program, and {} is not a Go binary",
+                                        "`{}` needs a Go program, and {} is not a Go binary",
+                                        go_name(b),
                                         binary.unwrap_or("the target")
                                     ),
                                 )
@@ -233,12 +240,15 @@ impl<'a> Checker<'a> {
             | ProbeKind::Interval { .. }
                 if goid.is_some() =>
             {
-                let at = goid.unwrap_or(attach.span);
+                let (b, at) = goid.unwrap_or((Builtin::Goid, attach.span));
                 if !self.options.has_target {
                     self.error(
                         Diagnostic::error(
                             codes::NOT_GO,
-                            "`goid` outside a uprobe needs a Go target process",
+                            format!(
+                                "`{}` outside a uprobe needs a Go target process",
+                                go_name(b)
+                            ),
                         )
                         .primary(at, "whose goroutine?")
                         .secondary(attach.span, "this probe fires in any process")
@@ -254,9 +264,12 @@ impl<'a> Checker<'a> {
                     },
                     Err(why) => {
                         self.error(
-                            Diagnostic::error(codes::NOT_GO, "`goid` needs a Go target")
-                                .primary(at, "no goroutines here")
-                                .note(why),
+                            Diagnostic::error(
+                                codes::NOT_GO,
+                                format!("`{}` needs a Go target", go_name(b)),
+                            )
+                            .primary(at, "no goroutines here")
+                            .note(why),
                         );
                         return;
                     }
@@ -264,6 +277,23 @@ impl<'a> Checker<'a> {
             }
             _ => return,
         };
+        if let (Some(at), Some(go)) = (self.goparent_at, &resolved.go)
+            && go.g_parent_goid.is_none()
+        {
+            self.error(
+                Diagnostic::error(
+                    codes::GO_TOO_OLD,
+                    format!(
+                        "`goparent` needs Go 1.21 or later, and this program is {}",
+                        go.version
+                    ),
+                )
+                .primary(at, "no parent goroutine id before Go 1.21")
+                .secondary(attach.span, "this probe's program")
+                .note("Go 1.21 added the parent's id to the goroutine (runtime.g.parentGoid); `gocreator` works in every release"),
+            );
+            return;
+        }
         attach.resolved = Some(resolved);
     }
 
@@ -1282,8 +1312,11 @@ impl<'a> Checker<'a> {
     }
 
     fn builtin(&mut self, b: Builtin, args: &mut [Expr], span: Span) -> Type {
-        if b == Builtin::Goid {
-            self.goid_at.get_or_insert(span);
+        if matches!(b, Builtin::Goid | Builtin::Gocreator | Builtin::Goparent) {
+            self.goid_at.get_or_insert((b, span));
+        }
+        if b == Builtin::Goparent {
+            self.goparent_at.get_or_insert(span);
         }
         let spec = spec(b);
         let allowed = self.allowed(b, span);
@@ -1352,6 +1385,7 @@ impl<'a> Checker<'a> {
                 _ => Type::Unknown,
             },
             Returns::Sym { user } => Type::Sym { user },
+            Returns::GoPc => Type::GoPc,
             Returns::Agg(kind) => Type::Agg(kind),
             Returns::Stack(kind) => {
                 let limit = match literal(0) {

@@ -16,6 +16,7 @@ pub mod pclntab;
 pub mod prologue;
 pub mod rets;
 pub mod symbols;
+pub mod tls;
 pub mod types;
 
 use std::path::{Path, PathBuf};
@@ -361,6 +362,27 @@ impl GoBinary {
             .function_code(f)
             .ok_or(GoBinError::Truncated("function code"))?;
         Ok(prologue::entry_probe_offset(self.arch, f.entry, code))
+    }
+
+    /// Whether a uprobe at `vaddr` (a function's entry probe) sees a user stack without the
+    /// function's direct caller; see [`prologue::fp_walk_misses_caller`].
+    pub fn fp_walk_misses_caller(&self, vaddr: u64) -> bool {
+        self.bytes_at(vaddr, 4)
+            .is_some_and(|code| prologue::fp_walk_misses_caller(self.arch, code))
+    }
+
+    /// Offset of g's TLS slot from the thread pointer (`fs_base`), from the load of g in
+    /// `runtime.systemstack` (see [`tls`]): -8 unless external linking (cgo) with C thread-local
+    /// variables moved it. arm64 and programs without that load get the default.
+    pub fn tls_g_offset(&self) -> i64 {
+        if self.arch != Arch::X86_64 {
+            return tls::DEFAULT_TLS_G;
+        }
+        self.functions_named("runtime.systemstack")
+            .into_iter()
+            .filter_map(|f| self.function_code(f))
+            .find_map(tls::fs_load_displacement)
+            .unwrap_or(tls::DEFAULT_TLS_G)
     }
 
     /// ELF `.symtab` symbols (empty when stripped).

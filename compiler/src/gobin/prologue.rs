@@ -51,6 +51,21 @@ fn amd64(entry: u64, code: &[u8]) -> u64 {
     0
 }
 
+/// Whether a frame-pointer walk taken by a uprobe on the instruction `code` starts with misses
+/// the probed function's direct caller. Before the function pushes its frame pointer, the
+/// return address sits at `*SP` and no frame links to it; the kernel (since Linux 6.11) adds
+/// `*SP` itself only when the probed instruction is `push %rbp` or `endbr64`. Go 1.19 allocates
+/// the frame first (`SUB $n, SP`), frameless leaf functions never push: there the caller is lost.
+/// arm64 keeps the return address in LR, which gprobe does not read: false there.
+pub fn fp_walk_misses_caller(arch: Arch, code: &[u8]) -> bool {
+    const PUSH_RBP: u8 = 0x55;
+    const ENDBR64: [u8; 4] = [0xf3, 0x0f, 0x1e, 0xfa];
+    match arch {
+        Arch::X86_64 => !(code.first() == Some(&PUSH_RBP) || code.starts_with(&ENDBR64)),
+        Arch::Aarch64 => false,
+    }
+}
+
 fn is_jcc(m: Mnemonic) -> bool {
     use Mnemonic::*;
     matches!(
@@ -85,6 +100,26 @@ mod tests {
         let mut code = vec![0x49, 0x3b, 0x66, 0x10, 0x76, 0x10, 0x55];
         code.resize(0x20, 0xcc);
         assert_eq!(entry_probe_offset(Arch::X86_64, 0x1000, &code), 6);
+    }
+
+    #[test]
+    fn caller_missing_unless_push_rbp_or_endbr() {
+        // PUSHQ BP (Go 1.21+ after the stack check): the kernel adds the caller.
+        assert!(!fp_walk_misses_caller(
+            Arch::X86_64,
+            &[0x55, 0x48, 0x89, 0xe5]
+        ));
+        assert!(!fp_walk_misses_caller(
+            Arch::X86_64,
+            &[0xf3, 0x0f, 0x1e, 0xfa, 0x55]
+        ));
+        // SUBQ $0x18, SP (Go 1.19) and a frameless MOVQ: it does not.
+        assert!(fp_walk_misses_caller(
+            Arch::X86_64,
+            &[0x48, 0x83, 0xec, 0x18]
+        ));
+        assert!(fp_walk_misses_caller(Arch::X86_64, &[0x48, 0x89, 0xc3]));
+        assert!(!fp_walk_misses_caller(Arch::Aarch64, &[0, 0, 0, 0]));
     }
 
     #[test]

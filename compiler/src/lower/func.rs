@@ -125,6 +125,9 @@ pub(crate) struct GoCtx<'a> {
     pub site: Option<&'a GoSite>,
     pub runtime: Option<&'a GoRuntime>,
     pub abi_internal: bool,
+    /// Some probed site's user stack lacks the direct caller, which `gostack` then takes from
+    /// `*SP` (see [`GoSite::caller_at_sp`]).
+    pub caller_at_sp: bool,
 }
 
 pub(super) fn lower_probe(
@@ -210,6 +213,7 @@ impl Lower<'_, '_, '_> {
                 Type::Int(_)
                     | Type::Ptr(_)
                     | Type::Sym { .. }
+                    | Type::GoPc
                     | Type::Stack { .. }
                     | Type::Timestamp { .. }
             ) {
@@ -1049,6 +1053,7 @@ impl Lower<'_, '_, '_> {
             Type::Int(_)
             | Type::Ptr(_)
             | Type::Sym { .. }
+            | Type::GoPc
             | Type::Stack { .. }
             | Type::Timestamp { .. } => {
                 let v = self.int(e)?;
@@ -1896,7 +1901,9 @@ impl Lower<'_, '_, '_> {
                 let v = self.ctx_load(pt_regs_offset("ax").unwrap_or(80), Size::DW);
                 self.convert(v, &e.ty)
             }
-            Builtin::Goid => self.goid(e.span)?,
+            Builtin::Goid => self.goroutine_field(Builtin::Goid, e.span)?,
+            Builtin::Gocreator => self.goroutine_field(Builtin::Gocreator, e.span)?,
+            Builtin::Goparent => self.goroutine_field(Builtin::Goparent, e.span)?,
             Builtin::Gostack => {
                 // Go keeps frame pointers, so the kernel's user-stack walk follows Go frames;
                 // the runtime symbolizes them with the binary's pclntab.
@@ -1907,14 +1914,18 @@ impl Lower<'_, '_, '_> {
                     map: stacks,
                 });
                 let ctx = self.ctx;
-                Val::Owned(self.call_value(
+                let id = self.call_value(
                     Helper::GetStackid,
                     vec![
                         Operand::Reg(ctx),
                         Operand::Reg(map),
                         Operand::Imm(BPF_F_USER_STACK),
                     ],
-                ))
+                );
+                if self.go.caller_at_sp && self.provider == ProviderKind::Uprobe {
+                    self.add_caller_at_sp(id, e.span)?;
+                }
+                Val::Owned(id)
             }
             Builtin::Func => {
                 if !self.user_space() {
@@ -2173,12 +2184,74 @@ impl Lower<'_, '_, '_> {
         Ok(())
     }
 
-    /// The current goroutine's id: g from R14 in Go-ABI code, else from the thread's TLS
-    /// (`task->thread.fsbase - 8`); on the system stack (g == m.g0) the user goroutine m.curg.
-    fn goid(&mut self, span: Span) -> R<Val> {
+    /// Stores the return address at `*SP` above the stack id in `id` (see
+    /// [`crate::manifest::go_stack_parts`]): at an entry probe before the frame pointer is pushed,
+    /// it is the direct caller the kernel's walk lacks. A failed walk (negative id) stays as is.
+    fn add_caller_at_sp(&mut self, id: VReg, span: Span) -> R<()> {
+        let failed = self.label();
+        self.emit(Inst::Branch {
+            cond: Cond::Slt,
+            lhs: id,
+            rhs: Operand::Imm(0),
+            target: failed,
+        });
+        let sp = self.ctx_load(pt_regs_offset("sp").unwrap_or(152), Size::DW);
+        let caller = self.read_with(
+            Helper::ProbeReadUser,
+            sp,
+            0,
+            &Type::Int(crate::types::IntType::U64),
+            span,
+        )?;
+        let caller = self.owned(caller);
+        self.emit(Inst::Alu {
+            op: AluOp::Lsh,
+            dst: caller,
+            src: Operand::Imm(crate::manifest::GO_STACK_ID_BITS as i32),
+        });
+        self.emit(Inst::Alu {
+            op: AluOp::Or,
+            dst: id,
+            src: Operand::Reg(caller),
+        });
+        self.emit(Inst::Label(failed));
+        Ok(())
+    }
+
+    /// A field of the current goroutine's `runtime.g`: `goid`, `goparent` (parentGoid) or
+    /// `gocreator` (gopc).
+    fn goroutine_field(&mut self, builtin: Builtin, span: Span) -> R<Val> {
+        let name = builtin.name();
         let rt = self.go.runtime.ok_or_else(|| {
-            unsupported(span, "`goid` without Go runtime offsets (not a Go target)")
+            unsupported(
+                span,
+                format!("`{name}` without Go runtime offsets (not a Go target)"),
+            )
         })?;
+        let (offset, ty) = match builtin {
+            Builtin::Goid => (Some(rt.g_goid), crate::types::IntType::I64),
+            Builtin::Goparent => (rt.g_parent_goid, crate::types::IntType::I64),
+            _ => (rt.g_gopc, crate::types::IntType::U64),
+        };
+        let offset = offset.ok_or_else(|| {
+            unsupported(
+                span,
+                format!("`{name}` in {} (no such field in runtime.g)", rt.version),
+            )
+        })?;
+        let g = self.current_g(rt, span)?;
+        self.read_with(
+            Helper::ProbeReadUser,
+            Val::Owned(g),
+            offset as i64,
+            &Type::Int(ty),
+            span,
+        )
+    }
+
+    /// The current goroutine's `g`: from R14 in Go-ABI code, else from the thread's TLS
+    /// (`task->thread.fsbase + tls_g`); on the system stack (g == m.g0) the user goroutine m.curg.
+    fn current_g(&mut self, rt: &GoRuntime, span: Span) -> R<VReg> {
         let u64t = Type::Int(crate::types::IntType::U64);
         let g = if self.user_space() && self.go.abi_internal {
             // pt_regs.r14
@@ -2187,7 +2260,7 @@ impl Lower<'_, '_, '_> {
             let fsbase_off = rt.task_fsbase.ok_or_else(|| {
                 unsupported(
                     span,
-                    "`goid` here (the kernel's BTF does not give task_struct.thread.fsbase)",
+                    "goroutines here (the kernel's BTF does not give task_struct.thread.fsbase)",
                 )
             })?;
             let task = self.call_value(Helper::GetCurrentTask, vec![]);
@@ -2233,13 +2306,7 @@ impl Lower<'_, '_, '_> {
         )?;
         self.move_into(g, curg);
         self.emit(Inst::Label(user));
-        self.read_with(
-            Helper::ProbeReadUser,
-            Val::Shared(g),
-            rt.g_goid as i64,
-            &Type::Int(crate::types::IntType::I64),
-            span,
-        )
+        Ok(g)
     }
 
     fn unary(&mut self, e: &Expr, op: UnOp, inner: &Expr) -> R<Val> {

@@ -140,7 +140,7 @@ impl Module<'_> {
                 size: 8 * crate::builtins::DEFAULT_STACK_LIMIT as u32,
                 fields: vec![],
             }),
-            max_entries: 4096,
+            max_entries: STACK_MAP_ENTRIES,
         })
     }
 
@@ -149,6 +149,10 @@ impl Module<'_> {
         self.events.len() as u64 - 1
     }
 }
+
+/// Stack ids are below this; a `gostack` value keeps them in its low bits.
+const STACK_MAP_ENTRIES: u32 = 4096;
+const _: () = assert!(STACK_MAP_ENTRIES <= 1 << crate::manifest::GO_STACK_ID_BITS);
 
 fn u32_layout() -> Layout {
     use crate::manifest::{FieldKind, LayoutField};
@@ -263,6 +267,7 @@ fn go_variants<'a>(
                 site: None,
                 runtime,
                 abi_internal: false,
+                caller_at_sp: false,
             },
         )];
     };
@@ -283,6 +288,7 @@ fn go_variants<'a>(
                 site: None,
                 runtime,
                 abi_internal: false,
+                caller_at_sp: false,
             },
         )];
     }
@@ -320,6 +326,7 @@ fn go_variants<'a>(
                     .then(|| sites[0]),
                 runtime,
                 abi_internal,
+                caller_at_sp: sites.iter().any(|s| s.caller_at_sp),
             },
         ));
     }

@@ -121,7 +121,8 @@ impl Env for CaseEnv {
         Ok(f)
     }
 
-    /// Binaries named `*.so` or `/bin/*` are C; everything else is a Go binary with `main.*`.
+    /// Binaries named `*.so` or `/bin/*` are C; everything else is a Go binary with `main.*`
+    /// (Go 1.19 when the name contains `go1.19`, else Go 1.23).
     fn resolve_uprobe(
         &self,
         binary: Option<&str>,
@@ -154,7 +155,13 @@ impl Env for CaseEnv {
         Ok(Resolved {
             binary: binary.map(str::to_owned),
             functions: Vec::new(),
-            go: (!c).then(go_runtime),
+            go: (!c).then(|| {
+                if binary.is_some_and(|b| b.contains("go1.19")) {
+                    go119_runtime()
+                } else {
+                    go_runtime()
+                }
+            }),
         })
     }
 
@@ -174,6 +181,17 @@ fn go_runtime() -> GoRuntime {
         m_curg: 192,
         tls_g: -8,
         task_fsbase: Some(5000),
+    }
+}
+
+/// Go 1.19 (binaries named `*go1.19*`): no `g.parentGoid` yet.
+fn go119_runtime() -> GoRuntime {
+    GoRuntime {
+        version: "go1.19.8".into(),
+        g_goid: 152,
+        g_parent_goid: None,
+        g_gopc: Some(296),
+        ..go_runtime()
     }
 }
 

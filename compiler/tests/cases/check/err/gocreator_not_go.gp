@@ -1,0 +1,1 @@
+uprobe:/bin/true:main { @[gocreator] = count(); }

@@ -1,0 +1,1 @@
+uprobe:./srv:main.work { @by_creator[gocreator] = count(); @parent[goid] = goparent; }
