@@ -124,6 +124,14 @@ fn liveness(func: &Function) -> Liveness {
     Liveness { live_in, live_out }
 }
 
+/// The virtual registers some path from the entry reads before writing them.
+pub(crate) fn live_at_entry(func: &Function) -> Vec<VReg> {
+    if func.insts.is_empty() {
+        return Vec::new();
+    }
+    liveness(func).live_in[0].iter().collect()
+}
+
 /// Registers read before any write (a variable assigned on only some paths) start as 0, as in
 /// bpftrace; the verifier rejects reads of uninitialised registers.
 fn zero_init_live_in(func: &mut Function) {
