@@ -5,6 +5,8 @@
 //! all the later ones; the same goes for a zero-extension of a value that never changes. The
 //! later instances become copies, and copies of values that never change are propagated away.
 //!
+//! Addresses (a stack slot's, a map's) used three times or more are formed once too.
+//!
 //! Works on programs without loops (no backward jumps) and only on registers written exactly
 //! once that no path reads before that write; anything else is left as it is.
 
@@ -31,6 +33,12 @@ fn run_once(func: &mut Function) -> bool {
     let undefined_on_some_path = crate::regalloc::live_at_entry(func);
     let stable = |v: VReg| once(v) && !undefined_on_some_path.contains(&v);
 
+    let mut instances: HashMap<Value, usize> = HashMap::new();
+    for s in &func.insts {
+        if let Some((value, _)) = value_of(&s.inst) {
+            *instances.entry(value).or_insert(0) += 1;
+        }
+    }
     // Instances of the same value after one that every path runs become copies of it.
     let mut first: HashMap<Value, VReg> = HashMap::new();
     let mut changed = false;
@@ -38,7 +46,10 @@ fn run_once(func: &mut Function) -> bool {
         let Some((value, dst)) = value_of(&s.inst) else {
             continue;
         };
-        if !stable(dst) || value.operand().is_some_and(|v| !stable(v)) {
+        if !stable(dst)
+            || value.operand().is_some_and(|v| !stable(v))
+            || instances[&value] < value.worth_sharing_from()
+        {
             continue;
         }
         match first.get(&value) {
@@ -63,13 +74,28 @@ fn run_once(func: &mut Function) -> bool {
 enum Value {
     Helper(Helper),
     ZeroExtend32(VReg),
+    /// `r10 + off`
+    StackAddr(i16),
+    /// A map's address (LD_IMM64).
+    Map(usize),
 }
 
 impl Value {
     fn operand(self) -> Option<VReg> {
         match self {
-            Value::Helper(_) => None,
             Value::ZeroExtend32(v) => Some(v),
+            Value::Helper(_) | Value::StackAddr(_) | Value::Map(_) => None,
+        }
+    }
+
+    /// How many instances make sharing one register pay. An address costs two instructions to
+    /// form and one to copy into an argument register, so it pays from the third instance;
+    /// the shared register lives across calls, so two instances are left alone. (Register
+    /// allocation forms it again at each use rather than spilling it.)
+    fn worth_sharing_from(self) -> usize {
+        match self {
+            Value::Helper(_) | Value::ZeroExtend32(_) => 2,
+            Value::StackAddr(_) | Value::Map(_) => 3,
         }
     }
 }
@@ -82,6 +108,8 @@ fn value_of(inst: &Inst) -> Option<(Value, VReg)> {
             ret: Some(ret),
         } if args.is_empty() && fixed_per_run(*helper) => Some((Value::Helper(*helper), *ret)),
         Inst::Mov32 { dst, src } => Some((Value::ZeroExtend32(*src), *dst)),
+        Inst::StackAddr { dst, off } => Some((Value::StackAddr(*off), *dst)),
+        Inst::LoadMap { dst, map } => Some((Value::Map(*map), *dst)),
         _ => None,
     }
 }
