@@ -240,3 +240,11 @@ fn task_values_computed_once_bpf() {
     assert_eq!(bpf.matches("bpf_get_current_pid_tgid").count(), 1, "{bpf}");
     insta::assert_snapshot!(bpf);
 }
+
+/// `pid` and `tid` come from the same helper: one call serves both.
+#[test]
+fn pid_and_tid_share_one_call() {
+    let out = build(r#"uprobe:/bin/bash:readline { printf("%d %d\n", pid, tid); }"#);
+    let bpf = out.bpf.unwrap();
+    assert_eq!(bpf.matches("bpf_get_current_pid_tgid").count(), 1, "{bpf}");
+}

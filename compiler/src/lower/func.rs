@@ -1870,12 +1870,16 @@ impl Lower<'_, '_, '_> {
             Builtin::Pid | Builtin::Tid => {
                 let r = self.call_value(Helper::GetCurrentPidTgid, vec![]);
                 if b == Builtin::Pid {
+                    // The call's own register stays unchanged, so that opt::values can let
+                    // this call serve a later one.
+                    let high = self.vreg();
+                    self.move_into(high, Val::Owned(r));
                     self.emit(Inst::Alu {
                         op: AluOp::Rsh,
-                        dst: r,
+                        dst: high,
                         src: Operand::Imm(32),
                     });
-                    Val::Owned(r)
+                    Val::Owned(high)
                 } else {
                     let t = self.vreg();
                     self.emit(Inst::Mov32 { dst: t, src: r });
@@ -1885,12 +1889,16 @@ impl Lower<'_, '_, '_> {
             Builtin::Uid | Builtin::Gid => {
                 let r = self.call_value(Helper::GetCurrentUidGid, vec![]);
                 if b == Builtin::Gid {
+                    // The call's own register stays unchanged, so that opt::values can let
+                    // this call serve a later one.
+                    let high = self.vreg();
+                    self.move_into(high, Val::Owned(r));
                     self.emit(Inst::Alu {
                         op: AluOp::Rsh,
-                        dst: r,
+                        dst: high,
                         src: Operand::Imm(32),
                     });
-                    Val::Owned(r)
+                    Val::Owned(high)
                 } else {
                     let t = self.vreg();
                     self.emit(Inst::Mov32 { dst: t, src: r });
