@@ -124,6 +124,14 @@ fn liveness(func: &Function) -> Liveness {
     Liveness { live_in, live_out }
 }
 
+/// The virtual registers some path from the entry reads before writing them.
+pub(crate) fn live_at_entry(func: &Function) -> Vec<VReg> {
+    if func.insts.is_empty() {
+        return Vec::new();
+    }
+    liveness(func).live_in[0].iter().collect()
+}
+
 /// Registers read before any write (a variable assigned on only some paths) start as 0, as in
 /// bpftrace; the verifier rejects reads of uninitialised registers.
 fn zero_init_live_in(func: &mut Function) {
@@ -188,6 +196,10 @@ pub fn allocate(func: &mut Function) -> Result<Allocation, RegallocError> {
                 return Ok(Allocation { regs, frame });
             }
             Err(Some(victim)) => {
+                if let Some(def) = rematerializable(func, victim) {
+                    rematerialize(func, victim, &def, &mut unspillable);
+                    continue;
+                }
                 frame += 8;
                 if frame > STACK_LIMIT {
                     return Err(RegallocError::StackTooBig(frame));
@@ -295,19 +307,66 @@ fn try_allocate(
                 active.push(*cur);
             }
             None => {
-                // Spill whichever holder of a usable register lives longest.
+                // Spill whichever holder of a usable register lives longest, preferring a
+                // value that is cheaper to form again than to store and reload.
                 let victim = active
                     .iter()
                     .filter(|a| regs[a.vreg.0 as usize].is_some_and(|r| candidates.contains(&r)))
                     .chain(std::iter::once(cur))
                     .filter(|a| !unspillable.contains(&a.vreg))
-                    .max_by_key(|a| a.end)
+                    .max_by_key(|a| (rematerializable(func, a.vreg).is_some(), a.end))
                     .map(|a| a.vreg);
                 return Err(victim);
             }
         }
     }
     Ok(regs)
+}
+
+/// The one definition of `v` when it forms a constant (an immediate, a stack or map address):
+/// forming it again at each use costs no more than storing and reloading it.
+fn rematerializable(func: &Function, v: VReg) -> Option<Inst> {
+    let mut defs = func.insts.iter().filter(|s| s.inst.def() == Some(v));
+    let def = defs.next()?;
+    if defs.next().is_some() {
+        return None;
+    }
+    matches!(
+        def.inst,
+        Inst::StackAddr { .. }
+            | Inst::LoadMap { .. }
+            | Inst::LoadMapValue { .. }
+            | Inst::MovImm64 { .. }
+            | Inst::Mov {
+                src: Operand::Imm(_),
+                ..
+            }
+    )
+    .then(|| def.inst.clone())
+}
+
+/// Replaces the register `victim` by its definition `def` repeated before each use.
+fn rematerialize(func: &mut Function, victim: VReg, def: &Inst, unspillable: &mut HashSet<VReg>) {
+    let old = std::mem::take(&mut func.insts);
+    for mut s in old {
+        if s.inst.def() == Some(victim) {
+            continue;
+        }
+        if s.inst.uses().contains(&victim) {
+            let temp = VReg(func.next_vreg);
+            func.next_vreg += 1;
+            unspillable.insert(temp);
+            let mut again = def.clone();
+            again.map_regs(&mut |_, _| temp);
+            func.insts.push(Spanned {
+                inst: again,
+                span: s.span,
+            });
+            s.inst
+                .map_regs(&mut |v, _| if v == victim { temp } else { v });
+        }
+        func.insts.push(s);
+    }
 }
 
 /// Rewrites `victim` to live in the stack slot at `r10 + off`.
@@ -412,18 +471,13 @@ mod tests {
         assert_eq!(alloc.frame, 0);
     }
 
-    #[test]
-    fn pressure_spills_to_the_stack() {
+    /// Six values live across a call, then summed and stored at `r10 - 8`; each value comes
+    /// from `def(i, vreg)`.
+    fn six_across_a_call(def: &dyn Fn(usize, VReg) -> Inst) -> Function {
         let mut f = Function::new("t");
         let vals: Vec<VReg> = (0..6).map(|_| f.vreg()).collect();
         for (i, &v) in vals.iter().enumerate() {
-            push(
-                &mut f,
-                Inst::Mov {
-                    dst: v,
-                    src: Operand::Imm(i as i32),
-                },
-            );
+            push(&mut f, def(i, v));
         }
         push(
             &mut f,
@@ -462,6 +516,17 @@ mod tests {
         );
         f.frame = 8;
         push(&mut f, Inst::Exit { value: 0 });
+        f
+    }
+
+    #[test]
+    fn pressure_spills_to_the_stack() {
+        let mut f = six_across_a_call(&|_, v| Inst::Load {
+            dst: v,
+            base: Base::Fp,
+            off: -8,
+            size: Size::DW,
+        });
         let alloc = allocate(&mut f).unwrap();
         // Six values across a call, four callee-saved registers: two spill slots.
         assert_eq!(alloc.frame, 24);
@@ -471,6 +536,37 @@ mod tests {
             .filter(|s| matches!(s.inst, Inst::Store { base: Base::Fp, .. }))
             .count();
         assert_eq!(stores, 3);
+    }
+
+    #[test]
+    fn constants_are_formed_again_rather_than_spilled() {
+        let mut f = six_across_a_call(&|i, v| Inst::Mov {
+            dst: v,
+            src: Operand::Imm(i as i32),
+        });
+        let alloc = allocate(&mut f).unwrap();
+        assert_eq!(alloc.frame, 8);
+        let stores = f
+            .insts
+            .iter()
+            .filter(|s| matches!(s.inst, Inst::Store { base: Base::Fp, .. }))
+            .count();
+        assert_eq!(stores, 1);
+        let movs = f
+            .insts
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.inst,
+                    Inst::Mov {
+                        src: Operand::Imm(_),
+                        ..
+                    }
+                )
+            })
+            .count();
+        // Two of the six (plus the sum's 0) are formed again at their use, after the call.
+        assert_eq!(movs, 7);
     }
 
     #[test]

@@ -221,3 +221,30 @@ fn never_true_predicates_emit_no_body() {
     assert_eq!(interval.lines().count(), 3, "{bpf}");
     assert!(!bpf.contains("ringbuf"), "{bpf}");
 }
+
+/// A histogram of a 32-bit value: no sign test, no 2^32 step, one compare-shift-add per
+/// halving; the value itself stays intact for the bucket's sum.
+#[test]
+fn histogram_of_u32_bpf() {
+    let out = build("uprobe:/bin/bash:readline { @h = hist(tid); }");
+    insta::assert_snapshot!(out.bpf.unwrap());
+}
+
+/// `tid` named three times: one helper call and one zero-extension serve all three.
+#[test]
+fn task_values_computed_once_bpf() {
+    let out = build(
+        "uprobe:/bin/bash:readline { @start[tid] = nsecs; @sum = sum(tid); delete(@start[tid]); }",
+    );
+    let bpf = out.bpf.unwrap();
+    assert_eq!(bpf.matches("bpf_get_current_pid_tgid").count(), 1, "{bpf}");
+    insta::assert_snapshot!(bpf);
+}
+
+/// `pid` and `tid` come from the same helper: one call serves both.
+#[test]
+fn pid_and_tid_share_one_call() {
+    let out = build(r#"uprobe:/bin/bash:readline { printf("%d %d\n", pid, tid); }"#);
+    let bpf = out.bpf.unwrap();
+    assert_eq!(bpf.matches("bpf_get_current_pid_tgid").count(), 1, "{bpf}");
+}

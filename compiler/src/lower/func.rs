@@ -915,6 +915,7 @@ impl Lower<'_, '_, '_> {
     }
 
     /// bpftrace's log2 bucket: 0 for negatives, 1 for 0, `k + 2` for `2^k ..= 2^(k+1) - 1`.
+    /// `v` itself is left unchanged (a histogram also sums the values).
     fn log2_bucket(&mut self, v: Val) -> Val {
         if let Val::Imm(i) = v {
             return Val::Imm(match i {
@@ -923,46 +924,81 @@ impl Lower<'_, '_, '_> {
                 _ => 2 + 63 - i.leading_zeros() as i64,
             });
         }
-        let n = self.owned(v);
+        let below_2_32 = self.zero_extended_32(&v);
+        let (Val::Shared(n) | Val::Owned(n)) = v else {
+            unreachable!("immediates are handled above")
+        };
         let bucket = self.vreg();
         let done = self.label();
-        self.emit(Inst::Mov {
-            dst: bucket,
-            src: Operand::Imm(0),
-        });
-        self.emit(Inst::Branch {
-            cond: Cond::Slt,
-            lhs: n,
-            rhs: Operand::Imm(0),
-            target: done,
-        });
+        if !below_2_32 {
+            self.emit(Inst::Mov {
+                dst: bucket,
+                src: Operand::Imm(0),
+            });
+            self.emit(Inst::Branch {
+                cond: Cond::Slt,
+                lhs: n,
+                rhs: Operand::Imm(0),
+                target: done,
+            });
+        }
         self.emit(Inst::Mov {
             dst: bucket,
             src: Operand::Imm(1),
         });
         self.branch_if_zero(n, done);
-        // bucket = 2 + floor(log2 n), by halving the search range five times.
+        // bucket = 2 + floor(log2 n), by halving the search range: a step is a compare with
+        // 2^k, a shift and an add. 2^32 is no immediate, so that step shifts first and tests
+        // the result, and is left out when the value is known to fit 32 bits.
         self.emit(Inst::Mov {
             dst: bucket,
             src: Operand::Imm(2),
         });
-        let t = self.vreg();
-        for shift in [32, 16, 8, 4, 2, 1] {
+        let rest = self.vreg();
+        self.emit(Inst::Mov {
+            dst: rest,
+            src: Operand::Reg(n),
+        });
+        if !below_2_32 {
             let skip = self.label();
+            let high = self.vreg();
             self.emit(Inst::Mov {
-                dst: t,
-                src: Operand::Reg(n),
+                dst: high,
+                src: Operand::Reg(rest),
             });
             self.emit(Inst::Alu {
                 op: AluOp::Rsh,
-                dst: t,
-                src: Operand::Imm(shift),
+                dst: high,
+                src: Operand::Imm(32),
             });
-            self.branch_if_zero(t, skip);
+            self.branch_if_zero(high, skip);
             self.emit(Inst::Mov {
-                dst: n,
-                src: Operand::Reg(t),
+                dst: rest,
+                src: Operand::Reg(high),
             });
+            self.emit(Inst::Alu {
+                op: AluOp::Add,
+                dst: bucket,
+                src: Operand::Imm(32),
+            });
+            self.emit(Inst::Label(skip));
+        }
+        for shift in [16, 8, 4, 2, 1] {
+            let skip = self.label();
+            self.emit(Inst::Branch {
+                cond: Cond::Lt,
+                lhs: rest,
+                rhs: Operand::Imm(1 << shift),
+                target: skip,
+            });
+            // The last step's shifted value is never read.
+            if shift > 1 {
+                self.emit(Inst::Alu {
+                    op: AluOp::Rsh,
+                    dst: rest,
+                    src: Operand::Imm(shift),
+                });
+            }
             self.emit(Inst::Alu {
                 op: AluOp::Add,
                 dst: bucket,
@@ -972,6 +1008,37 @@ impl Lower<'_, '_, '_> {
         }
         self.emit(Inst::Label(done));
         Val::Owned(bucket)
+    }
+
+    /// Whether `v`'s register is known to hold a value below 2^32 here: a temporary whose
+    /// latest definition zero-extends 32 bits or less whatever its input, with no label since
+    /// (so every path to this point went through it). Variables do not qualify: one may be
+    /// assigned again later inside a loop.
+    fn zero_extended_32(&self, v: &Val) -> bool {
+        let Val::Owned(r) = *v else { return false };
+        for s in self.func.insts.iter().rev() {
+            if s.inst.def() == Some(r) {
+                return match s.inst {
+                    Inst::Mov32 { .. } => true,
+                    Inst::Load { size, .. } => size != Size::DW,
+                    Inst::Alu {
+                        op: AluOp::And,
+                        src: Operand::Imm(mask),
+                        ..
+                    } => mask >= 0,
+                    Inst::Alu {
+                        op: AluOp::Rsh,
+                        src: Operand::Imm(shift),
+                        ..
+                    } => (32..64).contains(&shift),
+                    _ => false,
+                };
+            }
+            if matches!(s.inst, Inst::Label(_)) {
+                return false;
+            }
+        }
+        false
     }
 
     /// lhist bucket: 0 below `min`, `(v - min) / step + 1` inside, `(max - min) / step + 1` at or
@@ -1808,12 +1875,16 @@ impl Lower<'_, '_, '_> {
             Builtin::Pid | Builtin::Tid => {
                 let r = self.call_value(Helper::GetCurrentPidTgid, vec![]);
                 if b == Builtin::Pid {
+                    // The call's own register stays unchanged, so that opt::values can let
+                    // this call serve a later one.
+                    let high = self.vreg();
+                    self.move_into(high, Val::Owned(r));
                     self.emit(Inst::Alu {
                         op: AluOp::Rsh,
-                        dst: r,
+                        dst: high,
                         src: Operand::Imm(32),
                     });
-                    Val::Owned(r)
+                    Val::Owned(high)
                 } else {
                     let t = self.vreg();
                     self.emit(Inst::Mov32 { dst: t, src: r });
@@ -1823,12 +1894,16 @@ impl Lower<'_, '_, '_> {
             Builtin::Uid | Builtin::Gid => {
                 let r = self.call_value(Helper::GetCurrentUidGid, vec![]);
                 if b == Builtin::Gid {
+                    // The call's own register stays unchanged, so that opt::values can let
+                    // this call serve a later one.
+                    let high = self.vreg();
+                    self.move_into(high, Val::Owned(r));
                     self.emit(Inst::Alu {
                         op: AluOp::Rsh,
-                        dst: r,
+                        dst: high,
                         src: Operand::Imm(32),
                     });
-                    Val::Owned(r)
+                    Val::Owned(high)
                 } else {
                     let t = self.vreg();
                     self.emit(Inst::Mov32 { dst: t, src: r });

@@ -4,6 +4,7 @@
 pub mod failure_counters;
 pub mod scalar_maps;
 pub mod unreachable;
+pub mod values;
 
 use crate::lower::Lowered;
 
@@ -15,4 +16,7 @@ pub fn optimize(lowered: &mut Lowered) {
         unreachable::run(&mut p.func);
     }
     failure_counters::run(lowered);
+    for p in &mut lowered.programs {
+        values::run(&mut p.func);
+    }
 }
