@@ -96,8 +96,8 @@ struct Cli {
     #[arg(long)]
     builtins: bool,
 
-    /// Most entries each map holds (default 4096). Updates past it are dropped, counted and
-    /// reported when tracing ends.
+    /// Most entries each map holds (default 4096). New keys past it are dropped, and reported
+    /// when tracing ends.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     map_keys_max: Option<u32>,
 

@@ -57,8 +57,8 @@ fn printf_events_without_wakeups_all_arrive() {
     assert_no_gprobe_programs();
 }
 
-/// A scalar count (per-CPU array) counts every call; a full hash map's dropped updates are
-/// counted in the `.bss` failure counters and reported.
+/// A scalar count (per-CPU array) counts every call; a full hash map that END clears has its
+/// dropped updates counted in the `.bss` failure counters and reported.
 #[test]
 fn scalar_counts_and_dropped_updates() {
     if !e2e_ready() {

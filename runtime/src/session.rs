@@ -504,6 +504,11 @@ impl Session {
                 summary.dropped_updates
             );
         }
+        for (name, limit) in self.full_maps() {
+            eprintln!(
+                "WARNING: {name} reached its limit of {limit} entries: new keys were dropped (raise the limit with --map-keys-max)"
+            );
+        }
         if let Some(child) = &mut self.child {
             summary.command_status = summary.command_status.or(child.poll_exit());
         }
@@ -652,6 +657,26 @@ impl Session {
             }
         }
         Ok(out)
+    }
+
+    /// User hash maps holding as many entries as they can: inserts of new keys failed from
+    /// then on. (Maps that lose keys while tracing also count each failure in the program.)
+    fn full_maps(&self) -> Vec<(String, u32)> {
+        self.maps
+            .iter()
+            .filter_map(|(index, map)| {
+                let spec = &self.manifest.maps[*index];
+                let hash = matches!(spec.kind, MapKind::Hash | MapKind::PerCpuHash);
+                if spec.role != MapRole::User || !hash {
+                    return None;
+                }
+                let entries = map.raw()?.keys().ok()?.len();
+                (entries >= spec.max_entries as usize).then(|| {
+                    let name = spec.user_name.clone().unwrap_or_else(|| spec.name.clone());
+                    (name, spec.max_entries)
+                })
+            })
+            .collect()
     }
 
     fn role_map(&self, role: MapRole) -> Option<RawMap> {

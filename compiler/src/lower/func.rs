@@ -712,7 +712,8 @@ impl Lower<'_, '_, '_> {
         }
     }
 
-    /// `map_update_elem(map, key, value, BPF_ANY)`; a failure (map full) counts in slot 1.
+    /// `map_update_elem(map, key, value, BPF_ANY)`; a failure (map full) counts in slot 1 for
+    /// maps that lose keys while tracing (see `Module::emptied_maps`).
     fn update(&mut self, index: usize, key: i16, val: i16) -> R<()> {
         let map = self.vreg();
         self.emit(Inst::LoadMap {
@@ -732,7 +733,10 @@ impl Lower<'_, '_, '_> {
             ],
             ret: Some(ret),
         });
-        self.count_failure(ret, 1)
+        if self.module.emptied_maps.contains(&index) {
+            self.count_failure(ret, 1)?;
+        }
+        Ok(())
     }
 
     /// `@m[k] op= v` on a plain integer map: in place when present, else inserted.

@@ -7,7 +7,7 @@ mod func;
 pub mod layout;
 
 use crate::ast::{self, Expr, ExprKind, ProbeKind, Stmt, StmtKind};
-use crate::builtins::ProviderKind;
+use crate::builtins::{Builtin, ProviderKind};
 use crate::check::{self, Checked};
 use crate::diag::Diagnostic;
 use crate::ir::Function;
@@ -17,7 +17,7 @@ use crate::manifest::{
 use crate::span::Span;
 use crate::target::{GoLocation, GoSite};
 use crate::types::{AggKind, StackKind};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Diagnostic codes of the back end: `E07xx`.
 pub mod codes {
@@ -74,6 +74,10 @@ pub(crate) struct Module<'a> {
     pub options: &'a LowerOptions,
     pub maps: Vec<MapSpec>,
     pub user_maps: HashMap<String, usize>,
+    /// User maps that lose keys while tracing (`delete`, `clear`): only their failed inserts
+    /// are counted in the program. A map that only grows and was ever full is still full at
+    /// the end, where the runtime sees it without a counter on every insert path.
+    pub emptied_maps: HashSet<usize>,
     pub events: Vec<EventSpec>,
     pub diags: Vec<Diagnostic>,
 }
@@ -196,6 +200,7 @@ pub fn lower(
         options,
         maps: Vec::new(),
         user_maps: HashMap::new(),
+        emptied_maps: HashSet::new(),
         events: Vec::new(),
         diags: Vec::new(),
     };
@@ -429,7 +434,10 @@ fn attach_of(
 /// the slot instead of overflowing it). Key fields are named after the key expressions as
 /// written at the map's first assignment (`comm`), for exporters' labels.
 fn collect_maps(program: &ast::Program, checked: &Checked, module: &mut Module) {
-    let key_names = first_assignments(program);
+    let MapUses {
+        first_keys: key_names,
+        emptied,
+    } = map_uses(program);
     for info in &checked.maps {
         let names: Vec<Option<String>> = match key_names.get(info.name.as_str()) {
             Some(keys) if keys.len() == info.keys.len() => {
@@ -480,19 +488,37 @@ fn collect_maps(program: &ast::Program, checked: &Checked, module: &mut Module) 
             max_entries: module.options.map_entries,
         });
         module.user_maps.insert(info.name.clone(), index);
+        if emptied.contains(info.name.as_str()) {
+            module.emptied_maps.insert(index);
+        }
     }
 }
 
 /// The key expressions of each map's first assignment (or first use, for a map never assigned
-/// with keys), by map name.
-fn first_assignments(program: &ast::Program) -> HashMap<&str, &[Expr]> {
+/// with keys), by map name; and the maps the program empties.
+struct MapUses<'a> {
+    first_keys: HashMap<&'a str, &'a [Expr]>,
+    /// Maps named by `delete(@m[..])` or `clear(@m)`.
+    emptied: HashSet<&'a str>,
+}
+
+fn map_uses(program: &ast::Program) -> MapUses<'_> {
     #[derive(Default)]
     struct Walk<'a> {
         assigned: HashMap<&'a str, &'a [Expr]>,
         used: HashMap<&'a str, &'a [Expr]>,
+        emptied: HashSet<&'a str>,
     }
     impl<'a> Walk<'a> {
         fn expr(&mut self, e: &'a Expr) {
+            if let ExprKind::Builtin {
+                builtin: Builtin::Delete | Builtin::Clear,
+                args,
+            } = &e.kind
+                && let Some(ExprKind::Map(m)) = args.first().map(|a| &a.kind)
+            {
+                self.emptied.insert(&m.name.node);
+            }
             match &e.kind {
                 ExprKind::Map(m) => {
                     self.used.entry(&m.name.node).or_insert(&m.keys);
@@ -559,7 +585,10 @@ fn first_assignments(program: &ast::Program) -> HashMap<&str, &[Expr]> {
     for (name, keys) in walk.used {
         walk.assigned.entry(name).or_insert(keys);
     }
-    walk.assigned
+    MapUses {
+        first_keys: walk.assigned,
+        emptied: walk.emptied,
+    }
 }
 
 /// A key field's name: the key expression as written (`comm`).
