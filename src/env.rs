@@ -67,10 +67,6 @@ impl SystemEnv {
         let bin = self.open(&path);
         Ok((path, bin))
     }
-
-    fn task_fsbase(&self) -> Option<u64> {
-        *self.fsbase.get_or_init(crate::btf::task_fsbase_offset)
-    }
 }
 
 /// `-c`'s program as the shell would find it.
@@ -131,7 +127,7 @@ impl Env for SystemEnv {
             Ok(bin) => Ok(Resolved {
                 binary: Some(shown),
                 functions: target::resolve_uprobe(bin, function, glob, ret)?,
-                go: Some(target::go_runtime(bin, self.task_fsbase())),
+                go: Some(target::go_runtime(bin)),
             }),
             Err(GoBinError::Io { source, .. }) => Err(match source.kind() {
                 std::io::ErrorKind::NotFound => format!("binary not found: {shown}"),
@@ -152,8 +148,14 @@ impl Env for SystemEnv {
     fn go_runtime(&self, binary: Option<&str>) -> Result<GoRuntime, String> {
         let (path, bin) = self.go_binary(binary)?;
         match &*bin {
-            Ok(bin) => Ok(target::go_runtime(bin, self.task_fsbase())),
+            Ok(bin) => Ok(target::go_runtime(bin)),
             Err(e) => Err(not_go(&path, e)),
         }
+    }
+
+    fn task_fsbase(&self) -> Option<u64> {
+        *self
+            .fsbase
+            .get_or_init(gprobe_runtime::btf::task_fsbase_offset)
     }
 }

@@ -68,7 +68,8 @@ pub struct GoRuntime {
     /// Where g lives relative to the thread pointer (`fs_base`): -8 for Go's TLS slot.
     pub tls_g: i64,
     /// Offset of `thread.fsbase` in the kernel's `task_struct` (from BTF), for reading g where
-    /// R14 is not g (tracepoints, profile, assembly functions). `None`: unknown.
+    /// R14 is not g (tracepoints, profile, assembly functions). Filled in by the checker from
+    /// [`crate::check::Env::task_fsbase`] only for probes that need it. `None`: unknown or unused.
     pub task_fsbase: Option<u64>,
 }
 
@@ -77,8 +78,9 @@ pub fn script_name(name: &str) -> String {
     name.strip_prefix('~').unwrap_or(name).to_owned()
 }
 
-/// The runtime facts of `bin` (DWARF offsets when present, else the table for its version).
-pub fn go_runtime(bin: &GoBinary, task_fsbase: Option<u64>) -> GoRuntime {
+/// The runtime facts of `bin` (DWARF offsets when present, else the table for its version);
+/// `task_fsbase` is left for the checker to ask for when a probe needs it.
+pub fn go_runtime(bin: &GoBinary) -> GoRuntime {
     let o = bin.runtime_offsets();
     GoRuntime {
         version: bin.go_version().unwrap_or("go1.?").to_owned(),
@@ -89,7 +91,7 @@ pub fn go_runtime(bin: &GoBinary, task_fsbase: Option<u64>) -> GoRuntime {
         m_g0: o.m_g0,
         m_curg: o.m_curg,
         tls_g: -8,
-        task_fsbase,
+        task_fsbase: None,
     }
 }
 

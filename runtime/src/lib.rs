@@ -6,6 +6,7 @@
 //! let summary = session.run(&mut TextSink::new(std::io::stdout()))?;
 //! ```
 
+pub mod btf;
 pub mod decode;
 pub mod error;
 mod kernel;

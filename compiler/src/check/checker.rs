@@ -260,6 +260,12 @@ impl<'a> Checker<'a> {
             }
             _ => return,
         };
+        let mut resolved = resolved;
+        if goid.is_some() && reads_g_from_tls(&attach.kind, &resolved) {
+            if let Some(go) = &mut resolved.go {
+                go.task_fsbase = go.task_fsbase.or_else(|| self.env.task_fsbase());
+            }
+        }
         attach.resolved = Some(resolved);
     }
 
@@ -1711,5 +1717,16 @@ fn int_type(name: &str) -> Option<IntType> {
     match bits.parse::<u8>().ok()? {
         bits @ (8 | 16 | 32 | 64) => Some(IntType { bits, signed }),
         _ => None,
+    }
+}
+
+/// Whether lowering reads g through the thread pointer (`task->thread.fsbase`) for `goid` at
+/// this attach point: everywhere but Go-ABI functions, where R14 holds g (see `lower::func`).
+fn reads_g_from_tls(kind: &ProbeKind, resolved: &Resolved) -> bool {
+    match kind {
+        ProbeKind::Uprobe { .. } => {
+            resolved.functions.is_empty() || resolved.functions.iter().any(|f| !f.abi_internal)
+        }
+        _ => true,
     }
 }

@@ -71,6 +71,13 @@ pub trait Env {
         let _ = binary;
         Err("no Go target is known in this environment".into())
     }
+
+    /// `offsetof(struct task_struct, thread.fsbase)` on this kernel (from its BTF), asked only
+    /// when a probe's `goid` must find g through the thread pointer (not R14), because reading
+    /// it may be costly. `None`: unknown.
+    fn task_fsbase(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A Go function's signature: parameters and results in ABI order, with names.

@@ -102,6 +102,10 @@ impl Env for CaseEnv {
     fn go_runtime(&self, _binary: Option<&str>) -> Result<GoRuntime, String> {
         Ok(go_runtime())
     }
+
+    fn task_fsbase(&self) -> Option<u64> {
+        Some(5000)
+    }
 }
 
 fn go_runtime() -> GoRuntime {
@@ -114,7 +118,7 @@ fn go_runtime() -> GoRuntime {
         m_g0: 0,
         m_curg: 192,
         tls_g: -8,
-        task_fsbase: Some(5000),
+        task_fsbase: None,
     }
 }
 
