@@ -20,6 +20,7 @@ mod target;
 pub mod testing;
 pub mod timefmt;
 pub mod tracefs;
+mod uprobe_multi;
 pub mod value;
 pub mod verifier;
 
