@@ -17,7 +17,8 @@ pub struct Resolved {
     /// Go functions a uprobe attach point matched, each with its attach offsets. Empty for a
     /// uprobe on a non-Go binary (attached by ELF symbol) and for other probe kinds.
     pub functions: Vec<GoSite>,
-    /// Runtime facts of the Go program, when the binary (or the target) is Go.
+    /// Runtime facts of the Go program, when the binary (or the target) is Go and the probe
+    /// needs them (`goid`; see [`crate::check::UprobeNeeds`]).
     pub go: Option<GoRuntime>,
 }
 
@@ -221,6 +222,18 @@ pub fn resolve_uprobe(
     glob: bool,
     ret: bool,
 ) -> Result<Vec<GoSite>, String> {
+    resolve_uprobe_sites(bin, pattern, glob, ret, true)
+}
+
+/// [`resolve_uprobe`]; without `values`, parameter and result locations are left empty (they
+/// may need DWARF, which is costly to read, and a probe that reads no Go values needs none).
+pub fn resolve_uprobe_sites(
+    bin: &GoBinary,
+    pattern: &str,
+    glob: bool,
+    ret: bool,
+    values: bool,
+) -> Result<Vec<GoSite>, String> {
     let functions: Vec<_> = if glob {
         bin.functions_matching(pattern)
     } else {
@@ -259,7 +272,7 @@ pub fn resolve_uprobe(
         };
         let abi_internal = !is_abi0(bin, &f.name);
         // Signatures are only needed (and only looked up) for single functions.
-        let params = if glob || !abi_internal {
+        let params = if glob || !abi_internal || !values {
             Vec::new()
         } else {
             go_params(bin, &f.name).unwrap_or_default()

@@ -5,7 +5,7 @@
 
 use super::providers::{self, Provider};
 use super::unify::{describe, is_integral, is_storable, unify};
-use super::{Checked, Env, MapInfo, MapValue, Options, ProbeInfo, VarInfo, printf};
+use super::{Checked, Env, MapInfo, MapValue, Options, ProbeInfo, UprobeNeeds, VarInfo, printf};
 use crate::ast::*;
 use crate::builtins::{
     self, Builtin, DEFAULT_STACK_LIMIT, DEFAULT_STR_SIZE, Form, MAX_STR_SIZE, ParamKind, Returns,
@@ -101,6 +101,8 @@ struct Checker<'a> {
     ret: Option<Result<Type, ()>>,
     /// Where this probe uses `goid` (it then needs Go runtime offsets).
     goid_at: Option<Span>,
+    /// This probe reads Go arguments or results (`args`, `ret`, `retval`).
+    go_values: bool,
 }
 
 fn bool_type() -> Type {
@@ -122,6 +124,7 @@ impl<'a> Checker<'a> {
             args: None,
             ret: None,
             goid_at: None,
+            go_values: false,
         }
     }
 
@@ -145,6 +148,7 @@ impl<'a> Checker<'a> {
         self.args = None;
         self.ret = None;
         self.goid_at = None;
+        self.go_values = false;
         for attach in &probe.attach {
             match providers::provider(attach, self.options) {
                 Ok(p) => self.providers.push(p),
@@ -194,7 +198,14 @@ impl<'a> Checker<'a> {
                 if binary.is_none() && !self.options.has_target {
                     return; // reported by the provider
                 }
-                match self.env.resolve_uprobe(binary, &function.node, *glob, *ret) {
+                let needs = UprobeNeeds {
+                    values: self.go_values,
+                    runtime: goid.is_some(),
+                };
+                match self
+                    .env
+                    .resolve_uprobe_for(binary, &function.node, *glob, *ret, needs)
+                {
                     Ok(r) => {
                         if let (Some(at), None) = (goid, &r.go) {
                             self.error(
@@ -1284,8 +1295,12 @@ impl<'a> Checker<'a> {
     }
 
     fn builtin(&mut self, b: Builtin, args: &mut [Expr], span: Span) -> Type {
-        if b == Builtin::Goid {
-            self.goid_at.get_or_insert(span);
+        match b {
+            Builtin::Goid => {
+                self.goid_at.get_or_insert(span);
+            }
+            Builtin::Args | Builtin::Ret | Builtin::Retval => self.go_values = true,
+            _ => {}
         }
         let spec = spec(b);
         let allowed = self.allowed(b, span);

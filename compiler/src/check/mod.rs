@@ -65,6 +65,22 @@ pub trait Env {
         })
     }
 
+    /// [`Env::resolve_uprobe`] for a probe that needs only what `needs` says beyond the attach
+    /// offsets: an environment may then skip costly work (e.g. reading DWARF), leaving
+    /// `GoSite::params`/`results` empty without `needs.values` and `Resolved::go` `None`
+    /// without `needs.runtime`.
+    fn resolve_uprobe_for(
+        &self,
+        binary: Option<&str>,
+        function: &str,
+        glob: bool,
+        ret: bool,
+        needs: UprobeNeeds,
+    ) -> Result<Resolved, String> {
+        let _ = needs;
+        self.resolve_uprobe(binary, function, glob, ret)
+    }
+
     /// Runtime offsets of the Go program `binary` (`None`: the `-p`/`-c` target), for `goid`
     /// outside uprobes. `Err` says why there are none (no target, not a Go binary).
     fn go_runtime(&self, binary: Option<&str>) -> Result<GoRuntime, String> {
@@ -78,6 +94,22 @@ pub trait Env {
     fn task_fsbase(&self) -> Option<u64> {
         None
     }
+}
+
+/// What a uprobe's probe body uses of its resolution, beyond where to attach.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UprobeNeeds {
+    /// Go argument and result locations (`args`, `ret`, `retval`).
+    pub values: bool,
+    /// Go runtime offsets (`goid`).
+    pub runtime: bool,
+}
+
+impl UprobeNeeds {
+    pub const ALL: UprobeNeeds = UprobeNeeds {
+        values: true,
+        runtime: true,
+    };
 }
 
 /// A Go function's signature: parameters and results in ABI order, with names.
