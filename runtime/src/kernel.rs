@@ -250,6 +250,14 @@ impl Loaded {
             let path = Path::new(binary);
             crate::target::check_binary(path, spec.span)?;
             if let Ok(link) = uprobe_multi::attach(&multi.prog, path, offsets, pid) {
+                // Unlike perf_event_open (ESRCH), the link accepts a process that has exited
+                // but is not reaped yet.
+                if let Some(pid) = pid
+                    && process_exited(pid)
+                {
+                    drop(link);
+                    return Err(RuntimeError::PidGone { pid });
+                }
                 multi.link = Some(link);
                 return Ok(());
             }
@@ -387,7 +395,15 @@ impl Loaded {
     /// write the maps while they are read for the last time (a hash map walked while entries
     /// are being replaced can restart its walk without end).
     pub(crate) fn detach_except(&mut self, keep: &[&str]) {
-        self.multi.retain(|name, _| keep.contains(&name.as_str()));
+        let mut links = Vec::new();
+        self.multi.retain(|name, program| {
+            let kept = keep.contains(&name.as_str());
+            if !kept {
+                links.extend(program.link.take());
+            }
+            kept
+        });
+        uprobe_multi::close_all(links);
         for (name, program) in self.ebpf.programs_mut() {
             if keep.contains(&name) {
                 continue;
@@ -479,6 +495,16 @@ impl OwnedMap {
                 f(&item);
             }
         }
+    }
+}
+
+/// Whether process `pid` is gone or a zombie (state `Z`/`X` in /proc/PID/stat).
+fn process_exited(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => true,
     }
 }
 
