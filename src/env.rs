@@ -3,7 +3,7 @@
 //! once per path): functions and attach offsets from `.gopclntab`, signatures from DWARF or the
 //! built-in table, runtime offsets by version, and `task_struct.thread.fsbase` from BTF.
 
-use gprobe_compiler::check::{Env, GoFunction, tracefs};
+use gprobe_compiler::check::{Env, GoFunction, UprobeNeeds, tracefs};
 use gprobe_compiler::gobin::{GoBinError, GoBinary};
 use gprobe_compiler::target::{self, GoRuntime, Resolved};
 use gprobe_compiler::types::{Field, StructType};
@@ -67,10 +67,6 @@ impl SystemEnv {
         let bin = self.open(&path);
         Ok((path, bin))
     }
-
-    fn task_fsbase(&self) -> Option<u64> {
-        *self.fsbase.get_or_init(crate::btf::task_fsbase_offset)
-    }
 }
 
 /// `-c`'s program as the shell would find it.
@@ -132,15 +128,27 @@ impl Env for SystemEnv {
         function: &str,
         glob: bool,
         ret: bool,
-        signatures: bool,
+    ) -> Result<Resolved, String> {
+        self.resolve_uprobe_for(binary, function, glob, ret, UprobeNeeds::ALL)
+    }
+
+    /// Reads DWARF (signatures, runtime offsets) only for what the probe uses: decompressing
+    /// and walking it is most of the time spent opening a Go binary.
+    fn resolve_uprobe_for(
+        &self,
+        binary: Option<&str>,
+        function: &str,
+        glob: bool,
+        ret: bool,
+        needs: UprobeNeeds,
     ) -> Result<Resolved, String> {
         let (path, bin) = self.go_binary(binary)?;
         let shown = path.display().to_string();
         match &*bin {
             Ok(bin) => Ok(Resolved {
                 binary: Some(shown),
-                functions: target::resolve_uprobe(bin, function, glob, ret, signatures)?,
-                go: Some(target::go_runtime(bin, self.task_fsbase())),
+                functions: target::resolve_uprobe_sites(bin, function, glob, ret, needs.values)?,
+                go: needs.runtime.then(|| target::go_runtime(bin)),
             }),
             Err(GoBinError::Io { source, .. }) => Err(match source.kind() {
                 std::io::ErrorKind::NotFound => format!("binary not found: {shown}"),
@@ -161,8 +169,14 @@ impl Env for SystemEnv {
     fn go_runtime(&self, binary: Option<&str>) -> Result<GoRuntime, String> {
         let (path, bin) = self.go_binary(binary)?;
         match &*bin {
-            Ok(bin) => Ok(target::go_runtime(bin, self.task_fsbase())),
+            Ok(bin) => Ok(target::go_runtime(bin)),
             Err(e) => Err(not_go(&path, e)),
         }
+    }
+
+    fn task_fsbase(&self) -> Option<u64> {
+        *self
+            .fsbase
+            .get_or_init(gprobe_runtime::btf::task_fsbase_offset)
     }
 }

@@ -1,7 +1,6 @@
 //! The `gprobe` command line: read a program, compile it, render diagnostics, and hand the
 //! result to the runtime.
 
-mod btf;
 mod builtin_docs;
 mod env;
 mod recipes;

@@ -18,7 +18,8 @@ pub struct Resolved {
     /// Go functions a uprobe attach point matched, each with its attach offsets. Empty for a
     /// uprobe on a non-Go binary (attached by ELF symbol) and for other probe kinds.
     pub functions: Vec<GoSite>,
-    /// Runtime facts of the Go program, when the binary (or the target) is Go.
+    /// Runtime facts of the Go program, when the binary (or the target) is Go and the probe
+    /// needs them (`goid`; see [`crate::check::UprobeNeeds`]).
     pub go: Option<GoRuntime>,
 }
 
@@ -74,7 +75,8 @@ pub struct GoRuntime {
     /// in cgo programs whose C code has thread-local variables (see `gobin::tls`).
     pub tls_g: i64,
     /// Offset of `thread.fsbase` in the kernel's `task_struct` (from BTF), for reading g where
-    /// R14 is not g (tracepoints, profile, assembly functions). `None`: unknown.
+    /// R14 is not g (tracepoints, profile, assembly functions). Filled in by the checker from
+    /// [`crate::check::Env::task_fsbase`] only for probes that need it. `None`: unknown or unused.
     pub task_fsbase: Option<u64>,
 }
 
@@ -83,8 +85,9 @@ pub fn script_name(name: &str) -> String {
     name.strip_prefix('~').unwrap_or(name).to_owned()
 }
 
-/// The runtime facts of `bin` (DWARF offsets when present, else the table for its version).
-pub fn go_runtime(bin: &GoBinary, task_fsbase: Option<u64>) -> GoRuntime {
+/// The runtime facts of `bin` (DWARF offsets when present, else the table for its version);
+/// `task_fsbase` is left for the checker to ask for when a probe needs it.
+pub fn go_runtime(bin: &GoBinary) -> GoRuntime {
     let o = bin.runtime_offsets();
     GoRuntime {
         version: bin.go_version().unwrap_or("go1.?").to_owned(),
@@ -95,7 +98,7 @@ pub fn go_runtime(bin: &GoBinary, task_fsbase: Option<u64>) -> GoRuntime {
         m_g0: o.m_g0,
         m_curg: o.m_curg,
         tls_g: bin.tls_g_offset(),
-        task_fsbase,
+        task_fsbase: None,
     }
 }
 
@@ -282,7 +285,18 @@ pub fn resolve_uprobe(
     pattern: &str,
     glob: bool,
     ret: bool,
-    signatures: bool,
+) -> Result<Vec<GoSite>, String> {
+    resolve_uprobe_sites(bin, pattern, glob, ret, true)
+}
+
+/// [`resolve_uprobe`]; without `values`, parameter and result locations are left empty (they
+/// may need DWARF, which is costly to read, and a probe that reads no Go values needs none).
+pub fn resolve_uprobe_sites(
+    bin: &GoBinary,
+    pattern: &str,
+    glob: bool,
+    ret: bool,
+    values: bool,
 ) -> Result<Vec<GoSite>, String> {
     let functions: Vec<_> = if glob {
         bin.functions_matching(pattern)
@@ -323,8 +337,9 @@ pub fn resolve_uprobe(
             vec![file_offset(f.entry + skip)?]
         };
         let abi_internal = !is_abi0(bin, &f.name);
-        // A glob's signatures are looked up only when the probe reads `args`/`ret`.
-        let params = if (glob && !signatures) || !abi_internal {
+        // Signatures are looked up only when the probe reads `args`/`ret`/`retval` (for a
+        // wildcard: what its functions share, see `go_function_matching`).
+        let params = if !abi_internal || !values {
             Vec::new()
         } else {
             go_params(bin, &f.name).unwrap_or_default()

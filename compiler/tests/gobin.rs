@@ -553,16 +553,16 @@ fn literal_names_keep_their_star() {
     };
     let bin = GoBinary::open(&path).unwrap();
     let name = "net/http.(*conn).serve";
-    let literal = resolve_uprobe(&bin, name, false, false, false).unwrap();
+    let literal = resolve_uprobe(&bin, name, false, false).unwrap();
     assert_eq!(
         literal.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
         [name]
     );
-    let glob = resolve_uprobe(&bin, "net/http.(*conn).*", true, false, false).unwrap();
+    let glob = resolve_uprobe(&bin, "net/http.(*conn).*", true, false).unwrap();
     assert!(glob.len() > 1, "{} sites", glob.len());
     assert!(glob.iter().any(|s| s.name == name));
     // A literal `*` matches only itself.
-    let err = resolve_uprobe(&bin, "net/http.(*conn).*", false, false, false).unwrap_err();
+    let err = resolve_uprobe(&bin, "net/http.(*conn).*", false, false).unwrap_err();
     assert!(err.contains("no function `net/http.(*conn).*`"), "{err}");
 }
 

@@ -12,19 +12,70 @@
 use crate::error::{RuntimeError, nearest};
 use crate::symbolize::SymbolTable;
 use crate::sys::RawMap;
+use crate::uprobe_multi::{self, MapRef};
 use aya::maps::{Map, MapData, RingBuf};
 use aya::programs::perf_event::{PerfEventConfig, PerfEventScope, SamplePolicy, SoftwareEvent};
 use aya::programs::uprobe::{UProbeAttachLocation, UProbeScope};
 use aya::programs::{Program, ProgramError};
 use aya::{Ebpf, EbpfLoader, VerifierLogLevel};
 use gprobe_compiler::manifest::{Attach, Manifest, MapKind, ProgramSpec, UprobeTarget};
+use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// A loaded object: programs loaded (not yet attached), maps created.
 pub(crate) struct Loaded {
+    /// Uprobe programs loaded for a uprobe-multi link (see [`uprobe_multi`]), by name; aya's
+    /// copy of these stays unloaded unless attaching that way fails.
+    multi: HashMap<String, MultiProgram>,
     ebpf: Ebpf,
+}
+
+/// A program attached (or to be) through one uprobe-multi link. The link drops first.
+struct MultiProgram {
+    link: Option<OwnedFd>,
+    prog: OwnedFd,
+}
+
+/// A Go uprobe (file offsets, not a kernel uretprobe) can use one uprobe-multi link.
+fn multi_offsets(spec: &ProgramSpec) -> Option<&[u64]> {
+    match &spec.attach {
+        Attach::Uprobe {
+            target: UprobeTarget::Offset(o),
+            ret: false,
+            ..
+        } => Some(std::slice::from_ref(o)),
+        Attach::Uprobe {
+            target: UprobeTarget::Offsets(os),
+            ret: false,
+            ..
+        } => Some(os),
+        _ => None,
+    }
+}
+
+/// The fd of every map aya created, by name, for relocating programs loaded without aya.
+fn map_refs(ebpf: &Ebpf, manifest: &Manifest) -> HashMap<String, MapRef> {
+    ebpf.maps()
+        .filter_map(|(name, map)| {
+            let data = match map {
+                Map::HashMap(d)
+                | Map::PerCpuHashMap(d)
+                | Map::Array(d)
+                | Map::PerCpuArray(d)
+                | Map::StackTraceMap(d)
+                | Map::RingBuf(d) => d,
+                _ => return None,
+            };
+            let global = manifest
+                .maps
+                .iter()
+                .any(|m| m.name == name && m.kind == MapKind::Global);
+            let fd = data.fd().as_fd().as_raw_fd();
+            Some((name.to_owned(), MapRef { fd, data: global }))
+        })
+        .collect()
 }
 
 /// Where BEGIN/END programs attach: trigger functions in our own executable.
@@ -100,7 +151,15 @@ pub(crate) fn load(
             RuntimeError::Load { reason: chain(&e) }
         }
     })?;
+    let maps = map_refs(&ebpf, manifest);
+    let mut multi = HashMap::new();
     for spec in &manifest.programs {
+        if multi_offsets(spec).is_some()
+            && let Ok(prog) = uprobe_multi::load(object, &spec.name, &maps)
+        {
+            multi.insert(spec.name.clone(), MultiProgram { link: None, prog });
+            continue;
+        }
         let program = ebpf
             .program_mut(&spec.name)
             .ok_or_else(|| RuntimeError::Manifest {
@@ -122,7 +181,7 @@ pub(crate) fn load(
         };
         result.map_err(|e| load_error(spec, e))?;
     }
-    Ok(Loaded { ebpf })
+    Ok(Loaded { multi, ebpf })
 }
 
 fn load_error(spec: &ProgramSpec, e: ProgramError) -> RuntimeError {
@@ -183,6 +242,32 @@ impl Loaded {
         pid: Option<u32>,
         trigger: Option<&Trigger>,
     ) -> Result<(), RuntimeError> {
+        if let (Some(multi), Some(offsets)) = (self.multi.get_mut(&spec.name), multi_offsets(spec))
+        {
+            let Attach::Uprobe { binary, .. } = &spec.attach else {
+                unreachable!("multi_offsets is Some only for uprobes")
+            };
+            let path = Path::new(binary);
+            crate::target::check_binary(path, spec.span)?;
+            if let Ok(link) = uprobe_multi::attach(&multi.prog, path, offsets, pid) {
+                // Unlike perf_event_open (ESRCH), the link accepts a process that has exited
+                // but is not reaped yet.
+                if let Some(pid) = pid
+                    && process_exited(pid)
+                {
+                    drop(link);
+                    return Err(RuntimeError::PidGone { pid });
+                }
+                multi.link = Some(link);
+                return Ok(());
+            }
+            // Not on this kernel, or an error the perf-event path below reports properly.
+            self.multi.remove(&spec.name);
+            let program = self.ebpf.program_mut(&spec.name);
+            if let Some(Program::UProbe(p)) = program {
+                p.load().map_err(|e| load_error(spec, e))?;
+            }
+        }
         let program = self
             .ebpf
             .program_mut(&spec.name)
@@ -310,6 +395,15 @@ impl Loaded {
     /// write the maps while they are read for the last time (a hash map walked while entries
     /// are being replaced can restart its walk without end).
     pub(crate) fn detach_except(&mut self, keep: &[&str]) {
+        let mut links = Vec::new();
+        self.multi.retain(|name, program| {
+            let kept = keep.contains(&name.as_str());
+            if !kept {
+                links.extend(program.link.take());
+            }
+            kept
+        });
+        uprobe_multi::close_all(links);
         for (name, program) in self.ebpf.programs_mut() {
             if keep.contains(&name) {
                 continue;
@@ -401,6 +495,16 @@ impl OwnedMap {
                 f(&item);
             }
         }
+    }
+}
+
+/// Whether process `pid` is gone or a zombie (state `Z`/`X` in /proc/PID/stat).
+fn process_exited(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => true,
     }
 }
 

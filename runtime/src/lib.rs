@@ -6,6 +6,7 @@
 //! let summary = session.run(&mut TextSink::new(std::io::stdout()))?;
 //! ```
 
+pub mod btf;
 pub mod decode;
 pub mod error;
 mod kernel;
@@ -19,6 +20,7 @@ mod target;
 pub mod testing;
 pub mod timefmt;
 pub mod tracefs;
+mod uprobe_multi;
 pub mod value;
 pub mod verifier;
 

@@ -215,7 +215,7 @@ fn uprobe_counts_every_call_of_a_go_function() {
     // After the stack-growth check, as gprobe attaches Go probes: at the symbol itself, a call
     // that grows its stack runs the entry twice and would count twice.
     let go = gprobe_compiler::gobin::GoBinary::open(&bin).expect("read the Go binary");
-    let sites = gprobe_compiler::target::resolve_uprobe(&go, "main.work", false, false, false)
+    let sites = gprobe_compiler::target::resolve_uprobe(&go, "main.work", false, false)
         .expect("main.work resolves");
     let attach = Attach::Uprobe {
         binary: bin.to_str().unwrap().into(),

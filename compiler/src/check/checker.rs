@@ -5,7 +5,7 @@
 
 use super::providers::{self, Provider};
 use super::unify::{describe, is_integral, is_storable, unify};
-use super::{Checked, Env, MapInfo, MapValue, Options, ProbeInfo, VarInfo, printf};
+use super::{Checked, Env, MapInfo, MapValue, Options, ProbeInfo, UprobeNeeds, VarInfo, printf};
 use crate::ast::*;
 use crate::builtins::{
     self, Builtin, DEFAULT_STACK_LIMIT, DEFAULT_STR_SIZE, Form, MAX_STR_SIZE, ParamKind, Returns,
@@ -104,6 +104,8 @@ struct Checker<'a> {
     goid_at: Option<(Builtin, Span)>,
     /// Where this probe uses `goparent` (g.parentGoid exists from Go 1.21).
     goparent_at: Option<Span>,
+    /// This probe reads Go arguments or results (`args`, `ret`, `retval`).
+    go_values: bool,
 }
 
 fn bool_type() -> Type {
@@ -126,6 +128,7 @@ impl<'a> Checker<'a> {
             ret: None,
             goid_at: None,
             goparent_at: None,
+            go_values: false,
         }
     }
 
@@ -150,6 +153,7 @@ impl<'a> Checker<'a> {
         self.ret = None;
         self.goid_at = None;
         self.goparent_at = None;
+        self.go_values = false;
         for attach in &probe.attach {
             match providers::provider(attach, self.options) {
                 Ok(p) => self.providers.push(p),
@@ -200,10 +204,13 @@ impl<'a> Checker<'a> {
                 if binary.is_none() && !self.options.has_target {
                     return; // reported by the provider
                 }
-                let signatures = self.args.is_some() || self.ret.is_some();
+                let needs = UprobeNeeds {
+                    values: self.go_values,
+                    runtime: goid.is_some(),
+                };
                 match self
                     .env
-                    .resolve_uprobe(binary, &function.node, *glob, *ret, signatures)
+                    .resolve_uprobe_for(binary, &function.node, *glob, *ret, needs)
                 {
                     Ok(r) => {
                         if let (Some((b, at)), None) = (goid, &r.go) {
@@ -293,6 +300,12 @@ impl<'a> Checker<'a> {
                 .note("Go 1.21 added the parent's id to the goroutine (runtime.g.parentGoid); `gocreator` works in every release"),
             );
             return;
+        }
+        let mut resolved = resolved;
+        if goid.is_some() && reads_g_from_tls(&attach.kind, &resolved) {
+            if let Some(go) = &mut resolved.go {
+                go.task_fsbase = go.task_fsbase.or_else(|| self.env.task_fsbase());
+            }
         }
         attach.resolved = Some(resolved);
     }
@@ -1318,6 +1331,9 @@ impl<'a> Checker<'a> {
         if b == Builtin::Goparent {
             self.goparent_at.get_or_insert(span);
         }
+        if matches!(b, Builtin::Args | Builtin::Ret | Builtin::Retval) {
+            self.go_values = true;
+        }
         let spec = spec(b);
         let allowed = self.allowed(b, span);
         // `str($1)` means the parameter's text, even when it looks like a number.
@@ -1749,5 +1765,16 @@ fn int_type(name: &str) -> Option<IntType> {
     match bits.parse::<u8>().ok()? {
         bits @ (8 | 16 | 32 | 64) => Some(IntType { bits, signed }),
         _ => None,
+    }
+}
+
+/// Whether lowering reads g through the thread pointer (`task->thread.fsbase`) for `goid` at
+/// this attach point: everywhere but Go-ABI functions, where R14 holds g (see `lower::func`).
+fn reads_g_from_tls(kind: &ProbeKind, resolved: &Resolved) -> bool {
+    match kind {
+        ProbeKind::Uprobe { .. } => {
+            resolved.functions.is_empty() || resolved.functions.iter().any(|f| !f.abi_internal)
+        }
+        _ => true,
     }
 }

@@ -58,8 +58,6 @@ pub trait Env {
     /// `ret`), argument locations and runtime offsets (see [`crate::target::resolve_uprobe`]).
     /// `glob`: `function` is a `*`/`?` pattern, else one literal name (quoted names are
     /// literal). For other binaries `functions` is empty and the probe attaches by ELF symbol.
-    /// `signatures`: the probe reads `args`/`ret`, so a glob's sites need their parameter
-    /// locations too (a single function always gets them).
     /// `Err` says why it cannot attach (e.g. no such function, with the nearest names).
     fn resolve_uprobe(
         &self,
@@ -67,13 +65,30 @@ pub trait Env {
         function: &str,
         glob: bool,
         ret: bool,
-        signatures: bool,
     ) -> Result<Resolved, String> {
-        let _ = (function, glob, ret, signatures);
+        let _ = (function, glob, ret);
         Ok(Resolved {
             binary: binary.map(str::to_owned),
             ..Resolved::default()
         })
+    }
+
+    /// [`Env::resolve_uprobe`] for a probe that needs only what `needs` says beyond the attach
+    /// offsets (a wildcard's sites get their parameter locations too when `needs.values`, for
+    /// the `args`/`ret` its functions share): an environment may then skip costly work (e.g.
+    /// reading DWARF), leaving
+    /// `GoSite::params`/`results` empty without `needs.values` and `Resolved::go` `None`
+    /// without `needs.runtime`.
+    fn resolve_uprobe_for(
+        &self,
+        binary: Option<&str>,
+        function: &str,
+        glob: bool,
+        ret: bool,
+        needs: UprobeNeeds,
+    ) -> Result<Resolved, String> {
+        let _ = needs;
+        self.resolve_uprobe(binary, function, glob, ret)
     }
 
     /// Runtime offsets of the Go program `binary` (`None`: the `-p`/`-c` target), for `goid`
@@ -82,6 +97,29 @@ pub trait Env {
         let _ = binary;
         Err("no Go target is known in this environment".into())
     }
+
+    /// `offsetof(struct task_struct, thread.fsbase)` on this kernel (from its BTF), asked only
+    /// when a probe's `goid` must find g through the thread pointer (not R14), because reading
+    /// it may be costly. `None`: unknown.
+    fn task_fsbase(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// What a uprobe's probe body uses of its resolution, beyond where to attach.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UprobeNeeds {
+    /// Go argument and result locations (`args`, `ret`, `retval`).
+    pub values: bool,
+    /// Go runtime offsets (`goid`).
+    pub runtime: bool,
+}
+
+impl UprobeNeeds {
+    pub const ALL: UprobeNeeds = UprobeNeeds {
+        values: true,
+        runtime: true,
+    };
 }
 
 /// A Go function's signature: parameters and results in ABI order, with names.

@@ -129,7 +129,6 @@ impl Env for CaseEnv {
         function: &str,
         glob: bool,
         _ret: bool,
-        _signatures: bool,
     ) -> Result<Resolved, String> {
         let c = binary.is_some_and(|b| b.ends_with(".so") || b.starts_with("/bin/"));
         // A glob must match one of these; a literal name must be one of them or any other name
@@ -168,6 +167,10 @@ impl Env for CaseEnv {
     fn go_runtime(&self, _binary: Option<&str>) -> Result<GoRuntime, String> {
         Ok(go_runtime())
     }
+
+    fn task_fsbase(&self) -> Option<u64> {
+        Some(5000)
+    }
 }
 
 fn go_runtime() -> GoRuntime {
@@ -180,7 +183,7 @@ fn go_runtime() -> GoRuntime {
         m_g0: 0,
         m_curg: 192,
         tls_g: -8,
-        task_fsbase: Some(5000),
+        task_fsbase: None,
     }
 }
 
