@@ -7,6 +7,9 @@ use gprobe_compiler::types::AggKind;
 use gprobe_compiler::{CompileOptions, NoEnv, compile};
 use object::{Object, ObjectSection, ObjectSymbol};
 
+#[path = "support/case_env.rs"]
+mod case_env;
+
 fn build(source: &str) -> gprobe_compiler::Output {
     let options = CompileOptions {
         dump_ir: true,
@@ -248,4 +251,30 @@ fn pid_and_tid_share_one_call() {
     let out = build(r#"uprobe:/bin/bash:readline { printf("%d %d\n", pid, tid); }"#);
     let bpf = out.bpf.unwrap();
     assert_eq!(bpf.matches("bpf_get_current_pid_tgid").count(), 1, "{bpf}");
+}
+
+/// A probe finds its goroutine once, at entry, however often it uses `goid`: the reads of
+/// target memory (g from TLS here, its goid, and g.m, m.curg, curg.goid on a system stack only)
+/// do not repeat per use.
+#[test]
+fn goroutine_found_once_per_program() {
+    let reads = |source: &str| {
+        let options = CompileOptions {
+            dump_bpf: true,
+            ..Default::default()
+        };
+        let out = compile(source, &case_env::CaseEnv, &options).unwrap_or_else(|diags| {
+            panic!(
+                "{}",
+                gprobe_compiler::diag::render(&diags, "test.gp", source, false)
+            )
+        });
+        out.bpf.unwrap().matches("bpf_probe_read_user").count()
+    };
+    let once = reads("uprobe:./srv:main.work { @a[goid] = count(); }");
+    let thrice = reads(
+        "uprobe:./srv:main.work { @a[goid] = count(); @b[goid] = 1; if (goid > 5) { @c = 1; } }",
+    );
+    assert_eq!(once, 5);
+    assert_eq!(thrice, once);
 }

@@ -183,6 +183,7 @@ impl<'a> Checker<'a> {
             vars: self.tables.vars[self.probe].clone(),
             args: self.args.clone().and_then(Result::ok),
             ret: self.ret.clone().and_then(Result::ok),
+            goroutine_at: self.goid_at.map(|(_, at)| at),
         };
         self.infos.push(info);
     }

@@ -199,6 +199,9 @@ pub struct ProbeInfo {
     pub args: Option<Type>,
     /// The type of `ret` (Go results, `Type::Record`) if used.
     pub ret: Option<Type>,
+    /// The first use of a goroutine builtin (`goid`, `gocreator`, `goparent`), if any: lowering
+    /// then finds the goroutine once, at the program's entry.
+    pub goroutine_at: Option<Span>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -116,6 +116,15 @@ struct Lower<'m, 'a, 'g> {
     sp: u32,
     exit_label: Label,
     go: GoCtx<'g>,
+    /// The current goroutine's `g` and goid, found once at the entry of a program that uses
+    /// them (each is several reads of target memory).
+    goroutine: Option<Goroutine>,
+}
+
+#[derive(Clone, Copy)]
+struct Goroutine {
+    g: VReg,
+    goid: VReg,
 }
 
 /// What lowering knows about Go for one program: the function (for `args`/`ret` locations), the
@@ -153,10 +162,14 @@ pub(super) fn lower_probe(
         sp: 0,
         exit_label,
         go,
+        goroutine: None,
     };
     l.emit(Inst::Entry { ctx });
     let result = (|| -> R<()> {
         l.declare_mem_vars(info)?;
+        if let (Some(at), Some(rt)) = (info.goroutine_at, go.runtime) {
+            l.goroutine = Some(l.find_goroutine(rt, at)?);
+        }
         if let Some(pred) = &probe.predicate {
             l.span = pred.span;
             if l.never_true(pred) {
@@ -2318,20 +2331,32 @@ impl Lower<'_, '_, '_> {
                 format!("`{name}` in {} (no such field in runtime.g)", rt.version),
             )
         })?;
-        let g = self.current_g(rt, span)?;
+        let found = match self.goroutine {
+            Some(found) => found,
+            None => self.find_goroutine(rt, span)?,
+        };
+        if builtin == Builtin::Goid {
+            // A copy: the caller may compute in place.
+            let goid = self.vreg();
+            self.move_into(goid, Val::Shared(found.goid));
+            return Ok(Val::Owned(goid));
+        }
         self.read_with(
             Helper::ProbeReadUser,
-            Val::Owned(g),
+            Val::Shared(found.g),
             offset as i64,
             &Type::Int(ty),
             span,
         )
     }
 
-    /// The current goroutine's `g`: from R14 in Go-ABI code, else from the thread's TLS
-    /// (`task->thread.fsbase + tls_g`); on the system stack (g == m.g0) the user goroutine m.curg.
-    fn current_g(&mut self, rt: &GoRuntime, span: Span) -> R<VReg> {
+    /// The current goroutine's `g` and goid. g is R14 in Go-ABI code, else read from the
+    /// thread's TLS (`task->thread.fsbase + tls_g`). Only the system goroutines (g0, gsignal)
+    /// have goid 0: on their stacks the user goroutine is `g.m.curg` — so the common case costs
+    /// one read of target memory, the goid.
+    fn find_goroutine(&mut self, rt: &GoRuntime, span: Span) -> R<Goroutine> {
         let u64t = Type::Int(crate::types::IntType::U64);
+        let i64t = Type::Int(crate::types::IntType::I64);
         let g = if self.user_space() && self.go.abi_internal {
             // pt_regs.r14
             self.ctx_load(pt_regs_offset("r14").unwrap_or(8), Size::DW)
@@ -2353,6 +2378,21 @@ impl Lower<'_, '_, '_> {
             self.read_with(Helper::ProbeReadUser, fsbase, rt.tls_g, &u64t, span)?
         };
         let g = self.owned(g);
+        let goid = self.read_with(
+            Helper::ProbeReadUser,
+            Val::Shared(g),
+            rt.g_goid as i64,
+            &i64t,
+            span,
+        )?;
+        let goid = self.owned(goid);
+        let user = self.label();
+        self.emit(Inst::Branch {
+            cond: Cond::Ne,
+            lhs: goid,
+            rhs: Operand::Imm(0),
+            target: user,
+        });
         let m = self.read_with(
             Helper::ProbeReadUser,
             Val::Shared(g),
@@ -2360,32 +2400,18 @@ impl Lower<'_, '_, '_> {
             &u64t,
             span,
         )?;
-        let m = self.owned(m);
-        let g0 = self.read_with(
-            Helper::ProbeReadUser,
-            Val::Shared(m),
-            rt.m_g0 as i64,
-            &u64t,
-            span,
-        )?;
-        let g0 = self.owned(g0);
-        let user = self.label();
-        self.emit(Inst::Branch {
-            cond: Cond::Ne,
-            lhs: g,
-            rhs: Operand::Reg(g0),
-            target: user,
-        });
-        let curg = self.read_with(
-            Helper::ProbeReadUser,
-            Val::Shared(m),
-            rt.m_curg as i64,
-            &u64t,
-            span,
-        )?;
+        let curg = self.read_with(Helper::ProbeReadUser, m, rt.m_curg as i64, &u64t, span)?;
         self.move_into(g, curg);
+        let curg_goid = self.read_with(
+            Helper::ProbeReadUser,
+            Val::Shared(g),
+            rt.g_goid as i64,
+            &i64t,
+            span,
+        )?;
+        self.move_into(goid, curg_goid);
         self.emit(Inst::Label(user));
-        Ok(g)
+        Ok(Goroutine { g, goid })
     }
 
     fn unary(&mut self, e: &Expr, op: UnOp, inner: &Expr) -> R<Val> {
