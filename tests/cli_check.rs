@@ -264,3 +264,53 @@ fn missing_program_and_unreadable_file_fail_cleanly() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
 }
+
+/// A uprobe into a file no uprobe can go into fails `--check` the way a real run would, with
+/// the binary underlined: a text file, a relocatable object, a missing path, a `-c` target.
+#[test]
+fn check_refuses_a_binary_that_cannot_take_uprobes() {
+    let text = write_temp("notelf", "not a program\n");
+    // An x86-64 ELF header of a relocatable object (`e_type` 1), as `cc -c` writes.
+    let mut object = vec![0u8; 64];
+    object[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+    object[16] = 1;
+    object[18] = 62;
+    let object_path = text.with_file_name("x.o");
+    std::fs::write(&object_path, &object).expect("write object");
+    let dir = text.parent().expect("temp dir");
+    let cases: &[(&[&str], &str, &str)] = &[
+        (
+            &["-e", "uprobe:./notelf:main.x { @[args.a] = count(); }"],
+            "error[E0411]: ./notelf is not an ELF executable",
+            "^^^^^^^^ uprobes cannot go into this file",
+        ),
+        (
+            &["-e", "uprobe:./x.o:main.x {}"],
+            "error[E0411]: ./x.o is not an ELF executable",
+            "^^^^^ uprobes cannot go into this file",
+        ),
+        (
+            &["-e", "uretprobe:./missing:main.x { @ = retval; }"],
+            "error[E0411]: binary not found: ./missing",
+            "^^^^^^^^^ uprobes cannot go into this file",
+        ),
+        (
+            &["-c", "./notelf", "-e", "uprobe:main.x {}"],
+            "error[E0411]: ./notelf is not an ELF executable",
+            "^^^^^^^^^^^^^ a uprobe in the -p/-c target",
+        ),
+    ];
+    for (args, message, label) in cases {
+        let out = gprobe()
+            .current_dir(dir)
+            .arg("--check")
+            .args(*args)
+            .output()
+            .expect("run gprobe");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: stderr:\n{stderr}");
+        assert!(stderr.contains(message), "{args:?}: stderr:\n{stderr}");
+        assert!(stderr.contains(label), "{args:?}: stderr:\n{stderr}");
+        assert!(stderr.contains("1 error(s)"), "{args:?}: stderr:\n{stderr}");
+    }
+}
