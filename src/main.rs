@@ -180,10 +180,25 @@ fn run(cli: Cli) -> ExitCode {
         (Some(program), _) => (program.clone(), "<command line>".to_string()),
         (None, false) => {
             let path = PathBuf::from(rest.remove(0));
-            match std::fs::read_to_string(&path) {
-                Ok(text) => (text, path.display().to_string()),
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
                 Err(e) => {
                     eprintln!("gprobe: error: cannot read {}: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            };
+            let file_name = path.display().to_string();
+            // `gprobe stdlib/NAME.gp` behaves as `--recipe NAME`: defaults and version regions.
+            if rest.first().is_some_and(|a| a == "--") {
+                rest.remove(0);
+            }
+            match recipes::load_file(&file_name, &text, cli.pid, cli.command.as_deref(), &rest) {
+                Ok((source, positional)) => {
+                    rest = positional;
+                    (source, file_name)
+                }
+                Err(e) => {
+                    eprintln!("gprobe: error: {e}");
                     return ExitCode::FAILURE;
                 }
             }

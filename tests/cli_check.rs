@@ -314,3 +314,59 @@ fn check_refuses_a_binary_that_cannot_take_uprobes() {
         assert!(stderr.contains("1 error(s)"), "{args:?}: stderr:\n{stderr}");
     }
 }
+
+/// A recipe file run directly is what `--recipe` runs: its `// @param` defaults fill the
+/// parameters not given (no E0204 for `$1`), and its `// @if` regions follow the target
+/// (alloc-hotspots' Go 1.27 region names functions a Go 1.19 program does not have). A script
+/// with regions but no target is refused with the flags to give.
+#[test]
+fn recipe_files_run_directly_get_defaults_and_regions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = write_temp(
+        "params.gp",
+        "// @param $1 TIMES=3 how many\n// @param $2 WHAT=x the label\nBEGIN { printf(\"%d %s\\n\", $1, str($2)); exit(); }\n",
+    );
+    let out = gprobe()
+        .args(["--check", "-d", "ast"])
+        .arg(&script)
+        .output()
+        .expect("run gprobe");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains('3') && stdout.contains("\"x\""), "{stdout}");
+
+    let regions = write_temp(
+        "regions.gp",
+        "// @if go >= 1.21\nBEGIN { exit(); }\n// @end\n",
+    );
+    let out = gprobe()
+        .arg("--check")
+        .arg(&regions)
+        .output()
+        .expect("run gprobe");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("`// @if` regions") && stderr.contains("-p PID or -c CMD"),
+        "{stderr}"
+    );
+
+    let Some(dir) = srv_dir() else { return };
+    for recipe in ["http-latency", "alloc-hotspots", "goroutine-block"] {
+        let out = gprobe()
+            .current_dir(&dir)
+            .args(["--check", "-c", "./srv"])
+            .arg(root.join(format!("stdlib/{recipe}.gp")))
+            .output()
+            .expect("run gprobe");
+        assert!(
+            out.status.success(),
+            "{recipe}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
