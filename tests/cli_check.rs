@@ -23,16 +23,21 @@ fn write_temp(name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// The script probes `./srv`: the example shop service, built as `srv` in a scratch directory.
+/// The script probes `./srv`: the example shop service, built as `srv` in a scratch directory
+/// (once: tests run in parallel, and one must not run `srv` while another rewrites it).
 fn srv_dir() -> Option<PathBuf> {
-    if !support::toolchain_available("1.19") {
-        return None;
-    }
-    let shop = support::go_program("examples/shop", "1.19", &[]);
-    let dir = std::env::temp_dir().join(format!("gprobe-srv-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    std::fs::copy(&shop, dir.join("srv")).expect("copy srv");
-    Some(dir)
+    static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        if !support::toolchain_available("1.19") {
+            return None;
+        }
+        let shop = support::go_program("examples/shop", "1.19", &[]);
+        let dir = std::env::temp_dir().join(format!("gprobe-srv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::copy(&shop, dir.join("srv")).expect("copy srv");
+        Some(dir)
+    })
+    .clone()
 }
 
 #[test]
@@ -369,4 +374,60 @@ fn recipe_files_run_directly_get_defaults_and_regions() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// `-l -v` on Go functions shows each parameter and result with its Go type, from DWARF, or
+/// from the built-in table when the binary is stripped; a short note when it is unknown.
+#[test]
+fn listing_go_functions_verbosely_shows_their_signatures() {
+    if !support::toolchain_available("1.19") {
+        return;
+    }
+    let work = support::go_target("work", "1.19", &[]);
+    let stripped = support::go_program("examples/shop", "1.19", &["-ldflags=-s -w"]);
+    let list = |binary: &Path, function: &str| {
+        let out = gprobe()
+            .args(["-l", "-v"])
+            .arg(format!("uprobe:{}:{function}", binary.display()))
+            .output()
+            .expect("run gprobe");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let work_name = work.display();
+    assert_eq!(
+        list(&work, "main.w*"),
+        format!(
+            "uprobe:{work_name}:main.work\n    args.id int64\n    args.name string\n    \
+             ret.r0 int64\n    ret.r1 error\n"
+        )
+    );
+    let shop_name = stripped.display();
+    assert_eq!(
+        list(&stripped, "net/http.serverHandler.ServeHTTP"),
+        format!(
+            "uprobe:{shop_name}:net/http.serverHandler.ServeHTTP\n    args.sh *net/http.Server\n    \
+             args.rw net/http.ResponseWriter\n    args.req *net/http.Request\n"
+        )
+    );
+    assert_eq!(
+        list(&stripped, "main.main"),
+        format!(
+            "uprobe:{shop_name}:main.main\n    (signature unknown: no DWARF, and not in gprobe's table)\n"
+        )
+    );
+    // Without -v, names only.
+    let out = gprobe()
+        .arg("-l")
+        .arg(format!("uprobe:{work_name}:main.w*"))
+        .output()
+        .expect("run gprobe");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("uprobe:{work_name}:main.work\n")
+    );
 }
