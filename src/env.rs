@@ -122,6 +122,14 @@ impl Env for SystemEnv {
             })
     }
 
+    fn uprobe_binary(&self, binary: Option<&str>) -> Result<(), String> {
+        let path = self.path_of(binary)?;
+        match gprobe_runtime::uprobe_binary_problem(&path) {
+            Some(problem) => Err(problem),
+            None => Ok(()),
+        }
+    }
+
     fn resolve_uprobe(
         &self,
         binary: Option<&str>,

@@ -179,10 +179,25 @@ fn run(cli: Cli) -> ExitCode {
         (Some(program), _) => (program.clone(), "<command line>".to_string()),
         (None, false) => {
             let path = PathBuf::from(rest.remove(0));
-            match std::fs::read_to_string(&path) {
-                Ok(text) => (text, path.display().to_string()),
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
                 Err(e) => {
                     eprintln!("gprobe: error: cannot read {}: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            };
+            let file_name = path.display().to_string();
+            // `gprobe stdlib/NAME.gp` behaves as `--recipe NAME`: defaults and version regions.
+            if rest.first().is_some_and(|a| a == "--") {
+                rest.remove(0);
+            }
+            match recipes::load_file(&file_name, &text, cli.pid, cli.command.as_deref(), &rest) {
+                Ok((source, positional)) => {
+                    rest = positional;
+                    (source, file_name)
+                }
+                Err(e) => {
+                    eprintln!("gprobe: error: {e}");
                     return ExitCode::FAILURE;
                 }
             }
@@ -346,7 +361,7 @@ fn list(cli: &Cli) -> ExitCode {
         .iter()
         .find_map(|p| pattern.strip_prefix(p))
     {
-        return list_go_functions(pattern, rest);
+        return list_go_functions(pattern, rest, cli.verbose);
     }
     match gprobe_runtime::list_tracepoints(pattern, cli.verbose) {
         Ok(text) => {
@@ -361,8 +376,9 @@ fn list(cli: &Cli) -> ExitCode {
 }
 
 /// `-l 'uprobe:./srv:net/http.*'`: the Go functions of a binary from its pclntab (so stripped
-/// binaries list the same), one `uprobe:BIN:NAME` per line, names unquoted.
-fn list_go_functions(pattern: &str, rest: &str) -> ExitCode {
+/// binaries list the same), one `uprobe:BIN:NAME` per line, names unquoted; with `-v` each
+/// followed by its parameters and results (`args.NAME TYPE`, `ret.NAME TYPE`).
+fn list_go_functions(pattern: &str, rest: &str, verbose: bool) -> ExitCode {
     let Some((binary, glob)) = rest.split_once(':') else {
         eprintln!(
             "gprobe: error: `{pattern}` needs a binary and a function pattern, e.g. uprobe:./srv:main.*"
@@ -387,6 +403,11 @@ fn list_go_functions(pattern: &str, rest: &str) -> ExitCode {
     let mut out = String::new();
     for name in names {
         out.push_str(&format!("uprobe:{binary}:{name}\n"));
+        if verbose {
+            for line in gprobe_compiler::target::signature_lines(&bin, name) {
+                out.push_str(&format!("    {line}\n"));
+            }
+        }
     }
     // A closed pipe (`| head`) is not an error worth a panic.
     let _ = std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes());

@@ -12,23 +12,28 @@
 //!
 //! Directives are comments, so a recipe stays a valid gprobe program. Lines in a region that does
 //! not apply to the target become empty lines, which keeps every span (and so every diagnostic)
-//! pointing at the right line of `stdlib/NAME.gp`.
+//! pointing at the right line of `stdlib/NAME.gp`. A script file run directly (`gprobe FILE.gp`)
+//! gets the same treatment: its `@param` defaults, and its regions resolved against the target.
 
 use gprobe_compiler::gobin::GoBinary;
 use std::path::{Path, PathBuf};
 
-pub struct Recipe {
-    pub name: &'static str,
-    pub source: &'static str,
+pub struct Recipe<'a> {
+    pub name: &'a str,
+    pub source: &'a str,
+    /// Where the text comes from, for messages: a script file's path; `None` for the library's
+    /// own `stdlib/NAME.gp`.
+    pub file: Option<&'a str>,
 }
 
 /// Every recipe, sorted by name.
-pub static RECIPES: &[Recipe] = &{
+pub static RECIPES: &[Recipe<'static>] = &{
     const LIST: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/recipes.rs"));
     let mut out = [const {
         Recipe {
             name: "",
             source: "",
+            file: None,
         }
     }; LIST.len()];
     let mut i = 0;
@@ -36,13 +41,14 @@ pub static RECIPES: &[Recipe] = &{
         out[i] = Recipe {
             name: LIST[i].0,
             source: LIST[i].1,
+            file: None,
         };
         i += 1;
     }
     out
 };
 
-pub fn find(name: &str) -> Option<&'static Recipe> {
+pub fn find(name: &str) -> Option<&'static Recipe<'static>> {
     RECIPES.iter().find(|r| r.name == name)
 }
 
@@ -73,9 +79,9 @@ impl Target for GoBinary {
     }
 }
 
-impl Recipe {
+impl<'a> Recipe<'a> {
     /// The one-line description: the first line, `// NAME: description`.
-    pub fn doc(&self) -> &'static str {
+    pub fn doc(&self) -> &'a str {
         let first = self.source.lines().next().unwrap_or("");
         first
             .trim_start_matches("//")
@@ -117,6 +123,19 @@ impl Recipe {
         out
     }
 
+    /// Whether the text has `@if` regions, which only a target can resolve.
+    pub fn has_regions(&self) -> bool {
+        self.source
+            .lines()
+            .any(|line| directive(line).is_some_and(|d| d.starts_with("@if ")))
+    }
+
+    /// The file the text comes from, for messages.
+    fn file(&self) -> String {
+        self.file
+            .map_or_else(|| format!("stdlib/{}.gp", self.name), str::to_owned)
+    }
+
     /// The program text for `target`: regions whose `@if` does not hold are blanked out.
     pub fn instantiate(&self, target: &dyn Target) -> Result<String, String> {
         // Each entry: is the enclosing region live, and has this `@if` already matched.
@@ -124,7 +143,7 @@ impl Recipe {
         let live = |stack: &[(bool, bool)]| stack.iter().all(|(l, _)| *l);
         let mut out = String::with_capacity(self.source.len());
         for (number, line) in self.source.lines().enumerate() {
-            let at = || format!("stdlib/{}.gp:{}", self.name, number + 1);
+            let at = || format!("{}:{}", self.file(), number + 1);
             match directive(line) {
                 Some(d) if d.starts_with("@if ") => {
                     let holds = condition(&d[4..], target).map_err(|e| format!("{}: {e}", at()))?;
@@ -144,9 +163,12 @@ impl Recipe {
                 }
                 Some(d) if d.starts_with("@error ") && live(&stack) => {
                     let (major, minor) = target.go_release();
+                    let what = match self.file {
+                        Some(file) => format!("`{file}`"),
+                        None => format!("recipe `{}`", self.name),
+                    };
                     return Err(format!(
-                        "recipe `{}` cannot trace this target (Go {major}.{minor}): {}",
-                        self.name,
+                        "{what} cannot trace this target (Go {major}.{minor}): {}",
                         d[7..].trim()
                     ));
                 }
@@ -158,7 +180,7 @@ impl Recipe {
             out.push('\n');
         }
         if !stack.is_empty() {
-            return Err(format!("stdlib/{}.gp: @if without @end", self.name));
+            return Err(format!("{}: @if without @end", self.file()));
         }
         Ok(out)
     }
@@ -236,18 +258,50 @@ pub fn load(
         .ok_or_else(|| format!("no recipe named `{name}` (`gprobe --recipes` lists them)"))?;
     let path = target_binary(pid, command)
         .ok_or("a recipe traces one Go program: give it with -p PID or -c CMD")?;
-    let binary = GoBinary::open(&path).map_err(|e| {
-        format!(
-            "cannot read the target {} as a Go binary: {e}",
-            path.display()
-        )
-    })?;
-    let source = recipe.instantiate(&binary)?;
+    let source = recipe.instantiate(&open_target(&path)?)?;
     Ok((
         source,
         format!("stdlib/{name}.gp"),
         recipe.positional(given),
     ))
+}
+
+/// A script file run directly, treated as `--recipe` treats a recipe: `// @param` defaults fill
+/// the positional parameters not given, and `// @if` regions are resolved against the `-p`/`-c`
+/// target. Returns the program text and the positional parameters; a file without directives
+/// comes back unchanged.
+pub fn load_file(
+    file_name: &str,
+    text: &str,
+    pid: Option<u32>,
+    command: Option<&str>,
+    given: &[String],
+) -> Result<(String, Vec<String>), String> {
+    let script = Recipe {
+        name: file_name,
+        source: text,
+        file: Some(file_name),
+    };
+    let positional = script.positional(given);
+    if !script.has_regions() {
+        return Ok((text.to_owned(), positional));
+    }
+    let path = target_binary(pid, command).ok_or_else(|| {
+        format!(
+            "{file_name} has `// @if` regions, which are resolved against the traced program: \
+             give it with -p PID or -c CMD"
+        )
+    })?;
+    Ok((script.instantiate(&open_target(&path)?)?, positional))
+}
+
+fn open_target(path: &Path) -> Result<GoBinary, String> {
+    GoBinary::open(path).map_err(|e| {
+        format!(
+            "cannot read the target {} as a Go binary: {e}",
+            path.display()
+        )
+    })
 }
 
 /// `gprobe --recipes`: one line per recipe, with its parameters.
@@ -343,6 +397,7 @@ old
         let r = Recipe {
             name: "x",
             source: SAMPLE,
+            file: None,
         };
         let new = r.instantiate(&Fake((1, 27), &["runtime.ready"])).unwrap();
         assert!(new.contains("\nnew\n") && !new.contains("old"));
@@ -358,9 +413,30 @@ old
         let r = Recipe {
             name: "x",
             source: SAMPLE,
+            file: None,
         };
         assert_eq!(r.positional(&[]), vec!["0", "10"]);
         assert_eq!(r.positional(&["5".into()]), vec!["5", "10"]);
         assert_eq!(r.params()[1].doc, "how many");
+    }
+
+    /// A script file gets its defaults like a recipe; one without regions needs no target and
+    /// comes back as written; one with regions and no target says which flags to give.
+    #[test]
+    fn script_files_get_defaults_and_need_a_target_for_regions() {
+        let plain = "// @param $1 N=7 how many\nBEGIN { exit(); }\n";
+        let (text, positional) = load_file("a.gp", plain, None, None, &[]).unwrap();
+        assert_eq!((text.as_str(), positional), (plain, vec!["7".to_string()]));
+        let (_, positional) = load_file("a.gp", plain, None, None, &["2".into()]).unwrap();
+        assert_eq!(positional, vec!["2"]);
+        let err = load_file("x.gp", SAMPLE, None, None, &[]).unwrap_err();
+        assert!(err.contains("x.gp has `// @if` regions"), "{err}");
+        let file = Recipe {
+            name: "x.gp",
+            source: SAMPLE,
+            file: Some("x.gp"),
+        };
+        let err = file.instantiate(&Fake((1, 16), &[])).unwrap_err();
+        assert!(err.starts_with("`x.gp` cannot trace"), "{err}");
     }
 }

@@ -23,16 +23,21 @@ fn write_temp(name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// The script probes `./srv`: the example shop service, built as `srv` in a scratch directory.
+/// The script probes `./srv`: the example shop service, built as `srv` in a scratch directory
+/// (once: tests run in parallel, and one must not run `srv` while another rewrites it).
 fn srv_dir() -> Option<PathBuf> {
-    if !support::toolchain_available("1.19") {
-        return None;
-    }
-    let shop = support::go_program("examples/shop", "1.19", &[]);
-    let dir = std::env::temp_dir().join(format!("gprobe-srv-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    std::fs::copy(&shop, dir.join("srv")).expect("copy srv");
-    Some(dir)
+    static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        if !support::toolchain_available("1.19") {
+            return None;
+        }
+        let shop = support::go_program("examples/shop", "1.19", &[]);
+        let dir = std::env::temp_dir().join(format!("gprobe-srv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::copy(&shop, dir.join("srv")).expect("copy srv");
+        Some(dir)
+    })
+    .clone()
 }
 
 #[test]
@@ -263,4 +268,166 @@ fn missing_program_and_unreadable_file_fail_cleanly() {
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
+}
+
+/// A uprobe into a file no uprobe can go into fails `--check` the way a real run would, with
+/// the binary underlined: a text file, a relocatable object, a missing path, a `-c` target.
+#[test]
+fn check_refuses_a_binary_that_cannot_take_uprobes() {
+    let text = write_temp("notelf", "not a program\n");
+    // An x86-64 ELF header of a relocatable object (`e_type` 1), as `cc -c` writes.
+    let mut object = vec![0u8; 64];
+    object[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+    object[16] = 1;
+    object[18] = 62;
+    let object_path = text.with_file_name("x.o");
+    std::fs::write(&object_path, &object).expect("write object");
+    let dir = text.parent().expect("temp dir");
+    let cases: &[(&[&str], &str, &str)] = &[
+        (
+            &["-e", "uprobe:./notelf:main.x { @[args.a] = count(); }"],
+            "error[E0411]: ./notelf is not an ELF executable",
+            "^^^^^^^^ uprobes cannot go into this file",
+        ),
+        (
+            &["-e", "uprobe:./x.o:main.x {}"],
+            "error[E0411]: ./x.o is not an ELF executable",
+            "^^^^^ uprobes cannot go into this file",
+        ),
+        (
+            &["-e", "uretprobe:./missing:main.x { @ = retval; }"],
+            "error[E0411]: binary not found: ./missing",
+            "^^^^^^^^^ uprobes cannot go into this file",
+        ),
+        (
+            &["-c", "./notelf", "-e", "uprobe:main.x {}"],
+            "error[E0411]: ./notelf is not an ELF executable",
+            "^^^^^^^^^^^^^ a uprobe in the -p/-c target",
+        ),
+    ];
+    for (args, message, label) in cases {
+        let out = gprobe()
+            .current_dir(dir)
+            .arg("--check")
+            .args(*args)
+            .output()
+            .expect("run gprobe");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: stderr:\n{stderr}");
+        assert!(stderr.contains(message), "{args:?}: stderr:\n{stderr}");
+        assert!(stderr.contains(label), "{args:?}: stderr:\n{stderr}");
+        assert!(stderr.contains("1 error(s)"), "{args:?}: stderr:\n{stderr}");
+    }
+}
+
+/// A recipe file run directly is what `--recipe` runs: its `// @param` defaults fill the
+/// parameters not given (no E0204 for `$1`), and its `// @if` regions follow the target
+/// (alloc-hotspots' Go 1.27 region names functions a Go 1.19 program does not have). A script
+/// with regions but no target is refused with the flags to give.
+#[test]
+fn recipe_files_run_directly_get_defaults_and_regions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = write_temp(
+        "params.gp",
+        "// @param $1 TIMES=3 how many\n// @param $2 WHAT=x the label\nBEGIN { printf(\"%d %s\\n\", $1, str($2)); exit(); }\n",
+    );
+    let out = gprobe()
+        .args(["--check", "-d", "ast"])
+        .arg(&script)
+        .output()
+        .expect("run gprobe");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains('3') && stdout.contains("\"x\""), "{stdout}");
+
+    let regions = write_temp(
+        "regions.gp",
+        "// @if go >= 1.21\nBEGIN { exit(); }\n// @end\n",
+    );
+    let out = gprobe()
+        .arg("--check")
+        .arg(&regions)
+        .output()
+        .expect("run gprobe");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("`// @if` regions") && stderr.contains("-p PID or -c CMD"),
+        "{stderr}"
+    );
+
+    let Some(dir) = srv_dir() else { return };
+    for recipe in ["http-latency", "alloc-hotspots", "goroutine-block"] {
+        let out = gprobe()
+            .current_dir(&dir)
+            .args(["--check", "-c", "./srv"])
+            .arg(root.join(format!("stdlib/{recipe}.gp")))
+            .output()
+            .expect("run gprobe");
+        assert!(
+            out.status.success(),
+            "{recipe}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// `-l -v` on Go functions shows each parameter and result with its Go type, from DWARF, or
+/// from the built-in table when the binary is stripped; a short note when it is unknown.
+#[test]
+fn listing_go_functions_verbosely_shows_their_signatures() {
+    if !support::toolchain_available("1.19") {
+        return;
+    }
+    let work = support::go_target("work", "1.19", &[]);
+    let stripped = support::go_program("examples/shop", "1.19", &["-ldflags=-s -w"]);
+    let list = |binary: &Path, function: &str| {
+        let out = gprobe()
+            .args(["-l", "-v"])
+            .arg(format!("uprobe:{}:{function}", binary.display()))
+            .output()
+            .expect("run gprobe");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let work_name = work.display();
+    assert_eq!(
+        list(&work, "main.w*"),
+        format!(
+            "uprobe:{work_name}:main.work\n    args.id int64\n    args.name string\n    \
+             ret.r0 int64\n    ret.r1 error\n"
+        )
+    );
+    let shop_name = stripped.display();
+    assert_eq!(
+        list(&stripped, "net/http.serverHandler.ServeHTTP"),
+        format!(
+            "uprobe:{shop_name}:net/http.serverHandler.ServeHTTP\n    args.sh *net/http.Server\n    \
+             args.rw net/http.ResponseWriter\n    args.req *net/http.Request\n"
+        )
+    );
+    assert_eq!(
+        list(&stripped, "main.main"),
+        format!(
+            "uprobe:{shop_name}:main.main\n    (signature unknown: no DWARF, and not in gprobe's table)\n"
+        )
+    );
+    // Without -v, names only.
+    let out = gprobe()
+        .arg("-l")
+        .arg(format!("uprobe:{work_name}:main.w*"))
+        .output()
+        .expect("run gprobe");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("uprobe:{work_name}:main.work\n")
+    );
 }

@@ -93,9 +93,9 @@ fn binary_missing() {
         &out,
         &stderr,
         &[
-            "error[E0408]: cannot attach to `main.work`\n",
+            "error[E0411]: binary not found: /nonexistent/srv\n",
             "1 │ uprobe:/nonexistent/srv:main.work { @c = count(); }\n",
-            "= binary not found: /nonexistent/srv\n",
+            "^^^^^^^^^^^^^^^ uprobes cannot go into this file\n",
         ],
     );
     assert_no_gprobe_programs();
@@ -111,7 +111,10 @@ fn binary_not_elf() {
     assert_error(
         &out,
         &stderr,
-        &["error[E0814]: /etc/passwd is not an ELF executable\n"],
+        &[
+            "error[E0411]: /etc/passwd is not an ELF executable\n",
+            "^^^^^^^^^^^ uprobes cannot go into this file\n",
+        ],
     );
     assert_no_gprobe_programs();
 }
@@ -169,7 +172,7 @@ fn binary_for_another_architecture() {
         &out,
         &stderr,
         &[&format!(
-            "{} is built for arm64, but this machine is x86_64",
+            "error[E0411]: {} is built for arm64, but this machine is x86_64",
             out_path.display()
         )],
     );

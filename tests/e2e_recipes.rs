@@ -208,6 +208,60 @@ fn http_latency_counts_equal_what_the_load_generator_sent() {
     });
 }
 
+/// `gprobe stdlib/http-latency.gp -p PID`, the file run directly with no parameter, traces as
+/// `--recipe http-latency` does: `$1` takes its `@param` default (0: until stopped).
+#[test]
+fn a_recipe_file_runs_directly_with_its_defaults() {
+    if !e2e_ready() {
+        return;
+    }
+    let version = if toolchain_available("1.27.3") {
+        "1.27.3"
+    } else {
+        "1.19"
+    };
+    let bin = example("shop", version, &[]);
+    let _k = kernel_lock();
+    let shop = Shop::start(&bin, &[]);
+    let file = repo_root().join("stdlib/http-latency.gp");
+    let mut child = Command::new(gprobe_bin())
+        .arg(&file)
+        .args(["-p", &shop.child.id().to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rx = line_channel(child.stdout.take().unwrap());
+    let attached = rx
+        .recv_timeout(LIMIT)
+        .is_ok_and(|line| line.starts_with("Attaching"));
+    if !attached {
+        let _ = child.kill();
+        let out = wait_with_limit(child, LIMIT);
+        panic!(
+            "gprobe {} never attached:\n{}",
+            file.display(),
+            text(&out.stderr)
+        );
+    }
+    let out = Tracing { child, stdout: rx };
+    let sent = load(version, &shop.url, "/fast", 10);
+    let out = out.stop();
+    assert!(!sent.is_empty());
+    for (key, n) in sent {
+        let (method, path) = key.split_once(' ').unwrap();
+        // The load generator's readiness probe is one extra GET /fast.
+        let extra = i64::from(key == "GET /fast");
+        let element = format!("@requests[{method}, {path}, 200]");
+        assert_eq!(
+            value(&out, &element),
+            Some(n as i64 + extra),
+            "{element}:\n{out}"
+        );
+    }
+    assert_no_gprobe_programs();
+}
+
 /// HTTP/2 requests end in the stream's `runHandler`, not in `(*response).finishRequest`: the
 /// recipe's other end probe. Unencrypted HTTP/2 needs Go 1.24+ on both sides.
 #[test]

@@ -72,6 +72,9 @@ pub mod codes {
     pub const NOT_GO: &str = "E0409";
     /// A Go builtin the target's Go release does not support (`goparent` before Go 1.21).
     pub const GO_TOO_OLD: &str = "E0410";
+    /// A uprobe's binary cannot take probes: missing, not an ELF executable or shared library,
+    /// or built for another architecture.
+    pub const BAD_BINARY: &str = "E0411";
 
     pub const MAP_KEYS: &str = "E0500";
     pub const MAP_VALUE: &str = "E0501";

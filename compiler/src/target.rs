@@ -119,6 +119,26 @@ pub fn go_params(bin: &GoBinary, function: &str) -> Result<Vec<GoParam>, String>
     }
 }
 
+/// `-l -v`'s lines for a Go function: each parameter as `args.NAME TYPE` and each result as
+/// `ret.NAME TYPE`, in ABI order, Go types as Go spells them (from DWARF, else the built-in
+/// table); a short note in parentheses when the signature is unknown.
+pub fn signature_lines(bin: &GoBinary, function: &str) -> Vec<String> {
+    if is_abi0(bin, function) {
+        return vec!["(assembly: no Go signature; read registers with reg())".into()];
+    }
+    match go_params(bin, function) {
+        Ok(params) => params
+            .iter()
+            .map(|p| {
+                let place = if p.is_result { "ret" } else { "args" };
+                format!("{place}.{} {}", script_name(&p.name), p.ty.go_name())
+            })
+            .collect(),
+        Err(_) if bin.has_dwarf() => vec!["(signature unknown: not in the DWARF)".into()],
+        Err(_) => vec!["(signature unknown: no DWARF, and not in gprobe's table)".into()],
+    }
+}
+
 /// The checker's view of a Go function's signature (results renamed `~r0` → `r0`).
 pub fn go_function(bin: &GoBinary, function: &str) -> Result<GoFunction, String> {
     if bin.function(function).is_none() {

@@ -33,4 +33,5 @@ pub use output::prometheus::PrometheusSink;
 pub use output::text::TextSink;
 pub use output::{Sink, Tee};
 pub use session::{Options, Session, StopReason, Summary, verify};
+pub use target::uprobe_binary_problem;
 pub use tracefs::{format_text, list_tracepoints};

@@ -25,7 +25,16 @@ fn machine_name(machine: u16) -> String {
     }
 }
 
-/// The binary exists, is an ELF file and is built for this machine's architecture.
+/// Why uprobes cannot go into `path` at all, as the message a real run would give (missing, not
+/// an ELF executable or shared library, another architecture), or `None` when they can. The
+/// checker asks this so that `--check` fails where loading would.
+pub fn uprobe_binary_problem(path: &Path) -> Option<String> {
+    let span = Span { start: 0, end: 0 };
+    check_binary(path, span).err().map(|e| e.to_string())
+}
+
+/// The binary exists, is an ELF executable or shared library and is built for this machine's
+/// architecture.
 pub(crate) fn check_binary(path: &Path, span: Span) -> Result<(), RuntimeError> {
     let mut file = match std::fs::File::open(path) {
         Ok(file) => file,
@@ -39,18 +48,25 @@ pub(crate) fn check_binary(path: &Path, span: Span) -> Result<(), RuntimeError> 
     };
     let mut header = [0u8; 20];
     let n = file.read(&mut header).unwrap_or(0);
-    if n < 20 || &header[..4] != b"\x7fELF" {
+    let big_endian = header[5] == 2;
+    let half = |at: usize| {
+        let bytes = [header[at], header[at + 1]];
+        if big_endian {
+            u16::from_be_bytes(bytes)
+        } else {
+            u16::from_le_bytes(bytes)
+        }
+    };
+    // e_type: only ET_EXEC (2) and ET_DYN (3) are ever mapped executable; a relocatable object
+    // or a core dump would take the probe and never fire.
+    if n < 20 || &header[..4] != b"\x7fELF" || !matches!(half(16), 2 | 3) {
         return Err(RuntimeError::NotElf {
             path: path.into(),
             span,
         });
     }
-    // e_machine sits at byte 18 in both ELF classes; assume little-endian (byte 5 == 1).
-    let machine = if header[5] == 2 {
-        u16::from_be_bytes([header[18], header[19]])
-    } else {
-        u16::from_le_bytes([header[18], header[19]])
-    };
+    // e_machine sits at byte 18 in both ELF classes.
+    let machine = half(18);
     if machine != HOST_MACHINE {
         return Err(RuntimeError::WrongArch {
             path: path.into(),
@@ -103,5 +119,26 @@ mod tests {
         assert!(check_binary(&me, span).is_ok());
         assert!(!is_go(&me));
         assert!(looks_like_go("main.work") && !looks_like_go("malloc"));
+    }
+
+    /// An x86-64 ELF header of a relocatable object (`e_type` 1), as `cc -c` writes.
+    #[test]
+    fn refuses_an_object_file() {
+        let mut header = vec![0u8; 64];
+        header[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+        header[16] = 1;
+        header[18] = 62;
+        let path = std::env::temp_dir().join(format!("gprobe-object-{}.o", std::process::id()));
+        std::fs::write(&path, &header).unwrap();
+        let problem = uprobe_binary_problem(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            problem,
+            Some(format!("{} is not an ELF executable", path.display()))
+        );
+        assert_eq!(
+            uprobe_binary_problem(Path::new("/nonexistent/x")).as_deref(),
+            Some("binary not found: /nonexistent/x")
+        );
     }
 }

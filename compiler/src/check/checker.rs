@@ -160,6 +160,7 @@ impl<'a> Checker<'a> {
                 Err(d) => self.error(d),
             }
         }
+        self.check_binaries(probe);
         if let Some(pred) = &mut probe.predicate {
             let ty = self.expr(pred);
             if !is_integral(&ty) {
@@ -188,6 +189,33 @@ impl<'a> Checker<'a> {
         self.infos.push(info);
     }
 
+    /// Reports each uprobe binary that cannot take probes (missing, not an ELF executable,
+    /// another architecture) before the body is checked, so that `args`/`ret` of such a probe
+    /// are not reported again as unknown signatures.
+    fn check_binaries(&mut self, probe: &Probe) {
+        for attach in &probe.attach {
+            let ProbeKind::Uprobe { binary, .. } = &attach.kind else {
+                continue;
+            };
+            if binary.is_none() && !self.options.has_target {
+                continue; // reported by the provider
+            }
+            let Err(why) = self
+                .env
+                .uprobe_binary(binary.as_ref().map(|b| b.node.as_str()))
+            else {
+                continue;
+            };
+            let (at, label) = match binary {
+                Some(b) => (b.span, "uprobes cannot go into this file"),
+                None => (attach.span, "a uprobe in the -p/-c target"),
+            };
+            self.error(Diagnostic::error(codes::BAD_BINARY, why).primary(at, label));
+            self.args = Some(Err(()));
+            self.ret = Some(Err(()));
+        }
+    }
+
     /// Asks the environment where a uprobe attaches and, when the probe uses `goid`, for the
     /// Go runtime offsets; stores the answer on the attach point for lowering.
     fn resolve(&mut self, attach: &mut AttachPoint) {
@@ -204,6 +232,9 @@ impl<'a> Checker<'a> {
                 let binary = binary.as_ref().map(|b| b.node.as_str());
                 if binary.is_none() && !self.options.has_target {
                     return; // reported by the provider
+                }
+                if self.env.uprobe_binary(binary).is_err() {
+                    return; // reported by `check_binaries`
                 }
                 let needs = UprobeNeeds {
                     values: self.go_values,

@@ -53,6 +53,14 @@ pub trait Env {
         None
     }
 
+    /// Why uprobes cannot go into `binary` (`None`: the `-p`/`-c` target) at all — missing, not
+    /// an ELF executable or shared library, built for another architecture — as the message a
+    /// real run would fail with. Asked before [`Env::resolve_uprobe`]; `Ok` when they can.
+    fn uprobe_binary(&self, binary: Option<&str>) -> Result<(), String> {
+        let _ = binary;
+        Ok(())
+    }
+
     /// Where uprobe `binary:function` (`None`: the `-p`/`-c` target) attaches: for a Go binary
     /// the matching functions with file offsets (entry after the stack check, or every RET when
     /// `ret`), argument locations and runtime offsets (see [`crate::target::resolve_uprobe`]).

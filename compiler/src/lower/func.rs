@@ -33,6 +33,9 @@ const ARG_REGS: [&str; 6] = ["di", "si", "dx", "cx", "r8", "r9"];
 
 /// Upper bound on `while` iterations, so the verifier sees a finite loop.
 pub const WHILE_LIMIT: i32 = 100;
+/// Log2 histogram buckets: 0 negative, 1 zero, `k + 2` for `[2^k, 2^(k+1))` up to `k = 63`
+/// (the decoder's top bucket).
+const HIST_BUCKETS: i64 = 66;
 
 /// An integer value during lowering.
 #[derive(Clone, Copy, Debug)]
@@ -423,20 +426,41 @@ impl Lower<'_, '_, '_> {
                     return Err(unsupported(e.span, "delete of a non-map value"));
                 };
                 let (index, spec) = self.user_map(m)?;
-                if matches!(spec, MapValue::Agg(AggKind::Hist | AggKind::Lhist { .. })) {
-                    return Err(unsupported(e.span, "delete() on a histogram map"));
-                }
+                let buckets = match spec {
+                    MapValue::Agg(AggKind::Hist) => Some(HIST_BUCKETS),
+                    MapValue::Agg(AggKind::Lhist { min, max, step }) => {
+                        Some((max - min) / step.max(1) + 2)
+                    }
+                    _ => None,
+                };
+                let Some(buckets) = buckets else {
+                    let key = self.key(m, index, None)?;
+                    self.delete_key(index, key);
+                    return Ok(());
+                };
+                // A histogram's BPF key is (user key, bucket): deleting the user key deletes
+                // every bucket, one `map_delete_elem` per bucket in a loop the verifier sees
+                // end (the counter is a known constant on each pass).
                 let key = self.key(m, index, None)?;
-                let map = self.vreg();
-                self.emit(Inst::LoadMap {
-                    dst: map,
-                    map: index,
+                let bucket_at = key + self.module.maps[index].key.size as i16 - 8;
+                let (bucket, top) = (self.vreg(), self.label());
+                self.emit(Inst::Mov {
+                    dst: bucket,
+                    src: Operand::Imm(0),
                 });
-                let keyp = self.stack_addr(key);
-                self.emit(Inst::Call {
-                    helper: Helper::MapDeleteElem,
-                    args: vec![Operand::Reg(map), Operand::Reg(keyp)],
-                    ret: None,
+                self.emit(Inst::Label(top));
+                self.store_val(bucket_at, Val::Shared(bucket));
+                self.delete_key(index, key);
+                self.emit(Inst::Alu {
+                    op: AluOp::Add,
+                    dst: bucket,
+                    src: Operand::Imm(1),
+                });
+                self.emit(Inst::Branch {
+                    cond: Cond::Lt,
+                    lhs: bucket,
+                    rhs: Operand::Imm(buckets as i32),
+                    target: top,
                 });
                 Ok(())
             }
@@ -595,6 +619,21 @@ impl Lower<'_, '_, '_> {
         let v = self.vreg();
         self.emit(Inst::StackAddr { dst: v, off });
         v
+    }
+
+    /// `map_delete_elem(map, r10 + key)`, its result ignored (a missing key is fine).
+    fn delete_key(&mut self, map_index: usize, key: i16) {
+        let map = self.vreg();
+        self.emit(Inst::LoadMap {
+            dst: map,
+            map: map_index,
+        });
+        let keyp = self.stack_addr(key);
+        self.emit(Inst::Call {
+            helper: Helper::MapDeleteElem,
+            args: vec![Operand::Reg(map), Operand::Reg(keyp)],
+            ret: None,
+        });
     }
 
     /// `map_lookup_elem(map, r10 + key)`

@@ -121,6 +121,14 @@ impl Env for CaseEnv {
         Ok(f)
     }
 
+    /// Files named `*.txt` hold text, as `/etc/passwd` does: no uprobe can go in.
+    fn uprobe_binary(&self, binary: Option<&str>) -> Result<(), String> {
+        match binary {
+            Some(b) if b.ends_with(".txt") => Err(format!("{b} is not an ELF executable")),
+            _ => Ok(()),
+        }
+    }
+
     /// Binaries named `*.so` or `/bin/*` are C; everything else is a Go binary with `main.*`
     /// (Go 1.19 when the name contains `go1.19`, else Go 1.23).
     fn resolve_uprobe(

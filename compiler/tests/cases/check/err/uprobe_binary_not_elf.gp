@@ -1,0 +1,1 @@
+uprobe:./notes.txt:main.work { @calls[args.id] = count(); }
