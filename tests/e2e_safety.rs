@@ -126,8 +126,11 @@ fn attach(script: &str) -> (Child, String) {
         .spawn()
         .expect("spawn gprobe");
     let mut first = String::new();
-    let stdout = child.stdout.as_mut().expect("stdout");
-    let _ = BufReader::new(stdout).read_line(&mut first);
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let _ = stdout.read_line(&mut first);
+    // Keep draining: the final maps (hundreds of stacks) outgrow a pipe's buffer, and a
+    // gprobe blocked writing them would look hung.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     (child, first)
 }
 
