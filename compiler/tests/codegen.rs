@@ -298,3 +298,23 @@ fn tuple_map_element_read_once_bpf() {
     );
     insta::assert_snapshot!(bpf);
 }
+
+/// The tuple case programs get through the back end too: the verifier test loads only the ok
+/// cases that compile, and would skip them silently.
+#[test]
+fn tuple_cases_compile() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/check/ok");
+    for case in ["tuple_fields.gp", "tuple_map_in_uprobe.gp"] {
+        let source = std::fs::read_to_string(root.join(case)).unwrap();
+        let options = CompileOptions {
+            check: case_env::options_for(&source),
+            ..Default::default()
+        };
+        if let Err(diags) = compile(&source, &case_env::CaseEnv, &options) {
+            panic!(
+                "{}",
+                gprobe_compiler::diag::render(&diags, case, &source, false)
+            );
+        }
+    }
+}

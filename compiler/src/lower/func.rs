@@ -1294,9 +1294,7 @@ impl Lower<'_, '_, '_> {
                     lookup: Some(p),
                 })
             }
-            ExprKind::Field { expr, name, .. }
-                if matches!(expr.ty, Type::Tuple(_) | Type::Record(_)) =>
-            {
+            ExprKind::Field { expr, name, .. } if is_tuple_value(expr) => {
                 let outer = self.mem_value(expr)?;
                 let (FieldKind::Tuple(layout), _) = layout::field_kind(&outer.ty)
                     .ok_or_else(|| unsupported(e.span, "this tuple"))?
@@ -1669,7 +1667,7 @@ impl Lower<'_, '_, '_> {
                 self.emit(Inst::Label(done));
                 Ok(())
             }
-            ExprKind::Field { expr, .. } if matches!(expr.ty, Type::Tuple(_) | Type::Record(_)) => {
+            ExprKind::Field { expr, .. } if is_tuple_value(expr) => {
                 self.copy_mem_value(e, off, &Type::Str { size })
             }
             ExprKind::Field { expr, name, .. } if self.is_tracepoint_args(expr) => {
@@ -1935,9 +1933,7 @@ impl Lower<'_, '_, '_> {
                     v
                 })
             }
-            ExprKind::Field { expr, .. } if matches!(expr.ty, Type::Tuple(_) | Type::Record(_)) => {
-                self.tuple_field_int(e)
-            }
+            ExprKind::Field { expr, .. } if is_tuple_value(expr) => self.tuple_field_int(e),
             ExprKind::Field { expr, name, .. } => {
                 if let Some(place) = self.place(e)? {
                     return self.load_place(place, &e.ty, e.span);
@@ -3009,6 +3005,20 @@ fn fold(op: AluOp, a: i64, b: i64) -> i64 {
         AluOp::Rsh => ua.wrapping_shr(b as u32) as i64,
         AluOp::Arsh => a.wrapping_shr(b as u32),
     }
+}
+
+/// Whether `e` is a tuple or record value (`$t`, `@m[k]`, `(a, b)`), whose fields `.N` /
+/// `.name` are read from memory. Go's `args` and `ret` have record types too, but their fields
+/// are parameters and results, read where the Go ABI puts them.
+fn is_tuple_value(e: &Expr) -> bool {
+    matches!(e.ty, Type::Tuple(_) | Type::Record(_))
+        && !matches!(
+            e.kind,
+            ExprKind::Builtin {
+                builtin: Builtin::Args | Builtin::Ret,
+                ..
+            }
+        )
 }
 
 /// The types of a tuple's or record's fields, in layout order.
