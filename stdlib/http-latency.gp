@@ -15,7 +15,9 @@
 // `*http.Request` (Go register ABI; signatures from DWARF, or from gprobe's tables for stripped
 // binaries). The status is the code the handler first passed to `(*response).WriteHeader`
 // (directly or through the implicit 200 of its first Write), or for HTTP/2 to the response
-// state's `writeHeader`.
+// state's `writeHeader`. A request's start time, method and route are one element of a
+// goroutine-keyed tuple map (one map update when it starts, one lookup when it ends); its status
+// is a map of its own, written later by WriteHeader.
 // Works on Go 1.17+, stripped or not.
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
@@ -55,9 +57,9 @@
 
 uprobe:"net/http.serverHandler.ServeHTTP"
 {
-    @start[goid] = nsecs;
-    @method[goid] = str(args.req.Method);
-    @route[goid] = str(args.req.URL.Path, 128);
+    // The request's state in one map element (start time, method, route): one map update
+    // here and one lookup at the end, where four maps would take four of each.
+    @req[goid] = (nsecs, str(args.req.Method), str(args.req.URL.Path, 128));
     @busy += 1;
     // Requests in flight, as each new one arrives (itself included).
     @in_flight = lhist(@busy, 0, 256, 1);
@@ -68,7 +70,7 @@ uprobe:"net/http.serverHandler.ServeHTTP"
 // WriteHeader methods are often inlined). Names differ up to Go 1.26 (bundled `http2…` types)
 // and from 1.27 (`net/http/internal/http2`); `args.code` is the same in all of them.
 uprobe:net/http*response*riteHeader
-/@start[goid] && !@status[goid]/
+/@req[goid].0 && !@status[goid]/
 {
     @status[goid] = args.code;
 }
@@ -77,15 +79,16 @@ uprobe:net/http*response*riteHeader
 // 1.26, `net/http/internal/http2.(*serverConn).runHandler` from 1.27).
 uprobe:"net/http.(*response).finishRequest",
 uretprobe:net/http*serverConn*runHandler
-/@start[goid]/
 {
-    @latency_us[@method[goid], @route[goid]] = hist((nsecs - @start[goid]) / 1000);
-    @requests[@method[goid], @route[goid], @status[goid]] = count();
-    @busy -= 1;
-    delete(@start[goid]);
-    delete(@method[goid]);
-    delete(@route[goid]);
-    delete(@status[goid]);
+    // Read once (zeros when the request started before tracing did).
+    $req = @req[goid];
+    if ($req.0) {
+        @latency_us[$req.1, $req.2] = hist((nsecs - $req.0) / 1000);
+        @requests[$req.1, $req.2, @status[goid]] = count();
+        @busy -= 1;
+        delete(@req[goid]);
+        delete(@status[goid]);
+    }
 }
 
 interval:s:1
@@ -97,9 +100,7 @@ interval:s:1
 END
 {
     // Requests still running at the end, and the bookkeeping maps, are not results.
-    clear(@start);
-    clear(@method);
-    clear(@route);
+    clear(@req);
     clear(@status);
     delete(@busy);
 }

@@ -84,6 +84,11 @@ const INLINE: &[(&str, &str, &str)] = &[
     ),
     (
         "docs/language.md",
+        "`$t.0`, `@m[k].1`, `(a, b).0`",
+        "BEGIN { @m[1] = (2, \"b\"); $t = @m[1]; $r = (name = \"n\", size = 1); printf(\"%d %s %d %s\\n\", $t.0, @m[1].1, (3, 4).0, $r.name); }",
+    ),
+    (
+        "docs/language.md",
         "+= -= *= /= %= &= \\|= ^= <<= >>=",
         "BEGIN { $x = 1; $x += 1; $x -= 1; $x *= 2; $x /= 2; $x %= 3; $x &= 1; $x |= 2; $x ^= 1; $x <<= 1; $x >>= 1; @m += 1; }",
     ),

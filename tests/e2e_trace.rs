@@ -178,6 +178,36 @@ fn mixed_string_sizes_match_bpftrace() {
     assert_no_gprobe_programs();
 }
 
+/// Tuples read back as bpftrace 0.17 reads them: a map element into a variable (zeros when
+/// missing), `.N` on variables, map elements, literals and nested tuples, in printf, map keys
+/// and values and conditions. The whole stdout equals bpftrace's, byte for byte.
+#[test]
+fn tuple_fields_match_bpftrace() {
+    if !e2e_ready() {
+        return;
+    }
+    let script = r#"BEGIN {
+        @m[1] = (2, "b"); @m[2] = (-3, "longer");
+        $t = @m[1];
+        printf("%d %s\n", $t.0, $t.1);
+        @x[$t.1] = count();
+        if ($t.0 == 2 && $t.1 == "b") { printf("match\n"); }
+        if (@m[2].0 < 0) { printf("%d %s %d\n", @m[2].0, @m[2].1, (7, "lit").0); }
+        @v[@m[2].1, @m[1].0] = @m[2];
+        $n = ((1, "x"), 5); @n = $n.0;
+        printf("%s %d\n", $n.0.1, $n.1 + $n.0.0);
+        $missing = @m[9];
+        printf("%d [%s]\n", $missing.0, $missing.1);
+        exit();
+    }"#;
+    let _k = kernel_lock();
+    let ours = gprobe_ok(&["-e", script], LIMIT);
+    let theirs = bpftrace_ok(&["-e", script]);
+    assert!(ours.contains("2 b\nmatch\n"), "got:\n{ours}");
+    assert_eq!(ours, theirs);
+    assert_no_gprobe_programs();
+}
+
 /// `strftime()` keeps the kernel time and formats it in user space as wall-clock time: the
 /// Unix time it prints (`%s.%f`) lies between the clock read before and after the run, and a
 /// timestamp stored in a variable, a map key and a map value prints with its own format.

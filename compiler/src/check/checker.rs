@@ -1311,6 +1311,27 @@ impl<'a> Checker<'a> {
         if let Some((_, ty)) = fields.iter().find(|(n, _)| *n == name.node) {
             return ty.clone();
         }
+        if let Type::Tuple(items) = &base {
+            // Elements are numbered: no spelling suggestion, the valid range instead.
+            let count = items.len();
+            let message = match name.node.parse::<u64>() {
+                Ok(index) => format!(
+                    "tuple index {index} is out of range: {} has {count} element{}",
+                    describe(&base),
+                    if count == 1 { "" } else { "s" }
+                ),
+                Err(_) => format!(
+                    "a tuple's elements are read by index (`.0`), not by name (`.{}`)",
+                    name.node
+                ),
+            };
+            self.error(
+                Diagnostic::error(codes::UNKNOWN_FIELD, message)
+                    .primary(name.span, "no such element")
+                    .note(format!("valid indexes: .0 to .{}", count.saturating_sub(1))),
+            );
+            return Type::Unknown;
+        }
         let mut d = Diagnostic::error(
             codes::UNKNOWN_FIELD,
             format!("{} has no field `{}`", describe(&base), name.node),

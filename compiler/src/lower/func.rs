@@ -56,6 +56,17 @@ enum Var {
     },
 }
 
+/// A tuple, record or string in memory, at `base + off`.
+struct MemValue {
+    base: Base,
+    off: i16,
+    /// Its stored type (a variable's or map's unified type, which may be wider than the
+    /// expression's).
+    ty: Type,
+    /// The map lookup's result when `base` is it: null when the element is missing.
+    lookup: Option<VReg>,
+}
+
 type R<T> = Result<T, Diagnostic>;
 
 /// Where a Go value is at the probed instruction.
@@ -1190,7 +1201,7 @@ impl Lower<'_, '_, '_> {
                     ExprKind::Tuple(items) => items.iter().collect(),
                     ExprKind::Record(fields) => fields.iter().map(|(_, x)| x).collect(),
                     ExprKind::Var(name) => return self.copy_var(name, off, ty, e.span),
-                    _ => return Err(unsupported(e.span, "a tuple from this expression")),
+                    _ => return self.copy_mem_value(e, off, ty),
                 };
                 let slots = component_types(ty);
                 let (FieldKind::Tuple(layout), _) =
@@ -1249,6 +1260,159 @@ impl Lower<'_, '_, '_> {
         }
     }
 
+    /// Where the tuple, record or string `e` is in memory: a variable's stack slot, a map
+    /// element's value (found with one lookup, never copied as a whole), a literal built in a
+    /// new stack slot, or a field of one of those.
+    fn mem_value(&mut self, e: &Expr) -> R<MemValue> {
+        match &e.kind {
+            ExprKind::Var(name) => match self.vars.get(name) {
+                Some(Var::Mem { off, ty }) => Ok(MemValue {
+                    base: Base::Fp,
+                    off: *off,
+                    ty: ty.clone(),
+                    lookup: None,
+                }),
+                _ => Err(unsupported(e.span, "this variable here")),
+            },
+            ExprKind::Map(m) => {
+                let (index, value) = self.user_map(m)?;
+                let stored = match (value, self.module.checked.map(&m.name.node)) {
+                    (MapValue::Plain(_), Some(info)) => match &info.value {
+                        crate::check::MapValue::Plain(ty) => ty.clone(),
+                        crate::check::MapValue::Agg(_) => {
+                            return Err(unsupported(e.span, "this map's value here"));
+                        }
+                    },
+                    _ => return Err(unsupported(e.span, "this map's value here")),
+                };
+                let key = self.key(m, index, None)?;
+                let p = self.lookup(index, key);
+                Ok(MemValue {
+                    base: Base::Reg(p),
+                    off: 0,
+                    ty: stored,
+                    lookup: Some(p),
+                })
+            }
+            ExprKind::Field { expr, name, .. } if is_tuple_value(expr) => {
+                let outer = self.mem_value(expr)?;
+                let (FieldKind::Tuple(layout), _) = layout::field_kind(&outer.ty)
+                    .ok_or_else(|| unsupported(e.span, "this tuple"))?
+                else {
+                    return Err(unsupported(e.span, "a field of this value"));
+                };
+                let names: Vec<String> = match &outer.ty {
+                    Type::Record(fields) => fields.iter().map(|(n, _)| n.clone()).collect(),
+                    _ => (0..layout.fields.len()).map(|i| i.to_string()).collect(),
+                };
+                let types = component_types(&outer.ty);
+                let at = names
+                    .iter()
+                    .position(|n| *n == name.node)
+                    .ok_or_else(|| unsupported(name.span, format!("field `{}`", name.node)))?;
+                let (Some(field), Some(ty)) = (layout.fields.get(at), types.get(at)) else {
+                    return Err(unsupported(name.span, format!("field `{}`", name.node)));
+                };
+                Ok(MemValue {
+                    off: outer.off + field.offset as i16,
+                    ty: (*ty).clone(),
+                    ..outer
+                })
+            }
+            ExprKind::Tuple(_) | ExprKind::Record(_) => {
+                let size = layout::stack_size(&e.ty)
+                    .ok_or_else(|| unsupported(e.span, "a tuple of this type"))?;
+                let off = self.alloc(size)?;
+                self.write_value(e, off, &e.ty)?;
+                Ok(MemValue {
+                    base: Base::Fp,
+                    off,
+                    ty: e.ty.clone(),
+                    lookup: None,
+                })
+            }
+            _ => Err(unsupported(e.span, "a tuple from this expression")),
+        }
+    }
+
+    /// Runs `present` on the value at `v`, or `absent` instead when `v` is a map element that
+    /// is not there (bpftrace reads a missing element as zeros).
+    fn with_mem_value(
+        &mut self,
+        v: &MemValue,
+        present: impl FnOnce(&mut Self, Base, i16, &Type) -> R<()>,
+        absent: impl FnOnce(&mut Self) -> R<()>,
+    ) -> R<()> {
+        let Some(p) = v.lookup else {
+            return present(self, v.base, v.off, &v.ty);
+        };
+        let (missing, done) = (self.label(), self.label());
+        self.branch_if_zero(p, missing);
+        present(self, v.base, v.off, &v.ty)?;
+        self.emit(Inst::Jump { target: done });
+        self.emit(Inst::Label(missing));
+        absent(self)?;
+        self.emit(Inst::Label(done));
+        Ok(())
+    }
+
+    /// Copies the tuple, record or string `e` into a slot of type `ty` at `r10 + off`.
+    fn copy_mem_value(&mut self, e: &Expr, off: i16, ty: &Type) -> R<()> {
+        let v = self.mem_value(e)?;
+        let size = layout::stack_size(ty).ok_or_else(|| unsupported(e.span, "this value"))?;
+        let span = e.span;
+        self.with_mem_value(
+            &v,
+            |l, base, src, src_ty| {
+                if base == Base::Fp && src == off && src_ty == ty {
+                    return Ok(());
+                }
+                l.copy_converting(base, src, src_ty, off, ty, span)
+            },
+            |l| {
+                l.zero_stack(off, size);
+                Ok(())
+            },
+        )
+    }
+
+    /// An integer field of a tuple or record (`$t.0`, `@m[k].1`, `(a, b).0`).
+    fn tuple_field_int(&mut self, e: &Expr) -> R<Val> {
+        let v = self.mem_value(e)?;
+        if !matches!(
+            v.ty,
+            Type::Int(_)
+                | Type::Ptr(_)
+                | Type::Sym { .. }
+                | Type::GoPc
+                | Type::Stack { .. }
+                | Type::Timestamp { .. }
+        ) {
+            return Err(unsupported(e.span, "this tuple field as a number"));
+        }
+        let dst = self.vreg();
+        if v.lookup.is_some() {
+            self.emit(Inst::Mov {
+                dst,
+                src: Operand::Imm(0),
+            });
+        }
+        self.with_mem_value(
+            &v,
+            |l, base, off, _| {
+                l.emit(Inst::Load {
+                    dst,
+                    base,
+                    off,
+                    size: Size::DW,
+                });
+                Ok(())
+            },
+            |_| Ok(()),
+        )?;
+        Ok(Val::Owned(dst))
+    }
+
     /// Copies variable `name` into a slot of type `dst_ty` at `dst`.
     fn copy_var(&mut self, name: &str, dst: i16, dst_ty: &Type, span: Span) -> R<()> {
         let Some(Var::Mem { off, ty }) = self.vars.get(name) else {
@@ -1256,15 +1420,17 @@ impl Lower<'_, '_, '_> {
         };
         let (src, src_ty) = (*off, ty.clone());
         if src != dst {
-            self.copy_converting(src, &src_ty, dst, dst_ty, span)?;
+            self.copy_converting(Base::Fp, src, &src_ty, dst, dst_ty, span)?;
         }
         Ok(())
     }
 
-    /// Copies a value of type `src_ty` at `src` into a slot of type `dst_ty` at `dst`: a string
-    /// is cut to the slot (keeping a NUL) or NUL-padded, tuples convert field by field.
+    /// Copies a value of type `src_ty` at `base + src` (the stack or a map value) into a slot
+    /// of type `dst_ty` at `r10 + dst`: a string is cut to the slot (keeping a NUL) or
+    /// NUL-padded, tuples convert field by field.
     fn copy_converting(
         &mut self,
+        base: Base,
         src: i16,
         src_ty: &Type,
         dst: i16,
@@ -1273,12 +1439,12 @@ impl Lower<'_, '_, '_> {
     ) -> R<()> {
         if src_ty == dst_ty {
             let size = layout::stack_size(dst_ty).unwrap_or(0);
-            self.copy_stack(src, dst, size);
+            self.copy_words(base, src, dst, size);
             return Ok(());
         }
         match (src_ty, dst_ty) {
             (Type::Str { size: from }, Type::Str { size: to }) => {
-                self.copy_str(Base::Fp, src, *from, dst, *to);
+                self.copy_str(base, src, *from, dst, *to);
                 Ok(())
             }
             (Type::Tuple(_) | Type::Record(_), Type::Tuple(_) | Type::Record(_)) => {
@@ -1294,6 +1460,7 @@ impl Lower<'_, '_, '_> {
                     .zip(to.fields.iter().zip(component_types(dst_ty)));
                 for ((sf, st), (df, dt)) in pairs {
                     self.copy_converting(
+                        base,
                         src + sf.offset as i16,
                         st,
                         dst + df.offset as i16,
@@ -1305,7 +1472,7 @@ impl Lower<'_, '_, '_> {
             }
             _ => {
                 // Integers and ids: one 8-byte word either way.
-                self.copy_stack(src, dst, 8);
+                self.copy_words(base, src, dst, 8);
                 Ok(())
             }
         }
@@ -1344,12 +1511,13 @@ impl Lower<'_, '_, '_> {
         }
     }
 
-    fn copy_stack(&mut self, src: i16, dst: i16, size: u32) {
+    /// Copies `size` bytes (whole words) from `base + src` to `r10 + dst`.
+    fn copy_words(&mut self, base: Base, src: i16, dst: i16, size: u32) {
         let t = self.vreg();
         for i in (0..size as i16).step_by(8) {
             self.emit(Inst::Load {
                 dst: t,
-                base: Base::Fp,
+                base,
                 off: src + i,
                 size: Size::DW,
             });
@@ -1498,6 +1666,9 @@ impl Lower<'_, '_, '_> {
                 self.zero_stack(off, size);
                 self.emit(Inst::Label(done));
                 Ok(())
+            }
+            ExprKind::Field { expr, .. } if is_tuple_value(expr) => {
+                self.copy_mem_value(e, off, &Type::Str { size })
             }
             ExprKind::Field { expr, name, .. } if self.is_tracepoint_args(expr) => {
                 let (field_off, field_ty) = self.tracepoint_field(expr, name)?;
@@ -1762,6 +1933,7 @@ impl Lower<'_, '_, '_> {
                     v
                 })
             }
+            ExprKind::Field { expr, .. } if is_tuple_value(expr) => self.tuple_field_int(e),
             ExprKind::Field { expr, name, .. } => {
                 if let Some(place) = self.place(e)? {
                     return self.load_place(place, &e.ty, e.span);
@@ -2833,6 +3005,20 @@ fn fold(op: AluOp, a: i64, b: i64) -> i64 {
         AluOp::Rsh => ua.wrapping_shr(b as u32) as i64,
         AluOp::Arsh => a.wrapping_shr(b as u32),
     }
+}
+
+/// Whether `e` is a tuple or record value (`$t`, `@m[k]`, `(a, b)`), whose fields `.N` /
+/// `.name` are read from memory. Go's `args` and `ret` have record types too, but their fields
+/// are parameters and results, read where the Go ABI puts them.
+fn is_tuple_value(e: &Expr) -> bool {
+    matches!(e.ty, Type::Tuple(_) | Type::Record(_))
+        && !matches!(
+            e.kind,
+            ExprKind::Builtin {
+                builtin: Builtin::Args | Builtin::Ret,
+                ..
+            }
+        )
 }
 
 /// The types of a tuple's or record's fields, in layout order.
