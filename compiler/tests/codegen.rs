@@ -318,3 +318,12 @@ fn tuple_cases_compile() {
         }
     }
 }
+
+/// `@n += x` / `@n -= x` update a plain map in place with an atomic add, so CPUs updating a
+/// gauge at once lose nothing; other compound operators load, compute and store.
+#[test]
+fn compound_add_and_sub_are_atomic() {
+    let out = build("uprobe:/bin/bash:readline { @busy += 1; @busy -= 1; @p *= 2; }");
+    let bpf = out.bpf.unwrap();
+    assert_eq!(bpf.matches("lock *(u64 *)").count(), 2, "{bpf}");
+}

@@ -813,23 +813,47 @@ impl Lower<'_, '_, '_> {
         let (absent, done) = (self.label(), self.label());
         self.branch_if_zero(p, absent);
         let t = self.vreg();
-        self.emit(Inst::Load {
-            dst: t,
-            base: Base::Reg(p),
-            off: 0,
-            size: Size::DW,
-        });
-        self.emit(Inst::Alu {
-            op: alu,
-            dst: t,
-            src: rhs,
-        });
-        self.emit(Inst::Store {
-            base: Base::Reg(p),
-            off: 0,
-            size: Size::DW,
-            src: Operand::Reg(t),
-        });
+        if matches!(op, BinOp::Add | BinOp::Sub) {
+            // `@n += x` / `@n -= x` from several CPUs at once (a gauge such as requests in
+            // flight) must not lose updates: an atomic add in place.
+            match (op, rhs) {
+                (BinOp::Sub, Operand::Imm(i)) if i != i32::MIN => {
+                    self.emit(Inst::Mov {
+                        dst: t,
+                        src: Operand::Imm(-i),
+                    });
+                }
+                _ => {
+                    self.emit(Inst::Mov { dst: t, src: rhs });
+                    if op == BinOp::Sub {
+                        self.emit(Inst::Neg { dst: t });
+                    }
+                }
+            }
+            self.emit(Inst::AtomicAdd {
+                base: p,
+                off: 0,
+                src: t,
+            });
+        } else {
+            self.emit(Inst::Load {
+                dst: t,
+                base: Base::Reg(p),
+                off: 0,
+                size: Size::DW,
+            });
+            self.emit(Inst::Alu {
+                op: alu,
+                dst: t,
+                src: rhs,
+            });
+            self.emit(Inst::Store {
+                base: Base::Reg(p),
+                off: 0,
+                size: Size::DW,
+                src: Operand::Reg(t),
+            });
+        }
         self.emit(Inst::Jump { target: done });
         self.emit(Inst::Label(absent));
         let val = self.alloc(8)?;
