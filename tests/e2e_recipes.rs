@@ -114,8 +114,13 @@ struct Tracing {
 
 /// Starts `gprobe --recipe NAME -p PID` and waits until it reports its probes attached.
 fn trace(recipe: &str, pid: u32) -> Tracing {
+    trace_with(&["--recipe", recipe, "-p", &pid.to_string()])
+}
+
+/// Starts gprobe with `args` and waits until it reports its probes attached.
+fn trace_with(args: &[&str]) -> Tracing {
     let mut child = Command::new(gprobe_bin())
-        .args(["--recipe", recipe, "-p", &pid.to_string()])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -129,11 +134,27 @@ fn trace(recipe: &str, pid: u32) -> Tracing {
                 let _ = child.kill();
                 let mut err = String::new();
                 child.stderr.take().unwrap().read_to_string(&mut err).ok();
-                panic!("gprobe --recipe {recipe} never attached:\n{err}");
+                panic!("gprobe {args:?} never attached:\n{err}");
             }
         }
     }
     Tracing { child, stdout: rx }
+}
+
+/// Every `sent METHOD PATH N` of the load generator is `@requests[METHOD, PATH, 200]: N` in
+/// http-latency's output (GET /fast once more: the load generator's readiness probe).
+fn assert_requests_counted(out: &str, sent: BTreeMap<String, u64>, what: &str) {
+    assert!(!sent.is_empty(), "{what}: nothing sent");
+    for (key, n) in sent {
+        let (method, path) = key.split_once(' ').unwrap();
+        let extra = i64::from(key == "GET /fast");
+        let element = format!("@requests[{method}, {path}, 200]");
+        assert_eq!(
+            value(out, &element),
+            Some(n as i64 + extra),
+            "{what}: {element} in:\n{out}"
+        );
+    }
 }
 
 impl Tracing {
@@ -192,17 +213,7 @@ fn http_latency_counts_equal_what_the_load_generator_sent() {
         let tracing = trace("http-latency", shop.child.id());
         let sent = load(version, &shop.url, "/fast,/lock,/sleep", 20);
         let out = tracing.stop();
-        for (key, n) in sent {
-            let (method, path) = key.split_once(' ').unwrap();
-            // The load generator's readiness probe is one extra GET /fast.
-            let extra = i64::from(key == "GET /fast");
-            let element = format!("@requests[{method}, {path}, 200]");
-            assert_eq!(
-                value(&out, &element),
-                Some(n as i64 + extra),
-                "{what}: {element} in:\n{out}"
-            );
-        }
+        assert_requests_counted(&out, sent, what);
         assert!(out.contains("@latency_us[GET, /sleep]:"), "{what}:\n{out}");
         assert!(out.contains("@in_flight:"), "{what}:\n{out}");
     });
@@ -224,41 +235,10 @@ fn a_recipe_file_runs_directly_with_its_defaults() {
     let _k = kernel_lock();
     let shop = Shop::start(&bin, &[]);
     let file = repo_root().join("stdlib/http-latency.gp");
-    let mut child = Command::new(gprobe_bin())
-        .arg(&file)
-        .args(["-p", &shop.child.id().to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let rx = line_channel(child.stdout.take().unwrap());
-    let attached = rx
-        .recv_timeout(LIMIT)
-        .is_ok_and(|line| line.starts_with("Attaching"));
-    if !attached {
-        let _ = child.kill();
-        let out = wait_with_limit(child, LIMIT);
-        panic!(
-            "gprobe {} never attached:\n{}",
-            file.display(),
-            text(&out.stderr)
-        );
-    }
-    let out = Tracing { child, stdout: rx };
+    let tracing = trace_with(&[file.to_str().unwrap(), "-p", &shop.child.id().to_string()]);
     let sent = load(version, &shop.url, "/fast", 10);
-    let out = out.stop();
-    assert!(!sent.is_empty());
-    for (key, n) in sent {
-        let (method, path) = key.split_once(' ').unwrap();
-        // The load generator's readiness probe is one extra GET /fast.
-        let extra = i64::from(key == "GET /fast");
-        let element = format!("@requests[{method}, {path}, 200]");
-        assert_eq!(
-            value(&out, &element),
-            Some(n as i64 + extra),
-            "{element}:\n{out}"
-        );
-    }
+    let out = tracing.stop();
+    assert_requests_counted(&out, sent, "stdlib/http-latency.gp run directly");
     assert_no_gprobe_programs();
 }
 
@@ -278,16 +258,7 @@ fn http_latency_counts_http2_requests() {
             report.contains("protocol HTTP/2.0 "),
             "{what}: not HTTP/2:\n{report}"
         );
-        for (key, n) in sent_counts(&report) {
-            let (method, path) = key.split_once(' ').unwrap();
-            let extra = i64::from(key == "GET /fast");
-            let element = format!("@requests[{method}, {path}, 200]");
-            assert_eq!(
-                value(&out, &element),
-                Some(n as i64 + extra),
-                "{what}: {element} in:\n{out}"
-            );
-        }
+        assert_requests_counted(&out, sent_counts(&report), what);
     });
 }
 
