@@ -13,11 +13,11 @@
 // connections (websockets) never finish a request: their start is dropped at the end. Keys are
 // the request's method and URL path as the client sent them, read from the Go strings of
 // `*http.Request` (Go register ABI; signatures from DWARF, or from gprobe's tables for stripped
-// binaries). The status is the code the handler first passed to `(*response).WriteHeader`
-// (directly or through the implicit 200 of its first Write), or for HTTP/2 to the response
-// state's `writeHeader`. A request's start time, method and route are one element of a
-// goroutine-keyed tuple map (one map update when it starts, one lookup when it ends); its status
-// is a map of its own, written later by WriteHeader.
+// binaries). The status is HTTP/1's `response.status` when the request ends (the code the
+// handler wrote, directly or through the implicit 200 of its first Write; 0 if it wrote
+// nothing), or for HTTP/2 the code first passed to the response state's `writeHeader`. A
+// request's start time, method and route are one element of a goroutine-keyed tuple map (one
+// map update when it starts, one lookup when it ends); HTTP/2's status is a map of its own.
 // Works on Go 1.17+, stripped or not.
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
@@ -65,22 +65,34 @@ uprobe:"net/http.serverHandler.ServeHTTP"
     @in_flight = lhist(@busy, 0, 256, 1);
 }
 
-// HTTP/1: `(*response).WriteHeader`. HTTP/2: the response state's `writeHeader`, where an
-// explicit WriteHeader and the implicit 200 of a first Write both end up (the writers' own
-// WriteHeader methods are often inlined). Names differ up to Go 1.26 (bundled `http2…` types)
-// and from 1.27 (`net/http/internal/http2`); `args.code` is the same in all of them.
-uprobe:net/http*response*riteHeader
+// HTTP/2's status: the response state's `writeHeader`, where an explicit WriteHeader and the
+// implicit 200 of a first Write both end up (the writers' own WriteHeader methods are often
+// inlined). Named `net/http.(*http2responseWriterState)` up to Go 1.26 and
+// `net/http/internal/http2.(*responseWriterState)` from 1.27. (HTTP/1's status is read from the
+// response when the request ends: one probe hit per request fewer.)
+uprobe:net/http*responseWriterState*writeHeader
 /@req[goid].0 && !@status[goid]/
 {
     @status[goid] = args.code;
 }
 
-// HTTP/1: the handler has returned; HTTP/2 (`net/http.(*http2serverConn).runHandler` up to Go
-// 1.26, `net/http/internal/http2.(*serverConn).runHandler` from 1.27).
-uprobe:"net/http.(*response).finishRequest",
-uretprobe:net/http*serverConn*runHandler
+// HTTP/1: the handler has returned; `w.status` is the code it wrote (0 if it wrote nothing).
+uprobe:"net/http.(*response).finishRequest"
 {
     // Read once (zeros when the request started before tracing did).
+    $req = @req[goid];
+    if ($req.0) {
+        @latency_us[$req.1, $req.2] = hist((nsecs - $req.0) / 1000);
+        @requests[$req.1, $req.2, args.w.status] = count();
+        @busy -= 1;
+        delete(@req[goid]);
+    }
+}
+
+// HTTP/2: the stream's handler has returned (`runHandler` of `net/http.(*http2serverConn)` up
+// to Go 1.26, of `net/http/internal/http2.(*serverConn)` from 1.27).
+uretprobe:net/http*serverConn*runHandler
+{
     $req = @req[goid];
     if ($req.0) {
         @latency_us[$req.1, $req.2] = hist((nsecs - $req.0) / 1000);

@@ -55,6 +55,7 @@ pub fn signature(function: &str, (major, minor): (u32, u32)) -> Option<Vec<GoPar
         "net/http.(*response).WriteHeader" => {
             vec![p("w", ptr("net/http.response")), p("code", i64t)]
         }
+        "net/http.(*response).finishRequest" => vec![p("w", ptr("net/http.response"))],
         // HTTP/2's ResponseWriter: bundled into net/http up to Go 1.26, its own package from 1.27.
         "net/http.(*http2responseWriter).WriteHeader" => {
             vec![p("w", ptr("net/http.http2responseWriter")), p("code", i64t)]
@@ -165,6 +166,7 @@ pub fn signature(function: &str, (major, minor): (u32, u32)) -> Option<Vec<GoPar
 pub const KNOWN: &[&str] = &[
     "net/http.serverHandler.ServeHTTP",
     "net/http.(*response).WriteHeader",
+    "net/http.(*response).finishRequest",
     "net/http.(*http2responseWriter).WriteHeader",
     "net/http/internal/http2.(*responseWriter).WriteHeader",
     "net/http.(*http2responseWriterState).writeHeader",
