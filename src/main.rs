@@ -253,7 +253,6 @@ fn run(cli: Cli) -> ExitCode {
         lower,
         dump_ir: cli.dump == Some(Stage::Ir),
         dump_bpf: cli.dump == Some(Stage::Bpf),
-        ..CompileOptions::default()
     };
     let compiled =
         match gprobe_compiler::compile_checked(&program, &checked, &source, &compile_options) {

@@ -148,7 +148,9 @@ fn go_builtins_are_diagnostics_not_panics() {
         &NoEnv,
         &CompileOptions::default(),
     );
-    let diags = result.err().expect("goid is not lowered by this back end");
+    let Err(diags) = result else {
+        panic!("goid is not lowered by this back end")
+    };
     assert!(
         diags.iter().all(|d| d.is_error() && !d.labels.is_empty()),
         "{diags:?}"

@@ -955,16 +955,14 @@ impl Resolve for Resolver {
         } else {
             limit as usize
         });
-        if kind == StackKind::Go {
-            if let Some(bin) = self.go_binary() {
-                return addrs
-                    .into_iter()
-                    .enumerate()
-                    .flat_map(|(i, addr)| {
-                        crate::symbolize::go_frames(bin, self.unbias(addr), i > 0)
-                    })
-                    .collect();
-            }
+        if kind == StackKind::Go
+            && let Some(bin) = self.go_binary()
+        {
+            return addrs
+                .into_iter()
+                .enumerate()
+                .flat_map(|(i, addr)| crate::symbolize::go_frames(bin, self.unbias(addr), i > 0))
+                .collect();
         }
         let user = kind != StackKind::Kernel;
         let table = self.table(user);

@@ -334,10 +334,11 @@ impl<'a> Checker<'a> {
             return;
         }
         let mut resolved = resolved;
-        if goid.is_some() && reads_g_from_tls(&attach.kind, &resolved) {
-            if let Some(go) = &mut resolved.go {
-                go.task_fsbase = go.task_fsbase.or_else(|| self.env.task_fsbase());
-            }
+        if goid.is_some()
+            && reads_g_from_tls(&attach.kind, &resolved)
+            && let Some(go) = &mut resolved.go
+        {
+            go.task_fsbase = go.task_fsbase.or_else(|| self.env.task_fsbase());
         }
         attach.resolved = Some(resolved);
     }

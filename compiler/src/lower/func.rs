@@ -1758,7 +1758,7 @@ impl Lower<'_, '_, '_> {
                 .into_iter()
                 .find(|w| {
                     *w <= left
-                        && (src + done) as u32 % w == 0
+                        && ((src + done) as u32).is_multiple_of(*w)
                         && (dst + done).rem_euclid(*w as i16) == 0
                 })
                 .unwrap_or(1);
