@@ -605,6 +605,22 @@ impl Lower<'_, '_, '_> {
         Ok(())
     }
 
+    /// `r = min(r, cap)`, comparing unsigned: a size the verifier sees bounded by 0..=cap.
+    fn clamp_unsigned(&mut self, r: VReg, cap: u32) {
+        let ok = self.label();
+        self.emit(Inst::Branch {
+            cond: Cond::Le,
+            lhs: r,
+            rhs: Operand::Imm(cap as i32),
+            target: ok,
+        });
+        self.emit(Inst::Mov {
+            dst: r,
+            src: Operand::Imm(cap as i32),
+        });
+        self.emit(Inst::Label(ok));
+    }
+
     fn store_imm64(&mut self, off: i16, value: u64) {
         match i32::try_from(value as i64) {
             Ok(small) => self.emit(Inst::Store {
@@ -1628,18 +1644,7 @@ impl Lower<'_, '_, '_> {
                         v => {
                             // Clamp for the verifier: 0 ..= size.
                             let n = self.owned(v);
-                            let ok = self.label();
-                            self.emit(Inst::Branch {
-                                cond: Cond::Le,
-                                lhs: n,
-                                rhs: Operand::Imm(size as i32),
-                                target: ok,
-                            });
-                            self.emit(Inst::Mov {
-                                dst: n,
-                                src: Operand::Imm(size as i32),
-                            });
-                            self.emit(Inst::Label(ok));
+                            self.clamp_unsigned(n, size);
                             Operand::Reg(n)
                         }
                     },
@@ -2488,19 +2493,8 @@ impl Lower<'_, '_, '_> {
         {
             cap = cap.min(n.clamp(0, size as i64) as u32);
         }
-        // Unsigned clamp to 0..=cap, so the verifier sees a bounded size.
-        let ok = self.label();
-        self.emit(Inst::Branch {
-            cond: Cond::Le,
-            lhs: len,
-            rhs: Operand::Imm(cap as i32),
-            target: ok,
-        });
-        self.emit(Inst::Mov {
-            dst: len,
-            src: Operand::Imm(cap as i32),
-        });
-        self.emit(Inst::Label(ok));
+        // So the verifier sees a bounded size.
+        self.clamp_unsigned(len, cap);
         self.zero_stack(off, size);
         let buf = self.stack_addr(off);
         self.emit(Inst::Call {
