@@ -264,17 +264,13 @@ fn go_variants<'a>(
         return vec![(section_kind, target, func::GoCtx::default())];
     };
     let runtime = resolved.go.as_ref();
+    // Not Go code (a tracepoint, or a uprobe by ELF symbol): only the runtime offsets serve.
+    let outside_go = func::GoCtx {
+        runtime,
+        ..func::GoCtx::default()
+    };
     let Attach::Uprobe { binary, ret, .. } = &target else {
-        return vec![(
-            section_kind,
-            target,
-            func::GoCtx {
-                site: None,
-                runtime,
-                abi_internal: false,
-                caller_at_sp: false,
-            },
-        )];
+        return vec![(section_kind, target, outside_go)];
     };
     let binary = resolved.binary.clone().unwrap_or_else(|| binary.clone());
     if resolved.functions.is_empty() {
@@ -286,16 +282,7 @@ fn go_variants<'a>(
             },
             other => other,
         };
-        return vec![(
-            section_kind,
-            target,
-            func::GoCtx {
-                site: None,
-                runtime,
-                abi_internal: false,
-                caller_at_sp: false,
-            },
-        )];
+        return vec![(section_kind, target, outside_go)];
     }
     let _ = ret;
     let single = resolved.functions.len() == 1;
