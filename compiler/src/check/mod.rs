@@ -82,11 +82,10 @@ pub trait Env {
     }
 
     /// [`Env::resolve_uprobe`] for a probe that needs only what `needs` says beyond the attach
-    /// offsets (a wildcard's sites get their parameter locations too when `needs.values`, for
-    /// the `args`/`ret` its functions share): an environment may then skip costly work (e.g.
-    /// reading DWARF), leaving
+    /// offsets: an environment may then skip costly work (e.g. reading DWARF), leaving
     /// `GoSite::params`/`results` empty without `needs.values` and `Resolved::go` `None`
-    /// without `needs.runtime`.
+    /// without `needs.runtime`. With `needs.values`, a wildcard's sites get their parameter
+    /// locations too (for the `args`/`ret` its functions share).
     fn resolve_uprobe_for(
         &self,
         binary: Option<&str>,
