@@ -7,9 +7,8 @@
 //! ~1350 system calls, and a copy on the heap), and searched in place: one pass over the type
 //! records keeps only their start offsets, nothing is decoded beyond the members on the path.
 
+use gprobe_compiler::gobin::FileBytes;
 use std::fs::File;
-use std::ops::Deref;
-use std::os::fd::AsRawFd;
 
 const MAGIC: u16 = 0xeb9f;
 const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
@@ -189,64 +188,13 @@ fn extra_len(kind: u32, vlen: usize) -> usize {
 
 /// The file's bytes: a private read-only mapping (kernels since 6.16 allow mapping vmlinux
 /// BTF), else read into memory.
-enum Contents {
-    Mapped { ptr: *const u8, len: usize },
-    Read(Vec<u8>),
-}
-
-impl Contents {
-    fn open(path: &str) -> std::io::Result<Contents> {
-        let file = File::open(path)?;
-        let len = file.metadata()?.len() as usize;
-        if len > 0 {
-            // SAFETY: a fresh PROT_READ/MAP_PRIVATE mapping of a file we hold open, checked
-            // below and unmapped on drop; BTF in sysfs never changes size.
-            let ptr = unsafe {
-                libc::mmap(
-                    std::ptr::null_mut(),
-                    len,
-                    libc::PROT_READ,
-                    libc::MAP_PRIVATE,
-                    file.as_raw_fd(),
-                    0,
-                )
-            };
-            if ptr != libc::MAP_FAILED {
-                return Ok(Contents::Mapped {
-                    ptr: ptr.cast(),
-                    len,
-                });
-            }
-        }
-        std::fs::read(path).map(Contents::Read)
-    }
-}
-
-impl Deref for Contents {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            // SAFETY: ptr/len describe a live mapping owned by self until drop.
-            Contents::Mapped { ptr, len } => unsafe { std::slice::from_raw_parts(*ptr, *len) },
-            Contents::Read(v) => v,
-        }
-    }
-}
-
-impl Drop for Contents {
-    fn drop(&mut self) {
-        if let Contents::Mapped { ptr, len } = *self {
-            // SAFETY: unmapping exactly the region mmap returned; no borrows outlive self.
-            unsafe {
-                libc::munmap(ptr.cast_mut().cast(), len);
-            }
-        }
-    }
+fn contents(path: &str) -> std::io::Result<FileBytes> {
+    FileBytes::map(&File::open(path)?).or_else(|_| std::fs::read(path).map(FileBytes::Owned))
 }
 
 /// `offsetof(struct task_struct, thread.fsbase)` on this kernel, if BTF says.
 pub fn task_fsbase_offset() -> Option<u64> {
-    let data = Contents::open(VMLINUX).ok()?;
+    let data = contents(VMLINUX).ok()?;
     Btf::parse(&data)?.member_offset("task_struct", &["thread", "fsbase"])
 }
 

@@ -8,7 +8,7 @@ use std::fs::File;
 use std::ops::Deref;
 use std::os::fd::AsRawFd;
 
-pub(crate) enum Bytes {
+pub enum Bytes {
     Owned(Vec<u8>),
     Mapped { ptr: *const u8, len: usize },
 }
@@ -18,7 +18,7 @@ unsafe impl Send for Bytes {}
 unsafe impl Sync for Bytes {}
 
 impl Bytes {
-    pub(crate) fn map(file: &File) -> std::io::Result<Bytes> {
+    pub fn map(file: &File) -> std::io::Result<Bytes> {
         let len = usize::try_from(file.metadata()?.len())
             .map_err(|_| std::io::Error::other("file too large to map"))?;
         if len == 0 {

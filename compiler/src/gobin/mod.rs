@@ -27,6 +27,7 @@ use object::{Object, ObjectSection, ObjectSegment};
 pub use abi::{ArgLocation, Reg, RegClass, RegPiece, assign_abi};
 pub use buildinfo::BuildInfo;
 pub use dwarf::{GoParam, ParamList};
+pub use mapping::Bytes as FileBytes;
 pub use offsets::{OffsetSource, RuntimeOffsets};
 pub use pclntab::{Frame, Function};
 pub use symbols::Symbol;
