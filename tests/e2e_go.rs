@@ -97,29 +97,14 @@ fn go_cgo_target(name: &str) -> std::path::PathBuf {
     go_cgo_build(name, "1.23.9", &[])
 }
 
-/// Builds `tests/go/<name>` with CGO_ENABLED=1 and Go `version` (`flags` as for [`go_target`]),
-/// reusing a build newer than its source.
+/// Builds `tests/go/<name>` with CGO_ENABLED=1 and Go `version` (`flags` as for [`go_target`]).
 fn go_cgo_build(name: &str, version: &str, flags: &[&str]) -> std::path::PathBuf {
-    let stripped = if flags.is_empty() { "" } else { "-s" };
-    let out = repo_root().join(format!("target/gotargets/{name}-{version}-cgo{stripped}"));
-    let src = repo_root().join("tests/go").join(name);
-    let modified = |p: &std::path::Path| p.metadata().and_then(|m| m.modified()).ok();
-    if modified(&out).is_some() && modified(&out) >= modified(&src.join("main.go")) {
-        return out;
-    }
-    let status = std::process::Command::new(repo_root().join("scripts/go-build"))
-        .env("CGO_ENABLED", "1")
-        .arg(version)
-        .arg(&src)
-        .arg(&out)
-        .args(flags)
-        .status()
-        .expect("run scripts/go-build");
-    assert!(
-        status.success(),
-        "cgo build of {name} with Go {version} failed"
-    );
-    out
+    go_program_with(
+        &format!("tests/go/{name}"),
+        version,
+        flags,
+        &[("CGO_ENABLED", "1")],
+    )
 }
 
 /// In a cgo program whose C code has `__thread` variables, Go's TLS slot for g is not at

@@ -87,11 +87,19 @@ pub fn go_target(name: &str, version: &str, flags: &[&str]) -> PathBuf {
 /// Builds the Go program in `dir` (relative to the repository, e.g. `examples/shop`) like
 /// [`go_target`]; the executable is named after the directory's last component.
 pub fn go_program(dir: &str, version: &str, flags: &[&str]) -> PathBuf {
+    go_program_with(dir, version, flags, &[])
+}
+
+/// [`go_program`] with environment variables for the build, e.g. `CGO_ENABLED=1`.
+pub fn go_program_with(dir: &str, version: &str, flags: &[&str], env: &[(&str, &str)]) -> PathBuf {
     let name = dir.rsplit('/').next().unwrap_or(dir);
     static BUILD_LOCK: Mutex<()> = Mutex::new(());
     let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let env_words: Vec<String> = env.iter().map(|(k, v)| format!("{k}{v}")).collect();
     let flavour: String = flags
         .iter()
+        .copied()
+        .chain(env_words.iter().map(String::as_str))
         .map(|f| {
             f.chars()
                 .filter(|c| c.is_ascii_alphanumeric())
@@ -115,6 +123,7 @@ pub fn go_program(dir: &str, version: &str, flags: &[&str]) -> PathBuf {
         return out;
     }
     let status = Command::new(repo_root().join("scripts/go-build"))
+        .envs(env.iter().copied())
         .arg(version)
         .arg(&src)
         .arg(&out)
