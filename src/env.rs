@@ -157,6 +157,7 @@ impl Env for SystemEnv {
                 binary: Some(shown),
                 functions: target::resolve_uprobe_sites(bin, function, glob, ret, needs.values)?,
                 go: needs.runtime.then(|| target::go_runtime(bin)),
+                per_process: None,
             }),
             Err(GoBinError::Io { source, .. }) => Err(match source.kind() {
                 std::io::ErrorKind::NotFound => format!("binary not found: {shown}"),
@@ -170,6 +171,7 @@ impl Env for SystemEnv {
                 binary: Some(shown),
                 functions: Vec::new(),
                 go: None,
+                per_process: None,
             }),
         }
     }

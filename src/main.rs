@@ -248,6 +248,8 @@ fn run(cli: Cli) -> ExitCode {
     if let Some(pages) = cli.ring_pages {
         lower.ringbuf_bytes = pages * 4096;
     }
+    // No target: node-wide, every process is traced on its own terms.
+    lower.node_wide = !options.has_target;
     let compile_options = CompileOptions {
         check: options,
         lower,

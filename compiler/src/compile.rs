@@ -156,6 +156,7 @@ pub fn compile_checked(
             programs: specs,
             maps: lowered.maps,
             events: lowered.events,
+            node_wide: options.lower.node_wide,
         },
         ir: options.dump_ir.then_some(ir_text),
         bpf: options.dump_bpf.then_some(bpf_text),

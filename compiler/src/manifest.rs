@@ -14,6 +14,11 @@ pub struct Manifest {
     /// Ring-buffer event kinds; an event's first 8 bytes (u64 LE) index this list. The payload
     /// follows at byte 8; event `Layout` offsets count from the payload's start.
     pub events: Vec<EventSpec>,
+    /// Node-wide: no single target process, so user addresses and stacks carry the process
+    /// they belong to (see [`stack_parts`] and [`addr_parts`]) and Go facts come from the
+    /// [`MapRole::GoProcesses`] map, which the runtime fills for every Go process it knows.
+    #[serde(default)]
+    pub node_wide: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -125,6 +130,10 @@ pub enum MapRole {
     Counters,
     /// Values the runtime writes before attaching: [0] start time in ns (for `elapsed`).
     Config,
+    /// Node-wide Go facts: host tgid (u32) → [`GoProcFacts`], written by the runtime for each
+    /// Go process and deleted by the programs themselves when the process execs or exits (so a
+    /// reused pid never reads another program's offsets).
+    GoProcesses,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -236,6 +245,11 @@ pub enum EventSpec {
     Time {
         format: String,
     },
+    /// A process exec'd (`sched_process_exec`): the payload is its host tgid (u64). Node-wide
+    /// programs send it so the runtime learns new processes (and their binaries) at once.
+    ProcessExec,
+    /// A process ended (`sched_process_exit` of its last thread): payload as `ProcessExec`.
+    ProcessExit,
     /// `emit((k=v, …))`: a structured event. The payload is the kernel time of the event (u64,
     /// `bpf_ktime_get_ns`, CLOCK_MONOTONIC ns) at offset 0, then the value: `record`'s fields
     /// (offsets count from the payload's start, so the first is at 8) carry the record's field
@@ -263,4 +277,89 @@ pub fn go_stack_parts(value: i64) -> (i64, u64) {
         (value & ((1 << GO_STACK_ID_BITS) - 1)) as i64,
         value >> GO_STACK_ID_BITS,
     )
+}
+
+/// Bits of a node-wide stack value above the stack id that hold the host tgid (pid_max is at
+/// most 2^22), then the low bits of the direct caller's address (see [`stack_parts`]).
+pub const STACK_TGID_BITS: u32 = 22;
+/// Low bits of a node-wide address value (`gocreator`, `usym`) that hold the address; the
+/// tgid sits above them (see [`addr_parts`]).
+pub const ADDR_BITS: u32 = 42;
+
+/// A node-wide stack value as (stack id, host tgid, low bits of the caller): the id in the low
+/// [`GO_STACK_ID_BITS`], the tgid in the next [`STACK_TGID_BITS`], and in the rest the low bits
+/// of the direct caller's return address where an entry probe added one (0: none). The runtime
+/// restores the caller's high bits from frame 0, which lies in the same binary.
+pub fn stack_parts(value: i64) -> (i64, u32, u64) {
+    if value < 0 {
+        return (value, 0, 0);
+    }
+    let value = value as u64;
+    let id = value & ((1 << GO_STACK_ID_BITS) - 1);
+    let tgid = (value >> GO_STACK_ID_BITS) & ((1 << STACK_TGID_BITS) - 1);
+    (
+        id as i64,
+        tgid as u32,
+        value >> (GO_STACK_ID_BITS + STACK_TGID_BITS),
+    )
+}
+
+/// Bits of the caller a node-wide stack value keeps.
+pub const STACK_CALLER_BITS: u32 = 64 - GO_STACK_ID_BITS - STACK_TGID_BITS;
+
+/// A node-wide address value as (low [`ADDR_BITS`] of the address, host tgid). The runtime
+/// restores the high bits from the process's mappings (a mapping never spans 4 TiB).
+pub fn addr_parts(value: u64) -> (u64, u32) {
+    (value & ((1 << ADDR_BITS) - 1), (value >> ADDR_BITS) as u32)
+}
+
+/// The value of a [`MapRole::GoProcesses`] entry: where one Go process keeps what `goid`,
+/// `goparent` and `gocreator` read. All u64 little-endian at the `GO_PROC_*` offsets; an
+/// offset of 0 means the field does not exist in that Go release (`parentGoid` before 1.21).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GoProcFacts {
+    pub g_goid: u64,
+    pub g_m: u64,
+    pub m_curg: u64,
+    /// g's TLS slot relative to `fs_base` (negative).
+    pub tls_g: i64,
+    pub g_parent_goid: u64,
+    pub g_gopc: u64,
+}
+
+pub const GO_PROC_G_GOID: i16 = 0;
+pub const GO_PROC_G_M: i16 = 8;
+pub const GO_PROC_M_CURG: i16 = 16;
+pub const GO_PROC_TLS_G: i16 = 24;
+pub const GO_PROC_G_PARENT_GOID: i16 = 32;
+pub const GO_PROC_G_GOPC: i16 = 40;
+pub const GO_PROC_FACTS_SIZE: u32 = 48;
+
+impl GoProcFacts {
+    pub fn of(rt: &crate::target::GoRuntime) -> GoProcFacts {
+        GoProcFacts {
+            g_goid: rt.g_goid,
+            g_m: rt.g_m,
+            m_curg: rt.m_curg,
+            tls_g: rt.tls_g,
+            g_parent_goid: rt.g_parent_goid.unwrap_or(0),
+            g_gopc: rt.g_gopc.unwrap_or(0),
+        }
+    }
+
+    pub fn to_bytes(self) -> [u8; GO_PROC_FACTS_SIZE as usize] {
+        let mut out = [0u8; GO_PROC_FACTS_SIZE as usize];
+        let words = [
+            self.g_goid,
+            self.g_m,
+            self.m_curg,
+            self.tls_g as u64,
+            self.g_parent_goid,
+            self.g_gopc,
+        ];
+        for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&w.to_le_bytes());
+        }
+        out
+    }
 }

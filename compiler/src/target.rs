@@ -21,6 +21,16 @@ pub struct Resolved {
     /// Runtime facts of the Go program, when the binary (or the target) is Go and the probe
     /// needs them (`goid`; see [`crate::check::UprobeNeeds`]).
     pub go: Option<GoRuntime>,
+    /// Node-wide (no `-p`/`-c` target): a probe that fires in any process finds each Go
+    /// process's facts at run time, in the map the runtime fills ([`crate::manifest::GoProcFacts`]).
+    pub per_process: Option<PerProcessGo>,
+}
+
+/// What a node-wide probe knows of Go at compile time: only the kernel's side.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PerProcessGo {
+    /// As [`GoRuntime::task_fsbase`].
+    pub task_fsbase: Option<u64>,
 }
 
 /// One Go function a uprobe attaches to.

@@ -13,7 +13,7 @@ use crate::builtins::{
 };
 use crate::diag::{Diagnostic, codes, did_you_mean};
 use crate::span::Span;
-use crate::target::Resolved;
+use crate::target::{PerProcessGo, Resolved};
 use crate::types::{AggKind, IntType, StackKind, Type};
 use std::collections::HashSet;
 
@@ -281,25 +281,20 @@ impl<'a> Checker<'a> {
             {
                 let (b, at) = goid.unwrap_or((Builtin::Goid, attach.span));
                 if !self.options.has_target {
-                    self.error(
-                        Diagnostic::error(
-                            codes::NOT_GO,
-                            format!(
-                                "`{}` outside a uprobe needs a Go target process",
-                                go_name(b)
-                            ),
-                        )
-                        .primary(at, "whose goroutine?")
-                        .secondary(attach.span, "this probe fires in any process")
-                        .help("run with `-p PID` or `-c CMD` naming a Go program"),
-                    );
+                    // Node-wide: each Go process's offsets are looked up when the probe fires;
+                    // other processes read goid 0.
+                    attach.resolved = Some(Resolved {
+                        per_process: Some(PerProcessGo {
+                            task_fsbase: self.env.task_fsbase(),
+                        }),
+                        ..Resolved::default()
+                    });
                     return;
                 }
                 match self.env.go_runtime(None) {
                     Ok(go) => Resolved {
-                        binary: None,
-                        functions: Vec::new(),
                         go: Some(go),
+                        ..Resolved::default()
                     },
                     Err(why) => {
                         self.error(

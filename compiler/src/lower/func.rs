@@ -1,5 +1,7 @@
 //! Lowering one probe body into one IR function.
 
+mod go;
+
 use super::layout::{self, align8};
 use super::{Module, codes};
 use crate::ast::{self, BinOp, Block, Expr, ExprKind, MapRef, Stmt, StmtKind, UnOp};
@@ -11,7 +13,9 @@ use crate::diag::Diagnostic;
 use crate::ir::{AluOp, Base, Cond, Function, Inst, Label, Operand, VReg};
 use crate::manifest::{EventSpec, FieldKind, Layout, MapValue};
 use crate::span::Span;
-use crate::target::{GoLocation, GoRuntime, GoSite};
+use crate::target::{GoLocation, GoRuntime, GoSite, PerProcessGo};
+use go::Goroutine;
+pub(super) use go::lower_process_watch;
 use crate::types::{AggKind, StackKind, Type};
 use std::collections::HashMap;
 
@@ -135,18 +139,14 @@ struct Lower<'m, 'a, 'g> {
     goroutine: Option<Goroutine>,
 }
 
-#[derive(Clone, Copy)]
-struct Goroutine {
-    g: VReg,
-    goid: VReg,
-}
-
 /// What lowering knows about Go for one program: the function (for `args`/`ret` locations), the
 /// runtime offsets (for `goid`), and whether R14 holds g at the probed instructions.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct GoCtx<'a> {
     pub site: Option<&'a GoSite>,
     pub runtime: Option<&'a GoRuntime>,
+    /// Node-wide: no constant offsets; each process's come from the Go-processes map.
+    pub per_process: Option<&'a PerProcessGo>,
     pub abi_internal: bool,
     /// Some probed site's user stack lacks the direct caller, which `gostack` then takes from
     /// `*SP` (see [`GoSite::caller_at_sp`]).
@@ -181,8 +181,10 @@ pub(super) fn lower_probe(
     l.emit(Inst::Entry { ctx });
     let result = (|| -> R<()> {
         l.declare_mem_vars(info)?;
-        if let (Some(at), Some(rt)) = (info.goroutine_at, go.runtime) {
-            l.goroutine = Some(l.find_goroutine(rt, at)?);
+        if let Some(at) = info.goroutine_at
+            && (go.runtime.is_some() || go.per_process.is_some())
+        {
+            l.goroutine = Some(l.find_goroutine(at)?);
         }
         if let Some(pred) = &probe.predicate {
             l.span = pred.span;
@@ -199,6 +201,38 @@ pub(super) fn lower_probe(
         l.module.diags.push(d);
     }
     l.span = probe.span;
+    l.emit(Inst::Label(exit_label));
+    l.emit(Inst::Exit { value: 0 });
+    l.func
+}
+
+/// A program gprobe adds on its own (no probe in the source): `body` emits what it does
+/// between the entry and the exit.
+fn lower_internal(
+    module: &mut Module,
+    name: &str,
+    body: impl FnOnce(&mut Lower) -> R<()>,
+) -> Function {
+    let mut func = Function::new(name);
+    let ctx = func.vreg();
+    let exit_label = func.label();
+    let mut l = Lower {
+        module,
+        func,
+        ctx,
+        provider: ProviderKind::Tracepoint,
+        probe_name: name.to_string(),
+        span: Span { start: 0, end: 0 },
+        vars: HashMap::new(),
+        sp: 0,
+        exit_label,
+        go: GoCtx::default(),
+        goroutine: None,
+    };
+    l.emit(Inst::Entry { ctx });
+    if let Err(d) = body(&mut l) {
+        l.module.diags.push(d);
+    }
     l.emit(Inst::Label(exit_label));
     l.emit(Inst::Exit { value: 0 });
     l.func
@@ -2254,6 +2288,7 @@ impl Lower<'_, '_, '_> {
                         Operand::Imm(BPF_F_USER_STACK),
                     ],
                 );
+                self.tag_stack(id);
                 if self.go.caller_at_sp && self.provider == ProviderKind::Uprobe {
                     self.add_caller_at_sp(id, e.span)?;
                 }
@@ -2298,16 +2333,27 @@ impl Lower<'_, '_, '_> {
                     0
                 };
                 let ctx = self.ctx;
-                Val::Owned(self.call_value(
+                let id = self.call_value(
                     Helper::GetStackid,
                     vec![Operand::Reg(ctx), Operand::Reg(map), Operand::Imm(flags)],
-                ))
+                );
+                if kind == StackKind::User {
+                    self.tag_stack(id);
+                }
+                Val::Owned(id)
             }
             Builtin::Usym | Builtin::Ksym => {
                 let Some(a) = args.first() else {
                     return Err(unsupported(e.span, "usym() without an address"));
                 };
-                self.int(a)?
+                let addr = self.int(a)?;
+                if b == Builtin::Ksym || !self.module.options.node_wide {
+                    addr
+                } else {
+                    let addr = self.owned(addr);
+                    self.tag_address(addr);
+                    Val::Owned(addr)
+                }
             }
             Builtin::Count
             | Builtin::Sum
@@ -2503,144 +2549,6 @@ impl Lower<'_, '_, '_> {
             ret: None,
         });
         Ok(())
-    }
-
-    /// Stores the return address at `*SP` above the stack id in `id` (see
-    /// [`crate::manifest::go_stack_parts`]): at an entry probe before the frame pointer is pushed,
-    /// it is the direct caller the kernel's walk lacks. A failed walk (negative id) stays as is.
-    fn add_caller_at_sp(&mut self, id: VReg, span: Span) -> R<()> {
-        let failed = self.label();
-        self.emit(Inst::Branch {
-            cond: Cond::Slt,
-            lhs: id,
-            rhs: Operand::Imm(0),
-            target: failed,
-        });
-        let sp = self.ctx_load(pt_regs_offset("sp").unwrap_or(152), Size::DW);
-        let caller = self.read_with(
-            Helper::ProbeReadUser,
-            sp,
-            0,
-            &Type::Int(crate::types::IntType::U64),
-            span,
-        )?;
-        let caller = self.owned(caller);
-        self.emit(Inst::Alu {
-            op: AluOp::Lsh,
-            dst: caller,
-            src: Operand::Imm(crate::manifest::GO_STACK_ID_BITS as i32),
-        });
-        self.emit(Inst::Alu {
-            op: AluOp::Or,
-            dst: id,
-            src: Operand::Reg(caller),
-        });
-        self.emit(Inst::Label(failed));
-        Ok(())
-    }
-
-    /// A field of the current goroutine's `runtime.g`: `goid`, `goparent` (parentGoid) or
-    /// `gocreator` (gopc).
-    fn goroutine_field(&mut self, builtin: Builtin, span: Span) -> R<Val> {
-        let name = builtin.name();
-        let rt = self.go.runtime.ok_or_else(|| {
-            unsupported(
-                span,
-                format!("`{name}` without Go runtime offsets (not a Go target)"),
-            )
-        })?;
-        let (offset, ty) = match builtin {
-            Builtin::Goid => (Some(rt.g_goid), crate::types::IntType::I64),
-            Builtin::Goparent => (rt.g_parent_goid, crate::types::IntType::I64),
-            _ => (rt.g_gopc, crate::types::IntType::U64),
-        };
-        let offset = offset.ok_or_else(|| {
-            unsupported(
-                span,
-                format!("`{name}` in {} (no such field in runtime.g)", rt.version),
-            )
-        })?;
-        let found = match self.goroutine {
-            Some(found) => found,
-            None => self.find_goroutine(rt, span)?,
-        };
-        if builtin == Builtin::Goid {
-            // A copy: the caller may compute in place.
-            let goid = self.vreg();
-            self.move_into(goid, Val::Shared(found.goid));
-            return Ok(Val::Owned(goid));
-        }
-        self.read_with(
-            Helper::ProbeReadUser,
-            Val::Shared(found.g),
-            offset as i64,
-            &Type::Int(ty),
-            span,
-        )
-    }
-
-    /// The current goroutine's `g` and goid. g is R14 in Go-ABI code, else read from the
-    /// thread's TLS (`task->thread.fsbase + tls_g`). Only the system goroutines (g0, gsignal)
-    /// have goid 0: on their stacks the user goroutine is `g.m.curg` — so the common case costs
-    /// one read of target memory, the goid.
-    fn find_goroutine(&mut self, rt: &GoRuntime, span: Span) -> R<Goroutine> {
-        let u64t = Type::Int(crate::types::IntType::U64);
-        let i64t = Type::Int(crate::types::IntType::I64);
-        let g = if self.user_space() && self.go.abi_internal {
-            // pt_regs.r14
-            self.ctx_load(pt_regs_offset("r14").unwrap_or(8), Size::DW)
-        } else {
-            let fsbase_off = rt.task_fsbase.ok_or_else(|| {
-                unsupported(
-                    span,
-                    "goroutines here (the kernel's BTF does not give task_struct.thread.fsbase)",
-                )
-            })?;
-            let task = self.call_value(Helper::GetCurrentTask, vec![]);
-            let fsbase = self.read_with(
-                Helper::ProbeReadKernel,
-                Val::Owned(task),
-                fsbase_off as i64,
-                &u64t,
-                span,
-            )?;
-            self.read_with(Helper::ProbeReadUser, fsbase, rt.tls_g, &u64t, span)?
-        };
-        let g = self.owned(g);
-        let goid = self.read_with(
-            Helper::ProbeReadUser,
-            Val::Shared(g),
-            rt.g_goid as i64,
-            &i64t,
-            span,
-        )?;
-        let goid = self.owned(goid);
-        let user = self.label();
-        self.emit(Inst::Branch {
-            cond: Cond::Ne,
-            lhs: goid,
-            rhs: Operand::Imm(0),
-            target: user,
-        });
-        let m = self.read_with(
-            Helper::ProbeReadUser,
-            Val::Shared(g),
-            rt.g_m as i64,
-            &u64t,
-            span,
-        )?;
-        let curg = self.read_with(Helper::ProbeReadUser, m, rt.m_curg as i64, &u64t, span)?;
-        self.move_into(g, curg);
-        let curg_goid = self.read_with(
-            Helper::ProbeReadUser,
-            Val::Shared(g),
-            rt.g_goid as i64,
-            &i64t,
-            span,
-        )?;
-        self.move_into(goid, curg_goid);
-        self.emit(Inst::Label(user));
-        Ok(Goroutine { g, goid })
     }
 
     fn unary(&mut self, e: &Expr, op: UnOp, inner: &Expr) -> R<Val> {

@@ -39,6 +39,9 @@ pub struct LowerOptions {
     pub ringbuf_bytes: u32,
     /// `$1`..`$N`.
     pub positional: Vec<String>,
+    /// No `-p`/`-c` target: user stacks and addresses carry their process, and the programs
+    /// watch processes exec and exit so the runtime knows each one (see `func/go.rs`).
+    pub node_wide: bool,
 }
 
 impl Default for LowerOptions {
@@ -47,6 +50,7 @@ impl Default for LowerOptions {
             map_entries: 4096,
             ringbuf_bytes: 1 << 20,
             positional: Vec::new(),
+            node_wide: false,
         }
     }
 }
@@ -80,7 +84,15 @@ pub(crate) struct Module<'a> {
     pub emptied_maps: HashSet<usize>,
     pub events: Vec<EventSpec>,
     pub diags: Vec<Diagnostic>,
+    /// Node-wide: some program stored a user address tagged with its process.
+    pub tagged_addresses: bool,
 }
+
+/// The probe name of programs gprobe adds itself (not counted as the user's probes).
+pub const WATCH_PREFIX: &str = "gprobe:";
+
+/// Per-process facts each Go process keeps at most (node-wide); the runtime fills it.
+const GO_PROCESSES_ENTRIES: u32 = 16384;
 
 impl Module<'_> {
     fn internal_map(&mut self, role: MapRole, make: impl FnOnce() -> MapSpec) -> usize {
@@ -148,6 +160,42 @@ impl Module<'_> {
         })
     }
 
+    /// Node-wide Go facts by host tgid ([`crate::manifest::GoProcFacts`]).
+    pub fn go_processes_map(&mut self) -> usize {
+        self.internal_map(MapRole::GoProcesses, || MapSpec {
+            name: "go_procs".into(),
+            user_name: None,
+            role: MapRole::GoProcesses,
+            kind: MapKind::Hash,
+            key: u64_layout(),
+            value: MapValue::Plain(Layout {
+                size: crate::manifest::GO_PROC_FACTS_SIZE,
+                fields: vec![],
+            }),
+            max_entries: GO_PROCESSES_ENTRIES,
+        })
+    }
+
+    pub fn uses_go_processes(&self) -> bool {
+        self.maps.iter().any(|m| m.role == MapRole::GoProcesses)
+    }
+
+    /// Whether some program's values depend on which process it fired in (Go facts, user
+    /// stacks or addresses), so the runtime must hear of every exec and exit.
+    fn watches_processes(&self) -> bool {
+        self.options.node_wide
+            && (self.uses_go_processes()
+                || self.maps.iter().any(|m| {
+                    matches!(
+                        m.role,
+                        MapRole::Stacks {
+                            kind: StackKind::User | StackKind::Go
+                        }
+                    )
+                })
+                || self.tagged_addresses)
+    }
+
     pub fn event(&mut self, spec: EventSpec) -> u64 {
         self.events.push(spec);
         self.events.len() as u64 - 1
@@ -203,6 +251,7 @@ pub fn lower(
         emptied_maps: HashSet::new(),
         events: Vec::new(),
         diags: Vec::new(),
+        tagged_addresses: false,
     };
     collect_maps(program, checked, &mut module);
     let mut programs = Vec::new();
@@ -241,6 +290,22 @@ pub fn lower(
             }
         }
     }
+    if module.watches_processes() {
+        for (exec, name) in [(true, "sched_process_exec"), (false, "sched_process_exit")] {
+            let program = format!("gp_watch_{}", if exec { "exec" } else { "exit" });
+            let func = func::lower_process_watch(&mut module, &program, exec);
+            programs.push(LoweredProgram {
+                func,
+                section: format!("tracepoint/{program}"),
+                attach: Attach::Tracepoint {
+                    category: "sched".into(),
+                    name: name.into(),
+                },
+                span: Span { start: 0, end: 0 },
+                probe_name: format!("{WATCH_PREFIX}{name}"),
+            });
+        }
+    }
     if module.diags.iter().any(|d| d.is_error()) {
         return Err(module.diags);
     }
@@ -264,9 +329,11 @@ fn go_variants<'a>(
         return vec![(section_kind, target, func::GoCtx::default())];
     };
     let runtime = resolved.go.as_ref();
+    let per_process = resolved.per_process.as_ref();
     // Not Go code (a tracepoint, or a uprobe by ELF symbol): only the runtime offsets serve.
     let outside_go = func::GoCtx {
         runtime,
+        per_process,
         ..func::GoCtx::default()
     };
     let Attach::Uprobe { binary, ret, .. } = &target else {
@@ -317,6 +384,7 @@ fn go_variants<'a>(
                 site: (single || sites.iter().all(|s| same_locations(sites[0], s)))
                     .then(|| sites[0]),
                 runtime,
+                per_process,
                 abi_internal,
                 caller_at_sp: sites.iter().any(|s| s.caller_at_sp),
             },

@@ -169,6 +169,7 @@ impl Env for CaseEnv {
                     go_runtime()
                 }
             }),
+            per_process: None,
         })
     }
 

@@ -1,0 +1,436 @@
+//! Go values: the current goroutine (`goid`, `goparent`, `gocreator`), the direct caller a
+//! `gostack` at an entry probe lacks, and node-wide programs, whose Go facts and user addresses
+//! belong to whichever process the probe fired in.
+//!
+//! With a `-p`/`-c` target the runtime offsets are compile-time constants. Node-wide they are
+//! looked up per process in the map the runtime fills ([`crate::manifest::GoProcFacts`]); a
+//! process that is not Go (no entry) reads goid 0. Stack and address values then carry the
+//! host tgid (see [`crate::manifest::stack_parts`] and [`crate::manifest::addr_parts`]), so
+//! the runtime symbolizes each with its own process's binary.
+
+use super::{Lower, R, Val, pt_regs_offset, unsupported};
+use crate::bpf::{Helper, Size};
+use crate::builtins::Builtin;
+use crate::ir::{AluOp, Base, Cond, Function, Inst, Operand, VReg};
+use crate::manifest::{self, EventSpec, GO_STACK_ID_BITS, STACK_TGID_BITS};
+use crate::span::Span;
+use crate::target::GoRuntime;
+use crate::types::{IntType, Type};
+
+#[derive(Clone, Copy)]
+pub(super) struct Goroutine {
+    pub g: VReg,
+    pub goid: VReg,
+    /// Node-wide: the process's [`manifest::GoProcFacts`] (a map value), or 0 for a process
+    /// gprobe does not know as Go.
+    pub facts: Option<VReg>,
+}
+
+const U64: Type = Type::Int(IntType::U64);
+const I64: Type = Type::Int(IntType::I64);
+
+impl Lower<'_, '_, '_> {
+    /// The current goroutine's `g` and goid, with the target's constant offsets or, node-wide,
+    /// the offsets of the process the probe fired in.
+    pub(super) fn find_goroutine(&mut self, span: Span) -> R<Goroutine> {
+        if let Some(rt) = self.go.runtime {
+            return self.find_goroutine_fixed(rt, span);
+        }
+        if self.go.per_process.is_some() {
+            return self.find_goroutine_per_process(span);
+        }
+        Err(unsupported(
+            span,
+            "goroutines without Go runtime offsets (not a Go target)",
+        ))
+    }
+
+    /// g from R14 in Go-ABI code, else from the thread's TLS: `*(task->thread.fsbase + tls_g)`;
+    /// `tls_g` is an immediate or, node-wide, a register holding the process's slot.
+    fn read_g(&mut self, tls_g: Operand, span: Span) -> R<VReg> {
+        if self.user_space() && self.go.abi_internal {
+            let g = self.ctx_load(pt_regs_offset("r14").unwrap_or(8), Size::DW);
+            return Ok(self.owned(g));
+        }
+        let fsbase_off = self
+            .go
+            .runtime
+            .and_then(|rt| rt.task_fsbase)
+            .or_else(|| self.go.per_process.and_then(|p| p.task_fsbase))
+            .ok_or_else(|| {
+                unsupported(
+                    span,
+                    "goroutines here (the kernel's BTF does not give task_struct.thread.fsbase)",
+                )
+            })?;
+        let task = self.call_value(Helper::GetCurrentTask, vec![]);
+        let fsbase = self.read_with(
+            Helper::ProbeReadKernel,
+            Val::Owned(task),
+            fsbase_off as i64,
+            &U64,
+            span,
+        )?;
+        let fsbase = self.owned(fsbase);
+        self.emit(Inst::Alu {
+            op: AluOp::Add,
+            dst: fsbase,
+            src: tls_g,
+        });
+        let g = self.read_with(Helper::ProbeReadUser, Val::Owned(fsbase), 0, &U64, span)?;
+        Ok(self.owned(g))
+    }
+
+    /// Only the system goroutines (g0, gsignal) have goid 0: on their stacks the user
+    /// goroutine is `g.m.curg` — so the common case costs one read of target memory, the goid.
+    fn find_goroutine_fixed(&mut self, rt: &GoRuntime, span: Span) -> R<Goroutine> {
+        let g = self.read_g(Operand::Imm(rt.tls_g as i32), span)?;
+        let goid = self.read_with(
+            Helper::ProbeReadUser,
+            Val::Shared(g),
+            rt.g_goid as i64,
+            &I64,
+            span,
+        )?;
+        let goid = self.owned(goid);
+        let user = self.label();
+        self.emit(Inst::Branch {
+            cond: Cond::Ne,
+            lhs: goid,
+            rhs: Operand::Imm(0),
+            target: user,
+        });
+        let m = self.read_with(
+            Helper::ProbeReadUser,
+            Val::Shared(g),
+            rt.g_m as i64,
+            &U64,
+            span,
+        )?;
+        let curg = self.read_with(Helper::ProbeReadUser, m, rt.m_curg as i64, &U64, span)?;
+        self.move_into(g, curg);
+        let curg_goid = self.read_with(
+            Helper::ProbeReadUser,
+            Val::Shared(g),
+            rt.g_goid as i64,
+            &I64,
+            span,
+        )?;
+        self.move_into(goid, curg_goid);
+        self.emit(Inst::Label(user));
+        Ok(Goroutine {
+            g,
+            goid,
+            facts: None,
+        })
+    }
+
+    /// As [`Self::find_goroutine_fixed`], with the offsets of the current process from the
+    /// Go-processes map; g and goid are 0 in a process without an entry.
+    fn find_goroutine_per_process(&mut self, span: Span) -> R<Goroutine> {
+        let procs = self.module.go_processes_map();
+        let key = self.alloc(8)?;
+        let tgid = self.current_tgid();
+        self.emit(Inst::Store {
+            base: Base::Fp,
+            off: key,
+            size: Size::DW,
+            src: Operand::Reg(tgid),
+        });
+        let facts = self.lookup(procs, key);
+        let g = self.vreg();
+        let goid = self.vreg();
+        for r in [g, goid] {
+            self.emit(Inst::Mov {
+                dst: r,
+                src: Operand::Imm(0),
+            });
+        }
+        let done = self.label();
+        self.branch_if_zero(facts, done);
+        let tls_g = self.field_of(facts, manifest::GO_PROC_TLS_G);
+        let found = self.read_g(Operand::Reg(tls_g), span)?;
+        self.move_into(g, Val::Owned(found));
+        let read_goid = |l: &mut Self, goid: VReg| -> R<()> {
+            let at = l.field_of(facts, manifest::GO_PROC_G_GOID);
+            l.emit(Inst::Alu {
+                op: AluOp::Add,
+                dst: at,
+                src: Operand::Reg(g),
+            });
+            let v = l.read_with(Helper::ProbeReadUser, Val::Owned(at), 0, &I64, span)?;
+            l.move_into(goid, v);
+            Ok(())
+        };
+        read_goid(self, goid)?;
+        self.emit(Inst::Branch {
+            cond: Cond::Ne,
+            lhs: goid,
+            rhs: Operand::Imm(0),
+            target: done,
+        });
+        for field in [manifest::GO_PROC_G_M, manifest::GO_PROC_M_CURG] {
+            let at = self.field_of(facts, field);
+            self.emit(Inst::Alu {
+                op: AluOp::Add,
+                dst: at,
+                src: Operand::Reg(g),
+            });
+            let next = self.read_with(Helper::ProbeReadUser, Val::Owned(at), 0, &U64, span)?;
+            self.move_into(g, next);
+        }
+        read_goid(self, goid)?;
+        self.emit(Inst::Label(done));
+        Ok(Goroutine {
+            g,
+            goid,
+            facts: Some(facts),
+        })
+    }
+
+    /// `*(u64 *)(facts + off)`, a field of a non-null [`manifest::GoProcFacts`].
+    fn field_of(&mut self, facts: VReg, off: i16) -> VReg {
+        let r = self.vreg();
+        self.emit(Inst::Load {
+            dst: r,
+            base: Base::Reg(facts),
+            off,
+            size: Size::DW,
+        });
+        r
+    }
+
+    /// The host tgid of the current task.
+    pub(super) fn current_tgid(&mut self) -> VReg {
+        let r = self.call_value(Helper::GetCurrentPidTgid, vec![]);
+        self.emit(Inst::Alu {
+            op: AluOp::Rsh,
+            dst: r,
+            src: Operand::Imm(32),
+        });
+        r
+    }
+
+    /// A field of the current goroutine's `runtime.g`: `goid`, `goparent` (parentGoid) or
+    /// `gocreator` (gopc).
+    pub(super) fn goroutine_field(&mut self, builtin: Builtin, span: Span) -> R<Val> {
+        let found = match self.goroutine {
+            Some(found) => found,
+            None => self.find_goroutine(span)?,
+        };
+        if builtin == Builtin::Goid {
+            // A copy: the caller may compute in place.
+            let goid = self.vreg();
+            self.move_into(goid, Val::Shared(found.goid));
+            return Ok(Val::Owned(goid));
+        }
+        let ty = if builtin == Builtin::Goparent {
+            I64
+        } else {
+            U64
+        };
+        if let Some(facts) = found.facts {
+            return self.goroutine_field_per_process(builtin, found.g, facts, &ty, span);
+        }
+        let name = builtin.name();
+        let rt = self.go.runtime.ok_or_else(|| {
+            unsupported(
+                span,
+                format!("`{name}` without Go runtime offsets (not a Go target)"),
+            )
+        })?;
+        let offset = match builtin {
+            Builtin::Goparent => rt.g_parent_goid,
+            _ => rt.g_gopc,
+        };
+        let offset = offset.ok_or_else(|| {
+            unsupported(
+                span,
+                format!("`{name}` in {} (no such field in runtime.g)", rt.version),
+            )
+        })?;
+        self.read_with(
+            Helper::ProbeReadUser,
+            Val::Shared(found.g),
+            offset as i64,
+            &ty,
+            span,
+        )
+    }
+
+    /// Node-wide `goparent`/`gocreator`: 0 outside Go processes and where the process's Go
+    /// release lacks the field (its offset is 0); `gocreator` carries the tgid.
+    fn goroutine_field_per_process(
+        &mut self,
+        builtin: Builtin,
+        g: VReg,
+        facts: VReg,
+        ty: &Type,
+        span: Span,
+    ) -> R<Val> {
+        let out = self.vreg();
+        self.emit(Inst::Mov {
+            dst: out,
+            src: Operand::Imm(0),
+        });
+        let done = self.label();
+        self.branch_if_zero(facts, done);
+        let field = if builtin == Builtin::Goparent {
+            manifest::GO_PROC_G_PARENT_GOID
+        } else {
+            manifest::GO_PROC_G_GOPC
+        };
+        let at = self.field_of(facts, field);
+        self.branch_if_zero(at, done);
+        self.emit(Inst::Alu {
+            op: AluOp::Add,
+            dst: at,
+            src: Operand::Reg(g),
+        });
+        let v = self.read_with(Helper::ProbeReadUser, Val::Owned(at), 0, ty, span)?;
+        self.move_into(out, v);
+        self.emit(Inst::Label(done));
+        if builtin == Builtin::Gocreator {
+            self.tag_address(out);
+        }
+        Ok(Val::Owned(out))
+    }
+
+    /// Node-wide: keeps the low [`manifest::ADDR_BITS`] of the user address in `addr` and puts
+    /// the current tgid above them (see [`manifest::addr_parts`]). Otherwise nothing.
+    pub(super) fn tag_address(&mut self, addr: VReg) {
+        if !self.module.options.node_wide {
+            return;
+        }
+        self.module.tagged_addresses = true;
+        let keep = 64 - manifest::ADDR_BITS as i32;
+        for op in [AluOp::Lsh, AluOp::Rsh] {
+            self.emit(Inst::Alu {
+                op,
+                dst: addr,
+                src: Operand::Imm(keep),
+            });
+        }
+        let tgid = self.current_tgid();
+        self.emit(Inst::Alu {
+            op: AluOp::Lsh,
+            dst: tgid,
+            src: Operand::Imm(manifest::ADDR_BITS as i32),
+        });
+        self.emit(Inst::Alu {
+            op: AluOp::Or,
+            dst: addr,
+            src: Operand::Reg(tgid),
+        });
+    }
+
+    /// Node-wide: puts the current tgid above the user stack id in `id` (see
+    /// [`manifest::stack_parts`]); a failed walk (negative id) stays as is.
+    pub(super) fn tag_stack(&mut self, id: VReg) {
+        if !self.module.options.node_wide {
+            return;
+        }
+        let failed = self.label();
+        self.emit(Inst::Branch {
+            cond: Cond::Slt,
+            lhs: id,
+            rhs: Operand::Imm(0),
+            target: failed,
+        });
+        let tgid = self.current_tgid();
+        self.emit(Inst::Alu {
+            op: AluOp::Lsh,
+            dst: tgid,
+            src: Operand::Imm(GO_STACK_ID_BITS as i32),
+        });
+        self.emit(Inst::Alu {
+            op: AluOp::Or,
+            dst: id,
+            src: Operand::Reg(tgid),
+        });
+        self.emit(Inst::Label(failed));
+    }
+
+    /// Stores the return address at `*SP` above the stack id in `id` (see
+    /// [`crate::manifest::go_stack_parts`]; node-wide its low bits, above the tgid): at an entry
+    /// probe before the frame pointer is pushed, it is the direct caller the kernel's walk
+    /// lacks. A failed walk (negative id) stays as is.
+    pub(super) fn add_caller_at_sp(&mut self, id: VReg, span: Span) -> R<()> {
+        let failed = self.label();
+        self.emit(Inst::Branch {
+            cond: Cond::Slt,
+            lhs: id,
+            rhs: Operand::Imm(0),
+            target: failed,
+        });
+        let sp = self.ctx_load(pt_regs_offset("sp").unwrap_or(152), Size::DW);
+        let caller = self.read_with(Helper::ProbeReadUser, sp, 0, &U64, span)?;
+        let caller = self.owned(caller);
+        let shift = if self.module.options.node_wide {
+            GO_STACK_ID_BITS + STACK_TGID_BITS
+        } else {
+            GO_STACK_ID_BITS
+        };
+        self.emit(Inst::Alu {
+            op: AluOp::Lsh,
+            dst: caller,
+            src: Operand::Imm(shift as i32),
+        });
+        self.emit(Inst::Alu {
+            op: AluOp::Or,
+            dst: id,
+            src: Operand::Reg(caller),
+        });
+        self.emit(Inst::Label(failed));
+        Ok(())
+    }
+
+    /// The body of a node-wide process watch on `sched_process_exec` (`exec`) or
+    /// `sched_process_exit`: forget the process's Go facts at once (its image changed or it
+    /// is gone, and its pid may be reused) and tell the runtime, which learns the new image.
+    /// An exit counts only for the thread group's last thread (`group_dead`).
+    pub(super) fn process_watch(&mut self, exec: bool) -> R<()> {
+        if !exec {
+            // sched_process_exit's `bool group_dead` at offset 32 of its record.
+            let dead = self.ctx_load(32, Size::B);
+            let dead = self.owned(dead);
+            let exit = self.exit_label;
+            self.branch_if_zero(dead, exit);
+        }
+        let tgid = self.current_tgid();
+        if self.module.uses_go_processes() {
+            let procs = self.module.go_processes_map();
+            let key = self.alloc(8)?;
+            self.emit(Inst::Store {
+                base: Base::Fp,
+                off: key,
+                size: Size::DW,
+                src: Operand::Reg(tgid),
+            });
+            self.delete_key(procs, key);
+        }
+        let id = self.module.event(if exec {
+            EventSpec::ProcessExec
+        } else {
+            EventSpec::ProcessExit
+        });
+        let base = self.alloc(16)?;
+        self.store_imm64(base, id);
+        self.emit(Inst::Store {
+            base: Base::Fp,
+            off: base + 8,
+            size: Size::DW,
+            src: Operand::Reg(tgid),
+        });
+        self.output_event(base, 8, true, 0)
+    }
+}
+
+/// A node-wide process watch program (see [`Lower::process_watch`]).
+pub(in crate::lower) fn lower_process_watch(
+    module: &mut crate::lower::Module,
+    name: &str,
+    exec: bool,
+) -> Function {
+    super::lower_internal(module, name, |l| l.process_watch(exec))
+}

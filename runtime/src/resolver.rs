@@ -1,0 +1,204 @@
+//! Stack ids and addresses to names. With a `-p`/`-c` target (or a uprobe's binary) every user
+//! address belongs to that one binary; node-wide, each value carries its process (see
+//! `manifest::stack_parts`) and is symbolized with that process's binary (see [`crate::procs`]).
+
+use crate::decode::{self, Resolve};
+use crate::session::key_of;
+use crate::symbolize::SymbolTable;
+use crate::sys::RawMap;
+use gprobe_compiler::types::StackKind;
+use std::cell::OnceCell;
+use std::path::PathBuf;
+
+/// Stack ids and addresses to names, loading symbol tables on first use.
+#[derive(Default)]
+pub(crate) struct Resolver {
+    pub stacks: Vec<(StackKind, RawMap)>,
+    pub user_binary: Option<PathBuf>,
+    user: OnceCell<SymbolTable>,
+    kernel: OnceCell<SymbolTable>,
+    /// The user binary read as a Go binary (pclntab), for `gostack`.
+    go: OnceCell<Option<gprobe_compiler::gobin::GoBinary>>,
+    /// The traced process, whose mappings tell where a PIE binary was loaded.
+    pub target_pid: Option<u32>,
+    /// Runtime address − link-time address of the user binary: 0 unless it is PIE. Learned
+    /// from /proc/PID/maps while the target is alive (symbols are often read after it exits).
+    load_bias: OnceCell<u64>,
+    /// CLOCK_REALTIME − CLOCK_MONOTONIC in ns: turns kernel times (`nsecs`, `emit()`'s
+    /// timestamps, `strftime()`) into Unix times.
+    pub realtime_offset_ns: i64,
+}
+
+impl Resolver {
+    /// The traced binary read as a Go binary (pclntab names work stripped), if it is one.
+    fn go_binary(&self) -> Option<&gprobe_compiler::gobin::GoBinary> {
+        self.go
+            .get_or_init(|| {
+                let path = self.user_binary.as_deref()?;
+                gprobe_compiler::gobin::GoBinary::open(path).ok()
+            })
+            .as_ref()
+    }
+
+    /// Learns the load bias once the target has mapped its binary; true once known.
+    pub fn learn_load_bias(&self) -> bool {
+        if self.load_bias.get().is_some() {
+            return true;
+        }
+        let Some(bin) = self.go_binary() else {
+            // Not a Go binary: ELF symbols of a non-PIE executable need no bias.
+            return self.load_bias.set(0).is_ok();
+        };
+        if !bin.is_pie() {
+            return self.load_bias.set(0).is_ok();
+        }
+        let (Some(pid), Some(path)) = (self.target_pid, self.user_binary.as_deref()) else {
+            return false;
+        };
+        let Some(start) = mapping_start(pid, path) else {
+            return false;
+        };
+        let first_vaddr = bin
+            .load_segments()
+            .iter()
+            .map(|s| s.vaddr)
+            .min()
+            .unwrap_or(0);
+        self.load_bias
+            .set(start.wrapping_sub(first_vaddr & !0xfff))
+            .is_ok()
+    }
+
+    /// A runtime user address as a link-time address of the binary.
+    fn unbias(&self, addr: u64) -> u64 {
+        self.learn_load_bias();
+        addr.wrapping_sub(self.load_bias.get().copied().unwrap_or(0))
+    }
+
+    fn table(&self, user: bool) -> &SymbolTable {
+        if user {
+            self.user.get_or_init(|| {
+                self.user_binary
+                    .as_deref()
+                    .map(SymbolTable::from_elf)
+                    .unwrap_or_default()
+            })
+        } else {
+            self.kernel.get_or_init(SymbolTable::kernel)
+        }
+    }
+}
+
+impl Resolve for Resolver {
+    fn unix_ns(&self, ktime_ns: u64) -> u64 {
+        ktime_ns.wrapping_add_signed(self.realtime_offset_ns)
+    }
+
+    fn stack(&self, kind: StackKind, value: i64, limit: u8) -> Vec<String> {
+        let Some((_, raw)) = self.stacks.iter().find(|(k, _)| *k == kind) else {
+            return Vec::new();
+        };
+        let (id, caller) = if kind == StackKind::Go {
+            gprobe_compiler::manifest::go_stack_parts(value)
+        } else {
+            (value, 0)
+        };
+        if id < 0 {
+            return Vec::new();
+        }
+        let Ok(Some(frames)) = raw.lookup(&key_of(id as u32, raw.key_size)) else {
+            return Vec::new();
+        };
+        let mut addrs: Vec<u64> = frames
+            .chunks_exact(8)
+            .map(|c| decode::read_uint(c, 0, 8))
+            .take_while(|&addr| addr != 0)
+            .collect();
+        // The probed function's caller, where the kernel's walk skipped it: frame 0 is the
+        // probed instruction, and one program can probe functions of both kinds (`main.*`).
+        let skipped = |probed: u64| {
+            self.go_binary()
+                .is_none_or(|bin| bin.fp_walk_misses_caller(self.unbias(probed)))
+        };
+        if caller != 0 && addrs.first().is_some_and(|&probed| skipped(probed)) {
+            addrs.insert(1, caller);
+        }
+        addrs.truncate(if limit == 0 {
+            usize::MAX
+        } else {
+            limit as usize
+        });
+        if kind == StackKind::Go
+            && let Some(bin) = self.go_binary()
+        {
+            return addrs
+                .into_iter()
+                .enumerate()
+                .flat_map(|(i, addr)| crate::symbolize::go_frames(bin, self.unbias(addr), i > 0))
+                .collect();
+        }
+        let user = kind != StackKind::Kernel;
+        let table = self.table(user);
+        addrs
+            .into_iter()
+            .map(|addr| table.format(if user { self.unbias(addr) } else { addr }))
+            .collect()
+    }
+
+    fn go_pc(&self, addr: u64) -> String {
+        let pc = self.unbias(addr);
+        match self.go_binary().and_then(|bin| bin.function_at(pc)) {
+            Some(f) => format!("{}+{}", f.name, pc - f.entry),
+            None => self.table(true).format(pc),
+        }
+    }
+
+    fn symbol(&self, user: bool, addr: u64) -> String {
+        let addr = if user { self.unbias(addr) } else { addr };
+        self.table(user)
+            .lookup(addr)
+            .map(|s| s.split('+').next().unwrap_or(&s).to_string())
+            // A stripped Go binary has no ELF symbols but keeps its pclntab.
+            .or_else(|| {
+                let f = self.go_binary().filter(|_| user)?.function_at(addr)?;
+                Some(f.name.clone())
+            })
+            .unwrap_or_else(|| format!("0x{addr:x}"))
+    }
+}
+
+/// Where process `pid` mapped the start (file offset 0) of `path`, from /proc/PID/maps.
+fn mapping_start(pid: u32, path: &std::path::Path) -> Option<u64> {
+    let want = std::fs::canonicalize(path).ok()?;
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
+    maps.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        let range = fields.next()?;
+        let offset = fields.nth(1)?;
+        let mapped = fields.nth(2)?;
+        (u64::from_str_radix(offset, 16).ok()? == 0 && std::path::Path::new(mapped) == want)
+            .then(|| u64::from_str_radix(range.split('-').next()?, 16).ok())
+            .flatten()
+    })
+}
+
+
+impl Resolver {
+    /// `realtime_offset_ns`: CLOCK_REALTIME − CLOCK_MONOTONIC now.
+    pub fn new(realtime_offset_ns: i64) -> Resolver {
+        Resolver {
+            realtime_offset_ns,
+            ..Resolver::default()
+        }
+    }
+
+    /// A process exec'd (node-wide): learn its new image.
+    pub fn process_exec(&mut self, pid: u32) {
+        let _ = pid;
+    }
+
+    /// A process ended (node-wide): keep what symbolizes it, forget its Go facts.
+    pub fn process_exit(&mut self, pid: u32) {
+        let _ = pid;
+    }
+}
