@@ -7,7 +7,9 @@ use crate::session::key_of;
 use crate::symbolize::SymbolTable;
 use crate::sys::RawMap;
 use gprobe_compiler::types::StackKind;
-use std::cell::OnceCell;
+use crate::procs::{Processes, Selector};
+use gprobe_compiler::manifest::{self, GoProcFacts};
+use std::cell::{OnceCell, RefCell};
 use std::path::PathBuf;
 
 /// Stack ids and addresses to names, loading symbol tables on first use.
@@ -27,6 +29,138 @@ pub(crate) struct Resolver {
     /// CLOCK_REALTIME − CLOCK_MONOTONIC in ns: turns kernel times (`nsecs`, `emit()`'s
     /// timestamps, `strftime()`) into Unix times.
     pub realtime_offset_ns: i64,
+    /// Node-wide: every process, each value symbolized with its own.
+    pub node: Option<NodeWide>,
+}
+
+/// Node-wide knowledge: the process registry, and the map of Go facts the programs read (kept
+/// in step with exec and exit events).
+pub(crate) struct NodeWide {
+    procs: RefCell<Processes>,
+    go_procs: Option<RawMap>,
+    verbose: bool,
+}
+
+impl NodeWide {
+    pub fn new(selector: Selector, go_procs: Option<RawMap>, verbose: bool) -> NodeWide {
+        NodeWide {
+            procs: RefCell::new(Processes::new(selector)),
+            go_procs,
+            verbose,
+        }
+    }
+
+    /// Every process running now; each Go process's facts go into the map. Unreadable or
+    /// vanished processes are skipped (named with `-v`).
+    pub fn discover(&self) {
+        let mut procs = self.procs.borrow_mut();
+        procs.scan();
+        for skipped in procs.take_skipped() {
+            if self.verbose {
+                eprintln!("gprobe: skipped pid {}: {}", skipped.pid, skipped.reason);
+            }
+        }
+        let facts: Vec<(u32, GoProcFacts)> = procs
+            .go_processes()
+            .map(|(p, rt)| (p.pid, GoProcFacts::of(rt)))
+            .collect();
+        drop(procs);
+        for (pid, facts) in facts {
+            self.write_facts(pid, facts);
+        }
+    }
+
+    fn write_facts(&self, pid: u32, facts: GoProcFacts) {
+        if let Some(map) = &self.go_procs {
+            // A full map (more Go processes than entries) leaves that process at goid 0.
+            let _ = map.update(&u64::from(pid).to_le_bytes(), &facts.to_bytes());
+        }
+    }
+
+    pub fn exec(&self, pid: u32) {
+        let mut procs = self.procs.borrow_mut();
+        if !procs.on_exec(pid) {
+            return;
+        }
+        let facts = procs
+            .get(pid)
+            .and_then(|p| p.exe.go_runtime())
+            .map(GoProcFacts::of);
+        drop(procs);
+        if let Some(facts) = facts {
+            self.write_facts(pid, facts);
+        }
+    }
+
+    pub fn exit(&self, pid: u32) {
+        self.procs.borrow_mut().on_exit(pid);
+        if let Some(map) = &self.go_procs {
+            // The exit program deleted it already; this covers a process we wrote late.
+            let _ = map.delete(&u64::from(pid).to_le_bytes());
+        }
+    }
+
+    /// The full address of `low` (the low [`manifest::ADDR_BITS`] of a user address of `pid`):
+    /// the one inside a mapping of that process.
+    fn full_address(&self, pid: u32, low: u64) -> u64 {
+        let mask = (1u64 << manifest::ADDR_BITS) - 1;
+        let find = |procs: &Processes| {
+            let p = procs.get(pid)?;
+            p.mappings.iter().find_map(|m| {
+                let base = m.start & !mask;
+                [base | low, (base | low).wrapping_add(mask + 1)]
+                    .into_iter()
+                    .find(|a| (m.start..m.end).contains(a))
+            })
+        };
+        if let Some(a) = find(&self.procs.borrow()) {
+            return a;
+        }
+        let mut procs = self.procs.borrow_mut();
+        if procs.get(pid).is_none() {
+            procs.on_exec(pid);
+        } else {
+            procs.refresh_mappings(pid);
+        }
+        find(&procs).unwrap_or(low)
+    }
+
+    /// Frames of a node-wide user stack of `pid` (`addrs` from the stack map), with the direct
+    /// caller's low bits `caller_low` put back after frame 0 where the walk skipped it.
+    fn frames(
+        &self,
+        pid: u32,
+        mut addrs: Vec<u64>,
+        caller_low: u64,
+        limit: u8,
+        go: bool,
+    ) -> Vec<String> {
+        let mut procs = self.procs.borrow_mut();
+        if caller_low != 0
+            && let Some(&probed) = addrs.first()
+        {
+            // The caller lies in the same binary as frame 0, so within 2^(bits-1) of it.
+            let bits = manifest::STACK_CALLER_BITS;
+            let span = 1u64 << bits;
+            let near = (probed & !(span - 1)) | caller_low;
+            let caller = [near.wrapping_sub(span), near, near.wrapping_add(span)]
+                .into_iter()
+                .min_by_key(|a| a.abs_diff(probed))
+                .unwrap_or(near);
+            let skipped = procs.locate(pid, probed).is_none_or(|(bin, at)| {
+                bin.go().is_none_or(|g| g.fp_walk_misses_caller(at))
+            });
+            if skipped {
+                addrs.insert(1, caller);
+            }
+        }
+        addrs.truncate(if limit == 0 {
+            usize::MAX
+        } else {
+            limit as usize
+        });
+        procs.user_frames(pid, &addrs, go)
+    }
 }
 
 impl Resolver {
@@ -98,22 +232,23 @@ impl Resolve for Resolver {
         let Some((_, raw)) = self.stacks.iter().find(|(k, _)| *k == kind) else {
             return Vec::new();
         };
+        if let Some(node) = &self.node
+            && kind != StackKind::Kernel
+        {
+            let (id, pid, caller) = manifest::stack_parts(value);
+            let Some(addrs) = stack_addresses(raw, id) else {
+                return Vec::new();
+            };
+            return node.frames(pid, addrs, caller, limit, kind == StackKind::Go);
+        }
         let (id, caller) = if kind == StackKind::Go {
             gprobe_compiler::manifest::go_stack_parts(value)
         } else {
             (value, 0)
         };
-        if id < 0 {
-            return Vec::new();
-        }
-        let Ok(Some(frames)) = raw.lookup(&key_of(id as u32, raw.key_size)) else {
+        let Some(mut addrs) = stack_addresses(raw, id) else {
             return Vec::new();
         };
-        let mut addrs: Vec<u64> = frames
-            .chunks_exact(8)
-            .map(|c| decode::read_uint(c, 0, 8))
-            .take_while(|&addr| addr != 0)
-            .collect();
         // The probed function's caller, where the kernel's walk skipped it: frame 0 is the
         // probed instruction, and one program can probe functions of both kinds (`main.*`).
         let skipped = |probed: u64| {
@@ -146,6 +281,11 @@ impl Resolve for Resolver {
     }
 
     fn go_pc(&self, addr: u64) -> String {
+        if let Some(node) = &self.node {
+            let (low, pid) = manifest::addr_parts(addr);
+            let full = node.full_address(pid, low);
+            return node.procs.borrow_mut().go_pc(pid, full);
+        }
         let pc = self.unbias(addr);
         match self.go_binary().and_then(|bin| bin.function_at(pc)) {
             Some(f) => format!("{}+{}", f.name, pc - f.entry),
@@ -154,6 +294,13 @@ impl Resolve for Resolver {
     }
 
     fn symbol(&self, user: bool, addr: u64) -> String {
+        if let Some(node) = &self.node
+            && user
+        {
+            let (low, pid) = manifest::addr_parts(addr);
+            let full = node.full_address(pid, low);
+            return node.procs.borrow_mut().user_symbol(pid, full);
+        }
         let addr = if user { self.unbias(addr) } else { addr };
         self.table(user)
             .lookup(addr)
@@ -165,6 +312,21 @@ impl Resolve for Resolver {
             })
             .unwrap_or_else(|| format!("0x{addr:x}"))
     }
+}
+
+/// The addresses of stack `id` in a stack map, innermost first; `None` for a failed walk.
+fn stack_addresses(raw: &RawMap, id: i64) -> Option<Vec<u64>> {
+    if id < 0 {
+        return None;
+    }
+    let frames = raw.lookup(&key_of(id as u32, raw.key_size)).ok()??;
+    Some(
+        frames
+            .chunks_exact(8)
+            .map(|c| decode::read_uint(c, 0, 8))
+            .take_while(|&addr| addr != 0)
+            .collect(),
+    )
 }
 
 /// Where process `pid` mapped the start (file offset 0) of `path`, from /proc/PID/maps.
@@ -194,11 +356,15 @@ impl Resolver {
 
     /// A process exec'd (node-wide): learn its new image.
     pub fn process_exec(&mut self, pid: u32) {
-        let _ = pid;
+        if let Some(node) = &self.node {
+            node.exec(pid);
+        }
     }
 
     /// A process ended (node-wide): keep what symbolizes it, forget its Go facts.
     pub fn process_exit(&mut self, pid: u32) {
-        let _ = pid;
+        if let Some(node) = &self.node {
+            node.exit(pid);
+        }
     }
 }

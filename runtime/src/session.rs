@@ -13,7 +13,8 @@ use crate::decode::{self, RawEntry, Resolve};
 use crate::error::RuntimeError;
 use crate::kernel::{self, Loaded, OwnedMap, Trigger};
 use crate::output::Sink;
-use crate::resolver::Resolver;
+use crate::procs::Selector;
+use crate::resolver::{NodeWide, Resolver};
 use crate::sys::RawMap;
 use crate::value::MapSnapshot;
 use crate::{printf, timefmt, tracefs};
@@ -340,6 +341,13 @@ impl Session {
         session.write_config()?;
         session.resolver.stacks = session.stack_maps();
         session.resolver.user_binary = user_binary(manifest, options);
+        if manifest.node_wide {
+            session.resolver.node = Some(NodeWide::new(
+                Selector::all(),
+                session.role_map(MapRole::GoProcesses),
+                options.verbose,
+            ));
+        }
 
         let mut distinct: Vec<&str> = manifest
             .programs
@@ -400,6 +408,10 @@ impl Session {
             .filter(|p| !matches!(p.attach, Attach::Begin | Attach::End))
         {
             session.loaded.attach(spec, pid, None)?;
+        }
+        // After the watch programs are attached, so no process starts unseen in between.
+        if let Some(node) = &session.resolver.node {
+            node.discover();
         }
         Ok(session)
     }

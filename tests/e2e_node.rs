@@ -1,0 +1,359 @@
+//! Node-wide tracing (no `-p`/`-c`): every process on the host understood on its own terms —
+//! Go processes of different releases, a stripped PIE build, one in its own mount and pid
+//! namespace running a binary the host cannot see, and a C program — checked against what
+//! each program reports about itself.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::*;
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// A C program that opens `argv[1]` `argv[2]` times, after `argv[3]` ms.
+const C_OPENER: &str = r#"
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    usleep(atoi(argv[3]) * 1000);
+    for (int i = 0; i < atoi(argv[2]); i++) close(open(argv[1], O_RDONLY));
+    return 0;
+}
+"#;
+
+fn c_opener() -> PathBuf {
+    let dir = repo_root().join("target/ctargets");
+    std::fs::create_dir_all(&dir).expect("target/ctargets");
+    let src = dir.join("c_opener.c");
+    let out = dir.join("c_opener");
+    std::fs::write(&src, C_OPENER).expect("write c_opener.c");
+    let status = Command::new("cc")
+        .arg("-O1")
+        .arg("-o")
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .expect("run cc");
+    assert!(status.success(), "cc c_opener.c failed");
+    out
+}
+
+/// gprobe started in the background, its stdout collected; ready once attached.
+struct Tracer {
+    child: Child,
+}
+
+impl Tracer {
+    fn start(args: &[&str]) -> Tracer {
+        let mut child = Command::new(gprobe_bin())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start gprobe");
+        // The banner ("Attaching N probes...") comes once everything is attached.
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let deadline = Instant::now() + LIMIT;
+        let mut seen = String::new();
+        loop {
+            assert!(Instant::now() < deadline, "gprobe never attached: {seen}");
+            match lines.next() {
+                Some(Ok(line)) => {
+                    seen.push_str(&line);
+                    seen.push('\n');
+                    if line.starts_with("Attaching") {
+                        break;
+                    }
+                }
+                _ => panic!("gprobe ended before attaching: {seen}"),
+            }
+        }
+        // Keep draining stderr so gprobe never blocks on it.
+        std::thread::spawn(move || for _ in lines {});
+        Tracer { child }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGINT, then the final maps.
+    fn stop(self) -> String {
+        unsafe_kill(self.child.id(), 2);
+        let out = wait_with_limit(self.child, LIMIT);
+        text(&out.stdout)
+    }
+}
+
+fn unsafe_kill(pid: u32, sig: i32) {
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status();
+}
+
+/// `@[K]: N` lines of the bare map.
+fn entries(stdout: &str, map: &str) -> BTreeMap<String, u64> {
+    stdout
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix(map)?.strip_prefix('[')?;
+            let (key, count) = rest.rsplit_once("]: ")?;
+            Some((key.to_string(), count.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// `open PID GOID COUNT` lines of goopen, as `"PID, GOID" → COUNT`, with PID replaced by
+/// `host_pid` when given (a program in its own pid namespace logs its namespace pid).
+fn logged_opens(stdout: &str, host_pid: Option<u32>) -> BTreeMap<String, u64> {
+    stdout
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.strip_prefix("open ")?.split_whitespace();
+            let pid: u32 = f.next()?.parse().ok()?;
+            let goid: u64 = f.next()?.parse().ok()?;
+            let count: u64 = f.next()?.parse().ok()?;
+            Some((format!("{}, {goid}", host_pid.unwrap_or(pid)), count))
+        })
+        .collect()
+}
+
+/// The host pid of the process whose command line contains `needle` (waits for it).
+fn host_pid_of(needle: &str) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else {
+                continue;
+            };
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+            // The Go program itself, not the shell or unshare around it.
+            if cmdline.starts_with(needle) && exe.to_string_lossy().contains("goopen") {
+                return pid;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("no process runs {needle}");
+}
+
+/// `bin` copied onto a tmpfs mounted in a new mount and pid namespace (so the host cannot see
+/// the file) and run there: `unshare -m -p -f --mount-proc`.
+fn spawn_in_namespace(bin: &Path, dir: &Path, args: &str) -> Child {
+    std::fs::create_dir_all(dir).expect("namespace dir");
+    let script = format!(
+        "mount -t tmpfs none {d} && cp {b} {d}/goopen && exec {d}/goopen {args}",
+        d = dir.display(),
+        b = bin.display()
+    );
+    Command::new("unshare")
+        .args(["-m", "-p", "-f", "--mount-proc", "sh", "-c", &script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("unshare")
+}
+
+fn go_flavours() -> Vec<(&'static str, &'static [&'static str])> {
+    vec![
+        ("1.19", &[][..]),
+        ("1.23.9", &["-buildmode=pie", "-ldflags=-s -w"][..]),
+    ]
+}
+
+#[test]
+fn tracepoint_goids_node_wide_match_each_program() {
+    if !e2e_ready() || !toolchain_available("1.23.9") || !toolchain_available("1.27.3") {
+        return;
+    }
+    let marker = format!("/tmp/gprobe-node-marker-{}", std::process::id());
+    std::fs::write(&marker, "x").expect("marker");
+    let bins: Vec<PathBuf> = go_flavours()
+        .into_iter()
+        .map(|(v, f)| go_target("goopen", v, f))
+        .collect();
+    let ns_bin = go_target("goopen", "1.27.3", &[]);
+    let c = c_opener();
+    let _k = kernel_lock();
+    // One program runs before gprobe starts (found by the scan), the rest start after.
+    let early = Command::new(&bins[0])
+        .args(["-g", "3", "-path", &marker, "-delay", "3s"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start early goopen");
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_openat /str(args.filename) == \"{marker}\"/ {{ @[pid, goid] = count(); }}"
+    );
+    let tracer = Tracer::start(&["-e", &script]);
+    let late = Command::new(&bins[1])
+        .args(["-g", "5", "-path", &marker, "-delay", "500ms"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start late goopen");
+    let ns_dir = std::env::temp_dir().join(format!("gprobe-ns-{}", std::process::id()));
+    let ns = spawn_in_namespace(
+        &ns_bin,
+        &ns_dir,
+        &format!("-g 4 -path {marker} -delay 1500ms"),
+    );
+    let ns_host_pid = host_pid_of(&format!("{}/goopen", ns_dir.display()));
+    let c_run = Command::new(&c)
+        .args([&marker, "6", "500"])
+        .spawn()
+        .expect("start c opener");
+    let c_pid = c_run.id();
+    let mut expected = BTreeMap::new();
+    for (child, host) in [(early, None), (late, None), (ns, Some(ns_host_pid))] {
+        let out = wait_with_limit(child, LIMIT);
+        assert!(out.status.success(), "goopen failed: {}", text(&out.stderr));
+        let logged = logged_opens(&text(&out.stdout), host);
+        assert!(!logged.is_empty(), "goopen logged nothing");
+        expected.extend(logged);
+    }
+    let c_out = wait_with_limit(c_run, LIMIT);
+    assert!(c_out.status.success());
+    expected.insert(format!("{c_pid}, 0"), 6);
+    let stdout = tracer.stop();
+    let _ = std::fs::remove_file(&marker);
+    let _ = std::fs::remove_dir(&ns_dir);
+    assert_eq!(
+        entries(&stdout, "@"),
+        expected,
+        "openat by (pid, goid) differs from what each program logged:\n{stdout}"
+    );
+    assert_no_gprobe_programs();
+}
+
+#[test]
+fn profile_names_each_programs_hot_function_node_wide() {
+    if !e2e_ready() || !toolchain_available("1.23.9") {
+        return;
+    }
+    let bins: Vec<PathBuf> = go_flavours()
+        .into_iter()
+        .map(|(v, f)| go_target("burn", v, f))
+        .collect();
+    let _k = kernel_lock();
+    let tracer = Tracer::start(&["-e", "profile:hz:99 { @[comm, gostack(3)] = count(); }"]);
+    let runs: Vec<Child> = bins
+        .iter()
+        .map(|b| {
+            Command::new(b)
+                .args(["-rounds", "1500000000"])
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("start burn")
+        })
+        .collect();
+    for run in runs {
+        assert!(wait_with_limit(run, LIMIT).status.success());
+    }
+    let stdout = tracer.stop();
+    for bin in &bins {
+        let comm: String = bin
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .chars()
+            .take(15)
+            .collect();
+        // The heaviest stack of this program's samples starts in main.burn.
+        let mut best: Option<(u64, String)> = None;
+        let mut block = String::new();
+        for line in stdout.lines() {
+            if line.starts_with("@[") {
+                block = line.to_string();
+            } else if let Some((_, n)) = line.rsplit_once("]: ") {
+                if block.contains(&comm)
+                    && let Ok(n) = n.trim().parse::<u64>()
+                    && best.as_ref().is_none_or(|(m, _)| n > *m)
+                {
+                    best = Some((n, block.clone()));
+                }
+            } else {
+                block.push_str(line);
+                block.push('\n');
+            }
+        }
+        let (n, stack) = best.unwrap_or_else(|| panic!("no samples of {comm}:\n{stdout}"));
+        assert!(
+            stack.lines().nth(1).is_some_and(|f| f.trim().starts_with("main.burn")),
+            "{comm}'s heaviest stack ({n} samples) does not start in main.burn:\n{stack}\n{stdout}"
+        );
+    }
+    assert_no_gprobe_programs();
+}
+
+/// Entries of the node-wide Go facts map, read with bpftool while gprobe runs.
+fn go_procs_entries() -> usize {
+    let out = Command::new("bpftool")
+        .args(["-j", "map", "dump", "name", "go_procs"])
+        .output()
+        .expect("bpftool");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    v.as_array().map_or(0, Vec::len)
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn churn_of_short_go_processes_leaves_no_state() {
+    if !e2e_ready() {
+        return;
+    }
+    let bin = go_target("goopen", "1.19", &[]);
+    let marker = format!("/tmp/gprobe-churn-marker-{}", std::process::id());
+    std::fs::write(&marker, "x").expect("marker");
+    let _k = kernel_lock();
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_openat /str(args.filename) == \"{marker}\"/ {{ @[goid > 0] = count(); }}"
+    );
+    let tracer = Tracer::start(&["-e", &script]);
+    let baseline_entries = go_procs_entries();
+    let run = |n: usize| {
+        for _ in 0..n {
+            let out = Command::new(&bin)
+                .args(["-g", "1", "-path", &marker])
+                .output()
+                .expect("goopen");
+            assert!(out.status.success());
+        }
+    };
+    run(20);
+    std::thread::sleep(Duration::from_millis(300));
+    let rss_before = rss_kib(tracer.pid());
+    run(200);
+    std::thread::sleep(Duration::from_millis(500));
+    let rss_after = rss_kib(tracer.pid());
+    let entries_after = go_procs_entries();
+    let stdout = tracer.stop();
+    let _ = std::fs::remove_file(&marker);
+    assert_eq!(
+        entries_after, baseline_entries,
+        "stale per-process entries in go_procs after 220 processes exited"
+    );
+    assert!(
+        rss_after <= rss_before + 4096,
+        "gprobe's RSS grew from {rss_before} KiB to {rss_after} KiB over 200 short processes"
+    );
+    // Every open was made by a goroutine the tracer recognised.
+    assert_eq!(entries(&stdout, "@").get("true"), Some(&220), "{stdout}");
+    assert_no_gprobe_programs();
+}
