@@ -12,6 +12,7 @@ pub mod error;
 mod kernel;
 pub mod output;
 pub mod printf;
+pub mod procs;
 mod resolver;
 pub mod session;
 pub mod symbolize;
