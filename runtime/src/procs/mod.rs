@@ -204,14 +204,8 @@ impl Processes {
             }
         };
         self.refreshed.remove(&pid);
-        let read = process::Process::read_with(
-            pid,
-            comm,
-            start_time,
-            path,
-            cgroup,
-            &mut self.binaries,
-        );
+        let read =
+            process::Process::read_with(pid, comm, start_time, path, cgroup, &mut self.binaries);
         self.binaries.prune();
         match read {
             Ok(p) => {

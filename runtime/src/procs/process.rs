@@ -99,8 +99,8 @@ impl BinaryCache {
     /// Opens `source`, and returns the cached binary when that inode is already known (the new
     /// descriptor is then dropped).
     pub(crate) fn open(&mut self, source: &Path, path: PathBuf) -> Result<Arc<Binary>, String> {
-        let file =
-            std::fs::File::open(source).map_err(|e| format!("opening {}: {e}", source.display()))?;
+        let file = std::fs::File::open(source)
+            .map_err(|e| format!("opening {}: {e}", source.display()))?;
         let meta = file
             .metadata()
             .map_err(|e| format!("fstat {}: {e}", source.display()))?;
@@ -123,7 +123,10 @@ impl BinaryCache {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.by_key.values().filter(|w| w.strong_count() > 0).count()
+        self.by_key
+            .values()
+            .filter(|w| w.strong_count() > 0)
+            .count()
     }
 }
 
@@ -195,10 +198,13 @@ impl Process {
                     // map_files opens the mapped inode itself (needs CAP_SYS_ADMIN); the path
                     // under /proc/PID/root is the fallback, resolved in the process's namespace.
                     let by_range = format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end);
-                    cache.open(Path::new(&by_range), path.clone()).ok().or_else(|| {
-                        let rooted = format!("/proc/{pid}/root{}", path.display());
-                        cache.open(Path::new(&rooted), path).ok()
-                    })
+                    cache
+                        .open(Path::new(&by_range), path.clone())
+                        .ok()
+                        .or_else(|| {
+                            let rooted = format!("/proc/{pid}/root{}", path.display());
+                            cache.open(Path::new(&rooted), path).ok()
+                        })
                 })
                 .clone();
             let Some(binary) = binary else {
@@ -311,7 +317,10 @@ mod tests {
         assert_eq!(parse_stat("garbage"), None);
         let line = "7f00-7f80 r-xp 00002000 fd:01 1234        /usr/lib/my lib.so (deleted)";
         let m = parse_maps_line(line).unwrap();
-        assert_eq!((m.start, m.end, m.offset, m.inode), (0x7f00, 0x7f80, 0x2000, 1234));
+        assert_eq!(
+            (m.start, m.end, m.offset, m.inode),
+            (0x7f00, 0x7f80, 0x2000, 1234)
+        );
         assert!(m.exec);
         assert_eq!(m.dev, "fd:01");
         assert_eq!(strip_deleted(m.path), PathBuf::from("/usr/lib/my lib.so"));
