@@ -221,8 +221,14 @@ impl Process {
         }
         mappings.sort_by_key(|m| m.start);
         // The executable's bias: from its lowest executable mapping (non-PIE: always 0).
-        if let Some(m) = mappings.iter().find(|m| m.binary.key() == exe_key) {
-            self.exe_bias = m.bias;
+        match mappings.iter().find(|m| m.binary.key() == exe_key) {
+            Some(m) => self.exe_bias = m.bias,
+            // Without its mapping a PIE executable's addresses cannot be placed (a zombie, or
+            // caught mid-exec); better skipped than symbolized wrong.
+            None if self.exe.is_pie() => {
+                return Err(format!("/proc/{pid}/maps does not map its executable"));
+            }
+            None => {}
         }
         self.mappings = mappings;
         Ok(())

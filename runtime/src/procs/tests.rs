@@ -126,12 +126,16 @@ fn shop_123_pie() -> Option<PathBuf> {
 struct Running(Child);
 
 impl Running {
+    /// Returns once the kernel has mapped the new executable: spawn returns when exec closed
+    /// the child's close-on-exec fds, which is before the ELF loader maps anything.
     fn spawn(cmd: &mut Command) -> Running {
-        Running(
+        let child = Running(
             cmd.stdin(Stdio::null())
                 .spawn()
                 .expect("spawn test process"),
-        )
+        );
+        wait_mapped(child.pid());
+        child
     }
     fn pid(&self) -> u32 {
         self.0.id()
@@ -145,6 +149,23 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Waits (up to a second) until `pid` has mapped its executable.
+fn wait_mapped(pid: u32) {
+    let mapped = || {
+        let ino = std::fs::metadata(format!("/proc/{pid}/exe")).ok()?.ino();
+        let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
+        maps.lines()
+            .any(|l| l.split_whitespace().nth(4) == Some(&ino.to_string()))
+            .then_some(())
+    };
+    for _ in 0..200 {
+        if mapped().is_some() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -280,6 +301,7 @@ fn child_running(parent: u32, exe_name: &str) -> Option<u32> {
                 .and_then(|(_, r)| r.split_whitespace().nth(1));
             let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
             if ppid == Some(&parent.to_string()) && exe.file_name() == Some(exe_name.as_ref()) {
+                wait_mapped(pid);
                 return Some(pid);
             }
         }
@@ -460,3 +482,78 @@ fn selector_limits_the_scan() {
     a.stop();
     c.stop();
 }
+
+const DLOPENER_C: &str = r#"#include <dlfcn.h>
+#include <unistd.h>
+int main(void) {
+    usleep(300000);
+    if (!dlopen("libz.so.1", RTLD_NOW)) return 1;
+    sleep(30);
+    return 0;
+}
+"#;
+
+/// Where /proc/PID/maps says file offset 0 of a file named `name*` is mapped.
+fn start_of(pid: u32, name: &str) -> Option<u64> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
+    maps.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let file = Path::new(f.get(5)?).file_name()?.to_str()?;
+        (f[2] == "00000000" && file.starts_with(name))
+            .then(|| u64::from_str_radix(f[0].split('-').next()?, 16).ok())
+            .flatten()
+    })
+}
+
+#[test]
+fn library_loaded_later_is_learned_on_a_miss() {
+    let libz = Path::new("/usr/lib/x86_64-linux-gnu/libz.so.1");
+    let cc = Path::new("/usr/bin/cc");
+    if !require(
+        cc.exists() && libz.exists(),
+        "dlopen test needs cc and libz",
+    ) {
+        return;
+    }
+    std::fs::create_dir_all(CACHE).unwrap();
+    let (src, exe) = (
+        Path::new(CACHE).join("dlopener.c"),
+        Path::new(CACHE).join("dlopener"),
+    );
+    if std::fs::read_to_string(&src).ok().as_deref() != Some(DLOPENER_C) || !exe.exists() {
+        std::fs::write(&src, DLOPENER_C).unwrap();
+        let ok = Command::new(cc)
+            .arg("-o")
+            .arg(&exe)
+            .arg(&src)
+            .arg("-ldl")
+            .status();
+        assert!(ok.is_ok_and(|s| s.success()), "cc failed");
+    }
+    let mut child = Running::spawn(&mut Command::new(&exe));
+    let pid = child.pid();
+    let mut procs = Processes::new(Selector::all());
+    assert!(procs.on_exec(pid));
+    let has_libz = |p: &Processes| {
+        p.get(pid)
+            .unwrap()
+            .mappings
+            .iter()
+            .any(|m| m.binary.file_name().starts_with("libz.so"))
+    };
+    assert!(!has_libz(&procs), "not loaded yet");
+    let start = (0..100)
+        .find_map(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            start_of(pid, "libz.so")
+        })
+        .expect("libz loaded");
+    let func = elf_symbol(libz, "zlibVersion").expect("zlibVersion in libz");
+    std::thread::sleep(REFRESH_PAUSE);
+    assert_eq!(procs.user_symbol(pid, start + func), "zlibVersion");
+    assert!(has_libz(&procs), "learned on the miss");
+    child.stop();
+}
+
+/// Longer than the refresh rate limit, so a miss right after on_exec rereads the mappings.
+const REFRESH_PAUSE: Duration = Duration::from_millis(150);
