@@ -85,10 +85,12 @@ pub(crate) fn read_cgroup(pid: u32) -> String {
     cgroup::unified_path(&text).to_string()
 }
 
-/// Binaries already open, by identity. Weak, so a binary goes once no process holds it.
+/// Binaries already open, by identity. Weak, so a binary is closed as soon as no process holds
+/// it; the dead entries left behind are swept when the map has doubled since the last sweep.
 #[derive(Default, Debug)]
 pub(crate) struct BinaryCache {
     by_key: HashMap<BinaryKey, Weak<Binary>>,
+    swept_len: usize,
 }
 
 impl BinaryCache {
@@ -114,12 +116,17 @@ impl BinaryCache {
         }
         let bin = Arc::new(Binary::from_file(file, path)?);
         self.by_key.insert(key, Arc::downgrade(&bin));
+        if self.by_key.len() > 2 * self.swept_len + 64 {
+            self.by_key.retain(|_, w| w.strong_count() > 0);
+            self.swept_len = self.by_key.len();
+        }
         Ok(bin)
     }
 
-    /// Forgets binaries no process refers to any more.
-    pub(crate) fn prune(&mut self) {
-        self.by_key.retain(|_, w| w.strong_count() > 0);
+    /// Entries including closed binaries not yet swept.
+    #[cfg(test)]
+    pub(crate) fn entries(&self) -> usize {
+        self.by_key.len()
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -6,7 +6,7 @@ use super::*;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const MAIN_GO: &str = r#"package main
@@ -362,7 +362,7 @@ fn churn_stays_bounded() {
     std::fs::create_dir_all(&dir).unwrap();
     let max = 16;
     let mut procs = Processes::new(Selector::all()).with_max_exited(max);
-    let mut first_key = None;
+    let mut first = std::sync::Weak::new();
     for i in 0..200 {
         // A distinct file each time, so every process brings its own binary into the cache.
         let exe = dir.join(format!("sleep{i}"));
@@ -370,7 +370,7 @@ fn churn_stays_bounded() {
         let mut child = Running::spawn(Command::new(&exe).arg("30"));
         assert!(procs.on_exec(child.pid()), "{:?}", procs.skipped());
         if i == 0 {
-            first_key = procs.get(child.pid()).map(|p| p.exe.key());
+            first = Arc::downgrade(&procs.get(child.pid()).unwrap().exe);
         }
         child.stop();
         procs.on_exit(child.pid());
@@ -385,14 +385,32 @@ fn churn_stays_bounded() {
         "{} binaries open",
         procs.binary_count()
     );
-    assert!(
-        procs.binaries.get(first_key.unwrap()).is_none(),
-        "oldest binary closed"
-    );
+    assert!(first.strong_count() == 0, "oldest binary closed");
     // The newest exited process's executable was deleted, and is still readable through our fd.
     let last = procs.exited().last().unwrap();
     let meta = std::fs::metadata(last.exe.fd_path()).expect("deleted inode still open");
     assert_eq!(meta.ino(), last.exe.key().ino);
+    // The cache's entries for closed binaries are swept too.
+    assert!(procs.binaries.entries() <= 2 * (max + 4) + 65);
+}
+
+#[test]
+fn scan_retires_a_process_whose_exit_was_missed() {
+    let dir = std::env::temp_dir().join(format!("gprobe-procs-lost-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let exe = dir.join("lost");
+    std::fs::copy("/usr/bin/sleep", &exe).unwrap();
+    let mut procs = Processes::new(Selector {
+        exe_globs: vec![exe.display().to_string()],
+        cgroups: Vec::new(),
+    });
+    let mut child = Running::spawn(Command::new(&exe).arg("30"));
+    assert!(procs.on_exec(child.pid()));
+    child.stop(); // no on_exit: the event was lost
+    procs.scan();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!((procs.live_count(), procs.exited_count()), (0, 1));
+    assert!(procs.get(child.pid()).is_some_and(|p| !p.is_live()));
 }
 
 #[test]
