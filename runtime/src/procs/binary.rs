@@ -89,12 +89,18 @@ impl Binary {
                 }
             })
             .collect();
-        let looks_go = elf.sections().any(|s| {
-            matches!(
-                s.name(),
-                Ok(".gopclntab" | ".go.buildinfo" | ".data.rel.ro.gopclntab" | ".note.go.buildid")
-            )
-        });
+        // Go binaries keep these sections even stripped; a file without section headers at all
+        // is given to GoBinary too, which finds the pclntab by its magic.
+        let looks_go = elf.sections().next().is_none()
+            || elf.sections().any(|s| {
+                matches!(
+                    s.name(),
+                    Ok(".gopclntab"
+                        | ".go.buildinfo"
+                        | ".data.rel.ro.gopclntab"
+                        | ".note.go.buildid")
+                )
+            });
         let build_id = elf
             .build_id()
             .ok()

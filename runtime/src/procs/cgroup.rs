@@ -57,7 +57,9 @@ mod tests {
             format!(
                 "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234_5678.slice/cri-containerd-{ID}.scope"
             ),
-            format!("0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-podab_cd.slice/crio-{ID}.scope"),
+            format!(
+                "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-podab_cd.slice/crio-{ID}.scope"
+            ),
             format!("0::/machine.slice/libpod-{ID}.scope/container"),
             format!("11:memory:/kubepods/besteffort/pod0f1e2d3c-aaaa-bbbb-cccc-0123456789ab/{ID}"),
         ];

@@ -89,6 +89,17 @@ impl Processes {
             .flatten()
             .filter_map(|e| e.file_name().to_str()?.parse().ok())
             .collect();
+        // Live entries /proc no longer lists exited unseen (a lost exit event).
+        let listed: std::collections::HashSet<u32> = pids.iter().copied().collect();
+        let gone: Vec<u32> = self
+            .live
+            .keys()
+            .filter(|p| !listed.contains(p))
+            .copied()
+            .collect();
+        for pid in gone {
+            self.on_exit(pid);
+        }
         let mut added = 0;
         for pid in pids {
             if self.live.get(&pid).is_some_and(|p| p.is_current()) {
@@ -179,9 +190,7 @@ impl Processes {
             return false;
         };
         self.refreshed.insert(pid, Instant::now());
-        let ok = p.refresh_mappings(&mut self.binaries).is_ok();
-        self.binaries.prune();
-        ok
+        p.refresh_mappings(&mut self.binaries).is_ok()
     }
 
     /// Reads `pid` and makes it the live process of that pid. A live entry with another start
@@ -204,15 +213,8 @@ impl Processes {
             }
         };
         self.refreshed.remove(&pid);
-        let read = process::Process::read_with(
-            pid,
-            comm,
-            start_time,
-            path,
-            cgroup,
-            &mut self.binaries,
-        );
-        self.binaries.prune();
+        let read =
+            process::Process::read_with(pid, comm, start_time, path, cgroup, &mut self.binaries);
         match read {
             Ok(p) => {
                 self.live.insert(pid, p);
@@ -251,13 +253,13 @@ impl Processes {
         self.skipped.push(Skipped { pid, reason });
     }
 
-    /// Moves an exited process to the bounded exited list, closing binaries nobody needs.
+    /// Moves an exited process to the bounded exited list. Dropping the oldest drops its
+    /// binaries' last references, which closes them.
     fn retire(&mut self, p: Process) {
         self.exited.push_back(p);
         while self.exited.len() > self.max_exited {
             self.exited.pop_front();
         }
-        self.binaries.prune();
     }
 }
 

@@ -85,10 +85,12 @@ pub(crate) fn read_cgroup(pid: u32) -> String {
     cgroup::unified_path(&text).to_string()
 }
 
-/// Binaries already open, by identity. Weak, so a binary goes once no process holds it.
+/// Binaries already open, by identity. Weak, so a binary is closed as soon as no process holds
+/// it; the dead entries left behind are swept when the map has doubled since the last sweep.
 #[derive(Default, Debug)]
 pub(crate) struct BinaryCache {
     by_key: HashMap<BinaryKey, Weak<Binary>>,
+    swept_len: usize,
 }
 
 impl BinaryCache {
@@ -99,8 +101,8 @@ impl BinaryCache {
     /// Opens `source`, and returns the cached binary when that inode is already known (the new
     /// descriptor is then dropped).
     pub(crate) fn open(&mut self, source: &Path, path: PathBuf) -> Result<Arc<Binary>, String> {
-        let file =
-            std::fs::File::open(source).map_err(|e| format!("opening {}: {e}", source.display()))?;
+        let file = std::fs::File::open(source)
+            .map_err(|e| format!("opening {}: {e}", source.display()))?;
         let meta = file
             .metadata()
             .map_err(|e| format!("fstat {}: {e}", source.display()))?;
@@ -114,16 +116,24 @@ impl BinaryCache {
         }
         let bin = Arc::new(Binary::from_file(file, path)?);
         self.by_key.insert(key, Arc::downgrade(&bin));
+        if self.by_key.len() > 2 * self.swept_len + 64 {
+            self.by_key.retain(|_, w| w.strong_count() > 0);
+            self.swept_len = self.by_key.len();
+        }
         Ok(bin)
     }
 
-    /// Forgets binaries no process refers to any more.
-    pub(crate) fn prune(&mut self) {
-        self.by_key.retain(|_, w| w.strong_count() > 0);
+    /// Entries including closed binaries not yet swept.
+    #[cfg(test)]
+    pub(crate) fn entries(&self) -> usize {
+        self.by_key.len()
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.by_key.values().filter(|w| w.strong_count() > 0).count()
+        self.by_key
+            .values()
+            .filter(|w| w.strong_count() > 0)
+            .count()
     }
 }
 
@@ -195,10 +205,13 @@ impl Process {
                     // map_files opens the mapped inode itself (needs CAP_SYS_ADMIN); the path
                     // under /proc/PID/root is the fallback, resolved in the process's namespace.
                     let by_range = format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end);
-                    cache.open(Path::new(&by_range), path.clone()).ok().or_else(|| {
-                        let rooted = format!("/proc/{pid}/root{}", path.display());
-                        cache.open(Path::new(&rooted), path).ok()
-                    })
+                    cache
+                        .open(Path::new(&by_range), path.clone())
+                        .ok()
+                        .or_else(|| {
+                            let rooted = format!("/proc/{pid}/root{}", path.display());
+                            cache.open(Path::new(&rooted), path).ok()
+                        })
                 })
                 .clone();
             let Some(binary) = binary else {
@@ -215,8 +228,14 @@ impl Process {
         }
         mappings.sort_by_key(|m| m.start);
         // The executable's bias: from its lowest executable mapping (non-PIE: always 0).
-        if let Some(m) = mappings.iter().find(|m| m.binary.key() == exe_key) {
-            self.exe_bias = m.bias;
+        match mappings.iter().find(|m| m.binary.key() == exe_key) {
+            Some(m) => self.exe_bias = m.bias,
+            // Without its mapping a PIE executable's addresses cannot be placed (a zombie, or
+            // caught mid-exec); better skipped than symbolized wrong.
+            None if self.exe.is_pie() => {
+                return Err(format!("/proc/{pid}/maps does not map its executable"));
+            }
+            None => {}
         }
         self.mappings = mappings;
         Ok(())
@@ -311,7 +330,10 @@ mod tests {
         assert_eq!(parse_stat("garbage"), None);
         let line = "7f00-7f80 r-xp 00002000 fd:01 1234        /usr/lib/my lib.so (deleted)";
         let m = parse_maps_line(line).unwrap();
-        assert_eq!((m.start, m.end, m.offset, m.inode), (0x7f00, 0x7f80, 0x2000, 1234));
+        assert_eq!(
+            (m.start, m.end, m.offset, m.inode),
+            (0x7f00, 0x7f80, 0x2000, 1234)
+        );
         assert!(m.exec);
         assert_eq!(m.dev, "fd:01");
         assert_eq!(strip_deleted(m.path), PathBuf::from("/usr/lib/my lib.so"));

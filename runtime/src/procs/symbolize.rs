@@ -67,7 +67,11 @@ impl Processes {
                     // Frames above the first hold return addresses: look up the call before.
                     return crate::symbolize::go_frames(gobin, pc, i > 0);
                 }
-                vec![bin.symbols().lookup(pc).unwrap_or_else(|| format!("0x{addr:x}"))]
+                vec![
+                    bin.symbols()
+                        .lookup(pc)
+                        .unwrap_or_else(|| format!("0x{addr:x}")),
+                ]
             })
             .collect()
     }
@@ -91,20 +95,19 @@ impl Processes {
         };
         bin.symbols()
             .lookup(pc)
-            .map(|s| s.rsplit_once('+').map_or(s.clone(), |(name, _)| name.to_string()))
+            .map(|s| {
+                s.rsplit_once('+')
+                    .map_or(s.clone(), |(name, _)| name.to_string())
+            })
             .or_else(|| Some(bin.go()?.function_at(pc)?.name.clone()))
             .unwrap_or_else(|| format!("0x{addr:x}"))
     }
 
     /// Kernel frames from /proc/kallsyms (read on first use).
     pub fn kernel_frames(&self, addrs: &[u64]) -> Vec<String> {
-        let table = self.kernel.get_or_init(crate::symbolize::SymbolTable::kernel);
+        let table = self
+            .kernel
+            .get_or_init(crate::symbolize::SymbolTable::kernel);
         addrs.iter().map(|&a| table.format(a)).collect()
-    }
-
-    /// When a refresh was last done for `pid`, for the rate limit.
-    #[cfg(test)]
-    pub(crate) fn last_refresh(&self, pid: u32) -> Option<Instant> {
-        self.refreshed.get(&pid).copied()
     }
 }
