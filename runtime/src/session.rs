@@ -64,6 +64,12 @@ extern "C" fn on_stop_signal(_: libc::c_int) {
     STOP_REQUESTED.store(true, Ordering::SeqCst);
 }
 
+/// A stop signal came during the current session (it stays set until the next one starts),
+/// so output writers stop waiting for a stalled reader (see `output::fdout`).
+pub(crate) fn stop_requested() -> bool {
+    STOP_REQUESTED.load(Ordering::SeqCst)
+}
+
 /// The event loop's poll interval while programs write events without a wakeup: at the
 /// highest uprobe rates (~1M events/s of ~50 bytes) the 1 MiB ring buffer fills in ~20 ms.
 const DATA_EVENT_POLL_MS: i32 = 5;
@@ -440,7 +446,8 @@ impl Session {
         let mut summary = Summary::default();
         let mut stop = self.drain(sink)?;
         while stop.is_none() {
-            if STOP_REQUESTED.swap(false, Ordering::SeqCst) {
+            // Read, not cleared: output writers look at it until the session ends.
+            if STOP_REQUESTED.load(Ordering::SeqCst) {
                 stop = Some(StopReason::Signal);
                 break;
             }
