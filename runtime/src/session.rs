@@ -169,8 +169,12 @@ impl GatedChild {
         if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
             return Err(err(std::io::Error::last_os_error()));
         }
+        // Rust ignores SIGPIPE and an ignored signal stays ignored across exec: the command
+        // gets the default back, so `yes | head` in it ends as it would untraced.
+        // SAFETY: a zeroed sigaction is SIG_DFL with an empty mask.
+        let default_action: libc::sigaction = unsafe { std::mem::zeroed() };
         // SAFETY: after fork the child only calls async-signal-safe functions (close, read,
-        // execv, _exit) on memory prepared before the fork.
+        // sigaction, execv, _exit) on memory prepared before the fork.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             let e = std::io::Error::last_os_error();
@@ -187,6 +191,7 @@ impl GatedChild {
                 loop {
                     let n = libc::read(fds[0], (&mut byte as *mut u8).cast(), 1);
                     if n == 1 {
+                        libc::sigaction(libc::SIGPIPE, &default_action, std::ptr::null_mut());
                         libc::execv(c_path.as_ptr(), argv.as_ptr());
                         libc::_exit(127);
                     }
