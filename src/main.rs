@@ -12,6 +12,7 @@ use gprobe_compiler::check::{self, Options};
 use gprobe_compiler::{CompileOptions, dump};
 use gprobe_runtime::Session;
 use report::Reporter;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -330,7 +331,17 @@ fn run(cli: Cli) -> ExitCode {
         return ExitCode::FAILURE;
     }
     match session.run(&mut sink) {
-        Ok(_summary) => ExitCode::SUCCESS,
+        Ok(_summary) => {
+            // Only to a terminal: stderr may be the very pipe that stalled (`2>&1 |`).
+            if gprobe_runtime::output::fdout::output_abandoned() && std::io::stderr().is_terminal()
+            {
+                eprintln!(
+                    "gprobe: note: the output was not being read when tracing stopped; \
+                     what it had not taken was dropped"
+                );
+            }
+            ExitCode::SUCCESS
+        }
         // The reader went away (`| head`): the session is detached by now; end as bpftrace
         // does, by SIGPIPE, without a message.
         Err(gprobe_runtime::RuntimeError::Output(e))

@@ -10,6 +10,17 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::FileTypeExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Some writer abandoned its output (see [`output_abandoned`]).
+static ABANDONED: AtomicBool = AtomicBool::new(false);
+
+/// True once any `FdOut` dropped output because its reader stalled after a stop, so the CLI
+/// can say so at exit (where it is safe to: the writer itself may share the stalled pipe
+/// with stderr).
+pub fn output_abandoned() -> bool {
+    ABANDONED.load(Ordering::SeqCst)
+}
 
 /// How often a blocked write looks at the stop flag.
 const TICK_MS: i32 = 100;
@@ -98,6 +109,7 @@ impl Write for FdOut {
         }
         if !self.wait_writable()? {
             self.abandoned = true;
+            ABANDONED.store(true, Ordering::SeqCst);
             return Ok(buf.len());
         }
         self.file.write(&buf[..buf.len().min(CHUNK)])
