@@ -12,6 +12,7 @@ use gprobe_compiler::check::{self, Options};
 use gprobe_compiler::{CompileOptions, dump};
 use gprobe_runtime::Session;
 use report::Reporter;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -75,8 +76,8 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     folded: Option<PathBuf>,
 
-    /// Trace this process (uprobes may then omit the binary).
-    #[arg(short = 'p', value_name = "PID")]
+    /// Trace this process (uprobes may then omit the binary); tracing ends when it exits.
+    #[arg(short = 'p', value_name = "PID", value_parser = pid_arg)]
     pid: Option<u32>,
 
     /// Run this command and trace it until it exits.
@@ -109,7 +110,12 @@ struct Cli {
     #[arg(short = 'v')]
     verbose: bool,
 
-    /// FILE (unless -e is given) then positional parameters `$1`, `$2`, ...
+    /// Quiet: no "Attaching N probes..." banner (as bpftrace -q).
+    #[arg(short = 'q')]
+    quiet: bool,
+
+    /// FILE (`-` reads the program from stdin; unless -e is given) then positional parameters
+    /// `$1`, `$2`, ...
     /// Options may come after FILE (`gprobe x.gp -p 42`); put `--` before parameters that start
     /// with `-`.
     #[arg(value_name = "FILE | ARGS")]
@@ -148,15 +154,19 @@ fn run(cli: Cli) -> ExitCode {
         return list(&cli);
     }
     if cli.recipes || cli.builtins {
-        print!(
-            "{}",
-            if cli.recipes {
-                recipes::listing()
-            } else {
-                builtin_docs::markdown()
-            }
-        );
-        return ExitCode::SUCCESS;
+        return print_out(&if cli.recipes {
+            recipes::listing()
+        } else {
+            builtin_docs::markdown()
+        });
+    }
+    // Before compiling: the checker resolves `-p`'s binary through /proc/PID/exe, and "binary
+    // not found: /proc/PID/exe" would hide the real problem.
+    if let Some(pid) = cli.pid
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    {
+        eprintln!("gprobe: error: -p {pid}: no such process");
+        return ExitCode::FAILURE;
     }
     let mut rest = cli.rest.clone();
     if rest.first().is_some_and(|a| a == "--") {
@@ -179,14 +189,28 @@ fn run(cli: Cli) -> ExitCode {
         (Some(program), _) => (program.clone(), "<command line>".to_string()),
         (None, false) => {
             let path = PathBuf::from(rest.remove(0));
-            let text = match std::fs::read_to_string(&path) {
+            // `-` is the program on stdin (`gprobe - < x.bt`), as for bpftrace.
+            let from_stdin = path.as_os_str() == "-";
+            let read = if from_stdin {
+                std::io::read_to_string(std::io::stdin())
+            } else {
+                std::fs::read_to_string(&path)
+            };
+            let file_name = if from_stdin {
+                "<stdin>".to_string()
+            } else {
+                path.display().to_string()
+            };
+            let text = match read {
                 Ok(text) => text,
                 Err(e) => {
-                    eprintln!("gprobe: error: cannot read {}: {e}", path.display());
+                    eprintln!(
+                        "gprobe: error: cannot read {file_name}: {}",
+                        sinks::reason(&e)
+                    );
                     return ExitCode::FAILURE;
                 }
             };
-            let file_name = path.display().to_string();
             // `gprobe stdlib/NAME.gp` behaves as `--recipe NAME`: defaults and version regions.
             if rest.first().is_some_and(|a| a == "--") {
                 rest.remove(0);
@@ -238,8 +262,9 @@ fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if cli.dump == Some(Stage::Ast) {
-        print!("{}", dump::ast(&program, &source));
+    if cli.dump == Some(Stage::Ast) && print_out(&dump::ast(&program, &source)) != ExitCode::SUCCESS
+    {
+        return ExitCode::FAILURE;
     }
     let mut lower = gprobe_compiler::lower::LowerOptions::default();
     if let Some(n) = cli.map_keys_max {
@@ -264,8 +289,10 @@ fn run(cli: Cli) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-    if let Some(text) = compiled.ir.as_deref().or(compiled.bpf.as_deref()) {
-        print!("{text}");
+    if let Some(text) = compiled.ir.as_deref().or(compiled.bpf.as_deref())
+        && print_out(text) != ExitCode::SUCCESS
+    {
+        return ExitCode::FAILURE;
     }
     if cli.check || cli.dump.is_some() {
         return ExitCode::SUCCESS;
@@ -306,7 +333,24 @@ fn run(cli: Cli) -> ExitCode {
         return ExitCode::FAILURE;
     }
     match session.run(&mut sink) {
-        Ok(_summary) => ExitCode::SUCCESS,
+        Ok(_summary) => {
+            // Only to a terminal: stderr may be the very pipe that stalled (`2>&1 |`).
+            if gprobe_runtime::output::fdout::output_abandoned() && std::io::stderr().is_terminal()
+            {
+                eprintln!(
+                    "gprobe: note: the output was not being read when tracing stopped; \
+                     what it had not taken was dropped"
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        // The reader went away (`| head`): the session is detached by now; end as bpftrace
+        // does, by SIGPIPE, without a message.
+        Err(gprobe_runtime::RuntimeError::Output(e))
+            if e.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            gprobe_runtime::output::fdout::exit_by_sigpipe()
+        }
         Err(error) => {
             reporter.runtime(&error, cli.verbose);
             ExitCode::FAILURE
@@ -323,8 +367,38 @@ fn sink_options(cli: &Cli) -> sinks::Options {
         interval: cli.interval,
         flamegraph: cli.flamegraph.clone(),
         folded: cli.folded.clone(),
+        quiet: cli.quiet,
         pid: cli.pid,
         command: cli.command.clone(),
+    }
+}
+
+/// `-p PID`: a decimal process id in Linux's range (1 to PID_MAX_LIMIT, 2^22), said plainly
+/// when not. Whether it exists is checked in `run`, so the message can say so.
+fn pid_arg(text: &str) -> Result<u32, String> {
+    const PID_MAX_LIMIT: u64 = 1 << 22;
+    match text.parse::<u64>() {
+        Ok(0) => Err("process ids start at 1".into()),
+        Ok(pid) if pid <= PID_MAX_LIMIT => Ok(pid as u32),
+        Ok(_) => Err(format!("process ids are at most {PID_MAX_LIMIT}")),
+        Err(_) => Err("a process id is a decimal number, e.g. -p 1234".into()),
+    }
+}
+
+/// Writes `text` to stdout. A reader that went away (`gprobe -l | head -1`) ends gprobe as it
+/// ends bpftrace, by SIGPIPE; `print!` would panic instead.
+fn print_out(text: &str) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            gprobe_runtime::output::fdout::exit_by_sigpipe()
+        }
+        Err(e) => {
+            eprintln!("gprobe: error: writing to stdout: {}", sinks::reason(&e));
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -365,10 +439,7 @@ fn list(cli: &Cli) -> ExitCode {
         return list_go_functions(pattern, rest, cli.verbose);
     }
     match gprobe_runtime::list_tracepoints(pattern, cli.verbose) {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
+        Ok(text) => print_out(&text),
         Err(error) => {
             eprintln!("gprobe: error: {error}");
             ExitCode::FAILURE
@@ -410,7 +481,5 @@ fn list_go_functions(pattern: &str, rest: &str, verbose: bool) -> ExitCode {
             }
         }
     }
-    // A closed pipe (`| head`) is not an error worth a panic.
-    let _ = std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes());
-    ExitCode::SUCCESS
+    print_out(&out)
 }

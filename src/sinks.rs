@@ -4,6 +4,7 @@
 use clap::ValueEnum;
 use gprobe_compiler::gobin::GoBinary;
 use gprobe_compiler::manifest::{Attach, Manifest};
+use gprobe_runtime::output::fdout::FdOut;
 use gprobe_runtime::output::metrics;
 use gprobe_runtime::output::otlp::{AttrValue, Endpoint, ResourceInfo};
 use gprobe_runtime::{
@@ -33,6 +34,8 @@ pub struct Options {
     pub interval: Duration,
     pub flamegraph: Option<PathBuf>,
     pub folded: Option<PathBuf>,
+    /// `-q`: no "Attaching N probes..." banner.
+    pub quiet: bool,
     pub pid: Option<u32>,
     pub command: Option<String>,
 }
@@ -69,16 +72,21 @@ pub fn build(options: &Options, manifest: &Manifest, source: &str) -> Result<Tee
     if let Some(url) = &options.otlp {
         Endpoint::parse(url)?;
     }
-    let out: Box<dyn Write> = match &options.output {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?,
-        )),
-        // Buffered: the session flushes after each batch of events, so bursts cost few writes.
-        None => Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout())),
+    // Files written only at exit are proven writable now, so a typo in a path fails before
+    // anything is attached rather than after a long trace.
+    for path in [&options.flamegraph, &options.folded].into_iter().flatten() {
+        check_writable(path)?;
+    }
+    // Buffered: the session flushes after each batch of events, so bursts cost few writes.
+    // FdOut underneath: a stalled reader never keeps a Ctrl-C waiting.
+    let fd = match &options.output {
+        Some(path) => FdOut::new(File::create(path).map_err(|e| cannot("create", path, &e))?),
+        None => FdOut::stdout().map_err(|e| format!("cannot write to stdout: {}", reason(&e)))?,
     };
+    let out: Box<dyn Write> = Box::new(BufWriter::with_capacity(1 << 16, fd));
     let main: Box<dyn Sink> = match options.format {
-        Format::Text => Box::new(TextSink::new(out)),
-        Format::Json => Box::new(JsonSink::new(out)),
+        Format::Text => Box::new(TextSink::new(out).quiet(options.quiet)),
+        Format::Json => Box::new(JsonSink::new(out).quiet(options.quiet)),
     };
     let mut sinks = vec![main];
     if let Some(addr) = &options.prometheus {
@@ -99,6 +107,36 @@ pub fn build(options: &Options, manifest: &Manifest, source: &str) -> Result<Tee
         }));
     }
     Ok(Tee { sinks })
+}
+
+/// Fails unless `path` can be written: an existing file must open for writing (left as is),
+/// a new one is created and removed again.
+fn check_writable(path: &Path) -> Result<(), String> {
+    let opened = if path.exists() {
+        std::fs::OpenOptions::new().write(true).open(path)
+    } else {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .inspect(|_| {
+                let _ = std::fs::remove_file(path);
+            })
+    };
+    opened.map(drop).map_err(|e| cannot("write", path, &e))
+}
+
+fn cannot(what: &str, path: &Path, e: &std::io::Error) -> String {
+    format!("cannot {what} {}: {}", path.display(), reason(e))
+}
+
+/// An I/O error as words, without Rust's ` (os error N)` suffix.
+pub fn reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => text[..at].to_string(),
+        _ => text,
+    }
 }
 
 /// Adds the OTLP exporter, now that the traced process (if any) is known.

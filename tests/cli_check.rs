@@ -431,3 +431,155 @@ fn listing_go_functions_verbosely_shows_their_signatures() {
         format!("uprobe:{work_name}:main.work\n")
     );
 }
+
+/// Runs an executable script by its `#!` line, retrying while another test thread's fork
+/// still holds the just-written file open for writing (ETXTBSY).
+fn exec_script(path: &Path) -> std::process::Output {
+    for _ in 0..50 {
+        match Command::new(path).output() {
+            Err(e) if e.raw_os_error() == Some(26) => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            other => return other.expect("run the script"),
+        }
+    }
+    panic!("{} stayed busy (ETXTBSY)", path.display());
+}
+
+/// A `#!` first line is skipped: a script whose shebang names gprobe runs directly, and a
+/// bpftrace tool (`#!/usr/bin/env bpftrace`) passes `--check`.
+#[test]
+fn shebang_scripts_run_directly_and_bpftrace_tools_check() {
+    use std::os::unix::fs::PermissionsExt;
+    let script = write_temp(
+        "shebang.gp",
+        &format!(
+            "#!{} --check\nBEGIN {{ printf(\"hi\\n\"); exit(); }}\n",
+            env!("CARGO_BIN_EXE_gprobe")
+        ),
+    );
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = exec_script(&script);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let tool = write_temp(
+        "tool.bt",
+        "#!/usr/bin/env bpftrace\n// counts\ntracepoint:syscalls:sys_enter_openat { @[comm] = count(); }\n",
+    );
+    let out = gprobe()
+        .arg("--check")
+        .arg(&tool)
+        .output()
+        .expect("run gprobe");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Spans after the skipped line keep their line numbers.
+    let bad = write_temp("bad.bt", "#!/usr/bin/env bpftrace\nBEGIN { nsec }\n");
+    let out = gprobe()
+        .arg("--check")
+        .arg(&bad)
+        .output()
+        .expect("run gprobe");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("bad.bt:2:9"), "{stderr}");
+}
+
+/// `-` as the file reads the program from stdin; diagnostics call it `<stdin>`.
+#[test]
+fn dash_reads_the_program_from_stdin() {
+    use std::io::Write;
+    let check = |program: &str| {
+        let mut child = gprobe()
+            .args(["--check", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn gprobe");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(program.as_bytes())
+            .expect("write the program");
+        child.wait_with_output().expect("wait for gprobe")
+    };
+    let out = check("#!/usr/bin/env bpftrace\nBEGIN { printf(\"hi\\n\"); exit(); }\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = check("BEGIN { nsec }");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("<stdin>:1:9") && stderr.contains("1 error(s) in <stdin>"),
+        "{stderr}"
+    );
+}
+
+/// A bad `-p` gets one clear line, before anything is compiled: not a number, out of the
+/// pid range, or no such process (not "binary not found: /proc/PID/exe").
+#[test]
+fn bad_pids_are_refused_plainly() {
+    let absent = (1u32 << 22) - 7;
+    assert!(!Path::new(&format!("/proc/{absent}")).exists());
+    let absent = absent.to_string();
+    for (pid, expected) in [
+        ("abc", "a process id is a decimal number"),
+        ("0", "process ids start at 1"),
+        ("99999999", "process ids are at most 4194304"),
+        (absent.as_str(), "no such process"),
+    ] {
+        for program in ["BEGIN { exit(); }", "uprobe:main.main { exit(); }"] {
+            let out = gprobe()
+                .args(["-p", pid, "-e", program])
+                .output()
+                .expect("run gprobe");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "-p {pid}: {stderr}");
+            assert!(stderr.contains(expected), "-p {pid}: {stderr}");
+            assert_eq!(
+                stderr.matches("error").count(),
+                1,
+                "-p {pid}: one diagnostic: {stderr}"
+            );
+            assert!(!stderr.contains("/exe"), "-p {pid}: {stderr}");
+        }
+    }
+}
+
+/// Every output file is proven writable before anything attaches: a path in a directory
+/// that does not exist fails at once, with the path and the reason (no errno number).
+#[test]
+fn output_paths_are_checked_before_attaching() {
+    let missing = std::env::temp_dir().join(format!("gprobe-no-such-dir-{}", std::process::id()));
+    let program = "profile:hz:99 { @[kstack] = count(); exit(); }";
+    for flag in ["-o", "--flamegraph", "--folded"] {
+        let path = missing.join("out");
+        let out = gprobe()
+            .arg(flag)
+            .arg(&path)
+            .args(["-e", program])
+            .output()
+            .expect("run gprobe");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{flag}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{}: No such file or directory", path.display()))
+                && !stderr.contains("os error"),
+            "{flag}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{flag}: nothing attached");
+    }
+    assert!(!missing.exists());
+}

@@ -55,6 +55,8 @@ pub enum StopReason {
     Exit,
     Signal,
     CommandExited,
+    /// The `-p` process exited.
+    TargetExited,
 }
 
 /// Set by the SIGINT/SIGTERM handler; polled by the event loop.
@@ -62,6 +64,12 @@ static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_stop_signal(_: libc::c_int) {
     STOP_REQUESTED.store(true, Ordering::SeqCst);
+}
+
+/// A stop signal came during the current session (it stays set until the next one starts),
+/// so output writers stop waiting for a stalled reader (see `output::fdout`).
+pub(crate) fn stop_requested() -> bool {
+    STOP_REQUESTED.load(Ordering::SeqCst)
 }
 
 /// The event loop's poll interval while programs write events without a wakeup: at the
@@ -161,8 +169,12 @@ impl GatedChild {
         if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
             return Err(err(std::io::Error::last_os_error()));
         }
+        // Rust ignores SIGPIPE and an ignored signal stays ignored across exec: the command
+        // gets the default back, so `yes | head` in it ends as it would untraced.
+        // SAFETY: a zeroed sigaction is SIG_DFL with an empty mask.
+        let default_action: libc::sigaction = unsafe { std::mem::zeroed() };
         // SAFETY: after fork the child only calls async-signal-safe functions (close, read,
-        // execv, _exit) on memory prepared before the fork.
+        // sigaction, execv, _exit) on memory prepared before the fork.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             let e = std::io::Error::last_os_error();
@@ -179,6 +191,7 @@ impl GatedChild {
                 loop {
                     let n = libc::read(fds[0], (&mut byte as *mut u8).cast(), 1);
                     if n == 1 {
+                        libc::sigaction(libc::SIGPIPE, &default_action, std::ptr::null_mut());
                         libc::execv(c_path.as_ptr(), argv.as_ptr());
                         libc::_exit(127);
                     }
@@ -247,6 +260,14 @@ impl Drop for GatedChild {
     }
 }
 
+/// A pidfd for `pid` (any process, not only a child), if the kernel has pidfd_open.
+fn pidfd_open(pid: u32) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: a plain syscall; a non-negative result is a new fd we own.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as libc::c_int) })
+}
+
 fn resolve_program(program: &str) -> Option<PathBuf> {
     if program.contains('/') {
         let p = PathBuf::from(program);
@@ -279,6 +300,9 @@ pub struct Session {
     probes: usize,
     resolver: Resolver,
     child: Option<GatedChild>,
+    /// A pidfd of the `-p` process: readable once it exits, which ends the session as the
+    /// `-c` command's exit does. `None` without `-p` (or without pidfd_open).
+    target_exit: Option<std::os::fd::OwnedFd>,
     /// How long the event loop sleeps at most. Short when printf events exist: the programs
     /// write those without waking the reader (a wakeup per event is costly in the traced
     /// thread), so the reader polls for them.
@@ -328,6 +352,7 @@ impl Session {
                 clock_ns(libc::CLOCK_REALTIME) as i64 - clock_ns(libc::CLOCK_MONOTONIC) as i64,
             ),
             child: None,
+            target_exit: options.pid.and_then(pidfd_open),
             poll_ms: if manifest
                 .events
                 .iter()
@@ -426,8 +451,8 @@ impl Session {
         self.child.as_ref().map(|c| c.pid as u32)
     }
 
-    /// Runs until `exit()`, SIGINT/SIGTERM or the `-c` command's exit; then END, the maps, and
-    /// the lost-event report on stderr. Consumes the session: everything is detached on return.
+    /// Runs until `exit()`, SIGINT/SIGTERM, or the exit of the `-c` command or `-p` process;
+    /// then END, the maps, and the lost-event report on stderr. Consumes the session: everything is detached on return.
     pub fn run(mut self, sink: &mut dyn Sink) -> Result<Summary, RuntimeError> {
         let _signals = SignalGuard::install();
         sink.attached(self.probes).map_err(RuntimeError::Output)?;
@@ -450,7 +475,8 @@ impl Session {
         let mut summary = Summary::default();
         let mut stop = self.drain(sink)?;
         while stop.is_none() {
-            if STOP_REQUESTED.swap(false, Ordering::SeqCst) {
+            // Read, not cleared: output writers look at it until the session ends.
+            if STOP_REQUESTED.load(Ordering::SeqCst) {
                 stop = Some(StopReason::Signal);
                 break;
             }
@@ -464,6 +490,11 @@ impl Session {
                 summary.command_status = Some(status);
                 stop = Some(StopReason::CommandExited);
                 // Events the command caused right before exiting are still in the buffer.
+                self.drain(sink)?;
+                break;
+            }
+            if self.target_exited() {
+                stop = Some(StopReason::TargetExited);
                 self.drain(sink)?;
                 break;
             }
@@ -534,9 +565,11 @@ impl Session {
             .as_ref()
             .and_then(|c| c.pidfd.as_ref())
             .map(|fd| fd.as_raw_fd());
+        let target = self.target_exit.as_ref().map(|fd| fd.as_raw_fd());
         let mut pfds: Vec<libc::pollfd> = ring
             .into_iter()
             .chain(child)
+            .chain(target)
             .map(|fd| libc::pollfd {
                 fd,
                 events: libc::POLLIN,
@@ -546,6 +579,21 @@ impl Session {
         // SAFETY: a valid array of pollfds (possibly empty: then poll just sleeps). EINTR (a
         // signal) simply returns early.
         unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
+    }
+
+    /// True once the `-p` process has exited (its pidfd polls readable).
+    fn target_exited(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        let Some(fd) = &self.target_exit else {
+            return false;
+        };
+        let mut pfd = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, no waiting.
+        unsafe { libc::poll(&mut pfd, 1, 0) == 1 }
     }
 
     /// Handles every event in the ring buffer; `Some` when one of them was `exit()`.

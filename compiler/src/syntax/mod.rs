@@ -166,6 +166,10 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
     {
         diagnostic =
             diagnostic.secondary(Span::new(open, open + 2), "this comment is never closed");
+    } else if line_before.trim_start().starts_with("#!") {
+        diagnostic = diagnostic.note(
+            "a `#!` line (shebang) is skipped only as the file's first bytes, with nothing before it",
+        );
     } else if line_before.matches('"').count() % 2 == 1
         || found == Some('"') && !source[span.start as usize + 1..].contains('"')
     {

@@ -231,11 +231,19 @@ pub fn event(probe: &str, ts_ns: u64, record: &Value) -> String {
 /// Writes JSON lines to any writer (stdout, a file).
 pub struct JsonSink<W: Write> {
     out: W,
+    /// `-q`: no "attached" banner.
+    quiet: bool,
 }
 
 impl<W: Write> JsonSink<W> {
     pub fn new(out: W) -> Self {
-        JsonSink { out }
+        JsonSink { out, quiet: false }
+    }
+
+    /// `-q`, as bpftrace's: leaves out the "attached" banner.
+    pub fn quiet(mut self, quiet: bool) -> Self {
+        self.quiet = quiet;
+        self
     }
 
     fn write_line(&mut self, line: &str) -> io::Result<()> {
@@ -251,6 +259,9 @@ impl<W: Write> Sink for JsonSink<W> {
     }
 
     fn attached(&mut self, probes: usize) -> io::Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
         self.write_line(&line(
             "attached_probes",
             &format!("{{\"probes\": {probes}}}"),

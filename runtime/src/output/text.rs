@@ -290,11 +290,19 @@ pub fn attaching(probes: usize) -> String {
 /// Writes bpftrace-style text to any writer (stdout, a file).
 pub struct TextSink<W: Write> {
     out: W,
+    /// `-q`: no "attached" banner.
+    quiet: bool,
 }
 
 impl<W: Write> TextSink<W> {
     pub fn new(out: W) -> Self {
-        TextSink { out }
+        TextSink { out, quiet: false }
+    }
+
+    /// `-q`, as bpftrace's: leaves out the "attached" banner.
+    pub fn quiet(mut self, quiet: bool) -> Self {
+        self.quiet = quiet;
+        self
     }
 
     pub fn into_inner(self) -> W {
@@ -304,6 +312,9 @@ impl<W: Write> TextSink<W> {
 
 impl<W: Write> Sink for TextSink<W> {
     fn attached(&mut self, probes: usize) -> io::Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
         self.out.write_all(attaching(probes).as_bytes())?;
         self.out.flush()
     }
