@@ -531,7 +531,7 @@ fn prometheus_serves_concurrent_scrapes_past_idle_and_slow_clients() {
     let idle: Vec<TcpStream> = (0..20)
         .map(|_| TcpStream::connect(("127.0.0.1", port)).expect("idle connection"))
         .collect();
-    let mut slow = TcpStream::connect(("127.0.0.1", port)).expect("slow connection");
+    let slow = TcpStream::connect(("127.0.0.1", port)).expect("slow connection");
     let stop = Arc::new(AtomicBool::new(false));
     let dripper = {
         let (mut slow, stop) = (slow.try_clone().unwrap(), stop.clone());

@@ -162,6 +162,64 @@ mod tests {
         );
     }
 
+    /// One request on a new connection; the status line and the body.
+    fn get(addr: SocketAddr, request: &str) -> (String, String) {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+            .unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut text = String::new();
+        let _ = s.read_to_string(&mut text);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        (
+            head.lines().next().unwrap_or("").to_string(),
+            body.to_string(),
+        )
+    }
+
+    /// The event loop's part, without a kernel: scrapes are answered from the maps it reads
+    /// while idle connections sit open, and from the final maps once tracing stopped.
+    #[test]
+    fn scrapes_are_answered_by_the_event_loop_then_from_the_final_maps() {
+        use crate::value::MapValue;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let mut sink = PrometheusSink::bind("127.0.0.1:0", None, vec![]).unwrap();
+        let addr = sink.local_addr;
+        let stop = Arc::new(AtomicBool::new(false));
+        let event_loop = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let live = [MapSnapshot::scalar("@x", MapValue::Count(1))];
+                while !stop.load(Ordering::Relaxed) {
+                    if sink.wants_maps() {
+                        sink.maps(&live).unwrap();
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                sink.finish(&[MapSnapshot::scalar("@x", MapValue::Count(2))])
+                    .unwrap();
+            })
+        };
+        let _idle: Vec<_> = (0..20)
+            .map(|_| std::net::TcpStream::connect(addr).unwrap())
+            .collect();
+        let request = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        let (status, body) = get(addr, request);
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        assert!(body.contains("gprobe_x_total 1\n"), "{body}");
+        stop.store(true, Ordering::Relaxed);
+        event_loop.join().unwrap();
+        let (status, body) = get(addr, request);
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        assert!(body.contains("gprobe_x_total 2\n"), "{body}");
+        let (status, _) = get(
+            addr,
+            "DELETE /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        assert_eq!(status, "HTTP/1.1 405 Method Not Allowed");
+    }
+
     #[test]
     fn port_in_use_is_a_clear_error() {
         let taken = TcpListener::bind("127.0.0.1:0").unwrap();
