@@ -229,11 +229,23 @@ impl BasicAuth {
         ctx.finish().as_ref().to_vec()
     }
 
-    /// Whether the `Authorization` header's value holds a user's credentials. Runs bcrypt when
-    /// they are not remembered: call it off the async threads.
-    pub fn check(&self, authorization: Option<&str>) -> bool {
+    /// The answer when it needs no bcrypt: `Some(false)` for a missing or malformed header,
+    /// `Some(true)` for remembered credentials; `None` means call [`BasicAuth::check`].
+    pub fn quick_check(&self, authorization: Option<&str>) -> Option<bool> {
+        let Some((user, password)) = BasicAuth::credentials(authorization) else {
+            return Some(false);
+        };
+        let digest = BasicAuth::digest(&user, &password);
+        self.verified
+            .lock()
+            .is_ok_and(|v| v.contains(&digest))
+            .then_some(true)
+    }
+
+    /// `Basic BASE64(user:password)` → user and password.
+    fn credentials(authorization: Option<&str>) -> Option<(String, String)> {
         use base64::Engine as _;
-        let Some((user, password)) = authorization
+        authorization
             .and_then(|h| {
                 let (scheme, rest) = h.trim().split_once(' ')?;
                 scheme.eq_ignore_ascii_case("basic").then_some(rest.trim())
@@ -244,7 +256,12 @@ impl BasicAuth {
                 let (u, p) = s.split_once(':')?;
                 Some((u.to_string(), p.to_string()))
             })
-        else {
+    }
+
+    /// Whether the `Authorization` header's value holds a user's credentials. Runs bcrypt when
+    /// they are not remembered: call it off the async threads.
+    pub fn check(&self, authorization: Option<&str>) -> bool {
+        let Some((user, password)) = BasicAuth::credentials(authorization) else {
             return false;
         };
         let digest = BasicAuth::digest(&user, &password);
@@ -297,9 +314,13 @@ mod tests {
         )
         .unwrap();
         let auth = c.auth.unwrap();
+        assert_eq!(auth.quick_check(Some(&basic("prom", "secret"))), None);
         assert!(auth.check(Some(&basic("prom", "secret"))));
         // Remembered now, and still right.
+        assert_eq!(auth.quick_check(Some(&basic("prom", "secret"))), Some(true));
         assert!(auth.check(Some(&basic("prom", "secret"))));
+        assert_eq!(auth.quick_check(Some(&basic("prom", "wrong"))), None);
+        assert_eq!(auth.quick_check(None), Some(false));
         assert!(!auth.check(Some(&basic("prom", "wrong"))));
         assert!(!auth.check(Some(&basic("other", "secret"))));
         assert!(!auth.check(None));
