@@ -902,6 +902,122 @@ fn prometheus_tls_and_basic_auth() {
     assert_no_gprobe_programs();
 }
 
+/// `openssl` with these arguments, in `dir`; fails the test when it fails.
+fn openssl(dir: &TempDir, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(&dir.0)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        text(&out.stderr)
+    );
+}
+
+/// `client_ca_file` with `RequireAndVerifyClientCert`: a client without a certificate from
+/// that CA is refused in the handshake; one with it is served.
+#[test]
+fn prometheus_tls_client_certificates() {
+    if !e2e_ready() || !have_tool("openssl", "certificates") || !have_tool("curl", "a client") {
+        return;
+    }
+    let dir = TempDir::new("mtls");
+    let ca = "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=gprobe-test-ca -keyout ca.key -out ca.crt";
+    openssl(&dir, &ca.split(' ').collect::<Vec<_>>());
+    for (name, ext) in [
+        (
+            "server",
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        ),
+        (
+            "client",
+            "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+        ),
+    ] {
+        let (key, csr, crt, extfile) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.crt"),
+            format!("{name}.ext"),
+        );
+        std::fs::write(dir.path(&extfile), ext).unwrap();
+        openssl(
+            &dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                &format!("/CN={name}"),
+                "-keyout",
+                &key,
+                "-out",
+                &csr,
+            ],
+        );
+        openssl(
+            &dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "1",
+                "-extfile",
+                &extfile,
+                "-out",
+                &crt,
+            ],
+        );
+    }
+    let config = dir.path("web.yml");
+    std::fs::write(
+        &config,
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  \
+         client_ca_file: ca.crt\n  client_auth_type: RequireAndVerifyClientCert\n",
+    )
+    .unwrap();
+    let _k = kernel_lock();
+    let mut gprobe = spawn_gprobe(&[
+        "-e",
+        BEGIN_ONLY,
+        "--prometheus",
+        "127.0.0.1:0",
+        "--web.config.file",
+        config.to_str().unwrap(),
+    ]);
+    let port = served_port(&mut gprobe);
+    let url = format!("https://127.0.0.1:{port}/metrics");
+    let ca = dir.path("ca.crt");
+    let (client_crt, client_key) = (dir.path("client.crt"), dir.path("client.key"));
+    let with_cert = [
+        "--cert",
+        client_crt.to_str().unwrap(),
+        "--key",
+        client_key.to_str().unwrap(),
+    ];
+    wait_for("a scrape with a client certificate", || {
+        match curl(&ca, &with_cert, &url) {
+            (code, page) if code == "200" && page.contains("gprobe_x_total 1") => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    let (code, out) = curl(&ca, &[], &url);
+    assert_ne!(code, "200", "served without a client certificate: {out}");
+    let out = gprobe.stop();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_no_gprobe_programs();
+}
+
 /// A bad `--web.config.file` is a clear error before anything is attached.
 #[test]
 fn prometheus_bad_web_config_is_an_error() {
