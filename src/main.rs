@@ -59,6 +59,12 @@ struct Cli {
     #[arg(long, value_name = "ADDR")]
     prometheus: Option<String>,
 
+    /// TLS and basic auth for --prometheus: a Prometheus exporter web configuration file
+    /// (YAML: tls_server_config with cert_file, key_file, optional client_ca_file and
+    /// client_auth_type; basic_auth_users mapping users to bcrypt hashes).
+    #[arg(long = "web.config.file", value_name = "FILE", requires = "prometheus")]
+    web_config_file: Option<PathBuf>,
+
     /// Push the maps as OpenTelemetry metrics (OTLP/HTTP, protobuf) to this http:// URL every
     /// --interval and at exit; a URL without a path gets /v1/metrics.
     #[arg(long, value_name = "URL")]
@@ -363,6 +369,7 @@ fn sink_options(cli: &Cli) -> sinks::Options {
         format: cli.format,
         output: cli.output.clone(),
         prometheus: cli.prometheus.clone(),
+        web_config_file: cli.web_config_file.clone(),
         otlp: cli.otlp.clone(),
         interval: cli.interval,
         flamegraph: cli.flamegraph.clone(),

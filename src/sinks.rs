@@ -27,8 +27,9 @@ pub struct Options {
     pub format: Format,
     /// `-o FILE`: trace output goes there instead of stdout.
     pub output: Option<PathBuf>,
-    /// `--prometheus ADDR`.
+    /// `--prometheus ADDR` and `--web.config.file FILE`.
     pub prometheus: Option<String>,
+    pub web_config_file: Option<PathBuf>,
     /// `--otlp URL` and `--interval`.
     pub otlp: Option<String>,
     pub interval: Duration,
@@ -90,10 +91,15 @@ pub fn build(options: &Options, manifest: &Manifest, source: &str) -> Result<Tee
     };
     let mut sinks = vec![main];
     if let Some(addr) = &options.prometheus {
-        let sink = PrometheusSink::bind(addr, map_meta(manifest, source))?;
+        let sink = PrometheusSink::bind(
+            addr,
+            options.web_config_file.as_deref(),
+            map_meta(manifest, source),
+        )?;
         // Said always: with port 0 this is the only way to learn the port.
         eprintln!(
-            "gprobe: serving Prometheus metrics on http://{}/metrics",
+            "gprobe: serving Prometheus metrics on {}://{}/metrics",
+            if sink.tls { "https" } else { "http" },
             sink.local_addr
         );
         sinks.push(Box::new(sink));

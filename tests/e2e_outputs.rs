@@ -178,17 +178,26 @@ fn free_port() -> u16 {
 
 /// A plain HTTP GET; `None` while nothing answers.
 fn http_get(port: u16, path: &str) -> Option<(String, String)> {
+    let (head, body) = http_request(port, "GET", path, "")?;
+    Some((head.lines().next()?.to_string(), body))
+}
+
+/// One HTTP/1.1 request (`headers`: extra `Name: value\r\n` lines) on a new connection;
+/// the response's head (status line and headers) and body. `None` while nothing answers.
+fn http_request(port: u16, method: &str, path: &str, headers: &str) -> Option<(String, String)> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    // Generous: a scrape takes milliseconds, but the machine may be busy.
+    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n"
     )
     .ok()?;
     let mut text = String::new();
     s.read_to_string(&mut text).ok()?;
     let (head, body) = text.split_once("\r\n\r\n")?;
-    Some((head.lines().next()?.to_string(), body.to_string()))
+    Some((head.to_string(), body.to_string()))
 }
 
 /// Polls `ready` (up to a generous bound, so a slow machine is not a failure) until it gives
@@ -262,7 +271,8 @@ fn served_port(gprobe: &mut Background) -> u16 {
         assert!(n > 0, "gprobe exited without serving metrics");
         if let Some(rest) = line
             .trim()
-            .strip_prefix("gprobe: serving Prometheus metrics on http://")
+            .strip_prefix("gprobe: serving Prometheus metrics on ")
+            .and_then(|url| url.split_once("://").map(|(_, rest)| rest))
         {
             let addr = rest.trim_end_matches("/metrics");
             let port = addr.rsplit(':').next().unwrap().parse().unwrap();
@@ -492,6 +502,643 @@ fn prometheus_port_in_use_is_an_error() {
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(err.contains("already in use"), "{err}");
+}
+
+/// The maps of a script that only has BEGIN: gprobe keeps serving them until SIGINT.
+const BEGIN_ONLY: &str = "BEGIN { @x = count(); @b[pid, pid] = count(); }";
+
+/// Idle connections and a slowloris client (one header byte a second) held open while 200
+/// scrapes run at once: every scrape is answered, and the server closes the idle and slow
+/// connections itself (header read timeout) instead of waiting for them. HEAD, 404 and 405
+/// on the side. All bounds are generous waits, not timings.
+#[test]
+fn prometheus_serves_concurrent_scrapes_past_idle_and_slow_clients() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    if !e2e_ready() {
+        return;
+    }
+    let _k = kernel_lock();
+    let mut gprobe = spawn_gprobe(&["-e", BEGIN_ONLY, "--prometheus", "127.0.0.1:0"]);
+    let port = served_port(&mut gprobe);
+    wait_for("the first scrape", || match http_get(port, "/metrics") {
+        Some((status, body)) if status.contains("200") && body.contains("gprobe_x_total") => Ok(()),
+        other => Err(format!("{other:?}")),
+    });
+
+    let idle: Vec<TcpStream> = (0..20)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).expect("idle connection"))
+        .collect();
+    let slow = TcpStream::connect(("127.0.0.1", port)).expect("slow connection");
+    let stop = Arc::new(AtomicBool::new(false));
+    let dripper = {
+        let (mut slow, stop) = (slow.try_clone().unwrap(), stop.clone());
+        std::thread::spawn(move || {
+            for b in b"GET /metrics HTTP/1.1\r\nX-Slow: "
+                .iter()
+                .chain([b'a'; 600].iter())
+            {
+                if stop.load(Ordering::Relaxed) || slow.write_all(&[*b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+
+    let scrapes: Vec<_> = (0..200)
+        .map(|_| std::thread::spawn(move || http_get(port, "/metrics")))
+        .collect();
+    let answered = scrapes
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .filter(|r| {
+            r.as_ref().is_some_and(|(status, body)| {
+                status.contains("200") && body.contains("gprobe_x_total")
+            })
+        })
+        .count();
+    assert_eq!(
+        answered, 200,
+        "scrapes answered while idle and slow clients hold connections"
+    );
+
+    // The server hangs up on them (after its header timeout): reads end, they do not block.
+    for mut c in idle.into_iter().chain([slow.try_clone().unwrap()]) {
+        c.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut buf = Vec::new();
+        let closed = match c.read_to_end(&mut buf) {
+            Ok(_) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        };
+        assert!(
+            closed,
+            "a client that sends no complete request is disconnected"
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    let _ = slow.shutdown(std::net::Shutdown::Both);
+    dripper.join().unwrap();
+
+    let (head, body) = http_request(port, "HEAD", "/metrics", "").expect("HEAD answered");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let head = head.to_ascii_lowercase();
+    assert!(
+        head.contains("content-type: text/plain; version=0.0.4"),
+        "{head}"
+    );
+    assert!(head.contains("content-length: "), "{head}");
+    assert!(body.is_empty(), "HEAD has no body: {body:?}");
+    let (head, _) = http_request(port, "POST", "/metrics", "Content-Length: 0\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 405"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("allow: get, head"),
+        "{head}"
+    );
+    assert!(http_get(port, "/").unwrap().0.contains("404"));
+    // A request line longer than the header limit is refused, not buffered.
+    let long = format!("/metrics?{}", "a".repeat(64 * 1024));
+    let refused = http_get(port, &long).map(|(status, _)| status);
+    assert!(
+        refused
+            .as_deref()
+            .is_none_or(|s| s.contains("431") || s.contains("414")),
+        "{refused:?}"
+    );
+    let out = gprobe.stop();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_no_gprobe_programs();
+}
+
+/// Both of prometheus_client's parsers (text 0.0.4 and OpenMetrics) on the page; prints the
+/// families as JSON.
+const PROMETHEUS_BOTH_FORMATS: &str = r#"
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families as text_families
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
+fmt, page = sys.argv[1], sys.stdin.read()
+parse = om_families if fmt == "openmetrics" else text_families
+out = []
+for f in parse(page):
+    out.append({"name": f.name, "type": f.type,
+                "samples": [[s.name, s.labels, s.value] for s in f.samples]})
+print(json.dumps(out))
+"#;
+
+fn parse_page(python: &mut Command, format: &str, page: &str) -> Vec<serde_json::Value> {
+    let parsed = python
+        .args(["-c", PROMETHEUS_BOTH_FORMATS, format])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(page.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("run the Prometheus parser");
+    assert!(
+        parsed.status.success(),
+        "the {format} parser rejected:\n{page}\n{}",
+        text(&parsed.stderr)
+    );
+    serde_json::from_slice(&parsed.stdout).unwrap()
+}
+
+/// Maps whose natural names would make an invalid page: a repeated key name, keys named like
+/// reserved labels (`le` on a histogram, `quantile` on a summary; `__name__` is made `name`
+/// already by the metrics model), and families
+/// whose names collide (`@a` counter and `@a_total` gauge, `@c` histogram and `@c_count`). Both
+/// parsers accept both formats, and no sample is lost to a clash.
+#[test]
+fn prometheus_exposition_is_valid_for_any_map_names() {
+    if !e2e_ready() {
+        return;
+    }
+    if python_with_parsers().is_none() {
+        return;
+    }
+    let _k = kernel_lock();
+    let script = r#"BEGIN {
+  @b[pid, pid] = count();
+  $le = 7; @h[$le] = hist(5);
+  @st[(quantile = 2, __name__ = 3)] = stats(4);
+  @a = count(); @a_total = max(3);
+  @c = hist(1); @c_count = max(4);
+  @s = sum(-2);
+}"#;
+    let mut gprobe = spawn_gprobe(&["-e", script, "--prometheus", "127.0.0.1:0"]);
+    let port = served_port(&mut gprobe);
+    let scrape = |accept: &str| {
+        wait_for("a scrape with every map", || {
+            match http_request(port, "GET", "/metrics", accept) {
+                Some((head, body)) if head.contains(" 200 ") && body.contains("gprobe_c_count") => {
+                    Ok((head.to_ascii_lowercase(), body))
+                }
+                other => Err(format!("{other:?}")),
+            }
+        })
+    };
+    let (text_head, text_page) = scrape("");
+    let (om_head, om_page) = scrape("Accept: application/openmetrics-text; version=1.0.0\r\n");
+    let out = gprobe.stop();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text_head.contains("content-type: text/plain; version=0.0.4"),
+        "{text_head}"
+    );
+    assert!(
+        om_head.contains("content-type: application/openmetrics-text; version=1.0.0"),
+        "{om_head}"
+    );
+    assert!(om_page.ends_with("# EOF\n"), "{om_page}");
+
+    let pid = || -> String {
+        text_page
+            .lines()
+            .find_map(|l| l.strip_prefix("gprobe_b_total{pid=\""))
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("no @b in:\n{text_page}"))
+            .to_string()
+    };
+    let pid = pid();
+    for (format, page) in [("text", &text_page), ("openmetrics", &om_page)] {
+        let families = parse_page(&mut python_with_parsers().unwrap(), format, page);
+        let family = |name: &str| {
+            families
+                .iter()
+                .find(|f| f["name"] == name)
+                .unwrap_or_else(|| panic!("{format}: no family {name} in:\n{page}"))
+        };
+        let has = |f: &serde_json::Value, sample: &str, labels: serde_json::Value| {
+            assert!(
+                f["samples"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|s| s[0] == sample && s[1] == labels),
+                "{format}: no {sample} {labels} in:\n{page}"
+            );
+        };
+        has(
+            family("gprobe_b"),
+            "gprobe_b_total",
+            serde_json::json!({"pid": pid, "pid_2": pid}),
+        );
+        has(
+            family("gprobe_h"),
+            "gprobe_h_bucket",
+            serde_json::json!({"key_le": "7", "le": "+Inf"}),
+        );
+        has(
+            family("gprobe_st"),
+            "gprobe_st_count",
+            serde_json::json!({"key_quantile": "2", "name": "3"}),
+        );
+        assert_eq!(family("gprobe_a")["type"], "counter");
+        has(family("gprobe_a"), "gprobe_a_total", serde_json::json!({}));
+        assert_eq!(family("gprobe_a_total_2")["type"], "gauge");
+        has(
+            family("gprobe_a_total_2"),
+            "gprobe_a_total_2",
+            serde_json::json!({}),
+        );
+        assert_eq!(family("gprobe_c")["type"], "histogram");
+        has(
+            family("gprobe_c_count_2"),
+            "gprobe_c_count_2",
+            serde_json::json!({}),
+        );
+    }
+    // A sum that went negative is a valid text sample; OpenMetrics forbids it and leaves it out.
+    assert!(text_page.contains("gprobe_s_total -2\n"), "{text_page}");
+    assert!(!om_page.contains("gprobe_s_total "), "{om_page}");
+    assert_no_gprobe_programs();
+}
+
+/// A temporary directory for one test, removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("gprobe-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    fn path(&self, file: &str) -> std::path::PathBuf {
+        self.0.join(file)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `true` when `program` runs; else skip (outside CI) or fail (under CI).
+fn have_tool(program: &str, why: &str) -> bool {
+    let ran = Command::new(program)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    if ran.is_ok() {
+        return true;
+    }
+    assert!(
+        !under_ci(),
+        "test needs {program} ({why}); under CI this is a failure"
+    );
+    eprintln!("skipped: test needs {program} ({why})");
+    false
+}
+
+/// A self-signed certificate for 127.0.0.1 and a web config with basic auth (user `prom`,
+/// password `secret`) in `dir`, files named relative to the config as the toolkit allows.
+fn tls_web_config(dir: &TempDir) -> std::path::PathBuf {
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=gprobe-test", "-addext"])
+        .arg("subjectAltName=IP:127.0.0.1,DNS:localhost")
+        .arg("-keyout")
+        .arg(dir.path("key.pem"))
+        .arg("-out")
+        .arg(dir.path("cert.pem"))
+        .output()
+        .expect("run openssl");
+    assert!(made.status.success(), "openssl: {}", text(&made.stderr));
+    // Cost 4 (the least): the test checks the mechanism, not the hash's strength.
+    let hash = bcrypt::hash("secret", 4).unwrap();
+    let config = dir.path("web.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n\
+             basic_auth_users:\n  prom: '{hash}'\n"
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// `curl` against the TLS endpoint, trusting only the test's certificate; stdout is the
+/// response head (with `-i`) and body, then the status code on a last line.
+fn curl(cert: &std::path::Path, args: &[&str], url: &str) -> (String, String) {
+    let out = Command::new("curl")
+        .args(["-sS", "-i", "--max-time", "60", "-w", "\n%{http_code}"])
+        .arg("--cacert")
+        .arg(cert)
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("run curl");
+    let all = text(&out.stdout);
+    let (rest, code) = all.rsplit_once('\n').unwrap_or(("", ""));
+    (
+        code.trim().to_string(),
+        format!("{rest}{}", text(&out.stderr)),
+    )
+}
+
+/// `--web.config.file` with TLS and basic auth: scraped over HTTPS with the right credentials;
+/// wrong or missing ones get 401 with `WWW-Authenticate: Basic`; plain HTTP gets nothing.
+#[test]
+fn prometheus_tls_and_basic_auth() {
+    if !e2e_ready() || !have_tool("openssl", "a self-signed certificate") {
+        return;
+    }
+    if !have_tool("curl", "an HTTPS client") {
+        return;
+    }
+    let dir = TempDir::new("tls");
+    let config = tls_web_config(&dir);
+    let cert = dir.path("cert.pem");
+    let _k = kernel_lock();
+    let mut gprobe = spawn_gprobe(&[
+        "-e",
+        BEGIN_ONLY,
+        "--prometheus",
+        "127.0.0.1:0",
+        "--web.config.file",
+        config.to_str().unwrap(),
+    ]);
+    let port = served_port(&mut gprobe);
+    let url = format!("https://127.0.0.1:{port}/metrics");
+    let (code, page) = wait_for("an authenticated HTTPS scrape", || {
+        match curl(&cert, &["-u", "prom:secret"], &url) {
+            (code, page) if code == "200" && page.contains("gprobe_x_total 1") => Ok((code, page)),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    assert_eq!(code, "200", "{page}");
+    for creds in [&["-u", "prom:wrong"][..], &["-u", "nobody:secret"], &[]] {
+        let (code, head) = curl(&cert, creds, &url);
+        assert_eq!(code, "401", "{creds:?}: {head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("www-authenticate: basic"),
+            "{creds:?}: {head}"
+        );
+    }
+    let (code, head) = curl(&cert, &["-u", "prom:secret", "-I"], &url);
+    assert_eq!(code, "200", "{head}");
+    let plain = http_get(port, "/metrics");
+    assert!(
+        plain
+            .as_ref()
+            .is_none_or(|(status, _)| !status.contains("200")),
+        "plain HTTP must not be served: {plain:?}"
+    );
+    let out = gprobe.stop();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_no_gprobe_programs();
+}
+
+/// `openssl` with these arguments, in `dir`; fails the test when it fails.
+fn openssl(dir: &TempDir, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(&dir.0)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        text(&out.stderr)
+    );
+}
+
+/// `client_ca_file` with `RequireAndVerifyClientCert`: a client without a certificate from
+/// that CA is refused in the handshake; one with it is served.
+#[test]
+fn prometheus_tls_client_certificates() {
+    if !e2e_ready() || !have_tool("openssl", "certificates") || !have_tool("curl", "a client") {
+        return;
+    }
+    let dir = TempDir::new("mtls");
+    let ca = "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=gprobe-test-ca -keyout ca.key -out ca.crt";
+    openssl(&dir, &ca.split(' ').collect::<Vec<_>>());
+    for (name, ext) in [
+        (
+            "server",
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        ),
+        (
+            "client",
+            "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+        ),
+    ] {
+        let (key, csr, crt, extfile) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.crt"),
+            format!("{name}.ext"),
+        );
+        std::fs::write(dir.path(&extfile), ext).unwrap();
+        openssl(
+            &dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                &format!("/CN={name}"),
+                "-keyout",
+                &key,
+                "-out",
+                &csr,
+            ],
+        );
+        openssl(
+            &dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "1",
+                "-extfile",
+                &extfile,
+                "-out",
+                &crt,
+            ],
+        );
+    }
+    let config = dir.path("web.yml");
+    std::fs::write(
+        &config,
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  \
+         client_ca_file: ca.crt\n  client_auth_type: RequireAndVerifyClientCert\n",
+    )
+    .unwrap();
+    let _k = kernel_lock();
+    let mut gprobe = spawn_gprobe(&[
+        "-e",
+        BEGIN_ONLY,
+        "--prometheus",
+        "127.0.0.1:0",
+        "--web.config.file",
+        config.to_str().unwrap(),
+    ]);
+    let port = served_port(&mut gprobe);
+    let url = format!("https://127.0.0.1:{port}/metrics");
+    let ca = dir.path("ca.crt");
+    let (client_crt, client_key) = (dir.path("client.crt"), dir.path("client.key"));
+    let with_cert = [
+        "--cert",
+        client_crt.to_str().unwrap(),
+        "--key",
+        client_key.to_str().unwrap(),
+    ];
+    wait_for("a scrape with a client certificate", || {
+        match curl(&ca, &with_cert, &url) {
+            (code, page) if code == "200" && page.contains("gprobe_x_total 1") => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    let (code, out) = curl(&ca, &[], &url);
+    assert_ne!(code, "200", "served without a client certificate: {out}");
+    let out = gprobe.stop();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_no_gprobe_programs();
+}
+
+/// A bad `--web.config.file` is a clear error before anything is attached.
+#[test]
+fn prometheus_bad_web_config_is_an_error() {
+    if !e2e_ready() {
+        return;
+    }
+    let dir = TempDir::new("badweb");
+    let config = dir.path("web.yml");
+    for (contents, says) in [
+        (
+            "basic_auth_users:\n  prom: not-a-hash\n",
+            "not a bcrypt hash",
+        ),
+        (
+            "tls_server_config:\n  cert_file: missing.pem\n  key_file: missing.key\n",
+            "missing.pem",
+        ),
+        ("tls_server_confg: {}\n", "unknown field"),
+    ] {
+        std::fs::write(&config, contents).unwrap();
+        let out = run_gprobe(
+            &[
+                "-e",
+                "BEGIN { @x = count(); exit(); }",
+                "--prometheus",
+                "127.0.0.1:0",
+                "--web.config.file",
+                config.to_str().unwrap(),
+            ],
+            LIMIT,
+        );
+        assert!(!out.status.success());
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("--web.config.file") && err.contains(says),
+            "{err}"
+        );
+        assert!(
+            !text(&out.stdout).contains("Attaching"),
+            "{}",
+            text(&out.stdout)
+        );
+    }
+}
+
+/// A real Prometheus (Debian's `prometheus`, run directly on loopback with a throwaway
+/// config and storage) scrapes gprobe over TLS with basic auth: its `up` is 1 and it has the
+/// counter.
+#[test]
+fn prometheus_server_scrapes_gprobe_over_tls() {
+    if !e2e_ready() || !have_tool("openssl", "a self-signed certificate") {
+        return;
+    }
+    if !have_tool("prometheus", "the Prometheus server (scripts/install-deps)") {
+        return;
+    }
+    let dir = TempDir::new("promserver");
+    let config = tls_web_config(&dir);
+    let _k = kernel_lock();
+    let mut gprobe = spawn_gprobe(&[
+        "-e",
+        BEGIN_ONLY,
+        "--prometheus",
+        "127.0.0.1:0",
+        "--web.config.file",
+        config.to_str().unwrap(),
+    ]);
+    let port = served_port(&mut gprobe);
+    let prom_config = dir.path("prometheus.yml");
+    std::fs::write(
+        &prom_config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+             scrape_configs:\n  - job_name: gprobe\n    scheme: https\n\
+             \x20   tls_config:\n      ca_file: {}\n\
+             \x20   basic_auth:\n      username: prom\n      password: secret\n\
+             \x20   static_configs:\n      - targets: ['127.0.0.1:{port}']\n",
+            dir.path("cert.pem").display()
+        ),
+    )
+    .unwrap();
+    let web_port = free_port();
+    let prometheus = Command::new("prometheus")
+        .arg(format!("--config.file={}", prom_config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{web_port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start prometheus");
+    let _prometheus = Background(Some(prometheus));
+    let query = |q: &str| -> Result<String, String> {
+        let (status, body) = http_get(web_port, &format!("/api/v1/query?query={q}"))
+            .ok_or("prometheus not answering yet")?;
+        if !status.contains("200") {
+            return Err(format!("{status}: {body}"));
+        }
+        // One result: `"value":[TIME,"V"]`.
+        let v: serde_json::Value =
+            serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
+        v["data"]["result"][0]["value"][1]
+            .as_str()
+            .map(str::to_string)
+            .ok_or(body)
+    };
+    wait_for("Prometheus' up == 1 for gprobe", || match query("up") {
+        Ok(v) if v == "1" => Ok(()),
+        other => Err(format!("{other:?}")),
+    });
+    wait_for("gprobe_x_total in Prometheus", || {
+        match query("gprobe_x_total") {
+            Ok(v) if v == "1" => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    let out = gprobe.stop();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_no_gprobe_programs();
 }
 
 /// An OTLP/HTTP receiver decoding each body with the official protobuf definitions; prints
