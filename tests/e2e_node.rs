@@ -6,7 +6,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -46,6 +45,7 @@ fn c_opener() -> PathBuf {
 /// gprobe started in the background, its stdout collected; ready once attached.
 struct Tracer {
     child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
 }
 
 impl Tracer {
@@ -54,30 +54,16 @@ impl Tracer {
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::inherit())
             .spawn()
             .expect("start gprobe");
+        let lines = line_channel(child.stdout.take().expect("stdout"));
         // The banner ("Attaching N probes...") comes once everything is attached.
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = BufReader::new(stderr).lines();
-        let deadline = Instant::now() + LIMIT;
-        let mut seen = String::new();
-        loop {
-            assert!(Instant::now() < deadline, "gprobe never attached: {seen}");
-            match lines.next() {
-                Some(Ok(line)) => {
-                    seen.push_str(&line);
-                    seen.push('\n');
-                    if line.starts_with("Attaching") {
-                        break;
-                    }
-                }
-                _ => panic!("gprobe ended before attaching: {seen}"),
-            }
+        match lines.recv_timeout(LIMIT) {
+            Ok(line) if line.starts_with("Attaching") => {}
+            other => panic!("gprobe did not attach: {other:?}"),
         }
-        // Keep draining stderr so gprobe never blocks on it.
-        std::thread::spawn(move || for _ in lines {});
-        Tracer { child }
+        Tracer { child, lines }
     }
 
     fn pid(&self) -> u32 {
@@ -88,7 +74,8 @@ impl Tracer {
     fn stop(self) -> String {
         unsafe_kill(self.child.id(), 2);
         let out = wait_with_limit(self.child, LIMIT);
-        text(&out.stdout)
+        assert!(out.status.success(), "gprobe failed");
+        self.lines.iter().collect::<Vec<_>>().join("\n")
     }
 }
 
