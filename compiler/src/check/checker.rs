@@ -13,7 +13,7 @@ use crate::builtins::{
 };
 use crate::diag::{Diagnostic, codes, did_you_mean};
 use crate::span::Span;
-use crate::target::{PerProcessGo, Resolved};
+use crate::target::{GoLocation, GoSite, PerProcessGo, Resolved};
 use crate::types::{AggKind, IntType, StackKind, Type};
 use std::collections::HashSet;
 
@@ -200,6 +200,9 @@ impl<'a> Checker<'a> {
             if binary.is_none() && !self.options.has_target {
                 continue; // reported by the provider
             }
+            if crate::expand::expansion_of(attach).is_some_and(|e| e.is_pending()) {
+                continue; // a pattern: its binaries are checked as its expansions
+            }
             let Err(why) = self
                 .env
                 .uprobe_binary(binary.as_ref().map(|b| b.node.as_str()))
@@ -221,6 +224,10 @@ impl<'a> Checker<'a> {
     fn resolve(&mut self, attach: &mut AttachPoint) {
         let goid = self.goid_at;
         let go_name = |b: Builtin| b.name();
+        if let Some(Expansion::Pending { pattern, .. }) = crate::expand::expansion_of(attach) {
+            attach.resolved = Some(self.pending_resolution(pattern, &attach.kind));
+            return;
+        }
         let resolved = match &attach.kind {
             ProbeKind::Uprobe {
                 ret,
@@ -336,6 +343,39 @@ impl<'a> Checker<'a> {
             go.task_fsbase = go.task_fsbase.or_else(|| self.env.task_fsbase());
         }
         attach.resolved = Some(resolved);
+    }
+
+    /// What the pending form of a binary pattern is lowered with: the same, whichever binaries
+    /// match, so that its maps and events are too (see `crate::expand`). Its `args`/`ret` are
+    /// placeholders on the stack, as typed from the expansions: the program is never loaded.
+    /// Goroutine builtins read each process's facts, like other node-wide probes.
+    fn pending_resolution(&self, pattern: String, kind: &ProbeKind) -> Resolved {
+        let placeholders = |ty: &Option<Result<Type, ()>>| -> Vec<(String, GoLocation)> {
+            match ty {
+                Some(Ok(Type::Record(fields))) => fields
+                    .iter()
+                    .map(|(name, _)| (name.clone(), GoLocation::Stack { offset: 8 }))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        let function = match kind {
+            ProbeKind::Uprobe { function, .. } => function.node.clone(),
+            _ => String::new(),
+        };
+        Resolved {
+            binary: Some(pattern),
+            functions: vec![GoSite {
+                name: function,
+                offsets: Vec::new(),
+                abi_internal: true,
+                caller_at_sp: false,
+                params: placeholders(&self.args),
+                results: placeholders(&self.ret),
+            }],
+            go: None,
+            per_process: Some(PerProcessGo { task_fsbase: None }),
+        }
     }
 
     fn block(&mut self, block: &mut Block) {
@@ -1650,7 +1690,27 @@ impl<'a> Checker<'a> {
         let mut result: Result<Type, ()> = Err(());
         let mut first: Option<(Type, Span)> = None;
         let mut errors = Vec::new();
-        for p in &self.providers {
+        // A binary pattern's pending form takes its signature from the binaries it matched;
+        // with none, nothing says what FUNC's parameters are.
+        if let Some(p) = self.providers.iter().find(|p| p.pending() == Some(0)) {
+            errors.push(
+                Diagnostic::error(
+                    codes::NO_SIGNATURE,
+                    format!(
+                        "`{}` on a binary pattern needs a running program that matches it",
+                        b.name()
+                    ),
+                )
+                .primary(at, format!("cannot type `{}`", b.name()))
+                .secondary(p.span(), "no running Go program matches this yet")
+                .note("the signature is read from the matching binaries, and none is running")
+                .help("start the program first, or name its binary: `uprobe:/path/to/binary:FUNC`"),
+            );
+        }
+        for p in self.providers.iter().filter(|p| p.pending().is_none()) {
+            if !errors.is_empty() {
+                break;
+            }
             let ty = if b == Builtin::Args {
                 p.args(self.env, at)
             } else {
