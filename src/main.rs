@@ -3,6 +3,7 @@
 
 mod builtin_docs;
 mod env;
+mod patterns;
 mod recipes;
 mod report;
 mod sinks;
@@ -223,6 +224,13 @@ fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Binary patterns (`uprobe:*:FUNC`) become one attach point per matching binary now;
+    // programs started later are compiled for when they start (see `recompile_for`).
+    let expanded = if options.has_target {
+        patterns::Expanded::default() // the checker rejects patterns with -p/-c
+    } else {
+        patterns::expand_at_start(&mut program)
+    };
     let (checked, warnings) = check::check_with_warnings(
         &mut program,
         &env::SystemEnv::new(cli.pid, cli.command.as_deref()),
@@ -287,13 +295,27 @@ fn run(cli: Cli) -> ExitCode {
         command: cli.command.clone(),
         verbose: cli.verbose,
     };
-    let session = match Session::load(&compiled.object, &compiled.manifest, &runtime_options) {
+    for (binary, function) in &expanded.waiting {
+        eprintln!(
+            "gprobe: waiting for a Go program with {function} (uprobe:{binary}:{function} matches none running yet)"
+        );
+    }
+    let mut session = match Session::load(&compiled.object, &compiled.manifest, &runtime_options)
+    {
         Ok(session) => session,
         Err(error) => {
             reporter.runtime(&error, cli.verbose);
             return ExitCode::FAILURE;
         }
     };
+    if expanded.patterns > 0 {
+        session.set_recompile(recompile_for(
+            source.clone(),
+            file_name.clone(),
+            compile_options.clone(),
+            expanded.initial.clone(),
+        ));
+    }
     let target_pid = cli.pid.or(session.command_pid());
     if let Err(message) = sinks::add_otlp(
         &mut sink,
@@ -312,6 +334,31 @@ fn run(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The compiler the session calls for a program started later whose executable may match a
+/// binary pattern: the same source and options, the patterns expanded to that binary (see
+/// `patterns::expand_for`). Diagnostics come back as plain text, for a warning.
+fn recompile_for(
+    source: String,
+    file_name: String,
+    options: CompileOptions,
+    initial: std::collections::HashMap<(String, String), Vec<String>>,
+) -> gprobe_runtime::Recompile {
+    Box::new(move |new: &gprobe_runtime::NewExecutable| {
+        let render = |d: &[gprobe_compiler::diag::Diagnostic]| {
+            gprobe_compiler::diag::render(d, &file_name, &source, false)
+        };
+        let mut program = gprobe_compiler::parse(&source).map_err(|d| render(&d))?;
+        if patterns::expand_for(&mut program, &new.path, &new.shown, &initial).is_none() {
+            return Ok(None);
+        }
+        let env = env::SystemEnv::new(None, None);
+        let checked = check::check(&mut program, &env, &options.check).map_err(|d| render(&d))?;
+        let out = gprobe_compiler::compile_checked(&program, &checked, &source, &options)
+            .map_err(|d| render(&d))?;
+        Ok(Some((out.object, out.manifest)))
+    })
 }
 
 fn sink_options(cli: &Cli) -> sinks::Options {
