@@ -126,11 +126,11 @@ fn every_go_program_running_or_started_later_counts_exactly() {
         );
     }
     // -v tells how long the late program waited for its probes.
-    assert!(
-        err.lines()
-            .any(|l| l.contains("attached uprobe:*:main.work to") && l.contains("after exec")),
-        "{err}"
-    );
+    let timing = err
+        .lines()
+        .find(|l| l.contains("attached uprobe:*:main.work to") && l.contains("after exec"));
+    assert!(timing.is_some(), "{err}");
+    eprintln!("{}", timing.unwrap_or_default());
     assert_no_gprobe_programs();
 }
 
@@ -179,4 +179,25 @@ fn args_on_a_pattern_with_nothing_running_is_one_clear_error() {
             && err.contains("start the program first"),
         "{err}"
     );
+}
+
+#[test]
+fn a_pattern_that_matches_nothing_yet_says_it_waits_once() {
+    if !e2e_ready() {
+        return;
+    }
+    let _k = kernel_lock();
+    let (gprobe, stderr) = attached("uprobe:*:main.noSuchFunctionAnywhere { @ = count(); }");
+    // A Go program without the function starts meanwhile: still waiting, said only once.
+    let other = start_work(&go_target("work", "1.19", &[]), 1, "0s");
+    wait_for(other, "work");
+    std::thread::sleep(Duration::from_millis(300));
+    let (_, err) = stop(gprobe, stderr);
+    assert_eq!(
+        err.matches("waiting for a Go program with main.noSuchFunctionAnywhere")
+            .count(),
+        1,
+        "{err}"
+    );
+    assert_no_gprobe_programs();
 }

@@ -160,7 +160,13 @@ impl Dynamic {
                 ),
             }
         }
-        if names.is_empty() || !self.verbose {
+        if names.is_empty() {
+            // Nothing attached (the process may have gone with its /proc/PID/exe): the next
+            // process of this binary tries again.
+            self.seen.remove(&key);
+            return;
+        }
+        if !self.verbose {
             return;
         }
         names.dedup();

@@ -269,14 +269,18 @@ impl<'a> Checker<'a> {
                         r
                     }
                     Err(why) => {
-                        self.error(
-                            Diagnostic::error(
-                                codes::NO_FUNCTION,
-                                format!("cannot attach to `{}`", function.node),
-                            )
-                            .primary(function.span, "not found")
-                            .note(why),
-                        );
+                        let mut d = Diagnostic::error(
+                            codes::NO_FUNCTION,
+                            format!("cannot attach to `{}`", function.node),
+                        )
+                        .primary(function.span, "not found")
+                        .note(why);
+                        // The source shows the pattern, not the binary it matched.
+                        if let (Some(Expansion::Binary { .. }), Some(b)) = (&attach.expansion, binary)
+                        {
+                            d = d.note(format!("in {b}, which the pattern matched"));
+                        }
+                        self.error(d);
                         return;
                     }
                 }

@@ -156,6 +156,7 @@ pub fn provider(attach: &AttachPoint, options: &Options) -> Result<Box<dyn Provi
                     Some(crate::ast::Expansion::Pending { matched, .. }) => Some(matched),
                     _ => None,
                 },
+                expanded: matches!(expansion, Some(crate::ast::Expansion::Binary { .. })),
             })
         }
         ProbeKind::Unsupported { provider, .. } => {
@@ -251,10 +252,25 @@ struct Uprobe {
     span: Span,
     /// The pending form of a binary pattern, and how many binaries it matched.
     pending: Option<usize>,
+    /// One binary a pattern matched: messages name it, as the source shows only the pattern.
+    expanded: bool,
 }
 
 impl Uprobe {
     fn signature(
+        &self,
+        env: &dyn Env,
+        at: Span,
+        what: &str,
+    ) -> Result<super::GoFunction, Diagnostic> {
+        let named = |d: Diagnostic| match (&self.binary, self.expanded) {
+            (Some(binary), true) => d.note(format!("in {binary}, which the pattern matched")),
+            _ => d,
+        };
+        self.signature_in(env, at, what).map_err(named)
+    }
+
+    fn signature_in(
         &self,
         env: &dyn Env,
         at: Span,
