@@ -300,8 +300,7 @@ fn run(cli: Cli) -> ExitCode {
             "gprobe: waiting for a Go program with {function} (uprobe:{binary}:{function} matches none running yet)"
         );
     }
-    let mut session = match Session::load(&compiled.object, &compiled.manifest, &runtime_options)
-    {
+    let mut session = match Session::load(&compiled.object, &compiled.manifest, &runtime_options) {
         Ok(session) => session,
         Err(error) => {
             reporter.runtime(&error, cli.verbose);

@@ -57,7 +57,10 @@ fn running_executables(seen: &mut HashSet<(u64, u64)>) -> Vec<Candidate> {
     let mut out = Vec::new();
     for entry in dir.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else {
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
             continue;
         };
         if pid == own {
@@ -78,8 +81,8 @@ fn process_executable(pid: u32, seen: &mut HashSet<(u64, u64)>) -> Option<Candid
         return None;
     }
     let shown = std::fs::read_link(&exe).ok()?;
-    let same = std::fs::metadata(&shown)
-        .is_ok_and(|m| (m.dev(), m.ino()) == (meta.dev(), meta.ino()));
+    let same =
+        std::fs::metadata(&shown).is_ok_and(|m| (m.dev(), m.ino()) == (meta.dev(), meta.ino()));
     Some(Candidate {
         open: if same { shown.clone() } else { exe },
         shown,

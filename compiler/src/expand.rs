@@ -133,7 +133,12 @@ mod tests {
         assert_eq!((n, asked), (1, vec!["*".to_string()]));
         let attach = &program.probes[0].attach;
         assert_eq!(attach.len(), 4);
-        assert!(attach[0].expansion.as_ref().is_some_and(Expansion::is_pending));
+        assert!(
+            attach[0]
+                .expansion
+                .as_ref()
+                .is_some_and(Expansion::is_pending)
+        );
         let binary = |i: usize| match &attach[i].kind {
             ProbeKind::Uprobe { binary, .. } => binary.as_ref().map(|b| b.node.clone()),
             _ => None,

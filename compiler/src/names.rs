@@ -63,7 +63,9 @@ fn match_from(p: &[char], n: &[char]) -> bool {
             .any(|i| match_from(&p[1..], &n[i..])),
         Some('?') => n.first().is_some_and(|&c| c != '/') && match_from(&p[1..], &n[1..]),
         Some('[') => match (class(p), n.first()) {
-            (Some((matches, len)), Some(&c)) => c != '/' && matches(c) && match_from(&p[len..], &n[1..]),
+            (Some((matches, len)), Some(&c)) => {
+                c != '/' && matches(c) && match_from(&p[len..], &n[1..])
+            }
             (None, Some(&c)) => c == '[' && match_from(&p[1..], &n[1..]),
             (_, None) => false,
         },

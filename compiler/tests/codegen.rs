@@ -352,8 +352,8 @@ tracepoint:syscalls:sys_enter_openat { printf("open\n"); }"#;
             },
             ..Default::default()
         };
-        let checked = gprobe_compiler::check::check(&mut program, &SitesEnv, &options.check)
-            .expect("checks");
+        let checked =
+            gprobe_compiler::check::check(&mut program, &SitesEnv, &options.check).expect("checks");
         gprobe_compiler::compile_checked(&program, &checked, source, &options)
             .expect("compiles")
             .manifest
@@ -380,7 +380,11 @@ tracepoint:syscalls:sys_enter_openat { printf("open\n"); }"#;
         ]
     );
     // The runtime hears of every exec, to attach to programs started later.
-    assert!(two.programs.iter().any(|p| p.probe_name == "gprobe:sched_process_exec"));
+    assert!(
+        two.programs
+            .iter()
+            .any(|p| p.probe_name == "gprobe:sched_process_exec")
+    );
 }
 
 /// [`case_env::CaseEnv`] whose Go uprobes resolve to one `main.work` site with its parameters,

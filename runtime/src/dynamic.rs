@@ -86,7 +86,13 @@ impl Dynamic {
     /// Process `pid` exec'd at kernel time `exec_ns` (CLOCK_MONOTONIC): attach the pattern
     /// programs to its executable if that is new and matches. Problems are warnings: the
     /// session goes on tracing what it has.
-    pub fn process_exec(&mut self, pid: u32, exec_ns: u64, session: &Manifest, loaded: &mut Loaded) {
+    pub fn process_exec(
+        &mut self,
+        pid: u32,
+        exec_ns: u64,
+        session: &Manifest,
+        loaded: &mut Loaded,
+    ) {
         if self.patterns.is_empty() {
             return;
         }
@@ -107,7 +113,11 @@ impl Dynamic {
         };
         self.seen.insert(key);
         let shown_text = shown.to_string_lossy();
-        if !self.patterns.iter().any(|p| path_glob_match(p, &shown_text)) {
+        if !self
+            .patterns
+            .iter()
+            .any(|p| path_glob_match(p, &shown_text))
+        {
             return;
         }
         let same = std::fs::metadata(&shown).is_ok_and(|m| (m.dev(), m.ino()) == key);
@@ -141,8 +151,8 @@ impl Dynamic {
             let Some(offsets) = multi_offsets(spec) else {
                 continue;
             };
-            let attached = uprobe_multi::load(&object, &spec.name, loaded.map_refs())
-                .and_then(|prog| {
+            let attached =
+                uprobe_multi::load(&object, &spec.name, loaded.map_refs()).and_then(|prog| {
                     let link = uprobe_multi::attach(&prog, &new.path, offsets, None)
                         .map_err(|e| e.to_string())?;
                     Ok((prog, link))

@@ -10,10 +10,10 @@
 //! SIGKILL closes the fds, which the kernel treats the same way.
 
 use crate::decode::{self, RawEntry, Resolve};
+use crate::dynamic::{Dynamic, Recompile};
 use crate::error::RuntimeError;
 use crate::kernel::{self, Loaded, OwnedMap, Trigger};
 use crate::output::Sink;
-use crate::dynamic::{Dynamic, Recompile};
 use crate::resolver::Resolver;
 use crate::sys::RawMap;
 use crate::value::MapSnapshot;

@@ -276,7 +276,8 @@ impl<'a> Checker<'a> {
                         .primary(function.span, "not found")
                         .note(why);
                         // The source shows the pattern, not the binary it matched.
-                        if let (Some(Expansion::Binary { .. }), Some(b)) = (&attach.expansion, binary)
+                        if let (Some(Expansion::Binary { .. }), Some(b)) =
+                            (&attach.expansion, binary)
                         {
                             d = d.note(format!("in {b}, which the pattern matched"));
                         }
