@@ -353,7 +353,12 @@ fn recompile_for(
             return Ok(None);
         }
         let env = env::SystemEnv::new(None, None);
-        let checked = check::check(&mut program, &env, &options.check).map_err(|d| render(&d))?;
+        let (checked, warnings) = check::check_with_warnings(&mut program, &env, &options.check);
+        // E.g. this binary's `args` differ from the session's: it is left out, and said so.
+        if !warnings.is_empty() {
+            eprint!("{}", render(&warnings));
+        }
+        let checked = checked.map_err(|d| render(&d))?;
         let out = gprobe_compiler::compile_checked(&program, &checked, &source, &options)
             .map_err(|d| render(&d))?;
         Ok(Some((out.object, out.manifest)))

@@ -406,6 +406,9 @@ impl gprobe_compiler::check::Env for SitesEnv {
         binary: Option<&str>,
         function: &str,
     ) -> Result<gprobe_compiler::check::GoFunction, String> {
+        if binary.is_some_and(|b| b.contains("stripped")) {
+            return Err("the binary has no DWARF debug info".into());
+        }
         case_env::CaseEnv.go_function(binary, function)
     }
 
@@ -441,4 +444,41 @@ impl gprobe_compiler::check::Env for SitesEnv {
     fn task_fsbase(&self) -> Option<u64> {
         Some(5000)
     }
+}
+
+/// A binary a pattern matched whose `args` cannot be typed (stripped) is left out with a
+/// warning naming it; the pattern goes on with the others. With no other, it is the error.
+#[test]
+fn binary_pattern_leaves_out_a_binary_without_the_signature() {
+    let source = r#"uprobe:*:main.work { @[args.id] = count(); }"#;
+    let check_with = |binaries: &[&str]| {
+        let mut program = gprobe_compiler::parse(source).expect("parses");
+        gprobe_compiler::expand::expand_patterns(&mut program, &mut |q| {
+            gprobe_compiler::expand::PatternMatch {
+                pattern: q.binary.to_owned(),
+                binaries: binaries.iter().map(|b| b.to_string()).collect(),
+            }
+        });
+        let options = gprobe_compiler::check::Options::default();
+        let (checked, warnings) =
+            gprobe_compiler::check::check_with_warnings(&mut program, &SitesEnv, &options);
+        let render = |d: &[gprobe_compiler::diag::Diagnostic]| {
+            gprobe_compiler::diag::render(d, "t.gp", source, false)
+        };
+        (
+            checked.map(|_| program).map_err(|d| render(&d)),
+            render(&warnings),
+        )
+    };
+    let (program, warnings) = check_with(&["/srv/a/work", "/srv/b/work-stripped"]);
+    let program = program.expect("checks without the stripped binary");
+    assert!(
+        warnings.contains("not tracing /srv/b/work-stripped"),
+        "{warnings}"
+    );
+    // The pending form and the one binary left.
+    assert_eq!(program.probes[0].attach.len(), 2);
+    let (only, _) = check_with(&["/srv/b/work-stripped"]);
+    let err = only.expect_err("no binary gives `args`");
+    assert!(err.contains("no DWARF"), "{err}");
 }

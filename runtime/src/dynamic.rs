@@ -143,11 +143,20 @@ impl Dynamic {
             return;
         }
         let binary = new.path.to_string_lossy();
+        let specs: Vec<_> = manifest
+            .programs
+            .iter()
+            .filter(|p| {
+                p.pattern.as_ref().is_some_and(|o| !o.pending)
+                    && matches!(&p.attach, Attach::Uprobe { binary: b, .. } if *b == binary)
+            })
+            .collect();
+        // The compiler left this binary out (it warned why).
+        if specs.is_empty() {
+            return;
+        }
         let mut names = Vec::new();
-        for spec in manifest.programs.iter().filter(|p| {
-            p.pattern.as_ref().is_some_and(|o| !o.pending)
-                && matches!(&p.attach, Attach::Uprobe { binary: b, .. } if *b == binary)
-        }) {
+        for spec in specs {
             let Some(offsets) = multi_offsets(spec) else {
                 continue;
             };

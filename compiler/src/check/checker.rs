@@ -106,6 +106,9 @@ struct Checker<'a> {
     goparent_at: Option<Span>,
     /// This probe reads Go arguments or results (`args`, `ret`, `retval`).
     go_values: bool,
+    /// Providers (= attach points) of binaries a pattern matched whose `args`/`ret` cannot be
+    /// read as the others': left out of the probe after its body is checked.
+    left_out: Vec<usize>,
 }
 
 fn bool_type() -> Type {
@@ -129,6 +132,7 @@ impl<'a> Checker<'a> {
             goid_at: None,
             goparent_at: None,
             go_values: false,
+            left_out: Vec::new(),
         }
     }
 
@@ -154,6 +158,7 @@ impl<'a> Checker<'a> {
         self.goid_at = None;
         self.goparent_at = None;
         self.go_values = false;
+        self.left_out.clear();
         for attach in &probe.attach {
             match providers::provider(attach, self.options) {
                 Ok(p) => self.providers.push(p),
@@ -174,6 +179,20 @@ impl<'a> Checker<'a> {
             }
         }
         self.block(&mut probe.body);
+        if self.complete && !self.left_out.is_empty() {
+            // Binaries of a pattern whose `args`/`ret` differ (warned about): not traced.
+            let mut i = 0;
+            let left_out = std::mem::take(&mut self.left_out);
+            probe.attach.retain(|_| {
+                i += 1;
+                !left_out.contains(&(i - 1))
+            });
+            let mut i = 0;
+            self.providers.retain(|_| {
+                i += 1;
+                !left_out.contains(&(i - 1))
+            });
+        }
         if self.complete {
             for attach in &mut probe.attach {
                 self.resolve(attach);
@@ -1712,9 +1731,14 @@ impl<'a> Checker<'a> {
                 .help("start the program first, or name its binary: `uprobe:/path/to/binary:FUNC`"),
             );
         }
-        for p in self.providers.iter().filter(|p| p.pending().is_none()) {
+        // Binaries of a pattern that cannot give this value as the first one does.
+        let mut left_out: Vec<(usize, Diagnostic)> = Vec::new();
+        for (i, p) in self.providers.iter().enumerate() {
             if !errors.is_empty() {
                 break;
+            }
+            if p.pending().is_some() {
+                continue;
             }
             let ty = if b == Builtin::Args {
                 p.args(self.env, at)
@@ -1722,6 +1746,18 @@ impl<'a> Checker<'a> {
                 p.ret(self.env, at)
             };
             match ty {
+                Err(d) if p.expanded_binary().is_some() => left_out.push((i, d)),
+                Ok(ty)
+                    if p.expanded_binary().is_some()
+                        && first.as_ref().is_some_and(|(known, _)| *known != ty) =>
+                {
+                    let d = Diagnostic::error(
+                        codes::MIXED_ARGS,
+                        format!("`{}` differs from the other binaries'", b.name()),
+                    )
+                    .primary(at, format!("this is {}", describe(&ty)));
+                    left_out.push((i, d));
+                }
                 Err(d) => {
                     errors.push(d);
                     result = Err(());
@@ -1752,6 +1788,20 @@ impl<'a> Checker<'a> {
                     Some(_) => {}
                 },
             }
+        }
+        if first.is_none() && errors.is_empty() {
+            // No binary of the pattern gives it: that is the error.
+            errors.extend(left_out.drain(..).map(|(_, d)| d));
+        }
+        for (i, d) in left_out {
+            // A pattern goes on with the binaries that agree; this one is not traced.
+            let binary = self.providers[i].expanded_binary().unwrap_or_default();
+            let mut warning =
+                Diagnostic::warning(d.code, format!("not tracing {binary}: {}", d.message));
+            warning.labels = d.labels;
+            warning.notes = d.notes;
+            self.error(warning);
+            self.left_out.push(i);
         }
         for d in errors {
             self.error(d);

@@ -42,6 +42,11 @@ pub trait Provider {
     fn pending(&self) -> Option<usize> {
         None
     }
+
+    /// For one binary a pattern matched: that binary.
+    fn expanded_binary(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// "`retval` is not available in uprobe probes", with where it is available.
@@ -335,6 +340,10 @@ impl Provider for Uprobe {
 
     fn pending(&self) -> Option<usize> {
         self.pending
+    }
+
+    fn expanded_binary(&self) -> Option<&str> {
+        self.binary.as_deref().filter(|_| self.expanded)
     }
 
     fn retval(&self, env: &dyn Env) -> Type {
