@@ -226,7 +226,7 @@ fn run(cli: Cli) -> ExitCode {
     };
     // Binary patterns (`uprobe:*:FUNC`) become one attach point per matching binary now;
     // programs started later are compiled for when they start (see `recompile_for`).
-    let expanded = if options.has_target {
+    let mut expanded = if options.has_target {
         patterns::Expanded::default() // the checker rejects patterns with -p/-c
     } else {
         patterns::expand_at_start(&mut program)
@@ -246,6 +246,9 @@ fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if expanded.patterns > 0 {
+        expanded.initial = patterns::kept_binaries(&program);
+    }
     if cli.dump == Some(Stage::Ast) {
         print!("{}", dump::ast(&program, &source));
     }

@@ -206,3 +206,43 @@ pub fn expand_for(
     });
     matched.then_some(())
 }
+
+/// Each pattern's binaries that the checked `program` still has (the checker leaves out a
+/// binary whose `args` cannot be read as the others'), by (binary as written, function): a
+/// later compile then does not warn about those again.
+pub fn kept_binaries(
+    program: &gprobe_compiler::ast::Program,
+) -> HashMap<(String, String), Vec<String>> {
+    use gprobe_compiler::ast::{Expansion, ProbeKind};
+    let mut out: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for probe in &program.probes {
+        // Expansions follow their pending form, which carries the pattern as written.
+        let mut current = None;
+        for point in &probe.attach {
+            let ProbeKind::Uprobe {
+                binary: Some(binary),
+                function,
+                ..
+            } = &point.kind
+            else {
+                continue;
+            };
+            match &point.expansion {
+                Some(Expansion::Pending { .. }) => {
+                    let key = (binary.node.clone(), function.node.clone());
+                    out.entry(key.clone()).or_default();
+                    current = Some(key);
+                }
+                Some(Expansion::Binary { .. }) => {
+                    if let Some(key) = &current {
+                        out.entry(key.clone())
+                            .or_default()
+                            .push(binary.node.clone());
+                    }
+                }
+                None => current = None,
+            }
+        }
+    }
+    out
+}
