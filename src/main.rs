@@ -441,6 +441,22 @@ fn list_go_functions(pattern: &str, rest: &str, verbose: bool) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let glob = glob.trim_matches('"');
+    let glob = if glob.is_empty() { "*" } else { glob };
+    if gprobe_compiler::names::is_binary_pattern(binary) {
+        // A pattern: every binary it matches now, one after the other.
+        let mut code = ExitCode::SUCCESS;
+        for path in patterns::binaries_matching(binary, glob) {
+            if list_go_functions(
+                &format!("uprobe:{path}:{glob}"),
+                &format!("{path}:{glob}"),
+                verbose,
+            ) != ExitCode::SUCCESS
+            {
+                code = ExitCode::FAILURE;
+            }
+        }
+        return code;
+    }
     let bin = match gprobe_compiler::gobin::GoBinary::open(binary) {
         Ok(bin) => bin,
         Err(e) => {
@@ -449,7 +465,7 @@ fn list_go_functions(pattern: &str, rest: &str, verbose: bool) -> ExitCode {
         }
     };
     let mut names: Vec<&str> = bin
-        .functions_matching(if glob.is_empty() { "*" } else { glob })
+        .functions_matching(glob)
         .into_iter()
         .map(|f| f.name.as_str())
         .collect();

@@ -143,6 +143,46 @@ fn has_function(path: &Path, query: &PatternQuery) -> bool {
     }
 }
 
+/// The executables `query` matches now: running ones whose path matches (each file once),
+/// and for a path glob the matching files on disk, that are Go and have the function; sorted.
+/// `running` is what [`running_executables`] found, `seen` their inodes.
+fn matching_now(
+    query: &PatternQuery,
+    running: &[Candidate],
+    seen: &HashSet<(u64, u64)>,
+) -> (String, Vec<String>) {
+    let pattern = absolute(query.binary);
+    let mut seen_here = seen.clone();
+    let disk = if pattern == "*" {
+        Vec::new()
+    } else {
+        disk_matches(&pattern, &mut seen_here)
+    };
+    let mut binaries: Vec<String> = running
+        .iter()
+        .filter(|c| path_glob_match(&pattern, &c.shown.to_string_lossy()))
+        .chain(&disk)
+        .filter(|c| has_function(&c.open, query))
+        .map(|c| c.open.to_string_lossy().into_owned())
+        .collect();
+    binaries.sort();
+    binaries.dedup();
+    (pattern, binaries)
+}
+
+/// `-l 'uprobe:PATTERN:FUNC'`: the binaries a pattern matches now (FUNC a glob).
+pub fn binaries_matching(pattern: &str, function: &str) -> Vec<String> {
+    let mut seen = HashSet::new();
+    let running = running_executables(&mut seen);
+    let query = PatternQuery {
+        binary: pattern,
+        function,
+        glob: true,
+        ret: false,
+    };
+    matching_now(&query, &running, &seen).1
+}
+
 /// Expands every binary pattern of `program` against what runs now (and the disk, for path
 /// globs). Each binary is opened once per pattern, and the same file under two paths counts once.
 pub fn expand_at_start(program: &mut gprobe_compiler::ast::Program) -> Expanded {
@@ -151,22 +191,7 @@ pub fn expand_at_start(program: &mut gprobe_compiler::ast::Program) -> Expanded 
     let mut seen = HashSet::new();
     let running = running_executables(&mut seen);
     out.patterns = expand::expand_patterns(program, &mut |q| {
-        let pattern = absolute(q.binary);
-        let mut seen_here = seen.clone();
-        let disk = if pattern == "*" {
-            Vec::new()
-        } else {
-            disk_matches(&pattern, &mut seen_here)
-        };
-        let mut binaries: Vec<String> = running
-            .iter()
-            .filter(|c| path_glob_match(&pattern, &c.shown.to_string_lossy()))
-            .chain(&disk)
-            .filter(|c| has_function(&c.open, q))
-            .map(|c| c.open.to_string_lossy().into_owned())
-            .collect();
-        binaries.sort();
-        binaries.dedup();
+        let (pattern, binaries) = matching_now(q, &running, &seen);
         let key = (q.binary.to_owned(), q.function.to_owned());
         if binaries.is_empty() {
             out.waiting.push(key.clone());
