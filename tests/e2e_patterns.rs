@@ -201,3 +201,64 @@ fn a_pattern_that_matches_nothing_yet_says_it_waits_once() {
     );
     assert_no_gprobe_programs();
 }
+
+/// `work` copied into a tmpfs only a new mount namespace sees, run there: gprobe cannot open
+/// its path, and reads (and attaches to) it through /proc/PID/exe.
+fn start_in_mount_namespace(bin: &Path, dir: &Path, name: &str, n: u32, delay: &str) -> Child {
+    let script = format!(
+        "mount --make-rprivate / && mount -t tmpfs none {dir} && cp {bin} {dir}/{name} && exec {dir}/{name} -n {n} -q -delay {delay}",
+        dir = dir.display(),
+        bin = bin.display(),
+    );
+    Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("unshare")
+}
+
+#[test]
+fn programs_in_another_mount_namespace_are_traced() {
+    let has_unshare = Command::new("unshare")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !e2e_ready() || !has_unshare || !toolchain_available("1.23.9") {
+        return;
+    }
+    let _k = kernel_lock();
+    let dir = repo_root().join(format!(
+        "target/gotargets/patterns/ns-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("create dir");
+    let early = start_in_mount_namespace(
+        &go_target("work", "1.19", &[]),
+        &dir,
+        "nswork",
+        3,
+        EARLY_DELAY,
+    );
+    // Its exec inside the namespace must be done before gprobe looks.
+    std::thread::sleep(Duration::from_millis(500));
+    let pe = early.id();
+    let (gprobe, stderr) = attached("uprobe:*:main.work { @[pid] = count(); }");
+    let late = start_in_mount_namespace(
+        &go_target("work", "1.23.9", STRIPPED_PIE),
+        &dir,
+        "nslate",
+        4,
+        "1s",
+    );
+    let pl = late.id();
+    wait_for(late, "the late program");
+    wait_for(early, "the early program");
+    let (stdout, err) = stop(gprobe, stderr);
+    let _ = std::fs::remove_dir(&dir);
+    // `unshare` execs `sh`, which execs the program: the pids stay the same.
+    let got = counts(&stdout);
+    assert_eq!(got.get(&pe).copied(), Some(3), "{stdout}\n{err}");
+    assert_eq!(got.get(&pl).copied(), Some(4), "{stdout}\n{err}");
+    assert_no_gprobe_programs();
+}
