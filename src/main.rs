@@ -3,6 +3,7 @@
 
 mod builtin_docs;
 mod env;
+mod patterns;
 mod recipes;
 mod report;
 mod sinks;
@@ -253,6 +254,13 @@ fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Binary patterns (`uprobe:*:FUNC`) become one attach point per matching binary now;
+    // programs started later are compiled for when they start (see `recompile_for`).
+    let mut expanded = if options.has_target {
+        patterns::Expanded::default() // the checker rejects patterns with -p/-c
+    } else {
+        patterns::expand_at_start(&mut program)
+    };
     let (checked, warnings) = check::check_with_warnings(
         &mut program,
         &env::SystemEnv::new(cli.pid, cli.command.as_deref()),
@@ -268,6 +276,9 @@ fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if expanded.patterns > 0 {
+        expanded.initial = patterns::kept_binaries(&program);
+    }
     if cli.dump == Some(Stage::Ast) && print_out(&dump::ast(&program, &source)) != ExitCode::SUCCESS
     {
         return ExitCode::FAILURE;
@@ -320,13 +331,26 @@ fn run(cli: Cli) -> ExitCode {
         command: cli.command.clone(),
         verbose: cli.verbose,
     };
-    let session = match Session::load(&compiled.object, &compiled.manifest, &runtime_options) {
+    for (binary, function) in &expanded.waiting {
+        eprintln!(
+            "gprobe: waiting for a Go program with {function} (uprobe:{binary}:{function} matches none running yet)"
+        );
+    }
+    let mut session = match Session::load(&compiled.object, &compiled.manifest, &runtime_options) {
         Ok(session) => session,
         Err(error) => {
             reporter.runtime(&error, cli.verbose);
             return ExitCode::FAILURE;
         }
     };
+    if expanded.patterns > 0 {
+        session.set_recompile(recompile_for(
+            source.clone(),
+            file_name.clone(),
+            compile_options.clone(),
+            expanded.initial.clone(),
+        ));
+    }
     let target_pid = cli.pid.or(session.command_pid());
     if let Err(message) = sinks::add_otlp(
         &mut sink,
@@ -362,6 +386,36 @@ fn run(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The compiler the session calls for a program started later whose executable may match a
+/// binary pattern: the same source and options, the patterns expanded to that binary (see
+/// `patterns::expand_for`). Diagnostics come back as plain text, for a warning.
+fn recompile_for(
+    source: String,
+    file_name: String,
+    options: CompileOptions,
+    initial: std::collections::HashMap<(String, String), Vec<String>>,
+) -> gprobe_runtime::Recompile {
+    Box::new(move |new: &gprobe_runtime::NewExecutable| {
+        let render = |d: &[gprobe_compiler::diag::Diagnostic]| {
+            gprobe_compiler::diag::render(d, &file_name, &source, false)
+        };
+        let mut program = gprobe_compiler::parse(&source).map_err(|d| render(&d))?;
+        if patterns::expand_for(&mut program, &new.path, &new.shown, &initial).is_none() {
+            return Ok(None);
+        }
+        let env = env::SystemEnv::new(None, None);
+        let (checked, warnings) = check::check_with_warnings(&mut program, &env, &options.check);
+        // E.g. this binary's `args` differ from the session's: it is left out, and said so.
+        if !warnings.is_empty() {
+            eprint!("{}", render(&warnings));
+        }
+        let checked = checked.map_err(|d| render(&d))?;
+        let out = gprobe_compiler::compile_checked(&program, &checked, &source, &options)
+            .map_err(|d| render(&d))?;
+        Ok(Some((out.object, out.manifest)))
+    })
 }
 
 fn sink_options(cli: &Cli) -> sinks::Options {
@@ -465,6 +519,22 @@ fn list_go_functions(pattern: &str, rest: &str, verbose: bool) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let glob = glob.trim_matches('"');
+    let glob = if glob.is_empty() { "*" } else { glob };
+    if gprobe_compiler::names::is_binary_pattern(binary) {
+        // A pattern: every binary it matches now, one after the other.
+        let mut code = ExitCode::SUCCESS;
+        for path in patterns::binaries_matching(binary, glob) {
+            if list_go_functions(
+                &format!("uprobe:{path}:{glob}"),
+                &format!("{path}:{glob}"),
+                verbose,
+            ) != ExitCode::SUCCESS
+            {
+                code = ExitCode::FAILURE;
+            }
+        }
+        return code;
+    }
     let bin = match gprobe_compiler::gobin::GoBinary::open(binary) {
         Ok(bin) => bin,
         Err(e) => {
@@ -473,7 +543,7 @@ fn list_go_functions(pattern: &str, rest: &str, verbose: bool) -> ExitCode {
         }
     };
     let mut names: Vec<&str> = bin
-        .functions_matching(if glob.is_empty() { "*" } else { glob })
+        .functions_matching(glob)
         .into_iter()
         .map(|f| f.name.as_str())
         .collect();

@@ -35,6 +35,39 @@ pub struct AttachPoint {
     /// uprobe, and the Go runtime offsets `goid` needs. `None` before checking.
     #[serde(skip)]
     pub resolved: Option<crate::target::Resolved>,
+    /// Set when this attach point came from a uprobe on a binary pattern (`uprobe:*:FUNC`),
+    /// which [`crate::expand::expand_patterns`] rewrites before checking. `None` for the rest.
+    #[serde(skip)]
+    pub expansion: Option<Expansion>,
+}
+
+/// The attach points one pattern uprobe becomes: its pending form first, then one concrete
+/// attach point per matching binary (same span, `binary` = that file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expansion {
+    /// The pattern itself: checked and lowered like its expansions but never attached, so the
+    /// maps and events are the same whichever binaries match (a later compile for a program
+    /// started after gprobe must line up with the session's maps).
+    Pending {
+        /// The pattern made absolute (a relative pattern is relative to the working directory).
+        pattern: String,
+        /// How many concrete attach points follow.
+        matched: usize,
+    },
+    /// One binary the pattern matched.
+    Binary { pattern: String },
+}
+
+impl Expansion {
+    pub fn pattern(&self) -> &str {
+        match self {
+            Expansion::Pending { pattern, .. } | Expansion::Binary { pattern } => pattern,
+        }
+    }
+
+    pub fn is_pending(&self) -> bool {
+        matches!(self, Expansion::Pending { .. })
+    }
 }
 
 /// What a probe attaches to. The parser decides the kind from the provider word; the provider

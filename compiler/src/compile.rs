@@ -132,6 +132,7 @@ pub fn compile_checked(
             span: p.span,
             insn_spans: code.spans.clone(),
             probe_name: p.probe_name,
+            pattern: p.pattern,
         });
         assembled.push(code);
     }

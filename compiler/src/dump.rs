@@ -86,7 +86,19 @@ impl Dumper<'_> {
         self.line("Probe".into(), probe.span);
         self.nested(|d| {
             for attach in &probe.attach {
-                d.line(format!("attach {}", probe_kind(&attach.kind)), attach.span);
+                let expansion = match &attach.expansion {
+                    None => String::new(),
+                    Some(crate::ast::Expansion::Pending { pattern, matched }) => {
+                        format!(" (pattern {pattern:?}: pending, {matched} matched)")
+                    }
+                    Some(crate::ast::Expansion::Binary { pattern }) => {
+                        format!(" (from pattern {pattern:?})")
+                    }
+                };
+                d.line(
+                    format!("attach {}{expansion}", probe_kind(&attach.kind)),
+                    attach.span,
+                );
             }
             if let Some(pred) = &probe.predicate {
                 d.line("predicate".into(), pred.span);

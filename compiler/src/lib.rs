@@ -14,6 +14,7 @@ pub mod diag;
 pub mod dump;
 pub mod elf;
 pub mod emit;
+pub mod expand;
 pub mod gobin;
 pub mod ir;
 pub mod lower;

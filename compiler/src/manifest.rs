@@ -35,6 +35,21 @@ pub struct ProgramSpec {
     pub insn_spans: Vec<(u32, Span)>,
     /// A one-line name for `probe` and for listings, e.g. `uprobe:./srv:main.work`.
     pub probe_name: String,
+    /// Set on the programs of a uprobe on a binary pattern (`uprobe:*:main.work`): the pending
+    /// program stands for the pattern and is never loaded; the others are its expansions, one
+    /// binary each. The runtime matches executables started later against the pattern.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<PatternOrigin>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatternOrigin {
+    /// The binary pattern, absolute (`*`, `/srv/*/bin/*`; see `names::path_glob_match`).
+    pub binary: String,
+    /// The function (or function glob) as written.
+    pub function: String,
+    /// The pattern's own program: placeholder code, never loaded or attached.
+    pub pending: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -245,8 +260,9 @@ pub enum EventSpec {
     Time {
         format: String,
     },
-    /// A process exec'd (`sched_process_exec`): the payload is its host tgid (u64). Node-wide
-    /// programs send it so the runtime learns new processes (and their binaries) at once.
+    /// A process exec'd (`sched_process_exec`): the payload is its host tgid (u64), then the
+    /// kernel time of the exec (u64, `bpf_ktime_get_ns`). Node-wide programs send it so the
+    /// runtime learns new processes (and their binaries) at once.
     ProcessExec,
     /// A process ended (`sched_process_exit` of its last thread): payload as `ProcessExec`.
     ProcessExit,

@@ -1,7 +1,8 @@
 //! One `.gp` file per parser/checker behaviour under `tests/cases/{parse,check}/{ok,err}/`.
 //! `ok` cases must pass the front end and snapshot the checked AST dump; `err` cases must fail
 //! and snapshot the rendered diagnostics (no colour). A case may start with directive comments:
-//! `// args: a b` (positional parameters) and `// target` (as if `-p`/`-c` were given).
+//! `// args: a b` (positional parameters), `// target` (as if `-p`/`-c` were given) and
+//! `// binaries: A B` (the files binary patterns match, as if those programs were running).
 
 #[path = "support/case_env.rs"]
 mod case_env;
@@ -28,14 +29,18 @@ fn case_files() {
         let source = std::fs::read_to_string(path).unwrap_or_default();
         let shown = relative.to_string_lossy().into_owned();
         let expect_ok = relative.components().any(|c| c.as_os_str() == "ok");
-        let (passed, output) =
-            match gprobe_compiler::front_end(&source, &CaseEnv, &options_for(&source)) {
-                Ok((program, _)) => (true, gprobe_compiler::dump::ast(&program, &source)),
-                Err(diagnostics) => (
-                    false,
-                    gprobe_compiler::diag::render(&diagnostics, &shown, &source, false),
-                ),
-            };
+        let checked = gprobe_compiler::parse(&source).and_then(|mut program| {
+            case_env::expand_patterns(&mut program, &source);
+            gprobe_compiler::check::check(&mut program, &CaseEnv, &options_for(&source))
+                .map(|_| program)
+        });
+        let (passed, output) = match checked {
+            Ok(program) => (true, gprobe_compiler::dump::ast(&program, &source)),
+            Err(diagnostics) => (
+                false,
+                gprobe_compiler::diag::render(&diagnostics, &shown, &source, false),
+            ),
+        };
         if passed != expect_ok {
             failures.push(format!(
                 "{shown}: expected {}, got:\n{output}",

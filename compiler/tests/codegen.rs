@@ -329,3 +329,156 @@ fn compound_add_and_sub_are_atomic() {
     let bpf = out.bpf.unwrap();
     assert_eq!(bpf.matches("lock *(u64 *)").count(), 2, "{bpf}");
 }
+
+/// A binary pattern's maps and events do not depend on which binaries it matched (the pending
+/// form is lowered first and identical events share an id), so a compile for a program started
+/// later lines up with the running session's maps. Its programs are marked for the runtime.
+#[test]
+fn binary_pattern_layouts_do_not_depend_on_the_matches() {
+    let source = r#"uprobe:*:main.work { @[pid] = count(); printf("%d %d\n", args.id, goid); @s[ustack] = count(); }
+tracepoint:syscalls:sys_enter_openat { printf("open\n"); }"#;
+    let compile_with = |binaries: &[&str]| {
+        let mut program = gprobe_compiler::parse(source).expect("parses");
+        gprobe_compiler::expand::expand_patterns(&mut program, &mut |q| {
+            gprobe_compiler::expand::PatternMatch {
+                pattern: q.binary.to_owned(),
+                binaries: binaries.iter().map(|b| b.to_string()).collect(),
+            }
+        });
+        let options = CompileOptions {
+            lower: gprobe_compiler::lower::LowerOptions {
+                node_wide: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let checked =
+            gprobe_compiler::check::check(&mut program, &SitesEnv, &options.check).expect("checks");
+        gprobe_compiler::compile_checked(&program, &checked, source, &options)
+            .expect("compiles")
+            .manifest
+    };
+    let two = compile_with(&["/srv/a/work", "/srv/b/work-go1.19"]);
+    let one = compile_with(&["/srv/c/work"]);
+    assert_eq!(two.maps, one.maps);
+    assert_eq!(two.events, one.events);
+    let origin = |m: &gprobe_compiler::manifest::Manifest| -> Vec<(String, bool)> {
+        m.programs
+            .iter()
+            .filter_map(|p| match (&p.pattern, &p.attach) {
+                (Some(o), Attach::Uprobe { binary, .. }) => Some((binary.clone(), o.pending)),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(
+        origin(&two),
+        vec![
+            ("*".to_string(), true),
+            ("/srv/a/work".to_string(), false),
+            ("/srv/b/work-go1.19".to_string(), false)
+        ]
+    );
+    // The runtime hears of every exec, to attach to programs started later.
+    assert!(
+        two.programs
+            .iter()
+            .any(|p| p.probe_name == "gprobe:sched_process_exec")
+    );
+}
+
+/// [`case_env::CaseEnv`] whose Go uprobes resolve to one `main.work` site with its parameters,
+/// in registers for binaries named `*go1.19*` and on the stack otherwise: argument places that
+/// differ between binaries, as between Go releases.
+struct SitesEnv;
+
+impl gprobe_compiler::check::Env for SitesEnv {
+    fn tracepoint_fields(
+        &self,
+        category: &str,
+        name: &str,
+    ) -> Result<Vec<gprobe_compiler::types::Field>, String> {
+        case_env::CaseEnv.tracepoint_fields(category, name)
+    }
+
+    fn go_function(
+        &self,
+        binary: Option<&str>,
+        function: &str,
+    ) -> Result<gprobe_compiler::check::GoFunction, String> {
+        if binary.is_some_and(|b| b.contains("stripped")) {
+            return Err("the binary has no DWARF debug info".into());
+        }
+        case_env::CaseEnv.go_function(binary, function)
+    }
+
+    fn resolve_uprobe(
+        &self,
+        binary: Option<&str>,
+        function: &str,
+        glob: bool,
+        ret: bool,
+    ) -> Result<gprobe_compiler::target::Resolved, String> {
+        use gprobe_compiler::target::{GoLocation, GoSite, RegSlot};
+        let mut resolved = case_env::CaseEnv.resolve_uprobe(binary, function, glob, ret)?;
+        let id = if binary.is_some_and(|b| b.contains("go1.19")) {
+            GoLocation::Stack { offset: 8 }
+        } else {
+            GoLocation::Registers(vec![RegSlot {
+                pt_regs: 80,
+                offset: 0,
+                size: 8,
+            }])
+        };
+        resolved.functions = vec![GoSite {
+            name: function.to_owned(),
+            offsets: vec![0x1000],
+            abi_internal: true,
+            caller_at_sp: false,
+            params: vec![("id".into(), id)],
+            results: Vec::new(),
+        }];
+        Ok(resolved)
+    }
+
+    fn task_fsbase(&self) -> Option<u64> {
+        Some(5000)
+    }
+}
+
+/// A binary a pattern matched whose `args` cannot be typed (stripped) is left out with a
+/// warning naming it; the pattern goes on with the others. With no other, it is the error.
+#[test]
+fn binary_pattern_leaves_out_a_binary_without_the_signature() {
+    let source = r#"uprobe:*:main.work { @[args.id] = count(); }"#;
+    let check_with = |binaries: &[&str]| {
+        let mut program = gprobe_compiler::parse(source).expect("parses");
+        gprobe_compiler::expand::expand_patterns(&mut program, &mut |q| {
+            gprobe_compiler::expand::PatternMatch {
+                pattern: q.binary.to_owned(),
+                binaries: binaries.iter().map(|b| b.to_string()).collect(),
+            }
+        });
+        let options = gprobe_compiler::check::Options::default();
+        let (checked, warnings) =
+            gprobe_compiler::check::check_with_warnings(&mut program, &SitesEnv, &options);
+        let render = |d: &[gprobe_compiler::diag::Diagnostic]| {
+            gprobe_compiler::diag::render(d, "t.gp", source, false)
+        };
+        (
+            checked.map(|_| program).map_err(|d| render(&d)),
+            render(&warnings),
+        )
+    };
+    let (program, warnings) = check_with(&["/srv/a/work", "/srv/b/work-stripped"]);
+    let program = program.expect("checks without the stripped binary");
+    assert!(
+        warnings.contains("not tracing /srv/b/work-stripped"),
+        "{warnings}"
+    );
+    // The pending form and the one binary left.
+    assert_eq!(program.probes[0].attach.len(), 2);
+    let (only, _) = check_with(&["/srv/b/work-stripped"]);
+    let err = only.expect_err("no binary gives `args`");
+    assert!(err.contains("no DWARF"), "{err}");
+}

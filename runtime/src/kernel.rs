@@ -30,6 +30,9 @@ pub(crate) struct Loaded {
     /// copy of these stays unloaded unless attaching that way fails.
     multi: HashMap<String, MultiProgram>,
     ebpf: Ebpf,
+    /// Every map's fd by name, for programs loaded later from another object of the same
+    /// source (see `crate::dynamic`). The fds belong to `ebpf` or to the session's maps.
+    maps: HashMap<String, MapRef>,
 }
 
 /// A program attached (or to be) through one uprobe-multi link. The link drops first.
@@ -39,7 +42,7 @@ struct MultiProgram {
 }
 
 /// A Go uprobe (file offsets, not a kernel uretprobe) can use one uprobe-multi link.
-fn multi_offsets(spec: &ProgramSpec) -> Option<&[u64]> {
+pub(crate) fn multi_offsets(spec: &ProgramSpec) -> Option<&[u64]> {
     match &spec.attach {
         Attach::Uprobe {
             target: UprobeTarget::Offset(o),
@@ -154,6 +157,10 @@ pub(crate) fn load(
     let maps = map_refs(&ebpf, manifest);
     let mut multi = HashMap::new();
     for spec in &manifest.programs {
+        // A binary pattern's own program is placeholder code that attaches nowhere.
+        if is_pending(spec) {
+            continue;
+        }
         if multi_offsets(spec).is_some()
             && let Ok(prog) = uprobe_multi::load(object, &spec.name, &maps)
         {
@@ -181,7 +188,12 @@ pub(crate) fn load(
         };
         result.map_err(|e| load_error(spec, e))?;
     }
-    Ok(Loaded { multi, ebpf })
+    Ok(Loaded { multi, ebpf, maps })
+}
+
+/// The pending program of a binary pattern (see `gprobe_compiler::expand`): never loaded.
+pub(crate) fn is_pending(spec: &ProgramSpec) -> bool {
+    spec.pattern.as_ref().is_some_and(|o| o.pending)
 }
 
 fn load_error(spec: &ProgramSpec, e: ProgramError) -> RuntimeError {
@@ -389,6 +401,23 @@ impl Loaded {
             }
         }
         Ok(())
+    }
+
+    /// Map fds by name (see [`Loaded::maps`]).
+    pub(crate) fn map_refs(&self) -> &HashMap<String, MapRef> {
+        &self.maps
+    }
+
+    /// Takes a program loaded and attached elsewhere (see `crate::dynamic`) under `key`, a
+    /// name no program of the object has: it is then detached with the others.
+    pub(crate) fn adopt(&mut self, key: String, prog: OwnedFd, link: OwnedFd) {
+        self.multi.insert(
+            key,
+            MultiProgram {
+                link: Some(link),
+                prog,
+            },
+        );
     }
 
     /// Detaches and unloads every program not named in `keep`: once tracing stops, nothing may

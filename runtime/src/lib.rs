@@ -8,6 +8,7 @@
 
 pub mod btf;
 pub mod decode;
+mod dynamic;
 pub mod error;
 mod kernel;
 pub mod output;
@@ -26,6 +27,7 @@ mod uprobe_multi;
 pub mod value;
 pub mod verifier;
 
+pub use dynamic::{NewExecutable, Recompile};
 pub use error::RuntimeError;
 pub use output::flamegraph::FlameGraphSink;
 pub use output::json::JsonSink;

@@ -10,6 +10,7 @@
 //! SIGKILL closes the fds, which the kernel treats the same way.
 
 use crate::decode::{self, RawEntry, Resolve};
+use crate::dynamic::{Dynamic, Recompile};
 use crate::error::RuntimeError;
 use crate::kernel::{self, Loaded, OwnedMap, Trigger};
 use crate::output::Sink;
@@ -303,6 +304,8 @@ pub struct Session {
     /// A pidfd of the `-p` process: readable once it exits, which ends the session as the
     /// `-c` command's exit does. `None` without `-p` (or without pidfd_open).
     target_exit: Option<std::os::fd::OwnedFd>,
+    /// Uprobes on binary patterns: attaching to programs started later.
+    dynamic: Dynamic,
     /// How long the event loop sleeps at most. Short when printf events exist: the programs
     /// write those without waking the reader (a wakeup per event is costly in the traced
     /// thread), so the reader polls for them.
@@ -353,6 +356,7 @@ impl Session {
             ),
             child: None,
             target_exit: options.pid.and_then(pidfd_open),
+            dynamic: Dynamic::new(manifest, options.verbose),
             poll_ms: if manifest
                 .events
                 .iter()
@@ -430,7 +434,7 @@ impl Session {
         for spec in manifest
             .programs
             .iter()
-            .filter(|p| !matches!(p.attach, Attach::Begin | Attach::End))
+            .filter(|p| !matches!(p.attach, Attach::Begin | Attach::End) && !kernel::is_pending(p))
         {
             session.loaded.attach(spec, pid, None)?;
         }
@@ -439,6 +443,13 @@ impl Session {
             node.discover();
         }
         Ok(session)
+    }
+
+    /// How the session compiles the source again for a program started later whose
+    /// executable matches a binary pattern (`uprobe:*:FUNC`); without it, patterns attach only
+    /// to what the startup compile found.
+    pub fn set_recompile(&mut self, recompile: Recompile) {
+        self.dynamic.set_recompile(recompile);
     }
 
     /// How many distinct probes are attached (for the banner).
@@ -663,6 +674,9 @@ impl Session {
             EventSpec::ProcessExec => {
                 let pid = decode::read_uint(payload, 0, 8) as u32;
                 self.resolver.process_exec(pid);
+                let exec_ns = decode::read_uint(payload, 8, 8);
+                self.dynamic
+                    .process_exec(pid, exec_ns, &self.manifest, &mut self.loaded);
             }
             EventSpec::ProcessExit => {
                 let pid = decode::read_uint(payload, 0, 8) as u32;
@@ -819,6 +833,11 @@ impl Session {
     }
 }
 
+/// CLOCK_MONOTONIC now in ns: the clock of `bpf_ktime_get_ns`.
+pub(crate) fn monotonic_ns() -> u64 {
+    clock_ns(libc::CLOCK_MONOTONIC)
+}
+
 /// A clock's current time in ns.
 fn clock_ns(clock: libc::clockid_t) -> u64 {
     let mut ts = libc::timespec {
@@ -877,6 +896,8 @@ fn user_binary(manifest: &Manifest, options: &Options) -> Option<PathBuf> {
     manifest
         .programs
         .iter()
+        // A binary pattern's programs are in many binaries: none is *the* user binary.
+        .filter(|p| p.pattern.is_none())
         .find_map(|p| match &p.attach {
             Attach::Uprobe { binary, .. } => Some(PathBuf::from(binary)),
             _ => None,

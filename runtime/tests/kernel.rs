@@ -63,6 +63,7 @@ fn program(
         span: span(0, 10),
         insn_spans: asm.spans.clone(),
         probe_name: name.into(),
+        pattern: None,
     }
 }
 
@@ -201,6 +202,7 @@ fn count_manifest(
             MapValue::Agg(AggKind::Count),
         )],
         events: vec![],
+        node_wide: false,
     }
 }
 
@@ -340,6 +342,7 @@ fn tracepoint_counts_openat_by_filename() {
             MapValue::Agg(AggKind::Count),
         )],
         events: vec![],
+        node_wide: false,
     };
     let obj = object(&manifest, &[&asm]);
     let options = Options {
@@ -441,6 +444,7 @@ fn printf_from_begin_exit_and_end() {
                 span: span(0, 1),
             },
         ],
+        node_wide: false,
     };
     let obj = object(&manifest, &[&begin, &end]);
     let (text, summary) = run(&obj, &manifest, &Options::default());
@@ -518,6 +522,7 @@ fn hist_matches_bpftrace() {
             ring("events"),
         ],
         events: vec![EventSpec::Exit],
+        node_wide: false,
     };
     let obj = object(&manifest, &[&begin]);
     let (ours, _) = run(&obj, &manifest, &Options::default());
@@ -571,6 +576,7 @@ fn verifier_rejection_points_at_the_source() {
         // rejects; one map keeps this test about the verifier.)
         maps: vec![ring("events")],
         events: vec![],
+        node_wide: false,
     };
     let obj = object(&manifest, &[&good, &bad]);
     match Session::load(

@@ -13,7 +13,7 @@ use crate::builtins::{
 };
 use crate::diag::{Diagnostic, codes, did_you_mean};
 use crate::span::Span;
-use crate::target::{PerProcessGo, Resolved};
+use crate::target::{GoLocation, GoSite, PerProcessGo, Resolved};
 use crate::types::{AggKind, IntType, StackKind, Type};
 use std::collections::HashSet;
 
@@ -106,6 +106,9 @@ struct Checker<'a> {
     goparent_at: Option<Span>,
     /// This probe reads Go arguments or results (`args`, `ret`, `retval`).
     go_values: bool,
+    /// Providers (= attach points) of binaries a pattern matched whose `args`/`ret` cannot be
+    /// read as the others': left out of the probe after its body is checked.
+    left_out: Vec<usize>,
 }
 
 fn bool_type() -> Type {
@@ -129,6 +132,7 @@ impl<'a> Checker<'a> {
             goid_at: None,
             goparent_at: None,
             go_values: false,
+            left_out: Vec::new(),
         }
     }
 
@@ -154,6 +158,7 @@ impl<'a> Checker<'a> {
         self.goid_at = None;
         self.goparent_at = None;
         self.go_values = false;
+        self.left_out.clear();
         for attach in &probe.attach {
             match providers::provider(attach, self.options) {
                 Ok(p) => self.providers.push(p),
@@ -174,6 +179,20 @@ impl<'a> Checker<'a> {
             }
         }
         self.block(&mut probe.body);
+        if self.complete && !self.left_out.is_empty() {
+            // Binaries of a pattern whose `args`/`ret` differ (warned about): not traced.
+            let mut i = 0;
+            let left_out = std::mem::take(&mut self.left_out);
+            probe.attach.retain(|_| {
+                i += 1;
+                !left_out.contains(&(i - 1))
+            });
+            let mut i = 0;
+            self.providers.retain(|_| {
+                i += 1;
+                !left_out.contains(&(i - 1))
+            });
+        }
         if self.complete {
             for attach in &mut probe.attach {
                 self.resolve(attach);
@@ -200,6 +219,9 @@ impl<'a> Checker<'a> {
             if binary.is_none() && !self.options.has_target {
                 continue; // reported by the provider
             }
+            if crate::expand::expansion_of(attach).is_some_and(|e| e.is_pending()) {
+                continue; // a pattern: its binaries are checked as its expansions
+            }
             let Err(why) = self
                 .env
                 .uprobe_binary(binary.as_ref().map(|b| b.node.as_str()))
@@ -221,6 +243,10 @@ impl<'a> Checker<'a> {
     fn resolve(&mut self, attach: &mut AttachPoint) {
         let goid = self.goid_at;
         let go_name = |b: Builtin| b.name();
+        if let Some(Expansion::Pending { pattern, .. }) = crate::expand::expansion_of(attach) {
+            attach.resolved = Some(self.pending_resolution(pattern, &attach.kind));
+            return;
+        }
         let resolved = match &attach.kind {
             ProbeKind::Uprobe {
                 ret,
@@ -262,14 +288,19 @@ impl<'a> Checker<'a> {
                         r
                     }
                     Err(why) => {
-                        self.error(
-                            Diagnostic::error(
-                                codes::NO_FUNCTION,
-                                format!("cannot attach to `{}`", function.node),
-                            )
-                            .primary(function.span, "not found")
-                            .note(why),
-                        );
+                        let mut d = Diagnostic::error(
+                            codes::NO_FUNCTION,
+                            format!("cannot attach to `{}`", function.node),
+                        )
+                        .primary(function.span, "not found")
+                        .note(why);
+                        // The source shows the pattern, not the binary it matched.
+                        if let (Some(Expansion::Binary { .. }), Some(b)) =
+                            (&attach.expansion, binary)
+                        {
+                            d = d.note(format!("in {b}, which the pattern matched"));
+                        }
+                        self.error(d);
                         return;
                     }
                 }
@@ -336,6 +367,39 @@ impl<'a> Checker<'a> {
             go.task_fsbase = go.task_fsbase.or_else(|| self.env.task_fsbase());
         }
         attach.resolved = Some(resolved);
+    }
+
+    /// What the pending form of a binary pattern is lowered with: the same, whichever binaries
+    /// match, so that its maps and events are too (see `crate::expand`). Its `args`/`ret` are
+    /// placeholders on the stack, as typed from the expansions: the program is never loaded.
+    /// Goroutine builtins read each process's facts, like other node-wide probes.
+    fn pending_resolution(&self, pattern: String, kind: &ProbeKind) -> Resolved {
+        let placeholders = |ty: &Option<Result<Type, ()>>| -> Vec<(String, GoLocation)> {
+            match ty {
+                Some(Ok(Type::Record(fields))) => fields
+                    .iter()
+                    .map(|(name, _)| (name.clone(), GoLocation::Stack { offset: 8 }))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        let function = match kind {
+            ProbeKind::Uprobe { function, .. } => function.node.clone(),
+            _ => String::new(),
+        };
+        Resolved {
+            binary: Some(pattern),
+            functions: vec![GoSite {
+                name: function,
+                offsets: Vec::new(),
+                abi_internal: true,
+                caller_at_sp: false,
+                params: placeholders(&self.args),
+                results: placeholders(&self.ret),
+            }],
+            go: None,
+            per_process: Some(PerProcessGo { task_fsbase: None }),
+        }
     }
 
     fn block(&mut self, block: &mut Block) {
@@ -1650,13 +1714,50 @@ impl<'a> Checker<'a> {
         let mut result: Result<Type, ()> = Err(());
         let mut first: Option<(Type, Span)> = None;
         let mut errors = Vec::new();
-        for p in &self.providers {
+        // A binary pattern's pending form takes its signature from the binaries it matched;
+        // with none, nothing says what FUNC's parameters are.
+        if let Some(p) = self.providers.iter().find(|p| p.pending() == Some(0)) {
+            errors.push(
+                Diagnostic::error(
+                    codes::NO_SIGNATURE,
+                    format!(
+                        "`{}` on a binary pattern needs a running program that matches it",
+                        b.name()
+                    ),
+                )
+                .primary(at, format!("cannot type `{}`", b.name()))
+                .secondary(p.span(), "no running Go program matches this yet")
+                .note("the signature is read from the matching binaries, and none is running")
+                .help("start the program first, or name its binary: `uprobe:/path/to/binary:FUNC`"),
+            );
+        }
+        // Binaries of a pattern that cannot give this value as the first one does.
+        let mut left_out: Vec<(usize, Diagnostic)> = Vec::new();
+        for (i, p) in self.providers.iter().enumerate() {
+            if !errors.is_empty() {
+                break;
+            }
+            if p.pending().is_some() {
+                continue;
+            }
             let ty = if b == Builtin::Args {
                 p.args(self.env, at)
             } else {
                 p.ret(self.env, at)
             };
             match ty {
+                Err(d) if p.expanded_binary().is_some() => left_out.push((i, d)),
+                Ok(ty)
+                    if p.expanded_binary().is_some()
+                        && first.as_ref().is_some_and(|(known, _)| *known != ty) =>
+                {
+                    let d = Diagnostic::error(
+                        codes::MIXED_ARGS,
+                        format!("`{}` differs from the other binaries'", b.name()),
+                    )
+                    .primary(at, format!("this is {}", describe(&ty)));
+                    left_out.push((i, d));
+                }
                 Err(d) => {
                     errors.push(d);
                     result = Err(());
@@ -1687,6 +1788,20 @@ impl<'a> Checker<'a> {
                     Some(_) => {}
                 },
             }
+        }
+        if first.is_none() && errors.is_empty() {
+            // No binary of the pattern gives it: that is the error.
+            errors.extend(left_out.drain(..).map(|(_, d)| d));
+        }
+        for (i, d) in left_out {
+            // A pattern goes on with the binaries that agree; this one is not traced.
+            let binary = self.providers[i].expanded_binary().unwrap_or_default();
+            let mut warning =
+                Diagnostic::warning(d.code, format!("not tracing {binary}: {}", d.message));
+            warning.labels = d.labels;
+            warning.notes = d.notes;
+            self.error(warning);
+            self.left_out.push(i);
         }
         for d in errors {
             self.error(d);

@@ -36,6 +36,17 @@ pub trait Provider {
         let _ = env;
         Type::Int(IntType::U64)
     }
+
+    /// For the pending form of a binary pattern (`uprobe:*:FUNC`, see `crate::expand`): how
+    /// many binaries matched. Its `args`/`ret` come from those binaries, not from it.
+    fn pending(&self) -> Option<usize> {
+        None
+    }
+
+    /// For one binary a pattern matched: that binary.
+    fn expanded_binary(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// "`retval` is not available in uprobe probes", with where it is available.
@@ -121,12 +132,36 @@ pub fn provider(attach: &AttachPoint, options: &Options) -> Result<Box<dyn Provi
                     function.node
                 )));
             }
+            let expansion = crate::expand::expansion_of(attach);
+            if let (Some(e), true) = (&expansion, options.has_target) {
+                return Err(Diagnostic::error(
+                    codes::BAD_ATTACH,
+                    format!(
+                        "`{}` is a binary pattern, which traces every matching program on the host",
+                        e.pattern()
+                    ),
+                )
+                .primary(
+                    binary.as_ref().map_or(span, |b| b.span),
+                    "a pattern cannot be combined with -p/-c",
+                )
+                .help(format!(
+                    "with -p/-c, omit the binary: `{}:{}`",
+                    if *ret { "uretprobe" } else { "uprobe" },
+                    function.node
+                )));
+            }
             Box::new(Uprobe {
                 ret: *ret,
                 binary: binary.as_ref().map(|b| b.node.clone()),
                 function: function.node.clone(),
                 glob: *glob,
                 span,
+                pending: match expansion {
+                    Some(crate::ast::Expansion::Pending { matched, .. }) => Some(matched),
+                    _ => None,
+                },
+                expanded: matches!(expansion, Some(crate::ast::Expansion::Binary { .. })),
             })
         }
         ProbeKind::Unsupported { provider, .. } => {
@@ -220,10 +255,27 @@ struct Uprobe {
     function: String,
     glob: bool,
     span: Span,
+    /// The pending form of a binary pattern, and how many binaries it matched.
+    pending: Option<usize>,
+    /// One binary a pattern matched: messages name it, as the source shows only the pattern.
+    expanded: bool,
 }
 
 impl Uprobe {
     fn signature(
+        &self,
+        env: &dyn Env,
+        at: Span,
+        what: &str,
+    ) -> Result<super::GoFunction, Diagnostic> {
+        let named = |d: Diagnostic| match (&self.binary, self.expanded) {
+            (Some(binary), true) => d.note(format!("in {binary}, which the pattern matched")),
+            _ => d,
+        };
+        self.signature_in(env, at, what).map_err(named)
+    }
+
+    fn signature_in(
         &self,
         env: &dyn Env,
         at: Span,
@@ -286,7 +338,19 @@ impl Provider for Uprobe {
         Ok(Type::Record(self.signature(env, at, "ret")?.results))
     }
 
+    fn pending(&self) -> Option<usize> {
+        self.pending
+    }
+
+    fn expanded_binary(&self) -> Option<&str> {
+        self.binary.as_deref().filter(|_| self.expanded)
+    }
+
     fn retval(&self, env: &dyn Env) -> Type {
+        // A pattern's binaries differ: the raw return register, the same in every compile.
+        if self.pending.is_some() {
+            return Type::Int(IntType::U64);
+        }
         // A known Go signature types the first result; otherwise the raw return register.
         match env.go_function(self.binary.as_deref(), &self.function) {
             Ok(f) if !f.results.is_empty() => f.results[0].1.clone(),

@@ -62,6 +62,8 @@ pub struct LoweredProgram {
     pub attach: Attach,
     pub span: Span,
     pub probe_name: String,
+    /// Set for the programs of a binary pattern (see [`crate::expand`]).
+    pub pattern: Option<crate::manifest::PatternOrigin>,
 }
 
 pub struct Lowered {
@@ -86,6 +88,9 @@ pub(crate) struct Module<'a> {
     pub diags: Vec<Diagnostic>,
     /// Node-wide: some program stored a user address tagged with its process.
     pub tagged_addresses: bool,
+    /// Some uprobe is on a binary pattern: the runtime must hear of every exec to attach to
+    /// programs started later.
+    pub patterns: bool,
 }
 
 /// The probe name of programs gprobe adds itself (not counted as the user's probes).
@@ -184,7 +189,8 @@ impl Module<'_> {
     /// stacks or addresses), so the runtime must hear of every exec and exit.
     fn watches_processes(&self) -> bool {
         self.options.node_wide
-            && (self.uses_go_processes()
+            && (self.patterns
+                || self.uses_go_processes()
                 || self.maps.iter().any(|m| {
                     matches!(
                         m.role,
@@ -196,7 +202,13 @@ impl Module<'_> {
                 || self.tagged_addresses)
     }
 
+    /// The id of event `spec`. Identical specs share one id: a pattern's pending form and its
+    /// expansions lower the same body, and must not get new ids per binary (a recompile for a
+    /// program started later must number events as the session does).
     pub fn event(&mut self, spec: EventSpec) -> u64 {
+        if let Some(i) = self.events.iter().position(|e| *e == spec) {
+            return i as u64;
+        }
         self.events.push(spec);
         self.events.len() as u64 - 1
     }
@@ -252,6 +264,7 @@ pub fn lower(
         events: Vec::new(),
         diags: Vec::new(),
         tagged_addresses: false,
+        patterns: false,
     };
     collect_maps(program, checked, &mut module);
     let mut programs = Vec::new();
@@ -268,10 +281,21 @@ pub fn lower(
             else {
                 continue;
             };
+            let pattern = pattern_origin(attach);
+            module.patterns |= pattern.is_some();
             for (vi, (section_kind, target, go)) in go_variants(attach, section_kind, target)
                 .into_iter()
                 .enumerate()
             {
+                // The pending form attaches nowhere; name the pattern and function instead.
+                let target = match (&pattern, target) {
+                    (Some(p), Attach::Uprobe { ret, .. }) if p.pending => Attach::Uprobe {
+                        binary: p.binary.clone(),
+                        target: UprobeTarget::Symbol(p.function.clone()),
+                        ret,
+                    },
+                    (_, target) => target,
+                };
                 let name = if vi == 0 {
                     name.clone()
                 } else {
@@ -286,6 +310,7 @@ pub fn lower(
                     attach: target,
                     span: attach.span,
                     probe_name: probe_name.clone(),
+                    pattern: pattern.clone(),
                 });
             }
         }
@@ -303,6 +328,7 @@ pub fn lower(
                 },
                 span: Span { start: 0, end: 0 },
                 probe_name: format!("{WATCH_PREFIX}{name}"),
+                pattern: None,
             });
         }
     }
@@ -313,6 +339,19 @@ pub fn lower(
         programs,
         maps: module.maps,
         events: module.events,
+    })
+}
+
+/// The manifest's note on the programs of a binary pattern's attach point.
+fn pattern_origin(attach: &ast::AttachPoint) -> Option<crate::manifest::PatternOrigin> {
+    let expansion = crate::expand::expansion_of(attach)?;
+    let ProbeKind::Uprobe { function, .. } = &attach.kind else {
+        return None;
+    };
+    Some(crate::manifest::PatternOrigin {
+        binary: expansion.pattern().to_owned(),
+        function: function.node.clone(),
+        pending: expansion.is_pending(),
     })
 }
 

@@ -113,6 +113,7 @@ impl Builder {
                 kind,
                 span,
                 resolved: None,
+                expansion: None,
             }),
             Err(diagnostic) => {
                 self.errors.push(diagnostic);

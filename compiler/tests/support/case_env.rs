@@ -241,6 +241,27 @@ pub fn options_for(source: &str) -> Options {
     options
 }
 
+/// Expands the case's binary patterns (`uprobe:*:FUNC`) to the binaries its `// binaries: A B`
+/// directive names (none without it), as the CLI does with what runs on the machine.
+pub fn expand_patterns(program: &mut gprobe_compiler::ast::Program, source: &str) {
+    let binaries: Vec<String> = source
+        .lines()
+        .take_while(|l| l.starts_with("//"))
+        .find_map(|l| l.strip_prefix("// binaries:"))
+        .map(|list| list.split_whitespace().map(String::from).collect())
+        .unwrap_or_default();
+    gprobe_compiler::expand::expand_patterns(program, &mut |q| {
+        gprobe_compiler::expand::PatternMatch {
+            pattern: q.binary.to_owned(),
+            binaries: binaries
+                .iter()
+                .filter(|b| names::path_glob_match(q.binary, b))
+                .cloned()
+                .collect(),
+        }
+    });
+}
+
 /// Every `ok` case under `root` that the whole compiler accepts: its path relative to `root`,
 /// its source and the compiler's output. Cases the back end cannot lower yet are the compiler tests' concern.
 pub fn compiled_ok_cases(root: &Path) -> Vec<(PathBuf, String, gprobe_compiler::Output)> {

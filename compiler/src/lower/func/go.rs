@@ -414,7 +414,7 @@ impl Lower<'_, '_, '_> {
         } else {
             EventSpec::ProcessExit
         });
-        let base = self.alloc(16)?;
+        let base = self.alloc(24)?;
         self.store_imm64(base, id);
         self.emit(Inst::Store {
             base: Base::Fp,
@@ -422,7 +422,11 @@ impl Lower<'_, '_, '_> {
             size: Size::DW,
             src: Operand::Reg(tgid),
         });
-        self.output_event(base, 8, true, 0)
+        // When it happened: the runtime measures how long a program started after gprobe
+        // waits for its pattern uprobes (see the runtime's `dynamic`).
+        let now = self.call_value(Helper::KtimeGetNs, vec![]);
+        self.store_val(base + 16, Val::Owned(now));
+        self.output_event(base, 16, true, 0)
     }
 }
 
