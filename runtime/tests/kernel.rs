@@ -189,7 +189,6 @@ fn count_manifest(
     asm: &gprobe_compiler::bpf::Assembled,
 ) -> Manifest {
     Manifest {
-        node_wide: false,
         programs: vec![program("gp_count", section, attach, asm)],
         maps: vec![user_map(
             "calls",
@@ -317,7 +316,6 @@ fn tracepoint_counts_openat_by_filename() {
     let asm = a.finish().unwrap();
 
     let manifest = Manifest {
-        node_wide: false,
         programs: vec![program(
             "gp_openat",
             "tracepoint/gp_openat",
@@ -425,7 +423,6 @@ fn printf_from_begin_exit_and_end() {
         ],
     };
     let manifest = Manifest {
-        node_wide: false,
         programs: vec![
             program("gp_begin", "uprobe/gp_begin", Attach::Begin, &begin),
             program("gp_end", "uprobe/gp_end", Attach::End, &end),
@@ -506,7 +503,6 @@ fn hist_matches_bpftrace() {
     return_zero(&mut a);
     let begin = a.finish().unwrap();
     let manifest = Manifest {
-        node_wide: false,
         programs: vec![program("gp_hist", "uprobe/gp_hist", Attach::Begin, &begin)],
         maps: vec![
             user_map(
@@ -567,7 +563,6 @@ fn verifier_rejection_points_at_the_source() {
     return_zero(&mut good);
     let good = good.finish().unwrap();
     let manifest = Manifest {
-        node_wide: false,
         programs: vec![
             program("gp_ok", "uprobe/gp_ok", Attach::Begin, &good),
             program("gp_bad", "uprobe/gp_bad", Attach::Begin, &bad),
