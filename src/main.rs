@@ -292,6 +292,9 @@ fn run(cli: Cli) -> ExitCode {
     }
     // No target: node-wide, every process is traced on its own terms.
     lower.node_wide = !options.has_target;
+    if lower.node_wide {
+        lower.exe_inode = gprobe_runtime::btf::exe_inode_offsets();
+    }
     let compile_options = CompileOptions {
         check: options,
         lower,

@@ -273,8 +273,9 @@ fn profile_names_each_programs_hot_function_node_wide() {
             }
         }
         let (n, stack) = best.unwrap_or_else(|| panic!("no samples of {comm}:\n{stdout}"));
+        // `@[comm, ` and the innermost frame share the first line.
         assert!(
-            stack.lines().nth(1).is_some_and(|f| f.trim().starts_with("main.burn")),
+            stack.lines().next().is_some_and(|f| f.contains("main.burn")),
             "{comm}'s heaviest stack ({n} samples) does not start in main.burn:\n{stack}\n{stdout}"
         );
     }
@@ -314,24 +315,29 @@ fn churn_of_short_go_processes_leaves_no_state() {
     );
     let tracer = Tracer::start(&["-e", &script]);
     let baseline_entries = go_procs_entries();
-    let run = |n: usize| {
+    let warm_up = format!("{marker}-warm-up");
+    std::fs::write(&warm_up, "x").expect("warm-up marker");
+    let run = |n: usize, path: &str| {
         for _ in 0..n {
             let out = Command::new(&bin)
-                .args(["-g", "1", "-path", &marker])
+                .args(["-g", "1", "-path", path])
                 .output()
                 .expect("goopen");
             assert!(out.status.success());
         }
     };
-    run(20);
+    // The first processes of a binary gprobe has not seen may run before it reads the
+    // binary; from then on each new process gets its Go facts in the kernel at exec.
+    run(20, &warm_up);
     std::thread::sleep(Duration::from_millis(300));
     let rss_before = rss_kib(tracer.pid());
-    run(200);
+    run(200, &marker);
     std::thread::sleep(Duration::from_millis(500));
     let rss_after = rss_kib(tracer.pid());
     let entries_after = go_procs_entries();
     let stdout = tracer.stop();
     let _ = std::fs::remove_file(&marker);
+    let _ = std::fs::remove_file(&warm_up);
     assert_eq!(
         entries_after, baseline_entries,
         "stale per-process entries in go_procs after 220 processes exited"
@@ -340,7 +346,11 @@ fn churn_of_short_go_processes_leaves_no_state() {
         rss_after <= rss_before + 4096,
         "gprobe's RSS grew from {rss_before} KiB to {rss_after} KiB over 200 short processes"
     );
-    // Every open was made by a goroutine the tracer recognised.
-    assert_eq!(entries(&stdout, "@").get("true"), Some(&220), "{stdout}");
+    // Every open was made by a goroutine the tracer recognised, none with goid 0.
+    assert_eq!(
+        entries(&stdout, "@"),
+        BTreeMap::from([("1".to_string(), 200)]),
+        "{stdout}"
+    );
     assert_no_gprobe_programs();
 }

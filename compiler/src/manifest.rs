@@ -149,6 +149,11 @@ pub enum MapRole {
     /// Go process and deleted by the programs themselves when the process execs or exits (so a
     /// reused pid never reads another program's offsets).
     GoProcesses,
+    /// Node-wide Go facts by executable: (device u64 as the kernel encodes it, inode u64) →
+    /// [`GoProcFacts`], written by the runtime for every Go binary it knows. The exec watch
+    /// copies a new process's facts from here into [`MapRole::GoProcesses`] at once, so a
+    /// program of a known binary never runs a moment with goid 0.
+    GoBinaries,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -342,6 +347,9 @@ pub struct GoProcFacts {
     pub g_parent_goid: u64,
     pub g_gopc: u64,
 }
+
+/// Bytes of the file name a [`EventSpec::ProcessExec`] event carries.
+pub const EXEC_FILENAME_BYTES: u32 = 256;
 
 pub const GO_PROC_G_GOID: i16 = 0;
 pub const GO_PROC_G_M: i16 = 8;

@@ -26,6 +26,18 @@ pub struct Resolved {
     pub per_process: Option<PerProcessGo>,
 }
 
+/// Offsets of `task->mm->exe_file->f_inode->{i_ino, i_sb->s_dev}` in this kernel (from its
+/// BTF): the node-wide exec watch finds the new image's inode with them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ExeInodeOffsets {
+    pub task_mm: u64,
+    pub mm_exe_file: u64,
+    pub file_inode: u64,
+    pub inode_ino: u64,
+    pub inode_sb: u64,
+    pub sb_dev: u64,
+}
+
 /// What a node-wide probe knows of Go at compile time: only the kernel's side.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct PerProcessGo {

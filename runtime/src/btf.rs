@@ -198,6 +198,21 @@ pub fn task_fsbase_offset() -> Option<u64> {
     Btf::parse(&data)?.member_offset("task_struct", &["thread", "fsbase"])
 }
 
+/// Where this kernel keeps an exec'd image's inode and device (see
+/// [`gprobe_compiler::target::ExeInodeOffsets`]), if BTF says.
+pub fn exe_inode_offsets() -> Option<gprobe_compiler::target::ExeInodeOffsets> {
+    let data = contents(VMLINUX).ok()?;
+    let btf = Btf::parse(&data)?;
+    Some(gprobe_compiler::target::ExeInodeOffsets {
+        task_mm: btf.member_offset("task_struct", &["mm"])?,
+        mm_exe_file: btf.member_offset("mm_struct", &["exe_file"])?,
+        file_inode: btf.member_offset("file", &["f_inode"])?,
+        inode_ino: btf.member_offset("inode", &["i_ino"])?,
+        inode_sb: btf.member_offset("inode", &["i_sb"])?,
+        sb_dev: btf.member_offset("super_block", &["s_dev"])?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

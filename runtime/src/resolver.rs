@@ -7,7 +7,8 @@ use crate::session::key_of;
 use crate::symbolize::SymbolTable;
 use crate::sys::RawMap;
 use gprobe_compiler::types::StackKind;
-use crate::procs::{Processes, Selector};
+use crate::procs::{Binary, BinaryKey, Processes, Selector};
+use std::collections::HashSet;
 use gprobe_compiler::manifest::{self, GoProcFacts};
 use std::cell::{OnceCell, RefCell};
 use std::path::PathBuf;
@@ -38,14 +39,32 @@ pub(crate) struct Resolver {
 pub(crate) struct NodeWide {
     procs: RefCell<Processes>,
     go_procs: Option<RawMap>,
+    /// Facts by executable, for the exec watch (see `MapRole::GoBinaries`).
+    go_bins: Option<RawMap>,
+    /// Executables (kernel device, inode) already written to `go_bins` or found not Go.
+    tried_bins: RefCell<HashSet<(u64, u64)>>,
     verbose: bool,
 }
 
+/// What an exec event says of the new image (see `EventSpec::ProcessExec`).
+pub(crate) struct ExecImage {
+    pub dev: u64,
+    pub ino: u64,
+    pub file: String,
+}
+
 impl NodeWide {
-    pub fn new(selector: Selector, go_procs: Option<RawMap>, verbose: bool) -> NodeWide {
+    pub fn new(
+        selector: Selector,
+        go_procs: Option<RawMap>,
+        go_bins: Option<RawMap>,
+        verbose: bool,
+    ) -> NodeWide {
         NodeWide {
             procs: RefCell::new(Processes::new(selector)),
             go_procs,
+            go_bins,
+            tried_bins: RefCell::default(),
             verbose,
         }
     }
@@ -60,35 +79,75 @@ impl NodeWide {
                 eprintln!("gprobe: skipped pid {}: {}", skipped.pid, skipped.reason);
             }
         }
-        let facts: Vec<(u32, GoProcFacts)> = procs
+        let facts: Vec<(u32, BinaryKey, GoProcFacts)> = procs
             .go_processes()
-            .map(|(p, rt)| (p.pid, GoProcFacts::of(rt)))
+            .map(|(p, rt)| (p.pid, p.exe.key(), GoProcFacts::of(rt)))
             .collect();
         drop(procs);
-        for (pid, facts) in facts {
-            self.write_facts(pid, facts);
+        for (pid, key, facts) in facts {
+            self.write_facts(pid, key, facts);
         }
     }
 
-    fn write_facts(&self, pid: u32, facts: GoProcFacts) {
+    fn write_facts(&self, pid: u32, binary: BinaryKey, facts: GoProcFacts) {
+        let value = facts.to_bytes();
         if let Some(map) = &self.go_procs {
             // A full map (more Go processes than entries) leaves that process at goid 0.
-            let _ = map.update(&u64::from(pid).to_le_bytes(), &facts.to_bytes());
+            let _ = map.update(&u64::from(pid).to_le_bytes(), &value);
+        }
+        self.write_binary_facts(binary, value);
+    }
+
+    fn write_binary_facts(&self, binary: BinaryKey, value: [u8; manifest::GO_PROC_FACTS_SIZE as usize]) {
+        if let Some(map) = &self.go_bins {
+            let dev = kernel_dev(binary.dev);
+            self.tried_bins.borrow_mut().insert((dev, binary.ino));
+            let mut key = [0u8; 16];
+            key[..8].copy_from_slice(&dev.to_le_bytes());
+            key[8..].copy_from_slice(&binary.ino.to_le_bytes());
+            // Full (thousands of Go binaries): later processes of this one wait for the runtime.
+            let _ = map.update(&key, &value);
         }
     }
 
-    pub fn exec(&self, pid: u32) {
+    pub fn exec(&self, pid: u32, image: &ExecImage) {
         let mut procs = self.procs.borrow_mut();
         if !procs.on_exec(pid) {
+            drop(procs);
+            // Gone already (a short program): learn its binary by name, so the next process
+            // of it gets its facts in the kernel at exec.
+            self.learn_binary(image);
             return;
         }
-        let facts = procs
-            .get(pid)
-            .and_then(|p| p.exe.go_runtime())
-            .map(GoProcFacts::of);
+        let facts = procs.get(pid).and_then(|p| {
+            let rt = p.exe.go_runtime()?;
+            Some((p.exe.key(), GoProcFacts::of(rt)))
+        });
         drop(procs);
-        if let Some(facts) = facts {
-            self.write_facts(pid, facts);
+        if let Some((key, facts)) = facts {
+            self.write_facts(pid, key, facts);
+        }
+    }
+
+    /// Opens `image.file` and, when it is the exec'd file (same device and inode) and a Go
+    /// binary, writes its facts by executable. Once per binary.
+    fn learn_binary(&self, image: &ExecImage) {
+        if image.ino == 0 || self.go_bins.is_none() {
+            return;
+        }
+        if !self.tried_bins.borrow_mut().insert((image.dev, image.ino)) {
+            return;
+        }
+        let path = PathBuf::from(&image.file);
+        let Ok(binary) = Binary::open(&path, path.clone()) else {
+            return;
+        };
+        let key = binary.key();
+        if (kernel_dev(key.dev), key.ino) != (image.dev, image.ino) {
+            return; // another file at that path from here (another mount namespace)
+        }
+        if let Some(rt) = binary.go_runtime() {
+            self.write_binary_facts(key, GoProcFacts::of(rt).to_bytes());
         }
     }
 
@@ -314,6 +373,14 @@ impl Resolve for Resolver {
     }
 }
 
+/// A device number as `stat(2)` gives it, as the kernel keeps it (`MAJOR << 20 | MINOR`):
+/// what the exec watch reads from `super_block.s_dev`.
+fn kernel_dev(dev: u64) -> u64 {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    (major << 20) | minor
+}
+
 /// The addresses of stack `id` in a stack map, innermost first; `None` for a failed walk.
 fn stack_addresses(raw: &RawMap, id: i64) -> Option<Vec<u64>> {
     if id < 0 {
@@ -355,9 +422,9 @@ impl Resolver {
     }
 
     /// A process exec'd (node-wide): learn its new image.
-    pub fn process_exec(&mut self, pid: u32) {
+    pub fn process_exec(&mut self, pid: u32, image: &ExecImage) {
         if let Some(node) = &self.node {
-            node.exec(pid);
+            node.exec(pid, image);
         }
     }
 

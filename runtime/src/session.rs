@@ -15,7 +15,7 @@ use crate::error::RuntimeError;
 use crate::kernel::{self, Loaded, OwnedMap, Trigger};
 use crate::output::Sink;
 use crate::procs::Selector;
-use crate::resolver::{NodeWide, Resolver};
+use crate::resolver::{ExecImage, NodeWide, Resolver};
 use crate::sys::RawMap;
 use crate::value::MapSnapshot;
 use crate::{printf, timefmt, tracefs};
@@ -374,6 +374,7 @@ impl Session {
             session.resolver.node = Some(NodeWide::new(
                 Selector::all(),
                 session.role_map(MapRole::GoProcesses),
+                session.role_map(MapRole::GoBinaries),
                 options.verbose,
             ));
         }
@@ -673,7 +674,12 @@ impl Session {
             EventSpec::Time { format } => sink.time(&timefmt::format_now(&format)).map_err(out)?,
             EventSpec::ProcessExec => {
                 let pid = decode::read_uint(payload, 0, 8) as u32;
-                self.resolver.process_exec(pid);
+                let image = ExecImage {
+                    dev: decode::read_uint(payload, 16, 8),
+                    ino: decode::read_uint(payload, 24, 8),
+                    file: decode::c_string(payload.get(32..).unwrap_or(&[])),
+                };
+                self.resolver.process_exec(pid, &image);
                 let exec_ns = decode::read_uint(payload, 8, 8);
                 self.dynamic
                     .process_exec(pid, exec_ns, &self.manifest, &mut self.loaded);

@@ -42,6 +42,10 @@ pub struct LowerOptions {
     /// No `-p`/`-c` target: user stacks and addresses carry their process, and the programs
     /// watch processes exec and exit so the runtime knows each one (see `func/go.rs`).
     pub node_wide: bool,
+    /// Node-wide: where the kernel keeps an exec'd image's inode, so the exec watch can give a
+    /// process of a known Go binary its facts at once. `None`: the runtime does it, a little
+    /// later.
+    pub exe_inode: Option<crate::target::ExeInodeOffsets>,
 }
 
 impl Default for LowerOptions {
@@ -51,6 +55,7 @@ impl Default for LowerOptions {
             ringbuf_bytes: 1 << 20,
             positional: Vec::new(),
             node_wide: false,
+            exe_inode: None,
         }
     }
 }
@@ -95,6 +100,9 @@ pub(crate) struct Module<'a> {
 
 /// The probe name of programs gprobe adds itself (not counted as the user's probes).
 pub const WATCH_PREFIX: &str = "gprobe:";
+
+/// Distinct Go executables whose facts the exec watch can copy at once.
+const GO_BINARIES_ENTRIES: u32 = 4096;
 
 /// Per-process facts each Go process keeps at most (node-wide); the runtime fills it.
 const GO_PROCESSES_ENTRIES: u32 = 16384;
@@ -178,6 +186,25 @@ impl Module<'_> {
                 fields: vec![],
             }),
             max_entries: GO_PROCESSES_ENTRIES,
+        })
+    }
+
+    /// Node-wide Go facts by executable inode ([`MapRole::GoBinaries`]).
+    pub fn go_binaries_map(&mut self) -> usize {
+        self.internal_map(MapRole::GoBinaries, || MapSpec {
+            name: "go_bins".into(),
+            user_name: None,
+            role: MapRole::GoBinaries,
+            kind: MapKind::Hash,
+            key: Layout {
+                size: 16,
+                fields: vec![],
+            },
+            value: MapValue::Plain(Layout {
+                size: crate::manifest::GO_PROC_FACTS_SIZE,
+                fields: vec![],
+            }),
+            max_entries: GO_BINARIES_ENTRIES,
         })
     }
 

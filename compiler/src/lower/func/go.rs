@@ -409,12 +409,24 @@ impl Lower<'_, '_, '_> {
             });
             self.delete_key(procs, key);
         }
+        // The new image's (device, inode), for the runtime to learn its binary by even when
+        // the process is gone before it looks.
+        let mut image = None;
+        if exec && let Some(offsets) = self.module.options.exe_inode {
+            image = Some(self.facts_from_executable(tgid, offsets)?);
+        }
         let id = self.module.event(if exec {
             EventSpec::ProcessExec
         } else {
             EventSpec::ProcessExit
         });
-        let base = self.alloc(24)?;
+        // Exec: tgid, time, device, inode, then the file name; exit: tgid, time.
+        let payload = if exec {
+            32 + manifest::EXEC_FILENAME_BYTES
+        } else {
+            16
+        };
+        let base = self.alloc(8 + payload)?;
         self.store_imm64(base, id);
         self.emit(Inst::Store {
             base: Base::Fp,
@@ -426,7 +438,116 @@ impl Lower<'_, '_, '_> {
         // waits for its pattern uprobes (see the runtime's `dynamic`).
         let now = self.call_value(Helper::KtimeGetNs, vec![]);
         self.store_val(base + 16, Val::Owned(now));
-        self.output_event(base, 16, true, 0)
+        if exec {
+            let (dev, ino) = match image {
+                Some((dev, ino)) => (Val::Owned(dev), Val::Owned(ino)),
+                None => (Val::Imm(0), Val::Imm(0)),
+            };
+            self.store_val(base + 24, dev);
+            self.store_val(base + 32, ino);
+            // sched_process_exec's `__data_loc char[] filename` at offset 8: the low 16 bits
+            // are the string's offset in the record.
+            let loc = self.ctx_load(8, Size::W);
+            let loc = self.owned(loc);
+            self.emit(Inst::Alu {
+                op: AluOp::And,
+                dst: loc,
+                src: Operand::Imm(0xffff),
+            });
+            let ctx = self.ctx;
+            self.emit(Inst::Alu {
+                op: AluOp::Add,
+                dst: loc,
+                src: Operand::Reg(ctx),
+            });
+            let name = base + 40;
+            self.zero_stack(name, manifest::EXEC_FILENAME_BYTES);
+            let dst = self.stack_addr(name);
+            self.emit(Inst::Call {
+                helper: Helper::ProbeReadKernelStr,
+                args: vec![
+                    Operand::Reg(dst),
+                    Operand::Imm(manifest::EXEC_FILENAME_BYTES as i32),
+                    Operand::Reg(loc),
+                ],
+                ret: None,
+            });
+        }
+        self.output_event(base, payload, true, 0)
+    }
+}
+
+impl Lower<'_, '_, '_> {
+    /// At exec: when the new image is a Go binary the runtime already knows (by device and
+    /// inode), its facts go into the Go-processes map under `key` (the tgid) right away.
+    /// Returns the image's (device, inode) registers.
+    fn facts_from_executable(
+        &mut self,
+        tgid: VReg,
+        off: crate::target::ExeInodeOffsets,
+    ) -> R<(VReg, VReg)> {
+        let span = self.span;
+        let task = self.call_value(Helper::GetCurrentTask, vec![]);
+        let mut at = Val::Owned(task);
+        for step in [off.task_mm, off.mm_exe_file, off.file_inode] {
+            at = self.read_with(Helper::ProbeReadKernel, at, step as i64, &U64, span)?;
+        }
+        let inode = self.owned(at);
+        let ino = self.read_with(
+            Helper::ProbeReadKernel,
+            Val::Shared(inode),
+            off.inode_ino as i64,
+            &U64,
+            span,
+        )?;
+        let sb = self.read_with(
+            Helper::ProbeReadKernel,
+            Val::Shared(inode),
+            off.inode_sb as i64,
+            &U64,
+            span,
+        )?;
+        let dev = self.read_with(
+            Helper::ProbeReadKernel,
+            sb,
+            off.sb_dev as i64,
+            &Type::Int(IntType::U32),
+            span,
+        )?;
+        let (dev, ino) = (self.owned(dev), self.owned(ino));
+        let bin_key = self.alloc(16)?;
+        self.store_val(bin_key, Val::Shared(dev));
+        self.store_val(bin_key + 8, Val::Shared(ino));
+        let bins = self.module.go_binaries_map();
+        let facts = self.lookup(bins, bin_key);
+        let unknown = self.label();
+        self.branch_if_zero(facts, unknown);
+        let procs = self.module.go_processes_map();
+        let key = self.alloc(8)?;
+        self.emit(Inst::Store {
+            base: Base::Fp,
+            off: key,
+            size: Size::DW,
+            src: Operand::Reg(tgid),
+        });
+        let map = self.vreg();
+        self.emit(Inst::LoadMap {
+            dst: map,
+            map: procs,
+        });
+        let keyp = self.stack_addr(key);
+        self.emit(Inst::Call {
+            helper: Helper::MapUpdateElem,
+            args: vec![
+                Operand::Reg(map),
+                Operand::Reg(keyp),
+                Operand::Reg(facts),
+                Operand::Imm(crate::bpf::helpers::BPF_ANY),
+            ],
+            ret: None,
+        });
+        self.emit(Inst::Label(unknown));
+        Ok((dev, ino))
     }
 }
 
