@@ -16,7 +16,7 @@ pub struct SystemEnv {
     /// The executable of `-p PID` or `-c CMD`, when given.
     target: Option<PathBuf>,
     binaries: RefCell<HashMap<PathBuf, Rc<Result<GoBinary, GoBinError>>>>,
-    /// Binaries in the order first opened, for struct layouts reached through Go pointers.
+    /// Binaries, least recently used first, for struct layouts reached through Go pointers.
     opened: RefCell<Vec<PathBuf>>,
     fsbase: OnceCell<Option<u64>>,
 }
@@ -49,6 +49,13 @@ impl SystemEnv {
     /// The binary at `path`, opened once.
     fn open(&self, path: &Path) -> Rc<Result<GoBinary, GoBinError>> {
         if let Some(b) = self.binaries.borrow().get(path) {
+            // Most recently used last: struct layouts reached through a probe's `args` come
+            // from that probe's binary, which the checker has just asked about.
+            let mut opened = self.opened.borrow_mut();
+            if let Some(i) = opened.iter().position(|p| p == path) {
+                let p = opened.remove(i);
+                opened.push(p);
+            }
             return b.clone();
         }
         let bin = Rc::new(GoBinary::open(path));

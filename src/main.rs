@@ -254,6 +254,12 @@ fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // A recipe without a target runs over every Go process: its uprobes on every Go binary,
+    // its maps keyed by process first.
+    let recipe_node_wide = cli.recipe.is_some() && !options.has_target;
+    if recipe_node_wide {
+        by_process(&mut program);
+    }
     // Binary patterns (`uprobe:*:FUNC`) become one attach point per matching binary now;
     // programs started later are compiled for when they start (see `recompile_for`).
     let mut expanded = if options.has_target {
@@ -350,6 +356,7 @@ fn run(cli: Cli) -> ExitCode {
         session.set_recompile(recompile_for(
             source.clone(),
             file_name.clone(),
+            recipe_node_wide,
             compile_options.clone(),
             expanded.initial.clone(),
         ));
@@ -394,9 +401,16 @@ fn run(cli: Cli) -> ExitCode {
 /// The compiler the session calls for a program started later whose executable may match a
 /// binary pattern: the same source and options, the patterns expanded to that binary (see
 /// `patterns::expand_for`). Diagnostics come back as plain text, for a warning.
+/// A recipe run node-wide: see `gprobe_compiler::by_process`.
+fn by_process(program: &mut gprobe_compiler::ast::Program) {
+    gprobe_compiler::by_process::uprobes_on_every_binary(program);
+    gprobe_compiler::by_process::key_maps_by_process(program);
+}
+
 fn recompile_for(
     source: String,
     file_name: String,
+    recipe_node_wide: bool,
     options: CompileOptions,
     initial: std::collections::HashMap<(String, String), Vec<String>>,
 ) -> gprobe_runtime::Recompile {
@@ -405,6 +419,9 @@ fn recompile_for(
             gprobe_compiler::diag::render(d, &file_name, &source, false)
         };
         let mut program = gprobe_compiler::parse(&source).map_err(|d| render(&d))?;
+        if recipe_node_wide {
+            by_process(&mut program);
+        }
         if patterns::expand_for(&mut program, &new.path, &new.shown, &initial).is_none() {
             return Ok(None);
         }

@@ -256,9 +256,17 @@ pub fn load(
 ) -> Result<(String, String, Vec<String>), String> {
     let recipe = find(name)
         .ok_or_else(|| format!("no recipe named `{name}` (`gprobe --recipes` lists them)"))?;
-    let path = target_binary(pid, command)
-        .ok_or("a recipe traces one Go program: give it with -p PID or -c CMD")?;
-    let source = recipe.instantiate(&open_target(&path)?)?;
+    let source = match target_binary(pid, command) {
+        Some(path) => recipe.instantiate(&open_target(&path)?)?,
+        // Node-wide: every Go program on the host, so nothing to adapt the text to.
+        None if recipe.has_regions() => {
+            return Err(format!(
+                "recipe `{name}` adapts itself to the traced program's Go version, so it traces \
+                 one program: give it with -p PID or -c CMD"
+            ));
+        }
+        None => recipe.source.to_owned(),
+    };
     Ok((
         source,
         format!("stdlib/{name}.gp"),

@@ -354,3 +354,88 @@ fn churn_of_short_go_processes_leaves_no_state() {
     );
     assert_no_gprobe_programs();
 }
+
+/// `--recipe http-latency` without a target: every Go HTTP server on the host, each counted
+/// exactly under its own pid, and `--prometheus` names each series' process.
+#[test]
+fn http_latency_recipe_node_wide_over_two_servers() {
+    if !e2e_ready() || !toolchain_available("1.27.3") {
+        return;
+    }
+    let servers = [
+        (go_target("httpload", "1.19", &[]), 4, 3, 2),
+        (go_target("httpload", "1.27.3", &[]), 6, 1, 3),
+    ];
+    let go_file = std::env::temp_dir()
+        .join(format!("gprobe-node-http-go-{}", std::process::id()))
+        .to_string_lossy()
+        .into_owned();
+    let _ = std::fs::remove_file(&go_file);
+    let _k = kernel_lock();
+    // Running before gprobe starts: the recipe's `args` are typed from the binaries it finds.
+    let runs: Vec<(Child, &(PathBuf, u32, u32, u32))> = servers
+        .iter()
+        .map(|s| {
+            let child = Command::new(&s.0)
+                .args([
+                    "-get",
+                    &s.1.to_string(),
+                    "-post",
+                    &s.2.to_string(),
+                    "-missing",
+                    &s.3.to_string(),
+                    "-start",
+                    &go_file,
+                ])
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("start httpload");
+            (child, s)
+        })
+        .collect();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let addr = format!("127.0.0.1:{port}");
+    let tracer = Tracer::start(&["--recipe", "http-latency", "--prometheus", &addr]);
+    std::fs::write(&go_file, "go").expect("start file");
+    let mut expected = BTreeMap::new();
+    let mut pids = Vec::new();
+    for (child, (bin, gets, posts, missing)) in runs {
+        let pid = child.id();
+        let out = wait_with_limit(child, LIMIT);
+        assert!(out.status.success(), "{}: {}", bin.display(), text(&out.stderr));
+        for (key, n) in [
+            (format!("{pid}, GET, /a, 200"), gets),
+            (format!("{pid}, POST, /b, 200"), posts),
+            (format!("{pid}, GET, /missing, 404"), missing),
+        ] {
+            expected.insert(key, u64::from(*n));
+        }
+        pids.push((pid, bin.file_name().unwrap().to_string_lossy().into_owned()));
+    }
+    let page = Command::new("curl")
+        .args(["-sf", &format!("http://{addr}/metrics")])
+        .output()
+        .expect("curl");
+    let page = text(&page.stdout);
+    let stdout = tracer.stop();
+    let _ = std::fs::remove_file(&go_file);
+    assert_eq!(
+        entries(&stdout, "@requests"),
+        expected,
+        "requests by (pid, method, path, status) differ from what each server sent:\n{stdout}"
+    );
+    for (pid, name) in pids {
+        let series = format!(
+            "process_pid=\"{pid}\",service_name=\"{name}\",process_executable_name=\"{name}\""
+        );
+        assert!(
+            page.lines()
+                .any(|l| l.starts_with("gprobe_requests_total{") && l.contains(&series)),
+            "no requests series labelled {series}:\n{page}"
+        );
+    }
+    assert_no_gprobe_programs();
+}

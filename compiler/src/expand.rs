@@ -39,7 +39,10 @@ pub fn expand_patterns(
     matches: &mut dyn FnMut(&PatternQuery) -> PatternMatch,
 ) -> usize {
     let mut patterns = 0;
-    for probe in &mut program.probes {
+    let mut probes = Vec::with_capacity(program.probes.len());
+    for mut probe in std::mem::take(&mut program.probes) {
+        // Binaries after the first get a copy of the probe each (see below), in order.
+        let mut others: Vec<(String, Vec<crate::ast::AttachPoint>)> = Vec::new();
         let mut attach = Vec::with_capacity(probe.attach.len());
         for point in std::mem::take(&mut probe.attach) {
             let ProbeKind::Uprobe {
@@ -88,10 +91,32 @@ pub fn expand_patterns(
                 matched: concrete.len(),
             });
             attach.push(pending);
-            attach.extend(concrete);
+            // The first binary stays with the pending form, which is typed from it. Every
+            // other binary gets its own copy of the probe: a body is typed once, and two Go
+            // releases lay out the same struct differently (`response.status` moved in 1.27).
+            let mut concrete = concrete.into_iter().zip(&found.binaries);
+            if let Some((first, _)) = concrete.next() {
+                attach.push(first);
+            }
+            for (one, path) in concrete {
+                match others.iter_mut().find(|(p, _)| p == path) {
+                    Some((_, points)) => points.push(one),
+                    None => others.push((path.clone(), vec![one])),
+                }
+            }
         }
         probe.attach = attach;
+        let copies: Vec<_> = others
+            .into_iter()
+            .map(|(_, points)| crate::ast::Probe {
+                attach: points,
+                ..probe.clone()
+            })
+            .collect();
+        probes.push(probe);
+        probes.extend(copies);
     }
+    program.probes = probes;
     patterns
 }
 

@@ -8,6 +8,7 @@
 pub mod ast;
 pub mod bpf;
 pub mod builtins;
+pub mod by_process;
 pub mod check;
 pub mod compile;
 pub mod diag;

@@ -7,6 +7,7 @@ use crate::session::key_of;
 use crate::symbolize::SymbolTable;
 use crate::sys::RawMap;
 use gprobe_compiler::types::StackKind;
+use crate::output::metrics::ProcessTable;
 use crate::procs::{Binary, BinaryKey, Processes, Selector};
 use std::collections::HashSet;
 use gprobe_compiler::manifest::{self, GoProcFacts};
@@ -149,6 +150,26 @@ impl NodeWide {
         if let Some(rt) = binary.go_runtime() {
             self.write_binary_facts(key, GoProcFacts::of(rt).to_bytes());
         }
+    }
+
+    /// Labels naming every process known (live, and those kept after exit).
+    pub fn process_table(&self) -> ProcessTable {
+        let procs = self.procs.borrow();
+        procs
+            .exited()
+            .chain(procs.live())
+            .map(|p| {
+                let mut labels = vec![
+                    ("process.pid".to_string(), p.pid.to_string()),
+                    ("service.name".to_string(), p.service_name()),
+                    ("process.executable.name".to_string(), p.executable_name()),
+                ];
+                if let Some(id) = &p.container_id {
+                    labels.push(("container.id".to_string(), id.clone()));
+                }
+                (p.pid, labels)
+            })
+            .collect()
     }
 
     pub fn exit(&self, pid: u32) {
@@ -426,6 +447,11 @@ impl Resolver {
         if let Some(node) = &self.node {
             node.exec(pid, image);
         }
+    }
+
+    /// Node-wide: labels naming each process, for exporters.
+    pub fn process_table(&self) -> Option<ProcessTable> {
+        self.node.as_ref().map(NodeWide::process_table)
     }
 
     /// A process ended (node-wide): keep what symbolizes it, forget its Go facts.

@@ -516,6 +516,9 @@ impl Session {
             stop = self.drain(sink)?;
             if sink.wants_maps() {
                 let maps = self.user_maps()?;
+                if let Some(table) = self.resolver.process_table() {
+                    sink.processes(&table);
+                }
                 sink.maps(&maps).map_err(RuntimeError::Output)?;
             }
         }
@@ -541,6 +544,9 @@ impl Session {
             self.drain(sink)?;
         }
         let maps = self.user_maps()?;
+        if let Some(table) = self.resolver.process_table() {
+            sink.processes(&table);
+        }
         sink.finish(&maps).map_err(RuntimeError::Output)?;
         (summary.lost_events, summary.dropped_updates) = self.counters();
         if summary.lost_events > 0 {

@@ -714,5 +714,12 @@ fn map_uses(program: &ast::Program) -> MapUses<'_> {
 
 /// A key field's name: the key expression as written (`comm`).
 fn key_name(source: &str, e: &Expr) -> Option<String> {
+    // A builtin with no arguments is its own name, whatever text its span covers (a key a
+    // rewrite inserted, such as node-wide recipes' `pid`, spans the whole map reference).
+    if let ExprKind::Builtin { builtin, args } = &e.kind
+        && args.is_empty()
+    {
+        return Some(builtin.name().to_string());
+    }
     source.get(e.span.range()).map(|s| s.to_string())
 }

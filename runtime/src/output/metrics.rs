@@ -231,7 +231,13 @@ fn label_value(v: &Value) -> String {
     }
 }
 
-fn labels(meta: Option<&MapMeta>, key: &[Value]) -> Labels {
+/// Node-wide: for each process (host pid), the labels that name it on every series whose key
+/// holds its pid — `process.pid`, `service.name` (the main module from `.go.buildinfo`, else
+/// the executable's name), `process.executable.name`, and `container.id` when its cgroup
+/// names one (OpenTelemetry's resource attribute names; Prometheus writes `_` for `.`).
+pub type ProcessTable = std::collections::HashMap<u32, Labels>;
+
+fn labels(meta: Option<&MapMeta>, key: &[Value], procs: &ProcessTable) -> Labels {
     let mut out = Labels::new();
     for (i, part) in key.iter().enumerate() {
         let names = meta.and_then(|m| m.key_labels.get(i));
@@ -250,7 +256,15 @@ fn labels(meta: Option<&MapMeta>, key: &[Value]) -> Labels {
                 let name = names
                     .and_then(|n| n.first().cloned())
                     .unwrap_or_else(|| format!("key{i}"));
-                out.push((name, label_value(part)));
+                let process = match (name.as_str(), part) {
+                    ("pid", Value::Int(pid)) => procs.get(&(*pid as u32)),
+                    ("pid", Value::Uint(pid)) => procs.get(&(*pid as u32)),
+                    _ => None,
+                };
+                match process {
+                    Some(named) => out.extend(named.iter().cloned()),
+                    None => out.push((name, label_value(part))),
+                }
             }
         }
     }
@@ -267,6 +281,15 @@ fn plain_number(v: &Value) -> Option<i64> {
 
 /// The metrics of the maps that are metrics, in map-name order.
 pub fn metrics(maps: &[MapSnapshot], meta: &[MapMeta]) -> Vec<Metric> {
+    metrics_of_processes(maps, meta, &ProcessTable::new())
+}
+
+/// [`metrics`], with a `pid` key of the processes in `procs` labelled as [`ProcessTable`] says.
+pub fn metrics_of_processes(
+    maps: &[MapSnapshot],
+    meta: &[MapMeta],
+    procs: &ProcessTable,
+) -> Vec<Metric> {
     let mut sorted: Vec<&MapSnapshot> = maps.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     let mut out = Vec::new();
@@ -283,7 +306,7 @@ pub fn metrics(maps: &[MapSnapshot], meta: &[MapMeta]) -> Vec<Metric> {
             _ => Points::Gauge(Vec::new()),
         };
         for e in text::sorted_entries(&m.entries) {
-            let l = labels(info, &e.key);
+            let l = labels(info, &e.key, procs);
             match (&mut points, &e.value) {
                 (Points::Counter(p), MapValue::Count(n)) => p.push((l, *n as i64)),
                 (Points::Counter(p), MapValue::Sum(n)) => p.push((l, *n)),

@@ -54,6 +54,9 @@ pub trait Sink {
         Ok(())
     }
     /// `clear(@m)` ran: cumulative metrics of `map` start again from now.
+    /// Node-wide: who each pid in the maps is, given before [`Sink::maps`] and
+    /// [`Sink::finish`], for exporters that label series with the process.
+    fn processes(&mut self, _table: &metrics::ProcessTable) {}
     fn cleared(&mut self, _map: &str) {}
     /// The session drained a batch of events: write out whatever is buffered. Sinks may
     /// buffer `printf` lines until then, so a burst of events costs one write, not one each.
@@ -114,6 +117,11 @@ impl Sink for Tee {
     fn cleared(&mut self, map: &str) {
         for s in &mut self.sinks {
             s.cleared(map);
+        }
+    }
+    fn processes(&mut self, table: &metrics::ProcessTable) {
+        for s in &mut self.sinks {
+            s.processes(table);
         }
     }
     fn flush(&mut self) -> io::Result<()> {

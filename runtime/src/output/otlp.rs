@@ -159,8 +159,20 @@ pub fn request(
     start: &dyn Fn(&str) -> u64,
     now: u64,
 ) -> ExportMetricsServiceRequest {
+    request_of_processes(maps, meta, &metrics::ProcessTable::new(), resource, start, now)
+}
+
+/// [`request`], with a `pid` key of the processes in `procs` given as attributes naming them.
+pub fn request_of_processes(
+    maps: &[MapSnapshot],
+    meta: &[MapMeta],
+    procs: &metrics::ProcessTable,
+    resource: &ResourceInfo,
+    start: &dyn Fn(&str) -> u64,
+    now: u64,
+) -> ExportMetricsServiceRequest {
     let cumulative = pb::AggregationTemporality::Cumulative as i32;
-    let metrics = metrics::metrics(maps, meta)
+    let metrics = metrics::metrics_of_processes(maps, meta, procs)
         .into_iter()
         .map(|m| {
             let start_time_unix_nano = start(&m.map);
@@ -259,6 +271,8 @@ pub struct OtlpSink {
     session_start: u64,
     cleared_at: HashMap<String, u64>,
     jobs: Option<Sender<Job>>,
+    /// Node-wide: who each pid in the maps is (see [`metrics::ProcessTable`]).
+    processes: metrics::ProcessTable,
 }
 
 impl OtlpSink {
@@ -286,6 +300,7 @@ impl OtlpSink {
             session_start: unix_nanos(SystemTime::now()),
             cleared_at: HashMap::new(),
             jobs: spawned.ok().map(|_| jobs),
+            processes: metrics::ProcessTable::new(),
         }
     }
 
@@ -296,9 +311,10 @@ impl OtlpSink {
                 .copied()
                 .unwrap_or(self.session_start)
         };
-        request(
+        request_of_processes(
             maps,
             &self.meta,
+            &self.processes,
             &self.resource,
             &start,
             unix_nanos(SystemTime::now()),
@@ -308,6 +324,10 @@ impl OtlpSink {
 }
 
 impl Sink for OtlpSink {
+    fn processes(&mut self, table: &metrics::ProcessTable) {
+        self.processes = table.clone();
+    }
+
     fn wants_maps(&mut self) -> bool {
         let now = Instant::now();
         if now < self.next_export {

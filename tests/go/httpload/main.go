@@ -1,6 +1,7 @@
 // httpload serves HTTP on loopback and drives itself with a known set of requests, so a tracer
 // can compare what it saw with what was sent. Flags: -get N (GET /a), -post N (POST /b),
-// -missing N (GET /missing → 404). It waits -delay first so a tracer can attach.
+// -missing N (GET /missing → 404). It waits -delay first so a tracer can attach, or with
+// -start FILE until FILE exists (at most a minute), so a test can say when the tracer is ready.
 package main
 
 import (
@@ -19,8 +20,15 @@ func main() {
 	posts := flag.Int("post", 2, "POST /b requests")
 	missing := flag.Int("missing", 1, "GET /missing requests")
 	delay := flag.Duration("delay", 0, "sleep before starting")
+	start := flag.String("start", "", "wait until this file exists before starting")
 	flag.Parse()
 	time.Sleep(*delay)
+	for waited := 0; *start != "" && waited < 6000; waited++ {
+		if _, err := os.Stat(*start); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -56,6 +56,8 @@ pub struct PrometheusSink {
     pub local_addr: SocketAddr,
     /// Served over TLS (`https://`).
     pub tls: bool,
+    /// Node-wide: who each pid in the maps is (see [`metrics::ProcessTable`]).
+    processes: metrics::ProcessTable,
 }
 
 impl PrometheusSink {
@@ -98,11 +100,16 @@ impl PrometheusSink {
             final_page,
             local_addr,
             tls: web.tls.is_some(),
+            processes: metrics::ProcessTable::new(),
         })
     }
 
     fn page(&mut self, maps: &[MapSnapshot]) -> Page {
-        Arc::new(self.names.families(metrics::metrics(maps, &self.meta)))
+        Arc::new(self.names.families(metrics::metrics_of_processes(
+            maps,
+            &self.meta,
+            &self.processes,
+        )))
     }
 
     fn answer(&mut self, maps: &[MapSnapshot]) {
@@ -119,6 +126,10 @@ impl PrometheusSink {
 }
 
 impl Sink for PrometheusSink {
+    fn processes(&mut self, table: &metrics::ProcessTable) {
+        self.processes = table.clone();
+    }
+
     fn wants_maps(&mut self) -> bool {
         self.pending.extend(self.scrapes.try_iter());
         self.pending.retain(|reply| !reply.is_closed());
