@@ -144,7 +144,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pending_form_then_one_attach_point_per_binary() {
+    fn pending_form_and_first_binary_then_a_probe_per_other_binary() {
         let mut program =
             crate::parse("uprobe:*:main.work, uprobe:./x:main.run { @[pid] = count(); }").unwrap();
         let mut asked = Vec::new();
@@ -156,20 +156,23 @@ mod tests {
             }
         });
         assert_eq!((n, asked), (1, vec!["*".to_string()]));
+        assert_eq!(program.probes.len(), 2);
         let attach = &program.probes[0].attach;
-        assert_eq!(attach.len(), 4);
+        assert_eq!(attach.len(), 3);
         assert!(
             attach[0]
                 .expansion
                 .as_ref()
                 .is_some_and(Expansion::is_pending)
         );
-        let binary = |i: usize| match &attach[i].kind {
+        let binary = |p: usize, i: usize| match &program.probes[p].attach[i].kind {
             ProbeKind::Uprobe { binary, .. } => binary.as_ref().map(|b| b.node.clone()),
             _ => None,
         };
-        assert_eq!(binary(1).as_deref(), Some("/a"));
-        assert_eq!(binary(2).as_deref(), Some("/b"));
-        assert!(attach[3].expansion.is_none());
+        assert_eq!(binary(0, 1).as_deref(), Some("/a"));
+        assert!(attach[2].expansion.is_none());
+        // `/b` is typed on its own: a copy of the probe with just its attach point.
+        assert_eq!(program.probes[1].attach.len(), 1);
+        assert_eq!(binary(1, 0).as_deref(), Some("/b"));
     }
 }

@@ -1789,7 +1789,10 @@ impl<'a> Checker<'a> {
                 },
             }
         }
-        if first.is_none() && errors.is_empty() {
+        // A copy of a pattern's probe for one more binary (see `expand`) has no pending form:
+        // when its binary cannot give the value, that binary alone is left out.
+        let copy = self.providers.iter().all(|p| p.expanded_binary().is_some());
+        if first.is_none() && errors.is_empty() && !copy {
             // No binary of the pattern gives it: that is the error.
             errors.extend(left_out.drain(..).map(|(_, d)| d));
         }
