@@ -37,18 +37,6 @@ fn trace(what: &str, prog: &str, cmd: &str) -> String {
     stdout
 }
 
-/// `@[K]: N` / `@name[K]: N` lines of a map printout.
-fn map_lines(stdout: &str, map: &str) -> BTreeMap<String, u64> {
-    stdout
-        .lines()
-        .filter_map(|l| {
-            let rest = l.strip_prefix(map)?.strip_prefix('[')?;
-            let (key, count) = rest.rsplit_once("]: ")?;
-            Some((key.to_string(), count.trim().parse().ok()?))
-        })
-        .collect()
-}
-
 fn goids_case(what: &str, bin: &str) {
     let prog = format!("uprobe:{bin}:main.report {{ @[goid] = count(); }}");
     let stdout = trace(what, &prog, &format!("{bin} -n 40"));

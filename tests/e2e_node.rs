@@ -86,18 +86,6 @@ fn unsafe_kill(pid: u32, sig: i32) {
         .status();
 }
 
-/// `@[K]: N` lines of the bare map.
-fn entries(stdout: &str, map: &str) -> BTreeMap<String, u64> {
-    stdout
-        .lines()
-        .filter_map(|l| {
-            let rest = l.strip_prefix(map)?.strip_prefix('[')?;
-            let (key, count) = rest.rsplit_once("]: ")?;
-            Some((key.to_string(), count.trim().parse().ok()?))
-        })
-        .collect()
-}
-
 /// `open PID GOID COUNT` lines of goopen, as `"PID, GOID" → COUNT`, with PID replaced by
 /// `host_pid` when given (a program in its own pid namespace logs its namespace pid).
 fn logged_opens(stdout: &str, host_pid: Option<u32>) -> BTreeMap<String, u64> {
@@ -214,7 +202,7 @@ fn tracepoint_goids_node_wide_match_each_program() {
     let _ = std::fs::remove_file(&marker);
     let _ = std::fs::remove_dir(&ns_dir);
     assert_eq!(
-        entries(&stdout, "@"),
+        map_lines(&stdout, "@"),
         expected,
         "openat by (pid, goid) differs from what each program logged:\n{stdout}"
     );
@@ -348,7 +336,7 @@ fn churn_of_short_go_processes_leaves_no_state() {
     );
     // Every open was made by a goroutine the tracer recognised, none with goid 0.
     assert_eq!(
-        entries(&stdout, "@"),
+        map_lines(&stdout, "@"),
         BTreeMap::from([("1".to_string(), 200)]),
         "{stdout}"
     );
@@ -423,7 +411,7 @@ fn http_latency_recipe_node_wide_over_two_servers() {
     let stdout = tracer.stop();
     let _ = std::fs::remove_file(&go_file);
     assert_eq!(
-        entries(&stdout, "@requests"),
+        map_lines(&stdout, "@requests"),
         expected,
         "requests by (pid, method, path, status) differ from what each server sent:\n{stdout}"
     );

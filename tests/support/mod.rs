@@ -305,3 +305,15 @@ pub static KERNEL_LOCK: Mutex<()> = Mutex::new(());
 pub fn kernel_lock() -> std::sync::MutexGuard<'static, ()> {
     KERNEL_LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// `@[K]: N` / `@name[K]: N` lines of a map printout, as `K → N`.
+pub fn map_lines(stdout: &str, map: &str) -> std::collections::BTreeMap<String, u64> {
+    stdout
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix(map)?.strip_prefix('[')?;
+            let (key, count) = rest.rsplit_once("]: ")?;
+            Some((key.to_string(), count.trim().parse().ok()?))
+        })
+        .collect()
+}

@@ -162,24 +162,7 @@ pub(super) fn lower_probe(
     probe_name: &str,
     go: GoCtx,
 ) -> Function {
-    let mut func = Function::new(name);
-    let ctx = func.vreg();
-    let exit_label = func.label();
-    let mut l = Lower {
-        module,
-        func,
-        ctx,
-        provider,
-        probe_name: probe_name.to_string(),
-        span: probe.span,
-        vars: HashMap::new(),
-        sp: 0,
-        exit_label,
-        go,
-        goroutine: None,
-    };
-    l.emit(Inst::Entry { ctx });
-    let result = (|| -> R<()> {
+    lower_with(module, name, provider, probe_name, probe.span, go, |l| {
         l.declare_mem_vars(info)?;
         if let Some(at) = info.goroutine_at
             && (go.runtime.is_some() || go.per_process.is_some())
@@ -193,17 +176,11 @@ pub(super) fn lower_probe(
                 // verifier rejects (e.g. `/$1 > 0 && .../` with `$1` = 0).
                 return Ok(());
             }
-            l.branch(pred, exit_label, false)?;
+            let exit = l.exit_label;
+            l.branch(pred, exit, false)?;
         }
         l.block(&probe.body)
-    })();
-    if let Err(d) = result {
-        l.module.diags.push(d);
-    }
-    l.span = probe.span;
-    l.emit(Inst::Label(exit_label));
-    l.emit(Inst::Exit { value: 0 });
-    l.func
+    })
 }
 
 /// A program gprobe adds on its own (no probe in the source): `body` emits what it does
@@ -213,6 +190,21 @@ fn lower_internal(
     name: &str,
     body: impl FnOnce(&mut Lower) -> R<()>,
 ) -> Function {
+    let span = Span { start: 0, end: 0 };
+    let go = GoCtx::default();
+    lower_with(module, name, ProviderKind::Tracepoint, name, span, go, body)
+}
+
+/// One program: the entry, what `body` emits (its error becomes a diagnostic), the exit.
+fn lower_with(
+    module: &mut Module,
+    name: &str,
+    provider: ProviderKind,
+    probe_name: &str,
+    span: Span,
+    go: GoCtx,
+    body: impl FnOnce(&mut Lower) -> R<()>,
+) -> Function {
     let mut func = Function::new(name);
     let ctx = func.vreg();
     let exit_label = func.label();
@@ -220,19 +212,20 @@ fn lower_internal(
         module,
         func,
         ctx,
-        provider: ProviderKind::Tracepoint,
-        probe_name: name.to_string(),
-        span: Span { start: 0, end: 0 },
+        provider,
+        probe_name: probe_name.to_string(),
+        span,
         vars: HashMap::new(),
         sp: 0,
         exit_label,
-        go: GoCtx::default(),
+        go,
         goroutine: None,
     };
     l.emit(Inst::Entry { ctx });
     if let Err(d) = body(&mut l) {
         l.module.diags.push(d);
     }
+    l.span = span;
     l.emit(Inst::Label(exit_label));
     l.emit(Inst::Exit { value: 0 });
     l.func

@@ -312,16 +312,7 @@ impl Lower<'_, '_, '_> {
             });
         }
         let tgid = self.current_tgid();
-        self.emit(Inst::Alu {
-            op: AluOp::Lsh,
-            dst: tgid,
-            src: Operand::Imm(manifest::ADDR_BITS as i32),
-        });
-        self.emit(Inst::Alu {
-            op: AluOp::Or,
-            dst: addr,
-            src: Operand::Reg(tgid),
-        });
+        self.or_shifted(addr, tgid, manifest::ADDR_BITS);
     }
 
     /// Node-wide: puts the current tgid above the user stack id in `id` (see
@@ -338,17 +329,22 @@ impl Lower<'_, '_, '_> {
             target: failed,
         });
         let tgid = self.current_tgid();
+        self.or_shifted(id, tgid, GO_STACK_ID_BITS);
+        self.emit(Inst::Label(failed));
+    }
+
+    /// `dst |= src << shift` (`src` is clobbered).
+    fn or_shifted(&mut self, dst: VReg, src: VReg, shift: u32) {
         self.emit(Inst::Alu {
             op: AluOp::Lsh,
-            dst: tgid,
-            src: Operand::Imm(GO_STACK_ID_BITS as i32),
+            dst: src,
+            src: Operand::Imm(shift as i32),
         });
         self.emit(Inst::Alu {
             op: AluOp::Or,
-            dst: id,
-            src: Operand::Reg(tgid),
+            dst,
+            src: Operand::Reg(src),
         });
-        self.emit(Inst::Label(failed));
     }
 
     /// Stores the return address at `*SP` above the stack id in `id` (see
@@ -371,16 +367,7 @@ impl Lower<'_, '_, '_> {
         } else {
             GO_STACK_ID_BITS
         };
-        self.emit(Inst::Alu {
-            op: AluOp::Lsh,
-            dst: caller,
-            src: Operand::Imm(shift as i32),
-        });
-        self.emit(Inst::Alu {
-            op: AluOp::Or,
-            dst: id,
-            src: Operand::Reg(caller),
-        });
+        self.or_shifted(id, caller, shift);
         self.emit(Inst::Label(failed));
         Ok(())
     }
