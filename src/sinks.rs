@@ -202,15 +202,19 @@ fn target_exe(manifest: &Manifest, options: &Options) -> Option<PathBuf> {
 
 /// `service.name` (`OTEL_SERVICE_NAME`, else the target's file name, else `gprobe`),
 /// `host.name`, `process.pid`, `process.executable.*` and the Go version of the target.
+/// Node-wide there is no one target: the resource is gprobe on this host, and each series
+/// names its own process (see `metrics::ProcessTable`), so `OTEL_SERVICE_NAME` is not used.
 fn resource(manifest: &Manifest, options: &Options, target_pid: Option<u32>) -> ResourceInfo {
-    let exe = target_exe(manifest, options);
+    let exe = (!manifest.node_wide)
+        .then(|| target_exe(manifest, options))
+        .flatten();
     let exe_name = exe
         .as_deref()
         .and_then(Path::file_name)
         .map(|n| n.to_string_lossy().into_owned());
     let service = std::env::var("OTEL_SERVICE_NAME")
         .ok()
-        .filter(|s| !s.is_empty())
+        .filter(|s| !s.is_empty() && !manifest.node_wide)
         .or_else(|| exe_name.clone())
         .unwrap_or_else(|| "gprobe".into());
     let mut attributes = vec![
