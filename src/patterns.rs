@@ -202,6 +202,33 @@ pub fn expand_at_start(program: &mut gprobe_compiler::ast::Program) -> Expanded 
     out
 }
 
+/// `-p A,B`: expands every binary pattern of `program` (a uprobe without a binary was made
+/// `*` by `targets::each_pid_binary`) to the executables of those processes alone, each file
+/// once; the disk and other processes are not looked at, since nothing else is traced.
+pub fn expand_in_pids(program: &mut gprobe_compiler::ast::Program, pids: &[u32]) -> Expanded {
+    let mut out = Expanded::default();
+    let mut seen = HashSet::new();
+    let running: Vec<Candidate> = pids
+        .iter()
+        .filter_map(|&pid| process_executable(pid, &mut seen))
+        .collect();
+    out.patterns = expand::expand_patterns(program, &mut |q| {
+        let pattern = absolute(q.binary);
+        let mut binaries: Vec<String> = running
+            .iter()
+            .filter(|c| path_glob_match(&pattern, &c.shown.to_string_lossy()))
+            .filter(|c| has_function(&c.open, q))
+            .map(|c| c.open.to_string_lossy().into_owned())
+            .collect();
+        binaries.sort();
+        binaries.dedup();
+        let key = (q.binary.to_owned(), q.function.to_owned());
+        out.initial.insert(key, binaries.clone());
+        PatternMatch { pattern, binaries }
+    });
+    out
+}
+
 /// Expands `program` for one executable started later, opened through `binary` and known as
 /// `shown` in its process: each pattern it matches (by path, with the function) gets just
 /// `binary`; the others keep their startup binaries. `None` when it matches no pattern.

@@ -43,6 +43,11 @@ pub(crate) struct NodeWide {
     go_bins: Option<RawMap>,
     /// Executables (kernel device, inode) already written to `go_bins` or found not Go.
     tried_bins: RefCell<HashSet<(u64, u64)>>,
+    /// A limited session's process set in the kernel (see `MapRole::Processes`): the registry's
+    /// live processes, kept in step with exec and exit events.
+    traced: Option<RawMap>,
+    /// `-p A,B`: always traced, even if the registry could not read one.
+    named_pids: Vec<u32>,
     verbose: bool,
 }
 
@@ -58,15 +63,32 @@ impl NodeWide {
         selector: Selector,
         go_procs: Option<RawMap>,
         go_bins: Option<RawMap>,
+        traced: Option<RawMap>,
         verbose: bool,
     ) -> NodeWide {
         NodeWide {
+            named_pids: selector.pids.clone(),
             procs: RefCell::new(Processes::new(selector)),
             go_procs,
             go_bins,
             tried_bins: RefCell::default(),
+            traced,
             verbose,
         }
+    }
+
+    /// Adds `pid` to, or removes it from, the kernel's set of traced processes.
+    fn set_traced(&self, pid: u32, traced: bool) {
+        let Some(map) = &self.traced else {
+            return;
+        };
+        let key = u64::from(pid).to_le_bytes();
+        // A full set (more selected processes than entries) leaves the rest untraced.
+        let _ = if traced {
+            map.update(&key, &[1])
+        } else {
+            map.delete(&key)
+        };
     }
 
     /// Every process running now; each Go process's facts go into the map. Unreadable or
@@ -79,11 +101,15 @@ impl NodeWide {
                 eprintln!("gprobe: skipped pid {}: {}", skipped.pid, skipped.reason);
             }
         }
+        let live: Vec<u32> = procs.live().map(|p| p.pid).collect();
         let facts: Vec<(u32, BinaryKey, GoProcFacts)> = procs
             .go_processes()
             .map(|(p, rt)| (p.pid, p.exe.key(), GoProcFacts::of(rt)))
             .collect();
         drop(procs);
+        for pid in live.into_iter().chain(self.named_pids.iter().copied()) {
+            self.set_traced(pid, true);
+        }
         for (pid, key, facts) in facts {
             self.write_facts(pid, key, facts);
         }
@@ -112,7 +138,11 @@ impl NodeWide {
 
     pub fn exec(&self, pid: u32, image: &ExecImage) {
         let mut procs = self.procs.borrow_mut();
-        if !procs.on_exec(pid) {
+        let selected = procs.on_exec(pid);
+        // A named pid stays traced whatever it runs now; another process is traced while it
+        // matches the selector.
+        self.set_traced(pid, selected || self.named_pids.contains(&pid));
+        if !selected {
             drop(procs);
             // Gone already (a short program): learn its binary by name, so the next process
             // of it gets its facts in the kernel at exec.
@@ -153,6 +183,7 @@ impl NodeWide {
 
     pub fn exit(&self, pid: u32) {
         self.procs.borrow_mut().on_exit(pid);
+        self.set_traced(pid, false);
         if let Some(map) = &self.go_procs {
             // The exit program deleted it already; this covers a process we wrote late.
             let _ = map.delete(&u64::from(pid).to_le_bytes());

@@ -403,6 +403,7 @@ fn scan_retires_a_process_whose_exit_was_missed() {
     let mut procs = Processes::new(Selector {
         exe_globs: vec![exe.display().to_string()],
         cgroups: Vec::new(),
+        pids: Vec::new(),
     });
     let mut child = Running::spawn(Command::new(&exe).arg("30"));
     assert!(procs.on_exec(child.pid()));
@@ -485,6 +486,7 @@ fn selector_limits_the_scan() {
     let mut procs = Processes::new(Selector {
         exe_globs: vec![format!("{CACHE}/shop-*")],
         cgroups: Vec::new(),
+        pids: Vec::new(),
     });
     procs.scan();
     assert!(procs.get(a.pid()).is_some());
@@ -494,6 +496,7 @@ fn selector_limits_the_scan() {
     let mut none = Processes::new(Selector {
         exe_globs: Vec::new(),
         cgroups: vec![format!("{cgroup}/no-such-child")],
+        pids: Vec::new(),
     });
     none.scan();
     assert!(none.get(a.pid()).is_none());
