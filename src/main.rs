@@ -298,6 +298,7 @@ fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let exe_globs: Vec<String> = cli.exe.iter().map(|g| patterns::absolute(g)).collect();
     // With -p, a named binary is the file the target sees at that path (a container's own).
     if let Some(pids) = cli.pids.as_ref() {
         match targets::own_binaries(&mut program, pids) {
@@ -326,7 +327,7 @@ fn run(cli: Cli) -> ExitCode {
         }
         expanded
     } else {
-        patterns::expand_at_start(&mut program)
+        patterns::expand_at_start(&mut program, &exe_globs)
     };
     let (checked, warnings) = check::check_with_warnings(
         &mut program,
@@ -401,7 +402,7 @@ fn run(cli: Cli) -> ExitCode {
         pid: cli.pid(),
         pids: many.0.clone(),
         selector: gprobe_runtime::procs::Selector {
-            exe_globs: cli.exe.iter().map(|g| patterns::absolute(g)).collect(),
+            exe_globs: exe_globs.clone(),
             cgroups: cli.cgroup.clone(),
             pids: Vec::new(),
         },

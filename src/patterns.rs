@@ -131,6 +131,14 @@ fn disk_matches(pattern: &str, seen: &mut HashSet<(u64, u64)>) -> Vec<Candidate>
         .collect()
 }
 
+/// Whether executable `shown` (its path as its process sees it) matches one of `--exe`'s globs.
+pub fn selected_exe(exe_globs: &[String], shown: &Path) -> bool {
+    let shown = shown.to_string_lossy();
+    exe_globs
+        .iter()
+        .any(|g| gprobe_runtime::procs::selector::path_glob(g, &shown))
+}
+
 /// Whether `path` is a Go binary with the probe's function (any match of a function glob).
 fn has_function(path: &Path, query: &PatternQuery) -> bool {
     let Ok(bin) = GoBinary::open(path) else {
@@ -185,11 +193,15 @@ pub fn binaries_matching(pattern: &str, function: &str) -> Vec<String> {
 
 /// Expands every binary pattern of `program` against what runs now (and the disk, for path
 /// globs). Each binary is opened once per pattern, and the same file under two paths counts once.
-pub fn expand_at_start(program: &mut gprobe_compiler::ast::Program) -> Expanded {
+/// With `--exe` globs, only executables that match one are candidates (nothing else is traced).
+pub fn expand_at_start(program: &mut gprobe_compiler::ast::Program, exe_globs: &[String]) -> Expanded {
     let mut out = Expanded::default();
     // Candidates are collected once: most programs have one pattern.
     let mut seen = HashSet::new();
-    let running = running_executables(&mut seen);
+    let mut running = running_executables(&mut seen);
+    if !exe_globs.is_empty() {
+        running.retain(|c| selected_exe(exe_globs, &c.shown));
+    }
     out.patterns = expand::expand_patterns(program, &mut |q| {
         let (pattern, binaries) = matching_now(q, &running, &seen);
         let key = (q.binary.to_owned(), q.function.to_owned());

@@ -117,7 +117,9 @@ fn file_in(pid: u32, path: &str) -> Result<PathBuf, String> {
     let absolute = crate::patterns::absolute(path);
     let theirs = PathBuf::from(format!("/proc/{pid}/root{absolute}"));
     let key = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
-    let Some(their_file) = key(&theirs) else {
+    let ours = key(Path::new(path));
+    // Missing here as well: the checker says so, as without -p.
+    let Some(their_file) = key(&theirs).or(ours.is_none().then_some((0, 0))) else {
         let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
             .map(|e| format!(" (it runs {})", e.display()))
             .unwrap_or_default();
@@ -126,7 +128,7 @@ fn file_in(pid: u32, path: &str) -> Result<PathBuf, String> {
              the uprobe would sit in a file it does not run and count nothing"
         ));
     };
-    if key(Path::new(path)) == Some(their_file) {
+    if ours.is_none() || ours == Some(their_file) {
         return Ok(PathBuf::from(path));
     }
     Ok(theirs)

@@ -387,6 +387,9 @@ impl Session {
             },
         };
         session.has_targets = !session.target_exit.is_empty();
+        session
+            .dynamic
+            .set_exe_globs(options.selector.exe_globs.clone());
         session.write_config()?;
         session.resolver.stacks = session.stack_maps();
         session.resolver.user_binary = user_binary(manifest, options);
