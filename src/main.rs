@@ -302,9 +302,7 @@ fn run(cli: Cli) -> ExitCode {
     // With -p, a named binary is the file the target sees at that path (a container's own).
     if let Some(pids) = cli.pids.as_ref() {
         match targets::own_binaries(&mut program, pids) {
-            Ok(notes) if cli.verbose => notes
-                .iter()
-                .for_each(|n| eprintln!("gprobe: note: {n}")),
+            Ok(notes) if cli.verbose => notes.iter().for_each(|n| eprintln!("gprobe: note: {n}")),
             Ok(_) => {}
             Err(diagnostics) => {
                 reporter.diagnostics(&diagnostics);

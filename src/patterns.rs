@@ -194,7 +194,10 @@ pub fn binaries_matching(pattern: &str, function: &str) -> Vec<String> {
 /// Expands every binary pattern of `program` against what runs now (and the disk, for path
 /// globs). Each binary is opened once per pattern, and the same file under two paths counts once.
 /// With `--exe` globs, only executables that match one are candidates (nothing else is traced).
-pub fn expand_at_start(program: &mut gprobe_compiler::ast::Program, exe_globs: &[String]) -> Expanded {
+pub fn expand_at_start(
+    program: &mut gprobe_compiler::ast::Program,
+    exe_globs: &[String],
+) -> Expanded {
     let mut out = Expanded::default();
     // Candidates are collected once: most programs have one pattern.
     let mut seen = HashSet::new();

@@ -84,8 +84,13 @@ pub fn each_pid_binary(program: &mut Program) {
 pub fn unmatched_in_pids(program: &Program, pids: &Pids) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for point in program.probes.iter().flat_map(|p| &p.attach) {
-        let (Some(Expansion::Pending { matched: 0, pattern }), ProbeKind::Uprobe { function, .. }) =
-            (&point.expansion, &point.kind)
+        let (
+            Some(Expansion::Pending {
+                matched: 0,
+                pattern,
+            }),
+            ProbeKind::Uprobe { function, .. },
+        ) = (&point.expansion, &point.kind)
         else {
             continue;
         };
@@ -97,7 +102,11 @@ pub fn unmatched_in_pids(program: &Program, pids: &Pids) -> Vec<Diagnostic> {
         out.push(
             Diagnostic::error(
                 codes::NO_FUNCTION,
-                format!("no process of -p {} {whose} with `{}`", pids.listed(), function.node),
+                format!(
+                    "no process of -p {} {whose} with `{}`",
+                    pids.listed(),
+                    function.node
+                ),
             )
             .primary(point.span, "nothing to attach to")
             .note(format!(
@@ -230,7 +239,11 @@ mod tests {
         assert_eq!(pids_arg("42"), Ok(Pids(vec![42])));
         assert_eq!(pids_arg("12,34,12"), Ok(Pids(vec![12, 34])));
         assert_eq!(pids_arg("12, 34").map(|p| p.single()), Ok(None));
-        assert!(pids_arg("12,,x").unwrap_err().starts_with("item 2 is empty"));
+        assert!(
+            pids_arg("12,,x")
+                .unwrap_err()
+                .starts_with("item 2 is empty")
+        );
         assert!(pids_arg("12,x").unwrap_err().starts_with("item 2 (`x`)"));
         assert!(pids_arg("0").unwrap_err().contains("start at 1"));
         assert!(pids_arg("12,").unwrap_err().starts_with("item 2 is empty"));

@@ -165,7 +165,13 @@ pub(crate) fn load(
         if multi_offsets(spec).is_some()
             && let Ok(prog) = uprobe_multi::load(object, &spec.name, &maps)
         {
-            multi.insert(spec.name.clone(), MultiProgram { links: Vec::new(), prog });
+            multi.insert(
+                spec.name.clone(),
+                MultiProgram {
+                    links: Vec::new(),
+                    prog,
+                },
+            );
             continue;
         }
         let program = ebpf

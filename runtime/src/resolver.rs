@@ -3,14 +3,14 @@
 //! `manifest::stack_parts`) and is symbolized with that process's binary (see [`crate::procs`]).
 
 use crate::decode::{self, Resolve};
+use crate::procs::{Binary, BinaryKey, Processes, Selector};
 use crate::session::key_of;
 use crate::symbolize::SymbolTable;
 use crate::sys::RawMap;
-use gprobe_compiler::types::StackKind;
-use crate::procs::{Binary, BinaryKey, Processes, Selector};
-use std::collections::HashSet;
 use gprobe_compiler::manifest::{self, GoProcFacts};
+use gprobe_compiler::types::StackKind;
 use std::cell::{OnceCell, RefCell};
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 /// Stack ids and addresses to names, loading symbol tables on first use.
@@ -124,7 +124,11 @@ impl NodeWide {
         self.write_binary_facts(binary, value);
     }
 
-    fn write_binary_facts(&self, binary: BinaryKey, value: [u8; manifest::GO_PROC_FACTS_SIZE as usize]) {
+    fn write_binary_facts(
+        &self,
+        binary: BinaryKey,
+        value: [u8; manifest::GO_PROC_FACTS_SIZE as usize],
+    ) {
         if let Some(map) = &self.go_bins {
             let dev = kernel_dev(binary.dev);
             self.tried_bins.borrow_mut().insert((dev, binary.ino));
@@ -237,9 +241,9 @@ impl NodeWide {
                 .into_iter()
                 .min_by_key(|a| a.abs_diff(probed))
                 .unwrap_or(near);
-            let skipped = procs.locate(pid, probed).is_none_or(|(bin, at)| {
-                bin.go().is_none_or(|g| g.fp_walk_misses_caller(at))
-            });
+            let skipped = procs
+                .locate(pid, probed)
+                .is_none_or(|(bin, at)| bin.go().is_none_or(|g| g.fp_walk_misses_caller(at)));
             if skipped {
                 addrs.insert(1, caller);
             }
@@ -441,7 +445,6 @@ fn mapping_start(pid: u32, path: &std::path::Path) -> Option<u64> {
             .flatten()
     })
 }
-
 
 impl Resolver {
     /// `realtime_offset_ns`: CLOCK_REALTIME − CLOCK_MONOTONIC now.

@@ -14,9 +14,9 @@ use crate::ir::{AluOp, Base, Cond, Function, Inst, Label, Operand, VReg};
 use crate::manifest::{EventSpec, FieldKind, Layout, MapValue};
 use crate::span::Span;
 use crate::target::{GoLocation, GoRuntime, GoSite, PerProcessGo};
+use crate::types::{AggKind, StackKind, Type};
 use go::Goroutine;
 pub(super) use go::lower_process_watch;
-use crate::types::{AggKind, StackKind, Type};
 use std::collections::HashMap;
 
 /// Offsets into x86_64 `struct pt_regs`.
