@@ -127,6 +127,10 @@ fn file_in(pid: u32, path: &str) -> Result<PathBuf, String> {
     let theirs = PathBuf::from(format!("/proc/{pid}/root{absolute}"));
     let key = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
     let ours = key(Path::new(path));
+    // A zombie (or a process gone by now) has no root to look into: attaching reports that.
+    if key(Path::new(&format!("/proc/{pid}/root/"))).is_none() {
+        return Ok(PathBuf::from(path));
+    }
     // Missing here as well: the checker says so, as without -p.
     let Some(their_file) = key(&theirs).or(ours.is_none().then_some((0, 0))) else {
         let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
