@@ -22,10 +22,10 @@ impl Pids {
         }
     }
 
-    /// `12, 34` for messages.
+    /// `12,34` for messages, as the flag is written.
     pub fn listed(&self) -> String {
         let all: Vec<String> = self.0.iter().map(u32::to_string).collect();
-        all.join(", ")
+        all.join(",")
     }
 }
 

@@ -546,6 +546,24 @@ fn node_wide_limits_refuse_a_target() {
     }
 }
 
+/// A recipe traces one Go program: several pids are refused with one line that says so.
+#[test]
+fn recipes_take_one_pid() {
+    let own = std::process::id().to_string();
+    let out = gprobe()
+        .args(["--recipe", "gc-pauses", "-p", &format!("1,{own}")])
+        .output()
+        .expect("run gprobe");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "gprobe: error: a recipe traces one Go program, and -p 1,{own} names several: give one pid\n"
+        )
+    );
+}
+
 /// A bad `-p` gets one clear line, before anything is compiled: not a number, out of the
 /// pid range, or no such process (not "binary not found: /proc/PID/exe").
 #[test]

@@ -307,18 +307,81 @@ fn pid_in_another_mount_namespace_gets_its_own_file() {
     let calls = logged_calls(&wait_with_limit(ns, LIMIT));
     assert_eq!(calls, 321);
     let stdout = finish(tracer, lines);
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(stdout.contains(&format!("@calls: {calls}")), "{stdout}");
     assert_eq!(
         entries(&stdout, "@g"),
         [("1".to_string(), calls)].into_iter().collect(),
         "{stdout}"
     );
+
+    // Both at once: the host's file at that path run on the host, the copy in the namespace.
+    // Named, the path is two files (refused); omitted, each process's own executable.
+    let started = Instant::now();
+    let script = format!(
+        "mount -t tmpfs none {d} && cp {b} {at} && exec {at} -n 222 -delay {ms}ms",
+        d = dir.display(),
+        b = theirs.display(),
+        at = at.display(),
+        ms = DELAY.as_millis()
+    );
+    let ns = Command::new("unshare")
+        .args(["-m", "-p", "-f", "--mount-proc", "sh", "-c", &script])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("unshare");
+    let host = work(&at, 111);
+    let ns_pid = host_pid_running_other_than(&at, host.id());
+    let pids = format!("{ns_pid},{}", host.id());
+    let refused = run_gprobe(
+        &[
+            "-p",
+            &pids,
+            "-e",
+            &format!("uprobe:{}:main.work {{ @ = count(); }}", at.display()),
+        ],
+        LIMIT,
+    );
+    let stderr = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the -p processes see different files at {}",
+            at.display()
+        )),
+        "{stderr}"
+    );
+    let (tracer, lines) = attached(
+        &[
+            "-p".into(),
+            pids,
+            "-e".into(),
+            "uprobe:main.work { @calls[pid, goid] = count(); }".into(),
+        ],
+        started,
+    );
+    let host_pid = host.id();
+    let (ns_calls, host_calls) = (
+        logged_calls(&wait_with_limit(ns, LIMIT)),
+        logged_calls(&wait_with_limit(host, LIMIT)),
+    );
+    assert_eq!((ns_calls, host_calls), (222, 111));
+    let stdout = finish(tracer, lines);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        entries(&stdout, "@calls"),
+        [
+            (format!("{ns_pid}, 1"), ns_calls),
+            (format!("{host_pid}, 1"), host_calls)
+        ]
+        .into_iter()
+        .collect(),
+        "{stdout}"
+    );
     assert_no_gprobe_programs();
 }
 
-/// The host pid of the process whose executable, as it sees it, is `exe` (waits for it).
-fn host_pid_running(exe: &Path) -> u32 {
+/// [`host_pid_running`], skipping `other` (a host process of the same path).
+fn host_pid_running_other_than(exe: &Path, other: u32) -> u32 {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
@@ -329,13 +392,20 @@ fn host_pid_running(exe: &Path) -> u32 {
             else {
                 continue;
             };
-            if std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == exe) {
+            if pid != other
+                && std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == exe)
+            {
                 return pid;
             }
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    panic!("no process runs {}", exe.display());
+    panic!("no other process runs {}", exe.display());
+}
+
+/// The host pid of the process whose executable, as it sees it, is `exe` (waits for it).
+fn host_pid_running(exe: &Path) -> u32 {
+    host_pid_running_other_than(exe, 0)
 }
 
 fn unsafe_kill(pid: u32, sig: i32) {
