@@ -48,6 +48,8 @@ pub(crate) struct NodeWide {
     traced: Option<RawMap>,
     /// `-p A,B`: always traced, even if the registry could not read one.
     named_pids: Vec<u32>,
+    /// Named pids whose process exited: a new process reusing the pid is not the one named.
+    gone: RefCell<HashSet<u32>>,
     verbose: bool,
 }
 
@@ -72,6 +74,7 @@ impl NodeWide {
             go_procs,
             go_bins,
             tried_bins: RefCell::default(),
+            gone: RefCell::default(),
             traced,
             verbose,
         }
@@ -145,7 +148,9 @@ impl NodeWide {
         let selected = procs.on_exec(pid);
         // A named pid stays traced whatever it runs now; another process is traced while it
         // matches the selector.
-        self.set_traced(pid, selected || self.named_pids.contains(&pid));
+        let named = self.named_pids.contains(&pid);
+        let reused = self.gone.borrow().contains(&pid);
+        self.set_traced(pid, (selected || named) && !reused);
         if !selected {
             drop(procs);
             // Gone already (a short program): learn its binary by name, so the next process
@@ -188,6 +193,9 @@ impl NodeWide {
     pub fn exit(&self, pid: u32) {
         self.procs.borrow_mut().on_exit(pid);
         self.set_traced(pid, false);
+        if self.named_pids.contains(&pid) {
+            self.gone.borrow_mut().insert(pid);
+        }
         if let Some(map) = &self.go_procs {
             // The exit program deleted it already; this covers a process we wrote late.
             let _ = map.delete(&u64::from(pid).to_le_bytes());

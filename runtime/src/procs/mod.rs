@@ -236,6 +236,10 @@ impl Processes {
         &self,
         pid: u32,
     ) -> Result<Option<(String, u64, std::path::PathBuf, String)>, String> {
+        // Not a named pid: not worth reading /proc for (every exec on the host comes here).
+        if !self.selector.pids.is_empty() && !self.selector.pids.contains(&pid) {
+            return Ok(None);
+        }
         match process::Process::identify(pid) {
             Ok((comm, start, path, cgroup)) => Ok(self
                 .selector
