@@ -212,6 +212,13 @@ fn run(cli: Cli) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let many = cli.many_pids();
+    if !many.0.is_empty() && cli.command.is_some() {
+        eprintln!(
+            "gprobe: error: -p {} traces running processes node-wide; it cannot be combined with -c",
+            many.listed()
+        );
+        return ExitCode::FAILURE;
+    }
     if !many.0.is_empty() && cli.recipe.is_some() {
         eprintln!(
             "gprobe: error: a recipe traces one Go program, and -p {} names several: give one pid",
