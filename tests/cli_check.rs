@@ -562,6 +562,20 @@ fn recipes_take_one_pid() {
             "gprobe: error: a recipe traces one Go program, and -p 1,{own} names several: give one pid\n"
         )
     );
+    let out = gprobe()
+        .args([
+            "-p",
+            &format!("1,{own}"),
+            "-c",
+            "true",
+            "-e",
+            "BEGIN { exit(); }",
+        ])
+        .output()
+        .expect("run gprobe");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot be combined with -c"), "{stderr}");
 }
 
 /// A bad `-p` gets one clear line, before anything is compiled: not a number, out of the
