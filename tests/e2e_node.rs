@@ -118,11 +118,7 @@ fn host_pid_of(needle: &str) -> u32 {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|p| p.parse::<u32>().ok())
-            else {
+            let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else {
                 continue;
             };
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
@@ -279,10 +275,7 @@ fn profile_names_each_programs_hot_function_node_wide() {
         let (n, stack) = best.unwrap_or_else(|| panic!("no samples of {comm}:\n{stdout}"));
         // `@[comm, ` and the innermost frame share the first line.
         assert!(
-            stack
-                .lines()
-                .next()
-                .is_some_and(|f| f.contains("main.burn")),
+            stack.lines().next().is_some_and(|f| f.contains("main.burn")),
             "{comm}'s heaviest stack ({n} samples) does not start in main.burn:\n{stack}\n{stdout}"
         );
     }
