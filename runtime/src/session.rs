@@ -36,8 +36,10 @@ pub struct Options {
     /// (each pid gets its own link on its executable), the programs' process filter holds
     /// them, and the session ends when all have exited.
     pub pids: Vec<u32>,
-    /// Node-wide: which processes are traced (`--exe`, `--cgroup`, and `pids`). Not all: the
-    /// programs were compiled with `LowerOptions::filter_processes`.
+    /// Node-wide: which processes are traced (`--exe`, `--cgroup`; `pids` are added to it).
+    /// The registry knows only those, and fills the programs' process set with them; the
+    /// programs must then have been compiled with `LowerOptions::filter_processes`, else
+    /// nothing in the kernel holds them to it.
     pub selector: Selector,
     /// `-c CMD`: run this command (split on whitespace), trace it, stop when it exits.
     pub command: Option<String>,
