@@ -472,7 +472,14 @@ impl Session {
             // `-p A,B`: one link per process, so that other processes of the binary never
             // trap into the probe.
             for pid in pids_running(spec, &options.pids) {
-                session.loaded.attach(spec, Some(pid), None)?;
+                match session.loaded.attach(spec, Some(pid), None) {
+                    // One of several exiting meanwhile is no reason to stop tracing the rest
+                    // (its exit counts towards the end of the session like any other).
+                    Err(RuntimeError::PidGone { pid }) => {
+                        eprintln!("gprobe: warning: process {pid} exited while attaching");
+                    }
+                    other => other?,
+                }
             }
         }
         // After the watch programs are attached, so no process starts unseen in between.
