@@ -305,7 +305,12 @@ fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let exe_globs: Vec<String> = cli.exe.iter().map(|g| patterns::absolute(g)).collect();
+    // `--exe`/`--cgroup`: which processes node-wide work is limited to.
+    let selector = gprobe_runtime::procs::Selector {
+        exe_globs: cli.exe.iter().map(|g| patterns::absolute(g)).collect(),
+        cgroups: cli.cgroup.clone(),
+        pids: Vec::new(),
+    };
     // With -p, a named binary is the file the target sees at that path (a container's own).
     if let Some(pids) = cli.pids.as_ref() {
         match targets::own_binaries(&mut program, pids) {
@@ -332,7 +337,7 @@ fn run(cli: Cli) -> ExitCode {
         }
         expanded
     } else {
-        patterns::expand_at_start(&mut program, &exe_globs)
+        patterns::expand_at_start(&mut program, &selector)
     };
     let (checked, warnings) = check::check_with_warnings(
         &mut program,
@@ -406,11 +411,7 @@ fn run(cli: Cli) -> ExitCode {
     let runtime_options = gprobe_runtime::Options {
         pid: cli.pid(),
         pids: many.0.clone(),
-        selector: gprobe_runtime::procs::Selector {
-            exe_globs: exe_globs.clone(),
-            cgroups: cli.cgroup.clone(),
-            pids: Vec::new(),
-        },
+        selector: selector.clone(),
         command: cli.command.clone(),
         verbose: cli.verbose,
     };

@@ -7,6 +7,8 @@
 use gprobe_compiler::expand::{self, PatternMatch, PatternQuery};
 use gprobe_compiler::gobin::GoBinary;
 use gprobe_compiler::names::{is_binary_pattern, path_glob_match};
+use gprobe_runtime::procs::Selector;
+use gprobe_runtime::procs::cgroup::unified_path;
 use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -50,6 +52,11 @@ struct Candidate {
 
 /// The distinct executables of running processes, except gprobe itself.
 fn running_executables(seen: &mut HashSet<(u64, u64)>) -> Vec<Candidate> {
+    running_selected(seen, &Selector::all())
+}
+
+/// [`running_executables`] of the processes `selector` selects (`--exe`, `--cgroup`).
+fn running_selected(seen: &mut HashSet<(u64, u64)>, selector: &Selector) -> Vec<Candidate> {
     let own = std::process::id().to_string();
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -63,7 +70,7 @@ fn running_executables(seen: &mut HashSet<(u64, u64)>) -> Vec<Candidate> {
         else {
             continue;
         };
-        if pid == own {
+        if pid == own || !selects(selector, pid) {
             continue;
         }
         if let Some(c) = process_executable(pid.parse().unwrap_or(0), seen) {
@@ -71,6 +78,17 @@ fn running_executables(seen: &mut HashSet<(u64, u64)>) -> Vec<Candidate> {
         }
     }
     out
+}
+
+/// Whether `selector` selects process `pid` (asked before its executable is marked seen, so
+/// that an unselected process does not hide a selected one of the same binary).
+fn selects(selector: &Selector, pid: &str) -> bool {
+    if selector.is_all() {
+        return true;
+    }
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    selector.matches(&exe.to_string_lossy(), unified_path(&cgroup))
 }
 
 /// Process `pid`'s executable, unless already `seen` (kernel threads have none).
@@ -131,14 +149,6 @@ fn disk_matches(pattern: &str, seen: &mut HashSet<(u64, u64)>) -> Vec<Candidate>
         .collect()
 }
 
-/// Whether executable `shown` (its path as its process sees it) matches one of `--exe`'s globs.
-pub fn selected_exe(exe_globs: &[String], shown: &Path) -> bool {
-    let shown = shown.to_string_lossy();
-    exe_globs
-        .iter()
-        .any(|g| gprobe_runtime::procs::selector::path_glob(g, &shown))
-}
-
 /// Whether `path` is a Go binary with the probe's function (any match of a function glob).
 fn has_function(path: &Path, query: &PatternQuery) -> bool {
     let Ok(bin) = GoBinary::open(path) else {
@@ -193,20 +203,25 @@ pub fn binaries_matching(pattern: &str, function: &str) -> Vec<String> {
 
 /// Expands every binary pattern of `program` against what runs now (and the disk, for path
 /// globs). Each binary is opened once per pattern, and the same file under two paths counts once.
-/// With `--exe` globs, only executables that match one are candidates (nothing else is traced).
+/// With `--exe`/`--cgroup`, only executables of selected processes are candidates (nothing
+/// else is traced), and files on disk only when they match an `--exe` glob.
 pub fn expand_at_start(
     program: &mut gprobe_compiler::ast::Program,
-    exe_globs: &[String],
+    selector: &Selector,
 ) -> Expanded {
     let mut out = Expanded::default();
     // Candidates are collected once: most programs have one pattern.
     let mut seen = HashSet::new();
-    let mut running = running_executables(&mut seen);
-    if !exe_globs.is_empty() {
-        running.retain(|c| selected_exe(exe_globs, &c.shown));
-    }
+    let running = running_selected(&mut seen, selector);
+    let opened: HashSet<String> = running
+        .iter()
+        .map(|c| c.open.to_string_lossy().into_owned())
+        .collect();
     out.patterns = expand::expand_patterns(program, &mut |q| {
-        let (pattern, binaries) = matching_now(q, &running, &seen);
+        let (pattern, mut binaries) = matching_now(q, &running, &seen);
+        if !selector.is_all() {
+            binaries.retain(|b| opened.contains(b) || selector.matches(b, "/"));
+        }
         let key = (q.binary.to_owned(), q.function.to_owned());
         if binaries.is_empty() {
             out.waiting.push(key.clone());
