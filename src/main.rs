@@ -7,6 +7,7 @@ mod patterns;
 mod recipes;
 mod report;
 mod sinks;
+mod targets;
 
 use clap::{Parser, ValueEnum};
 use gprobe_compiler::check::{self, Options};
@@ -83,9 +84,21 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     folded: Option<PathBuf>,
 
-    /// Trace this process (uprobes may then omit the binary); tracing ends when it exits.
-    #[arg(short = 'p', value_name = "PID", value_parser = pid_arg)]
-    pid: Option<u32>,
+    /// Trace this process (uprobes may then omit the binary); tracing ends when it exits. A
+    /// comma list (`-p 12,34`) traces those processes, each on its own terms (node-wide form),
+    /// until all have exited.
+    #[arg(short = 'p', value_name = "PID[,PID...]", value_parser = targets::pids_arg)]
+    pids: Option<targets::Pids>,
+
+    /// Node-wide: trace only processes whose executable path (as the process sees it) matches
+    /// this glob (`*`, `?` within a component, `**` across); repeatable, any may match.
+    #[arg(long = "exe", value_name = "GLOB", conflicts_with_all = ["pids", "command"])]
+    exe: Vec<String>,
+
+    /// Node-wide: trace only processes whose cgroup path contains this text (e.g. a container
+    /// id or `kubepods`); repeatable, any may match.
+    #[arg(long = "cgroup", value_name = "SUBSTRING", conflicts_with_all = ["pids", "command"])]
+    cgroup: Vec<String>,
 
     /// Run this command and trace it until it exits.
     #[arg(short = 'c', value_name = "CMD")]
@@ -129,6 +142,26 @@ struct Cli {
     rest: Vec<String>,
 }
 
+impl Cli {
+    /// `-p PID` with one pid: the fast path (the checker knows the one target).
+    fn pid(&self) -> Option<u32> {
+        self.pids.as_ref().and_then(targets::Pids::single)
+    }
+
+    /// `-p A,B` with two or more pids (node-wide form limited to them); empty otherwise.
+    fn many_pids(&self) -> targets::Pids {
+        match &self.pids {
+            Some(p) if p.0.len() > 1 => p.clone(),
+            _ => targets::Pids(Vec::new()),
+        }
+    }
+
+    /// Node-wide but not every process: several pids, `--exe` or `--cgroup`.
+    fn limited(&self) -> bool {
+        !self.many_pids().0.is_empty() || !self.exe.is_empty() || !self.cgroup.is_empty()
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Stage {
     Ast,
@@ -169,10 +202,28 @@ fn run(cli: Cli) -> ExitCode {
     }
     // Before compiling: the checker resolves `-p`'s binary through /proc/PID/exe, and "binary
     // not found: /proc/PID/exe" would hide the real problem.
-    if let Some(pid) = cli.pid
-        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    if let Some(pid) = cli
+        .pids
+        .iter()
+        .flat_map(|p| &p.0)
+        .find(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
     {
         eprintln!("gprobe: error: -p {pid}: no such process");
+        return ExitCode::FAILURE;
+    }
+    let many = cli.many_pids();
+    if !many.0.is_empty() && cli.command.is_some() {
+        eprintln!(
+            "gprobe: error: -p {} traces running processes node-wide; it cannot be combined with -c",
+            many.listed()
+        );
+        return ExitCode::FAILURE;
+    }
+    if !many.0.is_empty() && cli.recipe.is_some() {
+        eprintln!(
+            "gprobe: error: a recipe traces one Go program, and -p {} names several: give one pid",
+            many.listed()
+        );
         return ExitCode::FAILURE;
     }
     let mut rest = cli.rest.clone();
@@ -182,7 +233,7 @@ fn run(cli: Cli) -> ExitCode {
     let (source, file_name) = match (&cli.program, rest.is_empty()) {
         _ if cli.recipe.is_some() => {
             let name = cli.recipe.as_deref().unwrap_or_default();
-            match recipes::load(name, cli.pid, cli.command.as_deref(), &rest) {
+            match recipes::load(name, cli.pid(), cli.command.as_deref(), &rest) {
                 Ok((source, file_name, positional)) => {
                     rest = positional;
                     (source, file_name)
@@ -222,7 +273,7 @@ fn run(cli: Cli) -> ExitCode {
             if rest.first().is_some_and(|a| a == "--") {
                 rest.remove(0);
             }
-            match recipes::load_file(&file_name, &text, cli.pid, cli.command.as_deref(), &rest) {
+            match recipes::load_file(&file_name, &text, cli.pid(), cli.command.as_deref(), &rest) {
                 Ok((source, positional)) => {
                     rest = positional;
                     (source, file_name)
@@ -244,7 +295,7 @@ fn run(cli: Cli) -> ExitCode {
     let reporter = Reporter::new(&file_name, &source);
     let options = Options {
         positional: rest,
-        has_target: cli.pid.is_some() || cli.command.is_some(),
+        has_target: cli.pid().is_some() || cli.command.is_some(),
     };
 
     let mut program = match gprobe_compiler::parse(&source) {
@@ -254,6 +305,23 @@ fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // `--exe`/`--cgroup`: which processes node-wide work is limited to.
+    let selector = gprobe_runtime::procs::Selector {
+        exe_globs: cli.exe.iter().map(|g| patterns::absolute(g)).collect(),
+        cgroups: cli.cgroup.clone(),
+        pids: Vec::new(),
+    };
+    // With -p, a named binary is the file the target sees at that path (a container's own).
+    if let Some(pids) = cli.pids.as_ref() {
+        match targets::own_binaries(&mut program, pids) {
+            Ok(notes) if cli.verbose => notes.iter().for_each(|n| eprintln!("gprobe: note: {n}")),
+            Ok(_) => {}
+            Err(diagnostics) => {
+                reporter.diagnostics(&diagnostics);
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     // A recipe without a target runs over every Go process: its uprobes on every Go binary,
     // its maps keyed by process first.
     let recipe_node_wide = cli.recipe.is_some() && !options.has_target;
@@ -261,15 +329,25 @@ fn run(cli: Cli) -> ExitCode {
         by_process(&mut program);
     }
     // Binary patterns (`uprobe:*:FUNC`) become one attach point per matching binary now;
-    // programs started later are compiled for when they start (see `recompile_for`).
+    // programs started later are compiled for when they start (see `recompile_for`). With
+    // several pids, patterns (and uprobes without a binary) match their executables alone.
     let mut expanded = if options.has_target {
         patterns::Expanded::default() // the checker rejects patterns with -p/-c
+    } else if !many.0.is_empty() {
+        targets::each_pid_binary(&mut program);
+        let expanded = patterns::expand_in_pids(&mut program, &many.0);
+        let unmatched = targets::unmatched_in_pids(&program, &many);
+        if !unmatched.is_empty() {
+            reporter.diagnostics(&unmatched);
+            return ExitCode::FAILURE;
+        }
+        expanded
     } else {
-        patterns::expand_at_start(&mut program)
+        patterns::expand_at_start(&mut program, &selector)
     };
     let (checked, warnings) = check::check_with_warnings(
         &mut program,
-        &env::SystemEnv::new(cli.pid, cli.command.as_deref()),
+        &env::SystemEnv::new(cli.pid(), cli.command.as_deref()),
         &options,
     );
     if !warnings.is_empty() {
@@ -298,6 +376,7 @@ fn run(cli: Cli) -> ExitCode {
     }
     // No target: node-wide, every process is traced on its own terms.
     lower.node_wide = !options.has_target;
+    lower.filter_processes = lower.node_wide && cli.limited();
     if lower.node_wide {
         lower.exe_inode = gprobe_runtime::btf::exe_inode_offsets();
     }
@@ -336,7 +415,9 @@ fn run(cli: Cli) -> ExitCode {
         }
     };
     let runtime_options = gprobe_runtime::Options {
-        pid: cli.pid,
+        pid: cli.pid(),
+        pids: many.0.clone(),
+        selector: selector.clone(),
         command: cli.command.clone(),
         verbose: cli.verbose,
     };
@@ -352,7 +433,8 @@ fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if expanded.patterns > 0 {
+    // Several pids: nothing started later is traced, so nothing is compiled for it.
+    if expanded.patterns > 0 && many.0.is_empty() {
         session.set_recompile(recompile_for(
             source.clone(),
             file_name.clone(),
@@ -361,7 +443,7 @@ fn run(cli: Cli) -> ExitCode {
             expanded.initial.clone(),
         ));
     }
-    let target_pid = cli.pid.or(session.command_pid());
+    let target_pid = cli.pid().or(session.command_pid());
     if let Err(message) = sinks::add_otlp(
         &mut sink,
         &sink_options(&cli),
@@ -449,20 +531,8 @@ fn sink_options(cli: &Cli) -> sinks::Options {
         flamegraph: cli.flamegraph.clone(),
         folded: cli.folded.clone(),
         quiet: cli.quiet,
-        pid: cli.pid,
+        pid: cli.pid(),
         command: cli.command.clone(),
-    }
-}
-
-/// `-p PID`: a decimal process id in Linux's range (1 to PID_MAX_LIMIT, 2^22), said plainly
-/// when not. Whether it exists is checked in `run`, so the message can say so.
-fn pid_arg(text: &str) -> Result<u32, String> {
-    const PID_MAX_LIMIT: u64 = 1 << 22;
-    match text.parse::<u64>() {
-        Ok(0) => Err("process ids start at 1".into()),
-        Ok(pid) if pid <= PID_MAX_LIMIT => Ok(pid as u32),
-        Ok(_) => Err(format!("process ids are at most {PID_MAX_LIMIT}")),
-        Err(_) => Err("a process id is a decimal number, e.g. -p 1234".into()),
     }
 }
 

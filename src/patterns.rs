@@ -7,6 +7,8 @@
 use gprobe_compiler::expand::{self, PatternMatch, PatternQuery};
 use gprobe_compiler::gobin::GoBinary;
 use gprobe_compiler::names::{is_binary_pattern, path_glob_match};
+use gprobe_runtime::procs::Selector;
+use gprobe_runtime::procs::cgroup::unified_path;
 use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -50,6 +52,11 @@ struct Candidate {
 
 /// The distinct executables of running processes, except gprobe itself.
 fn running_executables(seen: &mut HashSet<(u64, u64)>) -> Vec<Candidate> {
+    running_selected(seen, &Selector::all())
+}
+
+/// [`running_executables`] of the processes `selector` selects (`--exe`, `--cgroup`).
+fn running_selected(seen: &mut HashSet<(u64, u64)>, selector: &Selector) -> Vec<Candidate> {
     let own = std::process::id().to_string();
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -63,7 +70,7 @@ fn running_executables(seen: &mut HashSet<(u64, u64)>) -> Vec<Candidate> {
         else {
             continue;
         };
-        if pid == own {
+        if pid == own || !selects(selector, pid) {
             continue;
         }
         if let Some(c) = process_executable(pid.parse().unwrap_or(0), seen) {
@@ -71,6 +78,17 @@ fn running_executables(seen: &mut HashSet<(u64, u64)>) -> Vec<Candidate> {
         }
     }
     out
+}
+
+/// Whether `selector` selects process `pid` (asked before its executable is marked seen, so
+/// that an unselected process does not hide a selected one of the same binary).
+fn selects(selector: &Selector, pid: &str) -> bool {
+    if selector.is_all() {
+        return true;
+    }
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    selector.matches(&exe.to_string_lossy(), unified_path(&cgroup))
 }
 
 /// Process `pid`'s executable, unless already `seen` (kernel threads have none).
@@ -185,17 +203,56 @@ pub fn binaries_matching(pattern: &str, function: &str) -> Vec<String> {
 
 /// Expands every binary pattern of `program` against what runs now (and the disk, for path
 /// globs). Each binary is opened once per pattern, and the same file under two paths counts once.
-pub fn expand_at_start(program: &mut gprobe_compiler::ast::Program) -> Expanded {
+/// With `--exe`/`--cgroup`, only executables of selected processes are candidates (nothing
+/// else is traced), and files on disk only when they match an `--exe` glob.
+pub fn expand_at_start(
+    program: &mut gprobe_compiler::ast::Program,
+    selector: &Selector,
+) -> Expanded {
     let mut out = Expanded::default();
     // Candidates are collected once: most programs have one pattern.
     let mut seen = HashSet::new();
-    let running = running_executables(&mut seen);
+    let running = running_selected(&mut seen, selector);
+    let opened: HashSet<String> = running
+        .iter()
+        .map(|c| c.open.to_string_lossy().into_owned())
+        .collect();
     out.patterns = expand::expand_patterns(program, &mut |q| {
-        let (pattern, binaries) = matching_now(q, &running, &seen);
+        let (pattern, mut binaries) = matching_now(q, &running, &seen);
+        if !selector.is_all() {
+            binaries.retain(|b| opened.contains(b) || selector.matches(b, "/"));
+        }
         let key = (q.binary.to_owned(), q.function.to_owned());
         if binaries.is_empty() {
             out.waiting.push(key.clone());
         }
+        out.initial.insert(key, binaries.clone());
+        PatternMatch { pattern, binaries }
+    });
+    out
+}
+
+/// `-p A,B`: expands every binary pattern of `program` (a uprobe without a binary was made
+/// `*` by `targets::each_pid_binary`) to the executables of those processes alone, each file
+/// once; the disk and other processes are not looked at, since nothing else is traced.
+pub fn expand_in_pids(program: &mut gprobe_compiler::ast::Program, pids: &[u32]) -> Expanded {
+    let mut out = Expanded::default();
+    let mut seen = HashSet::new();
+    let running: Vec<Candidate> = pids
+        .iter()
+        .filter_map(|&pid| process_executable(pid, &mut seen))
+        .collect();
+    out.patterns = expand::expand_patterns(program, &mut |q| {
+        let pattern = absolute(q.binary);
+        let mut binaries: Vec<String> = running
+            .iter()
+            .filter(|c| path_glob_match(&pattern, &c.shown.to_string_lossy()))
+            .filter(|c| has_function(&c.open, q))
+            .map(|c| c.open.to_string_lossy().into_owned())
+            .collect();
+        binaries.sort();
+        binaries.dedup();
+        let key = (q.binary.to_owned(), q.function.to_owned());
         out.initial.insert(key, binaries.clone());
         PatternMatch { pattern, binaries }
     });

@@ -527,6 +527,57 @@ fn dash_reads_the_program_from_stdin() {
     );
 }
 
+/// `--exe` and `--cgroup` limit node-wide work: with a `-p`/`-c` target they mean nothing, and
+/// clap says so.
+#[test]
+fn node_wide_limits_refuse_a_target() {
+    for args in [
+        ["--exe", "/srv/*", "-p", "1"],
+        ["--cgroup", "kubepods", "-c", "true"],
+    ] {
+        let out = gprobe()
+            .args(args)
+            .args(["-e", "BEGIN { exit(); }"])
+            .output()
+            .expect("run gprobe");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("cannot be used with"), "{stderr}");
+    }
+}
+
+/// A recipe traces one Go program: several pids are refused with one line that says so.
+#[test]
+fn recipes_take_one_pid() {
+    let own = std::process::id().to_string();
+    let out = gprobe()
+        .args(["--recipe", "gc-pauses", "-p", &format!("1,{own}")])
+        .output()
+        .expect("run gprobe");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "gprobe: error: a recipe traces one Go program, and -p 1,{own} names several: give one pid\n"
+        )
+    );
+    let out = gprobe()
+        .args([
+            "-p",
+            &format!("1,{own}"),
+            "-c",
+            "true",
+            "-e",
+            "BEGIN { exit(); }",
+        ])
+        .output()
+        .expect("run gprobe");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot be combined with -c"), "{stderr}");
+}
+
 /// A bad `-p` gets one clear line, before anything is compiled: not a number, out of the
 /// pid range, or no such process (not "binary not found: /proc/PID/exe").
 #[test]
@@ -534,11 +585,21 @@ fn bad_pids_are_refused_plainly() {
     let absent = (1u32 << 22) - 7;
     assert!(!Path::new(&format!("/proc/{absent}")).exists());
     let absent = absent.to_string();
+    let in_list = format!("1,{absent}");
     for (pid, expected) in [
         ("abc", "a process id is a decimal number"),
         ("0", "process ids start at 1"),
         ("99999999", "process ids are at most 4194304"),
         (absent.as_str(), "no such process"),
+        // Comma lists: the item at fault is named.
+        (
+            "12,,x",
+            "item 2 is empty: give process ids separated by single commas",
+        ),
+        ("1,x", "item 2 (`x`): a process id is a decimal number"),
+        ("1,0", "item 2 (`0`): process ids start at 1"),
+        ("1,", "item 2 is empty"),
+        (in_list.as_str(), "no such process"),
     ] {
         for program in ["BEGIN { exit(); }", "uprobe:main.main { exit(); }"] {
             let out = gprobe()

@@ -154,6 +154,10 @@ pub enum MapRole {
     /// copies a new process's facts from here into [`MapRole::GoProcesses`] at once, so a
     /// program of a known binary never runs a moment with goid 0.
     GoBinaries,
+    /// The processes a limited session traces (`-p A,B`, `--exe`, `--cgroup`): host tgid (u64)
+    /// → u8, filled by the runtime. Programs of probes that fire in any process (uprobes,
+    /// tracepoints, profile) return at once for a tgid not in it.
+    Processes,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

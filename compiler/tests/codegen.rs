@@ -482,3 +482,61 @@ fn binary_pattern_leaves_out_a_binary_without_the_signature() {
     let err = only.expect_err("no binary gives `args`");
     assert!(err.contains("no DWARF"), "{err}");
 }
+
+/// A limited node-wide session (`-p A,B`, `--exe`, `--cgroup`): programs of probes that fire in
+/// any process look the tgid up in the `Processes` map before anything else, and return when it
+/// is absent; `interval` (no particular process) and BEGIN are not filtered.
+#[test]
+fn limited_sessions_filter_by_tgid_first() {
+    let source = "BEGIN { @x = 1; } uprobe:/bin/bash:readline { @a = count(); } \
+                  tracepoint:syscalls:sys_enter_openat { @b = count(); } interval:ms:100 { @c = count(); }";
+    let compile_with = |filter: bool| {
+        let options = CompileOptions {
+            dump_ir: true,
+            lower: gprobe_compiler::lower::LowerOptions {
+                node_wide: true,
+                filter_processes: filter,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        compile(source, &NoEnv, &options).expect("compiles")
+    };
+    let out = compile_with(true);
+    let maps = &out.manifest.maps;
+    let traced = maps
+        .iter()
+        .position(|m| m.role == MapRole::Processes)
+        .expect("a Processes map");
+    assert_eq!(maps[traced].kind, MapKind::Hash);
+    let ir = out.ir.unwrap();
+    let programs: Vec<&str> = ir.split("\n\n").map(str::trim_start).collect();
+    let filtered = |name: &str| {
+        let body = programs
+            .iter()
+            .find(|p| p.starts_with(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("no {name} in\n{ir}"));
+        // The first map the program loads is the filter's.
+        let first_map = body.lines().find(|l| l.contains("= map "));
+        first_map.is_some_and(|l| l.ends_with("= map traced"))
+    };
+    assert!(filtered("gp_p1"), "uprobe not filtered:\n{ir}");
+    assert!(filtered("gp_p2"), "tracepoint not filtered:\n{ir}");
+    assert!(!filtered("gp_p3"), "interval filtered:\n{ir}");
+    assert!(!filtered("gp_p0"), "BEGIN filtered:\n{ir}");
+    // The runtime keeps the set from exec and exit events.
+    assert!(
+        out.manifest
+            .programs
+            .iter()
+            .any(|p| p.probe_name == "gprobe:sched_process_exec")
+    );
+    // Unlimited: no map, no lookup.
+    let all = compile_with(false);
+    assert!(
+        !all.manifest
+            .maps
+            .iter()
+            .any(|m| m.role == MapRole::Processes)
+    );
+}

@@ -44,6 +44,8 @@ pub(crate) struct Dynamic {
     /// Executables (device, inode) already decided: attached at startup or later, or not Go.
     seen: HashSet<(u64, u64)>,
     recompile: Option<Recompile>,
+    /// `--exe`: executables matching none of these are not traced, so never compiled for.
+    exe_globs: Vec<String>,
     verbose: bool,
     /// Programs attached so far, for unique names in [`Loaded`].
     attached: usize,
@@ -74,6 +76,7 @@ impl Dynamic {
             patterns,
             seen,
             recompile: None,
+            exe_globs: Vec::new(),
             verbose,
             attached: 0,
         }
@@ -81,6 +84,10 @@ impl Dynamic {
 
     pub fn set_recompile(&mut self, recompile: Recompile) {
         self.recompile = Some(recompile);
+    }
+
+    pub fn set_exe_globs(&mut self, globs: Vec<String>) {
+        self.exe_globs = globs;
     }
 
     /// Process `pid` exec'd at kernel time `exec_ns` (CLOCK_MONOTONIC): attach the pattern
@@ -113,10 +120,16 @@ impl Dynamic {
         };
         self.seen.insert(key);
         let shown_text = shown.to_string_lossy();
-        if !self
-            .patterns
-            .iter()
-            .any(|p| path_glob_match(p, &shown_text))
+        let selected = self.exe_globs.is_empty()
+            || self
+                .exe_globs
+                .iter()
+                .any(|g| crate::procs::selector::path_glob(g, &shown_text));
+        if !selected
+            || !self
+                .patterns
+                .iter()
+                .any(|p| path_glob_match(p, &shown_text))
         {
             return;
         }

@@ -35,9 +35,10 @@ pub(crate) struct Loaded {
     maps: HashMap<String, MapRef>,
 }
 
-/// A program attached (or to be) through one uprobe-multi link. The link drops first.
+/// A program attached (or to be) through uprobe-multi links: one, or one per process with
+/// `-p A,B`. The links drop first.
 struct MultiProgram {
-    link: Option<OwnedFd>,
+    links: Vec<OwnedFd>,
     prog: OwnedFd,
 }
 
@@ -164,7 +165,13 @@ pub(crate) fn load(
         if multi_offsets(spec).is_some()
             && let Ok(prog) = uprobe_multi::load(object, &spec.name, &maps)
         {
-            multi.insert(spec.name.clone(), MultiProgram { link: None, prog });
+            multi.insert(
+                spec.name.clone(),
+                MultiProgram {
+                    links: Vec::new(),
+                    prog,
+                },
+            );
             continue;
         }
         let program = ebpf
@@ -261,17 +268,29 @@ impl Loaded {
             };
             let path = Path::new(binary);
             crate::target::check_binary(path, spec.span)?;
-            if let Ok(link) = uprobe_multi::attach(&multi.prog, path, offsets, pid) {
-                // Unlike perf_event_open (ESRCH), the link accepts a process that has exited
-                // but is not reaped yet.
-                if let Some(pid) = pid
-                    && process_exited(pid)
-                {
-                    drop(link);
-                    return Err(RuntimeError::PidGone { pid });
+            match uprobe_multi::attach(&multi.prog, path, offsets, pid) {
+                Ok(link) => {
+                    // Unlike perf_event_open (ESRCH), the link accepts a process that has
+                    // exited but is not reaped yet.
+                    if let Some(pid) = pid
+                        && process_exited(pid)
+                    {
+                        drop(link);
+                        return Err(RuntimeError::PidGone { pid });
+                    }
+                    multi.links.push(link);
+                    return Ok(());
                 }
-                multi.link = Some(link);
-                return Ok(());
+                // Another process's link worked: the kernel has uprobe-multi, so this is a
+                // real failure, and falling back would lose the links made.
+                Err(e) if !multi.links.is_empty() => {
+                    return Err(RuntimeError::Attach {
+                        probe: spec.probe_name.clone(),
+                        reason: e.to_string(),
+                        span: spec.span,
+                    });
+                }
+                Err(_) => {}
             }
             // Not on this kernel, or an error the perf-event path below reports properly.
             self.multi.remove(&spec.name);
@@ -414,7 +433,7 @@ impl Loaded {
         self.multi.insert(
             key,
             MultiProgram {
-                link: Some(link),
+                links: vec![link],
                 prog,
             },
         );
@@ -428,7 +447,7 @@ impl Loaded {
         self.multi.retain(|name, program| {
             let kept = keep.contains(&name.as_str());
             if !kept {
-                links.extend(program.link.take());
+                links.append(&mut program.links);
             }
             kept
         });

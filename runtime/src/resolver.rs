@@ -3,15 +3,15 @@
 //! `manifest::stack_parts`) and is symbolized with that process's binary (see [`crate::procs`]).
 
 use crate::decode::{self, Resolve};
+use crate::procs::{Binary, BinaryKey, Processes, Selector};
 use crate::session::key_of;
 use crate::symbolize::SymbolTable;
 use crate::sys::RawMap;
-use gprobe_compiler::types::StackKind;
 use crate::output::metrics::ProcessTable;
-use crate::procs::{Binary, BinaryKey, Processes, Selector};
-use std::collections::HashSet;
 use gprobe_compiler::manifest::{self, GoProcFacts};
+use gprobe_compiler::types::StackKind;
 use std::cell::{OnceCell, RefCell};
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 /// Stack ids and addresses to names, loading symbol tables on first use.
@@ -44,6 +44,13 @@ pub(crate) struct NodeWide {
     go_bins: Option<RawMap>,
     /// Executables (kernel device, inode) already written to `go_bins` or found not Go.
     tried_bins: RefCell<HashSet<(u64, u64)>>,
+    /// A limited session's process set in the kernel (see `MapRole::Processes`): the registry's
+    /// live processes, kept in step with exec and exit events.
+    traced: Option<RawMap>,
+    /// `-p A,B`: always traced, even if the registry could not read one.
+    named_pids: Vec<u32>,
+    /// Named pids whose process exited: a new process reusing the pid is not the one named.
+    gone: RefCell<HashSet<u32>>,
     verbose: bool,
 }
 
@@ -59,15 +66,33 @@ impl NodeWide {
         selector: Selector,
         go_procs: Option<RawMap>,
         go_bins: Option<RawMap>,
+        traced: Option<RawMap>,
         verbose: bool,
     ) -> NodeWide {
         NodeWide {
+            named_pids: selector.pids.clone(),
             procs: RefCell::new(Processes::new(selector)),
             go_procs,
             go_bins,
             tried_bins: RefCell::default(),
+            gone: RefCell::default(),
+            traced,
             verbose,
         }
+    }
+
+    /// Adds `pid` to, or removes it from, the kernel's set of traced processes.
+    fn set_traced(&self, pid: u32, traced: bool) {
+        let Some(map) = &self.traced else {
+            return;
+        };
+        let key = u64::from(pid).to_le_bytes();
+        // A full set (more selected processes than entries) leaves the rest untraced.
+        let _ = if traced {
+            map.update(&key, &[1])
+        } else {
+            map.delete(&key)
+        };
     }
 
     /// Every process running now; each Go process's facts go into the map. Unreadable or
@@ -80,11 +105,15 @@ impl NodeWide {
                 eprintln!("gprobe: skipped pid {}: {}", skipped.pid, skipped.reason);
             }
         }
+        let live: Vec<u32> = procs.live().map(|p| p.pid).collect();
         let facts: Vec<(u32, BinaryKey, GoProcFacts)> = procs
             .go_processes()
             .map(|(p, rt)| (p.pid, p.exe.key(), GoProcFacts::of(rt)))
             .collect();
         drop(procs);
+        for pid in live.into_iter().chain(self.named_pids.iter().copied()) {
+            self.set_traced(pid, true);
+        }
         for (pid, key, facts) in facts {
             self.write_facts(pid, key, facts);
         }
@@ -99,7 +128,11 @@ impl NodeWide {
         self.write_binary_facts(binary, value);
     }
 
-    fn write_binary_facts(&self, binary: BinaryKey, value: [u8; manifest::GO_PROC_FACTS_SIZE as usize]) {
+    fn write_binary_facts(
+        &self,
+        binary: BinaryKey,
+        value: [u8; manifest::GO_PROC_FACTS_SIZE as usize],
+    ) {
         if let Some(map) = &self.go_bins {
             let dev = kernel_dev(binary.dev);
             self.tried_bins.borrow_mut().insert((dev, binary.ino));
@@ -113,7 +146,13 @@ impl NodeWide {
 
     pub fn exec(&self, pid: u32, image: &ExecImage) {
         let mut procs = self.procs.borrow_mut();
-        if !procs.on_exec(pid) {
+        let selected = procs.on_exec(pid);
+        // A named pid stays traced whatever it runs now; another process is traced while it
+        // matches the selector.
+        let named = self.named_pids.contains(&pid);
+        let reused = self.gone.borrow().contains(&pid);
+        self.set_traced(pid, (selected || named) && !reused);
+        if !selected {
             drop(procs);
             // Gone already (a short program): learn its binary by name, so the next process
             // of it gets its facts in the kernel at exec.
@@ -174,6 +213,10 @@ impl NodeWide {
 
     pub fn exit(&self, pid: u32) {
         self.procs.borrow_mut().on_exit(pid);
+        self.set_traced(pid, false);
+        if self.named_pids.contains(&pid) {
+            self.gone.borrow_mut().insert(pid);
+        }
         if let Some(map) = &self.go_procs {
             // The exit program deleted it already; this covers a process we wrote late.
             let _ = map.delete(&u64::from(pid).to_le_bytes());
@@ -227,9 +270,9 @@ impl NodeWide {
                 .into_iter()
                 .min_by_key(|a| a.abs_diff(probed))
                 .unwrap_or(near);
-            let skipped = procs.locate(pid, probed).is_none_or(|(bin, at)| {
-                bin.go().is_none_or(|g| g.fp_walk_misses_caller(at))
-            });
+            let skipped = procs
+                .locate(pid, probed)
+                .is_none_or(|(bin, at)| bin.go().is_none_or(|g| g.fp_walk_misses_caller(at)));
             if skipped {
                 addrs.insert(1, caller);
             }
@@ -431,7 +474,6 @@ fn mapping_start(pid: u32, path: &std::path::Path) -> Option<u64> {
             .flatten()
     })
 }
-
 
 impl Resolver {
     /// `realtime_offset_ns`: CLOCK_REALTIME − CLOCK_MONOTONIC now.

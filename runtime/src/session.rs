@@ -32,6 +32,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub struct Options {
     /// `-p PID`: uprobes fire only in this process.
     pub pid: Option<u32>,
+    /// `-p A,B` (node-wide form, two or more pids): uprobes attach in each of these processes
+    /// (each pid gets its own link on its executable), the programs' process filter holds
+    /// them, and the session ends when all have exited.
+    pub pids: Vec<u32>,
+    /// Node-wide: which processes are traced (`--exe`, `--cgroup`; `pids` are added to it).
+    /// The registry knows only those, and fills the programs' process set with them; the
+    /// programs must then have been compiled with `LowerOptions::filter_processes`, else
+    /// nothing in the kernel holds them to it.
+    pub selector: Selector,
     /// `-c CMD`: run this command (split on whitespace), trace it, stop when it exits.
     pub command: Option<String>,
     /// `-v`: keep full verifier logs and say more.
@@ -301,9 +310,12 @@ pub struct Session {
     probes: usize,
     resolver: Resolver,
     child: Option<GatedChild>,
-    /// A pidfd of the `-p` process: readable once it exits, which ends the session as the
-    /// `-c` command's exit does. `None` without `-p` (or without pidfd_open).
-    target_exit: Option<std::os::fd::OwnedFd>,
+    /// Pidfds of the `-p` processes still running: each polls readable once its process
+    /// exits and is then dropped; the last one's exit ends the session as the `-c` command's
+    /// exit does. Empty without `-p` (or without pidfd_open).
+    target_exit: Vec<std::os::fd::OwnedFd>,
+    /// Whether `target_exit` started non-empty (so an empty one means all have exited).
+    has_targets: bool,
     /// Uprobes on binary patterns: attaching to programs started later.
     dynamic: Dynamic,
     /// How long the event loop sleeps at most. Short when printf events exist: the programs
@@ -320,8 +332,11 @@ impl Session {
         manifest: &Manifest,
         options: &Options,
     ) -> Result<Session, RuntimeError> {
-        if let Some(pid) = options.pid
-            && !Path::new(&format!("/proc/{pid}")).exists()
+        if let Some(&pid) = options
+            .pid
+            .iter()
+            .chain(&options.pids)
+            .find(|pid| !Path::new(&format!("/proc/{pid}")).exists())
         {
             return Err(RuntimeError::PidGone { pid });
         }
@@ -355,7 +370,13 @@ impl Session {
                 clock_ns(libc::CLOCK_REALTIME) as i64 - clock_ns(libc::CLOCK_MONOTONIC) as i64,
             ),
             child: None,
-            target_exit: options.pid.and_then(pidfd_open),
+            target_exit: options
+                .pid
+                .iter()
+                .chain(&options.pids)
+                .filter_map(|&pid| pidfd_open(pid))
+                .collect(),
+            has_targets: false,
             dynamic: Dynamic::new(manifest, options.verbose),
             poll_ms: if manifest
                 .events
@@ -367,14 +388,21 @@ impl Session {
                 100
             },
         };
+        session.has_targets = !session.target_exit.is_empty();
+        session
+            .dynamic
+            .set_exe_globs(options.selector.exe_globs.clone());
         session.write_config()?;
         session.resolver.stacks = session.stack_maps();
         session.resolver.user_binary = user_binary(manifest, options);
         if manifest.node_wide {
+            let mut selector = options.selector.clone();
+            selector.pids.extend(&options.pids);
             session.resolver.node = Some(NodeWide::new(
-                Selector::all(),
+                selector,
                 session.role_map(MapRole::GoProcesses),
                 session.role_map(MapRole::GoBinaries),
+                session.role_map(MapRole::Processes),
                 options.verbose,
             ));
         }
@@ -437,7 +465,22 @@ impl Session {
             .iter()
             .filter(|p| !matches!(p.attach, Attach::Begin | Attach::End) && !kernel::is_pending(p))
         {
-            session.loaded.attach(spec, pid, None)?;
+            if options.pids.is_empty() || !matches!(spec.attach, Attach::Uprobe { .. }) {
+                session.loaded.attach(spec, pid, None)?;
+                continue;
+            }
+            // `-p A,B`: one link per process, so that other processes of the binary never
+            // trap into the probe.
+            for pid in pids_running(spec, &options.pids) {
+                match session.loaded.attach(spec, Some(pid), None) {
+                    // One of several exiting meanwhile is no reason to stop tracing the rest
+                    // (its exit counts towards the end of the session like any other).
+                    Err(RuntimeError::PidGone { pid }) => {
+                        eprintln!("gprobe: warning: process {pid} exited while attaching");
+                    }
+                    other => other?,
+                }
+            }
         }
         // After the watch programs are attached, so no process starts unseen in between.
         if let Some(node) = &session.resolver.node {
@@ -505,7 +548,7 @@ impl Session {
                 self.drain(sink)?;
                 break;
             }
-            if self.target_exited() {
+            if self.targets_exited() {
                 stop = Some(StopReason::TargetExited);
                 self.drain(sink)?;
                 break;
@@ -583,7 +626,7 @@ impl Session {
             .as_ref()
             .and_then(|c| c.pidfd.as_ref())
             .map(|fd| fd.as_raw_fd());
-        let target = self.target_exit.as_ref().map(|fd| fd.as_raw_fd());
+        let target = self.target_exit.iter().map(|fd| fd.as_raw_fd());
         let mut pfds: Vec<libc::pollfd> = ring
             .into_iter()
             .chain(child)
@@ -599,19 +642,23 @@ impl Session {
         unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
     }
 
-    /// True once the `-p` process has exited (its pidfd polls readable).
-    fn target_exited(&self) -> bool {
+    /// True once every `-p` process has exited. Pidfds of those gone are dropped, so that the
+    /// event loop's poll does not return at once for them again.
+    fn targets_exited(&mut self) -> bool {
         use std::os::fd::AsRawFd;
-        let Some(fd) = &self.target_exit else {
+        if !self.has_targets {
             return false;
-        };
-        let mut pfd = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd, no waiting.
-        unsafe { libc::poll(&mut pfd, 1, 0) == 1 }
+        }
+        self.target_exit.retain(|fd| {
+            let mut pfd = libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd, no waiting.
+            unsafe { libc::poll(&mut pfd, 1, 0) != 1 }
+        });
+        self.target_exit.is_empty()
     }
 
     /// Handles every event in the ring buffer; `Some` when one of them was `exit()`.
@@ -901,6 +948,29 @@ fn snapshot(
         entries.retain(|e| e.values.iter().any(|v| v.iter().any(|&b| b != 0)));
     }
     Ok(decode::snapshot(spec, &entries, resolve))
+}
+
+/// The pids of `pids` whose executable is the file uprobe `spec` attaches to; all of them if
+/// none is (a library, say, which any of them may map).
+fn pids_running(spec: &ProgramSpec, pids: &[u32]) -> Vec<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let Attach::Uprobe { binary, .. } = &spec.attach else {
+        return pids.to_vec();
+    };
+    let key = |path: &Path| std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
+    let Some(file) = key(Path::new(binary)) else {
+        return pids.to_vec();
+    };
+    let running: Vec<u32> = pids
+        .iter()
+        .copied()
+        .filter(|pid| key(Path::new(&format!("/proc/{pid}/exe"))) == Some(file))
+        .collect();
+    if running.is_empty() {
+        pids.to_vec()
+    } else {
+        running
+    }
 }
 
 /// The binary user addresses belong to: the first uprobe's target, else the traced command or pid.

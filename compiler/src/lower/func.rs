@@ -14,9 +14,9 @@ use crate::ir::{AluOp, Base, Cond, Function, Inst, Label, Operand, VReg};
 use crate::manifest::{EventSpec, FieldKind, Layout, MapValue};
 use crate::span::Span;
 use crate::target::{GoLocation, GoRuntime, GoSite, PerProcessGo};
+use crate::types::{AggKind, StackKind, Type};
 use go::Goroutine;
 pub(super) use go::lower_process_watch;
-use crate::types::{AggKind, StackKind, Type};
 use std::collections::HashMap;
 
 /// Offsets into x86_64 `struct pt_regs`.
@@ -163,6 +163,17 @@ pub(super) fn lower_probe(
     go: GoCtx,
 ) -> Function {
     lower_with(module, name, provider, probe_name, probe.span, go, |l| {
+        if l.module.options.filter_processes
+            && matches!(
+                provider,
+                ProviderKind::Uprobe
+                    | ProviderKind::Uretprobe
+                    | ProviderKind::Tracepoint
+                    | ProviderKind::Profile
+            )
+        {
+            l.process_filter()?;
+        }
         l.declare_mem_vars(info)?;
         if let Some(at) = info.goroutine_at
             && (go.runtime.is_some() || go.per_process.is_some())
@@ -1595,6 +1606,30 @@ impl Lower<'_, '_, '_> {
                 src: Operand::Reg(t),
             });
         }
+    }
+
+    /// A limited session: return unless the current tgid is one the runtime listed. First, so
+    /// that other processes pay one hash lookup and nothing else. (Interval, BEGIN and END
+    /// fire in no particular process and are never filtered.)
+    fn process_filter(&mut self) -> R<()> {
+        let map = self.module.processes_map();
+        let saved = self.sp;
+        let key = self.alloc(8)?;
+        let r = self.call_value(Helper::GetCurrentPidTgid, vec![]);
+        let tgid = self.vreg();
+        self.move_into(tgid, Val::Owned(r));
+        self.emit(Inst::Alu {
+            op: AluOp::Rsh,
+            dst: tgid,
+            src: Operand::Imm(32),
+        });
+        self.store_val(key, Val::Owned(tgid));
+        let found = self.lookup(map, key);
+        let exit = self.exit_label;
+        self.branch_if_zero(found, exit);
+        // The key is dead from here: its slot serves the probe's own values.
+        self.sp = saved;
+        Ok(())
     }
 
     /// `if v == 0 goto target`: a failed lookup or helper call.

@@ -46,6 +46,9 @@ pub struct LowerOptions {
     /// process of a known Go binary its facts at once. `None`: the runtime does it, a little
     /// later.
     pub exe_inode: Option<crate::target::ExeInodeOffsets>,
+    /// Node-wide but limited to some processes (`-p A,B`, `--exe`, `--cgroup`): each program of
+    /// a probe that can fire in any process first looks its tgid up in [`MapRole::Processes`].
+    pub filter_processes: bool,
 }
 
 impl Default for LowerOptions {
@@ -56,6 +59,7 @@ impl Default for LowerOptions {
             positional: Vec::new(),
             node_wide: false,
             exe_inode: None,
+            filter_processes: false,
         }
     }
 }
@@ -208,6 +212,23 @@ impl Module<'_> {
         })
     }
 
+    /// The tgids a limited session traces ([`MapRole::Processes`]).
+    pub fn processes_map(&mut self) -> usize {
+        let entries = GO_PROCESSES_ENTRIES;
+        self.internal_map(MapRole::Processes, || MapSpec {
+            name: "traced".into(),
+            user_name: None,
+            role: MapRole::Processes,
+            kind: MapKind::Hash,
+            key: u64_layout(),
+            value: MapValue::Plain(Layout {
+                size: 1,
+                fields: vec![],
+            }),
+            max_entries: entries,
+        })
+    }
+
     pub fn uses_go_processes(&self) -> bool {
         self.maps.iter().any(|m| m.role == MapRole::GoProcesses)
     }
@@ -215,8 +236,10 @@ impl Module<'_> {
     /// Whether some program's values depend on which process it fired in (Go facts, user
     /// stacks or addresses), so the runtime must hear of every exec and exit.
     fn watches_processes(&self) -> bool {
+        // A limited session keeps its process set from exec and exit events.
         self.options.node_wide
             && (self.patterns
+                || self.options.filter_processes
                 || self.uses_go_processes()
                 || self.maps.iter().any(|m| {
                     matches!(

@@ -85,9 +85,11 @@ impl Processes {
             });
             return 0;
         };
+        // Limited to some pids (`-p A,B`): the others are not read at all.
         let pids: Vec<u32> = dir
             .flatten()
             .filter_map(|e| e.file_name().to_str()?.parse().ok())
+            .filter(|pid| self.selector.pids.is_empty() || self.selector.pids.contains(pid))
             .collect();
         // Live entries /proc no longer lists exited unseen (a lost exit event).
         let listed: std::collections::HashSet<u32> = pids.iter().copied().collect();
@@ -234,10 +236,14 @@ impl Processes {
         &self,
         pid: u32,
     ) -> Result<Option<(String, u64, std::path::PathBuf, String)>, String> {
+        // Not a named pid: not worth reading /proc for (every exec on the host comes here).
+        if !self.selector.pids.is_empty() && !self.selector.pids.contains(&pid) {
+            return Ok(None);
+        }
         match process::Process::identify(pid) {
             Ok((comm, start, path, cgroup)) => Ok(self
                 .selector
-                .matches(&path.to_string_lossy(), &cgroup)
+                .matches_process(pid, &path.to_string_lossy(), &cgroup)
                 .then_some((comm, start, path, cgroup))),
             Err(ReadError::Kernel) => Ok(None),
             Err(ReadError::Failed(reason)) => Err(reason),

@@ -1,12 +1,15 @@
 //! Which processes node-wide work is limited to: executable path globs (matched against the
-//! path the process sees, `/srv/*/bin/*`) and cgroup path substrings. Empty lists match all.
+//! path the process sees, `/srv/*/bin/*`), cgroup path substrings and process ids (`-p A,B`).
+//! Empty lists match all.
 
-/// A process is selected when its executable matches one of `exe_globs` (or there are none) and
-/// its cgroup path contains one of `cgroups` (or there are none).
+/// A process is selected when its executable matches one of `exe_globs` (or there are none), its
+/// cgroup path contains one of `cgroups` (or there are none), and its pid is one of `pids` (or
+/// there are none).
 #[derive(Clone, Debug, Default)]
 pub struct Selector {
     pub exe_globs: Vec<String>,
     pub cgroups: Vec<String>,
+    pub pids: Vec<u32>,
 }
 
 impl Selector {
@@ -14,9 +17,18 @@ impl Selector {
         Selector::default()
     }
 
+    /// Whether this selects every process (no filter needed in the programs).
+    pub fn is_all(&self) -> bool {
+        self.exe_globs.is_empty() && self.cgroups.is_empty() && self.pids.is_empty()
+    }
+
     pub fn matches(&self, exe_path: &str, cgroup_path: &str) -> bool {
         (self.exe_globs.is_empty() || self.exe_globs.iter().any(|g| path_glob(g, exe_path)))
             && (self.cgroups.is_empty() || self.cgroups.iter().any(|c| cgroup_path.contains(c)))
+    }
+
+    pub fn matches_process(&self, pid: u32, exe_path: &str, cgroup_path: &str) -> bool {
+        (self.pids.is_empty() || self.pids.contains(&pid)) && self.matches(exe_path, cgroup_path)
     }
 }
 
@@ -61,10 +73,18 @@ mod tests {
         let s = Selector {
             exe_globs: vec!["/srv/*/bin/*".into(), "/opt/**".into()],
             cgroups: vec!["kubepods".into()],
+            pids: Vec::new(),
         };
         assert!(s.matches("/srv/shop/bin/shop", "/kubepods.slice/x"));
         assert!(s.matches("/opt/a/b/c", "/kubepods/besteffort/pod1/abc"));
         assert!(!s.matches("/srv/shop/bin/shop", "/system.slice/docker-1.scope"));
         assert!(!s.matches("/usr/bin/shop", "/kubepods.slice/x"));
+        let p = Selector {
+            pids: vec![12, 34],
+            ..Selector::all()
+        };
+        assert!(!p.is_all() && all.is_all());
+        assert!(p.matches_process(34, "/x", "/"));
+        assert!(!p.matches_process(35, "/x", "/"));
     }
 }

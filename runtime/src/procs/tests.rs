@@ -403,6 +403,7 @@ fn scan_retires_a_process_whose_exit_was_missed() {
     let mut procs = Processes::new(Selector {
         exe_globs: vec![exe.display().to_string()],
         cgroups: Vec::new(),
+        pids: Vec::new(),
     });
     let mut child = Running::spawn(Command::new(&exe).arg("30"));
     assert!(procs.on_exec(child.pid()));
@@ -485,6 +486,7 @@ fn selector_limits_the_scan() {
     let mut procs = Processes::new(Selector {
         exe_globs: vec![format!("{CACHE}/shop-*")],
         cgroups: Vec::new(),
+        pids: Vec::new(),
     });
     procs.scan();
     assert!(procs.get(a.pid()).is_some());
@@ -494,6 +496,7 @@ fn selector_limits_the_scan() {
     let mut none = Processes::new(Selector {
         exe_globs: Vec::new(),
         cgroups: vec![format!("{cgroup}/no-such-child")],
+        pids: Vec::new(),
     });
     none.scan();
     assert!(none.get(a.pid()).is_none());
@@ -575,3 +578,22 @@ fn library_loaded_later_is_learned_on_a_miss() {
 
 /// Longer than the refresh rate limit, so a miss right after on_exec rereads the mappings.
 const REFRESH_PAUSE: Duration = Duration::from_millis(150);
+
+/// `-p A,B`: the registry knows the named pids and nothing else, by scan and by exec alike.
+#[test]
+fn pid_selector_knows_only_the_named_pids() {
+    let mut a = Running::spawn(Command::new("sleep").arg("30"));
+    let mut b = Running::spawn(Command::new("sleep").arg("30"));
+    let mut procs = Processes::new(Selector {
+        pids: vec![a.pid()],
+        ..Selector::all()
+    });
+    procs.scan();
+    assert!(procs.get(a.pid()).is_some());
+    assert!(procs.get(b.pid()).is_none());
+    assert_eq!(procs.live_count(), 1);
+    assert!(!procs.on_exec(b.pid()));
+    assert!(procs.on_exec(a.pid()));
+    a.stop();
+    b.stop();
+}
