@@ -370,7 +370,14 @@ impl Session {
         session.write_config()?;
         session.resolver.stacks = session.stack_maps();
         session.resolver.user_binary = user_binary(manifest, options);
-        if manifest.node_wide {
+        // Only when some value depends on the process it came from (Go facts, user stacks or
+        // addresses, patterns): the compiler then added the exec/exit watch. A node-wide script
+        // of BEGIN, counts or kernel stacks needs no registry, and no scan of /proc.
+        let watches = manifest
+            .events
+            .iter()
+            .any(|e| matches!(e, EventSpec::ProcessExec));
+        if manifest.node_wide && watches {
             session.resolver.node = Some(NodeWide::new(
                 Selector::all(),
                 session.role_map(MapRole::GoProcesses),
