@@ -4,6 +4,10 @@
 //! is tests/go/work, `./load` is examples/load, all Go 1.19); options named on a command line
 //! exist in `gprobe --help`; and the JSON sample of docs/output-formats.md is what gprobe prints.
 //!
+//! Programs are checked with `-c ./srv`, except node-wide ones (no `-p`/`-c`), which are checked
+//! as such: a command line without `-p`/`-c`, a program with a binary pattern (`uprobe:*:F`),
+//! and the `gp` blocks of docs/node-wide.md.
+//!
 //! Marking: a fenced block whose info string is `gp` is a whole program. Output samples stay in
 //! plain or `json` blocks; command lines are lines that start with `gprobe ` in `sh` or plain
 //! blocks (a `\` or an open `'` continues them on the next line).
@@ -23,6 +27,7 @@ const PAGES: &[&str] = &[
     "docs/from-bpftrace.md",
     "docs/go.md",
     "docs/language.md",
+    "docs/node-wide.md",
     "docs/output-formats.md",
     "docs/probes.md",
     "docs/recipes.md",
@@ -312,10 +317,33 @@ fn commands(text: &str) -> Vec<(Vec<String>, usize)> {
 
 /// `gprobe --check` of `program` in the targets' directory, with `./srv` as the `-c` target so
 /// probes that name no binary resolve; returns the diagnostics on failure.
-fn check(dir: &Path, program: &str) -> Result<(), String> {
+/// Pages whose `gp` blocks are node-wide scripts.
+const NODE_WIDE_PAGES: &[&str] = &["docs/node-wide.md"];
+
+/// A probe on a binary pattern (`uprobe:*:F`, `uretprobe:/srv/*/bin/*:F`): node-wide only.
+fn has_binary_pattern(program: &str) -> bool {
+    program.split_whitespace().any(|w| {
+        let Some(rest) = w
+            .strip_prefix("uprobe:")
+            .or_else(|| w.strip_prefix("uretprobe:"))
+        else {
+            return false;
+        };
+        rest.rsplit_once(':')
+            .is_some_and(|(binary, _)| binary.contains(['*', '?', '[']))
+    })
+}
+
+fn check(dir: &Path, program: &str, node_wide: bool) -> Result<(), String> {
+    let target: &[&str] = if node_wide || has_binary_pattern(program) {
+        &[]
+    } else {
+        &["-c", "./srv"]
+    };
     let out = Command::new(gprobe_bin())
         .current_dir(dir)
-        .args(["--check", "-c", "./srv"])
+        .arg("--check")
+        .args(target)
         .args(["-e", program])
         .output()
         .unwrap();
@@ -349,7 +377,7 @@ fn gp_blocks_in_the_docs_check() {
                 continue;
             }
             checked += 1;
-            if let Err(e) = check(&dir, &body) {
+            if let Err(e) = check(&dir, &body, NODE_WIDE_PAGES.contains(name)) {
                 failures.push(format!("{name}:{line}:\n{body}{e}"));
             }
         }
@@ -391,7 +419,7 @@ fn command_lines_in_the_docs_work() {
                     .and_then(|i| words.get(i + 1))
             };
             if let Some(program) = after("-e")
-                && let Err(e) = check(&dir, program)
+                && let Err(e) = check(&dir, program, !words.iter().any(|w| w == "-p" || w == "-c"))
             {
                 failures.push(format!("{at}\n{e}"));
             }
@@ -452,7 +480,7 @@ fn inline_snippets_in_the_docs_check() {
             continue;
         }
         let program = program.replace("{}", snippet);
-        if let Err(e) = check(&dir, &program) {
+        if let Err(e) = check(&dir, &program, false) {
             failures.push(format!("{name}: {snippet}\n{program}\n{e}"));
         }
     }

@@ -395,7 +395,16 @@ impl Session {
         session.write_config()?;
         session.resolver.stacks = session.stack_maps();
         session.resolver.user_binary = user_binary(manifest, options);
-        if manifest.node_wide {
+        // Only when some value depends on the process it came from (Go facts, user stacks or
+        // addresses, patterns: the compiler then added the exec/exit watch), or the programs
+        // are limited to some processes. A node-wide script of BEGIN, counts or kernel stacks
+        // needs no registry, and no scan of /proc.
+        let watches = manifest
+            .events
+            .iter()
+            .any(|e| matches!(e, EventSpec::ProcessExec))
+            || manifest.maps.iter().any(|m| m.role == MapRole::Processes);
+        if manifest.node_wide && watches {
             let mut selector = options.selector.clone();
             selector.pids.extend(&options.pids);
             session.resolver.node = Some(NodeWide::new(
