@@ -417,7 +417,7 @@ fn http_latency_recipe_node_wide_over_two_servers() {
     );
     for (pid, name) in pids {
         let series = format!(
-            "process_pid=\"{pid}\",service_name=\"{name}\",process_executable_name=\"{name}\""
+            "pid=\"{pid}\",service_name=\"{name}\",process_executable_name=\"{name}\""
         );
         assert!(
             page.lines()

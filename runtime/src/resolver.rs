@@ -199,7 +199,6 @@ impl NodeWide {
             .chain(procs.live())
             .map(|p| {
                 let mut labels = vec![
-                    ("process.pid".to_string(), p.pid.to_string()),
                     ("service.name".to_string(), p.service_name()),
                     ("process.executable.name".to_string(), p.executable_name()),
                 ];

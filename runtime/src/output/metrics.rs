@@ -231,10 +231,10 @@ fn label_value(v: &Value) -> String {
     }
 }
 
-/// Node-wide: for each process (host pid), the labels that name it on every series whose key
-/// holds its pid — `process.pid`, `service.name` (the main module from `.go.buildinfo`, else
-/// the executable's name), `process.executable.name`, and `container.id` when its cgroup
-/// names one (OpenTelemetry's resource attribute names; Prometheus writes `_` for `.`).
+/// Node-wide: for each process (host pid), the labels added beside a series' `pid` key to name
+/// it — `service.name` (the main module from `.go.buildinfo`, else the executable's name),
+/// `process.executable.name`, and `container.id` when its cgroup names one (OpenTelemetry's
+/// resource attribute names; Prometheus writes `_` for `.`).
 pub type ProcessTable = std::collections::HashMap<u32, Labels>;
 
 fn labels(meta: Option<&MapMeta>, key: &[Value], procs: &ProcessTable) -> Labels {
@@ -261,9 +261,12 @@ fn labels(meta: Option<&MapMeta>, key: &[Value], procs: &ProcessTable) -> Labels
                     ("pid", Value::Uint(pid)) => procs.get(&(*pid as u32)),
                     _ => None,
                 };
-                match process {
-                    Some(named) => out.extend(named.iter().cloned()),
-                    None => out.push((name, label_value(part))),
+                out.push((name, label_value(part)));
+                // The first pid key says whose series it is (once: `@b[pid, pid]` is one process).
+                if let Some(named) = process
+                    && !out.iter().any(|(n, _)| n == "service.name")
+                {
+                    out.extend(named.iter().cloned());
                 }
             }
         }

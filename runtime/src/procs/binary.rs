@@ -205,7 +205,7 @@ impl Binary {
     /// The runtime offsets goid needs, for a Go binary.
     pub fn go_runtime(&self) -> Option<&GoRuntime> {
         self.go_runtime
-            .get_or_init(|| self.go().map(gprobe_compiler::target::go_runtime))
+            .get_or_init(|| self.go().map(gprobe_compiler::target::go_runtime_quick))
             .as_ref()
     }
 
