@@ -209,6 +209,12 @@ impl Binary {
             .as_ref()
     }
 
+    /// Gives this binary the runtime facts of another copy of the same build (same build id),
+    /// so its Go tables need not be read for them.
+    pub fn seed_go_runtime(&self, facts: GoRuntime) {
+        let _ = self.go_runtime.set(Some(facts));
+    }
+
     /// `go1.23.9`, from the build info.
     pub fn go_version(&self) -> Option<&str> {
         self.go()?.go_version()

@@ -91,6 +91,9 @@ pub(crate) fn read_cgroup(pid: u32) -> String {
 pub(crate) struct BinaryCache {
     by_key: HashMap<BinaryKey, Weak<Binary>>,
     swept_len: usize,
+    /// Go runtime facts by build id: copies of one build (container replicas, each in its own
+    /// overlay, are other inodes) are read once. Bounded like `by_key`.
+    go_facts: HashMap<String, gprobe_compiler::target::GoRuntime>,
 }
 
 impl BinaryCache {
@@ -115,9 +118,23 @@ impl BinaryCache {
             return Ok(bin);
         }
         let bin = Arc::new(Binary::from_file(file, path)?);
+        match bin.build_id().and_then(|id| self.go_facts.get(id)) {
+            Some(facts) => bin.seed_go_runtime(facts.clone()),
+            None => {
+                if let (Some(id), Some(facts)) = (bin.build_id(), bin.go_runtime()) {
+                    self.go_facts.insert(id.to_owned(), facts.clone());
+                }
+            }
+        }
         self.by_key.insert(key, Arc::downgrade(&bin));
         if self.by_key.len() > 2 * self.swept_len + 64 {
             self.by_key.retain(|_, w| w.strong_count() > 0);
+            let live: std::collections::HashSet<String> = self
+                .by_key
+                .values()
+                .filter_map(|w| Some(w.upgrade()?.build_id()?.to_owned()))
+                .collect();
+            self.go_facts.retain(|id, _| live.contains(id));
             self.swept_len = self.by_key.len();
         }
         Ok(bin)
