@@ -200,12 +200,26 @@ fn target_exe(manifest: &Manifest, options: &Options) -> Option<PathBuf> {
     uprobe.or_else(command).or_else(pid)
 }
 
+/// Whether every uprobe goes into one named binary (no pattern): that program is the target.
+fn one_uprobe_binary(manifest: &Manifest) -> bool {
+    let mut binaries = manifest.programs.iter().filter_map(|p| match &p.attach {
+        Attach::Uprobe { binary, .. } => Some((binary, p.pattern.is_some())),
+        _ => None,
+    });
+    let Some((first, false)) = binaries.next() else {
+        return false;
+    };
+    binaries.all(|(b, pattern)| b == first && !pattern)
+}
+
 /// `service.name` (`OTEL_SERVICE_NAME`, else the target's file name, else `gprobe`),
 /// `host.name`, `process.pid`, `process.executable.*` and the Go version of the target.
-/// Node-wide there is no one target: the resource is gprobe on this host, and each series
-/// names its own process (see `metrics::ProcessTable`), so `OTEL_SERVICE_NAME` is not used.
+/// Node-wide with uprobes on patterns or several binaries there is no one target: the resource
+/// is gprobe on this host, each series names its own process (see `metrics::ProcessTable`), and
+/// `OTEL_SERVICE_NAME` is not used.
 fn resource(manifest: &Manifest, options: &Options, target_pid: Option<u32>) -> ResourceInfo {
-    let exe = (!manifest.node_wide)
+    let one_target = !manifest.node_wide || one_uprobe_binary(manifest);
+    let exe = one_target
         .then(|| target_exe(manifest, options))
         .flatten();
     let exe_name = exe
@@ -214,7 +228,7 @@ fn resource(manifest: &Manifest, options: &Options, target_pid: Option<u32>) -> 
         .map(|n| n.to_string_lossy().into_owned());
     let service = std::env::var("OTEL_SERVICE_NAME")
         .ok()
-        .filter(|s| !s.is_empty() && !manifest.node_wide)
+        .filter(|s| !s.is_empty() && one_target)
         .or_else(|| exe_name.clone())
         .unwrap_or_else(|| "gprobe".into());
     let mut attributes = vec![
