@@ -219,9 +219,7 @@ fn one_uprobe_binary(manifest: &Manifest) -> bool {
 /// `OTEL_SERVICE_NAME` is not used.
 fn resource(manifest: &Manifest, options: &Options, target_pid: Option<u32>) -> ResourceInfo {
     let one_target = !manifest.node_wide || one_uprobe_binary(manifest);
-    let exe = one_target
-        .then(|| target_exe(manifest, options))
-        .flatten();
+    let exe = one_target.then(|| target_exe(manifest, options)).flatten();
     let exe_name = exe
         .as_deref()
         .and_then(Path::file_name)

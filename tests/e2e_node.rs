@@ -106,7 +106,11 @@ fn host_pid_of(needle: &str) -> u32 {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|p| p.parse::<u32>().ok())
+            else {
                 continue;
             };
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
@@ -263,7 +267,10 @@ fn profile_names_each_programs_hot_function_node_wide() {
         let (n, stack) = best.unwrap_or_else(|| panic!("no samples of {comm}:\n{stdout}"));
         // `@[comm, ` and the innermost frame share the first line.
         assert!(
-            stack.lines().next().is_some_and(|f| f.contains("main.burn")),
+            stack
+                .lines()
+                .next()
+                .is_some_and(|f| f.contains("main.burn")),
             "{comm}'s heaviest stack ({n} samples) does not start in main.burn:\n{stack}\n{stdout}"
         );
     }
@@ -343,6 +350,9 @@ fn churn_of_short_go_processes_leaves_no_state() {
     assert_no_gprobe_programs();
 }
 
+/// A load-generating server: its binary, then how many GET /a, POST /b and GET /missing.
+type Server = (PathBuf, u32, u32, u32);
+
 /// `--recipe http-latency` without a target: every Go HTTP server on the host, each counted
 /// exactly under its own pid, and `--prometheus` names each series' process.
 #[test]
@@ -361,7 +371,7 @@ fn http_latency_recipe_node_wide_over_two_servers() {
     let _ = std::fs::remove_file(&go_file);
     let _k = kernel_lock();
     // Running before gprobe starts: the recipe's `args` are typed from the binaries it finds.
-    let runs: Vec<(Child, &(PathBuf, u32, u32, u32))> = servers
+    let runs: Vec<(Child, &Server)> = servers
         .iter()
         .map(|s| {
             let child = Command::new(&s.0)
@@ -393,7 +403,12 @@ fn http_latency_recipe_node_wide_over_two_servers() {
     for (child, (bin, gets, posts, missing)) in runs {
         let pid = child.id();
         let out = wait_with_limit(child, LIMIT);
-        assert!(out.status.success(), "{}: {}", bin.display(), text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            bin.display(),
+            text(&out.stderr)
+        );
         for (key, n) in [
             (format!("{pid}, GET, /a, 200"), gets),
             (format!("{pid}, POST, /b, 200"), posts),
@@ -416,9 +431,8 @@ fn http_latency_recipe_node_wide_over_two_servers() {
         "requests by (pid, method, path, status) differ from what each server sent:\n{stdout}"
     );
     for (pid, name) in pids {
-        let series = format!(
-            "pid=\"{pid}\",service_name=\"{name}\",process_executable_name=\"{name}\""
-        );
+        let series =
+            format!("pid=\"{pid}\",service_name=\"{name}\",process_executable_name=\"{name}\"");
         assert!(
             page.lines()
                 .any(|l| l.starts_with("gprobe_requests_total{") && l.contains(&series)),

@@ -84,7 +84,10 @@ fn delete_of_keyless_map(e: &Expr) -> Option<Expr> {
         return None;
     };
     match args.as_slice() {
-        [arg] if func.node == "delete" && matches!(&arg.kind, ExprKind::Map(m) if m.keys.is_empty()) => {
+        [arg]
+            if func.node == "delete"
+                && matches!(&arg.kind, ExprKind::Map(m) if m.keys.is_empty()) =>
+        {
             Some(Expr {
                 kind: ExprKind::Call {
                     func: Name {

@@ -3,11 +3,11 @@
 //! `manifest::stack_parts`) and is symbolized with that process's binary (see [`crate::procs`]).
 
 use crate::decode::{self, Resolve};
+use crate::output::metrics::ProcessTable;
 use crate::procs::{Binary, BinaryKey, Processes, Selector};
 use crate::session::key_of;
 use crate::symbolize::SymbolTable;
 use crate::sys::RawMap;
-use crate::output::metrics::ProcessTable;
 use gprobe_compiler::manifest::{self, GoProcFacts};
 use gprobe_compiler::types::StackKind;
 use std::cell::{OnceCell, RefCell};

@@ -159,7 +159,14 @@ pub fn request(
     start: &dyn Fn(&str) -> u64,
     now: u64,
 ) -> ExportMetricsServiceRequest {
-    request_of_processes(maps, meta, &metrics::ProcessTable::new(), resource, start, now)
+    request_of_processes(
+        maps,
+        meta,
+        &metrics::ProcessTable::new(),
+        resource,
+        start,
+        now,
+    )
 }
 
 /// [`request`], with a `pid` key of the processes in `procs` given as attributes naming them.
