@@ -42,50 +42,6 @@ fn c_opener() -> PathBuf {
     out
 }
 
-/// gprobe started in the background, its stdout collected; ready once attached.
-struct Tracer {
-    child: Child,
-    lines: std::sync::mpsc::Receiver<String>,
-}
-
-impl Tracer {
-    fn start(args: &[&str]) -> Tracer {
-        let mut child = Command::new(gprobe_bin())
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start gprobe");
-        let lines = line_channel(child.stdout.take().expect("stdout"));
-        // The banner ("Attaching N probes...") comes once everything is attached.
-        match lines.recv_timeout(LIMIT) {
-            Ok(line) if line.starts_with("Attaching") => {}
-            other => panic!("gprobe did not attach: {other:?}"),
-        }
-        Tracer { child, lines }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// SIGINT, then the final maps.
-    fn stop(self) -> String {
-        unsafe_kill(self.child.id(), 2);
-        let out = wait_with_limit(self.child, LIMIT);
-        assert!(out.status.success(), "gprobe failed");
-        self.lines.iter().collect::<Vec<_>>().join("\n")
-    }
-}
-
-fn unsafe_kill(pid: u32, sig: i32) {
-    let _ = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
-        .status();
-}
-
 /// `open PID GOID COUNT` lines of goopen, as `"PID, GOID" → COUNT`, with PID replaced by
 /// `host_pid` when given (a program in its own pid namespace logs its namespace pid).
 fn logged_opens(stdout: &str, host_pid: Option<u32>) -> BTreeMap<String, u64> {

@@ -7,7 +7,6 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 use support::*;
 
@@ -15,18 +14,6 @@ const LIMIT: Duration = Duration::from_secs(120);
 /// How long the programs wait before their first call: gprobe must have attached by then
 /// (checked: a slower attach fails the test instead of undercounting).
 const DELAY: Duration = Duration::from_secs(6);
-
-/// `@MAP[K]: N` lines.
-fn entries(stdout: &str, map: &str) -> BTreeMap<String, u64> {
-    stdout
-        .lines()
-        .filter_map(|l| {
-            let rest = l.strip_prefix(map)?.strip_prefix('[')?;
-            let (key, count) = rest.rsplit_once("]: ")?;
-            Some((key.to_string(), count.trim().parse().ok()?))
-        })
-        .collect()
-}
 
 /// How many calls of main.work `out` logged.
 fn logged_calls(out: &Output) -> u64 {
@@ -51,31 +38,14 @@ fn work(bin: &Path, n: u32) -> Child {
 }
 
 /// gprobe with `args`, once attached (its banner read before `started + DELAY`).
-fn attached(args: &[String], started: Instant) -> (Child, Receiver<String>) {
-    let mut child = Command::new(gprobe_bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start gprobe");
-    let lines = line_channel(child.stdout.take().expect("stdout"));
-    match lines.recv_timeout(LIMIT) {
-        Ok(line) if line.starts_with("Attaching") => {}
-        other => panic!("gprobe did not attach: {other:?}"),
-    }
+fn attached(args: &[String], started: Instant) -> Tracer {
+    let tracer = Tracer::start(args);
     assert!(
         started.elapsed() < DELAY,
         "gprobe took {:?} to attach, longer than the programs wait",
         started.elapsed()
     );
-    (child, lines)
-}
-
-fn finish(child: Child, lines: Receiver<String>) -> String {
-    let out = wait_with_limit(child, LIMIT);
-    assert!(out.status.success(), "gprobe failed");
-    lines.iter().collect::<Vec<_>>().join("\n")
+    tracer
 }
 
 /// `-p A,B`: two Go releases, each read on its own terms (goid from its own offsets), a third
@@ -96,7 +66,7 @@ fn several_pids_are_traced_each_on_its_own_terms() {
     let (a_pid, b_pid, c_pid) = (a.id(), b.id(), c.id());
     let program = "uprobe:main.work { @calls[pid] = count(); @goids[pid, goid] = count(); } \
                    tracepoint:syscalls:sys_enter_write /args.fd == 1/ { @writes[pid] = count(); }";
-    let (tracer, lines) = attached(
+    let tracer = attached(
         &[
             "-p".into(),
             format!("{a_pid},{b_pid}"),
@@ -112,15 +82,15 @@ fn several_pids_are_traced_each_on_its_own_terms() {
     );
     assert_eq!((a_calls, b_calls, c_calls), (300, 500, 200));
     // No signal: the last target's exit ends the session.
-    let stdout = finish(tracer, lines);
+    let stdout = tracer.wait();
     let expect = |pairs: &[(String, u64)]| pairs.iter().cloned().collect::<BTreeMap<_, _>>();
     assert_eq!(
-        entries(&stdout, "@calls"),
+        map_lines(&stdout, "@calls"),
         expect(&[(a_pid.to_string(), a_calls), (b_pid.to_string(), b_calls)]),
         "{stdout}"
     );
     assert_eq!(
-        entries(&stdout, "@goids"),
+        map_lines(&stdout, "@goids"),
         expect(&[
             (format!("{a_pid}, 1"), a_calls),
             (format!("{b_pid}, 1"), b_calls)
@@ -129,7 +99,7 @@ fn several_pids_are_traced_each_on_its_own_terms() {
     );
     // One write(1, ...) per logged line.
     assert_eq!(
-        entries(&stdout, "@writes"),
+        map_lines(&stdout, "@writes"),
         expect(&[(a_pid.to_string(), a_calls), (b_pid.to_string(), b_calls)]),
         "{stdout}"
     );
@@ -155,7 +125,7 @@ fn exe_glob_limits_node_wide_tracing() {
     let program = "uprobe:*:main.work { @calls[pid] = count(); } \
                    tracepoint:syscalls:sys_enter_write /args.fd == 1/ { @writes[pid, goid] = count(); }";
     let glob = format!("{}/chosen-*", dir.display());
-    let (tracer, lines) = attached(
+    let tracer = attached(
         &["--exe".into(), glob, "-e".into(), program.into()],
         started,
     );
@@ -163,16 +133,15 @@ fn exe_glob_limits_node_wide_tracing() {
     let a_pid = a.id();
     let calls = logged_calls(&wait_with_limit(a, LIMIT));
     assert_eq!(logged_calls(&wait_with_limit(b, LIMIT)), 150);
-    unsafe_kill(tracer.id(), 2);
-    let stdout = finish(tracer, lines);
+    let stdout = tracer.stop();
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(
-        entries(&stdout, "@calls"),
+        map_lines(&stdout, "@calls"),
         [(a_pid.to_string(), calls)].into_iter().collect(),
         "{stdout}"
     );
     assert_eq!(
-        entries(&stdout, "@writes"),
+        map_lines(&stdout, "@writes"),
         [(format!("{a_pid}, 1"), calls)].into_iter().collect(),
         "{stdout}"
     );
@@ -206,7 +175,7 @@ fn cgroup_substring_limits_node_wide_tracing() {
     let _k = kernel_lock();
     let started = Instant::now();
     let program = "uprobe:*:main.work { @calls[pid] = count(); }";
-    let (tracer, lines) = attached(
+    let tracer = attached(
         &["--cgroup".into(), name.clone(), "-e".into(), program.into()],
         started,
     );
@@ -229,11 +198,10 @@ fn cgroup_substring_limits_node_wide_tracing() {
     let inside_pid = inside.id();
     let calls = logged_calls(&wait_with_limit(inside, LIMIT));
     assert_eq!(logged_calls(&wait_with_limit(outside, LIMIT)), 80);
-    unsafe_kill(tracer.id(), 2);
-    let stdout = finish(tracer, lines);
+    let stdout = tracer.stop();
     let _ = std::fs::remove_dir(&cg);
     assert_eq!(
-        entries(&stdout, "@calls"),
+        map_lines(&stdout, "@calls"),
         [(inside_pid.to_string(), calls)].into_iter().collect(),
         "{stdout}"
     );
@@ -292,7 +260,7 @@ fn pid_in_another_mount_namespace_gets_its_own_file() {
         )) && stderr.contains("in its own view of the filesystem"),
         "{stderr}"
     );
-    let (tracer, lines) = attached(
+    let tracer = attached(
         &[
             "-p".into(),
             pid.to_string(),
@@ -306,10 +274,10 @@ fn pid_in_another_mount_namespace_gets_its_own_file() {
     );
     let calls = logged_calls(&wait_with_limit(ns, LIMIT));
     assert_eq!(calls, 321);
-    let stdout = finish(tracer, lines);
+    let stdout = tracer.wait();
     assert!(stdout.contains(&format!("@calls: {calls}")), "{stdout}");
     assert_eq!(
-        entries(&stdout, "@g"),
+        map_lines(&stdout, "@g"),
         [("1".to_string(), calls)].into_iter().collect(),
         "{stdout}"
     );
@@ -350,7 +318,7 @@ fn pid_in_another_mount_namespace_gets_its_own_file() {
         )),
         "{stderr}"
     );
-    let (tracer, lines) = attached(
+    let tracer = attached(
         &[
             "-p".into(),
             pids,
@@ -365,10 +333,10 @@ fn pid_in_another_mount_namespace_gets_its_own_file() {
         logged_calls(&wait_with_limit(host, LIMIT)),
     );
     assert_eq!((ns_calls, host_calls), (222, 111));
-    let stdout = finish(tracer, lines);
+    let stdout = tracer.wait();
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(
-        entries(&stdout, "@calls"),
+        map_lines(&stdout, "@calls"),
         [
             (format!("{ns_pid}, 1"), ns_calls),
             (format!("{host_pid}, 1"), host_calls)
@@ -406,11 +374,4 @@ fn host_pid_running_other_than(exe: &Path, other: u32) -> u32 {
 /// The host pid of the process whose executable, as it sees it, is `exe` (waits for it).
 fn host_pid_running(exe: &Path) -> u32 {
     host_pid_running_other_than(exe, 0)
-}
-
-fn unsafe_kill(pid: u32, sig: i32) {
-    let _ = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
-        .status();
 }

@@ -110,7 +110,10 @@ pub fn script_name(name: &str) -> String {
 /// The runtime facts of `bin` (DWARF offsets when present, else the table for its version);
 /// `task_fsbase` is left for the checker to ask for when a probe needs it.
 pub fn go_runtime(bin: &GoBinary) -> GoRuntime {
-    let o = bin.runtime_offsets();
+    go_runtime_with(bin, bin.runtime_offsets())
+}
+
+fn go_runtime_with(bin: &GoBinary, o: crate::gobin::RuntimeOffsets) -> GoRuntime {
     GoRuntime {
         version: bin.go_version().unwrap_or("go1.?").to_owned(),
         g_goid: o.g_goid,
@@ -136,18 +139,7 @@ pub fn go_runtime_quick(bin: &GoBinary) -> GoRuntime {
     if !TABLE_VERIFIED.contains(&bin.go_release()) {
         return go_runtime(bin);
     }
-    let o = crate::gobin::RuntimeOffsets::table(bin.go_release());
-    GoRuntime {
-        version: bin.go_version().unwrap_or("go1.?").to_owned(),
-        g_goid: o.g_goid,
-        g_m: o.g_m,
-        g_parent_goid: o.g_parent_goid,
-        g_gopc: o.g_gopc,
-        m_g0: o.m_g0,
-        m_curg: o.m_curg,
-        tls_g: bin.tls_g_offset(),
-        task_fsbase: None,
-    }
+    go_runtime_with(bin, crate::gobin::RuntimeOffsets::table(bin.go_release()))
 }
 
 /// Parameters and results with ABI locations: DWARF, else the built-in table.

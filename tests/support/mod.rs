@@ -317,3 +317,48 @@ pub fn map_lines(stdout: &str, map: &str) -> std::collections::BTreeMap<String, 
         })
         .collect()
 }
+
+/// gprobe started in the background, its stdout collected line by line; [`Tracer::start`]
+/// returns once it has attached (its banner).
+pub struct Tracer {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Tracer {
+    pub fn start<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Tracer {
+        let mut child = Command::new(gprobe_bin())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start gprobe");
+        let lines = line_channel(child.stdout.take().expect("stdout"));
+        // The banner ("Attaching N probes...") comes once everything is attached.
+        match lines.recv_timeout(Duration::from_secs(120)) {
+            Ok(line) if line.starts_with("Attaching") => {}
+            other => panic!("gprobe did not attach: {other:?}"),
+        }
+        Tracer { child, lines }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGINT, then its output after the banner (the final maps).
+    pub fn stop(self) -> String {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        self.wait()
+    }
+
+    /// Its output after the banner, once it ended by itself (it must succeed).
+    pub fn wait(self) -> String {
+        let out = wait_with_limit(self.child, Duration::from_secs(120));
+        assert!(out.status.success(), "gprobe failed");
+        self.lines.iter().collect::<Vec<_>>().join("\n")
+    }
+}
