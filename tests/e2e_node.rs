@@ -8,7 +8,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::*;
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -59,27 +59,13 @@ fn logged_opens(stdout: &str, host_pid: Option<u32>) -> BTreeMap<String, u64> {
 
 /// The host pid of the process whose command line contains `needle` (waits for it).
 fn host_pid_of(needle: &str) -> u32 {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|p| p.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
-            // The Go program itself, not the shell or unshare around it.
-            if cmdline.starts_with(needle) && exe.to_string_lossy().contains("goopen") {
-                return pid;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("no process runs {needle}");
+    wait_for_process(&format!("runs {needle}"), |pid| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+        // The Go program itself, not the shell or unshare around it.
+        cmdline.starts_with(needle) && exe.to_string_lossy().contains("goopen")
+    })
 }
 
 /// `bin` copied onto a tmpfs mounted in a new mount and pid namespace (so the host cannot see

@@ -350,25 +350,12 @@ fn pid_in_another_mount_namespace_gets_its_own_file() {
 
 /// [`host_pid_running`], skipping `other` (a host process of the same path).
 fn host_pid_running_other_than(exe: &Path, other: u32) -> u32 {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|p| p.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            if pid != other
-                && std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == exe)
-            {
-                return pid;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("no other process runs {}", exe.display());
+    wait_for_process(
+        &format!("other than {other} runs {}", exe.display()),
+        |pid| {
+            pid != other && std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == exe)
+        },
+    )
 }
 
 /// The host pid of the process whose executable, as it sees it, is `exe` (waits for it).

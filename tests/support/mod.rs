@@ -362,3 +362,21 @@ impl Tracer {
         self.lines.iter().collect::<Vec<_>>().join("\n")
     }
 }
+
+/// The first process (host pid) for which `matches` holds, waiting up to 20 s for one.
+pub fn wait_for_process(what: &str, matches: impl Fn(u32) -> bool) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let pid = entry
+                .file_name()
+                .to_str()
+                .and_then(|p| p.parse::<u32>().ok());
+            if let Some(pid) = pid.filter(|&pid| matches(pid)) {
+                return pid;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("no process {what}");
+}
