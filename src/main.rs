@@ -33,6 +33,10 @@ struct Cli {
     #[arg(long)]
     check: bool,
 
+    /// Search DIR for `#include` (before the system's include directories), as bpftrace's -I.
+    #[arg(short = 'I', value_name = "DIR")]
+    include_dir: Vec<PathBuf>,
+
     /// Print an intermediate form: the checked AST, the IR, or the eBPF instructions.
     #[arg(short = 'd', value_name = "STAGE")]
     dump: Option<Stage>,
@@ -140,6 +144,16 @@ struct Cli {
     /// with `-`.
     #[arg(value_name = "FILE | ARGS")]
     rest: Vec<String>,
+}
+
+/// Where `#include` looks: `-I` directories first, then the system's.
+fn include_dirs(cli: &Cli) -> Vec<PathBuf> {
+    let system = gprobe_compiler::syntax::preprocess::SYSTEM_INCLUDE_DIRS;
+    cli.include_dir
+        .iter()
+        .cloned()
+        .chain(system.iter().map(PathBuf::from))
+        .collect()
 }
 
 impl Cli {
@@ -298,7 +312,11 @@ fn run(cli: Cli) -> ExitCode {
         has_target: cli.pid().is_some() || cli.command.is_some(),
     };
 
-    let mut program = match gprobe_compiler::parse(&source) {
+    let parse_options = gprobe_compiler::syntax::ParseOptions {
+        positional: options.positional.clone(),
+        include_dirs: include_dirs(&cli),
+    };
+    let mut program = match gprobe_compiler::parse_with(&source, &parse_options) {
         Ok(program) => program,
         Err(diagnostics) => {
             reporter.diagnostics(&diagnostics);
@@ -438,6 +456,7 @@ fn run(cli: Cli) -> ExitCode {
         session.set_recompile(recompile_for(
             source.clone(),
             file_name.clone(),
+            include_dirs(&cli),
             recipe_node_wide,
             compile_options.clone(),
             expanded.initial.clone(),
@@ -492,6 +511,7 @@ fn by_process(program: &mut gprobe_compiler::ast::Program) {
 fn recompile_for(
     source: String,
     file_name: String,
+    include_dirs: Vec<PathBuf>,
     recipe_node_wide: bool,
     options: CompileOptions,
     initial: std::collections::HashMap<(String, String), Vec<String>>,
@@ -500,7 +520,12 @@ fn recompile_for(
         let render = |d: &[gprobe_compiler::diag::Diagnostic]| {
             gprobe_compiler::diag::render(d, &file_name, &source, false)
         };
-        let mut program = gprobe_compiler::parse(&source).map_err(|d| render(&d))?;
+        let parse_options = gprobe_compiler::syntax::ParseOptions {
+            positional: options.check.positional.clone(),
+            include_dirs: include_dirs.clone(),
+        };
+        let mut program =
+            gprobe_compiler::parse_with(&source, &parse_options).map_err(|d| render(&d))?;
         if recipe_node_wide {
             by_process(&mut program);
         }

@@ -113,9 +113,9 @@ const BAD: &[(&str, &str, &str, &str, &str)] = &[
     (
         "positional",
         "str($2)",
-        "str($3)",
-        "positional parameter `$3` was not given",
-        "2 positional parameter(s) given",
+        "str($0)",
+        "positional parameters are `$1`, `$2`, ...",
+        "not a valid positional parameter",
     ),
     (
         "map_keys",

@@ -109,8 +109,8 @@ const INLINE: &[(&str, &str, &str)] = &[
     ),
     (
         "docs/language.md",
-        "`1_000_000`, durations `10ms` `5s` `250us` `3ns`",
-        "BEGIN { printf(\"%d %d %d %d %d %d %d\\n\", 42, 0x1f, 1_000_000, 10ms, 5s, 250us, 3ns); }",
+        "`1_000_000`, `1e6`, durations `10ms` `5s` `250us` `3ns`",
+        "BEGIN { printf(\"%d %d %d %d %d %d %d %d %d\\n\", 42, 0x1f, 0775, 1_000_000, 1e6, 10ms, 5s, 250us, 3ns); }",
     ),
     (
         "docs/language.md",

@@ -37,6 +37,15 @@ pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic>> {
     syntax::parse(source)
 }
 
+/// [`parse`] with positional parameters (used in attach points and `unroll`) and `#include`
+/// directories.
+pub fn parse_with(
+    source: &str,
+    options: &syntax::ParseOptions,
+) -> Result<ast::Program, Vec<Diagnostic>> {
+    syntax::parse_with(source, options)
+}
+
 /// Checks and annotates a parsed program (see [`check`] for the guarantees of a checked tree).
 pub fn check(
     program: &mut ast::Program,

@@ -901,7 +901,11 @@ impl<'a> Checker<'a> {
                             Type::Str { size }
                         }
                     },
-                    None => Type::Unknown,
+                    // Unset: 0, as in bpftrace (`str($1)` is "", see `call`).
+                    None => {
+                        e.kind = ExprKind::Int(0);
+                        Type::Int(IntType::I64)
+                    }
                 }
             }
             ExprKind::PositionalCount => {
@@ -1098,15 +1102,17 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// A positional parameter's text; `None` (with a warning) when it was not given, which
+    /// bpftrace reads as 0 or "".
     fn positional(&mut self, n: u32, at: Span) -> Option<String> {
         let given = self.options.positional.len();
         match self.options.positional.get(n as usize - 1) {
             Some(value) => Some(value.clone()),
             None => {
                 self.error(
-                    Diagnostic::error(
+                    Diagnostic::warning(
                         codes::BAD_POSITIONAL,
-                        format!("positional parameter `${n}` was not given"),
+                        format!("positional parameter `${n}` was not given: it reads as 0 (\"\" in `str()`)"),
                     )
                     .primary(at, format!("{given} positional parameter(s) given"))
                     .help("pass values after the program: `gprobe script.gp -- value1 value2`"),
@@ -1453,9 +1459,9 @@ impl<'a> Checker<'a> {
         if b == Builtin::Str
             && let Some(first) = args.first_mut()
             && let ExprKind::Positional(n) = first.kind
-            && let Some(value) = self.options.positional.get(n as usize - 1)
         {
-            first.kind = ExprKind::Str(value.clone());
+            let value = self.positional(n, first.span).unwrap_or_default();
+            first.kind = ExprKind::Str(value);
         }
         let n = args.len();
         let (min, max) = (spec.min_args(), spec.max_args());
