@@ -24,6 +24,7 @@ pub mod names;
 pub mod opt;
 pub mod regalloc;
 pub mod span;
+pub mod split;
 pub mod syntax;
 pub mod target;
 pub mod types;

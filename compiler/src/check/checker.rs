@@ -22,6 +22,10 @@ pub fn run(
     env: &dyn Env,
     options: &Options,
 ) -> (Result<Checked, Vec<Diagnostic>>, Vec<Diagnostic>) {
+    let split_errors = crate::split::split_tracepoints(program, env);
+    if !split_errors.is_empty() {
+        return (Err(split_errors), Vec::new());
+    }
     // Two learning passes settle self-references like `@n = @n + 1` and reads above writes.
     let mut tables = Tables::default();
     for _ in 0..2 {
@@ -32,6 +36,15 @@ pub fn run(
 
     let mut check = Checker::new(env, options, tables, true);
     check.program(program);
+    // Probes split per attach point (see `split`) share spans: say each finding once.
+    let mut seen = Vec::new();
+    check.diags.retain(|d| {
+        let new = !seen.contains(d);
+        if new {
+            seen.push(d.clone());
+        }
+        new
+    });
     let warnings: Vec<Diagnostic> = check
         .diags
         .iter()

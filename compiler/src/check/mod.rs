@@ -35,6 +35,12 @@ pub trait Env {
     /// [`tracefs::parse_format`]). `Err` says why they are unknown.
     fn tracepoint_fields(&self, category: &str, name: &str) -> Result<Vec<Field>, String>;
 
+    /// Every tracepoint of this kernel as (category, name), for wildcards
+    /// (`tracepoint:syscalls:sys_enter_exec*`). `Err` when they cannot be listed.
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
+        Err("tracepoints cannot be listed here".into())
+    }
+
     /// The parameters and results of Go function `function` in `binary` (`None`: the `-p`/`-c`
     /// target). `Err` says why the signature is unknown.
     fn go_function(&self, binary: Option<&str>, function: &str) -> Result<GoFunction, String>;
