@@ -310,6 +310,7 @@ fn run(cli: Cli) -> ExitCode {
     let options = Options {
         positional: rest,
         has_target: cli.pid().is_some() || cli.command.is_some(),
+        check_only: cli.check || cli.dump.is_some(),
     };
 
     let parse_options = gprobe_compiler::syntax::ParseOptions {

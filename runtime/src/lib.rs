@@ -11,6 +11,7 @@ pub mod decode;
 mod dynamic;
 pub mod error;
 mod kernel;
+mod kprobe;
 pub mod output;
 pub mod printf;
 pub mod procs;
@@ -29,6 +30,7 @@ pub mod verifier;
 
 pub use dynamic::{NewExecutable, Recompile};
 pub use error::RuntimeError;
+pub use kprobe::kprobes_available;
 pub use output::flamegraph::FlameGraphSink;
 pub use output::json::JsonSink;
 pub use output::metrics::MapMeta;
