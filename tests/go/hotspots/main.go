@@ -5,7 +5,7 @@
 //   - alloc: main.allocate makes -n slices of 1 KiB (sizes not known at compile time, so each
 //     is a heap allocation through runtime.makeslice).
 //   - block: main.waitForTicks receives -n times from a channel that a sender fills every
-//     10 ms, so that receive is where goroutines spend their blocked time.
+//     10 ms (spinning in between), so that receive is where goroutines spend their blocked time.
 package main
 
 import (
@@ -59,8 +59,6 @@ func main() {
 	mode := flag.String("mode", "cpu", "cpu, alloc or block")
 	n := flag.Int("n", 0, "rounds (cpu), allocations (alloc) or receives (block); 0: a default")
 	flag.Parse()
-	// Give the tracer a moment to see the process run before the work starts.
-	time.Sleep(200 * time.Millisecond)
 	switch *mode {
 	case "cpu":
 		if *n == 0 {
@@ -71,8 +69,7 @@ func main() {
 		if *n == 0 {
 			*n = 20000
 		}
-		size := 1024 + len(*mode)%1
-		fmt.Println(allocate(*n, size))
+		fmt.Println(allocate(*n, 1024+*n%1))
 	case "block":
 		if *n == 0 {
 			*n = 40
@@ -80,7 +77,9 @@ func main() {
 		ticks := make(chan int)
 		go func() {
 			for i := 0; i < *n; i++ {
-				time.Sleep(10 * time.Millisecond)
+				// Spins rather than sleeps: the receiver is the only one parked.
+				for start := time.Now(); time.Since(start) < 10*time.Millisecond; {
+				}
 				ticks <- 1
 			}
 		}()

@@ -9,6 +9,16 @@ use gprobe_compiler::types::AggKind;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+/// The script's `// @pprof` lines.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Annotations {
+    /// `// @pprof @MAP TYPE/UNIT [from UNIT]`, in order.
+    pub types: Vec<Declared>,
+    /// `// @pprof drop_frames REGEX`: the profile's `drop_frames` (pprof removes frames of
+    /// functions matching it, and those they called, from each stack that has others).
+    pub drop_frames: Option<String>,
+}
+
 /// A `// @pprof @MAP TYPE/UNIT [from UNIT]` line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Declared {
@@ -19,10 +29,10 @@ pub struct Declared {
     pub scale: i64,
 }
 
-impl Declared {
-    /// Every `@pprof` line of `source`, in order. Errors name the line.
-    pub fn parse_all(source: &str) -> Result<Vec<Declared>, String> {
-        let mut out = Vec::new();
+impl Annotations {
+    /// Every `@pprof` line of `source`. Errors name the line.
+    pub fn parse(source: &str) -> Result<Annotations, String> {
+        let mut out = Annotations::default();
         for (i, line) in source.lines().enumerate() {
             let Some(rest) = line.trim().strip_prefix("//") else {
                 continue;
@@ -33,10 +43,18 @@ impl Declared {
             let bad = |why: &str| {
                 format!(
                     "line {}: {why}: `// @pprof @MAP TYPE/UNIT [from UNIT]` \
-                     (e.g. `// @pprof @bytes alloc_space/bytes`)",
+                     (e.g. `// @pprof @bytes alloc_space/bytes`) or `// @pprof drop_frames REGEX`",
                     i + 1
                 )
             };
+            if let Some(regex) = rest.trim().strip_prefix("drop_frames") {
+                let regex = regex.trim();
+                if regex.is_empty() {
+                    return Err(bad("drop_frames without a regular expression"));
+                }
+                out.drop_frames = Some(regex.to_string());
+                continue;
+            }
             let words: Vec<&str> = rest.split_whitespace().collect();
             let (map, kind, from) = match words.as_slice() {
                 [map, kind] => (*map, *kind, None),
@@ -64,7 +82,7 @@ impl Declared {
                     }
                 },
             };
-            out.push(Declared {
+            out.types.push(Declared {
                 map: map.to_string(),
                 r#type: r#type.to_string(),
                 unit: unit.to_string(),
@@ -102,11 +120,13 @@ pub struct ProfileSpec {
     labels: Vec<Option<String>>,
     /// `profile:` probe period, for a CPU profile's `period`.
     cpu_period_ns: Option<u64>,
+    drop_frames: Option<String>,
 }
 
 impl ProfileSpec {
     pub fn new(manifest: &Manifest, source: &str) -> Result<ProfileSpec, String> {
-        let declared = Declared::parse_all(source)?;
+        let annotations = Annotations::parse(source)?;
+        let declared = &annotations.types;
         let stack_maps: Vec<&MapSpec> = manifest
             .maps
             .iter()
@@ -120,7 +140,7 @@ impl ProfileSpec {
                     .into(),
             );
         }
-        for d in &declared {
+        for d in declared {
             if !stack_maps.iter().any(|m| name(m) == d.map) {
                 return Err(format!(
                     "@pprof names {}, which is not a map keyed by a stack",
@@ -159,7 +179,7 @@ impl ProfileSpec {
         let cpu_period_ns = super::profile_period_ns(manifest);
         let mut columns = Vec::new();
         // Declared first, in the order written; then the rest by name.
-        for d in &declared {
+        for d in declared {
             if group.iter().any(|m| name(m) == d.map) {
                 columns.push(Column {
                     map: d.map.clone(),
@@ -214,6 +234,7 @@ impl ProfileSpec {
             columns,
             labels,
             cpu_period_ns: cpu.then_some(cpu_period_ns).flatten(),
+            drop_frames: annotations.drop_frames,
         })
     }
 
@@ -444,6 +465,9 @@ pub fn profile(
                 t.p.period = 1;
             }
         }
+    }
+    if let Some(regex) = &spec.drop_frames {
+        t.p.drop_frames = t.string(regex);
     }
     let comment = t.string(&format!("gprobe {}", env!("CARGO_PKG_VERSION")));
     t.p.comment.push(comment);

@@ -9,11 +9,14 @@
 //! or `// @pprof @blocked_us delay/nanoseconds from microseconds`. Undeclared, a `count()` map
 //! of a script with a `profile:` probe is a CPU profile (`samples/count` and `cpu/nanoseconds`,
 //! the period from the probe's rate); any other map is `NAME/count`.
+//! `// @pprof drop_frames REGEX` sets the profile's `drop_frames`: pprof then cuts each stack
+//! at the first matching function below the program's own code (e.g. the runtime's allocator
+//! under the allocating function, as Go's own heap profiles do).
 
 mod build;
 pub mod proto;
 
-pub use build::{Declared, ProfileSpec, profile};
+pub use build::{Annotations, Declared, ProfileSpec, profile};
 
 use super::Sink;
 use crate::value::MapSnapshot;
