@@ -15,6 +15,8 @@
 
 mod build;
 pub mod proto;
+#[cfg(test)]
+mod tests;
 
 pub use build::{Annotations, Declared, ProfileSpec, profile};
 
