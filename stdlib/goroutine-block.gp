@@ -16,7 +16,7 @@
 // parking frames dropped from each (as from Go's own block profiles):
 // @pprof @blocks_by_stack contentions/count
 // @pprof @blocked_us_by_stack delay/nanoseconds from microseconds
-// @pprof drop_frames runtime\..*
+// @pprof drop_frames runtime\..*|(internal/)?sync\.runtime_.*
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
