@@ -392,3 +392,61 @@ fn pprof_problems_are_reported_before_attaching() {
     }
     assert_no_gprobe_programs();
 }
+
+/// No annotations: a bpftrace-style `profile:hz:99 { @[comm, ustack] = count(); }` is a CPU
+/// profile at the probe's period, named from the pclntab (file:line, inlined calls) although
+/// `ustack` names frames by ELF symbols, with `comm` as a sample label.
+#[test]
+fn a_plain_ustack_profile_is_a_cpu_profile_with_labels() {
+    if !ready() {
+        return;
+    }
+    let bin = go_target("hotspots", "1.27.3", &[]);
+    let comm: String = bin
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .chars()
+        .take(15)
+        .collect();
+    let file =
+        std::env::temp_dir().join(format!("gprobe-pprof-{}-ustack.pb.gz", std::process::id()));
+    let script = format!("profile:hz:49 /comm == \"{comm}\"/ {{ @[comm, ustack] = count(); }}");
+    let command = format!("{} -mode cpu", bin.display());
+    {
+        let _k = kernel_lock();
+        let out = run_gprobe(
+            &[
+                "-e",
+                &script,
+                "-c",
+                &command,
+                "--pprof",
+                file.to_str().unwrap(),
+            ],
+            LIMIT,
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_no_gprobe_programs();
+    }
+    for reader in READERS {
+        let top = pprof(reader, &["-top", "-lines"], &file);
+        assert_eq!(report_type(&top), "cpu", "Go {reader}:\n{top}");
+        let rows = top_rows(&top);
+        assert!(
+            rows.first()
+                .is_some_and(|r| r.2.starts_with("main.mix /") && r.2.ends_with(" (inline)")),
+            "Go {reader}:\n{top}"
+        );
+        let raw = pprof(reader, &["-raw"], &file);
+        // 1e9 / 49 Hz.
+        assert!(raw.contains("Period: 20408163\n"), "Go {reader}:\n{raw}");
+        let tags = pprof(reader, &["-tags"], &file);
+        assert!(
+            tags.contains("comm: Total") && tags.contains(&format!("(  100%): {comm}")),
+            "Go {reader}:\n{tags}"
+        );
+    }
+    let _ = std::fs::remove_file(&file);
+}

@@ -291,7 +291,7 @@ impl NodeWide {
         Stack {
             frames: procs.user_frames(pid, &addrs, go),
             pcs: if pcs {
-                procs.user_pcs(pid, &addrs, go)
+                procs.user_pcs(pid, &addrs)
             } else {
                 Vec::new()
             },
@@ -524,19 +524,15 @@ impl Resolver {
                     };
                 }
                 let pc = self.unbias(address);
-                let go = self.go_binary().filter(|bin| {
-                    kind == StackKind::Go
-                        || self.table(true).lookup(pc).is_none() && bin.function_at(pc).is_some()
-                });
-                let lines = match go {
-                    Some(bin) => crate::stack::go_lines(bin, pc, return_address),
-                    None => self
-                        .table(true)
-                        .lookup(pc)
-                        .map(|s| PcLine::symbol(&s))
-                        .into_iter()
-                        .collect(),
-                };
+                // Go code by its pclntab (file:line, inlined calls) whatever the stack kind;
+                // the rest by ELF symbol.
+                let mut lines = self
+                    .go_binary()
+                    .map(|bin| crate::stack::go_lines(bin, pc, return_address))
+                    .unwrap_or_default();
+                if lines.is_empty() {
+                    lines.extend(self.table(true).lookup(pc).map(|s| PcLine::symbol(&s)));
+                }
                 Pc {
                     address,
                     return_address,

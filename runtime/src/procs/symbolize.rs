@@ -78,7 +78,7 @@ impl Processes {
     }
 
     /// [`Processes::user_frames`] as addresses with their mapping and source lines (pprof).
-    pub fn user_pcs(&mut self, pid: u32, addrs: &[u64], go: bool) -> Vec<Pc> {
+    pub fn user_pcs(&mut self, pid: u32, addrs: &[u64]) -> Vec<Pc> {
         addrs
             .iter()
             .enumerate()
@@ -103,17 +103,16 @@ impl Processes {
                         go: bin.go().is_some(),
                     })
                 });
-                pc.lines = match bin.go() {
-                    Some(gobin) if go || bin.symbols().lookup(link).is_none() => {
-                        crate::stack::go_lines(gobin, link, return_address)
-                    }
-                    _ => bin
-                        .symbols()
-                        .lookup(link)
-                        .map(|s| PcLine::symbol(&s))
-                        .into_iter()
-                        .collect(),
-                };
+                // Go code by its pclntab (file:line, inlined calls) whatever the stack kind;
+                // the rest by ELF symbol.
+                pc.lines = bin
+                    .go()
+                    .map(|g| crate::stack::go_lines(g, link, return_address))
+                    .unwrap_or_default();
+                if pc.lines.is_empty() {
+                    pc.lines
+                        .extend(bin.symbols().lookup(link).map(|s| PcLine::symbol(&s)));
+                }
                 pc
             })
             .collect()
