@@ -450,3 +450,78 @@ fn a_plain_ustack_profile_is_a_cpu_profile_with_labels() {
     }
     let _ = std::fs::remove_file(&file);
 }
+
+/// Node-wide (`--exe`, no `-p`/`-c`): each process's addresses are placed in its own mappings
+/// (from /proc/PID/maps, with the binary's build id: Go 1.19 writes no GNU build id, so Go's
+/// own, as `go tool buildid` prints it), and `pid` is a numeric sample label.
+#[test]
+fn a_node_wide_profile_maps_each_process() {
+    if !ready() {
+        return;
+    }
+    let bin = go_target("hotspots", "1.19", &[]);
+    let file = std::env::temp_dir().join(format!("gprobe-pprof-{}-node.pb.gz", std::process::id()));
+    let _k = kernel_lock();
+    let mut child = Command::new(&bin)
+        .args(["-mode", "cpu", "-n", "4000000000"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let glob = format!("**/{}", bin.file_name().unwrap().to_str().unwrap());
+    let out = run_gprobe(
+        &[
+            "--exe",
+            &glob,
+            "-e",
+            "profile:hz:99 { @[pid, gostack] = count(); } interval:s:2 { exit(); }",
+            "--pprof",
+            file.to_str().unwrap(),
+        ],
+        LIMIT,
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_no_gprobe_programs();
+    let build_id = {
+        let out = Command::new(go_tool("1.19"))
+            .args(["tool", "buildid"])
+            .arg(&bin)
+            .output()
+            .unwrap();
+        text(&out.stdout).trim().to_string()
+    };
+    for reader in READERS {
+        let top = pprof(reader, &["-top"], &file);
+        assert_eq!(
+            top_rows(&top).first().map(|r| r.2.as_str()),
+            Some("main.mix (inline)"),
+            "Go {reader}:\n{top}"
+        );
+        let raw = pprof(reader, &["-raw"], &file);
+        let mapping = raw
+            .lines()
+            .skip_while(|l| *l != "Mappings")
+            .nth(1)
+            .unwrap_or("");
+        assert!(
+            mapping.contains(&format!(" {} ", bin.display()))
+                && mapping.contains("[FN][FL][LN][IN]"),
+            "Go {reader}: {mapping}\n{raw}"
+        );
+        // The GNU build id when the linker wrote one, else Go's own.
+        assert!(
+            mapping
+                .split_whitespace()
+                .nth(2)
+                .is_some_and(|id| id.len() >= 32),
+            "Go {reader}: {mapping} (go build id {build_id})"
+        );
+        let tags = pprof(reader, &["-tags"], &file);
+        assert!(
+            tags.contains("pid: Total") && tags.contains(&format!("): {}", child.id())),
+            "Go {reader}:\n{tags}"
+        );
+    }
+    let _ = std::fs::remove_file(&file);
+}
