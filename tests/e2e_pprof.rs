@@ -301,9 +301,9 @@ fn goroutine_block_is_a_block_profile_of_the_waiting_function() {
                 Some("main.waitForTicks"),
                 "{what}:\n{delay}"
             );
-            // 40 receives, each waiting for a 10 ms spin of the sender.
+            // 40 receives, most waiting for a 10 ms spin of the sender.
             let ms: f64 = rows[0].0.trim_end_matches("ms").parse().unwrap();
-            assert!(ms >= 350.0, "{what}: {ms} ms blocked:\n{delay}");
+            assert!(ms >= 250.0, "{what}: {ms} ms blocked:\n{delay}");
             let contentions = pprof(reader, &["-top", "-sample_index=contentions"], &file);
             assert_eq!(
                 report_type(&contentions),
@@ -312,10 +312,23 @@ fn goroutine_block_is_a_block_profile_of_the_waiting_function() {
             );
             let rows = top_rows(&contentions);
             assert_eq!(
-                rows.first().map(|r| (r.0.as_str(), r.2.as_str())),
-                Some(("40", "main.waitForTicks")),
+                rows.first().map(|r| r.2.as_str()),
+                Some("main.waitForTicks"),
                 "{what}:\n{contentions}"
             );
+            // One side of each of the 40 hand-overs parks: the receiver, unless it came late
+            // (a busy machine) and the sender waited instead.
+            let parked = |name: &str| -> u64 {
+                rows.iter()
+                    .find(|r| r.2 == name)
+                    .map_or(0, |r| r.0.parse().unwrap())
+            };
+            assert_eq!(
+                parked("main.waitForTicks") + parked("main.main.func1"),
+                40,
+                "{what}:\n{contentions}"
+            );
+            assert!(parked("main.waitForTicks") >= 30, "{what}:\n{contentions}");
             let raw = pprof(reader, &["-raw"], &file);
             assert_eq!(
                 raw_samples(&raw).0,
