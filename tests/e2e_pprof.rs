@@ -151,6 +151,13 @@ fn cpu_profile_is_a_cpu_profile_of_the_hot_function() {
             let what = format!("Go {version} target, Go {reader} pprof ({size} bytes)");
             let top = pprof(reader, &["-top"], &file);
             assert_eq!(report_type(&top), "cpu", "{what}:\n{top}");
+            // duration_nanos: the probes ran while main.crunch did (about 1.6 s of work).
+            let seconds: f64 = top
+                .lines()
+                .find_map(|l| l.strip_prefix("Duration: "))
+                .and_then(|d| d.split(['s', ',']).next()?.parse().ok())
+                .unwrap_or(0.0);
+            assert!(seconds >= 0.5, "{what}:\n{top}");
             let rows = top_rows(&top);
             // main.mix is inlined into main.crunch: samples land in its code.
             assert_eq!(

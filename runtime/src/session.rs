@@ -586,10 +586,12 @@ impl Session {
         self.loaded.detach_except(&keep);
         if sink.wants_profile() {
             // Stacks with addresses and lines, before END can clear or trim the maps.
+            let stopped = std::time::Instant::now();
             self.resolver.pcs.set(true);
             let maps = self.user_maps();
             self.resolver.pcs.set(false);
-            sink.profile(&maps?).map_err(RuntimeError::Output)?;
+            sink.profile(&maps?, stopped)
+                .map_err(RuntimeError::Output)?;
         }
 
         let direct_ends = std::mem::take(&mut self.direct_ends);

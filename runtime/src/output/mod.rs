@@ -42,9 +42,9 @@ pub trait Sink {
     fn wants_profile(&self) -> bool {
         false
     }
-    /// Probes are detached and END has not run yet (it may print, trim or clear maps): every
-    /// user map as tracing left it, stacks with their addresses (`Stack::pcs`).
-    fn profile(&mut self, _maps: &[MapSnapshot]) -> io::Result<()> {
+    /// Probes are detached (at `stopped`) and END has not run yet (it may print, trim or clear
+    /// maps): every user map as tracing left it, stacks with their addresses (`Stack::pcs`).
+    fn profile(&mut self, _maps: &[MapSnapshot], _stopped: std::time::Instant) -> io::Result<()> {
         Ok(())
     }
     /// Tracing stopped: the final contents of every user map (empty ones included).
@@ -112,10 +112,10 @@ impl Sink for Tee {
     fn wants_profile(&self) -> bool {
         self.sinks.iter().any(|s| s.wants_profile())
     }
-    fn profile(&mut self, maps: &[MapSnapshot]) -> io::Result<()> {
+    fn profile(&mut self, maps: &[MapSnapshot], stopped: std::time::Instant) -> io::Result<()> {
         self.each(|s| {
             if s.wants_profile() {
-                s.profile(maps)
+                s.profile(maps, stopped)
             } else {
                 Ok(())
             }

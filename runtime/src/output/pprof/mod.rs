@@ -80,9 +80,9 @@ impl Sink for PprofSink {
         true
     }
 
-    fn profile(&mut self, maps: &[MapSnapshot]) -> io::Result<()> {
+    fn profile(&mut self, maps: &[MapSnapshot], stopped: Instant) -> io::Result<()> {
         let (duration, start) = match self.started {
-            Some((at, wall)) => (at.elapsed(), wall),
+            Some((at, wall)) => (stopped.saturating_duration_since(at), wall),
             None => (Default::default(), SystemTime::now()),
         };
         let time_nanos = start

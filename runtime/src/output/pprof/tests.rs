@@ -274,7 +274,7 @@ fn the_sink_writes_a_gzipped_profile() {
         "@s",
         vec![(vec![go_stack(0x401010)], MapValue::Count(2))],
     )];
-    sink.profile(&maps).unwrap();
+    sink.profile(&maps, std::time::Instant::now()).unwrap();
     sink.finish(&[]).unwrap();
     let gz = std::fs::read(&path).unwrap();
     let _ = std::fs::remove_file(&path);
