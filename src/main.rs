@@ -88,6 +88,12 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     folded: Option<PathBuf>,
 
+    /// At exit, write the maps keyed by a stack as a gzipped pprof profile (`go tool pprof
+    /// FILE`): function names, file:line and inlined frames from the pclntab, one sample type
+    /// per map (see docs/output-formats.md).
+    #[arg(long, value_name = "FILE")]
+    pprof: Option<PathBuf>,
+
     /// Trace this process (uprobes may then omit the binary); tracing ends when it exits. A
     /// comma list (`-p 12,34`) traces those processes, each on its own terms (node-wide form),
     /// until all have exited.
@@ -556,6 +562,7 @@ fn sink_options(cli: &Cli) -> sinks::Options {
         interval: cli.interval,
         flamegraph: cli.flamegraph.clone(),
         folded: cli.folded.clone(),
+        pprof: cli.pprof.clone(),
         quiet: cli.quiet,
         pid: cli.pid(),
         command: cli.command.clone(),

@@ -8,7 +8,7 @@ use gprobe_runtime::output::fdout::FdOut;
 use gprobe_runtime::output::metrics;
 use gprobe_runtime::output::otlp::{AttrValue, Endpoint, ResourceInfo};
 use gprobe_runtime::{
-    FlameGraphSink, JsonSink, MapMeta, OtlpSink, PrometheusSink, Sink, Tee, TextSink,
+    FlameGraphSink, JsonSink, MapMeta, OtlpSink, PprofSink, PrometheusSink, Sink, Tee, TextSink,
 };
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -35,6 +35,8 @@ pub struct Options {
     pub interval: Duration,
     pub flamegraph: Option<PathBuf>,
     pub folded: Option<PathBuf>,
+    /// `--pprof FILE`.
+    pub pprof: Option<PathBuf>,
     /// `-q`: no "Attaching N probes..." banner.
     pub quiet: bool,
     pub pid: Option<u32>,
@@ -75,9 +77,16 @@ pub fn build(options: &Options, manifest: &Manifest, source: &str) -> Result<Tee
     }
     // Files written only at exit are proven writable now, so a typo in a path fails before
     // anything is attached rather than after a long trace.
-    for path in [&options.flamegraph, &options.folded].into_iter().flatten() {
+    for path in [&options.flamegraph, &options.folded, &options.pprof]
+        .into_iter()
+        .flatten()
+    {
         check_writable(path)?;
     }
+    let pprof = match &options.pprof {
+        Some(path) => Some(PprofSink::new(path.clone(), manifest, source)?),
+        None => None,
+    };
     // Buffered: the session flushes after each batch of events, so bursts cost few writes.
     // FdOut underneath: a stalled reader never keeps a Ctrl-C waiting.
     let fd = match &options.output {
@@ -111,6 +120,9 @@ pub fn build(options: &Options, manifest: &Manifest, source: &str) -> Result<Tee
             title: target_exe(manifest, options)
                 .map_or("gprobe".into(), |p| format!("gprobe: {}", p.display())),
         }));
+    }
+    if let Some(sink) = pprof {
+        sinks.push(Box::new(sink));
     }
     Ok(Tee { sinks })
 }

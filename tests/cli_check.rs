@@ -625,7 +625,7 @@ fn bad_pids_are_refused_plainly() {
 fn output_paths_are_checked_before_attaching() {
     let missing = std::env::temp_dir().join(format!("gprobe-no-such-dir-{}", std::process::id()));
     let program = "profile:hz:99 { @[kstack] = count(); exit(); }";
-    for flag in ["-o", "--flamegraph", "--folded"] {
+    for flag in ["-o", "--flamegraph", "--folded", "--pprof"] {
         let path = missing.join("out");
         let out = gprobe()
             .arg(flag)
