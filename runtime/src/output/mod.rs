@@ -5,6 +5,7 @@
 pub mod fdout;
 pub mod flamegraph;
 pub mod json;
+pub mod annotations;
 pub mod metrics;
 pub mod otlp;
 pub mod prometheus;
