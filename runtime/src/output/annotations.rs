@@ -18,7 +18,9 @@
 //! program's text by line (like a recipe's `@param`), and a bad one is an error naming its line.
 
 use super::metrics::MapMeta;
+use gprobe_compiler::diag::Diagnostic;
 use gprobe_compiler::manifest::{FieldKind, Manifest, MapRole, MapValue};
+use gprobe_compiler::span::Span;
 use gprobe_compiler::types::AggKind;
 
 /// One `// @metric` line, parsed.
@@ -26,6 +28,12 @@ use gprobe_compiler::types::AggKind;
 pub struct MetricAnnotation {
     /// 1-based line of the annotation in the program text.
     pub line: usize,
+    /// Where its words are in the program text, for diagnostics: the whole annotation, the
+    /// map, `unit=` and `keys=`.
+    pub span: Span,
+    pub map_span: Span,
+    pub unit_span: Span,
+    pub keys_span: Span,
     /// `@latency_us`.
     pub map: String,
     /// `http.server.request.duration`.
@@ -99,35 +107,61 @@ impl Unit {
     }
 }
 
-/// A bad annotation: its line and what is wrong.
+/// A bad annotation: where, and what is wrong.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AnnotationError {
     pub line: usize,
+    pub span: Span,
     pub message: String,
 }
 
-/// The comment text after `//` when a line is a `// @metric` annotation.
-fn annotation_text(line: &str) -> Option<&str> {
-    let rest = line.trim().strip_prefix("//")?.trim_start();
-    let rest = rest.strip_prefix("@metric")?;
-    (rest.is_empty() || rest.starts_with([' ', '\t'])).then_some(rest.trim())
+/// The error code of every annotation diagnostic.
+pub const CODE: &str = "E0900";
+
+/// The errors as diagnostics pointing at the annotation's words.
+pub fn diagnostics(errors: &[AnnotationError]) -> Vec<Diagnostic> {
+    errors
+        .iter()
+        .map(|e| {
+            Diagnostic::error(CODE, format!("bad @metric annotation: {}", e.message))
+                .primary(e.span, "in this annotation")
+                .help("see docs/output-formats.md, \"Declaring metrics\"")
+        })
+        .collect()
+}
+
+/// The text after `@metric` when a line is a `// @metric` annotation, and the offset in the
+/// line where `@metric` starts.
+fn annotation_text(line: &str) -> Option<(usize, &str)> {
+    let rest = line.trim_start().strip_prefix("//")?.trim_start();
+    let at = line.len() - rest.len();
+    let args = rest.strip_prefix("@metric")?;
+    (args.is_empty() || args.starts_with([' ', '\t'])).then_some((at, args))
 }
 
 /// Every `// @metric` line of `source`, parsed; every bad one is an error.
 pub fn parse(source: &str) -> Result<Vec<MetricAnnotation>, Vec<AnnotationError>> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
-    for (i, line) in source.lines().enumerate() {
-        let Some(text) = annotation_text(line) else {
+    let mut line_start = 0;
+    for (i, line) in source.split('\n').enumerate() {
+        let start = line_start;
+        line_start += line.len() + 1;
+        let Some((at, args)) = annotation_text(line) else {
             continue;
         };
-        match parse_one(text) {
+        let line = line.trim_end();
+        // Offsets of the words after `@metric` in the source.
+        let base = start + at + "@metric".len();
+        let whole = Span::new(start + at, start + line.len());
+        match parse_one(args, base, whole) {
             Ok(mut a) => {
                 a.line = i + 1;
                 out.push(a);
             }
-            Err(message) => errors.push(AnnotationError {
+            Err((message, span)) => errors.push(AnnotationError {
                 line: i + 1,
+                span: span.unwrap_or(whole),
                 message,
             }),
         }
@@ -141,17 +175,22 @@ pub fn parse(source: &str) -> Result<Vec<MetricAnnotation>, Vec<AnnotationError>
 
 const FORM: &str = "expected `@metric @MAP NAME [unit=UNIT] [keys=A,B,...] [desc=\"...\"]`";
 
-/// Words separated by blanks; `"..."` (with `\"` and `\\`) is part of a word.
-fn words(text: &str) -> Result<Vec<String>, String> {
+/// Words separated by blanks, each with its byte range in `text`; `"..."` (with `\"` and
+/// `\\`) is part of a word.
+fn words(text: &str) -> Result<Vec<(String, std::ops::Range<usize>)>, String> {
     let mut out = Vec::new();
     let mut word = String::new();
-    let mut chars = text.chars();
+    let mut chars = text.char_indices().peekable();
     let mut in_word = false;
-    while let Some(c) = chars.next() {
+    let mut from = 0;
+    while let Some((at, c)) = chars.next() {
+        if !in_word && !matches!(c, ' ' | '\t') {
+            from = at;
+        }
         match c {
             ' ' | '\t' => {
                 if in_word {
-                    out.push(std::mem::take(&mut word));
+                    out.push((std::mem::take(&mut word), from..at));
                     in_word = false;
                 }
             }
@@ -159,9 +198,9 @@ fn words(text: &str) -> Result<Vec<String>, String> {
                 in_word = true;
                 word.push('"');
                 loop {
-                    match chars.next() {
+                    match chars.next().map(|(_, c)| c) {
                         Some('"') => break,
-                        Some('\\') => match chars.next() {
+                        Some('\\') => match chars.next().map(|(_, c)| c) {
                             Some(e @ ('"' | '\\')) => word.push(e),
                             Some(other) => {
                                 word.push('\\');
@@ -182,7 +221,7 @@ fn words(text: &str) -> Result<Vec<String>, String> {
         }
     }
     if in_word {
-        out.push(word);
+        out.push((word, from..text.len()));
     }
     Ok(out)
 }
@@ -204,41 +243,59 @@ fn valid_attribute(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.'))
 }
 
-fn parse_one(text: &str) -> Result<MetricAnnotation, String> {
-    let words = words(text)?;
-    let [map, name, options @ ..] = words.as_slice() else {
-        return Err(FORM.into());
+type ParseError = (String, Option<Span>);
+
+/// One annotation's words (`text`, which starts at `base` in the source; `whole` is the
+/// annotation's span).
+fn parse_one(text: &str, base: usize, whole: Span) -> Result<MetricAnnotation, ParseError> {
+    let words = words(text).map_err(|m| (m, None))?;
+    let span = |r: &std::ops::Range<usize>| Span::new(base + r.start, base + r.end);
+    let [(map, map_at), (name, name_at), options @ ..] = words.as_slice() else {
+        return Err((FORM.into(), None));
     };
-    let bare = map
-        .strip_prefix('@')
-        .ok_or_else(|| format!("`{map}` is not a map name; {FORM}"))?;
+    let bad_map = || {
+        (
+            format!("`{map}` is not a map name; {FORM}"),
+            Some(span(map_at)),
+        )
+    };
+    let bare = map.strip_prefix('@').ok_or_else(bad_map)?;
     if !bare.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(format!("`{map}` is not a map name; {FORM}"));
+        return Err(bad_map());
     }
     if !valid_metric_name(name) {
-        return Err(format!(
-            "`{name}` is not a metric name (a letter, then letters, digits, `_`, `.`, `-` or `/`)"
+        return Err((
+            format!(
+                "`{name}` is not a metric name (a letter, then letters, digits, `_`, `.`, `-` or `/`)"
+            ),
+            Some(span(name_at)),
         ));
     }
     let mut a = MetricAnnotation {
         line: 0,
+        span: whole,
+        map_span: span(map_at),
+        unit_span: whole,
+        keys_span: whole,
         map: map.clone(),
         name: name.clone(),
         unit: None,
         keys: None,
         description: None,
     };
-    for option in options {
+    for (option, at) in options {
+        let here = Some(span(at));
         let Some((key, value)) = option.split_once('=') else {
-            return Err(format!("`{option}`: expected unit=, keys= or desc="));
+            return Err((format!("`{option}`: expected unit=, keys= or desc="), here));
         };
-        let repeated = || format!("`{key}=` is given twice");
+        let repeated = || (format!("`{key}=` is given twice"), here);
         match key {
             "unit" => {
                 if a.unit.is_some() {
                     return Err(repeated());
                 }
-                a.unit = Some(Unit::parse(value)?);
+                a.unit = Some(Unit::parse(value).map_err(|m| (m, here))?);
+                a.unit_span = span(at);
             }
             "keys" => {
                 if a.keys.is_some() {
@@ -251,13 +308,17 @@ fn parse_one(text: &str) -> Result<MetricAnnotation, String> {
                         None => KeyAttribute::One(part.into()),
                     };
                     if let Some(bad) = key.names().iter().find(|n| !valid_attribute(n)) {
-                        return Err(format!(
-                            "keys=: `{bad}` is not an attribute name (letters, digits, `_` and `.`)"
+                        return Err((
+                            format!(
+                                "keys=: `{bad}` is not an attribute name (letters, digits, `_` and `.`)"
+                            ),
+                            here,
                         ));
                     }
                     keys.push(key);
                 }
                 a.keys = Some(keys);
+                a.keys_span = span(at);
             }
             "desc" => {
                 if a.description.is_some() {
@@ -266,10 +327,20 @@ fn parse_one(text: &str) -> Result<MetricAnnotation, String> {
                 let text = value
                     .strip_prefix('"')
                     .and_then(|v| v.strip_suffix('"'))
-                    .ok_or_else(|| format!("desc= takes a quoted text: desc=\"...\", not {value}"))?;
+                    .ok_or_else(|| {
+                        (
+                            format!("desc= takes a quoted text: desc=\"...\", not {value}"),
+                            here,
+                        )
+                    })?;
                 a.description = Some(text.to_string());
             }
-            _ => return Err(format!("unknown option `{key}=` (use unit=, keys= or desc=)")),
+            _ => {
+                return Err((
+                    format!("unknown option `{key}=` (use unit=, keys= or desc=)"),
+                    here,
+                ));
+            }
         }
     }
     Ok(a)
@@ -291,6 +362,12 @@ pub fn apply(
     for a in annotations {
         let error = |message: String| AnnotationError {
             line: a.line,
+            span: a.span,
+            message,
+        };
+        let error_at = |span: Span, message: String| AnnotationError {
+            line: a.line,
+            span,
             message,
         };
         if let Some((_, other)) = names.iter().find(|(n, _)| *n == a.name) {
@@ -310,14 +387,17 @@ pub fn apply(
             .iter()
             .find(|m| m.role == MapRole::User && m.user_name.as_deref() == Some(a.map.as_str()));
         let (Some(spec), Some(m)) = (spec, meta.iter_mut().find(|m| m.map == a.map)) else {
-            errors.push(error(format!("the program has no map {}", a.map)));
+            errors.push(error_at(
+                a.map_span,
+                format!("the program has no map {}", a.map),
+            ));
             continue;
         };
         if let Some(unit) = &a.unit
             && unit.is_time()
             && spec.value == MapValue::Agg(AggKind::Count)
         {
-            errors.push(error(format!(
+            errors.push(error_at(a.unit_span, format!(
                 "{} holds count(), a number of events: unit={} does not apply (a count's unit is an {{annotation}} such as {{request}})",
                 a.map, unit.declared
             )));
@@ -332,12 +412,15 @@ pub fn apply(
                 && fields.len() == keys.len() + 1
                 && fields.first().and_then(|f| f.name.as_deref()) == Some("pid");
             if fields.len() != keys.len() && !by_process {
-                errors.push(error(format!(
-                    "{} has {} key part(s), keys= names {}",
-                    a.map,
-                    fields.len(),
-                    keys.len()
-                )));
+                errors.push(error_at(
+                    a.keys_span,
+                    format!(
+                        "{} has {} key part(s), keys= names {}",
+                        a.map,
+                        fields.len(),
+                        keys.len()
+                    ),
+                ));
                 continue;
             }
             if by_process {
@@ -364,7 +447,7 @@ pub fn apply(
                 key_labels.push(key.names());
             }
             if let Some(message) = bad {
-                errors.push(error(message));
+                errors.push(error_at(a.keys_span, message));
                 continue;
             }
         }
@@ -470,9 +553,198 @@ mod tests {
             ("{request}", "{request}", 1.0),
         ] {
             let u = Unit::parse(text).unwrap();
-            assert_eq!((u.exported.as_str(), u.divisor), (exported, divisor), "{text}");
+            assert_eq!(
+                (u.exported.as_str(), u.divisor),
+                (exported, divisor),
+                "{text}"
+            );
         }
         assert!(Unit::parse("{}").is_err());
         assert!(Unit::parse("sec").is_err());
+    }
+}
+
+#[cfg(test)]
+mod applied {
+    use super::super::metrics::{self, Number, Points};
+    use super::*;
+    use crate::value::{MapSnapshot, MapValue, Value};
+
+    fn meta_of(source: &str) -> Result<Vec<MapMeta>, Vec<AnnotationError>> {
+        let out = gprobe_compiler::compile(
+            source,
+            &gprobe_compiler::NoEnv,
+            &gprobe_compiler::CompileOptions::default(),
+        )
+        .expect("compiles");
+        let mut meta = MapMeta::from_manifest(&out.manifest);
+        apply(&mut meta, &parse(source)?, &out.manifest)?;
+        Ok(meta)
+    }
+
+    const SCRIPT: &str = "// @metric @lat http.server.request.duration unit=us keys=http.request.method,url.path desc=\"Request time.\"\n\
+        // @metric @busy_us busy unit=us\n\
+        // @metric @out http.client.responses unit={response} keys=http.request.method,server.address:server.port\n\
+        BEGIN { @lat[\"GET\", \"/a\"] = hist(3); @busy_us = sum(5); @out[\"GET\", \"h:80\"] = count(); @plain = count(); }";
+
+    /// A log2 histogram of microseconds becomes bounds in seconds at each bucket's upper edge;
+    /// its sum, sums and counts follow; attributes take the declared names.
+    #[test]
+    fn microseconds_become_seconds() {
+        let meta = meta_of(SCRIPT).unwrap();
+        let maps = vec![
+            MapSnapshot::keyed(
+                "@lat",
+                vec![(
+                    vec![Value::Str("GET".into()), Value::Str("/a".into())],
+                    // [2, 4) us: 2; [4, 8) us: 1
+                    MapValue::Hist {
+                        counts: vec![0, 0, 0, 2, 1],
+                        sum: 11,
+                    },
+                )],
+            ),
+            MapSnapshot::scalar("@busy_us", MapValue::Sum(1_500_000)),
+            MapSnapshot::keyed(
+                "@out",
+                vec![
+                    (
+                        vec![Value::Str("GET".into()), Value::Str("h:80".into())],
+                        MapValue::Count(3),
+                    ),
+                    (
+                        vec![Value::Str("GET".into()), Value::Str("[::1]:8080".into())],
+                        MapValue::Count(1),
+                    ),
+                    (
+                        vec![Value::Str("GET".into()), Value::Str("example".into())],
+                        MapValue::Count(2),
+                    ),
+                ],
+            ),
+            MapSnapshot::scalar("@plain", MapValue::Count(1)),
+        ];
+        let got = metrics::metrics(&maps, &meta);
+        let by = |name: &str| got.iter().find(|m| m.name == name).unwrap();
+        let lat = by("http.server.request.duration");
+        assert!(lat.declared);
+        assert_eq!(
+            (lat.unit.as_str(), lat.help.as_str()),
+            ("s", "Request time.")
+        );
+        let Points::Histogram(p) = &lat.points else {
+            panic!("{lat:?}")
+        };
+        let (labels, h) = &p[0];
+        assert_eq!(
+            labels,
+            &[
+                ("http.request.method".to_string(), "GET".to_string()),
+                ("url.path".to_string(), "/a".to_string())
+            ]
+        );
+        assert_eq!(h.bounds, [0.0, 1e-6, 2e-6, 4e-6, 8e-6]);
+        assert_eq!(h.counts, [0, 0, 0, 2, 1, 0]);
+        assert_eq!((h.count, h.sum), (3, 11e-6));
+        assert_eq!(
+            by("busy").points,
+            Points::Counter(vec![(vec![], Number::Float(1.5))])
+        );
+        let Points::Counter(out) = &by("http.client.responses").points else {
+            panic!()
+        };
+        let attrs: Vec<Vec<(&str, &str)>> = out
+            .iter()
+            .map(|(l, _)| l.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())
+            .collect();
+        assert!(attrs.contains(&vec![
+            ("http.request.method", "GET"),
+            ("server.address", "h"),
+            ("server.port", "80")
+        ]));
+        assert!(attrs.contains(&vec![
+            ("http.request.method", "GET"),
+            ("server.address", "::1"),
+            ("server.port", "8080")
+        ]));
+        assert!(attrs.contains(&vec![
+            ("http.request.method", "GET"),
+            ("server.address", "example")
+        ]));
+        let plain = by("plain");
+        assert!(!plain.declared && plain.unit.is_empty());
+    }
+
+    #[test]
+    fn lhist_bounds_convert_too() {
+        let meta = meta_of("// @metric @l t unit=ms\nBEGIN { @l = lhist(5, 0, 10, 5); }").unwrap();
+        let maps = vec![MapSnapshot::scalar(
+            "@l",
+            MapValue::Lhist {
+                min: 0,
+                max: 10,
+                step: 5,
+                counts: vec![0, 1, 0, 0],
+                sum: 3,
+            },
+        )];
+        let Points::Histogram(p) = &metrics::metrics(&maps, &meta)[0].points else {
+            panic!()
+        };
+        // below 0 ms, [0, 5) ms, [5, 10) ms, at or above 10 ms
+        assert_eq!(p[0].1.bounds, [0.0, 0.005, 0.01]);
+        assert_eq!(p[0].1.sum, 0.003);
+    }
+
+    /// Node-wide recipes key every map by `pid` first: annotations name the keys as written.
+    #[test]
+    fn node_wide_maps_keep_their_pid_key() {
+        let source = "// @metric @lat d unit=us keys=http.request.method\nBEGIN { @lat[pid, \"GET\"] = hist(3); }";
+        let mut options = gprobe_compiler::CompileOptions::default();
+        options.lower.node_wide = true;
+        let out = gprobe_compiler::compile(source, &gprobe_compiler::NoEnv, &options).unwrap();
+        let mut meta = MapMeta::from_manifest(&out.manifest);
+        apply(&mut meta, &parse(source).unwrap(), &out.manifest).unwrap();
+        assert_eq!(
+            meta[0].key_labels,
+            [
+                vec!["pid".to_string()],
+                vec!["http.request.method".to_string()]
+            ]
+        );
+    }
+
+    #[test]
+    fn annotations_are_checked_against_the_program() {
+        let errors = |src: &str| -> Vec<String> {
+            meta_of(src)
+                .unwrap_err()
+                .into_iter()
+                .map(|e| e.message)
+                .collect()
+        };
+        let src = "BEGIN { @c[1] = count(); @h = hist(1); }\n";
+        assert_eq!(
+            errors(&format!("{src}// @metric @c x unit=ms")),
+            [
+                "@c holds count(), a number of events: unit=ms does not apply (a count's unit is an {annotation} such as {request})"
+            ]
+        );
+        assert_eq!(
+            errors(&format!("{src}// @metric @c x keys=a,b")),
+            ["@c has 1 key part(s), keys= names 2"]
+        );
+        assert_eq!(
+            errors(&format!("{src}// @metric @x x")),
+            ["the program has no map @x"]
+        );
+        assert_eq!(
+            errors(&format!("{src}// @metric @c x\n// @metric @h x")),
+            ["metric `x` is already the name of @c"]
+        );
+        assert_eq!(
+            errors(&format!("{src}// @metric @c x\n// @metric @c y")),
+            ["@c has two @metric annotations"]
+        );
     }
 }

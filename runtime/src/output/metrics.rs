@@ -359,15 +359,16 @@ fn labels(meta: Option<&MapMeta>, key: &[Value], procs: &ProcessTable) -> Labels
 /// `host:port` → (`host`, `port`); `[::1]:80` → (`::1`, `80`); a text without a port (or
 /// whose part after the last `:` is no port number) is all host.
 pub fn host_port(text: &str) -> (&str, Option<&str>) {
-    let split = text
-        .rsplit_once(':')
-        .filter(|(host, port)| {
-            !port.is_empty()
-                && port.bytes().all(|b| b.is_ascii_digit())
-                && (!host.contains(':') || (host.starts_with('[') && host.ends_with(']')))
-        });
+    let split = text.rsplit_once(':').filter(|(host, port)| {
+        !port.is_empty()
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && (!host.contains(':') || (host.starts_with('[') && host.ends_with(']')))
+    });
     match split {
-        Some((host, port)) => (host.trim_start_matches('[').trim_end_matches(']'), Some(port)),
+        Some((host, port)) => (
+            host.trim_start_matches('[').trim_end_matches(']'),
+            Some(port),
+        ),
         None => (text.trim_start_matches('[').trim_end_matches(']'), None),
     }
 }

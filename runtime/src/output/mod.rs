@@ -2,10 +2,10 @@
 //! [`crate::value`] types to text, so every sink (text, JSON lines, OTLP, Prometheus, flame
 //! graphs) sits beside the others without touching the runtime.
 
+pub mod annotations;
 pub mod fdout;
 pub mod flamegraph;
 pub mod json;
-pub mod annotations;
 pub mod metrics;
 pub mod otlp;
 pub mod prometheus;

@@ -10,9 +10,9 @@
 //!   resolved first come, first served: the later map gets `_2`, `_3`, ... Names are kept for
 //!   the whole session ([`Names`]), so a family never changes name between scrapes.
 
-use super::super::metrics::{Histogram, Labels, Metric, Points};
 #[cfg(test)]
 use super::super::metrics::Number;
+use super::super::metrics::{Histogram, Labels, Metric, Points};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
@@ -427,7 +427,13 @@ mod tests {
             metric("@h", Points::Histogram(vec![(vec![], h)])),
             metric(
                 "@st",
-                Points::Summary(vec![(vec![], Summary { count: 2, sum: -4.0 })]),
+                Points::Summary(vec![(
+                    vec![],
+                    Summary {
+                        count: 2,
+                        sum: -4.0,
+                    },
+                )]),
             ),
         ]);
         let om = render(&families, Format::OpenMetrics);
@@ -500,7 +506,10 @@ mod tests {
             ]
         );
         // Kept for the session: a later scrape without `@a` still calls `@a_total` `_2`.
-        let later = names.families(vec![metric("@a_total", Points::Gauge(vec![(vec![], Number::Int(2))]))]);
+        let later = names.families(vec![metric(
+            "@a_total",
+            Points::Gauge(vec![(vec![], Number::Int(2))]),
+        )]);
         assert_eq!(later[0].name, "gprobe_a_total_2");
     }
 
@@ -539,6 +548,64 @@ mod tests {
         assert!(
             text.contains("gprobe_h_bucket{key_le=\"1\",le=\"0\"} 1\n"),
             "{text}"
+        );
+    }
+
+    /// An annotated map: OpenTelemetry's name made a Prometheus one with its unit, no prefix,
+    /// bounds in seconds.
+    #[test]
+    fn declared_metrics_follow_prometheus_conventions() {
+        assert_eq!(
+            declared_name("http.server.request.duration", "s"),
+            "http_server_request_duration_seconds"
+        );
+        assert_eq!(declared_name("rx_bytes", "By"), "rx_bytes");
+        assert_eq!(
+            declared_name("http.server.requests", "{request}"),
+            "http_server_requests"
+        );
+        let mut h = metrics::log2_histogram(&[0, 0, 0, 2], 5);
+        h.bounds = vec![0.0, 1e-6, 2e-6, 4e-6];
+        h.sum = 5e-6;
+        let families = Names::default().families(vec![
+            Metric {
+                name: "http.server.request.duration".into(),
+                map: "@lat".into(),
+                help: "d".into(),
+                unit: "s".into(),
+                declared: true,
+                points: Points::Histogram(vec![(
+                    vec![("http.request.method".into(), "GET".into())],
+                    h,
+                )]),
+            },
+            Metric {
+                name: "busy".into(),
+                map: "@busy".into(),
+                help: "b".into(),
+                unit: "s".into(),
+                declared: true,
+                points: Points::Counter(vec![(vec![], Number::Float(1.5))]),
+            },
+        ]);
+        let text = render(&families, Format::Text);
+        assert!(
+            text.contains(
+                "# TYPE http_server_request_duration_seconds histogram\n\
+                 http_server_request_duration_seconds_bucket{http_request_method=\"GET\",le=\"0\"} 0\n\
+                 http_server_request_duration_seconds_bucket{http_request_method=\"GET\",le=\"0.000001\"} 0\n\
+                 http_server_request_duration_seconds_bucket{http_request_method=\"GET\",le=\"0.000002\"} 0\n\
+                 http_server_request_duration_seconds_bucket{http_request_method=\"GET\",le=\"0.000004\"} 2\n\
+                 http_server_request_duration_seconds_bucket{http_request_method=\"GET\",le=\"+Inf\"} 2\n\
+                 http_server_request_duration_seconds_sum{http_request_method=\"GET\"} 0.000005\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("busy_seconds_total 1.5\n"), "{text}");
+        let om = render(&families, Format::OpenMetrics);
+        assert!(
+            om.contains("http_server_request_duration_seconds_bucket{http_request_method=\"GET\",le=\"4e-6\"} 2\n"),
+            "{om}"
         );
     }
 
