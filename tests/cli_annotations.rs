@@ -26,7 +26,11 @@ fn bad_annotations_are_diagnostics() {
     cases.sort();
     assert!(cases.len() >= 3, "expected the cases in tests/annotations");
     for path in cases {
-        let relative = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+        let relative = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let out = Command::new(env!("CARGO_BIN_EXE_gprobe"))
             .current_dir(root)
             .args(["--check", &relative])

@@ -10,7 +10,9 @@
 //! | `hist`, `lhist`    | histogram with explicit, upper-inclusive bounds that reproduce |
 //! |                    | the buckets exactly (the values are integers)                |
 //!
-//! Maps of strings, stacks and tuples are not metrics and are left out.
+//! Maps of strings, stacks and tuples are not metrics and are left out. A map a `// @metric`
+//! annotation declares ([`super::annotations`]) takes its name, unit and label names, and its
+//! values are converted to the exported unit ([`Export`]).
 
 use super::annotations::Unit;
 use super::text;
