@@ -335,6 +335,24 @@ fn assert_otlp_histogram(run: &Run, name: &str, want: &[(BTreeMap<String, String
     }
 }
 
+/// Every value the attribute `key` has in the points of metric `name` (`kind` of data).
+fn attribute_values<'a>(
+    run: &'a Run,
+    name: &str,
+    kind: &str,
+    key: &str,
+) -> Vec<&'a serde_json::Value> {
+    let m = find_metric(&run.otlp, name).unwrap();
+    m[kind]["dataPoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["attributes"].as_array().unwrap())
+        .filter(|kv| kv["key"] == key)
+        .map(|kv| &kv["value"])
+        .collect()
+}
+
 fn otlp_counter(run: &Run, name: &str) -> Vec<(BTreeMap<String, String>, i64)> {
     let m = find_metric(&run.otlp, name).unwrap_or_else(|| panic!("no {name} in {}", run.otlp));
     m["sum"]["dataPoints"]
@@ -423,6 +441,17 @@ fn http_latency_exports_http_server_request_duration() {
             ("http.response.status_code", "404"),
         ]);
         assert!(requests.contains(&(want, MISSING as i64)), "{requests:?}");
+        // Typed as the conventions say: the status code is an int attribute.
+        let codes = attribute_values(
+            &run,
+            "http.server.requests",
+            "sum",
+            "http.response.status_code",
+        );
+        assert!(
+            !codes.is_empty() && codes.iter().all(|v| v.get("intValue").is_some()),
+            "{codes:?}"
+        );
         // Maps without an annotation keep today's names.
         assert!(find_metric(&run.otlp, "in_flight").is_some());
     });
@@ -496,5 +525,28 @@ fn http_client_exports_http_client_request_duration() {
         let mut ok = otlp_series("POST");
         ok.insert("http.response.status_code".into(), "200".into());
         assert!(responses.contains(&(ok, POSTS as i64)), "{responses:?}");
+        let ports = attribute_values(
+            &run,
+            "http.client.request.duration",
+            "histogram",
+            "server.port",
+        );
+        assert!(
+            ports.len() == 2
+                && ports
+                    .iter()
+                    .all(|v| int_of(&v["intValue"]).to_string() == port),
+            "{ports:?}"
+        );
+        let addresses = attribute_values(
+            &run,
+            "http.client.request.duration",
+            "histogram",
+            "server.address",
+        );
+        assert!(
+            addresses.iter().all(|v| v["stringValue"] == address),
+            "{addresses:?}"
+        );
     });
 }

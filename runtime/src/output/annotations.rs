@@ -671,6 +671,10 @@ mod applied {
             ("http.request.method", "GET"),
             ("server.address", "example")
         ]));
+        // The port is an integer attribute (OTLP int), the address is not.
+        let responses = by("http.client.responses");
+        assert!(responses.integer_labels.contains("server.port"));
+        assert!(!responses.integer_labels.contains("server.address"));
         let plain = by("plain");
         assert!(!plain.declared && plain.unit.is_empty());
     }

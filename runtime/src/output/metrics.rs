@@ -18,6 +18,7 @@ use super::annotations::Unit;
 use super::text;
 use crate::value::{MapSnapshot, MapValue, Value};
 use gprobe_compiler::manifest::{FieldKind, Manifest, MapRole};
+use std::collections::BTreeSet;
 
 /// What an exporter needs to know about a map beyond its contents.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -175,6 +176,9 @@ pub struct Metric {
     /// Named by a `// @metric` annotation: exporters use the name as it is (Prometheus adds
     /// its unit suffix but no `gprobe_` prefix).
     pub declared: bool,
+    /// Labels whose values are integers (integer keys, a `host:port` key's port): OTLP sends
+    /// them as int attributes (`http.response.status_code`, `server.port`, `pid`).
+    pub integer_labels: BTreeSet<String>,
     pub points: Points,
 }
 
@@ -312,18 +316,32 @@ fn label_value(v: &Value) -> String {
 /// resource attribute names; Prometheus writes `_` for `.`).
 pub type ProcessTable = std::collections::HashMap<u32, Labels>;
 
-fn labels(meta: Option<&MapMeta>, key: &[Value], procs: &ProcessTable) -> Labels {
+/// The labels of one key; names of the labels whose values are integers go into `integers`.
+fn labels(
+    meta: Option<&MapMeta>,
+    key: &[Value],
+    procs: &ProcessTable,
+    integers: &mut BTreeSet<String>,
+) -> Labels {
     let mut out = Labels::new();
+    let mut note = |name: &str, integer: bool| {
+        if integer && !integers.contains(name) {
+            integers.insert(name.to_string());
+        }
+    };
+    let integer = |v: &Value| matches!(v, Value::Int(_) | Value::Uint(_));
     for (i, part) in key.iter().enumerate() {
         let names = meta.and_then(|m| m.key_labels.get(i));
         match (part, names) {
             (Value::Tuple(items), Some(names)) if names.len() == items.len() && names.len() > 1 => {
                 for (n, v) in names.iter().zip(items) {
+                    note(n, integer(v));
                     out.push((n.clone(), label_value(v)));
                 }
             }
             (Value::Record(fields), _) => {
                 for (n, v) in fields {
+                    note(&identifier(n), integer(v));
                     out.push((identifier(n), label_value(v)));
                 }
             }
@@ -333,6 +351,7 @@ fn labels(meta: Option<&MapMeta>, key: &[Value], procs: &ProcessTable) -> Labels
                 let (host, port) = host_port(text);
                 out.push((names[0].clone(), host.to_string()));
                 if let Some(port) = port {
+                    note(&names[1], true);
                     out.push((names[1].clone(), port.to_string()));
                 }
             }
@@ -345,6 +364,7 @@ fn labels(meta: Option<&MapMeta>, key: &[Value], procs: &ProcessTable) -> Labels
                     ("pid", Value::Uint(pid)) => procs.get(&(*pid as u32)),
                     _ => None,
                 };
+                note(&name, integer(part));
                 out.push((name, label_value(part)));
                 // The first pid key says whose series it is (once: `@b[pid, pid]` is one process).
                 if let Some(named) = process
@@ -411,8 +431,9 @@ pub fn metrics_of_processes(
         };
         let unit = info.and_then(|i| i.export.as_ref()?.unit.as_ref());
         let number = |n: i64| Number::scaled(n, unit);
+        let mut integer_labels = BTreeSet::new();
         for e in text::sorted_entries(&m.entries) {
-            let l = labels(info, &e.key, procs);
+            let l = labels(info, &e.key, procs, &mut integer_labels);
             match (&mut points, &e.value) {
                 (Points::Counter(p), MapValue::Count(n)) => p.push((l, Number::Int(*n as i64))),
                 (Points::Counter(p), MapValue::Sum(n)) => p.push((l, number(*n))),
@@ -465,6 +486,7 @@ pub fn metrics_of_processes(
                 .unwrap_or_else(|| format!("gprobe map {}", m.name)),
             unit: unit.map(|u| u.exported.clone()).unwrap_or_default(),
             declared: export.is_some(),
+            integer_labels,
             points,
         });
     }

@@ -139,10 +139,18 @@ fn key_value(key: &str, value: AttrValue) -> KeyValue {
     }
 }
 
-fn attributes(labels: &Labels) -> Vec<KeyValue> {
+/// Integer labels (see [`metrics::Metric::integer_labels`]) as int attributes, the rest as
+/// strings.
+fn attributes(labels: &Labels, integers: &std::collections::BTreeSet<String>) -> Vec<KeyValue> {
     labels
         .iter()
-        .map(|(k, v)| key_value(k, AttrValue::Str(v.clone())))
+        .map(|(k, v)| {
+            let value = match v.parse::<i64>() {
+                Ok(i) if integers.contains(k) => AttrValue::Int(i),
+                _ => AttrValue::Str(v.clone()),
+            };
+            key_value(k, value)
+        })
         .collect()
 }
 
@@ -184,7 +192,7 @@ pub fn request_of_processes(
         .map(|m| {
             let start_time_unix_nano = start(&m.map);
             let number = |labels: &Labels, v: Number| pb::NumberDataPoint {
-                attributes: attributes(labels),
+                attributes: attributes(labels, &m.integer_labels),
                 start_time_unix_nano,
                 time_unix_nano: now,
                 value: Some(match v {
@@ -206,7 +214,7 @@ pub fn request_of_processes(
                     data_points: p
                         .iter()
                         .map(|(l, s)| pb::SummaryDataPoint {
-                            attributes: attributes(l),
+                            attributes: attributes(l, &m.integer_labels),
                             start_time_unix_nano,
                             time_unix_nano: now,
                             count: s.count,
@@ -219,7 +227,7 @@ pub fn request_of_processes(
                     data_points: p
                         .iter()
                         .map(|(l, h)| pb::HistogramDataPoint {
-                            attributes: attributes(l),
+                            attributes: attributes(l, &m.integer_labels),
                             start_time_unix_nano,
                             time_unix_nano: now,
                             count: h.count,

@@ -351,6 +351,7 @@ mod tests {
             help: "h".into(),
             unit: String::new(),
             declared: false,
+            integer_labels: Default::default(),
             points,
         }
     }
@@ -574,6 +575,7 @@ mod tests {
                 help: "d".into(),
                 unit: "s".into(),
                 declared: true,
+                integer_labels: Default::default(),
                 points: Points::Histogram(vec![(
                     vec![("http.request.method".into(), "GET".into())],
                     h,
@@ -585,6 +587,7 @@ mod tests {
                 help: "b".into(),
                 unit: "s".into(),
                 declared: true,
+                integer_labels: Default::default(),
                 points: Points::Counter(vec![(vec![], Number::Float(1.5))]),
             },
         ]);
