@@ -396,6 +396,8 @@ fn http_latency_exports_http_server_request_duration() {
                 sent,
             );
         }
+        // OpenMetrics carries the unit as metadata.
+        assert_eq!(family(&run.openmetrics_page, name)["unit"], "seconds");
         assert!(
             run.raw_page
                 .contains("# TYPE http_server_request_duration_seconds histogram\n"),

@@ -4,9 +4,11 @@ BEGIN {
     @calls[1] = count();
     @hosts[1] = count();
     @other = sum(3);
+    @name = comm;
 }
 // @metric @lat http.server.request.duration unit=us keys=http.request.method
 // @metric @calls calls unit=ms
 // @metric @missing x
 // @metric @hosts h keys=server.address:server.port
 // @metric @other http.server.request.duration
+// @metric @name process.name

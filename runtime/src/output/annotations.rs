@@ -393,6 +393,23 @@ pub fn apply(
             ));
             continue;
         };
+        // Exporters leave out maps of text, stacks and tuples: an annotation there would say
+        // nothing.
+        if let MapValue::Plain(layout) = &spec.value
+            && !matches!(
+                layout.fields.as_slice(),
+                [f] if matches!(f.kind, FieldKind::Int { .. })
+            )
+        {
+            errors.push(error_at(
+                a.map_span,
+                format!(
+                    "{} does not hold numbers, so it is not exported as a metric",
+                    a.map
+                ),
+            ));
+            continue;
+        }
         if let Some(unit) = &a.unit
             && unit.is_time()
             && spec.value == MapValue::Agg(AggKind::Count)
@@ -749,6 +766,10 @@ mod applied {
         assert_eq!(
             errors(&format!("{src}// @metric @c x\n// @metric @c y")),
             ["@c has two @metric annotations"]
+        );
+        assert_eq!(
+            errors("BEGIN { @s = comm; }\n// @metric @s x"),
+            ["@s does not hold numbers, so it is not exported as a metric"]
         );
     }
 }

@@ -438,9 +438,13 @@ pub fn metrics_of_processes(
                 (Points::Counter(p), MapValue::Count(n)) => p.push((l, Number::Int(*n as i64))),
                 (Points::Counter(p), MapValue::Sum(n)) => p.push((l, number(*n))),
                 (Points::Gauge(p), MapValue::Min(n) | MapValue::Max(n)) => p.push((l, number(*n))),
-                (Points::Gauge(p), MapValue::Avg { sum, count }) => {
-                    p.push((l, number(text::average(*sum, *count))))
-                }
+                // Converted: the exact mean, not the text output's integer one, scaled.
+                (Points::Gauge(p), MapValue::Avg { sum, count }) => match unit {
+                    Some(u) if u.divisor != 1.0 && *count > 0 => {
+                        p.push((l, Number::Float(*sum as f64 / *count as f64 / u.divisor)))
+                    }
+                    _ => p.push((l, Number::Int(text::average(*sum, *count)))),
+                },
                 (Points::Gauge(p), MapValue::Plain(v)) => {
                     if let Some(n) = plain_number(v) {
                         p.push((l, number(n)));

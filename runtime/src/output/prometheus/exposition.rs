@@ -132,15 +132,22 @@ fn claims(name: &str, points: &Points) -> Vec<String> {
 /// samples as any counter does; units in `{braces}` and `1` add nothing.
 pub fn declared_name(name: &str, unit: &str) -> String {
     let base = metric_name(name);
-    let suffix = match unit {
-        "s" => "seconds",
-        "By" => "bytes",
-        _ => return base,
+    let Some(suffix) = unit_word(unit) else {
+        return base;
     };
     if base.ends_with(&format!("_{suffix}")) {
         base
     } else {
         format!("{base}_{suffix}")
+    }
+}
+
+/// Prometheus's word for an exported unit, when it has one.
+fn unit_word(unit: &str) -> Option<&'static str> {
+    match unit {
+        "s" => Some("seconds"),
+        "By" => Some("bytes"),
+        _ => None,
     }
 }
 
@@ -296,6 +303,13 @@ pub fn render(families: &[Family], format: Format) -> String {
             Format::OpenMetrics => {
                 let _ = writeln!(out, "# TYPE {meta_name} {kind}");
                 let _ = writeln!(out, "# HELP {meta_name} {help}");
+                // OpenMetrics ties a unit to a family whose name ends in it (a family renamed
+                // for a collision has none).
+                if let Some(word) = unit_word(&m.unit)
+                    && name.ends_with(&format!("_{word}"))
+                {
+                    let _ = writeln!(out, "# UNIT {meta_name} {word}");
+                }
             }
         }
         let om = format == Format::OpenMetrics;
@@ -606,6 +620,10 @@ mod tests {
         );
         assert!(text.contains("busy_seconds_total 1.5\n"), "{text}");
         let om = render(&families, Format::OpenMetrics);
+        assert!(
+            om.contains("# UNIT http_server_request_duration_seconds seconds\n"),
+            "{om}"
+        );
         assert!(
             om.contains("http_server_request_duration_seconds_bucket{http_request_method=\"GET\",le=\"4e-6\"} 2\n"),
             "{om}"
