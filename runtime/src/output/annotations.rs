@@ -382,6 +382,19 @@ pub fn apply(
             continue;
         }
         names.push((&a.name, &a.map));
+        // A map without an annotation is exported under its own name: the two would clash.
+        let clash = meta.iter().find(|m| {
+            m.map != a.map
+                && !annotations.iter().any(|o| o.map == m.map)
+                && super::metrics::identifier(m.map.trim_start_matches('@')) == a.name
+        });
+        if let Some(other) = clash {
+            errors.push(error(format!(
+                "metric `{}` is already the name {} is exported by",
+                a.name, other.map
+            )));
+            continue;
+        }
         let spec = manifest
             .maps
             .iter()
@@ -766,6 +779,10 @@ mod applied {
         assert_eq!(
             errors(&format!("{src}// @metric @c x\n// @metric @c y")),
             ["@c has two @metric annotations"]
+        );
+        assert_eq!(
+            errors(&format!("{src}// @metric @h c")),
+            ["metric `c` is already the name @c is exported by"]
         );
         assert_eq!(
             errors("BEGIN { @s = comm; }\n// @metric @s x"),
