@@ -1,7 +1,8 @@
 //! End-to-end: the HTTP recipes export OpenTelemetry's semantic conventions. A real Go program
 //! (tests/go/httpload: serves HTTP and is its own client) sends a known set of requests while
 //! `--recipe http-latency` / `http-client` trace it with `--prometheus` and `--otlp`; the page
-//! is read by prometheus_client's parsers (both formats), the pushes are decoded by the official
+//! is read by prometheus_client's parsers (both formats) and linted by `promtool check metrics`,
+//! the pushes are decoded by the official
 //! opentelemetry-proto definitions, and both must say what was sent: names, units, attributes,
 //! counts, and bucket bounds in seconds that agree with the recipe's own text histograms.
 
@@ -150,6 +151,41 @@ fn traced_run(recipe: &str, version: &str, python: &Command) -> Run {
         otlp,
         stdout: stdout.join("\n"),
     }
+}
+
+/// Prometheus's own linter (`promtool check metrics`, Debian's prometheus package) on a page:
+/// its complaints (names with abbreviated or non-base units, counters without `_total`, ...).
+fn promtool_lint(page: &str) -> String {
+    let which = Command::new("sh")
+        .args(["-c", "command -v promtool"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        which || !under_ci(),
+        "promtool is missing (scripts/install-deps installs prometheus); under CI this is a failure"
+    );
+    if !which {
+        eprintln!("skipped the promtool lint: no promtool (scripts/install-deps)");
+        return String::new();
+    }
+    let out = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(page.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("run promtool");
+    let complaints = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success() || !complaints.trim().is_empty(),
+        "promtool failed without saying why"
+    );
+    complaints
 }
 
 /// A fresh `python3` with the same environment.
@@ -396,6 +432,9 @@ fn http_latency_exports_http_server_request_duration() {
                 sent,
             );
         }
+        // Prometheus's linter finds nothing to say about the page's names.
+        let lint = promtool_lint(&run.raw_page);
+        assert!(lint.trim().is_empty(), "promtool check metrics:\n{lint}");
         // OpenMetrics carries the unit as metadata.
         assert_eq!(family(&run.openmetrics_page, name)["unit"], "seconds");
         assert!(
@@ -497,6 +536,8 @@ fn http_client_exports_http_client_request_duration() {
             &format!("@latency_us[POST, {host}]"),
             POSTS,
         );
+        let lint = promtool_lint(&run.raw_page);
+        assert!(lint.trim().is_empty(), "promtool check metrics:\n{lint}");
         let responses = samples(
             family(&run.text_page, "http_client_responses"),
             "http_client_responses_total",
