@@ -2,9 +2,9 @@
 //! (tests/go/httpload: serves HTTP and is its own client) sends a known set of requests while
 //! `--recipe http-latency` / `http-client` trace it with `--prometheus` and `--otlp`; the page
 //! is read by prometheus_client's parsers (both formats) and linted by `promtool check metrics`,
-//! the pushes are decoded by the official
-//! opentelemetry-proto definitions, and both must say what was sent: names, units, attributes,
-//! counts, and bucket bounds in seconds that agree with the recipe's own text histograms.
+//! the pushes are decoded by the official opentelemetry-proto definitions, and both must say
+//! what was sent: names, units, attributes, counts, and bucket bounds in seconds that agree with
+//! the recipe's own text histograms. Annotations leave the text and JSON output as they were.
 
 mod support;
 
@@ -592,4 +592,26 @@ fn http_client_exports_http_client_request_duration() {
             "{addresses:?}"
         );
     });
+}
+
+/// `// @metric` is for exporters only: text and JSON output are byte for byte what the same
+/// program prints without it.
+#[test]
+fn annotations_leave_text_and_json_output_alone() {
+    if !e2e_ready() {
+        return;
+    }
+    let program = "BEGIN { @lat[\"GET\", \"h:80\"] = hist(5); @lat[\"GET\", \"h:80\"] = hist(900); @n[\"x\"] = count(); @s = sum(1500); exit(); }";
+    let annotated = format!(
+        "// @metric @lat http.client.request.duration unit=us keys=http.request.method,server.address:server.port\n\
+         // @metric @n things unit={{thing}} keys=thing.name\n\
+         // @metric @s busy unit=us desc=\"Busy time.\"\n{program}"
+    );
+    let _k = kernel_lock();
+    for format in ["text", "json"] {
+        let plain = gprobe_ok(&["-q", "-f", format, "-e", program], LIMIT);
+        let declared = gprobe_ok(&["-q", "-f", format, "-e", &annotated], LIMIT);
+        assert!(plain.contains("@lat"), "{plain}");
+        assert_eq!(plain, declared, "-f {format}");
+    }
 }
