@@ -15,7 +15,8 @@
 //! - `desc="..."`: the description (Prometheus HELP), instead of the comment above the map.
 //!
 //! Annotations are comments, so the text output never changes; they are read from the
-//! program's text by line (like a recipe's `@param`), and a bad one is an error naming its line.
+//! program's text by line (like a recipe's `@param`), checked against the compiled maps, and a
+//! bad one is a diagnostic (`E0900`) pointing at it.
 
 use super::metrics::MapMeta;
 use gprobe_compiler::diag::Diagnostic;
@@ -150,6 +151,8 @@ pub fn parse(source: &str) -> Result<Vec<MetricAnnotation>, Vec<AnnotationError>
         let Some((at, args)) = annotation_text(line) else {
             continue;
         };
+        // A CRLF file's `\r` is no part of the last word.
+        let args = args.trim_end_matches('\r');
         let line = line.trim_end();
         // Offsets of the words after `@metric` in the source.
         let base = start + at + "@metric".len();
@@ -180,7 +183,7 @@ const FORM: &str = "expected `@metric @MAP NAME [unit=UNIT] [keys=A,B,...] [desc
 fn words(text: &str) -> Result<Vec<(String, std::ops::Range<usize>)>, String> {
     let mut out = Vec::new();
     let mut word = String::new();
-    let mut chars = text.char_indices().peekable();
+    let mut chars = text.char_indices();
     let mut in_word = false;
     let mut from = 0;
     while let Some((at, c)) = chars.next() {
@@ -543,6 +546,8 @@ mod tests {
         let got = parse(src).unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].line, 4);
+        let crlf = parse("// @metric @a a desc=\"d\"\r\nBEGIN {}\r\n").unwrap();
+        assert_eq!(crlf[0].description.as_deref(), Some("d"));
     }
 
     #[test]
