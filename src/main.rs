@@ -424,6 +424,14 @@ fn run(cli: Cli) -> ExitCode {
     {
         return ExitCode::FAILURE;
     }
+    // `// @metric` annotations, checked against the compiled maps even when nothing exports.
+    let meta = match sinks::map_meta(&compiled.manifest, &source) {
+        Ok(meta) => meta,
+        Err(diagnostics) => {
+            reporter.diagnostics(&diagnostics);
+            return ExitCode::FAILURE;
+        }
+    };
     if cli.check || cli.dump.is_some() {
         return ExitCode::SUCCESS;
     }
@@ -432,7 +440,7 @@ fn run(cli: Cli) -> ExitCode {
     }
 
     // Outputs first: a bad output file or a port in use fails before anything is attached.
-    let mut sink = match sinks::build(&sink_options(&cli), &compiled.manifest, &source) {
+    let mut sink = match sinks::build(&sink_options(&cli), &compiled.manifest, &meta) {
         Ok(sink) => sink,
         Err(message) => {
             eprintln!("gprobe: error: {message}");
@@ -474,7 +482,7 @@ fn run(cli: Cli) -> ExitCode {
         &mut sink,
         &sink_options(&cli),
         &compiled.manifest,
-        &source,
+        &meta,
         target_pid,
     ) {
         eprintln!("gprobe: error: {message}");

@@ -2,11 +2,12 @@
 //! plus the exporters asked for (Prometheus, OTLP, flame graphs).
 
 use clap::ValueEnum;
+use gprobe_compiler::diag::Diagnostic;
 use gprobe_compiler::gobin::GoBinary;
 use gprobe_compiler::manifest::{Attach, Manifest};
 use gprobe_runtime::output::fdout::FdOut;
-use gprobe_runtime::output::metrics;
 use gprobe_runtime::output::otlp::{AttrValue, Endpoint, ResourceInfo};
+use gprobe_runtime::output::{annotations, metrics};
 use gprobe_runtime::{
     FlameGraphSink, JsonSink, MapMeta, OtlpSink, PprofSink, PrometheusSink, Sink, Tee, TextSink,
 };
@@ -71,7 +72,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Every sink the options ask for except OTLP (which needs the target's pid, known only once
 /// the session is loaded: see [`add_otlp`]). Errors are messages for the user.
-pub fn build(options: &Options, manifest: &Manifest, source: &str) -> Result<Tee, String> {
+pub fn build(options: &Options, manifest: &Manifest, meta: &[MapMeta]) -> Result<Tee, String> {
     if let Some(url) = &options.otlp {
         Endpoint::parse(url)?;
     }
@@ -100,11 +101,7 @@ pub fn build(options: &Options, manifest: &Manifest, source: &str) -> Result<Tee
     };
     let mut sinks = vec![main];
     if let Some(addr) = &options.prometheus {
-        let sink = PrometheusSink::bind(
-            addr,
-            options.web_config_file.as_deref(),
-            map_meta(manifest, source),
-        )?;
+        let sink = PrometheusSink::bind(addr, options.web_config_file.as_deref(), meta.to_vec())?;
         // Said always: with port 0 this is the only way to learn the port.
         eprintln!(
             "gprobe: serving Prometheus metrics on {}://{}/metrics",
@@ -162,7 +159,7 @@ pub fn add_otlp(
     tee: &mut Tee,
     options: &Options,
     manifest: &Manifest,
-    source: &str,
+    meta: &[MapMeta],
     target_pid: Option<u32>,
 ) -> Result<(), String> {
     let Some(url) = &options.otlp else {
@@ -173,18 +170,24 @@ pub fn add_otlp(
     tee.sinks.push(Box::new(OtlpSink::new(
         endpoint,
         options.interval,
-        map_meta(manifest, source),
+        meta.to_vec(),
         resource,
     )));
     Ok(())
 }
 
-fn map_meta(manifest: &Manifest, source: &str) -> Vec<MapMeta> {
+/// How the exporters name and describe each map: label names from the keys, help from the
+/// comment above the map, and what `// @metric` annotations declare. A bad annotation is an
+/// error (a diagnostic pointing at it) whatever the outputs, so `--check` finds it too.
+pub fn map_meta(manifest: &Manifest, source: &str) -> Result<Vec<MapMeta>, Vec<Diagnostic>> {
     let mut meta = MapMeta::from_manifest(manifest);
     for m in &mut meta {
         m.help = metrics::help_from_source(source, &m.map);
     }
-    meta
+    annotations::parse(source)
+        .and_then(|declared| annotations::apply(&mut meta, &declared, manifest))
+        .map_err(|errors| annotations::diagnostics(&errors))?;
+    Ok(meta)
 }
 
 /// The traced executable: the first uprobe's binary, else the `-c` command's, else `-p`'s.

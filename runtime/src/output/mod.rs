@@ -2,6 +2,7 @@
 //! [`crate::value`] types to text, so every sink (text, JSON lines, OTLP, Prometheus, flame
 //! graphs) sits beside the others without touching the runtime.
 
+pub mod annotations;
 pub mod fdout;
 pub mod flamegraph;
 pub mod json;
