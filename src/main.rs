@@ -440,7 +440,7 @@ fn run(cli: Cli) -> ExitCode {
     }
 
     // Outputs first: a bad output file or a port in use fails before anything is attached.
-    let mut sink = match sinks::build(&sink_options(&cli), &compiled.manifest, &meta) {
+    let mut sink = match sinks::build(&sink_options(&cli), &compiled.manifest, &source, &meta) {
         Ok(sink) => sink,
         Err(message) => {
             eprintln!("gprobe: error: {message}");

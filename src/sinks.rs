@@ -72,7 +72,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Every sink the options ask for except OTLP (which needs the target's pid, known only once
 /// the session is loaded: see [`add_otlp`]). Errors are messages for the user.
-pub fn build(options: &Options, manifest: &Manifest, meta: &[MapMeta]) -> Result<Tee, String> {
+pub fn build(
+    options: &Options,
+    manifest: &Manifest,
+    source: &str,
+    meta: &[MapMeta],
+) -> Result<Tee, String> {
     if let Some(url) = &options.otlp {
         Endpoint::parse(url)?;
     }
