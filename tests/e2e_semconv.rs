@@ -417,18 +417,24 @@ fn each_version(mut check: impl FnMut(&str, &Command)) {
 fn http_latency_exports_http_server_request_duration() {
     each_version(|version, python| {
         let run = traced_run("http-latency", version, python);
-        let series = |m: &str, p: &str| labels(&[("http_request_method", m), ("url_path", p)]);
+        let series = |m: &str, p: &str, c: &str| {
+            labels(&[
+                ("http_request_method", m),
+                ("url_path", p),
+                ("http_response_status_code", c),
+            ])
+        };
         let name = "http_server_request_duration_seconds";
-        for (method, path, sent) in [
-            ("GET", "/a", GETS),
-            ("POST", "/b", POSTS),
-            ("GET", "/missing", MISSING),
+        for (method, path, code, sent) in [
+            ("GET", "/a", "200", GETS),
+            ("POST", "/b", "200", POSTS),
+            ("GET", "/missing", "404", MISSING),
         ] {
             assert_same_histogram(
                 &run,
                 name,
-                &series(method, path),
-                &format!("@latency_us[{method}, {path}]"),
+                &series(method, path, code),
+                &format!("@latency_us[{method}, {path}, {code}]"),
                 sent,
             );
         }
@@ -463,14 +469,20 @@ fn http_latency_exports_http_server_request_duration() {
             );
         }
 
-        let otlp_series = |m: &str, p: &str| labels(&[("http.request.method", m), ("url.path", p)]);
+        let otlp_series = |m: &str, p: &str, c: &str| {
+            labels(&[
+                ("http.request.method", m),
+                ("url.path", p),
+                ("http.response.status_code", c),
+            ])
+        };
         assert_otlp_histogram(
             &run,
             "http.server.request.duration",
             &[
-                (otlp_series("GET", "/a"), GETS),
-                (otlp_series("POST", "/b"), POSTS),
-                (otlp_series("GET", "/missing"), MISSING),
+                (otlp_series("GET", "/a", "200"), GETS),
+                (otlp_series("POST", "/b", "200"), POSTS),
+                (otlp_series("GET", "/missing", "404"), MISSING),
             ],
         );
         let m = find_metric(&run.otlp, "http.server.request.duration").unwrap();
