@@ -389,7 +389,9 @@ fn http_latency_recipe_node_wide_over_two_servers() {
             page.lines().any(
                 |l| l.starts_with("http_server_request_duration_seconds_count{")
                     && l.contains(&series)
-                    && l.contains("http_request_method=\"GET\",url_path=\"/a\"}")
+                    && l.contains(
+                        "http_request_method=\"GET\",url_path=\"/a\",http_response_status_code=\"200\"}"
+                    )
                     && l.ends_with(&format!(" {gets}"))
             ),
             "no duration series labelled {series} counting {gets} GET /a:\n{page}"
