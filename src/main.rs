@@ -67,9 +67,12 @@ struct Cli {
     #[arg(long = "web.config.file", value_name = "FILE", requires = "prometheus")]
     web_config_file: Option<PathBuf>,
 
-    /// Push the maps as OpenTelemetry metrics (OTLP/HTTP, protobuf) to this http:// URL every
-    /// --interval and at exit; a URL without a path gets /v1/metrics.
-    #[arg(long, value_name = "URL")]
+    /// Push the maps as OpenTelemetry metrics (OTLP) to this http:// or https:// URL every
+    /// --interval and at exit; a URL without a path gets /v1/metrics. Without a URL, the
+    /// endpoint is OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318; put --otlp after
+    /// FILE, or write --otlp=URL). The protocol (http/protobuf or grpc), headers, gzip, timeout,
+    /// CA and resource come from the standard OTEL_* variables (docs/output-formats.md).
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
     otlp: Option<String>,
 
     /// How often --otlp pushes (e.g. 10s, 500ms, 1m).

@@ -6,7 +6,8 @@ use gprobe_compiler::gobin::GoBinary;
 use gprobe_compiler::manifest::{Attach, Manifest};
 use gprobe_runtime::output::fdout::FdOut;
 use gprobe_runtime::output::metrics;
-use gprobe_runtime::output::otlp::{AttrValue, Endpoint, ResourceInfo};
+use gprobe_runtime::output::otlp::config::{self, Config};
+use gprobe_runtime::output::otlp::{AttrValue, ResourceInfo};
 use gprobe_runtime::{
     FlameGraphSink, JsonSink, MapMeta, OtlpSink, PrometheusSink, Sink, Tee, TextSink,
 };
@@ -30,7 +31,7 @@ pub struct Options {
     /// `--prometheus ADDR` and `--web.config.file FILE`.
     pub prometheus: Option<String>,
     pub web_config_file: Option<PathBuf>,
-    /// `--otlp URL` and `--interval`.
+    /// `--otlp [URL]` (an empty URL: the endpoint from the environment) and `--interval`.
     pub otlp: Option<String>,
     pub interval: Duration,
     pub flamegraph: Option<PathBuf>,
@@ -71,7 +72,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// the session is loaded: see [`add_otlp`]). Errors are messages for the user.
 pub fn build(options: &Options, manifest: &Manifest, source: &str) -> Result<Tee, String> {
     if let Some(url) = &options.otlp {
-        Endpoint::parse(url)?;
+        Config::new(Some(url), &config::process_env)?;
+        config::resource_attributes(&config::process_env)?;
     }
     // Files written only at exit are proven writable now, so a typo in a path fails before
     // anything is attached rather than after a long trace.
@@ -156,14 +158,14 @@ pub fn add_otlp(
     let Some(url) = &options.otlp else {
         return Ok(());
     };
-    let endpoint = Endpoint::parse(url)?;
-    let resource = resource(manifest, options, target_pid);
+    let config = Config::new(Some(url), &config::process_env)?;
+    let resource = resource(manifest, options, target_pid)?;
     tee.sinks.push(Box::new(OtlpSink::new(
-        endpoint,
+        config,
         options.interval,
         map_meta(manifest, source),
         resource,
-    )));
+    )?));
     Ok(())
 }
 
@@ -213,11 +215,16 @@ fn one_uprobe_binary(manifest: &Manifest) -> bool {
 }
 
 /// `service.name` (`OTEL_SERVICE_NAME`, else the target's file name, else `gprobe`),
-/// `host.name`, `process.pid`, `process.executable.*` and the Go version of the target.
+/// `host.name`, `process.pid`, `process.executable.*` and the Go version of the target, then
+/// `OTEL_RESOURCE_ATTRIBUTES` (which win: the user knows best).
 /// Node-wide with uprobes on patterns or several binaries there is no one target: the resource
 /// is gprobe on this host, each series names its own process (see `metrics::ProcessTable`), and
-/// `OTEL_SERVICE_NAME` is not used.
-fn resource(manifest: &Manifest, options: &Options, target_pid: Option<u32>) -> ResourceInfo {
+/// a `service.name` from the environment is not used.
+fn resource(
+    manifest: &Manifest,
+    options: &Options,
+    target_pid: Option<u32>,
+) -> Result<ResourceInfo, String> {
     let one_target = !manifest.node_wide || one_uprobe_binary(manifest);
     let exe = one_target.then(|| target_exe(manifest, options)).flatten();
     let exe_name = exe
@@ -254,7 +261,14 @@ fn resource(manifest: &Manifest, options: &Options, target_pid: Option<u32>) -> 
         }
     }
     attributes.push(("telemetry.sdk.name".into(), AttrValue::Str("gprobe".into())));
-    ResourceInfo { attributes }
+    for (key, value) in config::resource_attributes(&config::process_env)? {
+        if key == "service.name" && !one_target {
+            continue;
+        }
+        attributes.retain(|(k, _)| *k != key);
+        attributes.push((key, AttrValue::Str(value)));
+    }
+    Ok(ResourceInfo { attributes })
 }
 
 fn host_name() -> String {
