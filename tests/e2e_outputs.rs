@@ -147,25 +147,10 @@ fn emit_gives_structured_events() {
 /// `python3` with the cached parsers (`scripts/install-deps`): prometheus_client and the
 /// official OTLP protobuf definitions. `None` (skip) when they are missing outside CI.
 fn python_with_parsers() -> Option<Command> {
-    let py = cache_dir().join("py");
-    let probe = Command::new("python3")
-        .env("PYTHONPATH", &py)
-        .args([
-            "-c",
-            "import prometheus_client.parser, opentelemetry.proto.collector.metrics.v1.metrics_service_pb2",
-        ])
-        .output();
-    if probe.is_ok_and(|o| o.status.success()) {
-        let mut cmd = Command::new("python3");
-        cmd.env("PYTHONPATH", &py);
-        return Some(cmd);
-    }
-    let why = "the Python parsers (run scripts/install-deps)";
-    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-        panic!("test needs {why}; under CI this is a failure");
-    }
-    eprintln!("skipped: test needs {why}");
-    None
+    python_with(
+        "prometheus_client.parser, opentelemetry.proto.collector.metrics.v1.metrics_service_pb2",
+        "the Python parsers",
+    )
 }
 
 fn free_port() -> u16 {
@@ -760,45 +745,6 @@ fn prometheus_exposition_is_valid_for_any_map_names() {
     assert_no_gprobe_programs();
 }
 
-/// A temporary directory for one test, removed on drop.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("gprobe-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn path(&self, file: &str) -> std::path::PathBuf {
-        self.0.join(file)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// `true` when `program` runs; else skip (outside CI) or fail (under CI).
-fn have_tool(program: &str, why: &str) -> bool {
-    let ran = Command::new(program)
-        .arg("--version")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status();
-    if ran.is_ok() {
-        return true;
-    }
-    assert!(
-        !under_ci(),
-        "test needs {program} ({why}); under CI this is a failure"
-    );
-    eprintln!("skipped: test needs {program} ({why})");
-    false
-}
-
 /// A self-signed certificate for 127.0.0.1 and a web config with basic auth (user `prom`,
 /// password `secret`) in `dir`, files named relative to the config as the toolkit allows.
 fn tls_web_config(dir: &TempDir) -> std::path::PathBuf {
@@ -900,20 +846,6 @@ fn prometheus_tls_and_basic_auth() {
     let out = gprobe.stop();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_no_gprobe_programs();
-}
-
-/// `openssl` with these arguments, in `dir`; fails the test when it fails.
-fn openssl(dir: &TempDir, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(&dir.0)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        text(&out.stderr)
-    );
 }
 
 /// `client_ca_file` with `RequireAndVerifyClientCert`: a client without a certificate from

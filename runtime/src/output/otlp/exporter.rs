@@ -180,14 +180,20 @@ impl Exporter {
     }
 }
 
+#[derive(Clone, Copy)]
+struct Pause {
+    until: Instant,
+    asked: bool,
+}
+
 struct Worker {
     shared: Arc<Shared>,
     transport: Transport,
     timeout: Duration,
     report: Reporter,
-    /// No request before this: the collector's `Retry-After`, or the backoff of a retry
-    /// (which a newer export inherits: the collector is no readier for it).
-    not_before: Option<Instant>,
+    /// No request before this: the collector's `Retry-After` (then `asked`), or the backoff
+    /// of a retry (which a newer export inherits: the collector is no readier for it).
+    not_before: Option<Pause>,
 }
 
 impl Worker {
@@ -232,7 +238,7 @@ impl Worker {
     ) {
         let mut backoff = FIRST_BACKOFF;
         for attempt in 1..=ATTEMPTS {
-            if let Some(at) = self.not_before {
+            if let Some(Pause { until: at, .. }) = self.not_before {
                 loop {
                     tokio::select! {
                         () = tokio::time::sleep_until(at) => break,
@@ -298,7 +304,10 @@ impl Worker {
                         None => (jitter(backoff), ""),
                     };
                     backoff = (backoff * 2).min(MAX_BACKOFF);
-                    self.not_before = Some(Instant::now() + delay);
+                    self.not_before = Some(Pause {
+                        until: Instant::now() + delay,
+                        asked: asked.is_some(),
+                    });
                     self.report.failed(
                         &format!("{e}; retrying in {}{why}", seconds(delay)),
                         self.shared.dropped(),
@@ -313,18 +322,24 @@ impl Worker {
         let deadline = Instant::now() + FINAL_DEADLINE;
         let mut backoff = Duration::from_millis(100);
         let mut last_error = None;
+        let mut first = true;
         loop {
-            if let Some(at) = self.not_before.take() {
-                if at >= deadline {
+            // Only the collector's own request to wait is kept to; gprobe's backoff is not
+            // (this is the last chance).
+            if let Some(Pause { until, asked }) = self.not_before.take()
+                && (asked || !first)
+            {
+                if until >= deadline {
                     return Err(last_error.unwrap_or_else(|| {
                         format!(
                             "the collector asked to wait {} before the next request",
-                            seconds(at - Instant::now())
+                            seconds(until - Instant::now())
                         )
                     }));
                 }
-                tokio::time::sleep_until(at).await;
+                tokio::time::sleep_until(until).await;
             }
+            first = false;
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(last_error.unwrap_or_else(|| "no time left".into()));
@@ -339,7 +354,10 @@ impl Worker {
                 Ok(Outcome::Retry(e, asked)) => {
                     let delay = asked.unwrap_or_else(|| jitter(backoff));
                     backoff *= 2;
-                    self.not_before = Some(Instant::now() + delay.min(MAX_SERVER_DELAY));
+                    self.not_before = Some(Pause {
+                        until: Instant::now() + delay.min(MAX_SERVER_DELAY),
+                        asked: asked.is_some(),
+                    });
                     last_error = Some(e);
                 }
                 Err(_) => {
