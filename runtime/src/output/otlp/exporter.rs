@@ -391,7 +391,7 @@ fn seconds(d: Duration) -> String {
 }
 
 /// Says trouble on stderr without flooding it: the first failure (or drop) at once, then at
-/// most one summary per [`REPORT_EVERY`], and once that it works again.
+/// most one summary per [`REPORT_EVERY`], and that it works again once it does.
 struct Reporter {
     shown: String,
     said_at: Option<std::time::Instant>,
@@ -402,6 +402,8 @@ struct Reporter {
     dropped_told: u64,
     /// A failure was said and no success since.
     troubled: bool,
+    /// A failure was ever said.
+    failure_said: bool,
 }
 
 impl Reporter {
@@ -413,6 +415,7 @@ impl Reporter {
             last_error: None,
             dropped_told: 0,
             troubled: false,
+            failure_said: false,
         }
     }
 
@@ -423,7 +426,8 @@ impl Reporter {
     fn failed(&mut self, error: &str, dropped: u64) {
         self.failures += 1;
         self.last_error = Some(error.to_string());
-        if self.due() {
+        // The first failure is said at once even after a message about drops.
+        if self.due() || !self.failure_said {
             self.say(dropped);
         }
     }
@@ -444,11 +448,17 @@ impl Reporter {
             );
             return;
         }
-        if self.troubled && self.due() {
-            if self.failures > 0 || dropped > self.dropped_told {
-                self.say(dropped);
-            }
-            eprintln!("gprobe: OTLP export to {} works again", self.shown);
+        // Said at once, but only after a failure was said: at most one such line for each
+        // (rate-limited) failure message.
+        if self.troubled {
+            eprintln!(
+                "gprobe: OTLP export to {} works again{}",
+                self.shown,
+                drops(dropped - self.dropped_told)
+            );
+            self.failures = 0;
+            self.last_error = None;
+            self.dropped_told = dropped;
             self.said_at = Some(std::time::Instant::now());
             self.troubled = false;
         }
@@ -464,38 +474,33 @@ impl Reporter {
     fn say(&mut self, dropped: u64) {
         let new_drops = dropped - self.dropped_told;
         let error = self.last_error.take();
-        let message = match (self.said_at, &error) {
-            (None, Some(e)) if self.failures == 1 => format!(
+        let window = self.said_at.map_or(String::new(), |t| {
+            format!(" in the last {}", seconds(t.elapsed()))
+        });
+        let message = match &error {
+            Some(e) if !self.failure_said && self.failures == 1 => format!(
                 "OTLP export to {} failed: {e}; tracing goes on{}",
                 self.shown,
                 drops(new_drops)
             ),
-            (None, None) => format!(
-                "OTLP: the collector at {} is not keeping up: {new_drops} export{} dropped from \
-                 the queue (it keeps the newest {QUEUE}; each carries the totals so far)",
+            Some(e) => format!(
+                "OTLP export to {}: {} attempt{} failed{window} (last: {e}){}",
+                self.shown,
+                self.failures,
+                if self.failures == 1 { "" } else { "s" },
+                drops(new_drops)
+            ),
+            None => format!(
+                "OTLP: the collector at {} is not keeping up: {new_drops} export{} dropped \
+                 from the queue{window} (it keeps the newest {QUEUE}; each carries the totals \
+                 so far)",
                 self.shown,
                 if new_drops == 1 { " was" } else { "s were" },
             ),
-            (at, _) => {
-                let window = at.map_or(String::new(), |t| {
-                    format!(" in the last {}", seconds(t.elapsed()))
-                });
-                let failures = match (&error, self.failures) {
-                    (Some(e), n) if n > 0 => format!(
-                        "{n} attempt{} failed{window} (last: {e})",
-                        if n == 1 { "" } else { "s" }
-                    ),
-                    _ => format!("no failures{window}"),
-                };
-                format!(
-                    "OTLP export to {}: {failures}{}",
-                    self.shown,
-                    drops(new_drops)
-                )
-            }
         };
         eprintln!("gprobe: warning: {message}");
         self.troubled |= self.failures > 0;
+        self.failure_said |= self.failures > 0;
         self.failures = 0;
         self.dropped_told = dropped;
         self.said_at = Some(std::time::Instant::now());
