@@ -530,7 +530,9 @@ fn otlp_hanging_collector_is_reported_bounded_and_left_at_exit() {
 /// Bad settings are errors before anything attaches, naming the setting and never a secret.
 #[test]
 fn otlp_bad_settings_are_errors_up_front() {
-    let cases: &[(&[&str], &[(&str, &str)], &str)] = &[
+    // (arguments, environment, what the error says)
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
         (&["--otlp", "x.gp"], &[], "put --otlp after FILE"),
         (&["--otlp", "http://u:s3cret@h:port"], &[], "bad port"),
         (
