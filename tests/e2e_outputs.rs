@@ -1073,36 +1073,6 @@ fn prometheus_server_scrapes_gprobe_over_tls() {
     assert_no_gprobe_programs();
 }
 
-/// An OTLP/HTTP receiver decoding each body with the official protobuf definitions; prints
-/// one JSON line per request (the path and the decoded request).
-const OTLP_RECEIVER: &str = r#"
-import json, sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from google.protobuf.json_format import MessageToDict
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse)
-
-class Handler(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        req = ExportMetricsServiceRequest()
-        req.ParseFromString(body)
-        print(json.dumps({"path": self.path, "type": self.headers["Content-Type"],
-                          "request": MessageToDict(req)}), flush=True)
-        reply = ExportMetricsServiceResponse().SerializeToString()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-    def log_message(self, *args):
-        pass
-
-server = HTTPServer(("127.0.0.1", 0), Handler)
-print(server.server_address[1], flush=True)
-server.serve_forever()
-"#;
-
 /// Lines the receiver printed, read on a thread so the test can poll them.
 struct Receiver {
     child: std::process::Child,
@@ -1112,9 +1082,10 @@ struct Receiver {
 }
 
 impl Receiver {
+    /// tests/support/otlp_collector.py: decodes each request with the official definitions.
     fn start(mut python: Command) -> Receiver {
         let mut child = python
-            .args(["-c", OTLP_RECEIVER])
+            .arg(repo_root().join("tests/support/otlp_collector.py"))
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("start the OTLP receiver");

@@ -2,7 +2,7 @@
 from PyPI) and, for gRPC, grpcio with the package's generated service stubs.
 
 Prints its port on the first line, then one JSON line per request received: the time it came
-(monotonic seconds), the path, the headers, and the request decoded. How it answers is set by
+(monotonic seconds), the path, the content type, the headers, and the request decoded. How it answers is set by
 the arguments:
 
   grpc                       a gRPC MetricsService instead of HTTP
@@ -51,8 +51,8 @@ def next_answer():
 
 
 def report(path, headers, request):
-    line = {"t": time.monotonic(), "path": path, "headers": headers,
-            "request": MessageToDict(request)}
+    line = {"t": time.monotonic(), "path": path, "type": headers.get("content-type"),
+            "headers": headers, "request": MessageToDict(request)}
     with lock:
         print(json.dumps(line), flush=True)
 
@@ -78,13 +78,16 @@ class Handler(BaseHTTPRequestHandler):
         wait()
         status, _, retry_after = next_answer().partition(":")
         reply = ExportMetricsServiceResponse().SerializeToString() if status == "200" else b""
-        self.send_response(int(status))
-        if retry_after:
-            self.send_header("Retry-After", retry_after)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
+        try:
+            self.send_response(int(status))
+            if retry_after:
+                self.send_header("Retry-After", retry_after)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the exporter gave up on this request (its timeout, or exit)
 
     def log_message(self, *args):
         pass

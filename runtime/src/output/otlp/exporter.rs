@@ -23,7 +23,7 @@ use tokio::time::Instant;
 /// Exports waiting behind the one being sent.
 pub const QUEUE: usize = 2;
 /// How long the final export may hold up exit, all attempts included.
-pub const FINAL_DEADLINE: Duration = Duration::from_millis(800);
+pub const FINAL_DEADLINE: Duration = Duration::from_millis(500);
 /// Retries of one export: the first delay (doubling, with jitter), its cap, and the most
 /// attempts.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
