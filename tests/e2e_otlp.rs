@@ -224,6 +224,71 @@ fn gap(a: &Value, b: &Value) -> f64 {
     b["t"].as_f64().unwrap() - a["t"].as_f64().unwrap()
 }
 
+/// A CA, and a certificate for localhost and 127.0.0.1 signed by it (rustls takes no
+/// self-signed CA as a server's certificate), made by openssl in `dir`: (CA, cert, key).
+fn certificates(dir: &TempDir) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=gprobe test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ],
+    );
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.csr",
+        ],
+    );
+    openssl(
+        &dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "cert.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-copy_extensions",
+            "copy",
+            "-out",
+            "cert.pem",
+        ],
+    );
+    (
+        dir.path("ca.pem"),
+        dir.path("cert.pem"),
+        dir.path("key.pem"),
+    )
+}
+
 /// gRPC (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`, `--otlp` alone takes the endpoint from the
 /// environment) to grpcio's server with the official service definition: decoded, with the
 /// headers as metadata, gzip, the resource from `OTEL_RESOURCE_ATTRIBUTES`/`OTEL_SERVICE_NAME`;
@@ -283,6 +348,36 @@ fn otlp_grpc_to_a_grpcio_server() {
     let h = &metric(last, "h")["histogram"]["dataPoints"][0];
     assert_eq!(h["count"], "1");
     assert!(took < Duration::from_secs(3), "exit took {took:?}");
+    drop(collector);
+
+    // Over TLS, trusting the CA of OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE.
+    if !have_tool("openssl", "certificates") {
+        return;
+    }
+    let dir = TempDir::new("otlp-grpc-tls");
+    let (ca, cert, key) = certificates(&dir);
+    let Some(python) = collector_python(true) else {
+        return;
+    };
+    let tls = [cert.to_str().unwrap(), key.to_str().unwrap()];
+    let mut collector = Collector::start(python, &["grpc", "--tls", tls[0], tls[1]]);
+    let endpoint = format!("https://localhost:{}", collector.port);
+    let gprobe = Gprobe::start(
+        &["-e", SCRIPT, "--interval", "200ms", "--otlp"],
+        &[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
+                ca.to_str().unwrap(),
+            ),
+        ],
+    );
+    collector.wait_for(2);
+    let (_, stderr) = gprobe.interrupt();
+    assert!(!stderr.contains("OTLP"), "no trouble to report: {stderr}");
+    let last = collector.seen.last().unwrap();
+    assert_eq!(metric(last, "x")["sum"]["dataPoints"][0]["asInt"], "1");
     assert_no_gprobe_programs();
 }
 
@@ -298,66 +393,7 @@ fn otlp_https_with_a_custom_ca_gzip_and_headers() {
         return;
     };
     let dir = TempDir::new("otlp-tls");
-    // A CA, and the collector's certificate signed by it (rustls takes no self-signed CA as
-    // a server's certificate).
-    openssl(
-        &dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=gprobe test CA",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-        ],
-    );
-    openssl(
-        &dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-keyout",
-            "key.pem",
-            "-out",
-            "cert.csr",
-        ],
-    );
-    openssl(
-        &dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "cert.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-copy_extensions",
-            "copy",
-            "-out",
-            "cert.pem",
-        ],
-    );
-    let ca = dir.path("ca.pem");
-    let cert = dir.path("cert.pem");
-    let key = dir.path("key.pem");
+    let (ca, cert, key) = certificates(&dir);
     let mut collector = Collector::start(
         python,
         &["--tls", cert.to_str().unwrap(), key.to_str().unwrap()],

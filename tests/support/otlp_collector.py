@@ -6,7 +6,7 @@ Prints its port on the first line, then one JSON line per request received: the 
 the arguments:
 
   grpc                       a gRPC MetricsService instead of HTTP
-  --tls CERT KEY             HTTP over TLS
+  --tls CERT KEY             over TLS
   --answers A,B,...          answers in turn, the last one repeated: an HTTP status, optionally
                              with Retry-After (`429:2`), or for gRPC a status code name
                              (`UNAVAILABLE`, `OK`)
@@ -115,13 +115,17 @@ def serve_grpc():
                    metadata, request)
             wait()
             code = next_answer()
-            if code != "OK":
+            if code not in ("OK", "200"):  # 200: the default answer
                 context.abort(getattr(grpc.StatusCode, code), "test collector says " + code)
             return ExportMetricsServiceResponse()
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Service(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
+    if opts.tls:
+        cert, key = (open(f, "rb").read() for f in opts.tls)
+        port = server.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([(key, cert)]))
+    else:
+        port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     print(port, flush=True)
     server.wait_for_termination()
