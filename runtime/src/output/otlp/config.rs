@@ -47,6 +47,21 @@ pub struct Config {
     pub tls: Tls,
 }
 
+impl Config {
+    /// Settings that are valid but do nothing here, for a warning: the same environment often
+    /// serves several exporters, so they are not errors.
+    pub fn unused(&self) -> Option<String> {
+        (self.uri.scheme_str() == Some("http")
+            && (self.tls.ca.is_some() || self.tls.client.is_some()))
+        .then(|| {
+            format!(
+                "OTLP to {} is plain http; the certificate settings are not used",
+                self.shown
+            )
+        })
+    }
+}
+
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An environment to read: `std::env::var` in gprobe, a table in tests.
@@ -177,12 +192,6 @@ impl Config {
             }
         };
         let tls = Tls { ca, client };
-        if uri.scheme_str() == Some("http") && (tls.ca.is_some() || tls.client.is_some()) {
-            // Not an error: the same environment often serves several exporters.
-            eprintln!(
-                "gprobe: warning: OTLP to {shown} is plain http; the certificate settings are not used"
-            );
-        }
         Ok(Config {
             protocol,
             uri,

@@ -107,6 +107,9 @@ pub struct Exporter {
 impl Exporter {
     /// Starts the thread; an error is a setting that cannot work (a bad certificate file).
     pub fn start(config: Config) -> Result<Exporter, String> {
+        if let Some(warning) = config.unused() {
+            eprintln!("gprobe: warning: {warning}");
+        }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
