@@ -563,6 +563,37 @@ fn otlp_hanging_collector_is_reported_bounded_and_left_at_exit() {
     assert_no_gprobe_programs();
 }
 
+/// A collector that is not there: tracing runs and ends normally, and the failed final export
+/// is said on stderr.
+#[test]
+fn otlp_collector_down_does_not_block_tracing() {
+    if !e2e_ready() {
+        return;
+    }
+    let _k = kernel_lock();
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let out = run_gprobe(
+        &[
+            "-e",
+            "BEGIN { @x = count(); printf(\"ran\\n\"); exit(); }",
+            "--otlp",
+            &url,
+        ],
+        Duration::from_secs(60),
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("ran\n") && stdout.contains("@x: 1"),
+        "{stdout}"
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("final OTLP export") && stderr.contains("failed"),
+        "{stderr}"
+    );
+}
+
 /// Bad settings are errors before anything attaches, naming the setting and never a secret.
 #[test]
 fn otlp_bad_settings_are_errors_up_front() {

@@ -153,14 +153,6 @@ fn python_with_parsers() -> Option<Command> {
     )
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A plain HTTP GET; `None` while nothing answers.
 fn http_get(port: u16, path: &str) -> Option<(String, String)> {
     let (head, body) = http_request(port, "GET", path, "")?;
@@ -1269,37 +1261,6 @@ fn otlp_pushes_decode_with_the_official_definitions() {
         .collect();
     assert_eq!(counts, [1, 0, 1, 0, 0, 0, 1]);
     assert_no_gprobe_programs();
-}
-
-/// A collector that is not there: tracing runs and ends normally, and the failed final export
-/// is said on stderr.
-#[test]
-fn otlp_collector_down_does_not_block_tracing() {
-    if !e2e_ready() {
-        return;
-    }
-    let _k = kernel_lock();
-    let url = format!("http://127.0.0.1:{}", free_port());
-    let out = run_gprobe(
-        &[
-            "-e",
-            "BEGIN { @x = count(); printf(\"ran\\n\"); exit(); }",
-            "--otlp",
-            &url,
-        ],
-        LIMIT,
-    );
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        stdout.contains("ran\n") && stdout.contains("@x: 1"),
-        "{stdout}"
-    );
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("final OTLP export") && stderr.contains("failed"),
-        "{stderr}"
-    );
 }
 
 /// A Go program known to spend its CPU in `main.burn`, profiled at 99 Hz with user stacks: the

@@ -452,3 +452,12 @@ pub fn openssl(dir: &TempDir, args: &[&str]) {
         text(&out.stderr)
     );
 }
+
+/// A local TCP port nothing listens on (bound, read, closed).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
