@@ -228,7 +228,7 @@ fn gap(a: &Value, b: &Value) -> f64 {
 /// self-signed CA as a server's certificate), made by openssl in `dir`: (CA, cert, key).
 fn certificates(dir: &TempDir) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
     openssl(
-        &dir,
+        dir,
         &[
             "req",
             "-x509",
@@ -246,7 +246,7 @@ fn certificates(dir: &TempDir) -> (std::path::PathBuf, std::path::PathBuf, std::
         ],
     );
     openssl(
-        &dir,
+        dir,
         &[
             "req",
             "-newkey",
@@ -263,7 +263,7 @@ fn certificates(dir: &TempDir) -> (std::path::PathBuf, std::path::PathBuf, std::
         ],
     );
     openssl(
-        &dir,
+        dir,
         &[
             "x509",
             "-req",

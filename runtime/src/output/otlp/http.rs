@@ -77,6 +77,10 @@ impl HttpExporter {
         };
         let status = response.status();
         let retry_after = retry_after(response.headers());
+        let protobuf = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .is_some_and(|t| t.as_bytes().starts_with(b"application/x-protobuf"));
         let body = match Limited::new(response.into_body(), MAX_ANSWER)
             .collect()
             .await
@@ -92,7 +96,11 @@ impl HttpExporter {
                 .map(|p| (p.rejected_data_points, p.error_message));
             return Outcome::Sent { rejected };
         }
-        let reason = format!("the collector answered {}{}", status, status_message(&body));
+        let reason = format!(
+            "the collector answered {}{}",
+            status,
+            status_message(&body, protobuf)
+        );
         match status {
             StatusCode::TOO_MANY_REQUESTS
             | StatusCode::BAD_GATEWAY
@@ -172,16 +180,23 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     )
 }
 
-/// `: message` from an error answer's body: a `google.rpc.Status` as the specification asks,
-/// else short plain text; cut short and kept to one line.
-fn status_message(body: &[u8]) -> String {
-    let message = match tonic_types::Status::decode(body) {
-        Ok(s) if !s.message.is_empty() => s.message,
-        _ => match std::str::from_utf8(body) {
-            Ok(t) if !t.trim().is_empty() && !t.contains('\0') => t.trim().to_string(),
+/// `: message` from an error answer's body: a `google.rpc.Status` when it is protobuf (as the
+/// specification asks), else its text; cut short and kept to one line.
+fn status_message(body: &[u8], protobuf: bool) -> String {
+    let message = if protobuf {
+        match tonic_types::Status::decode(body) {
+            Ok(s) => s.message,
+            Err(_) => return String::new(),
+        }
+    } else {
+        match std::str::from_utf8(body) {
+            Ok(t) if !t.contains('\0') => t.trim().to_string(),
             _ => return String::new(),
-        },
+        }
     };
+    if message.is_empty() {
+        return String::new();
+    }
     let mut one_line: String = message
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -230,8 +245,12 @@ mod tests {
             message: "too big\nreally".into(),
             details: vec![],
         };
-        assert_eq!(status_message(&s.encode_to_vec()), ": too big really");
-        assert_eq!(status_message(b"payload too large"), ": payload too large");
-        assert_eq!(status_message(b""), "");
+        assert_eq!(status_message(&s.encode_to_vec(), true), ": too big really");
+        assert_eq!(
+            status_message(b"payload too large", false),
+            ": payload too large"
+        );
+        assert_eq!(status_message(b"", true), "");
+        assert_eq!(status_message(b"", false), "");
     }
 }
