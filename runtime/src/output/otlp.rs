@@ -9,7 +9,7 @@
 //! is when tracing started or, after `clear(@m)`, when the map was last cleared.
 
 pub mod config;
-pub mod exporter;
+mod exporter;
 mod grpc;
 mod http;
 

@@ -108,22 +108,22 @@ fn outcome_of(status: &Status) -> Outcome {
 }
 
 fn describe(status: &Status) -> String {
-    let code = format!("{:?}", status.code());
-    let mut text = format!("the collector answered {}", code_name(&code));
+    let code = code_name(&format!("{:?}", status.code()));
+    // tonic's own errors (refused, TLS, connect timeout) keep the cause in the source chain:
+    // no answer came from the collector.
+    if let Some(source) = std::error::Error::source(status) {
+        return format!("cannot reach the collector ({code}): {}", chain(source));
+    }
     let message: String = status
         .message()
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .take(200)
         .collect();
-    if !message.is_empty() {
-        text = format!("{text}: {message}");
+    match message.is_empty() {
+        true => format!("the collector answered {code}"),
+        false => format!("the collector answered {code}: {message}"),
     }
-    // tonic's transport errors keep the cause (refused, TLS) in the source chain.
-    if let Some(source) = std::error::Error::source(status) {
-        text = format!("{text} ({})", chain(source));
-    }
-    text
 }
 
 /// `ResourceExhausted` as the specification writes codes: `RESOURCE_EXHAUSTED`.
