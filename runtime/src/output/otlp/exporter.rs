@@ -517,3 +517,51 @@ fn drops(n: u64) -> String {
         n => format!("; {n} exports dropped"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A collector that takes connections and never answers: one export is in flight, the
+    /// queue keeps the newest QUEUE, the rest are dropped and counted; the final export ends
+    /// within its deadline all the same.
+    #[test]
+    fn the_queue_is_bounded_and_drops_the_oldest() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let _held = std::thread::spawn(move || {
+            let mut open = Vec::new();
+            while let Ok((conn, _)) = listener.accept() {
+                open.push(conn);
+            }
+        });
+        let url = format!("http://127.0.0.1:{port}");
+        let config = Config::new(Some(&url), &|_| None).unwrap();
+        let exporter = Exporter::start(config).unwrap();
+        let request = |n: u64| ExportMetricsServiceRequest {
+            resource_metrics: vec![Default::default(); n as usize],
+        };
+        exporter.export(request(1));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !exporter.shared.lock().pending.is_empty() {
+            assert!(std::time::Instant::now() < deadline, "never taken");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        for n in 2..=10 {
+            exporter.export(request(n));
+        }
+        {
+            let q = exporter.shared.lock();
+            assert_eq!(q.dropped, 9 - QUEUE as u64);
+            let kept: Vec<usize> = q.pending.iter().map(|r| r.resource_metrics.len()).collect();
+            assert_eq!(kept, [9, 10]);
+        }
+        let started = std::time::Instant::now();
+        exporter.finish(request(11));
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
