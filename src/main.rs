@@ -75,6 +75,11 @@ struct Cli {
     #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
     otlp: Option<String>,
 
+    /// The OTLP protocol for --otlp (over OTEL_EXPORTER_OTLP_PROTOCOL): http/protobuf or grpc.
+    #[arg(long, value_name = "PROTOCOL", requires = "otlp",
+          value_parser = clap::builder::PossibleValuesParser::new(["http/protobuf", "grpc"]))]
+    otlp_protocol: Option<String>,
+
     /// How often --otlp pushes (e.g. 10s, 500ms, 1m).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = sinks::parse_duration)]
     interval: std::time::Duration,
@@ -530,6 +535,7 @@ fn sink_options(cli: &Cli) -> sinks::Options {
         prometheus: cli.prometheus.clone(),
         web_config_file: cli.web_config_file.clone(),
         otlp: cli.otlp.clone(),
+        otlp_protocol: cli.otlp_protocol.clone(),
         interval: cli.interval,
         flamegraph: cli.flamegraph.clone(),
         folded: cli.folded.clone(),

@@ -33,6 +33,8 @@ pub struct Options {
     pub web_config_file: Option<PathBuf>,
     /// `--otlp [URL]` (an empty URL: the endpoint from the environment) and `--interval`.
     pub otlp: Option<String>,
+    /// `--otlp-protocol`: wins over the environment's.
+    pub otlp_protocol: Option<String>,
     pub interval: Duration,
     pub flamegraph: Option<PathBuf>,
     pub folded: Option<PathBuf>,
@@ -72,7 +74,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// the session is loaded: see [`add_otlp`]). Errors are messages for the user.
 pub fn build(options: &Options, manifest: &Manifest, source: &str) -> Result<Tee, String> {
     if let Some(url) = &options.otlp {
-        Config::new(Some(url), &config::process_env)?;
+        Config::new(Some(url), &otlp_env(options))?;
         config::resource_attributes(&config::process_env)?;
     }
     // Files written only at exit are proven writable now, so a typo in a path fails before
@@ -158,7 +160,7 @@ pub fn add_otlp(
     let Some(url) = &options.otlp else {
         return Ok(());
     };
-    let config = Config::new(Some(url), &config::process_env)?;
+    let config = Config::new(Some(url), &otlp_env(options))?;
     let resource = resource(manifest, options, target_pid)?;
     tee.sinks.push(Box::new(OtlpSink::new(
         config,
@@ -167,6 +169,14 @@ pub fn add_otlp(
         resource,
     )?));
     Ok(())
+}
+
+/// The environment, with `--otlp-protocol` as the protocol setting that takes precedence.
+fn otlp_env(options: &Options) -> impl Fn(&str) -> Option<String> + '_ {
+    move |name| match (name, &options.otlp_protocol) {
+        ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", Some(p)) => Some(p.clone()),
+        _ => config::process_env(name),
+    }
 }
 
 fn map_meta(manifest: &Manifest, source: &str) -> Vec<MapMeta> {

@@ -362,10 +362,20 @@ fn otlp_grpc_to_a_grpcio_server() {
     let tls = [cert.to_str().unwrap(), key.to_str().unwrap()];
     let mut collector = Collector::start(python, &["grpc", "--tls", tls[0], tls[1]]);
     let endpoint = format!("https://localhost:{}", collector.port);
+    // The protocol by flag this time (a bare --otlp before another option), over the
+    // environment's.
     let gprobe = Gprobe::start(
-        &["-e", SCRIPT, "--interval", "200ms", "--otlp"],
         &[
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            "-e",
+            SCRIPT,
+            "--interval",
+            "200ms",
+            "--otlp",
+            "--otlp-protocol",
+            "grpc",
+        ],
+        &[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
             (
                 "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
