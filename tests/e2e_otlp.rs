@@ -20,9 +20,10 @@ const SCRIPT: &str = "BEGIN { @x = count(); @h = hist(5); }";
 fn collector_python(grpc: bool) -> Option<Command> {
     let mut modules = "opentelemetry.proto.collector.metrics.v1.metrics_service_pb2".to_string();
     if grpc {
-        modules += ", grpc, opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc";
+        modules += ", grpc, grpc_status.rpc_status, google.rpc.error_details_pb2, \
+                    opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc";
     }
-    python_with(&modules, "opentelemetry-proto and grpcio")
+    python_with(&modules, "opentelemetry-proto, grpcio and grpcio-status")
 }
 
 /// The collector: its port, and the requests it received (decoded), in order.
@@ -389,6 +390,48 @@ fn otlp_grpc_to_a_grpcio_server() {
     let last = collector.seen.last().unwrap();
     assert_eq!(metric(last, "x")["sum"]["dataPoints"][0]["asInt"], "1");
     assert_no_gprobe_programs();
+}
+
+/// gRPC RESOURCE_EXHAUSTED is retried only when the server says when (RetryInfo, here 2 s,
+/// waited for); without it, it is final.
+#[test]
+fn otlp_grpc_resource_exhausted_is_retried_only_with_retry_info() {
+    if !e2e_ready() {
+        return;
+    }
+    let Some(python) = collector_python(true) else {
+        return;
+    };
+    let answers = "RESOURCE_EXHAUSTED:2,RESOURCE_EXHAUSTED,OK";
+    let mut collector = Collector::start(python, &["grpc", "--answers", answers]);
+    let _k = kernel_lock();
+    let url = format!("http://127.0.0.1:{}", collector.port);
+    let gprobe = Gprobe::start(
+        &[
+            "-e",
+            SCRIPT,
+            "--otlp",
+            &url,
+            "--otlp-protocol",
+            "grpc",
+            "--interval",
+            "3s",
+        ],
+        &[],
+    );
+    collector.wait_for(3);
+    let (_, stderr) = gprobe.interrupt();
+    let seen = &collector.seen;
+    // The first export again after the 2 s asked for; then, refused without RetryInfo, not
+    // again: the next request is the next export.
+    assert_eq!(export_time(&seen[0]), export_time(&seen[1]), "{seen:?}");
+    assert!(gap(&seen[0], &seen[1]) >= 1.9, "{seen:?}");
+    assert_ne!(export_time(&seen[1]), export_time(&seen[2]), "{seen:?}");
+    assert!(
+        stderr.contains("RESOURCE_EXHAUSTED") && stderr.contains("as the collector asked"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not retried"), "{stderr}");
 }
 
 /// `https://` with a CA from `OTEL_EXPORTER_OTLP_CERTIFICATE` (a certificate openssl made just

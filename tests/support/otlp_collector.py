@@ -9,7 +9,8 @@ the arguments:
   --tls CERT KEY             over TLS
   --answers A,B,...          answers in turn, the last one repeated: an HTTP status, optionally
                              with Retry-After (`429:2`), or for gRPC a status code name
-                             (`UNAVAILABLE`, `OK`)
+                             (`UNAVAILABLE`, `OK`), optionally with a RetryInfo delay
+                             (`RESOURCE_EXHAUSTED:2`)
   --delay SECONDS            answer that much later
   --hang                     take the request and never answer
 """
@@ -114,10 +115,22 @@ def serve_grpc():
             report("/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
                    metadata, request)
             wait()
-            code = next_answer()
-            if code not in ("OK", "200"):  # 200: the default answer
-                context.abort(getattr(grpc.StatusCode, code), "test collector says " + code)
-            return ExportMetricsServiceResponse()
+            code, _, delay = next_answer().partition(":")
+            if code in ("OK", "200"):  # 200: the default answer
+                return ExportMetricsServiceResponse()
+            message = "test collector says " + code
+            if not delay:
+                context.abort(getattr(grpc.StatusCode, code), message)
+            # The delay as google.rpc.RetryInfo in the status details, as collectors send it.
+            from google.protobuf import any_pb2, duration_pb2
+            from google.rpc import code_pb2, error_details_pb2, status_pb2
+            from grpc_status import rpc_status
+            info = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=int(delay)))
+            detail = any_pb2.Any()
+            detail.Pack(info)
+            status = status_pb2.Status(code=code_pb2.Code.Value(code), message=message,
+                                       details=[detail])
+            context.abort_with_status(rpc_status.to_status(status))
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Service(), server)

@@ -454,8 +454,15 @@ impl Reporter {
         // Said at once, but only after a failure was said: at most one such line for each
         // (rate-limited) failure message.
         if self.troubled {
+            let unsaid = match (&self.last_error, self.failures) {
+                (Some(e), n) if n > 0 => format!(
+                    " after {n} more failed attempt{} (last: {e})",
+                    if n == 1 { "" } else { "s" }
+                ),
+                _ => String::new(),
+            };
             eprintln!(
-                "gprobe: OTLP export to {} works again{}",
+                "gprobe: OTLP export to {} works again{unsaid}{}",
                 self.shown,
                 drops(dropped - self.dropped_told)
             );
