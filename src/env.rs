@@ -101,6 +101,14 @@ impl Env for SystemEnv {
         tracefs::parse_format(&text).map_err(|e| format!("{category}:{name} format: {e}"))
     }
 
+    fn kprobes(&self) -> Result<(), String> {
+        gprobe_runtime::kprobes_available()
+    }
+
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
+        gprobe_runtime::tracefs::all_tracepoints().map_err(|e| e.to_string())
+    }
+
     fn go_function(&self, binary: Option<&str>, function: &str) -> Result<GoFunction, String> {
         let (path, bin) = self.go_binary(binary)?;
         match &*bin {

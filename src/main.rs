@@ -33,6 +33,10 @@ struct Cli {
     #[arg(long)]
     check: bool,
 
+    /// Search DIR for `#include` (before the system's include directories), as bpftrace's -I.
+    #[arg(short = 'I', value_name = "DIR")]
+    include_dir: Vec<PathBuf>,
+
     /// Print an intermediate form: the checked AST, the IR, or the eBPF instructions.
     #[arg(short = 'd', value_name = "STAGE")]
     dump: Option<Stage>,
@@ -92,6 +96,12 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     folded: Option<PathBuf>,
 
+    /// At exit, write the maps keyed by a stack as a gzipped pprof profile (`go tool pprof
+    /// FILE`): function names, file:line and inlined frames from the pclntab, one sample type
+    /// per map (see docs/output-formats.md).
+    #[arg(long, value_name = "FILE")]
+    pprof: Option<PathBuf>,
+
     /// Trace this process (uprobes may then omit the binary); tracing ends when it exits. A
     /// comma list (`-p 12,34`) traces those processes, each on its own terms (node-wide form),
     /// until all have exited.
@@ -148,6 +158,16 @@ struct Cli {
     /// with `-`.
     #[arg(value_name = "FILE | ARGS")]
     rest: Vec<String>,
+}
+
+/// Where `#include` looks: `-I` directories first, then the system's.
+fn include_dirs(cli: &Cli) -> Vec<PathBuf> {
+    let system = gprobe_compiler::syntax::preprocess::SYSTEM_INCLUDE_DIRS;
+    cli.include_dir
+        .iter()
+        .cloned()
+        .chain(system.iter().map(PathBuf::from))
+        .collect()
 }
 
 impl Cli {
@@ -304,9 +324,14 @@ fn run(cli: Cli) -> ExitCode {
     let options = Options {
         positional: rest,
         has_target: cli.pid().is_some() || cli.command.is_some(),
+        check_only: cli.check || cli.dump.is_some(),
     };
 
-    let mut program = match gprobe_compiler::parse(&source) {
+    let parse_options = gprobe_compiler::syntax::ParseOptions {
+        positional: options.positional.clone(),
+        include_dirs: include_dirs(&cli),
+    };
+    let mut program = match gprobe_compiler::parse_with(&source, &parse_options) {
         Ok(program) => program,
         Err(diagnostics) => {
             reporter.diagnostics(&diagnostics);
@@ -407,6 +432,14 @@ fn run(cli: Cli) -> ExitCode {
     {
         return ExitCode::FAILURE;
     }
+    // `// @metric` annotations, checked against the compiled maps even when nothing exports.
+    let meta = match sinks::map_meta(&compiled.manifest, &source) {
+        Ok(meta) => meta,
+        Err(diagnostics) => {
+            reporter.diagnostics(&diagnostics);
+            return ExitCode::FAILURE;
+        }
+    };
     if cli.check || cli.dump.is_some() {
         return ExitCode::SUCCESS;
     }
@@ -415,7 +448,7 @@ fn run(cli: Cli) -> ExitCode {
     }
 
     // Outputs first: a bad output file or a port in use fails before anything is attached.
-    let mut sink = match sinks::build(&sink_options(&cli), &compiled.manifest, &source) {
+    let mut sink = match sinks::build(&sink_options(&cli), &compiled.manifest, &source, &meta) {
         Ok(sink) => sink,
         Err(message) => {
             eprintln!("gprobe: error: {message}");
@@ -446,6 +479,7 @@ fn run(cli: Cli) -> ExitCode {
         session.set_recompile(recompile_for(
             source.clone(),
             file_name.clone(),
+            include_dirs(&cli),
             recipe_node_wide,
             compile_options.clone(),
             expanded.initial.clone(),
@@ -456,7 +490,7 @@ fn run(cli: Cli) -> ExitCode {
         &mut sink,
         &sink_options(&cli),
         &compiled.manifest,
-        &source,
+        &meta,
         target_pid,
     ) {
         eprintln!("gprobe: error: {message}");
@@ -500,6 +534,7 @@ fn by_process(program: &mut gprobe_compiler::ast::Program) {
 fn recompile_for(
     source: String,
     file_name: String,
+    include_dirs: Vec<PathBuf>,
     recipe_node_wide: bool,
     options: CompileOptions,
     initial: std::collections::HashMap<(String, String), Vec<String>>,
@@ -508,7 +543,12 @@ fn recompile_for(
         let render = |d: &[gprobe_compiler::diag::Diagnostic]| {
             gprobe_compiler::diag::render(d, &file_name, &source, false)
         };
-        let mut program = gprobe_compiler::parse(&source).map_err(|d| render(&d))?;
+        let parse_options = gprobe_compiler::syntax::ParseOptions {
+            positional: options.check.positional.clone(),
+            include_dirs: include_dirs.clone(),
+        };
+        let mut program =
+            gprobe_compiler::parse_with(&source, &parse_options).map_err(|d| render(&d))?;
         if recipe_node_wide {
             by_process(&mut program);
         }
@@ -539,6 +579,7 @@ fn sink_options(cli: &Cli) -> sinks::Options {
         interval: cli.interval,
         flamegraph: cli.flamegraph.clone(),
         folded: cli.folded.clone(),
+        pprof: cli.pprof.clone(),
         quiet: cli.quiet,
         pid: cli.pid(),
         command: cli.command.clone(),

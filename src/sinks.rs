@@ -2,14 +2,15 @@
 //! plus the exporters asked for (Prometheus, OTLP, flame graphs).
 
 use clap::ValueEnum;
+use gprobe_compiler::diag::Diagnostic;
 use gprobe_compiler::gobin::GoBinary;
 use gprobe_compiler::manifest::{Attach, Manifest};
 use gprobe_runtime::output::fdout::FdOut;
-use gprobe_runtime::output::metrics;
 use gprobe_runtime::output::otlp::config::{self, Config};
 use gprobe_runtime::output::otlp::{AttrValue, ResourceInfo};
+use gprobe_runtime::output::{annotations, metrics};
 use gprobe_runtime::{
-    FlameGraphSink, JsonSink, MapMeta, OtlpSink, PrometheusSink, Sink, Tee, TextSink,
+    FlameGraphSink, JsonSink, MapMeta, OtlpSink, PprofSink, PrometheusSink, Sink, Tee, TextSink,
 };
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -38,6 +39,8 @@ pub struct Options {
     pub interval: Duration,
     pub flamegraph: Option<PathBuf>,
     pub folded: Option<PathBuf>,
+    /// `--pprof FILE`.
+    pub pprof: Option<PathBuf>,
     /// `-q`: no "Attaching N probes..." banner.
     pub quiet: bool,
     pub pid: Option<u32>,
@@ -72,16 +75,28 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Every sink the options ask for except OTLP (which needs the target's pid, known only once
 /// the session is loaded: see [`add_otlp`]). Errors are messages for the user.
-pub fn build(options: &Options, manifest: &Manifest, source: &str) -> Result<Tee, String> {
+pub fn build(
+    options: &Options,
+    manifest: &Manifest,
+    source: &str,
+    meta: &[MapMeta],
+) -> Result<Tee, String> {
     if let Some(url) = &options.otlp {
         Config::new(Some(url), &otlp_env(options))?;
         config::resource_attributes(&config::process_env)?;
     }
     // Files written only at exit are proven writable now, so a typo in a path fails before
     // anything is attached rather than after a long trace.
-    for path in [&options.flamegraph, &options.folded].into_iter().flatten() {
+    for path in [&options.flamegraph, &options.folded, &options.pprof]
+        .into_iter()
+        .flatten()
+    {
         check_writable(path)?;
     }
+    let pprof = match &options.pprof {
+        Some(path) => Some(PprofSink::new(path.clone(), manifest, source)?),
+        None => None,
+    };
     // Buffered: the session flushes after each batch of events, so bursts cost few writes.
     // FdOut underneath: a stalled reader never keeps a Ctrl-C waiting.
     let fd = match &options.output {
@@ -95,11 +110,7 @@ pub fn build(options: &Options, manifest: &Manifest, source: &str) -> Result<Tee
     };
     let mut sinks = vec![main];
     if let Some(addr) = &options.prometheus {
-        let sink = PrometheusSink::bind(
-            addr,
-            options.web_config_file.as_deref(),
-            map_meta(manifest, source),
-        )?;
+        let sink = PrometheusSink::bind(addr, options.web_config_file.as_deref(), meta.to_vec())?;
         // Said always: with port 0 this is the only way to learn the port.
         eprintln!(
             "gprobe: serving Prometheus metrics on {}://{}/metrics",
@@ -115,6 +126,9 @@ pub fn build(options: &Options, manifest: &Manifest, source: &str) -> Result<Tee
             title: target_exe(manifest, options)
                 .map_or("gprobe".into(), |p| format!("gprobe: {}", p.display())),
         }));
+    }
+    if let Some(sink) = pprof {
+        sinks.push(Box::new(sink));
     }
     Ok(Tee { sinks })
 }
@@ -154,7 +168,7 @@ pub fn add_otlp(
     tee: &mut Tee,
     options: &Options,
     manifest: &Manifest,
-    source: &str,
+    meta: &[MapMeta],
     target_pid: Option<u32>,
 ) -> Result<(), String> {
     let Some(url) = &options.otlp else {
@@ -165,7 +179,7 @@ pub fn add_otlp(
     tee.sinks.push(Box::new(OtlpSink::new(
         config,
         options.interval,
-        map_meta(manifest, source),
+        meta.to_vec(),
         resource,
     )?));
     Ok(())
@@ -179,12 +193,18 @@ fn otlp_env(options: &Options) -> impl Fn(&str) -> Option<String> + '_ {
     }
 }
 
-fn map_meta(manifest: &Manifest, source: &str) -> Vec<MapMeta> {
+/// How the exporters name and describe each map: label names from the keys, help from the
+/// comment above the map, and what `// @metric` annotations declare. A bad annotation is an
+/// error (a diagnostic pointing at it) whatever the outputs, so `--check` finds it too.
+pub fn map_meta(manifest: &Manifest, source: &str) -> Result<Vec<MapMeta>, Vec<Diagnostic>> {
     let mut meta = MapMeta::from_manifest(manifest);
     for m in &mut meta {
         m.help = metrics::help_from_source(source, &m.map);
     }
-    meta
+    annotations::parse(source)
+        .and_then(|declared| annotations::apply(&mut meta, &declared, manifest))
+        .map_err(|errors| annotations::diagnostics(&errors))?;
+    Ok(meta)
 }
 
 /// The traced executable: the first uprobe's binary, else the `-c` command's, else `-p`'s.

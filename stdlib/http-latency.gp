@@ -22,6 +22,13 @@
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
+// Exported (--prometheus, --otlp) by OpenTelemetry's HTTP semantic conventions: the latency as
+// `http.server.request.duration` in seconds (Prometheus `http_server_request_duration_seconds`).
+// The key is the raw URL path, not a route pattern, so it is `url.path`: the conventions keep
+// `http.route` for the router's template and forbid filling it with the path.
+// @metric @latency_us http.server.request.duration unit=us keys=http.request.method,url.path desc="Duration of HTTP server requests."
+// @metric @requests http.server.requests unit={request} keys=http.request.method,url.path,http.response.status_code desc="HTTP server requests handled, by status code."
+//
 // Sample output (Go 1.27.3 examples/shop; examples/load -paths /fast,/lock,/sleep -n 40 -c 4):
 //   @in_flight:
 //   [1, 2)                 3 |@                                                   |

@@ -109,8 +109,8 @@ const INLINE: &[(&str, &str, &str)] = &[
     ),
     (
         "docs/language.md",
-        "`1_000_000`, durations `10ms` `5s` `250us` `3ns`",
-        "BEGIN { printf(\"%d %d %d %d %d %d %d\\n\", 42, 0x1f, 1_000_000, 10ms, 5s, 250us, 3ns); }",
+        "`1_000_000`, `1e6`, durations `10ms` `5s` `250us` `3ns`",
+        "BEGIN { printf(\"%d %d %d %d %d %d %d %d %d\\n\", 42, 0x1f, 0775, 1_000_000, 1e6, 10ms, 5s, 250us, 3ns); }",
     ),
     (
         "docs/language.md",
@@ -194,8 +194,14 @@ const INLINE: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// A directory holding the Go targets under the names the pages use.
+/// A directory holding the Go targets under the names the pages use. Made once per test
+/// process: the tests run in parallel and would race replacing each other's links.
 fn targets() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(make_targets).clone()
+}
+
+fn make_targets() -> PathBuf {
     let dir = repo_root().join("target/docs-examples");
     std::fs::create_dir_all(&dir).unwrap();
     for (name, built) in [

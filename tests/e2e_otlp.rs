@@ -11,82 +11,11 @@ use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use support::exporters::{OtlpReceiver, find_metric, python_for_otlp};
 use support::*;
 
 /// Maps filled in BEGIN; the probe keeps tracing running until SIGINT.
 const SCRIPT: &str = "BEGIN { @x = count(); @h = hist(5); }";
-
-/// `tests/support/otlp_collector.py` on the cached Python packages; `None` (skip) without them.
-fn collector_python(grpc: bool) -> Option<Command> {
-    let mut modules = "opentelemetry.proto.collector.metrics.v1.metrics_service_pb2".to_string();
-    if grpc {
-        modules += ", grpc, grpc_status.rpc_status, google.rpc.error_details_pb2, \
-                    opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc";
-    }
-    python_with(&modules, "opentelemetry-proto, grpcio and grpcio-status")
-}
-
-/// The collector: its port, and the requests it received (decoded), in order.
-struct Collector {
-    child: std::process::Child,
-    port: u16,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<Value>,
-}
-
-impl Collector {
-    fn start(mut python: Command, args: &[&str]) -> Collector {
-        let script = repo_root().join("tests/support/otlp_collector.py");
-        let mut child = python
-            .arg(script)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the collector");
-        let lines = line_channel(child.stdout.take().unwrap());
-        let port = lines
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the collector's port")
-            .trim()
-            .parse()
-            .unwrap();
-        Collector {
-            child,
-            port,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Takes what arrived; the number of requests seen so far.
-    fn poll(&mut self) -> usize {
-        while let Ok(line) = self.lines.try_recv() {
-            self.seen.push(serde_json::from_str(&line).unwrap());
-        }
-        self.seen.len()
-    }
-
-    /// Waits (generously) for at least `n` requests.
-    fn wait_for(&mut self, n: usize) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while self.poll() < n {
-            assert!(
-                Instant::now() < deadline,
-                "the collector got {} requests, not {n}",
-                self.seen.len()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// gprobe in the background, attached; stderr lines arrive on a channel as they are written.
 struct Gprobe {
@@ -193,12 +122,7 @@ impl Drop for Gprobe {
 }
 
 fn metric<'a>(request: &'a Value, name: &str) -> &'a Value {
-    request["request"]["resourceMetrics"][0]["scopeMetrics"][0]["metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == name)
-        .unwrap_or_else(|| panic!("no metric {name} in {request}"))
+    find_metric(request, name).unwrap_or_else(|| panic!("no metric {name} in {request}"))
 }
 
 /// When the export was made: every periodic export has its own (a retry has the same).
@@ -299,10 +223,10 @@ fn otlp_grpc_to_a_grpcio_server() {
     if !e2e_ready() {
         return;
     }
-    let Some(python) = collector_python(true) else {
+    let Some(python) = python_for_otlp(true) else {
         return;
     };
-    let mut collector = Collector::start(python, &["grpc", "--answers", "UNAVAILABLE,OK"]);
+    let mut collector = OtlpReceiver::start_with(python, &["grpc", "--answers", "UNAVAILABLE,OK"]);
     let _k = kernel_lock();
     let endpoint = format!("http://127.0.0.1:{}", collector.port);
     let gprobe = Gprobe::start(
@@ -357,11 +281,11 @@ fn otlp_grpc_to_a_grpcio_server() {
     }
     let dir = TempDir::new("otlp-grpc-tls");
     let (ca, cert, key) = certificates(&dir);
-    let Some(python) = collector_python(true) else {
+    let Some(python) = python_for_otlp(true) else {
         return;
     };
     let tls = [cert.to_str().unwrap(), key.to_str().unwrap()];
-    let mut collector = Collector::start(python, &["grpc", "--tls", tls[0], tls[1]]);
+    let mut collector = OtlpReceiver::start_with(python, &["grpc", "--tls", tls[0], tls[1]]);
     let endpoint = format!("https://localhost:{}", collector.port);
     // The protocol by flag this time (a bare --otlp before another option), over the
     // environment's.
@@ -399,11 +323,11 @@ fn otlp_grpc_resource_exhausted_is_retried_only_with_retry_info() {
     if !e2e_ready() {
         return;
     }
-    let Some(python) = collector_python(true) else {
+    let Some(python) = python_for_otlp(true) else {
         return;
     };
     let answers = "RESOURCE_EXHAUSTED:2,RESOURCE_EXHAUSTED,OK";
-    let mut collector = Collector::start(python, &["grpc", "--answers", answers]);
+    let mut collector = OtlpReceiver::start_with(python, &["grpc", "--answers", answers]);
     let _k = kernel_lock();
     let url = format!("http://127.0.0.1:{}", collector.port);
     let gprobe = Gprobe::start(
@@ -442,12 +366,12 @@ fn otlp_https_with_a_custom_ca_gzip_and_headers() {
     if !e2e_ready() || !have_tool("openssl", "certificates") {
         return;
     }
-    let Some(python) = collector_python(false) else {
+    let Some(python) = python_for_otlp(false) else {
         return;
     };
     let dir = TempDir::new("otlp-tls");
     let (ca, cert, key) = certificates(&dir);
-    let mut collector = Collector::start(
+    let mut collector = OtlpReceiver::start_with(
         python,
         &["--tls", cert.to_str().unwrap(), key.to_str().unwrap()],
     );
@@ -499,10 +423,10 @@ fn otlp_429_waits_for_retry_after() {
     if !e2e_ready() {
         return;
     }
-    let Some(python) = collector_python(false) else {
+    let Some(python) = python_for_otlp(false) else {
         return;
     };
-    let mut collector = Collector::start(python, &["--answers", "429:3,200"]);
+    let mut collector = OtlpReceiver::start_with(python, &["--answers", "429:3,200"]);
     let _k = kernel_lock();
     let url = format!("http://127.0.0.1:{}", collector.port);
     let mut gprobe = Gprobe::start(&["-e", SCRIPT, "--otlp", &url, "--interval", "200ms"], &[]);
@@ -528,10 +452,10 @@ fn otlp_503_is_retried_with_backoff_and_413_is_not() {
     if !e2e_ready() {
         return;
     }
-    let Some(python) = collector_python(false) else {
+    let Some(python) = python_for_otlp(false) else {
         return;
     };
-    let mut collector = Collector::start(python, &["--answers", "503,503,200"]);
+    let mut collector = OtlpReceiver::start_with(python, &["--answers", "503,503,200"]);
     let _k = kernel_lock();
     let url = format!("http://127.0.0.1:{}", collector.port);
     let gprobe = Gprobe::start(&["-e", SCRIPT, "--otlp", &url, "--interval", "2s"], &[]);
@@ -548,16 +472,16 @@ fn otlp_503_is_retried_with_backoff_and_413_is_not() {
     assert!(stderr.contains("503 Service Unavailable"), "{stderr}");
     drop(collector);
 
-    let Some(python) = collector_python(false) else {
+    let Some(python) = python_for_otlp(false) else {
         return;
     };
-    let mut collector = Collector::start(python, &["--answers", "413"]);
+    let mut collector = OtlpReceiver::start_with(python, &["--answers", "413"]);
     let url = format!("http://127.0.0.1:{}", collector.port);
     let mut gprobe = Gprobe::start(&["-e", SCRIPT, "--otlp", &url, "--interval", "200ms"], &[]);
     gprobe.wait_to_say("413 Payload Too Large");
     collector.wait_for(8);
     let (_, stderr) = gprobe.interrupt();
-    collector.poll();
+    collector.take_new();
     let times: Vec<String> = collector.seen.iter().map(export_time).collect();
     let distinct: std::collections::HashSet<&String> = times.iter().collect();
     assert_eq!(
@@ -583,10 +507,10 @@ fn otlp_hanging_collector_is_reported_bounded_and_left_at_exit() {
     if !e2e_ready() {
         return;
     }
-    let Some(python) = collector_python(false) else {
+    let Some(python) = python_for_otlp(false) else {
         return;
     };
-    let mut collector = Collector::start(python, &["--hang"]);
+    let mut collector = OtlpReceiver::start_with(python, &["--hang"]);
     let _k = kernel_lock();
     let url = format!("http://gp:s3cret@127.0.0.1:{}", collector.port);
     let mut gprobe = Gprobe::start(&["-e", SCRIPT, "--otlp", &url, "--interval", "100ms"], &[]);
@@ -611,7 +535,7 @@ fn otlp_hanging_collector_is_reported_bounded_and_left_at_exit() {
     assert!(!stderr.contains("s3cret"), "{stderr}");
     // Said, not flooded: ~130 exports in the run.
     assert!(stderr.lines().count() < 10, "{stderr}");
-    collector.poll();
+    collector.take_new();
     assert!(!collector.seen.is_empty());
     assert_no_gprobe_programs();
 }

@@ -6,6 +6,9 @@ mod support;
 
 use std::process::Command;
 use std::time::Duration;
+use support::exporters::{
+    OtlpReceiver as Receiver, find_metric, int_of, parse_page, python_with_parsers,
+};
 use support::*;
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -143,15 +146,6 @@ fn emit_gives_structured_events() {
 }
 
 // ---- exporters ------------------------------------------------------------------------------
-
-/// `python3` with the cached parsers (`scripts/install-deps`): prometheus_client and the
-/// official OTLP protobuf definitions. `None` (skip) when they are missing outside CI.
-fn python_with_parsers() -> Option<Command> {
-    python_with(
-        "prometheus_client.parser, opentelemetry.proto.collector.metrics.v1.metrics_service_pb2",
-        "the Python parsers",
-    )
-}
 
 /// A plain HTTP GET; `None` while nothing answers.
 fn http_get(port: u16, path: &str) -> Option<(String, String)> {
@@ -588,42 +582,6 @@ fn prometheus_serves_concurrent_scrapes_past_idle_and_slow_clients() {
     let out = gprobe.stop();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_no_gprobe_programs();
-}
-
-/// Both of prometheus_client's parsers (text 0.0.4 and OpenMetrics) on the page; prints the
-/// families as JSON.
-const PROMETHEUS_BOTH_FORMATS: &str = r#"
-import json, sys
-from prometheus_client.parser import text_string_to_metric_families as text_families
-from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
-fmt, page = sys.argv[1], sys.stdin.read()
-parse = om_families if fmt == "openmetrics" else text_families
-out = []
-for f in parse(page):
-    out.append({"name": f.name, "type": f.type,
-                "samples": [[s.name, s.labels, s.value] for s in f.samples]})
-print(json.dumps(out))
-"#;
-
-fn parse_page(python: &mut Command, format: &str, page: &str) -> Vec<serde_json::Value> {
-    let parsed = python
-        .args(["-c", PROMETHEUS_BOTH_FORMATS, format])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(page.as_bytes())?;
-            child.wait_with_output()
-        })
-        .expect("run the Prometheus parser");
-    assert!(
-        parsed.status.success(),
-        "the {format} parser rejected:\n{page}\n{}",
-        text(&parsed.stderr)
-    );
-    serde_json::from_slice(&parsed.stdout).unwrap()
 }
 
 /// Maps whose natural names would make an invalid page: a repeated key name, keys named like
@@ -1065,67 +1023,8 @@ fn prometheus_server_scrapes_gprobe_over_tls() {
     assert_no_gprobe_programs();
 }
 
-/// Lines the receiver printed, read on a thread so the test can poll them.
-struct Receiver {
-    child: std::process::Child,
-    port: u16,
-    lines: std::sync::mpsc::Receiver<String>,
-    seen: Vec<serde_json::Value>,
-}
-
-impl Receiver {
-    /// tests/support/otlp_collector.py: decodes each request with the official definitions.
-    fn start(mut python: Command) -> Receiver {
-        let mut child = python
-            .arg(repo_root().join("tests/support/otlp_collector.py"))
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("start the OTLP receiver");
-        let lines = line_channel(child.stdout.take().unwrap());
-        let port = lines
-            .recv_timeout(Duration::from_secs(30))
-            .expect("receiver port")
-            .trim()
-            .parse()
-            .unwrap();
-        Receiver {
-            child,
-            port,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    fn take_new(&mut self) -> usize {
-        let before = self.seen.len();
-        while let Ok(line) = self.lines.try_recv() {
-            self.seen.push(serde_json::from_str(&line).unwrap());
-        }
-        self.seen.len() - before
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn metric<'a>(request: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    request["request"]["resourceMetrics"][0]["scopeMetrics"][0]["metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == name)
-        .unwrap_or_else(|| panic!("no metric {name} in {request}"))
-}
-
-fn int_of(v: &serde_json::Value) -> i64 {
-    v.as_str()
-        .map(|s| s.parse().unwrap())
-        .or_else(|| v.as_i64())
-        .unwrap_or_else(|| panic!("not an integer: {v}"))
+    find_metric(request, name).unwrap_or_else(|| panic!("no metric {name} in {request}"))
 }
 
 /// Periodic and final OTLP pushes, decoded by the official protobuf definitions: names, kinds,

@@ -101,6 +101,14 @@ pub enum ProbeKind {
         glob: bool,
         offset: Option<u64>,
     },
+    /// `kprobe:FUNC[+OFFSET]` / `kretprobe:FUNC`: a kernel function (`FUNC` may be a glob,
+    /// `vfs_*`). Compiled as bpftrace does; attaching needs a kernel with kprobes.
+    Kprobe {
+        ret: bool,
+        function: Name,
+        glob: bool,
+        offset: Option<u64>,
+    },
     /// A provider this tool recognises but this kernel or gprobe cannot attach (kprobe,
     /// kretprobe, kfunc, usdt, hardware, software, watchpoint, …). Kept so the checker can say
     /// exactly why ("this kernel has no kprobes") with the span.
@@ -305,5 +313,89 @@ impl BinOp {
             And => "&&",
             Or => "||",
         }
+    }
+}
+
+impl Block {
+    /// Calls `f` on every expression of the block, outermost first (nested blocks included).
+    pub fn each_expr(&self, f: &mut dyn FnMut(&Expr)) {
+        for stmt in &self.stmts {
+            match &stmt.kind {
+                StmtKind::Expr(e) => e.each(f),
+                StmtKind::AssignVar { value, .. } => value.each(f),
+                StmtKind::AssignMap { map, value, .. } => {
+                    map.keys.iter().for_each(|k| k.each(f));
+                    value.each(f);
+                }
+                StmtKind::If { cond, then, els } => {
+                    cond.each(f);
+                    then.each_expr(f);
+                    if let Some(els) = els {
+                        els.each_expr(f);
+                    }
+                }
+                StmtKind::Unroll { body, .. } => body.each_expr(f),
+                StmtKind::While { cond, body } => {
+                    cond.each(f);
+                    body.each_expr(f);
+                }
+                StmtKind::Return => {}
+                StmtKind::Block(b) => b.each_expr(f),
+            }
+        }
+    }
+}
+
+impl Expr {
+    /// Calls `f` on this expression and every one inside it, outermost first.
+    pub fn each(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
+        match &self.kind {
+            ExprKind::Int(_)
+            | ExprKind::Str(_)
+            | ExprKind::Positional(_)
+            | ExprKind::PositionalCount
+            | ExprKind::Var(_)
+            | ExprKind::Ident(_) => {}
+            ExprKind::Map(m) => m.keys.iter().for_each(|k| k.each(f)),
+            ExprKind::Call { args, .. } | ExprKind::Builtin { args, .. } => {
+                args.iter().for_each(|a| a.each(f))
+            }
+            ExprKind::Unary { expr, .. }
+            | ExprKind::Cast { expr, .. }
+            | ExprKind::Field { expr, .. } => expr.each(f),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                lhs.each(f);
+                rhs.each(f);
+            }
+            ExprKind::Ternary { cond, then, els } => {
+                cond.each(f);
+                then.each(f);
+                els.each(f);
+            }
+            ExprKind::Index { expr, index } => {
+                expr.each(f);
+                index.each(f);
+            }
+            ExprKind::Tuple(items) => items.iter().for_each(|i| i.each(f)),
+            ExprKind::Record(fields) => fields.iter().for_each(|(_, v)| v.each(f)),
+        }
+    }
+}
+
+impl Probe {
+    /// Whether the predicate or body names identifier `name` (`args`, `probe`) before checking.
+    pub fn mentions(&self, name: &str) -> bool {
+        let mut found = false;
+        let mut look = |e: &Expr| {
+            if matches!(&e.kind, ExprKind::Ident(n) if n == name) {
+                found = true;
+            }
+        };
+        if let Some(p) = &self.predicate {
+            p.each(&mut look);
+        }
+        self.body.each_expr(&mut look);
+        found
     }
 }

@@ -44,7 +44,11 @@ pub fn compile(
     env: &dyn Env,
     options: &CompileOptions,
 ) -> Result<Output, Vec<Diagnostic>> {
-    let mut program = crate::parse(source)?;
+    let parse_options = crate::syntax::ParseOptions {
+        positional: options.check.positional.clone(),
+        include_dirs: Vec::new(),
+    };
+    let mut program = crate::parse_with(source, &parse_options)?;
     let (checked, warnings) = check::check_with_warnings(&mut program, env, &options.check);
     let checked = checked?;
     let mut out = compile_checked(&program, &checked, source, options)?;

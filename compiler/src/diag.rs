@@ -42,6 +42,10 @@ pub mod codes {
     pub const BAD_LITERAL: &str = "E0101";
     pub const BAD_ESCAPE: &str = "E0102";
     pub const BAD_UNROLL: &str = "E0103";
+    /// A `#` directive that cannot be carried out (unknown, malformed, unbalanced `#if`).
+    pub const PREPROCESSOR: &str = "E0104";
+    /// A macro use that does not expand to an expression.
+    pub const BAD_MACRO: &str = "E0105";
 
     pub const UNKNOWN_NAME: &str = "E0200";
     pub const UNKNOWN_FUNCTION: &str = "E0201";

@@ -24,6 +24,7 @@ pub mod names;
 pub mod opt;
 pub mod regalloc;
 pub mod span;
+pub mod split;
 pub mod syntax;
 pub mod target;
 pub mod types;
@@ -35,6 +36,15 @@ pub use diag::Diagnostic;
 /// Parses a program; syntax errors come back as diagnostics.
 pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic>> {
     syntax::parse(source)
+}
+
+/// [`parse`] with positional parameters (used in attach points and `unroll`) and `#include`
+/// directories.
+pub fn parse_with(
+    source: &str,
+    options: &syntax::ParseOptions,
+) -> Result<ast::Program, Vec<Diagnostic>> {
+    syntax::parse_with(source, options)
 }
 
 /// Checks and annotates a parsed program (see [`check`] for the guarantees of a checked tree).

@@ -29,13 +29,33 @@ fn case_files() {
         let source = std::fs::read_to_string(path).unwrap_or_default();
         let shown = relative.to_string_lossy().into_owned();
         let expect_ok = relative.components().any(|c| c.as_os_str() == "ok");
-        let checked = gprobe_compiler::parse(&source).and_then(|mut program| {
-            case_env::expand_patterns(&mut program, &source);
-            gprobe_compiler::check::check(&mut program, &CaseEnv, &options_for(&source))
-                .map(|_| program)
-        });
+        let options = options_for(&source);
+        let parse_options = gprobe_compiler::syntax::ParseOptions {
+            positional: options.positional.clone(),
+            include_dirs: Vec::new(),
+        };
+        let mut warnings = Vec::new();
+        let checked =
+            gprobe_compiler::parse_with(&source, &parse_options).and_then(|mut program| {
+                case_env::expand_patterns(&mut program, &source);
+                let (result, w) =
+                    gprobe_compiler::check::check_with_warnings(&mut program, &CaseEnv, &options);
+                warnings = w;
+                result.map(|_| program)
+            });
         let (passed, output) = match checked {
-            Ok(program) => (true, gprobe_compiler::dump::ast(&program, &source)),
+            // Warnings, if any, follow the checked tree.
+            Ok(program) if warnings.is_empty() => {
+                (true, gprobe_compiler::dump::ast(&program, &source))
+            }
+            Ok(program) => (
+                true,
+                format!(
+                    "{}\n{}",
+                    gprobe_compiler::dump::ast(&program, &source),
+                    gprobe_compiler::diag::render(&warnings, &shown, &source, false)
+                ),
+            ),
             Err(diagnostics) => (
                 false,
                 gprobe_compiler::diag::render(&diagnostics, &shown, &source, false),

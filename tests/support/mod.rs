@@ -2,6 +2,8 @@
 //! running the `gprobe` binary, and leak checks against the real kernel.
 #![allow(dead_code)]
 
+pub mod exporters;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;

@@ -22,6 +22,10 @@ pub fn run(
     env: &dyn Env,
     options: &Options,
 ) -> (Result<Checked, Vec<Diagnostic>>, Vec<Diagnostic>) {
+    let split_errors = crate::split::split_tracepoints(program, env);
+    if !split_errors.is_empty() {
+        return (Err(split_errors), Vec::new());
+    }
     // Two learning passes settle self-references like `@n = @n + 1` and reads above writes.
     let mut tables = Tables::default();
     for _ in 0..2 {
@@ -32,6 +36,15 @@ pub fn run(
 
     let mut check = Checker::new(env, options, tables, true);
     check.program(program);
+    // Probes split per attach point (see `split`) share spans: say each finding once.
+    let mut seen = Vec::new();
+    check.diags.retain(|d| {
+        let new = !seen.contains(d);
+        if new {
+            seen.push(d.clone());
+        }
+        new
+    });
     let warnings: Vec<Diagnostic> = check
         .diags
         .iter()
@@ -213,6 +226,23 @@ impl<'a> Checker<'a> {
     /// are not reported again as unknown signatures.
     fn check_binaries(&mut self, probe: &Probe) {
         for attach in &probe.attach {
+            if let ProbeKind::Kprobe { ret, .. } = &attach.kind
+                && let Err(why) = self.env.kprobes()
+            {
+                let what = if *ret { "kretprobe" } else { "kprobe" };
+                let message = format!("{what}s cannot attach on this kernel: {why}");
+                let d = if self.options.check_only {
+                    Diagnostic::warning(codes::UNSUPPORTED_PROVIDER, message)
+                } else {
+                    Diagnostic::error(codes::UNSUPPORTED_PROVIDER, message)
+                };
+                self.error(
+                    d.primary(attach.span, "needs kprobes").help(
+                        "a tracepoint often sees the same event (`gprobe -l 'tracepoint:*'`)",
+                    ),
+                );
+                continue;
+            }
             let ProbeKind::Uprobe { binary, .. } = &attach.kind else {
                 continue;
             };
@@ -308,6 +338,7 @@ impl<'a> Checker<'a> {
             ProbeKind::Tracepoint { .. }
             | ProbeKind::Profile { .. }
             | ProbeKind::Interval { .. }
+            | ProbeKind::Kprobe { .. }
                 if goid.is_some() =>
             {
                 let (b, at) = goid.unwrap_or((Builtin::Goid, attach.span));
@@ -901,7 +932,11 @@ impl<'a> Checker<'a> {
                             Type::Str { size }
                         }
                     },
-                    None => Type::Unknown,
+                    // Unset: 0, as in bpftrace (`str($1)` is "", see `call`).
+                    None => {
+                        e.kind = ExprKind::Int(0);
+                        Type::Int(IntType::I64)
+                    }
                 }
             }
             ExprKind::PositionalCount => {
@@ -1098,15 +1133,17 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// A positional parameter's text; `None` (with a warning) when it was not given, which
+    /// bpftrace reads as 0 or "".
     fn positional(&mut self, n: u32, at: Span) -> Option<String> {
         let given = self.options.positional.len();
         match self.options.positional.get(n as usize - 1) {
             Some(value) => Some(value.clone()),
             None => {
                 self.error(
-                    Diagnostic::error(
+                    Diagnostic::warning(
                         codes::BAD_POSITIONAL,
-                        format!("positional parameter `${n}` was not given"),
+                        format!("positional parameter `${n}` was not given: it reads as 0 (\"\" in `str()`)"),
                     )
                     .primary(at, format!("{given} positional parameter(s) given"))
                     .help("pass values after the program: `gprobe script.gp -- value1 value2`"),
@@ -1453,9 +1490,9 @@ impl<'a> Checker<'a> {
         if b == Builtin::Str
             && let Some(first) = args.first_mut()
             && let ExprKind::Positional(n) = first.kind
-            && let Some(value) = self.options.positional.get(n as usize - 1)
         {
-            first.kind = ExprKind::Str(value.clone());
+            let value = self.positional(n, first.span).unwrap_or_default();
+            first.kind = ExprKind::Str(value);
         }
         let n = args.len();
         let (min, max) = (spec.min_args(), spec.max_args());
@@ -1645,6 +1682,16 @@ impl<'a> Checker<'a> {
                 .providers
                 .first()
                 .map_or(Type::Int(IntType::U64), |p| p.retval(self.env)),
+            // The probed function's address: a kernel symbol in kprobes, a user one elsewhere.
+            Builtin::Func => Type::Sym {
+                user: !self.providers.iter().any(|p| {
+                    matches!(
+                        p.kind(),
+                        crate::builtins::ProviderKind::Kprobe
+                            | crate::builtins::ProviderKind::Kretprobe
+                    )
+                }),
+            },
             Builtin::Args | Builtin::Ret => self.args_or_ret(b, span),
             Builtin::Str | Builtin::Buf => {
                 let size = match (literals.get(1).copied().flatten(), args.len()) {

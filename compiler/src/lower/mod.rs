@@ -325,7 +325,14 @@ pub fn lower(
             } else {
                 format!("gp_p{pi}_{ai}")
             };
-            let probe_name = source.get(attach.span.range()).unwrap_or("").to_string();
+            // `probe` names a tracepoint in full, as bpftrace does (`t:sched:*` expands to
+            // `tracepoint:sched:sched_switch`, ...).
+            let probe_name = match &attach.kind {
+                ast::ProbeKind::Tracepoint { category, name } => {
+                    format!("tracepoint:{}:{}", category.node, name.node)
+                }
+                _ => source.get(attach.span.range()).unwrap_or("").to_string(),
+            };
             let Some((section_kind, provider, target)) =
                 attach_of(&attach.kind, attach.span, &mut module.diags)
             else {
@@ -561,6 +568,24 @@ fn attach_of(
                 },
             )
         }
+        ProbeKind::Kprobe {
+            ret,
+            function,
+            offset,
+            ..
+        } => (
+            if *ret { "kretprobe" } else { "kprobe" },
+            if *ret {
+                ProviderKind::Kretprobe
+            } else {
+                ProviderKind::Kprobe
+            },
+            Attach::Kprobe {
+                function: function.node.clone(),
+                offset: offset.unwrap_or(0),
+                ret: *ret,
+            },
+        ),
         ProbeKind::Unsupported { provider, .. } => {
             diags.push(
                 Diagnostic::error(

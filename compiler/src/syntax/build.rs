@@ -1,21 +1,31 @@
 //! Pest pairs → AST. Errors found here (bad literals, malformed attach points) are collected so
 //! one run reports all of them; the offending node is replaced by a harmless placeholder.
 
-use super::Rule;
 use super::attach::{self, Part};
 use super::literal;
+use super::preprocess::{self, Macros};
+use super::{GrammarParser, Rule};
 use crate::ast::*;
 use crate::diag::{Diagnostic, codes};
 use crate::span::{Span, Spanned};
 use crate::types::Type;
+use pest::Parser as _;
 use pest::iterators::Pair;
+use std::rc::Rc;
 
 /// Operators in one flat expression; bounds the depth of the tree later phases recurse on.
 const MAX_OPERATORS: usize = 256;
 
+/// How deep macros may expand into macros (a macro naming itself stops here too).
+const MAX_MACRO_DEPTH: usize = 32;
+
 #[derive(Default)]
 pub struct Builder {
     pub errors: Vec<Diagnostic>,
+    macros: Rc<Macros>,
+    positional: Vec<String>,
+    /// Macros being expanded, innermost last.
+    expanding: Vec<String>,
 }
 
 fn span_of(pair: &Pair<Rule>) -> Span {
@@ -32,6 +42,89 @@ fn expr(kind: ExprKind, span: Span) -> Expr {
 }
 
 impl Builder {
+    pub fn new(macros: Rc<Macros>, positional: Vec<String>) -> Builder {
+        Builder {
+            macros,
+            positional,
+            ..Builder::default()
+        }
+    }
+
+    /// `$N` in an attach point is replaced by the parameter's text (nothing when unset), as
+    /// bpftrace does: `BEG$1`, `interval:ms:$1`, `uprobe:$1:main.f`.
+    fn with_positionals(&self, text: &str) -> String {
+        if !text.contains('$') {
+            return text.to_string();
+        }
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let digits = rest[i + 1..]
+                .find(|c: char| !c.is_ascii_digit())
+                .map_or(rest.len() - i - 1, |n| n);
+            match rest[i + 1..i + 1 + digits].parse::<usize>() {
+                Ok(n) if n > 0 => {
+                    out.push_str(self.positional.get(n - 1).map_or("", String::as_str))
+                }
+                _ => out.push_str(&rest[i..i + 1 + digits]),
+            }
+            rest = &rest[i + 1 + digits..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// A macro's expansion parsed as an expression; every node carries the use's span.
+    fn expand_macro(&mut self, name: &str, text: &str, span: Span) -> Option<Expr> {
+        if self.expanding.len() >= MAX_MACRO_DEPTH || self.expanding.iter().any(|m| m == name) {
+            self.errors.push(
+                Diagnostic::error(
+                    codes::BAD_MACRO,
+                    format!("macro `{name}` expands into itself"),
+                )
+                .primary(span, "in this expansion"),
+            );
+            return Some(expr(ExprKind::Int(0), span));
+        }
+        let body = text.trim();
+        if body.is_empty() {
+            self.errors.push(
+                Diagnostic::error(codes::BAD_MACRO, format!("macro `{name}` is empty"))
+                    .primary(span, "used as a value here"),
+            );
+            return Some(expr(ExprKind::Int(0), span));
+        }
+        let parsed = GrammarParser::parse(Rule::macro_expr, body);
+        let Some(pair) = parsed
+            .ok()
+            .and_then(|mut p| p.next())
+            .and_then(|p| p.into_inner().next())
+        else {
+            self.errors.push(
+                Diagnostic::error(
+                    codes::BAD_MACRO,
+                    format!("macro `{name}` does not expand to an expression"),
+                )
+                .primary(span, format!("expands to `{body}`"))
+                .note("gprobe expands macros that stand for values, e.g. `#define AF_INET 2`"),
+            );
+            return Some(expr(ExprKind::Int(0), span));
+        };
+        self.expanding.push(name.to_string());
+        let errors_before = self.errors.len();
+        let mut e = self.expr(pair);
+        self.expanding.pop();
+        // Spans inside the expansion are offsets into the macro's body: point at the use.
+        for d in &mut self.errors[errors_before..] {
+            for label in &mut d.labels {
+                label.span = span;
+            }
+        }
+        respan(&mut e, span);
+        Some(e)
+    }
+
     pub fn program(&mut self, pair: Pair<Rule>) -> Program {
         let span = span_of(&pair);
         let probes = pair
@@ -84,7 +177,7 @@ impl Builder {
                         _ => (part.as_str().to_string(), span_of(&part), false),
                     };
                     parts.push(Part {
-                        text,
+                        text: self.with_positionals(&text),
                         span: part_span,
                         quoted,
                     });
@@ -146,6 +239,14 @@ impl Builder {
                 let body = self.block(inner.next()?);
                 let count = match count_expr.kind {
                     ExprKind::Int(n) => n,
+                    ExprKind::Positional(n)
+                        if let Some(v) = self
+                            .positional
+                            .get(n as usize - 1)
+                            .and_then(|v| super::int_literal(v)) =>
+                    {
+                        v
+                    }
                     _ => {
                         self.errors.push(
                             Diagnostic::error(
@@ -475,11 +576,55 @@ impl Builder {
                 let Some(func) = inner.next() else {
                     return expr(ExprKind::Int(0), span);
                 };
-                let func = Spanned::new(func.as_str().to_string(), span_of(&func));
+                let name = func.as_str();
+                if let Some(m) = self.macros.get(name).cloned() {
+                    let Some(params) = &m.params else {
+                        self.errors.push(
+                            Diagnostic::error(
+                                codes::BAD_MACRO,
+                                format!("macro `{name}` takes no arguments"),
+                            )
+                            .primary(span, "called here"),
+                        );
+                        return expr(ExprKind::Int(0), span);
+                    };
+                    let args: Vec<String> = inner.map(|a| a.as_str().to_string()).collect();
+                    if args.len() != params.len() {
+                        self.errors.push(
+                            Diagnostic::error(
+                                codes::BAD_MACRO,
+                                format!(
+                                    "macro `{name}` takes {} argument(s), {} given",
+                                    params.len(),
+                                    args.len()
+                                ),
+                            )
+                            .primary(span, "in this use"),
+                        );
+                        return expr(ExprKind::Int(0), span);
+                    }
+                    let text = preprocess::substitute(&m.body, params, &args);
+                    let name = name.to_string();
+                    return self
+                        .expand_macro(&name, &text, span)
+                        .unwrap_or_else(|| expr(ExprKind::Int(0), span));
+                }
+                let func = Spanned::new(name.to_string(), span_of(&func));
                 let args = inner.map(|a| self.expr(a)).collect();
                 ExprKind::Call { func, args }
             }
-            Rule::ident_expr => ExprKind::Ident(pair.as_str().to_string()),
+            Rule::ident_expr => {
+                let name = pair.as_str();
+                if let Some(m) = self.macros.get(name).cloned()
+                    && m.params.is_none()
+                {
+                    let name = name.to_string();
+                    return self
+                        .expand_macro(&name, &m.body, span)
+                        .unwrap_or_else(|| expr(ExprKind::Int(0), span));
+                }
+                ExprKind::Ident(name.to_string())
+            }
             Rule::parens => {
                 let has_comma = pair
                     .as_str()
@@ -631,5 +776,51 @@ fn type_name(pair: Pair<Rule>) -> TypeName {
         name,
         pointer_depth,
         span,
+    }
+}
+
+/// Gives every node of `e` the span `span` (a macro's expansion points at its use).
+fn respan(e: &mut Expr, span: Span) {
+    e.span = span;
+    match &mut e.kind {
+        ExprKind::Int(_)
+        | ExprKind::Str(_)
+        | ExprKind::Positional(_)
+        | ExprKind::PositionalCount
+        | ExprKind::Var(_)
+        | ExprKind::Ident(_) => {}
+        ExprKind::Map(m) => {
+            m.span = span;
+            m.name.span = span;
+            m.keys.iter_mut().for_each(|k| respan(k, span));
+        }
+        ExprKind::Call { func, args } => {
+            func.span = span;
+            args.iter_mut().for_each(|a| respan(a, span));
+        }
+        ExprKind::Builtin { args, .. } => args.iter_mut().for_each(|a| respan(a, span)),
+        ExprKind::Unary { expr, .. } | ExprKind::Cast { expr, .. } => respan(expr, span),
+        ExprKind::Field { expr, name, .. } => {
+            name.span = span;
+            respan(expr, span);
+        }
+        ExprKind::Binary { lhs, rhs, .. } => {
+            respan(lhs, span);
+            respan(rhs, span);
+        }
+        ExprKind::Ternary { cond, then, els } => {
+            respan(cond, span);
+            respan(then, span);
+            respan(els, span);
+        }
+        ExprKind::Index { expr, index } => {
+            respan(expr, span);
+            respan(index, span);
+        }
+        ExprKind::Tuple(items) => items.iter_mut().for_each(|i| respan(i, span)),
+        ExprKind::Record(fields) => fields.iter_mut().for_each(|(n, v)| {
+            n.span = span;
+            respan(v, span);
+        }),
     }
 }

@@ -1,6 +1,7 @@
 //! Literal folding: integers (decimal, hex, `_` separators, duration suffixes) and string escapes.
 
-/// `123`, `0x7f`, `1_000`, `10ms` → the value (durations in nanoseconds). `Err` explains why not.
+/// `123`, `0x7f`, `0775` (octal, as in C), `1_000`, `1e6`, `10ms` → the value (durations in
+/// nanoseconds). `Err` explains why not.
 pub fn int(text: &str) -> Result<u64, String> {
     let digits: String = text.chars().filter(|c| *c != '_').collect();
     if let Some(hex) = digits
@@ -9,6 +10,25 @@ pub fn int(text: &str) -> Result<u64, String> {
     {
         return u64::from_str_radix(hex, 16)
             .map_err(|_| "hex literal does not fit in 64 bits".into());
+    }
+    if let Some((mantissa, exp)) = digits.split_once(['e', 'E']) {
+        let m: u64 = mantissa
+            .parse()
+            .map_err(|_| "integer literal does not fit in 64 bits".to_string())?;
+        let e: u32 = exp.parse().map_err(|_| "exponent too large".to_string())?;
+        return 10u64
+            .checked_pow(e)
+            .and_then(|p| m.checked_mul(p))
+            .ok_or_else(|| format!("{text} does not fit in 64 bits"));
+    }
+    if digits.len() > 1 && digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return u64::from_str_radix(&digits[1..], 8).map_err(|_| {
+            if digits.bytes().any(|b| b == b'8' || b == b'9') {
+                "a literal starting with 0 is octal (as in C): digits 0-7 only".into()
+            } else {
+                "octal literal does not fit in 64 bits".into()
+            }
+        });
     }
     let split = digits
         .find(|c: char| !c.is_ascii_digit())

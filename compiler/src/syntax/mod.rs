@@ -6,6 +6,7 @@
 mod attach;
 mod build;
 mod literal;
+pub mod preprocess;
 
 pub use attach::unsupported_canonical;
 
@@ -18,9 +19,25 @@ use pest::Parser as _;
 #[grammar = "../grammar/gprobe.pest"]
 struct GrammarParser;
 
+/// What parsing needs beyond the text: positional parameters (they may appear in attach
+/// points, `BEG$1`, and `unroll($1)`), and where `#include` looks.
+#[derive(Clone, Debug, Default)]
+pub struct ParseOptions {
+    pub positional: Vec<String>,
+    /// Searched for `#include`; empty means the system's include directories.
+    pub include_dirs: Vec<std::path::PathBuf>,
+}
+
 /// Parses a whole program. Syntax errors stop at the first one (pest has no recovery); errors
 /// found while building the tree (bad literals, bad attach points) are all reported.
 pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic>> {
+    parse_with(source, &ParseOptions::default())
+}
+
+/// [`parse`] with positional parameters and include directories.
+pub fn parse_with(source: &str, options: &ParseOptions) -> Result<ast::Program, Vec<Diagnostic>> {
+    let pre = preprocess::preprocess(source, &options.include_dirs)?;
+    let source = pre.text.as_str();
     if let Some(d) = too_deep(source) {
         return Err(vec![d]);
     }
@@ -31,7 +48,7 @@ pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic>> {
     let Some(program) = pairs.next() else {
         return Err(vec![Diagnostic::error(codes::SYNTAX, "empty parse")]);
     };
-    let mut builder = build::Builder::default();
+    let mut builder = build::Builder::new(std::rc::Rc::new(pre.macros), options.positional.clone());
     let program = builder.program(program);
     if builder.errors.is_empty() {
         Ok(program)

@@ -30,10 +30,40 @@ format:
 print fmt: \"dfd: 0x%08lx\"
 ";
 
+/// `sys_enter_open`: like openat without `dfd`, so its fields sit at other offsets.
+pub const OPEN_FORMAT: &str = "name: sys_enter_open
+ID: 722
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
+\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
+
+\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;
+\tfield:const char * filename;\toffset:16;\tsize:8;\tsigned:0;
+\tfield:int flags;\toffset:24;\tsize:8;\tsigned:0;
+\tfield:umode_t mode;\toffset:32;\tsize:8;\tsigned:0;
+
+print fmt: \"filename: 0x%08lx\"
+";
+
 impl Env for CaseEnv {
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
+        Ok([
+            "sys_enter_open",
+            "sys_enter_openat",
+            "sys_exit_open",
+            "sys_exit_openat",
+        ]
+        .iter()
+        .map(|n| ("syscalls".to_string(), n.to_string()))
+        .collect())
+    }
+
     fn tracepoint_fields(&self, category: &str, name: &str) -> Result<Vec<Field>, String> {
         match (category, name) {
             ("syscalls", "sys_enter_openat") => tracefs::parse_format(OPENAT_FORMAT),
+            ("syscalls", "sys_enter_open") => tracefs::parse_format(OPEN_FORMAT),
             _ => Err(format!(
                 "/sys/kernel/tracing/events/{category}/{name}/format does not exist"
             )),

@@ -14,7 +14,7 @@ mod grpc;
 mod http;
 
 use super::Sink;
-use super::metrics::{self, Labels, MapMeta, Points};
+use super::metrics::{self, Labels, MapMeta, Number, Points};
 use crate::value::MapSnapshot;
 pub use config::Config;
 use exporter::Exporter;
@@ -50,10 +50,18 @@ fn key_value(key: &str, value: AttrValue) -> KeyValue {
     }
 }
 
-fn attributes(labels: &Labels) -> Vec<KeyValue> {
+/// Integer labels (see [`metrics::Metric::integer_labels`]) as int attributes, the rest as
+/// strings.
+fn attributes(labels: &Labels, integers: &std::collections::BTreeSet<String>) -> Vec<KeyValue> {
     labels
         .iter()
-        .map(|(k, v)| key_value(k, AttrValue::Str(v.clone())))
+        .map(|(k, v)| {
+            let value = match v.parse::<i64>() {
+                Ok(i) if integers.contains(k) => AttrValue::Int(i),
+                _ => AttrValue::Str(v.clone()),
+            };
+            key_value(k, value)
+        })
         .collect()
 }
 
@@ -94,11 +102,14 @@ pub fn request_of_processes(
         .into_iter()
         .map(|m| {
             let start_time_unix_nano = start(&m.map);
-            let number = |labels: &Labels, v: i64| pb::NumberDataPoint {
-                attributes: attributes(labels),
+            let number = |labels: &Labels, v: Number| pb::NumberDataPoint {
+                attributes: attributes(labels, &m.integer_labels),
                 start_time_unix_nano,
                 time_unix_nano: now,
-                value: Some(pb::number_data_point::Value::AsInt(v)),
+                value: Some(match v {
+                    Number::Int(i) => pb::number_data_point::Value::AsInt(i),
+                    Number::Float(f) => pb::number_data_point::Value::AsDouble(f),
+                }),
                 ..Default::default()
             };
             let data = match &m.points {
@@ -114,11 +125,11 @@ pub fn request_of_processes(
                     data_points: p
                         .iter()
                         .map(|(l, s)| pb::SummaryDataPoint {
-                            attributes: attributes(l),
+                            attributes: attributes(l, &m.integer_labels),
                             start_time_unix_nano,
                             time_unix_nano: now,
                             count: s.count,
-                            sum: s.sum as f64,
+                            sum: s.sum,
                             ..Default::default()
                         })
                         .collect(),
@@ -127,11 +138,11 @@ pub fn request_of_processes(
                     data_points: p
                         .iter()
                         .map(|(l, h)| pb::HistogramDataPoint {
-                            attributes: attributes(l),
+                            attributes: attributes(l, &m.integer_labels),
                             start_time_unix_nano,
                             time_unix_nano: now,
                             count: h.count,
-                            sum: Some(h.sum as f64),
+                            sum: Some(h.sum),
                             bucket_counts: h.counts.clone(),
                             explicit_bounds: h.bounds.clone(),
                             ..Default::default()
@@ -143,6 +154,7 @@ pub fn request_of_processes(
             pb::Metric {
                 name: m.name,
                 description: m.help,
+                unit: m.unit,
                 data: Some(data),
                 ..Default::default()
             }
@@ -293,6 +305,7 @@ mod tests {
             map: "@calls".into(),
             help: None,
             key_labels: vec![vec!["comm".into()]],
+            ..Default::default()
         }];
         let resource = ResourceInfo {
             attributes: vec![("service.name".into(), AttrValue::Str("svc".into()))],

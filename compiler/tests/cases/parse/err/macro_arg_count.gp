@@ -1,0 +1,2 @@
+#define ADD(a, b) ((a) + (b))
+BEGIN { @x = ADD(1); }

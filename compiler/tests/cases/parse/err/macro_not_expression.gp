@@ -1,0 +1,2 @@
+#define OPEN probe(
+BEGIN { @x = OPEN; }

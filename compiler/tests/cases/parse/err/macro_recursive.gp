@@ -1,0 +1,2 @@
+#define LOOP (LOOP + 1)
+BEGIN { @x = LOOP; }

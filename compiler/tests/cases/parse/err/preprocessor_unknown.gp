@@ -1,0 +1,2 @@
+#pragmatic once
+BEGIN { exit(); }

@@ -1,0 +1,2 @@
+#ifdef BPFTRACE_HAVE_BTF
+BEGIN { exit(); }
