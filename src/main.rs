@@ -71,10 +71,18 @@ struct Cli {
     #[arg(long = "web.config.file", value_name = "FILE", requires = "prometheus")]
     web_config_file: Option<PathBuf>,
 
-    /// Push the maps as OpenTelemetry metrics (OTLP/HTTP, protobuf) to this http:// URL every
-    /// --interval and at exit; a URL without a path gets /v1/metrics.
-    #[arg(long, value_name = "URL")]
+    /// Push the maps as OpenTelemetry metrics (OTLP) to this http:// or https:// URL every
+    /// --interval and at exit; a URL without a path gets /v1/metrics. Without a URL, the
+    /// endpoint is OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318; put --otlp after
+    /// FILE, or write --otlp=URL). The protocol (http/protobuf or grpc), headers, gzip, timeout,
+    /// CA and resource come from the standard OTEL_* variables (docs/output-formats.md).
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
     otlp: Option<String>,
+
+    /// The OTLP protocol for --otlp (over OTEL_EXPORTER_OTLP_PROTOCOL): http/protobuf or grpc.
+    #[arg(long, value_name = "PROTOCOL", requires = "otlp",
+          value_parser = clap::builder::PossibleValuesParser::new(["http/protobuf", "grpc"]))]
+    otlp_protocol: Option<String>,
 
     /// How often --otlp pushes (e.g. 10s, 500ms, 1m).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = sinks::parse_duration)]
@@ -567,6 +575,7 @@ fn sink_options(cli: &Cli) -> sinks::Options {
         prometheus: cli.prometheus.clone(),
         web_config_file: cli.web_config_file.clone(),
         otlp: cli.otlp.clone(),
+        otlp_protocol: cli.otlp_protocol.clone(),
         interval: cli.interval,
         flamegraph: cli.flamegraph.clone(),
         folded: cli.folded.clone(),

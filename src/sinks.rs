@@ -6,7 +6,8 @@ use gprobe_compiler::diag::Diagnostic;
 use gprobe_compiler::gobin::GoBinary;
 use gprobe_compiler::manifest::{Attach, Manifest};
 use gprobe_runtime::output::fdout::FdOut;
-use gprobe_runtime::output::otlp::{AttrValue, Endpoint, ResourceInfo};
+use gprobe_runtime::output::otlp::config::{self, Config};
+use gprobe_runtime::output::otlp::{AttrValue, ResourceInfo};
 use gprobe_runtime::output::{annotations, metrics};
 use gprobe_runtime::{
     FlameGraphSink, JsonSink, MapMeta, OtlpSink, PprofSink, PrometheusSink, Sink, Tee, TextSink,
@@ -31,8 +32,10 @@ pub struct Options {
     /// `--prometheus ADDR` and `--web.config.file FILE`.
     pub prometheus: Option<String>,
     pub web_config_file: Option<PathBuf>,
-    /// `--otlp URL` and `--interval`.
+    /// `--otlp [URL]` (an empty URL: the endpoint from the environment) and `--interval`.
     pub otlp: Option<String>,
+    /// `--otlp-protocol`: wins over the environment's.
+    pub otlp_protocol: Option<String>,
     pub interval: Duration,
     pub flamegraph: Option<PathBuf>,
     pub folded: Option<PathBuf>,
@@ -79,7 +82,8 @@ pub fn build(
     meta: &[MapMeta],
 ) -> Result<Tee, String> {
     if let Some(url) = &options.otlp {
-        Endpoint::parse(url)?;
+        Config::new(Some(url), &otlp_env(options))?;
+        config::resource_attributes(&config::process_env)?;
     }
     // Files written only at exit are proven writable now, so a typo in a path fails before
     // anything is attached rather than after a long trace.
@@ -170,15 +174,23 @@ pub fn add_otlp(
     let Some(url) = &options.otlp else {
         return Ok(());
     };
-    let endpoint = Endpoint::parse(url)?;
-    let resource = resource(manifest, options, target_pid);
+    let config = Config::new(Some(url), &otlp_env(options))?;
+    let resource = resource(manifest, options, target_pid)?;
     tee.sinks.push(Box::new(OtlpSink::new(
-        endpoint,
+        config,
         options.interval,
         meta.to_vec(),
         resource,
-    )));
+    )?));
     Ok(())
+}
+
+/// The environment, with `--otlp-protocol` as the protocol setting that takes precedence.
+fn otlp_env(options: &Options) -> impl Fn(&str) -> Option<String> + '_ {
+    move |name| match (name, &options.otlp_protocol) {
+        ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", Some(p)) => Some(p.clone()),
+        _ => config::process_env(name),
+    }
 }
 
 /// How the exporters name and describe each map: label names from the keys, help from the
@@ -233,11 +245,16 @@ fn one_uprobe_binary(manifest: &Manifest) -> bool {
 }
 
 /// `service.name` (`OTEL_SERVICE_NAME`, else the target's file name, else `gprobe`),
-/// `host.name`, `process.pid`, `process.executable.*` and the Go version of the target.
+/// `host.name`, `process.pid`, `process.executable.*` and the Go version of the target, then
+/// `OTEL_RESOURCE_ATTRIBUTES` (which win: the user knows best).
 /// Node-wide with uprobes on patterns or several binaries there is no one target: the resource
 /// is gprobe on this host, each series names its own process (see `metrics::ProcessTable`), and
-/// `OTEL_SERVICE_NAME` is not used.
-fn resource(manifest: &Manifest, options: &Options, target_pid: Option<u32>) -> ResourceInfo {
+/// a `service.name` from the environment is not used.
+fn resource(
+    manifest: &Manifest,
+    options: &Options,
+    target_pid: Option<u32>,
+) -> Result<ResourceInfo, String> {
     let one_target = !manifest.node_wide || one_uprobe_binary(manifest);
     let exe = one_target.then(|| target_exe(manifest, options)).flatten();
     let exe_name = exe
@@ -274,7 +291,14 @@ fn resource(manifest: &Manifest, options: &Options, target_pid: Option<u32>) -> 
         }
     }
     attributes.push(("telemetry.sdk.name".into(), AttrValue::Str("gprobe".into())));
-    ResourceInfo { attributes }
+    for (key, value) in config::resource_attributes(&config::process_env)? {
+        if key == "service.name" && !one_target {
+            continue;
+        }
+        attributes.retain(|(k, _)| *k != key);
+        attributes.push((key, AttrValue::Str(value)));
+    }
+    Ok(ResourceInfo { attributes })
 }
 
 fn host_name() -> String {

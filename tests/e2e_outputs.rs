@@ -147,14 +147,6 @@ fn emit_gives_structured_events() {
 
 // ---- exporters ------------------------------------------------------------------------------
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A plain HTTP GET; `None` while nothing answers.
 fn http_get(port: u16, path: &str) -> Option<(String, String)> {
     let (head, body) = http_request(port, "GET", path, "")?;
@@ -703,45 +695,6 @@ fn prometheus_exposition_is_valid_for_any_map_names() {
     assert_no_gprobe_programs();
 }
 
-/// A temporary directory for one test, removed on drop.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("gprobe-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn path(&self, file: &str) -> std::path::PathBuf {
-        self.0.join(file)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// `true` when `program` runs; else skip (outside CI) or fail (under CI).
-fn have_tool(program: &str, why: &str) -> bool {
-    let ran = Command::new(program)
-        .arg("--version")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status();
-    if ran.is_ok() {
-        return true;
-    }
-    assert!(
-        !under_ci(),
-        "test needs {program} ({why}); under CI this is a failure"
-    );
-    eprintln!("skipped: test needs {program} ({why})");
-    false
-}
-
 /// A self-signed certificate for 127.0.0.1 and a web config with basic auth (user `prom`,
 /// password `secret`) in `dir`, files named relative to the config as the toolkit allows.
 fn tls_web_config(dir: &TempDir) -> std::path::PathBuf {
@@ -843,20 +796,6 @@ fn prometheus_tls_and_basic_auth() {
     let out = gprobe.stop();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_no_gprobe_programs();
-}
-
-/// `openssl` with these arguments, in `dir`; fails the test when it fails.
-fn openssl(dir: &TempDir, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(&dir.0)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        text(&out.stderr)
-    );
 }
 
 /// `client_ca_file` with `RequireAndVerifyClientCert`: a client without a certificate from
@@ -1221,37 +1160,6 @@ fn otlp_pushes_decode_with_the_official_definitions() {
         .collect();
     assert_eq!(counts, [1, 0, 1, 0, 0, 0, 1]);
     assert_no_gprobe_programs();
-}
-
-/// A collector that is not there: tracing runs and ends normally, and the failed final export
-/// is said on stderr.
-#[test]
-fn otlp_collector_down_does_not_block_tracing() {
-    if !e2e_ready() {
-        return;
-    }
-    let _k = kernel_lock();
-    let url = format!("http://127.0.0.1:{}", free_port());
-    let out = run_gprobe(
-        &[
-            "-e",
-            "BEGIN { @x = count(); printf(\"ran\\n\"); exit(); }",
-            "--otlp",
-            &url,
-        ],
-        LIMIT,
-    );
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        stdout.contains("ran\n") && stdout.contains("@x: 1"),
-        "{stdout}"
-    );
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("final OTLP export") && stderr.contains("failed"),
-        "{stderr}"
-    );
 }
 
 /// A Go program known to spend its CPU in `main.burn`, profiled at 99 Hz with user stacks: the

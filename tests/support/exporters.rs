@@ -1,31 +1,29 @@
-//! Real peers for the exporters: prometheus_client's parsers and an OTLP/HTTP receiver that
-//! decodes with the official opentelemetry-proto definitions (both from PyPI, installed by
-//! scripts/install-deps into the cache).
+//! Real peers for the exporters: prometheus_client's parsers and an OTLP receiver (HTTP or
+//! gRPC, tests/support/otlp_collector.py) that decodes with the official opentelemetry-proto
+//! definitions (all from PyPI, installed by scripts/install-deps into the cache).
 
-use super::{cache_dir, line_channel, text, under_ci};
+use super::{line_channel, python_with, repo_root, text};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// `python3` with the cached parsers: prometheus_client and the official OTLP protobuf
 /// definitions. `None` (skip) when they are missing outside CI; under CI, a failure.
 pub fn python_with_parsers() -> Option<Command> {
-    let py = cache_dir().join("py");
-    let probe = Command::new("python3")
-        .env("PYTHONPATH", &py)
-        .args([
-            "-c",
-            "import prometheus_client.parser, opentelemetry.proto.collector.metrics.v1.metrics_service_pb2",
-        ])
-        .output();
-    if probe.is_ok_and(|o| o.status.success()) {
-        let mut cmd = Command::new("python3");
-        cmd.env("PYTHONPATH", &py);
-        return Some(cmd);
+    python_with(
+        "prometheus_client.parser, opentelemetry.proto.collector.metrics.v1.metrics_service_pb2",
+        "the Python parsers",
+    )
+}
+
+/// `python3` for [`OtlpReceiver`]; with `grpc`, also grpcio and grpcio-status for its gRPC
+/// server.
+pub fn python_for_otlp(grpc: bool) -> Option<Command> {
+    let mut modules = "opentelemetry.proto.collector.metrics.v1.metrics_service_pb2".to_string();
+    if grpc {
+        modules += ", grpc, grpc_status.rpc_status, google.rpc.error_details_pb2, \
+                    opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc";
     }
-    let why = "the Python parsers (run scripts/install-deps)";
-    assert!(!under_ci(), "test needs {why}; under CI this is a failure");
-    eprintln!("skipped: test needs {why}");
-    None
+    python_with(&modules, "opentelemetry-proto, grpcio and grpcio-status")
 }
 
 /// Both of prometheus_client's parsers (text 0.0.4 and OpenMetrics) on the page; prints the
@@ -66,36 +64,6 @@ pub fn parse_page(python: &mut Command, format: &str, page: &str) -> Vec<serde_j
     serde_json::from_slice(&parsed.stdout).unwrap()
 }
 
-/// An OTLP/HTTP receiver decoding each body with the official protobuf definitions; prints
-/// one JSON line per request (the path and the decoded request).
-const OTLP_RECEIVER: &str = r#"
-import json, sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from google.protobuf.json_format import MessageToDict
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse)
-
-class Handler(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        req = ExportMetricsServiceRequest()
-        req.ParseFromString(body)
-        print(json.dumps({"path": self.path, "type": self.headers["Content-Type"],
-                          "request": MessageToDict(req)}), flush=True)
-        reply = ExportMetricsServiceResponse().SerializeToString()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-    def log_message(self, *args):
-        pass
-
-server = HTTPServer(("127.0.0.1", 0), Handler)
-print(server.server_address[1], flush=True)
-server.serve_forever()
-"#;
-
 /// The OTLP receiver, running; the requests it decoded so far in `seen`.
 pub struct OtlpReceiver {
     child: std::process::Child,
@@ -105,10 +73,20 @@ pub struct OtlpReceiver {
 }
 
 impl OtlpReceiver {
-    pub fn start(mut python: Command) -> OtlpReceiver {
+    /// An HTTP receiver answering 200.
+    pub fn start(python: Command) -> OtlpReceiver {
+        OtlpReceiver::start_with(python, &[])
+    }
+
+    /// tests/support/otlp_collector.py with these arguments (gRPC, TLS, the answers to give):
+    /// it decodes each request with the official definitions and prints it as a JSON line
+    /// (arrival time `t`, `path`, `type`, `headers`, `request`).
+    pub fn start_with(mut python: Command, args: &[&str]) -> OtlpReceiver {
         let mut child = python
-            .args(["-c", OTLP_RECEIVER])
+            .arg(repo_root().join("tests/support/otlp_collector.py"))
+            .args(args)
             .stdout(Stdio::piped())
+            .stderr(Stdio::null())
             .spawn()
             .expect("start the OTLP receiver");
         let lines = line_channel(child.stdout.take().unwrap());
@@ -133,6 +111,22 @@ impl OtlpReceiver {
             self.seen.push(serde_json::from_str(&line).unwrap());
         }
         self.seen.len() - before
+    }
+
+    /// Waits (generously) until at least `n` requests came.
+    pub fn wait_for(&mut self, n: usize) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while {
+            self.take_new();
+            self.seen.len() < n
+        } {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the receiver got {} requests, not {n}",
+                self.seen.len()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
