@@ -6,7 +6,8 @@
 // waiting 4 for goroutines created parked) in `newproc1`, and dies when `goexit0` moves it from
 // running (2) to dead. `g.gopc` is the pc of the `go` statement that created it, set before it is
 // born and still there when it dies, so created, exited and still-alive counts are kept per
-// creating function (`usym(gopc)`). `@alive` at the end is what was created while tracing and has
+// `go` statement (`gocreator(gp)`: function+offset, so two `go` statements in one function
+// stay apart). `@alive` at the end is what was created while tracing and has
 // not exited: a number that keeps growing across runs is a leak. Works on Go 1.17–1.27,
 // stripped or not.
 //
@@ -26,15 +27,15 @@
 uprobe:runtime.casgstatus
 /args.oldval == 6 && (args.newval == 1 || args.newval == 4)/
 {
-    @created[usym(args.gp.gopc)] = count();
-    @alive[usym(args.gp.gopc)] = sum(1);
+    @created[gocreator(args.gp)] = count();
+    @alive[gocreator(args.gp)] = sum(1);
 }
 
 uprobe:runtime.casgstatus
 /args.oldval == 2 && args.newval == 6/
 {
-    @exited[usym(args.gp.gopc)] = count();
-    @alive[usym(args.gp.gopc)] = sum(-1);
+    @exited[gocreator(args.gp)] = count();
+    @alive[gocreator(args.gp)] = sum(-1);
 }
 
 interval:s:1

@@ -5,8 +5,8 @@
 // The goroutine-aware strace: the kernel's `raw_syscalls:sys_enter`/`sys_exit` tracepoints see
 // every syscall of every thread; `goid` there is read through the thread's TLS (Go's slot, e.g.
 // `fs_base - 8` → g, and `g.m.curg` when on the system stack) and `gostack` walks the
-// goroutine's frames. The target's pid is learned from a uprobe on its scheduler
-// (`runtime.execute` fires only in the target), so the recipe works with -p and -c alike.
+// goroutine's frames. The target is `tpid`, the pid of -p or -c, which the runtime writes before
+// attaching (no probe in the target).
 // Syscall numbers are the architecture's (`ausyscall --dump`, e.g. 0 read, 1 write, 74 fsync,
 // 202 futex on x86-64).
 //
@@ -41,14 +41,8 @@
 //   @syscalls[0]: 64
 // (20 requests to /syscall: 20 openat (257) and 20 fsync (74), all from main.syncWrite)
 
-uprobe:runtime.execute
-/!@target_pid/
-{
-    @target_pid = pid;
-}
-
 tracepoint:raw_syscalls:sys_enter
-/pid == @target_pid/
+/pid == tpid/
 {
     @entered[tid] = nsecs;
     @syscalls[args.id] = count();
@@ -71,7 +65,6 @@ interval:s:1
 
 END
 {
-    delete(@target_pid);
     clear(@entered);
     print(@by_goroutine, 20);
     clear(@by_goroutine);

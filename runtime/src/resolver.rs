@@ -276,6 +276,13 @@ impl NodeWide {
                 addrs.insert(1, caller);
             }
         }
+        let keep = crate::symbolize::go_stack_len(&addrs, |i, addr| {
+            procs.locate(pid, addr).is_some_and(|(bin, pc)| {
+                bin.go()
+                    .is_some_and(|g| g.starts_stack(pc.saturating_sub(u64::from(i > 0))))
+            })
+        });
+        addrs.truncate(keep);
         addrs.truncate(if limit == 0 {
             usize::MAX
         } else {
@@ -379,6 +386,15 @@ impl Resolve for Resolver {
         };
         if caller != 0 && addrs.first().is_some_and(|&probed| skipped(probed)) {
             addrs.insert(1, caller);
+        }
+        if kind != StackKind::Kernel
+            && let Some(bin) = self.go_binary()
+        {
+            // A return address (frames above the first) lies in the function that called.
+            let keep = crate::symbolize::go_stack_len(&addrs, |i, addr| {
+                bin.starts_stack(self.unbias(addr).saturating_sub(u64::from(i > 0)))
+            });
+            addrs.truncate(keep);
         }
         addrs.truncate(if limit == 0 {
             usize::MAX

@@ -74,6 +74,22 @@ impl SymbolTable {
     }
 }
 
+/// How many frames of a Go program's user stack (innermost first) to keep: up to the frame
+/// where the stack begins (`starts(i, addr)`: `runtime.goexit`, `runtime.mstart`), since the
+/// walk's words past it are not frames (`0xc0000061a0`, a heap pointer); a zero address ends
+/// the walk too.
+pub fn go_stack_len(addrs: &[u64], mut starts: impl FnMut(usize, u64) -> bool) -> usize {
+    for (i, &addr) in addrs.iter().enumerate() {
+        if addr == 0 {
+            return i;
+        }
+        if starts(i, addr) {
+            return i + 1;
+        }
+    }
+    addrs.len()
+}
+
 /// Go frames of `addr` from the binary's pclntab (works stripped), innermost first, inlined
 /// calls expanded: `main.work+12`, then `main.caller (inlined)` lines. `return_address`: look up
 /// the call instruction before it (the address after a call may belong to another inlined body).

@@ -1447,6 +1447,18 @@ impl<'a> Checker<'a> {
         if matches!(b, Builtin::Args | Builtin::Ret | Builtin::Retval) {
             self.go_values = true;
         }
+        if b == Builtin::Tpid && !self.options.has_target {
+            // Node-wide there is no one target; 0 would match the idle task.
+            self.error(
+                Diagnostic::error(
+                    codes::NO_TARGET,
+                    "`tpid` is the -p/-c target's pid, and there is no target",
+                )
+                .primary(span, "needs -p PID or -c CMD")
+                .help("run with -p PID or -c CMD, or compare `pid` with a number"),
+            );
+            return Type::Unknown;
+        }
         let spec = spec(b);
         let allowed = self.allowed(b, span);
         // `str($1)` means the parameter's text, even when it looks like a number.

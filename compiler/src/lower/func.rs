@@ -1,5 +1,6 @@
 //! Lowering one probe body into one IR function.
 
+mod config;
 mod go;
 
 use super::layout::{self, align8};
@@ -2232,34 +2233,17 @@ impl Lower<'_, '_, '_> {
             Builtin::Nsecs => Val::Owned(self.call_value(Helper::KtimeGetNs, vec![])),
             Builtin::Elapsed => {
                 let now = self.call_value(Helper::KtimeGetNs, vec![]);
-                let config = self.module.config_map();
-                let mark = self.sp;
-                let key = self.alloc(4)?;
-                self.emit(Inst::Store {
-                    base: Base::Fp,
-                    off: key,
-                    size: Size::W,
-                    src: Operand::Imm(0),
-                });
-                let p = self.lookup(config, key);
-                self.sp = mark;
-                let absent = self.label();
-                self.branch_if_zero(p, absent);
-                let start = self.vreg();
-                self.emit(Inst::Load {
-                    dst: start,
-                    base: Base::Reg(p),
-                    off: 0,
-                    size: Size::DW,
-                });
+                let start = self.config_slot(crate::manifest::CONFIG_START_NS)?;
                 self.emit(Inst::Alu {
                     op: AluOp::Sub,
                     dst: now,
                     src: Operand::Reg(start),
                 });
-                self.emit(Inst::Label(absent));
                 Val::Owned(now)
             }
+            // The runtime writes the target's pid before attaching (the -c command's is
+            // known only after its fork): one array lookup, no probe in the target.
+            Builtin::Tpid => Val::Owned(self.config_slot(crate::manifest::CONFIG_TARGET_PID)?),
             Builtin::Cpu => Val::Owned(self.call_value(Helper::GetSmpProcessorId, vec![])),
             Builtin::Rand => Val::Owned(self.call_value(Helper::GetPrandomU32, vec![])),
             Builtin::Curtask => Val::Owned(self.call_value(Helper::GetCurrentTask, vec![])),
@@ -2296,7 +2280,14 @@ impl Lower<'_, '_, '_> {
                 self.convert(v, &e.ty)
             }
             Builtin::Goid => self.goroutine_field(Builtin::Goid, e.span)?,
-            Builtin::Gocreator => self.goroutine_field(Builtin::Gocreator, e.span)?,
+            Builtin::Gocreator => match args.first() {
+                Some(g) => {
+                    let g = self.int(g)?;
+                    let g = self.owned(g);
+                    self.goroutine_field_of(Builtin::Gocreator, Some(g), e.span)?
+                }
+                None => self.goroutine_field(Builtin::Gocreator, e.span)?,
+            },
             Builtin::Goparent => self.goroutine_field(Builtin::Goparent, e.span)?,
             Builtin::Gostack => {
                 // Go keeps frame pointers, so the kernel's user-stack walk follows Go frames;
