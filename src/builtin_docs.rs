@@ -71,6 +71,8 @@ fn result(r: Returns) -> String {
         Returns::Stack(StackKind::Kernel) => "kernel stack".into(),
         Returns::Stack(StackKind::Go) => "Go stack".into(),
         Returns::GoPc => "Go code address (function+offset)".into(),
+        Returns::Coded(gprobe_compiler::types::Code::Syscall) => "syscall name".into(),
+        Returns::Coded(gprobe_compiler::types::Code::Errno) => "errno name".into(),
         Returns::Sym { user: true } => "user symbol".into(),
         Returns::Sym { user: false } => "kernel symbol".into(),
         Returns::Agg(_) => "aggregation".into(),

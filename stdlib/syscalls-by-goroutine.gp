@@ -7,8 +7,8 @@
 // `fs_base - 8` → g, and `g.m.curg` when on the system stack) and `gostack` walks the
 // goroutine's frames. The target is `tpid`, the pid of -p or -c, which the runtime writes before
 // attaching (no probe in the target).
-// Syscall numbers are the architecture's (`ausyscall --dump`, e.g. 0 read, 1 write, 74 fsync,
-// 202 futex on x86-64).
+// Syscalls print by name (`syscall_name`, gprobe's table for the architecture) and failures by
+// errno name (`@errors[openat, ENOENT]`, from `errno_name` of the negative result).
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
@@ -45,15 +45,18 @@ tracepoint:raw_syscalls:sys_enter
 /pid == tpid/
 {
     @entered[tid] = nsecs;
-    @syscalls[args.id] = count();
+    @syscalls[syscall_name(args.id)] = count();
     @by_goroutine[goid] = count();
-    @by_stack[args.id, gostack(8)] = count();
+    @by_stack[syscall_name(args.id), gostack(8)] = count();
 }
 
 tracepoint:raw_syscalls:sys_exit
 /@entered[tid]/
 {
-    @latency_us[args.id] = hist((nsecs - @entered[tid]) / 1000);
+    @latency_us[syscall_name(args.id)] = hist((nsecs - @entered[tid]) / 1000);
+    if (args.ret < 0) {
+        @errors[syscall_name(args.id), errno_name(args.ret)] = count();
+    }
     delete(@entered[tid]);
 }
 

@@ -446,13 +446,13 @@ fn syscalls_by_goroutine_counts_one_fsync_per_request() {
         let tracing = trace("syscalls-by-goroutine", shop.child.id());
         let sent: u64 = load(version, &shop.url, "/syscall", 15).values().sum();
         let out = tracing.stop();
-        // fsync is syscall 74 on x86-64; /syscall's main.syncWrite makes exactly one.
+        // Syscalls print by name; /syscall's main.syncWrite makes exactly one fsync.
         assert_eq!(
-            value(&out, "@syscalls[74]"),
+            value(&out, "@syscalls[fsync]"),
             Some(sent as i64),
             "{what}:\n{out}"
         );
-        let by_stack: i64 = stack_values(&out, "@by_stack[74,", "main.syncWrite")
+        let by_stack: i64 = stack_values(&out, "@by_stack[fsync,", "main.syncWrite")
             .into_iter()
             .sum();
         assert_eq!(by_stack, sent as i64, "{what}:\n{out}");

@@ -43,6 +43,8 @@ pub enum Builtin {
     Reg,
     Usym,
     Ksym,
+    SyscallName,
+    ErrnoName,
     Time,
     Strftime,
     // Statements (called for their effect).
@@ -221,6 +223,8 @@ pub enum Returns {
     Agg(AggKind),
     /// `Type::Timestamp` with the format given as the first argument.
     Timestamp,
+    /// A number printed by name ([`crate::types::Code`]).
+    Coded(crate::types::Code),
     Special,
 }
 
@@ -276,7 +280,7 @@ const fn row(
 }
 
 /// The table. Order matches [`index`]; a unit test keeps them in step.
-pub static BUILTINS: [BuiltinSpec; 45] = [
+pub static BUILTINS: [BuiltinSpec; 47] = [
     row(
         B::Pid,
         "pid",
@@ -530,6 +534,24 @@ pub static BUILTINS: [BuiltinSpec; 45] = [
         "print a kernel address as a symbol",
     ),
     row(
+        B::SyscallName,
+        "syscall_name",
+        Call,
+        &[req("nr", K::Int)],
+        Returns::Coded(crate::types::Code::Syscall),
+        ALL,
+        "print a system call number by name for this architecture (`openat`; built-in x86-64 table)",
+    ),
+    row(
+        B::ErrnoName,
+        "errno_name",
+        Call,
+        &[req("result", K::Int)],
+        Returns::Coded(crate::types::Code::Errno),
+        ALL,
+        "print a syscall's failed result (-errno) by the errno's name (`-2`: `ENOENT`), any other value as the number",
+    ),
+    row(
         B::Time,
         "time",
         Call,
@@ -727,23 +749,25 @@ const fn index(builtin: Builtin) -> usize {
         B::Reg => 25,
         B::Usym => 26,
         B::Ksym => 27,
-        B::Time => 28,
-        B::Strftime => 29,
-        B::Printf => 30,
-        B::Print => 31,
-        B::Exit => 32,
-        B::Delete => 33,
-        B::Clear => 34,
-        B::Zero => 35,
-        B::Emit => 36,
-        B::Count => 37,
-        B::Sum => 38,
-        B::Avg => 39,
-        B::Min => 40,
-        B::Max => 41,
-        B::Stats => 42,
-        B::Hist => 43,
-        B::Lhist => 44,
+        B::SyscallName => 28,
+        B::ErrnoName => 29,
+        B::Time => 30,
+        B::Strftime => 31,
+        B::Printf => 32,
+        B::Print => 33,
+        B::Exit => 34,
+        B::Delete => 35,
+        B::Clear => 36,
+        B::Zero => 37,
+        B::Emit => 38,
+        B::Count => 39,
+        B::Sum => 40,
+        B::Avg => 41,
+        B::Min => 42,
+        B::Max => 43,
+        B::Stats => 44,
+        B::Hist => 45,
+        B::Lhist => 46,
     }
 }
 

@@ -25,6 +25,7 @@ pub mod opt;
 pub mod regalloc;
 pub mod span;
 pub mod syntax;
+pub mod syscalls;
 pub mod target;
 pub mod types;
 

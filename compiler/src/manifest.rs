@@ -246,6 +246,8 @@ pub enum FieldKind {
     Sym {
         user: bool,
     },
+    /// An i64 printed by name (syscall, errno).
+    Coded(crate::types::Code),
     /// Nested tuple/record printed as `(a, b)`.
     Tuple(Layout),
 }

@@ -52,6 +52,8 @@ pub enum Type {
     Sym {
         user: bool,
     },
+    /// A number printed by name: `syscall_name(nr)`, `errno_name(e)`.
+    Coded(Code),
     /// The value of an aggregation call (`count()`, `hist(x)`): only assignable to a map.
     Agg(AggKind),
 }
@@ -98,6 +100,26 @@ pub enum StackKind {
     Kernel,
     /// A goroutine's user stack walked through frame pointers and symbolized via pclntab.
     Go,
+}
+
+/// Which names a [`Type::Coded`] number prints with (see [`crate::syscalls`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Code {
+    /// A system call number of this architecture: `openat`.
+    Syscall,
+    /// A syscall's result: -errno prints as the errno's name (`ENOENT`), other values (0, a
+    /// count, an fd) as numbers.
+    Errno,
+}
+
+impl Code {
+    /// How user space prints value `v` of this code.
+    pub fn format(self, v: i64) -> String {
+        match self {
+            Code::Syscall => crate::syscalls::format_syscall(v as u64),
+            Code::Errno => crate::syscalls::format_errno(v),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -95,6 +95,7 @@ pub fn field(kind: &FieldKind, bytes: &[u8], offset: usize, resolve: &dyn Resolv
         }
         FieldKind::Sym { user } => Value::Sym(resolve.symbol(*user, read_uint(bytes, offset, 8))),
         FieldKind::GoPc => Value::Sym(resolve.go_pc(read_uint(bytes, offset, 8))),
+        FieldKind::Coded(code) => Value::Sym(code.format(read_int(bytes, offset, 8))),
         FieldKind::Timestamp { format } => {
             let unix_ns = resolve.unix_ns(read_uint(bytes, offset, 8));
             Value::Str(crate::timefmt::format_unix_ns(format, unix_ns))

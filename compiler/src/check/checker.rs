@@ -1527,6 +1527,7 @@ impl<'a> Checker<'a> {
             },
             Returns::Sym { user } => Type::Sym { user },
             Returns::GoPc => Type::GoPc,
+            Returns::Coded(code) => Type::Coded(code),
             Returns::Agg(kind) => Type::Agg(kind),
             Returns::Stack(kind) => {
                 let limit = match literal(0) {

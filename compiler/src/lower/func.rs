@@ -279,6 +279,7 @@ impl Lower<'_, '_, '_> {
                 Type::Int(_)
                     | Type::Ptr(_)
                     | Type::Sym { .. }
+                    | Type::Coded(_)
                     | Type::GoPc
                     | Type::Stack { .. }
                     | Type::Timestamp { .. }
@@ -1266,6 +1267,7 @@ impl Lower<'_, '_, '_> {
             Type::Int(_)
             | Type::Ptr(_)
             | Type::Sym { .. }
+            | Type::Coded(_)
             | Type::GoPc
             | Type::Stack { .. }
             | Type::Timestamp { .. } => {
@@ -1463,6 +1465,7 @@ impl Lower<'_, '_, '_> {
             Type::Int(_)
                 | Type::Ptr(_)
                 | Type::Sym { .. }
+                | Type::Coded(_)
                 | Type::GoPc
                 | Type::Stack { .. }
                 | Type::Timestamp { .. }
@@ -2360,6 +2363,13 @@ impl Lower<'_, '_, '_> {
                     self.tag_stack(id);
                 }
                 Val::Owned(id)
+            }
+            // The number itself; user space prints it by name.
+            Builtin::SyscallName | Builtin::ErrnoName => {
+                let Some(a) = args.first() else {
+                    return Err(unsupported(e.span, "a name without a number"));
+                };
+                self.int(a)?
             }
             Builtin::Usym | Builtin::Ksym => {
                 let Some(a) = args.first() else {

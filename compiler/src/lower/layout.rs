@@ -35,6 +35,7 @@ pub fn field_kind(ty: &Type) -> Option<(FieldKind, u32)> {
             8,
         ),
         Type::Sym { user } => (FieldKind::Sym { user: *user }, 8),
+        Type::Coded(code) => (FieldKind::Coded(*code), 8),
         Type::GoPc => (FieldKind::GoPc, 8),
         Type::Timestamp { format } => (
             FieldKind::Timestamp {
