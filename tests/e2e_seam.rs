@@ -259,3 +259,166 @@ fn goroutine_leaks_keeps_two_go_statements_of_one_function_apart() {
         assert_no_gprobe_programs();
     }
 }
+
+/// Per-call counts of `strace -c` output (`% time seconds usecs/call calls errors syscall`).
+fn strace_counts(summary: &str) -> std::collections::BTreeMap<String, u64> {
+    summary
+        .lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let name = *w.last()?;
+            if w.len() < 5 || name == "total" || !w[0].starts_with(|c: char| c.is_ascii_digit()) {
+                return None;
+            }
+            Some((name.to_string(), w[3].parse().ok()?))
+        })
+        .collect()
+}
+
+/// The strace recipe on a Go program's known mix of file, socket and sleep calls, with Debian's
+/// `strace -f -c -p PID` attached over the same run: the same count for every call; every
+/// line of a goroutine names a function of the program; the failed openat's errno is the
+/// program's own err.
+#[test]
+fn strace_recipe_counts_equal_strace_and_names_the_callers() {
+    if !e2e_ready() {
+        return;
+    }
+    if !Path::new("/usr/bin/strace").exists() {
+        assert!(
+            !under_ci(),
+            "strace is missing under CI (scripts/install-deps)"
+        );
+        eprintln!("skipped: no strace (scripts/install-deps)");
+        return;
+    }
+    for version in ["1.19", "1.27.3"] {
+        if !toolchain_available(version) {
+            continue;
+        }
+        let bin = go_target("sysmix", version, &[]);
+        let dir = std::env::temp_dir().join(format!("gprobe-sysmix-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let what = format!("Go {version}");
+        let _k = kernel_lock();
+        let mut program = Program::start(&bin, &["-rounds", "3", "-dir", dir.to_str().unwrap()]);
+        let pid = program.pid().to_string();
+        let tracer = Tracer::start(&["--recipe", "strace", "-p", &pid]);
+        // strace seizes the threads one by one: with the program stopped, no call completes
+        // on a thread it has not reached yet (calls the stop interrupts show in gprobe's lines
+        // as `= ? ERESTART...` before the program goes on, and are restarted after).
+        let signal = |sig: &str| Command::new("kill").args([sig, &pid]).status().unwrap();
+        signal("-STOP");
+        let state = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap_or_default()
+                .rsplit_once(") ")
+                .map(|(_, rest)| rest.starts_with('T'))
+                .unwrap_or(false)
+        };
+        while !state() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let summary = dir.join("strace.c");
+        let mut strace = Command::new("strace")
+            .args(["-f", "-c", "-o", summary.to_str().unwrap(), "-p", &pid])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // `Process N attached with M threads`, once all are seized.
+        let strace_err = line_channel(strace.stderr.take().unwrap());
+        let attached = strace_err.recv_timeout(LIMIT).unwrap_or_default();
+        assert!(attached.contains("attached"), "{what}: strace: {attached}");
+        signal("-CONT");
+        std::thread::sleep(Duration::from_millis(300));
+        program.go();
+        let said = program.finish();
+        let out = tracer.wait();
+        let _ = wait_with_limit(strace, LIMIT);
+        let theirs = strace_counts(&std::fs::read_to_string(&summary).unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
+
+        // The summary: `@time_us[goroutines|runtime, NAME]: count N, ...`, both halves.
+        let mut ours = std::collections::BTreeMap::<String, u64>::new();
+        for (key, line) in out.lines().filter_map(|l| {
+            let rest = l.strip_prefix("@time_us[")?;
+            let (key, stats) = rest.split_once("]: count ")?;
+            Some((key.to_string(), stats.split(',').next()?.to_string()))
+        }) {
+            let name = key.split_once(", ").unwrap().1.to_string();
+            *ours.entry(name).or_default() += line.parse::<u64>().unwrap();
+        }
+        // Lines: `TIME TID GOID [runtime] NAME(ARGS) = RESULT <N us> CALLER`.
+        let lines: Vec<&str> = out
+            .lines()
+            .filter(|l| l.contains(" <") && l.contains(" us> "))
+            .collect();
+        // strace attached after gprobe: the calls its attach interrupted (shown as `= ?
+        // ERESTART...`, before the program's read of the line that let it go on) entered
+        // before strace saw them, so strace does not count them.
+        let go_read = lines
+            .iter()
+            .position(|l| l.contains(" read(0, ") && l.contains(" = 3 <"))
+            .unwrap_or_else(|| panic!("{what}: no read of the go line:\n{out}"));
+        for line in &lines[..go_read] {
+            if line.contains("= ? ERESTART") {
+                let call = line.split('(').next().unwrap().rsplit(' ').next().unwrap();
+                *ours.get_mut(call).unwrap() -= 1;
+            }
+        }
+        ours.retain(|_, n| *n > 0);
+        assert!(
+            theirs.contains_key("openat"),
+            "{what}: strace saw:\n{theirs:?}"
+        );
+        assert_eq!(
+            ours, theirs,
+            "{what}: gprobe (left) and strace -f -c (right)\n{out}"
+        );
+
+        assert!(lines.len() > 50, "{what}:\n{out}");
+        for line in &lines {
+            let goid: u64 = line.split_whitespace().nth(2).unwrap().parse().unwrap();
+            if goid != 0 {
+                let caller = line.rsplit(' ').next().unwrap();
+                assert!(
+                    caller.starts_with("main."),
+                    "{what}: a goroutine's call without the program's function: {line}"
+                );
+            } else {
+                assert!(
+                    line.split_whitespace().nth(3) == Some("runtime"),
+                    "{what}: {line}"
+                );
+            }
+        }
+        // The program's own errors, and the lines of the calls that failed so.
+        let errnos: Vec<i64> = said
+            .iter()
+            .filter(|l| l.starts_with("err main.openMissing errno "))
+            .filter_map(|l| l.split_whitespace().nth(3)?.parse().ok())
+            .collect();
+        assert_eq!(errnos.len(), 3, "{what}: {said:?}");
+        let name = gprobe_compiler::syscalls::errno_name(errnos[0]).unwrap();
+        let failed: Vec<&&str> = lines
+            .iter()
+            .filter(|l| l.contains("no-such-file"))
+            .collect();
+        assert_eq!(failed.len(), 3, "{what}:\n{out}");
+        for line in failed {
+            assert!(line.contains("openat(AT_FDCWD, "), "{what}: {line}");
+            assert!(line.contains(&format!("= -1 {name} <")), "{what}: {line}");
+            assert!(line.contains(" main.openMissing+"), "{what}: {line}");
+        }
+        // Decoded: the file's flags, the loopback addresses.
+        assert!(
+            out.contains("O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC) = "),
+            "{what}:\n{out}"
+        );
+        assert!(
+            out.contains(" connect(") && out.contains(", 127.0.0.1:"),
+            "{what}:\n{out}"
+        );
+        assert_no_gprobe_programs();
+    }
+}

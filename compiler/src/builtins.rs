@@ -33,6 +33,9 @@ pub enum Builtin {
     Ustack,
     Kstack,
     Gostack,
+    /// `gocaller`: the innermost frame of the goroutine's stack outside the runtime and the
+    /// standard library's syscall layers (printed in user space).
+    Gocaller,
     /// `gocreator`: the pc of the `go` statement that started the goroutine (g.gopc).
     Gocreator,
     /// `goparent`: the id of the goroutine that started this one (g.parentGoid, Go 1.21+).
@@ -44,7 +47,13 @@ pub enum Builtin {
     Usym,
     Ksym,
     SyscallName,
+    /// `syscall_nr("openat")`: a constant, resolved by the checker.
+    SyscallNr,
     ErrnoName,
+    SignalName,
+    OpenFlags,
+    Dirfd,
+    Sockaddr,
     Time,
     Strftime,
     // Statements (called for their effect).
@@ -225,6 +234,8 @@ pub enum Returns {
     Timestamp,
     /// A number printed by name ([`crate::types::Code`]).
     Coded(crate::types::Code),
+    /// [`crate::types::Type::GoCaller`].
+    GoCaller,
     Special,
 }
 
@@ -280,7 +291,7 @@ const fn row(
 }
 
 /// The table. Order matches [`index`]; a unit test keeps them in step.
-pub static BUILTINS: [BuiltinSpec; 47] = [
+pub static BUILTINS: [BuiltinSpec; 53] = [
     row(
         B::Pid,
         "pid",
@@ -471,6 +482,15 @@ pub static BUILTINS: [BuiltinSpec; 47] = [
         "the goroutine's stack, Go-symbolized",
     ),
     row(
+        B::Gocaller,
+        "gocaller",
+        Value,
+        &[],
+        Returns::GoCaller,
+        Providers::TRACED,
+        "the user's Go function on the goroutine's stack: its innermost frame outside the standard library (else outside runtime, syscall, internal/*, os and net)",
+    ),
+    row(
         B::Gocreator,
         "gocreator",
         Both,
@@ -543,6 +563,15 @@ pub static BUILTINS: [BuiltinSpec; 47] = [
         "print a system call number by name for this architecture (`openat`; built-in x86-64 table)",
     ),
     row(
+        B::SyscallNr,
+        "syscall_nr",
+        Call,
+        &[req("name", K::StrLiteral)],
+        I64,
+        ALL,
+        "the number of the system call named `name` on this architecture, a constant (`\"\"` or `\"all\"`: -1); `syscall_nr($1)` takes a parameter's text",
+    ),
+    row(
         B::ErrnoName,
         "errno_name",
         Call,
@@ -550,6 +579,42 @@ pub static BUILTINS: [BuiltinSpec; 47] = [
         Returns::Coded(crate::types::Code::Errno),
         ALL,
         "print a syscall's failed result (-errno) by the errno's name (`-2`: `ENOENT`), any other value as the number",
+    ),
+    row(
+        B::SignalName,
+        "signal_name",
+        Call,
+        &[req("signal", K::Int)],
+        Returns::Coded(crate::types::Code::Signal),
+        ALL,
+        "print a signal number by name (`SIGURG`, `SIGRTMIN+3`)",
+    ),
+    row(
+        B::OpenFlags,
+        "open_flags",
+        Call,
+        &[req("flags", K::Int)],
+        Returns::Coded(crate::types::Code::OpenFlags),
+        ALL,
+        "print open(2) flags symbolically (`O_WRONLY|O_CREAT|O_CLOEXEC`)",
+    ),
+    row(
+        B::Dirfd,
+        "dirfd",
+        Call,
+        &[req("fd", K::Int)],
+        Returns::Coded(crate::types::Code::Dirfd),
+        ALL,
+        "print a directory fd of the `*at` calls (`AT_FDCWD`, or the number)",
+    ),
+    row(
+        B::Sockaddr,
+        "sockaddr",
+        Call,
+        &[req("address", K::Addr)],
+        Returns::Coded(crate::types::Code::Sockaddr),
+        ALL,
+        "read a `struct sockaddr` in the traced task's memory and print it: `127.0.0.1:8080` (IPv4), `[IPv6]:443`",
     ),
     row(
         B::Time,
@@ -742,32 +807,38 @@ const fn index(builtin: Builtin) -> usize {
         B::Ustack => 18,
         B::Kstack => 19,
         B::Gostack => 20,
-        B::Gocreator => 21,
-        B::Goparent => 22,
-        B::Str => 23,
-        B::Buf => 24,
-        B::Reg => 25,
-        B::Usym => 26,
-        B::Ksym => 27,
-        B::SyscallName => 28,
-        B::ErrnoName => 29,
-        B::Time => 30,
-        B::Strftime => 31,
-        B::Printf => 32,
-        B::Print => 33,
-        B::Exit => 34,
-        B::Delete => 35,
-        B::Clear => 36,
-        B::Zero => 37,
-        B::Emit => 38,
-        B::Count => 39,
-        B::Sum => 40,
-        B::Avg => 41,
-        B::Min => 42,
-        B::Max => 43,
-        B::Stats => 44,
-        B::Hist => 45,
-        B::Lhist => 46,
+        B::Gocaller => 21,
+        B::Gocreator => 22,
+        B::Goparent => 23,
+        B::Str => 24,
+        B::Buf => 25,
+        B::Reg => 26,
+        B::Usym => 27,
+        B::Ksym => 28,
+        B::SyscallName => 29,
+        B::SyscallNr => 30,
+        B::ErrnoName => 31,
+        B::SignalName => 32,
+        B::OpenFlags => 33,
+        B::Dirfd => 34,
+        B::Sockaddr => 35,
+        B::Time => 36,
+        B::Strftime => 37,
+        B::Printf => 38,
+        B::Print => 39,
+        B::Exit => 40,
+        B::Delete => 41,
+        B::Clear => 42,
+        B::Zero => 43,
+        B::Emit => 44,
+        B::Count => 45,
+        B::Sum => 46,
+        B::Avg => 47,
+        B::Min => 48,
+        B::Max => 49,
+        B::Stats => 50,
+        B::Hist => 51,
+        B::Lhist => 52,
     }
 }
 

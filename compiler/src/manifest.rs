@@ -248,6 +248,9 @@ pub enum FieldKind {
     },
     /// An i64 printed by name (syscall, errno).
     Coded(crate::types::Code),
+    /// [`crate::types::GOCALLER_FRAMES`] u64 user-stack addresses (zero-padded), printed as
+    /// the user's frame.
+    GoCaller,
     /// Nested tuple/record printed as `(a, b)`.
     Tuple(Layout),
 }

@@ -603,6 +603,11 @@ pub fn syscall_name(nr: u64) -> Option<&'static str> {
     X86_64.get(usize::try_from(nr).ok()?).copied().flatten()
 }
 
+/// Every system call name of this architecture.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    X86_64.iter().flatten().copied()
+}
+
 /// The number of the system call named `name` (`openat`), if this architecture has it.
 pub fn syscall_number(name: &str) -> Option<u64> {
     X86_64
@@ -625,9 +630,138 @@ pub fn format_syscall(nr: u64) -> String {
 /// the errno's name (`-2`: `ENOENT`); any other value (a successful result: 0, a count, an
 /// fd) as the number itself.
 pub fn format_errno(r: i64) -> String {
+    // The kernel's own codes for a call it restarts (include/linux/errno.h; a program never
+    // sees them, a tracer at the syscall exit does).
+    const RESTART: [&str; 5] = [
+        "ERESTARTSYS",
+        "ERESTARTNOINTR",
+        "ERESTARTNOHAND",
+        "ENOIOCTLCMD",
+        "ERESTART_RESTARTBLOCK",
+    ];
+    if (-516..=-512).contains(&r) {
+        return RESTART[(-r - 512) as usize].to_string();
+    }
     match (-4095..0).contains(&r).then(|| errno_name(-r)).flatten() {
         Some(name) => name.to_string(),
         None => r.to_string(),
+    }
+}
+
+/// Signal names by number (x86-64, asm-generic/signal.h; 32 and up are real-time signals).
+const SIGNALS: [&str; 32] = [
+    "0",
+    "SIGHUP",
+    "SIGINT",
+    "SIGQUIT",
+    "SIGILL",
+    "SIGTRAP",
+    "SIGABRT",
+    "SIGBUS",
+    "SIGFPE",
+    "SIGKILL",
+    "SIGUSR1",
+    "SIGSEGV",
+    "SIGUSR2",
+    "SIGPIPE",
+    "SIGALRM",
+    "SIGTERM",
+    "SIGSTKFLT",
+    "SIGCHLD",
+    "SIGCONT",
+    "SIGSTOP",
+    "SIGTSTP",
+    "SIGTTIN",
+    "SIGTTOU",
+    "SIGURG",
+    "SIGXCPU",
+    "SIGXFSZ",
+    "SIGVTALRM",
+    "SIGPROF",
+    "SIGWINCH",
+    "SIGIO",
+    "SIGPWR",
+    "SIGSYS",
+];
+
+/// `signal_name(n)` as printed: `SIGURG`, `SIGRTMIN+3`, else the number.
+pub fn format_signal(n: i64) -> String {
+    match n {
+        0..=31 => SIGNALS[n as usize].to_string(),
+        32 => "SIGRTMIN".into(),
+        33..=64 => format!("SIGRTMIN+{}", n - 32),
+        _ => n.to_string(),
+    }
+}
+
+/// open(2) flags bits other than the access mode (asm-generic/fcntl.h, octal).
+const OPEN_FLAGS: [(i64, &str); 16] = [
+    (0o100, "O_CREAT"),
+    (0o200, "O_EXCL"),
+    (0o400, "O_NOCTTY"),
+    (0o1000, "O_TRUNC"),
+    (0o2000, "O_APPEND"),
+    (0o4000, "O_NONBLOCK"),
+    (0o4010000, "O_SYNC"),
+    (0o10000, "O_DSYNC"),
+    (0o40000, "O_DIRECT"),
+    (0o100000, "O_LARGEFILE"),
+    (0o20200000, "O_TMPFILE"),
+    (0o200000, "O_DIRECTORY"),
+    (0o400000, "O_NOFOLLOW"),
+    (0o1000000, "O_NOATIME"),
+    (0o2000000, "O_CLOEXEC"),
+    (0o10000000, "O_PATH"),
+];
+
+/// `open_flags(f)` as printed, as strace does: `O_RDONLY|O_CLOEXEC`, unknown bits in hex.
+pub fn format_open_flags(f: i64) -> String {
+    let f = f & 0xffff_ffff;
+    let mut parts = vec![match f & 3 {
+        0 => "O_RDONLY".to_string(),
+        1 => "O_WRONLY".to_string(),
+        2 => "O_RDWR".to_string(),
+        _ => "O_ACCMODE".to_string(),
+    }];
+    let mut rest = f & !3;
+    for (bits, name) in OPEN_FLAGS {
+        if rest & bits == bits {
+            parts.push(name.to_string());
+            rest &= !bits;
+        }
+    }
+    if rest != 0 {
+        parts.push(format!("{rest:#x}"));
+    }
+    parts.join("|")
+}
+
+/// `dirfd(fd)` as printed: `AT_FDCWD` for -100 (as a 32-bit int), else the number.
+pub fn format_dirfd(fd: i64) -> String {
+    match fd as i32 {
+        -100 => "AT_FDCWD".into(),
+        n => n.to_string(),
+    }
+}
+
+/// `sockaddr(p)` as printed, from the first 8 bytes of a `struct sockaddr` (read as a
+/// little-endian u64: family u16, then big-endian port and, for AF_INET, the IPv4 address):
+/// `127.0.0.1:8080`; `[IPv6]:443` (the address does not fit in 8 bytes); `AF_UNIX`; else
+/// `family N`; `?` when nothing could be read.
+pub fn format_sockaddr(raw: i64) -> String {
+    if raw == 0 {
+        // Nothing read (no address, or not readable).
+        return "?".into();
+    }
+    let b = raw.to_le_bytes();
+    let family = u16::from_le_bytes([b[0], b[1]]);
+    let port = u16::from_be_bytes([b[2], b[3]]);
+    match family {
+        2 => format!("{}.{}.{}.{}:{port}", b[4], b[5], b[6], b[7]),
+        10 => format!("[IPv6]:{port}"),
+        1 => "AF_UNIX".into(),
+        0 => "AF_UNSPEC".into(),
+        f => format!("family {f}"),
     }
 }
 
@@ -683,7 +817,21 @@ mod tests {
         assert_eq!(format_errno(-2), "ENOENT");
         assert_eq!(format_errno(-11), "EAGAIN");
         assert_eq!(format_errno(3), "3");
+        assert_eq!(format_errno(-512), "ERESTARTSYS");
         assert_eq!(format_errno(0), "0");
         assert_eq!(format_errno(-100_000), "-100000");
+        assert_eq!(format_signal(23), "SIGURG");
+        assert_eq!(format_signal(35), "SIGRTMIN+3");
+        assert_eq!(format_open_flags(0o2000000), "O_RDONLY|O_CLOEXEC");
+        assert_eq!(
+            format_open_flags(0o2001101),
+            "O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC"
+        );
+        assert_eq!(format_open_flags(0o4010002), "O_RDWR|O_SYNC");
+        assert_eq!(format_dirfd(4294967196), "AT_FDCWD");
+        assert_eq!(format_dirfd(3), "3");
+        // AF_INET, port 8080, 127.0.0.1, as the bytes lie in memory.
+        let raw = i64::from_le_bytes([2, 0, 0x1f, 0x90, 127, 0, 0, 1]);
+        assert_eq!(format_sockaddr(raw), "127.0.0.1:8080");
     }
 }

@@ -387,6 +387,26 @@ impl Resolve for Resolver {
         if caller != 0 && addrs.first().is_some_and(|&probed| skipped(probed)) {
             addrs.insert(1, caller);
         }
+        self.frames_of(kind, addrs, limit)
+    }
+
+    fn go_frames(&self, addrs: Vec<u64>) -> Vec<String> {
+        self.frames_of(StackKind::Go, addrs, 0)
+    }
+
+    fn go_pc(&self, addr: u64) -> String {
+        self.go_pc_of(addr)
+    }
+
+    fn symbol(&self, user: bool, addr: u64) -> String {
+        self.symbol_of(user, addr)
+    }
+}
+
+impl Resolver {
+    /// A stack's frames from its addresses (innermost first): cut where Go stacks begin, at
+    /// most `limit` (0: all), symbolized as `kind` says.
+    fn frames_of(&self, kind: StackKind, mut addrs: Vec<u64>, limit: u8) -> Vec<String> {
         if kind != StackKind::Kernel
             && let Some(bin) = self.go_binary()
         {
@@ -418,7 +438,7 @@ impl Resolve for Resolver {
             .collect()
     }
 
-    fn go_pc(&self, addr: u64) -> String {
+    fn go_pc_of(&self, addr: u64) -> String {
         if let Some(node) = &self.node {
             let (low, pid) = manifest::addr_parts(addr);
             let full = node.full_address(pid, low);
@@ -431,7 +451,7 @@ impl Resolve for Resolver {
         }
     }
 
-    fn symbol(&self, user: bool, addr: u64) -> String {
+    fn symbol_of(&self, user: bool, addr: u64) -> String {
         if let Some(node) = &self.node
             && user
         {

@@ -23,10 +23,12 @@ pub enum Helper {
     ProbeReadUserStr = 114,
     ProbeReadKernelStr = 115,
     RingbufOutput = 130,
+    /// Copies a stack's return addresses into a buffer (`gocaller`), zero-filling the rest.
+    GetStack = 67,
 }
 
 impl Helper {
-    pub const ALL: [Helper; 18] = [
+    pub const ALL: [Helper; 19] = [
         Helper::MapLookupElem,
         Helper::MapUpdateElem,
         Helper::MapDeleteElem,
@@ -45,6 +47,7 @@ impl Helper {
         Helper::ProbeReadUserStr,
         Helper::ProbeReadKernelStr,
         Helper::RingbufOutput,
+        Helper::GetStack,
     ];
 
     pub fn id(self) -> i32 {
@@ -76,6 +79,7 @@ impl Helper {
             Helper::ProbeReadUserStr => "bpf_probe_read_user_str",
             Helper::ProbeReadKernelStr => "bpf_probe_read_kernel_str",
             Helper::RingbufOutput => "bpf_ringbuf_output",
+            Helper::GetStack => "bpf_get_stack",
         }
     }
 
@@ -96,7 +100,7 @@ impl Helper {
             | Helper::ProbeReadUserStr
             | Helper::ProbeReadKernelStr
             | Helper::GetStackid => 3,
-            Helper::MapUpdateElem | Helper::RingbufOutput => 4,
+            Helper::MapUpdateElem | Helper::RingbufOutput | Helper::GetStack => 4,
         }
     }
 }

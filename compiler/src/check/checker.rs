@@ -1447,6 +1447,15 @@ impl<'a> Checker<'a> {
         if matches!(b, Builtin::Args | Builtin::Ret | Builtin::Retval) {
             self.go_values = true;
         }
+        if b == Builtin::Gocaller && !self.options.has_target {
+            // Its addresses carry no process: node-wide they could not be symbolized.
+            self.error(
+                Diagnostic::error(codes::NO_TARGET, "`gocaller` needs a -p/-c target")
+                    .primary(span, "needs -p PID or -c CMD")
+                    .help("use `gostack` to trace every process"),
+            );
+            return Type::Unknown;
+        }
         if b == Builtin::Tpid && !self.options.has_target {
             // Node-wide there is no one target; 0 would match the idle task.
             self.error(
@@ -1462,7 +1471,7 @@ impl<'a> Checker<'a> {
         let spec = spec(b);
         let allowed = self.allowed(b, span);
         // `str($1)` means the parameter's text, even when it looks like a number.
-        if b == Builtin::Str
+        if matches!(b, Builtin::Str | Builtin::SyscallNr)
             && let Some(first) = args.first_mut()
             && let ExprKind::Positional(n) = first.kind
             && let Some(value) = self.options.positional.get(n as usize - 1)
@@ -1516,6 +1525,22 @@ impl<'a> Checker<'a> {
                 if b == Builtin::Reg {
                     self.check_register(&args[0]);
                 }
+                if b == Builtin::SyscallNr
+                    && let Some(ExprKind::Str(name)) = args.first().map(|a| &a.kind)
+                    && !matches!(name.as_str(), "" | "all")
+                    && crate::syscalls::syscall_number(name).is_none()
+                {
+                    let mut d = Diagnostic::error(
+                        codes::ARG_TYPE,
+                        format!("no system call is named `{name}` on x86-64"),
+                    )
+                    .primary(args[0].span, "not a system call name");
+                    if let Some(guess) = did_you_mean(name, crate::syscalls::names()) {
+                        d = d.help(format!("did you mean `{guess}`?"));
+                    }
+                    self.error(d);
+                    return Type::Unknown;
+                }
                 Type::Int(i)
             }
             Returns::Str { size } => Type::Str { size },
@@ -1528,6 +1553,7 @@ impl<'a> Checker<'a> {
             Returns::Sym { user } => Type::Sym { user },
             Returns::GoPc => Type::GoPc,
             Returns::Coded(code) => Type::Coded(code),
+            Returns::GoCaller => Type::GoCaller,
             Returns::Agg(kind) => Type::Agg(kind),
             Returns::Stack(kind) => {
                 let limit = match literal(0) {

@@ -2,6 +2,7 @@
 
 mod config;
 mod go;
+mod gocaller;
 
 use super::layout::{self, align8};
 use super::{Module, codes};
@@ -1277,6 +1278,7 @@ impl Lower<'_, '_, '_> {
             }
             Type::Str { size } => self.write_str(e, off, *size),
             Type::Buf { size } => self.write_buf(e, off, *size),
+            Type::GoCaller => self.write_gocaller(e, off),
             Type::Tuple(_) | Type::Record(_) => {
                 let parts: Vec<&Expr> = match &e.kind {
                     ExprKind::Tuple(items) => items.iter().collect(),
@@ -2292,6 +2294,12 @@ impl Lower<'_, '_, '_> {
                 None => self.goroutine_field(Builtin::Gocreator, e.span)?,
             },
             Builtin::Goparent => self.goroutine_field(Builtin::Goparent, e.span)?,
+            Builtin::Gocaller => {
+                return Err(unsupported(
+                    e.span,
+                    "gocaller outside a map key, value or event",
+                ));
+            }
             Builtin::Gostack => {
                 // Go keeps frame pointers, so the kernel's user-stack walk follows Go frames;
                 // the runtime symbolizes them with the binary's pclntab.
@@ -2364,8 +2372,27 @@ impl Lower<'_, '_, '_> {
                 }
                 Val::Owned(id)
             }
+            // A constant (the checker refused unknown names).
+            Builtin::SyscallNr => match args.first().map(|a| &a.kind) {
+                Some(ExprKind::Str(name)) => {
+                    Val::Imm(crate::syscalls::syscall_number(name).map_or(-1, |n| n as i64))
+                }
+                _ => return Err(unsupported(e.span, "syscall_nr() without a literal name")),
+            },
+            // 8 bytes of the sockaddr (family, port, IPv4 address), printed in user space.
+            Builtin::Sockaddr => {
+                let Some(a) = args.first() else {
+                    return Err(unsupported(e.span, "sockaddr() without an address"));
+                };
+                let p = self.int(a)?;
+                self.read_target(p, 0, &Type::Int(crate::types::IntType::U64), e.span)?
+            }
             // The number itself; user space prints it by name.
-            Builtin::SyscallName | Builtin::ErrnoName => {
+            Builtin::SyscallName
+            | Builtin::ErrnoName
+            | Builtin::SignalName
+            | Builtin::OpenFlags
+            | Builtin::Dirfd => {
                 let Some(a) = args.first() else {
                     return Err(unsupported(e.span, "a name without a number"));
                 };
