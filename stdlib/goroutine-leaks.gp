@@ -14,15 +14,15 @@
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
 // Sample output (Go 1.27.3 examples/shop; examples/load -paths /fast,/leak -n 30 -c 4):
-//   @alive[net/http.(*Server).Serve]: 0
-//   @alive[net/http.(*connReader).startBackgroundRead]: 0
-//   @alive[main.leak]: 30
-//   @created[net/http.(*Server).Serve]: 6
-//   @created[main.leak]: 30
-//   @created[net/http.(*connReader).startBackgroundRead]: 61
-//   @exited[net/http.(*Server).Serve]: 6
-//   @exited[net/http.(*connReader).startBackgroundRead]: 61
-// (30 requests to /leak: 30 goroutines created by main.leak, none exited)
+//   @alive[net/http.(*Server).Serve+1277]: 0
+//   @alive[net/http.(*connReader).startBackgroundRead+186]: 0
+//   @alive[main.leak+26]: 30
+//   @created[net/http.(*Server).Serve+1277]: 13
+//   @created[main.leak+26]: 30
+//   @created[net/http.(*connReader).startBackgroundRead+186]: 61
+//   @exited[net/http.(*Server).Serve+1277]: 13
+//   @exited[net/http.(*connReader).startBackgroundRead+186]: 61
+// (30 requests to /leak: 30 goroutines created by the `go` statement at main.leak+26, none exited)
 
 uprobe:runtime.casgstatus
 /args.oldval == 6 && (args.newval == 1 || args.newval == 4)/

@@ -13,9 +13,9 @@
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
 // Sample output (Go 1.27.3 examples/shop; examples/load -paths /syscall -n 20 -c 4; excerpt):
-//   @by_goroutine[22]: 98
-//   @by_goroutine[0]: 188          (threads with no goroutine: sysmon, idle Ms)
-//   @by_stack[74,
+//   @by_goroutine[2]: 91
+//   @by_goroutine[0]: 197
+//   @by_stack[fsync,
 //           internal/runtime/syscall/linux.Syscall6+14
 //           syscall.Syscall+70
 //           syscall.Fsync+37
@@ -27,19 +27,27 @@
 //           main.main.func4+41
 //           net/http.HandlerFunc.ServeHTTP+41
 //   ]: 20
-//   @latency_us[74]:
-//   [256, 512)             2 |@@@@@@@@@@                                          |
-//   [512, 1K)             10 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-//   [1K, 2K)               3 |@@@@@@@@@@@@@@@                                     |
-//   [2K, 4K)               1 |@@@@@                                               |
-//   [4K, 8K)               2 |@@@@@@@@@@                                          |
-//   [8K, 16K)              2 |@@@@@@@@@@                                          |
-//   @syscalls[257]: 20
-//   @syscalls[74]: 20
-//   @syscalls[1]: 41
-//   @syscalls[202]: 63
-//   @syscalls[0]: 64
-// (20 requests to /syscall: 20 openat (257) and 20 fsync (74), all from main.syncWrite)
+//   @latency_us[fsync]:
+//   [512, 1K)              3 |@@@@@@@@@@@@@@@@@@@@@@                              |
+//   [1K, 2K)               7 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [2K, 4K)               5 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@               |
+//   [4K, 8K)               2 |@@@@@@@@@@@@@@                                      |
+//   [8K, 16K)              3 |@@@@@@@@@@@@@@@@@@@@@@                              |
+//   @errors[accept4, EAGAIN]: 3
+//   @errors[epoll_ctl, EPERM]: 20
+//   @errors[read, EAGAIN]: 39
+//   (... every call made ...)
+//   @syscalls[fsync]: 20
+//   @syscalls[openat]: 20
+//   @syscalls[unlinkat]: 20
+//   @syscalls[write]: 41
+//   @syscalls[epoll_pwait]: 46
+//   @syscalls[read]: 65
+//   @syscalls[nanosleep]: 70
+//   @syscalls[futex]: 75
+//   @syscalls[fcntl]: 80
+// (20 requests to /syscall: 20 openat and 20 fsync, all from main.syncWrite; EAGAIN is the
+// netpoller's non-blocking reads, EPERM epoll_ctl on a regular file)
 
 tracepoint:raw_syscalls:sys_enter
 /pid == tpid/
