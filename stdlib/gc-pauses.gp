@@ -13,9 +13,10 @@
 // microsecond or two late: the trap), and ends the pause at the time `startTheWorldWithSema`
 // returns — except for the last pause of a cycle (mark termination), which it ends at a clock
 // read before the rest of the world-stopped clean-up, the `now` it passes to the CPU limiter's
-// `finishGCTransition` (Go 1.19–1.21; before 1.19, the return of `gcControllerCommit`). A pause requested by `gcStart` is the sweep-termination
-// pause, one requested by `gcMarkDone` the mark-termination pause; anything else (ReadMemStats,
-// GOMAXPROCS, ...) is `other`, which `PauseNs` does not count. `@cycles` counts
+// `finishGCTransition` (Go 1.19–1.21; before 1.19, the return of `gcControllerCommit`). A pause
+// requested by `gcStart` is the sweep-termination pause, one requested by `gcMarkDone` the
+// mark-termination pause; anything else (ReadMemStats, GOMAXPROCS, ...) is `other`, which
+// `PauseNs` does not count. `@cycles` counts
 // `gcMarkTermination`, which runs once per completed cycle — the same cycles gctrace prints a
 // line for. `@mark_ms` is the concurrent mark phase between the two pauses. With CYCLES=1, one
 // line per cycle gives its pauses in ns: the sum is that cycle's `MemStats.PauseNs` entry.

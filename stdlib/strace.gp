@@ -20,7 +20,9 @@
 // flags (`AT_FDCWD`, `O_WRONLY|O_CREAT|O_CLOEXEC`); the fd and size of read, write, pread64,
 // pwrite64; the fd of close, fsync, fdatasync; the fd and address (`127.0.0.1:8080`; IPv6 shows
 // its port only) of connect and bind, and the peer address accept4 returns; the pid and signal
-// name of kill and tgkill. Other calls print as `name(...)`. Paths are cut at 64 bytes (the line must fit the 512 bytes of eBPF stack with the caller's 30 frames).
+// name of kill and tgkill. Other calls print as `name(...)`. Paths are cut at 64 bytes (a line
+// must fit the 512 bytes of eBPF stack, with the caller's 30 frames); a path the program has not
+// touched yet (a page not faulted in) reads as "".
 // A call in progress when tracing starts is not shown (its entry was not seen).
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
