@@ -10,7 +10,8 @@
 // the end of the pause the runtime counts; the pause is the difference, read at its return (a
 // Go return probe, i.e. uprobes on every RET — never a kernel uretprobe). Before Go 1.22 the
 // runtime reads the clock just before `stopTheWorldWithSema` (its entry is the start here, a
-// microsecond or two late: the trap), and ends the pause at the time `startTheWorldWithSema`
+// microsecond or two late: the trap; tens of µs for the first pause traced, when the kernel
+// sets up the thread's first uprobe hit), and ends the pause at the time `startTheWorldWithSema`
 // returns — except for the last pause of a cycle (mark termination), which it ends at a clock
 // read before the rest of the world-stopped clean-up, the `now` it passes to the CPU limiter's
 // `finishGCTransition` (Go 1.19–1.21; before 1.19, the return of `gcControllerCommit`). A pause

