@@ -17,7 +17,7 @@
 // `finishGCTransition` (Go 1.19–1.21; before 1.19, the return of `gcControllerCommit`). A pause
 // requested by `gcStart` is the sweep-termination pause, one requested by `gcMarkDone` the
 // mark-termination pause; anything else (ReadMemStats, GOMAXPROCS, ...) is `other`, which
-// `PauseNs` does not count. `@cycles` counts
+// `PauseNs` does not count (nor `@total_pause_us`). `@cycles` counts
 // `gcMarkTermination`, which runs once per completed cycle — the same cycles gctrace prints a
 // line for. `@mark_ms` is the concurrent mark phase between the two pauses. With CYCLES=1, one
 // line per cycle gives its pauses in ns: the sum is that cycle's `MemStats.PauseNs` entry.
@@ -139,7 +139,10 @@ uretprobe:runtime.startTheWorldWithSema
     } else {
         @pause_us["other"] = hist($pause_us);
     }
-    @total_pause_us = sum($pause_us);
+    // GC pauses only, as MemStats.PauseTotalNs.
+    if (@stw_phase) {
+        @total_pause_us = sum($pause_us);
+    }
     if (@stw_last) {
         if ($2 == 1) {
             printf("gc cycle: pause %d ns (sweep termination %d ns, mark termination %d ns)\n",
