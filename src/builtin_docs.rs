@@ -71,6 +71,8 @@ fn result(r: Returns) -> String {
         Returns::Stack(StackKind::Kernel) => "kernel stack".into(),
         Returns::Stack(StackKind::Go) => "Go stack".into(),
         Returns::GoPc => "Go code address (function+offset)".into(),
+        Returns::GoCaller => "Go function (one frame, printed as text)".into(),
+        Returns::Coded(code) => format!("{code:?} name (printed as text)").to_lowercase(),
         Returns::Sym { user: true } => "user symbol".into(),
         Returns::Sym { user: false } => "kernel symbol".into(),
         Returns::Agg(_) => "aggregation".into(),

@@ -3,8 +3,9 @@
 // Run:  gprobe --recipe cpu-profile -p PID [SECONDS]
 //       gprobe --recipe cpu-profile -p PID 10 --flamegraph cpu.svg   (see docs/output-formats.md)
 //
-// A perf-event timer on every CPU samples whatever runs; samples of the target (its pid is learned
-// from a uprobe on its scheduler, so -p and -c both work) are counted by Go stack — frame pointers
+// A perf-event timer on every CPU samples whatever runs; samples of the target (`tpid`, the pid
+// of -p or -c, which the runtime knows before attaching: no probe in the target, so it pays
+// nothing but the samples themselves) are counted by Go stack — frame pointers
 // walked in the kernel, symbolized from .gopclntab with inlined frames expanded, so stripped
 // binaries give the same names. Stacks taken on the system stack (GC, scheduler) show those
 // frames. `@samples` is the map a flame graph is drawn from; `--flamegraph` renders it.
@@ -30,14 +31,8 @@
 //   $ cat cpu.folded    # with --folded cpu.folded: offsets merged; the heaviest line
 //   runtime.goexit;net/http.(*Server).Serve.gowrap3;net/http.(*conn).serve;net/http.serverHandler.ServeHTTP;net/http.(*ServeMux).ServeHTTP;net/http.HandlerFunc.ServeHTTP;main.main.func5;main.burn 21
 
-uprobe:runtime.execute
-/!@target_pid/
-{
-    @target_pid = pid;
-}
-
 profile:hz:99
-/pid == @target_pid/
+/pid == tpid/
 {
     @samples[gostack] = count();
 }
@@ -46,9 +41,4 @@ interval:s:1
 /$1 > 0 && elapsed >= $1 * 1000000000/
 {
     exit();
-}
-
-END
-{
-    delete(@target_pid);
 }

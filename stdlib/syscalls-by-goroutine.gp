@@ -5,17 +5,17 @@
 // The goroutine-aware strace: the kernel's `raw_syscalls:sys_enter`/`sys_exit` tracepoints see
 // every syscall of every thread; `goid` there is read through the thread's TLS (Go's slot, e.g.
 // `fs_base - 8` → g, and `g.m.curg` when on the system stack) and `gostack` walks the
-// goroutine's frames. The target's pid is learned from a uprobe on its scheduler
-// (`runtime.execute` fires only in the target), so the recipe works with -p and -c alike.
-// Syscall numbers are the architecture's (`ausyscall --dump`, e.g. 0 read, 1 write, 74 fsync,
-// 202 futex on x86-64).
+// goroutine's frames. The target is `tpid`, the pid of -p or -c, which the runtime writes before
+// attaching (no probe in the target).
+// Syscalls print by name (`syscall_name`, gprobe's table for the architecture) and failures by
+// errno name (`@errors[openat, ENOENT]`, from `errno_name` of the negative result).
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
 // Sample output (Go 1.27.3 examples/shop; examples/load -paths /syscall -n 20 -c 4; excerpt):
-//   @by_goroutine[22]: 98
-//   @by_goroutine[0]: 188          (threads with no goroutine: sysmon, idle Ms)
-//   @by_stack[74,
+//   @by_goroutine[2]: 91
+//   @by_goroutine[0]: 197
+//   @by_stack[fsync,
 //           internal/runtime/syscall/linux.Syscall6+14
 //           syscall.Syscall+70
 //           syscall.Fsync+37
@@ -27,39 +27,44 @@
 //           main.main.func4+41
 //           net/http.HandlerFunc.ServeHTTP+41
 //   ]: 20
-//   @latency_us[74]:
-//   [256, 512)             2 |@@@@@@@@@@                                          |
-//   [512, 1K)             10 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-//   [1K, 2K)               3 |@@@@@@@@@@@@@@@                                     |
-//   [2K, 4K)               1 |@@@@@                                               |
-//   [4K, 8K)               2 |@@@@@@@@@@                                          |
-//   [8K, 16K)              2 |@@@@@@@@@@                                          |
-//   @syscalls[257]: 20
-//   @syscalls[74]: 20
-//   @syscalls[1]: 41
-//   @syscalls[202]: 63
-//   @syscalls[0]: 64
-// (20 requests to /syscall: 20 openat (257) and 20 fsync (74), all from main.syncWrite)
-
-uprobe:runtime.execute
-/!@target_pid/
-{
-    @target_pid = pid;
-}
+//   @latency_us[fsync]:
+//   [512, 1K)              3 |@@@@@@@@@@@@@@@@@@@@@@                              |
+//   [1K, 2K)               7 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [2K, 4K)               5 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@               |
+//   [4K, 8K)               2 |@@@@@@@@@@@@@@                                      |
+//   [8K, 16K)              3 |@@@@@@@@@@@@@@@@@@@@@@                              |
+//   @errors[accept4, EAGAIN]: 3
+//   @errors[epoll_ctl, EPERM]: 20
+//   @errors[read, EAGAIN]: 39
+//   (... every call made ...)
+//   @syscalls[fsync]: 20
+//   @syscalls[openat]: 20
+//   @syscalls[unlinkat]: 20
+//   @syscalls[write]: 41
+//   @syscalls[epoll_pwait]: 46
+//   @syscalls[read]: 65
+//   @syscalls[nanosleep]: 70
+//   @syscalls[futex]: 75
+//   @syscalls[fcntl]: 80
+// (20 requests to /syscall: 20 openat and 20 fsync, all from main.syncWrite; EAGAIN is the
+// netpoller's non-blocking reads, EPERM epoll_ctl on a regular file)
 
 tracepoint:raw_syscalls:sys_enter
-/pid == @target_pid/
+/pid == tpid/
 {
     @entered[tid] = nsecs;
-    @syscalls[args.id] = count();
+    @syscalls[syscall_name(args.id)] = count();
     @by_goroutine[goid] = count();
-    @by_stack[args.id, gostack(8)] = count();
+    @by_stack[syscall_name(args.id), gostack(8)] = count();
 }
 
 tracepoint:raw_syscalls:sys_exit
 /@entered[tid]/
 {
-    @latency_us[args.id] = hist((nsecs - @entered[tid]) / 1000);
+    @latency_us[syscall_name(args.id)] = hist((nsecs - @entered[tid]) / 1000);
+    if (args.ret < 0) {
+        @errors[syscall_name(args.id), errno_name(args.ret)] = count();
+    }
     delete(@entered[tid]);
 }
 
@@ -71,7 +76,6 @@ interval:s:1
 
 END
 {
-    delete(@target_pid);
     clear(@entered);
     print(@by_goroutine, 20);
     clear(@by_goroutine);

@@ -49,8 +49,13 @@ const INLINE: &[(&str, &str, &str)] = &[
     ),
     (
         "docs/go.md",
-        "args.gp.gopc",
-        "uprobe:runtime.casgstatus { @[usym({})] = count(); }",
+        "gocreator(args.gp)",
+        "uprobe:runtime.casgstatus { @[{}] = count(); }",
+    ),
+    (
+        "docs/go.md",
+        "args.gp.goid",
+        "uprobe:runtime.casgstatus { @[{}] = count(); }",
     ),
     (
         "docs/go.md",

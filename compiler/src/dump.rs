@@ -63,6 +63,8 @@ pub fn type_name(ty: &Type) -> String {
         Type::GoPc => "gopc".into(),
         Type::Sym { user: true } => "usym".into(),
         Type::Sym { user: false } => "ksym".into(),
+        Type::GoCaller => "gocaller".into(),
+        Type::Coded(code) => format!("{code:?} name").to_lowercase(),
         Type::Agg(kind) => match kind {
             AggKind::Lhist { min, max, step } => format!("lhist({min}, {max}, {step})"),
             other => format!("{other:?}").to_lowercase(),

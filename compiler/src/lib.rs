@@ -26,6 +26,7 @@ pub mod regalloc;
 pub mod span;
 pub mod split;
 pub mod syntax;
+pub mod syscalls;
 pub mod target;
 pub mod types;
 

@@ -139,6 +139,13 @@ pub struct MapSpec {
     pub max_entries: u32,
 }
 
+/// Slot of the Config map holding CLOCK_MONOTONIC at the start, in ns.
+pub const CONFIG_START_NS: u32 = 0;
+/// Slot of the Config map holding the `-p`/`-c` target's host pid.
+pub const CONFIG_TARGET_PID: u32 = 1;
+/// Slots of the Config map.
+pub const CONFIG_SLOTS: u32 = 2;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MapRole {
     /// A user-visible `@map`.
@@ -150,7 +157,8 @@ pub enum MapRole {
     /// Per-CPU u64 counters: [0] ring-buffer records lost, [1] map updates dropped (full),
     /// [2] `exit()` records lost (the runtime polls it, so a full buffer cannot block exit).
     Counters,
-    /// Values the runtime writes before attaching: [0] start time in ns (for `elapsed`).
+    /// u64 values the runtime writes before attaching: [`CONFIG_START_NS`] (for `elapsed`),
+    /// [`CONFIG_TARGET_PID`] (for `tpid`).
     Config,
     /// Node-wide Go facts: host tgid (u32) → [`GoProcFacts`], written by the runtime for each
     /// Go process and deleted by the programs themselves when the process execs or exits (so a
@@ -245,6 +253,11 @@ pub enum FieldKind {
     Sym {
         user: bool,
     },
+    /// An i64 printed by name (syscall, errno).
+    Coded(crate::types::Code),
+    /// [`crate::types::GOCALLER_FRAMES`] u64 user-stack addresses (zero-padded), printed as
+    /// the user's frame.
+    GoCaller,
     /// Nested tuple/record printed as `(a, b)`.
     Tuple(Layout),
 }

@@ -52,6 +52,12 @@ pub enum Type {
     Sym {
         user: bool,
     },
+    /// A number printed by name: `syscall_name(nr)`, `errno_name(e)`.
+    Coded(Code),
+    /// `gocaller`: the innermost [`GOCALLER_FRAMES`] return addresses of the user stack, copied
+    /// into the value itself (an event is printed long after a stack map could have reused
+    /// its slot), printed as one frame: the user's function.
+    GoCaller,
     /// The value of an aggregation call (`count()`, `hist(x)`): only assignable to a map.
     Agg(AggKind),
 }
@@ -98,6 +104,42 @@ pub enum StackKind {
     Kernel,
     /// A goroutine's user stack walked through frame pointers and symbolized via pclntab.
     Go,
+}
+
+/// Frames a [`Type::GoCaller`] value keeps (8 bytes each): enough to get past the syscall,
+/// poll and os layers to the caller.
+pub const GOCALLER_FRAMES: u32 = 30;
+
+/// Which names a [`Type::Coded`] number prints with (see [`crate::syscalls`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Code {
+    /// A system call number of this architecture: `openat`.
+    Syscall,
+    /// A syscall's result: -errno prints as the errno's name (`ENOENT`), other values (0, a
+    /// count, an fd) as numbers.
+    Errno,
+    /// A signal number: `SIGURG`.
+    Signal,
+    /// open(2) flags: `O_RDONLY|O_CLOEXEC`.
+    OpenFlags,
+    /// A directory fd of the `*at` calls: `AT_FDCWD` or the number.
+    Dirfd,
+    /// The first 8 bytes of a `struct sockaddr`: `127.0.0.1:8080`.
+    Sockaddr,
+}
+
+impl Code {
+    /// How user space prints value `v` of this code.
+    pub fn format(self, v: i64) -> String {
+        match self {
+            Code::Syscall => crate::syscalls::format_syscall(v as u64),
+            Code::Errno => crate::syscalls::format_errno(v),
+            Code::Signal => crate::syscalls::format_signal(v),
+            Code::OpenFlags => crate::syscalls::format_open_flags(v),
+            Code::Dirfd => crate::syscalls::format_dirfd(v),
+            Code::Sockaddr => crate::syscalls::format_sockaddr(v),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -14,6 +14,11 @@ pub trait Resolve {
     fn stack(&self, kind: StackKind, id: i64, limit: u8) -> Stack;
     /// An address as `symbol+offset`, or hex when unknown.
     fn symbol(&self, user: bool, addr: u64) -> String;
+    /// Frames of a Go user stack given by its addresses (innermost first), as `stack` prints
+    /// a Go stack's; hex where unknown.
+    fn go_frames(&self, addrs: Vec<u64>) -> Vec<String> {
+        addrs.iter().map(|a| format!("0x{a:x}")).collect()
+    }
     /// A code address of the traced Go program as `function+offset` (pclntab), or hex.
     fn go_pc(&self, addr: u64) -> String {
         format!("0x{addr:x}")
@@ -96,6 +101,16 @@ pub fn field(kind: &FieldKind, bytes: &[u8], offset: usize, resolve: &dyn Resolv
         }
         FieldKind::Sym { user } => Value::Sym(resolve.symbol(*user, read_uint(bytes, offset, 8))),
         FieldKind::GoPc => Value::Sym(resolve.go_pc(read_uint(bytes, offset, 8))),
+        FieldKind::GoCaller => {
+            let frames = gprobe_compiler::types::GOCALLER_FRAMES as usize;
+            let addrs: Vec<u64> = bytes_at(bytes, offset, 8 * frames)
+                .chunks_exact(8)
+                .map(|c| read_uint(c, 0, 8))
+                .take_while(|&a| a != 0)
+                .collect();
+            Value::Sym(crate::symbolize::user_caller(&resolve.go_frames(addrs)))
+        }
+        FieldKind::Coded(code) => Value::Sym(code.format(read_int(bytes, offset, 8))),
         FieldKind::Timestamp { format } => {
             let unix_ns = resolve.unix_ns(read_uint(bytes, offset, 8));
             Value::Str(crate::timefmt::format_unix_ns(format, unix_ns))

@@ -283,6 +283,13 @@ impl NodeWide {
                 addrs.insert(1, caller);
             }
         }
+        let keep = crate::symbolize::go_stack_len(&addrs, |i, addr| {
+            procs.locate(pid, addr).is_some_and(|(bin, pc)| {
+                bin.go()
+                    .is_some_and(|g| g.starts_stack(pc.saturating_sub(u64::from(i > 0))))
+            })
+        });
+        addrs.truncate(keep);
         addrs.truncate(if limit == 0 {
             usize::MAX
         } else {
@@ -401,6 +408,35 @@ impl Resolve for Resolver {
         if caller != 0 && addrs.first().is_some_and(|&probed| skipped(probed)) {
             addrs.insert(1, caller);
         }
+        self.frames_of(kind, addrs, limit)
+    }
+
+    fn go_frames(&self, addrs: Vec<u64>) -> Vec<String> {
+        self.frames_of(StackKind::Go, addrs, 0).frames
+    }
+
+    fn go_pc(&self, addr: u64) -> String {
+        self.go_pc_of(addr)
+    }
+
+    fn symbol(&self, user: bool, addr: u64) -> String {
+        self.symbol_of(user, addr)
+    }
+}
+
+impl Resolver {
+    /// A stack's frames from its addresses (innermost first): cut where Go stacks begin, at
+    /// most `limit` (0: all), symbolized as `kind` says.
+    fn frames_of(&self, kind: StackKind, mut addrs: Vec<u64>, limit: u8) -> Stack {
+        if kind != StackKind::Kernel
+            && let Some(bin) = self.go_binary()
+        {
+            // A return address (frames above the first) lies in the function that called.
+            let keep = crate::symbolize::go_stack_len(&addrs, |i, addr| {
+                bin.starts_stack(self.unbias(addr).saturating_sub(u64::from(i > 0)))
+            });
+            addrs.truncate(keep);
+        }
         addrs.truncate(if limit == 0 {
             usize::MAX
         } else {
@@ -430,7 +466,7 @@ impl Resolve for Resolver {
         Stack { frames, pcs }
     }
 
-    fn go_pc(&self, addr: u64) -> String {
+    fn go_pc_of(&self, addr: u64) -> String {
         if let Some(node) = &self.node {
             let (low, pid) = manifest::addr_parts(addr);
             let full = node.full_address(pid, low);
@@ -443,7 +479,7 @@ impl Resolve for Resolver {
         }
     }
 
-    fn symbol(&self, user: bool, addr: u64) -> String {
+    fn symbol_of(&self, user: bool, addr: u64) -> String {
         if let Some(node) = &self.node
             && user
         {

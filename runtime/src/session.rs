@@ -392,7 +392,10 @@ impl Session {
         session
             .dynamic
             .set_exe_globs(options.selector.exe_globs.clone());
-        session.write_config()?;
+        session.write_config(
+            gprobe_compiler::manifest::CONFIG_START_NS,
+            clock_ns(libc::CLOCK_MONOTONIC),
+        )?;
         session.resolver.stacks = session.stack_maps();
         session.resolver.user_binary = user_binary(manifest, options);
         // Only when some value depends on the process it came from (Go facts, user stacks or
@@ -469,6 +472,10 @@ impl Session {
         }
         let pid = options.pid.or(session.child.as_ref().map(|c| c.pid as u32));
         session.resolver.target_pid = pid;
+        if let Some(pid) = pid {
+            // Before anything in the target is attached: `tpid` is never 0 while tracing.
+            session.write_config(gprobe_compiler::manifest::CONFIG_TARGET_PID, pid.into())?;
+        }
         for spec in manifest
             .programs
             .iter()
@@ -841,12 +848,12 @@ impl Session {
         self.raw_of(index)
     }
 
-    /// Slot 0 of the Config map: CLOCK_MONOTONIC now, in ns, the base of `elapsed`.
-    fn write_config(&self) -> Result<(), RuntimeError> {
+    /// Slot `slot` of the Config map (see [`MapRole::Config`]): CLOCK_MONOTONIC now, the base
+    /// of `elapsed`, or the target's pid for `tpid`.
+    fn write_config(&self, slot: u32, value_u64: u64) -> Result<(), RuntimeError> {
         let Some(raw) = self.role_map(MapRole::Config) else {
             return Ok(());
         };
-        let now = clock_ns(libc::CLOCK_MONOTONIC);
         let stride = if raw.copies > 1 {
             raw.value_size.div_ceil(8) * 8
         } else {
@@ -856,9 +863,9 @@ impl Session {
         for copy in 0..raw.copies {
             let at = copy * stride;
             let n = raw.value_size.min(8);
-            value[at..at + n].copy_from_slice(&now.to_le_bytes()[..n]);
+            value[at..at + n].copy_from_slice(&value_u64.to_le_bytes()[..n]);
         }
-        raw.update(&key_of(0, raw.key_size), &value)
+        raw.update(&key_of(slot, raw.key_size), &value)
             .map_err(|e| RuntimeError::io("writing the config map", e))
     }
 

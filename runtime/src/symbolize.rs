@@ -74,6 +74,52 @@ impl SymbolTable {
     }
 }
 
+/// How many frames of a Go program's user stack (innermost first) to keep: up to the frame
+/// where the stack begins (`starts(i, addr)`: `runtime.goexit`, `runtime.mstart`), since the
+/// walk's words past it are not frames (`0xc0000061a0`, a heap pointer); a zero address ends
+/// the walk too.
+pub fn go_stack_len(addrs: &[u64], mut starts: impl FnMut(usize, u64) -> bool) -> usize {
+    for (i, &addr) in addrs.iter().enumerate() {
+        if addr == 0 {
+            return i;
+        }
+        if starts(i, addr) {
+            return i + 1;
+        }
+    }
+    addrs.len()
+}
+
+/// The package of a Go frame as printed (`net/http.(*conn).serve+12`: `net/http`).
+fn package(frame: &str) -> &str {
+    let slash = frame.rfind('/').map_or(0, |i| i + 1);
+    frame[slash..]
+        .find('.')
+        .map_or(frame, |dot| &frame[..slash + dot])
+}
+
+/// The user's frame of a Go stack (innermost first) for `gocaller`: the innermost frame whose
+/// package is not the standard library's (its first path element has no dot, and it is not
+/// `main`); without one (a server's connection goroutine), the innermost outside the runtime
+/// and the system-call layers (`runtime`, `syscall`, `internal/...`, `os`, `net`, `vendor/...`);
+/// else frame 0. Empty for an empty stack.
+pub fn user_caller(frames: &[String]) -> String {
+    let std = |p: &str| p != "main" && !p.split('/').next().unwrap_or("").contains('.');
+    let layer = |p: &str| {
+        matches!(p, "runtime" | "syscall" | "os" | "net")
+            || ["runtime/", "internal/", "vendor/", "golang.org/x/sys/"]
+                .iter()
+                .any(|prefix| p.starts_with(prefix))
+    };
+    let frames: Vec<&str> = frames.iter().map(|f| f.trim()).collect();
+    frames
+        .iter()
+        .find(|f| !std(package(f)))
+        .or_else(|| frames.iter().find(|f| !layer(package(f))))
+        .or(frames.first())
+        .map_or_else(String::new, |f| (*f).to_string())
+}
+
 /// Go frames of `addr` from the binary's pclntab (works stripped), innermost first, inlined
 /// calls expanded: `main.work+12`, then `main.caller (inlined)` lines. `return_address`: look up
 /// the call instruction before it (the address after a call may belong to another inlined body).
@@ -109,6 +155,30 @@ pub fn go_frames(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_caller_skips_the_standard_library() {
+        let frames = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let open = frames(&[
+            "internal/runtime/syscall/linux.Syscall6+14",
+            "syscall.openat+98",
+            "os.OpenFile+60",
+            "main.openMissing (inlined)",
+            "main.work+33",
+        ]);
+        assert_eq!(user_caller(&open), "main.openMissing (inlined)");
+        let served = frames(&[
+            "syscall.read+40",
+            "internal/poll.(*FD).Read+80",
+            "net.(*conn).Read+20",
+            "net/http.(*connReader).Read+12",
+            "net/http.(*conn).serve+99",
+        ]);
+        assert_eq!(user_caller(&served), "net/http.(*connReader).Read+12");
+        let module = frames(&["os.Open+1", "github.com/x/y.(*T).Run+5"]);
+        assert_eq!(user_caller(&module), "github.com/x/y.(*T).Run+5");
+        assert_eq!(user_caller(&[]), "");
+    }
 
     #[test]
     fn own_executable_symbols() {

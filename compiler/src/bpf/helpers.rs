@@ -25,10 +25,12 @@ pub enum Helper {
     RingbufOutput = 130,
     /// The probed function's address in a kprobe/kretprobe (5.15+).
     GetFuncIp = 173,
+    /// Copies a stack's return addresses into a buffer (`gocaller`), zero-filling the rest.
+    GetStack = 67,
 }
 
 impl Helper {
-    pub const ALL: [Helper; 19] = [
+    pub const ALL: [Helper; 20] = [
         Helper::MapLookupElem,
         Helper::MapUpdateElem,
         Helper::MapDeleteElem,
@@ -48,6 +50,7 @@ impl Helper {
         Helper::ProbeReadKernelStr,
         Helper::RingbufOutput,
         Helper::GetFuncIp,
+        Helper::GetStack,
     ];
 
     pub fn id(self) -> i32 {
@@ -80,6 +83,7 @@ impl Helper {
             Helper::ProbeReadKernelStr => "bpf_probe_read_kernel_str",
             Helper::RingbufOutput => "bpf_ringbuf_output",
             Helper::GetFuncIp => "bpf_get_func_ip",
+            Helper::GetStack => "bpf_get_stack",
         }
     }
 
@@ -101,7 +105,7 @@ impl Helper {
             | Helper::ProbeReadUserStr
             | Helper::ProbeReadKernelStr
             | Helper::GetStackid => 3,
-            Helper::MapUpdateElem | Helper::RingbufOutput => 4,
+            Helper::MapUpdateElem | Helper::RingbufOutput | Helper::GetStack => 4,
         }
     }
 }

@@ -1484,10 +1484,31 @@ impl<'a> Checker<'a> {
         if matches!(b, Builtin::Args | Builtin::Ret | Builtin::Retval) {
             self.go_values = true;
         }
+        if b == Builtin::Gocaller && !self.options.has_target {
+            // Its addresses carry no process: node-wide they could not be symbolized.
+            self.error(
+                Diagnostic::error(codes::NO_TARGET, "`gocaller` needs a -p/-c target")
+                    .primary(span, "needs -p PID or -c CMD")
+                    .help("use `gostack` to trace every process"),
+            );
+            return Type::Unknown;
+        }
+        if b == Builtin::Tpid && !self.options.has_target {
+            // Node-wide there is no one target; 0 would match the idle task.
+            self.error(
+                Diagnostic::error(
+                    codes::NO_TARGET,
+                    "`tpid` is the -p/-c target's pid, and there is no target",
+                )
+                .primary(span, "needs -p PID or -c CMD")
+                .help("run with -p PID or -c CMD, or compare `pid` with a number"),
+            );
+            return Type::Unknown;
+        }
         let spec = spec(b);
         let allowed = self.allowed(b, span);
         // `str($1)` means the parameter's text, even when it looks like a number.
-        if b == Builtin::Str
+        if matches!(b, Builtin::Str | Builtin::SyscallNr)
             && let Some(first) = args.first_mut()
             && let ExprKind::Positional(n) = first.kind
         {
@@ -1541,6 +1562,22 @@ impl<'a> Checker<'a> {
                 if b == Builtin::Reg {
                     self.check_register(&args[0]);
                 }
+                if b == Builtin::SyscallNr
+                    && let Some(ExprKind::Str(name)) = args.first().map(|a| &a.kind)
+                    && !matches!(name.as_str(), "" | "all")
+                    && crate::syscalls::syscall_number(name).is_none()
+                {
+                    let mut d = Diagnostic::error(
+                        codes::ARG_TYPE,
+                        format!("no system call is named `{name}` on x86-64"),
+                    )
+                    .primary(args[0].span, "not a system call name");
+                    if let Some(guess) = did_you_mean(name, crate::syscalls::names()) {
+                        d = d.help(format!("did you mean `{guess}`?"));
+                    }
+                    self.error(d);
+                    return Type::Unknown;
+                }
                 Type::Int(i)
             }
             Returns::Str { size } => Type::Str { size },
@@ -1552,6 +1589,8 @@ impl<'a> Checker<'a> {
             },
             Returns::Sym { user } => Type::Sym { user },
             Returns::GoPc => Type::GoPc,
+            Returns::Coded(code) => Type::Coded(code),
+            Returns::GoCaller => Type::GoCaller,
             Returns::Agg(kind) => Type::Agg(kind),
             Returns::Stack(kind) => {
                 let limit = match literal(0) {

@@ -334,6 +334,18 @@ impl GoBinary {
         (pc < f.end).then_some(f)
     }
 
+    /// Whether the function holding `pc` is where a Go stack begins (`runtime.goexit` under
+    /// every goroutine, `runtime.mstart` under an M's system stack, `runtime.rt0_go` under
+    /// the first): what a frame-pointer walk finds past it is not a frame (Go's own traceback
+    /// stops there too).
+    pub fn starts_stack(&self, pc: u64) -> bool {
+        const TOPS: [&str; 3] = ["runtime.goexit", "runtime.mstart", "runtime.rt0_go"];
+        self.function_at(pc).is_some_and(|f| {
+            let name = f.name.strip_suffix(".abi0").unwrap_or(&f.name);
+            TOPS.contains(&name)
+        })
+    }
+
     /// `pc` → frames, innermost first: inlined calls expanded when the binary records them.
     pub fn symbolize(&self, pc: u64) -> Vec<Frame> {
         match self.function_at(pc) {

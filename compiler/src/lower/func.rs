@@ -1,6 +1,8 @@
 //! Lowering one probe body into one IR function.
 
+mod config;
 mod go;
+mod gocaller;
 
 use super::layout::{self, align8};
 use super::{Module, codes};
@@ -278,6 +280,7 @@ impl Lower<'_, '_, '_> {
                 Type::Int(_)
                     | Type::Ptr(_)
                     | Type::Sym { .. }
+                    | Type::Coded(_)
                     | Type::GoPc
                     | Type::Stack { .. }
                     | Type::Timestamp { .. }
@@ -1265,6 +1268,7 @@ impl Lower<'_, '_, '_> {
             Type::Int(_)
             | Type::Ptr(_)
             | Type::Sym { .. }
+            | Type::Coded(_)
             | Type::GoPc
             | Type::Stack { .. }
             | Type::Timestamp { .. } => {
@@ -1274,6 +1278,7 @@ impl Lower<'_, '_, '_> {
             }
             Type::Str { size } => self.write_str(e, off, *size),
             Type::Buf { size } => self.write_buf(e, off, *size),
+            Type::GoCaller => self.write_gocaller(e, off),
             Type::Tuple(_) | Type::Record(_) => {
                 let parts: Vec<&Expr> = match &e.kind {
                     ExprKind::Tuple(items) => items.iter().collect(),
@@ -1462,6 +1467,7 @@ impl Lower<'_, '_, '_> {
             Type::Int(_)
                 | Type::Ptr(_)
                 | Type::Sym { .. }
+                | Type::Coded(_)
                 | Type::GoPc
                 | Type::Stack { .. }
                 | Type::Timestamp { .. }
@@ -2243,34 +2249,17 @@ impl Lower<'_, '_, '_> {
             Builtin::Nsecs => Val::Owned(self.call_value(Helper::KtimeGetNs, vec![])),
             Builtin::Elapsed => {
                 let now = self.call_value(Helper::KtimeGetNs, vec![]);
-                let config = self.module.config_map();
-                let mark = self.sp;
-                let key = self.alloc(4)?;
-                self.emit(Inst::Store {
-                    base: Base::Fp,
-                    off: key,
-                    size: Size::W,
-                    src: Operand::Imm(0),
-                });
-                let p = self.lookup(config, key);
-                self.sp = mark;
-                let absent = self.label();
-                self.branch_if_zero(p, absent);
-                let start = self.vreg();
-                self.emit(Inst::Load {
-                    dst: start,
-                    base: Base::Reg(p),
-                    off: 0,
-                    size: Size::DW,
-                });
+                let start = self.config_slot(crate::manifest::CONFIG_START_NS)?;
                 self.emit(Inst::Alu {
                     op: AluOp::Sub,
                     dst: now,
                     src: Operand::Reg(start),
                 });
-                self.emit(Inst::Label(absent));
                 Val::Owned(now)
             }
+            // The runtime writes the target's pid before attaching (the -c command's is
+            // known only after its fork): one array lookup, no probe in the target.
+            Builtin::Tpid => Val::Owned(self.config_slot(crate::manifest::CONFIG_TARGET_PID)?),
             Builtin::Cpu => Val::Owned(self.call_value(Helper::GetSmpProcessorId, vec![])),
             Builtin::Rand => Val::Owned(self.call_value(Helper::GetPrandomU32, vec![])),
             Builtin::Curtask => Val::Owned(self.call_value(Helper::GetCurrentTask, vec![])),
@@ -2307,8 +2296,21 @@ impl Lower<'_, '_, '_> {
                 self.convert(v, &e.ty)
             }
             Builtin::Goid => self.goroutine_field(Builtin::Goid, e.span)?,
-            Builtin::Gocreator => self.goroutine_field(Builtin::Gocreator, e.span)?,
+            Builtin::Gocreator => match args.first() {
+                Some(g) => {
+                    let g = self.int(g)?;
+                    let g = self.owned(g);
+                    self.goroutine_field_of(Builtin::Gocreator, Some(g), e.span)?
+                }
+                None => self.goroutine_field(Builtin::Gocreator, e.span)?,
+            },
             Builtin::Goparent => self.goroutine_field(Builtin::Goparent, e.span)?,
+            Builtin::Gocaller => {
+                return Err(unsupported(
+                    e.span,
+                    "gocaller outside a map key, value or event",
+                ));
+            }
             Builtin::Gostack => {
                 // Go keeps frame pointers, so the kernel's user-stack walk follows Go frames;
                 // the runtime symbolizes them with the binary's pclntab.
@@ -2388,6 +2390,32 @@ impl Lower<'_, '_, '_> {
                     self.tag_stack(id);
                 }
                 Val::Owned(id)
+            }
+            // A constant (the checker refused unknown names).
+            Builtin::SyscallNr => match args.first().map(|a| &a.kind) {
+                Some(ExprKind::Str(name)) => {
+                    Val::Imm(crate::syscalls::syscall_number(name).map_or(-1, |n| n as i64))
+                }
+                _ => return Err(unsupported(e.span, "syscall_nr() without a literal name")),
+            },
+            // 8 bytes of the sockaddr (family, port, IPv4 address), printed in user space.
+            Builtin::Sockaddr => {
+                let Some(a) = args.first() else {
+                    return Err(unsupported(e.span, "sockaddr() without an address"));
+                };
+                let p = self.int(a)?;
+                self.read_target(p, 0, &Type::Int(crate::types::IntType::U64), e.span)?
+            }
+            // The number itself; user space prints it by name.
+            Builtin::SyscallName
+            | Builtin::ErrnoName
+            | Builtin::SignalName
+            | Builtin::OpenFlags
+            | Builtin::Dirfd => {
+                let Some(a) = args.first() else {
+                    return Err(unsupported(e.span, "a name without a number"));
+                };
+                self.int(a)?
             }
             Builtin::Usym | Builtin::Ksym => {
                 let Some(a) = args.first() else {

@@ -35,6 +35,8 @@ pub fn field_kind(ty: &Type) -> Option<(FieldKind, u32)> {
             8,
         ),
         Type::Sym { user } => (FieldKind::Sym { user: *user }, 8),
+        Type::Coded(code) => (FieldKind::Coded(*code), 8),
+        Type::GoCaller => (FieldKind::GoCaller, 8 * crate::types::GOCALLER_FRAMES),
         Type::GoPc => (FieldKind::GoPc, 8),
         Type::Timestamp { format } => (
             FieldKind::Timestamp {

@@ -153,7 +153,7 @@ impl Module<'_> {
             kind: MapKind::Array,
             key: u32_layout(),
             value: MapValue::Plain(u64_layout()),
-            max_entries: 1,
+            max_entries: crate::manifest::CONFIG_SLOTS,
         })
     }
 

@@ -214,10 +214,29 @@ impl Lower<'_, '_, '_> {
     /// A field of the current goroutine's `runtime.g`: `goid`, `goparent` (parentGoid) or
     /// `gocreator` (gopc).
     pub(super) fn goroutine_field(&mut self, builtin: Builtin, span: Span) -> R<Val> {
-        let found = match self.goroutine {
-            Some(found) => found,
-            None => self.find_goroutine(span)?,
+        self.goroutine_field_of(builtin, None, span)
+    }
+
+    /// As [`Self::goroutine_field`], of the goroutine whose `g` is `of` when given
+    /// (`gocreator(args.gp)`): with a fixed target that costs one read, no goroutine lookup.
+    pub(super) fn goroutine_field_of(
+        &mut self,
+        builtin: Builtin,
+        of: Option<VReg>,
+        span: Span,
+    ) -> R<Val> {
+        let mut found = match (self.goroutine, of, self.go.runtime) {
+            (Some(found), _, _) => found,
+            (None, Some(g), Some(_)) => Goroutine {
+                g,
+                goid: g,
+                facts: None,
+            },
+            (None, _, _) => self.find_goroutine(span)?,
         };
+        if let Some(g) = of {
+            found.g = g;
+        }
         if builtin == Builtin::Goid {
             // A copy: the caller may compute in place.
             let goid = self.vreg();
