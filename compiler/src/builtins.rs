@@ -74,6 +74,12 @@ pub enum ProviderKind {
     Uretprobe,
     Kprobe,
     Kretprobe,
+    /// `software:EVENT:COUNT` (a perf event; its context holds the interrupted task's registers).
+    Software,
+    /// `hardware:EVENT:COUNT`.
+    Hardware,
+    /// `watchpoint:ADDR:LEN:MODE` (a hardware breakpoint perf event).
+    Watchpoint,
 }
 
 /// A set of `ProviderKind`s as a bit set.
@@ -109,6 +115,9 @@ impl Providers {
         ProviderKind::Uretprobe,
         ProviderKind::Kprobe,
         ProviderKind::Kretprobe,
+        ProviderKind::Software,
+        ProviderKind::Hardware,
+        ProviderKind::Watchpoint,
     ]);
     pub const UPROBES: Providers = Providers::of(&[ProviderKind::Uprobe, ProviderKind::Uretprobe]);
     /// Probes on a function, user or kernel: `func`.
@@ -126,6 +135,9 @@ impl Providers {
         ProviderKind::Kretprobe,
         ProviderKind::Profile,
         ProviderKind::Interval,
+        ProviderKind::Software,
+        ProviderKind::Hardware,
+        ProviderKind::Watchpoint,
     ]);
 
     pub fn kinds(self) -> impl Iterator<Item = ProviderKind> {
@@ -136,7 +148,7 @@ impl Providers {
 }
 
 impl ProviderKind {
-    pub const ALL: [ProviderKind; 9] = [
+    pub const ALL: [ProviderKind; 12] = [
         ProviderKind::Begin,
         ProviderKind::End,
         ProviderKind::Interval,
@@ -146,6 +158,9 @@ impl ProviderKind {
         ProviderKind::Uretprobe,
         ProviderKind::Kprobe,
         ProviderKind::Kretprobe,
+        ProviderKind::Software,
+        ProviderKind::Hardware,
+        ProviderKind::Watchpoint,
     ];
 
     pub fn name(self) -> &'static str {
@@ -159,6 +174,9 @@ impl ProviderKind {
             ProviderKind::Uretprobe => "uretprobe",
             ProviderKind::Kprobe => "kprobe",
             ProviderKind::Kretprobe => "kretprobe",
+            ProviderKind::Software => "software",
+            ProviderKind::Hardware => "hardware",
+            ProviderKind::Watchpoint => "watchpoint",
         }
     }
 }

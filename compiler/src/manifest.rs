@@ -87,6 +87,24 @@ pub enum Attach {
         offset: u64,
         ret: bool,
     },
+    /// A software perf event by bpftrace's full name (`page-faults`), sampled every `count`
+    /// events on every CPU (see `syntax::perf::SOFTWARE`).
+    Software {
+        event: String,
+        count: u64,
+    },
+    /// A hardware perf event by full name (`cpu-cycles`), every `count` events on every CPU.
+    Hardware {
+        event: String,
+        count: u64,
+    },
+    /// A hardware breakpoint on `len` bytes at `address` in the target process (`-p`/`-c`),
+    /// `mode` `r`, `w`, `rw` or `x`.
+    Watchpoint {
+        address: u64,
+        len: u8,
+        mode: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

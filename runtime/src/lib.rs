@@ -13,6 +13,7 @@ pub mod error;
 mod kernel;
 mod kprobe;
 pub mod output;
+pub mod perf_event;
 pub mod printf;
 pub mod procs;
 mod resolver;

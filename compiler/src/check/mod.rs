@@ -41,6 +41,12 @@ pub trait Env {
         Ok(())
     }
 
+    /// Why hardware perf events (`hardware:cpu-cycles`) cannot be opened here (`Err`), e.g. a
+    /// VM without a virtual PMU. `Ok` where they can, or where nobody can tell (tests).
+    fn hardware_events(&self) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Every tracepoint of this kernel as (category, name), for wildcards
     /// (`tracepoint:syscalls:sys_enter_exec*`). `Err` when they cannot be listed.
     fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {

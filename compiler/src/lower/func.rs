@@ -170,6 +170,8 @@ pub(super) fn lower_probe(
                     | ProviderKind::Uretprobe
                     | ProviderKind::Tracepoint
                     | ProviderKind::Profile
+                    | ProviderKind::Software
+                    | ProviderKind::Hardware
             )
         {
             l.process_filter()?;

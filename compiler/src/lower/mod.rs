@@ -586,6 +586,33 @@ fn attach_of(
                 ret: *ret,
             },
         ),
+        ProbeKind::Software { event, count } => (
+            "perf_event",
+            ProviderKind::Software,
+            Attach::Software {
+                event: event.node.clone(),
+                count: *count,
+            },
+        ),
+        ProbeKind::Hardware { event, count } => (
+            "perf_event",
+            ProviderKind::Hardware,
+            Attach::Hardware {
+                event: event.node.clone(),
+                count: *count,
+            },
+        ),
+        ProbeKind::Watchpoint {
+            address, len, mode, ..
+        } => (
+            "perf_event",
+            ProviderKind::Watchpoint,
+            Attach::Watchpoint {
+                address: *address,
+                len: *len,
+                mode: mode.node.clone(),
+            },
+        ),
         ProbeKind::Unsupported { provider, .. } => {
             diags.push(
                 Diagnostic::error(
