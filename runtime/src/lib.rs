@@ -10,6 +10,7 @@ pub mod btf;
 pub mod decode;
 mod dynamic;
 pub mod error;
+pub mod features;
 mod kernel;
 mod kprobe;
 pub mod output;

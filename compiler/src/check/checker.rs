@@ -1714,7 +1714,7 @@ impl<'a> Checker<'a> {
             Builtin::Str | Builtin::Buf => {
                 let size = match (literals.get(1).copied().flatten(), args.len()) {
                     (Some(size), _) => size,
-                    (None, 1) => i64::from(DEFAULT_STR_SIZE),
+                    (None, 1) => i64::from(self.options.str_size.unwrap_or(DEFAULT_STR_SIZE)),
                     (None, _) => return Type::Unknown,
                 };
                 if !(1..=i64::from(MAX_STR_SIZE)).contains(&size) {

@@ -182,6 +182,10 @@ pub struct Options {
     /// `--check`: what only a run would fail on (kprobes on a kernel without them) is a
     /// warning, so a script can be checked on any machine.
     pub check_only: bool,
+    /// `--unsafe`: builtins that act on the system (`system()`, `signal()`) are allowed.
+    pub unsafe_allowed: bool,
+    /// The size of `str()` without a size argument (`BPFTRACE_STRLEN`); `None`: 64.
+    pub str_size: Option<u32>,
 }
 
 /// What the checker learned, for lowering.

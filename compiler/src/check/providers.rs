@@ -204,7 +204,7 @@ pub fn provider(attach: &AttachPoint, options: &Options) -> Result<Box<dyn Provi
             .primary(provider.span, "cannot attach this");
             return Err(match canonical {
                 "kfunc" | "kretfunc" => d
-                    .note("fentry/fexit programs (bpftrace's kfunc/kretfunc) are refused by this kind of kernel: loading one fails with EPERM before the verifier runs, although raw BTF tracepoints load (see `gprobe --info`); gprobe does not compile them")
+                    .note("gprobe does not compile fentry/fexit programs (bpftrace's kfunc/kretfunc): the kernels it is tested on refuse them (loading one fails with EPERM before the verifier runs, as bpftrace reports kfunc unavailable); `gprobe --info` says whether this one loads them")
                     .help("use a tracepoint (`gprobe -l '*vfs*'`), a kprobe where the kernel has kprobes, or a uprobe"),
                 _ => d.help("gprobe supports BEGIN, END, interval, profile, tracepoint, kprobe, kretprobe, uprobe, uretprobe, software, hardware and watchpoint"),
             });
