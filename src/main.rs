@@ -147,6 +147,11 @@ struct Cli {
     #[arg(short = 'q')]
     quiet: bool,
 
+    /// Helper error reporting, as bpftrace's: `-kk` prints a warning with the source location
+    /// for every probe read that fails (`-k` alone reports nothing more yet).
+    #[arg(short = 'k', action = clap::ArgAction::Count)]
+    helper_errors: u8,
+
     /// Allow builtins that act on the system (`system()`, `signal()`), as bpftrace's --unsafe.
     #[arg(long = "unsafe")]
     unsafe_allowed: bool,
@@ -438,6 +443,7 @@ fn run(cli: Cli) -> ExitCode {
     // No target: node-wide, every process is traced on its own terms.
     lower.node_wide = !options.has_target;
     lower.filter_processes = lower.node_wide && cli.limited();
+    lower.helper_errors = cli.helper_errors;
     if lower.node_wide {
         lower.exe_inode = gprobe_runtime::btf::exe_inode_offsets();
     }

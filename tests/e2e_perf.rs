@@ -361,3 +361,40 @@ fn bpftrace_map_keys_max_is_honoured_as_by_bpftrace() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn kk_warns_of_a_failed_read_with_its_location_as_bpftrace() {
+    if !e2e_ready() {
+        return;
+    }
+    let _k = kernel_lock();
+    let script = "BEGIN { printf(\"%d\\n\", *(int64*)8); exit(); }";
+    let out = run_gprobe(&["-kk", "-q", "-e", script], LIMIT);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let bt = Command::new("bpftrace")
+        .args(["-kk", "-q", "-e", script])
+        .output()
+        .expect("run bpftrace");
+    // bpftrace 0.17 writes the warning (and the source lines under it) to stdout; gprobe to
+    // stderr, so that stdout holds only the trace (and JSON stays JSON).
+    let bt_stdout = text(&bt.stdout);
+    let warning = "WARNING: Failed to probe_read: Bad address (-14)";
+    assert!(bt_stdout.contains(warning), "{bt_stdout}");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains(warning))
+        .unwrap_or_else(|| panic!("no warning in:\n{stderr}"));
+    // Where: line 1, column 24 (the dereference), as bpftrace's `stdin:1:24-25`.
+    assert!(line.starts_with("1:24-"), "{line}");
+    assert!(stderr.contains(script), "{stderr}");
+    let bt_trace: Vec<&str> = bt_stdout.lines().skip(3).collect();
+    assert_eq!(text(&out.stdout).trim(), bt_trace.join("\n").trim());
+    // Without -kk: no warning.
+    let out = run_gprobe(&["-q", "-e", script], LIMIT);
+    assert!(
+        !text(&out.stderr).contains("WARNING"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -300,6 +300,13 @@ pub enum EventSpec {
     ProcessExec,
     /// A process ended (`sched_process_exit` of its last thread): payload as `ProcessExec`.
     ProcessExit,
+    /// `-kk`: the probe read `helper` at source `location` failed (`LINE:COL-END`, a newline,
+    /// the source line and a `~` underline, as bpftrace shows it); the payload is its return
+    /// value (i64, a negative errno).
+    HelperError {
+        helper: String,
+        location: String,
+    },
     /// `emit((k=v, …))`: a structured event. The payload is the kernel time of the event (u64,
     /// `bpf_ktime_get_ns`, CLOCK_MONOTONIC ns) at offset 0, then the value: `record`'s fields
     /// (offsets count from the payload's start, so the first is at 8) carry the record's field

@@ -727,6 +727,17 @@ impl Session {
                     .map_err(out)?;
             }
             EventSpec::Exit => return Ok(true),
+            // As bpftrace's -kk warning, with the line and column of the read.
+            EventSpec::HelperError { helper, location } => {
+                let code = decode::read_uint(payload, 0, 8) as i64;
+                // SAFETY: strerror returns a valid NUL-terminated string for any errno.
+                let reason = unsafe { std::ffi::CStr::from_ptr(libc::strerror(-code as i32)) }
+                    .to_string_lossy()
+                    .into_owned();
+                // `location` is `LINE:COL-END`, then the source line and its underline.
+                let (at, shown) = location.split_once('\n').unwrap_or((&location, ""));
+                eprintln!("{at}: WARNING: Failed to {helper}: {reason} ({code})\n{shown}");
+            }
             EventSpec::Print { map, top } => {
                 if let Some(mut snapshot) = self.snapshot_named(&map)? {
                     snapshot.keep_top(top);

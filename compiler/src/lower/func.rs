@@ -1,6 +1,7 @@
 //! Lowering one probe body into one IR function.
 
 mod go;
+mod helper_errors;
 
 use super::layout::{self, align8};
 use super::{Module, codes};
@@ -2098,6 +2099,7 @@ impl Lower<'_, '_, '_> {
             });
         }
         let buf = self.stack_addr(slot);
+        let ret = self.checks_reads().then(|| self.vreg());
         self.emit(Inst::Call {
             helper,
             args: vec![
@@ -2105,8 +2107,11 @@ impl Lower<'_, '_, '_> {
                 Operand::Imm(bytes as i32),
                 Operand::Reg(addr),
             ],
-            ret: None,
+            ret,
         });
+        if let Some(ret) = ret {
+            self.report_helper_error(helper, ret, span)?;
+        }
         let r = self.vreg();
         let size = Size::from_bytes(bytes).ok_or_else(|| unsupported(span, "this size"))?;
         self.emit(Inst::Load {

@@ -49,6 +49,8 @@ pub struct LowerOptions {
     /// Node-wide but limited to some processes (`-p A,B`, `--exe`, `--cgroup`): each program of
     /// a probe that can fire in any process first looks its tgid up in [`MapRole::Processes`].
     pub filter_processes: bool,
+    /// `-k`/`-kk`: 2 reports every failed probe read as a warning with its source location.
+    pub helper_errors: u8,
 }
 
 impl Default for LowerOptions {
@@ -60,6 +62,7 @@ impl Default for LowerOptions {
             node_wide: false,
             exe_inode: None,
             filter_processes: false,
+            helper_errors: 0,
         }
     }
 }
