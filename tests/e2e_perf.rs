@@ -156,6 +156,12 @@ fn a_watchpoint_counts_each_write_as_bpftrace() {
     let script = format!("asyncwatchpoint:{address:#x}:8:w {{ @ = count(); }}");
     let g = count_of(&gprobe_ok(&["-q", "-e", &script, "-c", &command], LIMIT));
     assert_eq!(g, k, "asyncwatchpoint");
+    // The writer's stack: every hit is in main (aya's own breakpoint attach refuses stacks).
+    let script = format!("watchpoint:{address:#x}:8:w {{ @[ustack(1)] = count(); }}");
+    let out = gprobe_ok(&["-q", "-e", &script, "-c", &command], LIMIT);
+    let stacks: Vec<&str> = out.lines().filter(|l| l.contains("main+")).collect();
+    assert_eq!(stacks.len(), 1, "{out}");
+    assert!(out.contains(&format!("]: {k}")), "{out}");
     // No target: refused before anything loads.
     let out = run_gprobe(&["-e", "watchpoint:0x601040:8:w { @ = count(); }"], LIMIT);
     assert!(!out.status.success());

@@ -425,8 +425,11 @@ impl Loaded {
                 crate::perf_event::attach_counter(p, true, event, *count).map_err(attach_err)?;
             }
             (Attach::Watchpoint { address, len, mode }, Program::PerfEvent(p)) => {
-                crate::perf_event::attach_watchpoint(p, pid, *address, *len, mode)
-                    .map_err(attach_err)?;
+                let (prog, perf) =
+                    crate::perf_event::attach_watchpoint(p, pid, *address, *len, mode)
+                        .map_err(attach_err)?;
+                // Detached with the others (closing the perf event fd detaches).
+                self.adopt(format!("{}#watchpoint", spec.name), prog, perf);
             }
             (Attach::Interval { period_ns }, Program::PerfEvent(p)) => {
                 // One timer on one CPU fires once per period, whatever runs where.

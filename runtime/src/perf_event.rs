@@ -4,9 +4,9 @@
 
 use aya::programs::PerfEvent;
 use aya::programs::perf_event::{
-    BreakpointConfig, HardwareEvent, PerfBreakpointLength, PerfBreakpointType, PerfEventConfig,
-    PerfEventScope, SamplePolicy, SoftwareEvent,
+    HardwareEvent, PerfEventConfig, PerfEventScope, SamplePolicy, SoftwareEvent,
 };
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
 /// The core PMU: present where the CPU's counters are exposed (absent in most VMs).
@@ -101,63 +101,99 @@ pub(crate) fn attach_counter(
 }
 
 /// A watchpoint: one breakpoint perf event on the target process, any CPU, firing on every
-/// matching access.
+/// matching access, with `p` attached to it. Opened here rather than through aya, which sets
+/// `precise_ip` on breakpoints, and the kernel then refuses (EPROTO) a program that walks
+/// stacks (`ustack`). Returns the program fd (a copy) and the perf event fd: closing the latter
+/// detaches.
 pub(crate) fn attach_watchpoint(
     p: &mut PerfEvent,
     pid: Option<u32>,
     address: u64,
     len: u8,
     mode: &str,
-) -> Result<(), String> {
+) -> Result<(OwnedFd, OwnedFd), String> {
     breakpoints_available()?;
     let pid = pid.ok_or("a watchpoint needs a target process (-p PID or -c CMD)")?;
-    let length = match len {
-        1 => PerfBreakpointLength::Len1,
-        2 => PerfBreakpointLength::Len2,
-        4 => PerfBreakpointLength::Len4,
-        8 => PerfBreakpointLength::Len8,
-        other => return Err(format!("watchpoint length {other} is not 1, 2, 4 or 8")),
-    };
-    let bp = match mode {
-        "r" => BreakpointConfig::Data {
-            r#type: PerfBreakpointType::Read,
-            address,
-            length,
-        },
-        "w" => BreakpointConfig::Data {
-            r#type: PerfBreakpointType::Write,
-            address,
-            length,
-        },
-        "rw" => BreakpointConfig::Data {
-            r#type: PerfBreakpointType::ReadWrite,
-            address,
-            length,
-        },
-        "x" => BreakpointConfig::Instruction { address },
+    if !matches!(len, 1 | 2 | 4 | 8) {
+        return Err(format!("watchpoint length {len} is not 1, 2, 4 or 8"));
+    }
+    // HW_BREAKPOINT_R = 1, W = 2, RW = 3, X = 4; an execute breakpoint covers one long.
+    let (bp_type, bp_len) = match mode {
+        "r" => (1u32, u64::from(len)),
+        "w" => (2, u64::from(len)),
+        "rw" => (3, u64::from(len)),
+        "x" => (4, std::mem::size_of::<libc::c_long>() as u64),
         other => return Err(format!("invalid watchpoint mode `{other}`")),
     };
-    p.attach(
-        PerfEventConfig::Breakpoint(bp),
-        PerfEventScope::OneProcess { pid, cpu: None },
-        SamplePolicy::Period(1),
-        true,
-    )
-    .map_err(|e| {
-        let why = crate::kernel::chain(&e);
-        if why.contains("No space left") || why.contains("os error 28") {
-            format!("{why}: every debug register is in use (x86 has four)")
-        } else if why.contains("os error 71") {
-            // aya opens breakpoints with precise_ip set, and the kernel then refuses programs
-            // that walk stacks unless the event records callchains.
-            format!("{why}: ustack/kstack cannot be used in a watchpoint probe yet")
-        } else if why.contains("No such process") {
-            format!("{why}: process {pid} is gone")
-        } else {
-            why
+    let prog = p
+        .fd()
+        .map_err(|e| crate::kernel::chain(&e))?
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| e.to_string())?;
+    let perf = open_breakpoint(pid, address, bp_type, bp_len).map_err(|e| {
+        let why = e.to_string();
+        match e.raw_os_error() {
+            Some(libc::ENOSPC) => format!("{why}: every debug register is in use (x86 has four)"),
+            Some(libc::ESRCH) => format!("{why}: process {pid} is gone"),
+            _ => format!("perf_event_open of the breakpoint: {why}"),
         }
     })?;
-    Ok(())
+    // SAFETY: both fds are open and ours; the ioctls take an int argument.
+    unsafe {
+        if libc::ioctl(perf.as_raw_fd(), PERF_EVENT_IOC_SET_BPF, prog.as_raw_fd()) != 0 {
+            return Err(format!(
+                "attaching the program to the breakpoint: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        if libc::ioctl(perf.as_raw_fd(), PERF_EVENT_IOC_ENABLE, 0) != 0 {
+            return Err(format!(
+                "enabling the breakpoint: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+    Ok((prog, perf))
+}
+
+const PERF_TYPE_BREAKPOINT: u32 = 5;
+/// `_IOW('$', 8, u32)` and `_IO('$', 0)`.
+const PERF_EVENT_IOC_SET_BPF: libc::c_ulong = 0x4004_2408;
+const PERF_EVENT_IOC_ENABLE: libc::c_ulong = 0x2400;
+/// PERF_ATTR_SIZE_VER1: up to `config2` (`bp_len`).
+const PERF_ATTR_SIZE: usize = 72;
+const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
+
+/// `perf_event_open` of a data or execute breakpoint in `pid` (and the threads and children it
+/// makes: inherit), disabled until the program is attached, every hit a sample.
+fn open_breakpoint(pid: u32, address: u64, bp_type: u32, bp_len: u64) -> std::io::Result<OwnedFd> {
+    let mut attr = [0u8; PERF_ATTR_SIZE];
+    let mut put = |off: usize, bytes: &[u8]| attr[off..off + bytes.len()].copy_from_slice(bytes);
+    put(0, &PERF_TYPE_BREAKPOINT.to_ne_bytes()); // type
+    put(4, &(PERF_ATTR_SIZE as u32).to_ne_bytes()); // size
+    put(16, &1u64.to_ne_bytes()); // sample_period
+    put(40, &0b11u64.to_ne_bytes()); // flags: disabled, inherit
+    put(48, &1u32.to_ne_bytes()); // wakeup_events
+    put(52, &bp_type.to_ne_bytes()); // bp_type
+    put(56, &address.to_ne_bytes()); // bp_addr
+    put(64, &bp_len.to_ne_bytes()); // bp_len
+    // SAFETY: attr is a perf_event_attr of `size` bytes that outlives the call.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            attr.as_ptr(),
+            pid as libc::pid_t,
+            -1 as libc::c_int,
+            -1 as libc::c_int,
+            PERF_FLAG_FD_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just returned this fd to us.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 #[cfg(test)]
