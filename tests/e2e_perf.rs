@@ -404,3 +404,34 @@ fn kk_warns_of_a_failed_read_with_its_location_as_bpftrace() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn listing_with_a_pid_adds_its_functions() {
+    if !e2e_ready() {
+        return;
+    }
+    let bin = go_target("work", "1.19", &[]);
+    let mut child = Command::new(&bin)
+        .args(["-n", "1", "-q", "-delay", "30s"])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start work");
+    let pid = child.id().to_string();
+    let out = Command::new(gprobe_bin())
+        .args(["-l", "-p", &pid, "*main.work*"])
+        .output()
+        .expect("run gprobe -l -p");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let shown = std::fs::canonicalize(&bin).expect("canonical path");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l == format!("uprobe:{}:main.work", shown.display())),
+        "{stdout}"
+    );
+    // The pattern filters: no tracepoint or software event matches `*main.work*`.
+    assert!(stdout.lines().all(|l| l.starts_with("uprobe:")), "{stdout}");
+}
