@@ -105,6 +105,10 @@ impl Env for SystemEnv {
         gprobe_runtime::kprobes_available()
     }
 
+    fn hardware_events(&self) -> Result<(), String> {
+        gprobe_runtime::perf_event::hardware_available()
+    }
+
     fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
         gprobe_runtime::tracefs::all_tracepoints().map_err(|e| e.to_string())
     }

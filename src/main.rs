@@ -3,6 +3,9 @@
 
 mod builtin_docs;
 mod env;
+mod info;
+mod knobs;
+mod listing;
 mod patterns;
 mod recipes;
 mod report;
@@ -152,6 +155,24 @@ struct Cli {
     #[arg(short = 'q')]
     quiet: bool,
 
+    /// Helper error reporting, as bpftrace's: `-kk` prints a warning with the source location
+    /// for every probe read that fails (`-k` alone reports nothing more yet).
+    #[arg(short = 'k', action = clap::ArgAction::Count)]
+    helper_errors: u8,
+
+    /// Allow builtins that act on the system (`system()`, `signal()`), as bpftrace's --unsafe.
+    #[arg(long = "unsafe")]
+    unsafe_allowed: bool,
+
+    /// Output buffering of text output: `none` (every printf is written at once), `line`
+    /// (at each newline), `full` (when the buffer fills); default: after each batch of events.
+    #[arg(short = 'B', value_name = "MODE")]
+    buffering: Option<BufferMode>,
+
+    /// Print what this kernel and machine support, probe type by probe type, and exit.
+    #[arg(long)]
+    info: bool,
+
     /// FILE (`-` reads the program from stdin; unless -e is given) then positional parameters
     /// `$1`, `$2`, ...
     /// Options may come after FILE (`gprobe x.gp -p 42`); put `--` before parameters that start
@@ -198,6 +219,13 @@ enum Stage {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum BufferMode {
+    None,
+    Line,
+    Full,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Emit {
     Obj,
 }
@@ -218,9 +246,20 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> ExitCode {
+    if cli.info {
+        return print_out(&info::report());
+    }
     if cli.list {
         return list(&cli);
     }
+    // BPFTRACE_*/GPROBE_* environment knobs; a flag given on the command line wins.
+    let knobs = match knobs::Knobs::from_env() {
+        Ok(knobs) => knobs,
+        Err(message) => {
+            eprintln!("gprobe: error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     if cli.recipes || cli.builtins {
         return print_out(&if cli.recipes {
             recipes::listing()
@@ -325,6 +364,8 @@ fn run(cli: Cli) -> ExitCode {
         positional: rest,
         has_target: cli.pid().is_some() || cli.command.is_some(),
         check_only: cli.check || cli.dump.is_some(),
+        unsafe_allowed: cli.unsafe_allowed,
+        str_size: knobs.strlen,
     };
 
     let parse_options = gprobe_compiler::syntax::ParseOptions {
@@ -401,7 +442,7 @@ fn run(cli: Cli) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let mut lower = gprobe_compiler::lower::LowerOptions::default();
-    if let Some(n) = cli.map_keys_max {
+    if let Some(n) = cli.map_keys_max.or(knobs.map_keys_max) {
         lower.map_entries = n;
     }
     if let Some(pages) = cli.ring_pages {
@@ -410,6 +451,7 @@ fn run(cli: Cli) -> ExitCode {
     // No target: node-wide, every process is traced on its own terms.
     lower.node_wide = !options.has_target;
     lower.filter_processes = lower.node_wide && cli.limited();
+    lower.helper_errors = cli.helper_errors;
     if lower.node_wide {
         lower.exe_inode = gprobe_runtime::btf::exe_inode_offsets();
     }
@@ -427,6 +469,15 @@ fn run(cli: Cli) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+    if let Some(max) = knobs.max_probes
+        && compiled.manifest.programs.len() > max
+    {
+        eprintln!(
+            "gprobe: error: the program attaches {} probes, more than the limit of {max} (BPFTRACE_MAX_PROBES / GPROBE_MAX_PROBES)",
+            compiled.manifest.programs.len()
+        );
+        return ExitCode::FAILURE;
+    }
     if let Some(text) = compiled.ir.as_deref().or(compiled.bpf.as_deref())
         && print_out(text) != ExitCode::SUCCESS
     {
@@ -581,6 +632,12 @@ fn sink_options(cli: &Cli) -> sinks::Options {
         folded: cli.folded.clone(),
         pprof: cli.pprof.clone(),
         quiet: cli.quiet,
+        buffering: match cli.buffering {
+            None => gprobe_runtime::output::text::Buffering::Batch,
+            Some(BufferMode::None) => gprobe_runtime::output::text::Buffering::None,
+            Some(BufferMode::Line) => gprobe_runtime::output::text::Buffering::Line,
+            Some(BufferMode::Full) => gprobe_runtime::output::text::Buffering::Full,
+        },
         pid: cli.pid(),
         command: cli.command.clone(),
     }
@@ -633,6 +690,9 @@ fn emit_object(compiled: &gprobe_compiler::Output, output: Option<&std::path::Pa
 
 fn list(cli: &Cli) -> ExitCode {
     let pattern = cli.rest.first().map_or("*", String::as_str);
+    if let Some(text) = listing::perf_events(pattern) {
+        return print_out(&text);
+    }
     if let Some(rest) = ["uprobe:", "uretprobe:", "u:", "ur:"]
         .iter()
         .find_map(|p| pattern.strip_prefix(p))
@@ -640,7 +700,17 @@ fn list(cli: &Cli) -> ExitCode {
         return list_go_functions(pattern, rest, cli.verbose);
     }
     match gprobe_runtime::list_tracepoints(pattern, cli.verbose) {
-        Ok(text) => print_out(&text),
+        // Everything (`-l`, `-l '*sched_switch*'`): tracepoints, then software and hardware
+        // events, then the functions of the -p process's binary.
+        Ok(mut text) => {
+            text.push_str(&listing::perf_events_matching(pattern));
+            if let Some(pid) = cli.pid()
+                && !pattern.contains(':')
+            {
+                text.push_str(&listing::target_functions(pid, pattern));
+            }
+            print_out(&text)
+        }
         Err(error) => {
             eprintln!("gprobe: error: {error}");
             ExitCode::FAILURE

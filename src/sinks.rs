@@ -43,6 +43,8 @@ pub struct Options {
     pub pprof: Option<PathBuf>,
     /// `-q`: no "Attaching N probes..." banner.
     pub quiet: bool,
+    /// `-B none|line|full` (text output).
+    pub buffering: gprobe_runtime::output::text::Buffering,
     pub pid: Option<u32>,
     pub command: Option<String>,
 }
@@ -105,7 +107,11 @@ pub fn build(
     };
     let out: Box<dyn Write> = Box::new(BufWriter::with_capacity(1 << 16, fd));
     let main: Box<dyn Sink> = match options.format {
-        Format::Text => Box::new(TextSink::new(out).quiet(options.quiet)),
+        Format::Text => Box::new(
+            TextSink::new(out)
+                .quiet(options.quiet)
+                .buffering(options.buffering),
+        ),
         Format::Json => Box::new(JsonSink::new(out).quiet(options.quiet)),
     };
     let mut sinks = vec![main];

@@ -87,7 +87,7 @@ const BAD: &[(&str, &str, &str, &str, &str)] = &[
         "profile:ms:10",
         "kfunc:do_sys_open",
         "`kfunc` probes are not supported",
-        "not compiled by gprobe yet",
+        "gprobe does not compile fentry/fexit programs",
     ),
     (
         "retval_in_uprobe",

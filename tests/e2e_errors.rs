@@ -261,9 +261,9 @@ fn kprobe_on_a_kernel_without_kprobes() {
         &out,
         &stderr,
         &[
-            "error[E0401]: `kprobe` probes are not supported\n",
-            "= this kernel has no kprobes (CONFIG_KPROBES is off)\n",
-            "= help: use a tracepoint (`tracepoint:syscalls:sys_enter_openat`) or a uprobe\n",
+            "error[E0401]: kprobes cannot attach on this kernel: this kernel has no kprobes (it was built without CONFIG_KPROBES",
+            "^^^^^^^^^^^^^^^^^^^^^ needs kprobes\n",
+            "= help: a tracepoint often sees the same event (`gprobe -l 'tracepoint:*'`)\n",
         ],
     );
 }

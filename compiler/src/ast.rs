@@ -109,6 +109,25 @@ pub enum ProbeKind {
         glob: bool,
         offset: Option<u64>,
     },
+    /// `software:EVENT:COUNT`: a software perf event (`page-faults`, …; the full name, aliases
+    /// resolved) sampled every `count` events on every CPU.
+    Software {
+        event: Name,
+        count: u64,
+    },
+    /// `hardware:EVENT:COUNT`: a hardware perf event (`cpu-cycles`, …), needs a CPU PMU.
+    Hardware {
+        event: Name,
+        count: u64,
+    },
+    /// `watchpoint:ADDR:LEN:MODE` / `asyncwatchpoint:…`: a hardware breakpoint on `len` bytes at
+    /// `address` in the `-p`/`-c` process; `mode` is `r`, `w`, `rw` or `x`.
+    Watchpoint {
+        address: u64,
+        len: u8,
+        mode: Name,
+        is_async: bool,
+    },
     /// A provider this tool recognises but this kernel or gprobe cannot attach (kprobe,
     /// kretprobe, kfunc, usdt, hardware, software, watchpoint, …). Kept so the checker can say
     /// exactly why ("this kernel has no kprobes") with the span.

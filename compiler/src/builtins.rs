@@ -87,6 +87,12 @@ pub enum ProviderKind {
     Uretprobe,
     Kprobe,
     Kretprobe,
+    /// `software:EVENT:COUNT` (a perf event; its context holds the interrupted task's registers).
+    Software,
+    /// `hardware:EVENT:COUNT`.
+    Hardware,
+    /// `watchpoint:ADDR:LEN:MODE` (a hardware breakpoint perf event).
+    Watchpoint,
 }
 
 /// A set of `ProviderKind`s as a bit set.
@@ -122,6 +128,9 @@ impl Providers {
         ProviderKind::Uretprobe,
         ProviderKind::Kprobe,
         ProviderKind::Kretprobe,
+        ProviderKind::Software,
+        ProviderKind::Hardware,
+        ProviderKind::Watchpoint,
     ]);
     pub const UPROBES: Providers = Providers::of(&[ProviderKind::Uprobe, ProviderKind::Uretprobe]);
     /// Probes on a function, user or kernel: `func`.
@@ -139,6 +148,9 @@ impl Providers {
         ProviderKind::Kretprobe,
         ProviderKind::Profile,
         ProviderKind::Interval,
+        ProviderKind::Software,
+        ProviderKind::Hardware,
+        ProviderKind::Watchpoint,
     ]);
 
     pub fn kinds(self) -> impl Iterator<Item = ProviderKind> {
@@ -149,7 +161,7 @@ impl Providers {
 }
 
 impl ProviderKind {
-    pub const ALL: [ProviderKind; 9] = [
+    pub const ALL: [ProviderKind; 12] = [
         ProviderKind::Begin,
         ProviderKind::End,
         ProviderKind::Interval,
@@ -159,6 +171,9 @@ impl ProviderKind {
         ProviderKind::Uretprobe,
         ProviderKind::Kprobe,
         ProviderKind::Kretprobe,
+        ProviderKind::Software,
+        ProviderKind::Hardware,
+        ProviderKind::Watchpoint,
     ];
 
     pub fn name(self) -> &'static str {
@@ -172,6 +187,9 @@ impl ProviderKind {
             ProviderKind::Uretprobe => "uretprobe",
             ProviderKind::Kprobe => "kprobe",
             ProviderKind::Kretprobe => "kretprobe",
+            ProviderKind::Software => "software",
+            ProviderKind::Hardware => "hardware",
+            ProviderKind::Watchpoint => "watchpoint",
         }
     }
 }

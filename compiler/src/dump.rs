@@ -283,6 +283,26 @@ pub fn probe_kind(kind: &ProbeKind) -> String {
             if *glob { " glob" } else { "" },
             offset.map_or(String::new(), |o| format!(" offset={o:#x}")),
         ),
+        ProbeKind::Software { event, count } => {
+            format!("software event={} count={count}", event.node)
+        }
+        ProbeKind::Hardware { event, count } => {
+            format!("hardware event={} count={count}", event.node)
+        }
+        ProbeKind::Watchpoint {
+            address,
+            len,
+            mode,
+            is_async,
+        } => format!(
+            "{} address={address:#x} len={len} mode={}",
+            if *is_async {
+                "asyncwatchpoint"
+            } else {
+                "watchpoint"
+            },
+            mode.node
+        ),
         ProbeKind::Unsupported { provider, parts } => format!(
             "unsupported {}:{}",
             provider.node,

@@ -87,6 +87,24 @@ pub enum Attach {
         offset: u64,
         ret: bool,
     },
+    /// A software perf event by bpftrace's full name (`page-faults`), sampled every `count`
+    /// events on every CPU (see `syntax::perf::SOFTWARE`).
+    Software {
+        event: String,
+        count: u64,
+    },
+    /// A hardware perf event by full name (`cpu-cycles`), every `count` events on every CPU.
+    Hardware {
+        event: String,
+        count: u64,
+    },
+    /// A hardware breakpoint on `len` bytes at `address` in the target process (`-p`/`-c`),
+    /// `mode` `r`, `w`, `rw` or `x`.
+    Watchpoint {
+        address: u64,
+        len: u8,
+        mode: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -295,6 +313,13 @@ pub enum EventSpec {
     ProcessExec,
     /// A process ended (`sched_process_exit` of its last thread): payload as `ProcessExec`.
     ProcessExit,
+    /// `-kk`: the probe read `helper` at source `location` failed (`LINE:COL-END`, a newline,
+    /// the source line and a `~` underline, as bpftrace shows it); the payload is its return
+    /// value (i64, a negative errno).
+    HelperError {
+        helper: String,
+        location: String,
+    },
     /// `emit((k=v, …))`: a structured event. The payload is the kernel time of the event (u64,
     /// `bpf_ktime_get_ns`, CLOCK_MONOTONIC ns) at offset 0, then the value: `record`'s fields
     /// (offsets count from the payload's start, so the first is at 8) carry the record's field

@@ -418,6 +418,19 @@ impl Loaded {
                     .map_err(|e| attach_err(chain(&e)))?;
                 }
             }
+            (Attach::Software { event, count }, Program::PerfEvent(p)) => {
+                crate::perf_event::attach_counter(p, false, event, *count).map_err(attach_err)?;
+            }
+            (Attach::Hardware { event, count }, Program::PerfEvent(p)) => {
+                crate::perf_event::attach_counter(p, true, event, *count).map_err(attach_err)?;
+            }
+            (Attach::Watchpoint { address, len, mode }, Program::PerfEvent(p)) => {
+                let (prog, perf) =
+                    crate::perf_event::attach_watchpoint(p, pid, *address, *len, mode)
+                        .map_err(attach_err)?;
+                // Detached with the others (closing the perf event fd detaches).
+                self.adopt(format!("{}#watchpoint", spec.name), prog, perf);
+            }
             (Attach::Interval { period_ns }, Program::PerfEvent(p)) => {
                 // One timer on one CPU fires once per period, whatever runs where.
                 p.attach(
@@ -600,7 +613,7 @@ fn has_errno(e: &(dyn std::error::Error + 'static), errno: i32) -> bool {
 }
 
 /// The error and its sources on one line: aya's messages say what failed, their sources why.
-fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -76,6 +76,13 @@ extern "C" fn on_stop_signal(_: libc::c_int) {
     STOP_REQUESTED.store(true, Ordering::SeqCst);
 }
 
+/// Set by the SIGUSR1 handler: print every map now, as bpftrace does, and go on tracing.
+static PRINT_MAPS_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_print_signal(_: libc::c_int) {
+    PRINT_MAPS_REQUESTED.store(true, Ordering::SeqCst);
+}
+
 /// A stop signal came during the current session (it stays set until the next one starts),
 /// so output writers stop waiting for a stalled reader (see `output::fdout`).
 pub(crate) fn stop_requested() -> bool {
@@ -570,6 +577,12 @@ impl Session {
                 break;
             }
             self.wait_for_events(self.poll_ms);
+            if PRINT_MAPS_REQUESTED.swap(false, Ordering::SeqCst) {
+                self.drain(sink)?;
+                for map in &self.user_maps()? {
+                    sink.print_map(map).map_err(RuntimeError::Output)?;
+                }
+            }
             // While the target lives: where it loaded a PIE binary, for symbolizing later.
             self.resolver.learn_load_bias();
             stop = self.drain(sink)?;
@@ -721,6 +734,17 @@ impl Session {
                     .map_err(out)?;
             }
             EventSpec::Exit => return Ok(true),
+            // As bpftrace's -kk warning, with the line and column of the read.
+            EventSpec::HelperError { helper, location } => {
+                let code = decode::read_uint(payload, 0, 8) as i64;
+                // SAFETY: strerror returns a valid NUL-terminated string for any errno.
+                let reason = unsafe { std::ffi::CStr::from_ptr(libc::strerror(-code as i32)) }
+                    .to_string_lossy()
+                    .into_owned();
+                // `location` is `LINE:COL-END`, then the source line and its underline.
+                let (at, shown) = location.split_once('\n').unwrap_or((&location, ""));
+                eprintln!("{at}: WARNING: Failed to {helper}: {reason} ({code})\n{shown}");
+            }
             EventSpec::Print { map, top } => {
                 if let Some(mut snapshot) = self.snapshot_named(&map)? {
                     snapshot.keep_top(top);
@@ -1016,7 +1040,7 @@ fn user_binary(manifest: &Manifest, options: &Options) -> Option<PathBuf> {
         })
 }
 
-/// Installs SIGINT/SIGTERM handlers for the session and restores the previous ones on drop.
+/// Installs SIGINT/SIGTERM (stop) and SIGUSR1 (print the maps) handlers for the session and restores the previous ones on drop.
 struct SignalGuard {
     previous: Vec<(libc::c_int, libc::sigaction)>,
 }
@@ -1024,12 +1048,19 @@ struct SignalGuard {
 impl SignalGuard {
     fn install() -> SignalGuard {
         STOP_REQUESTED.store(false, Ordering::SeqCst);
+        PRINT_MAPS_REQUESTED.store(false, Ordering::SeqCst);
         let mut previous = Vec::new();
-        for sig in [libc::SIGINT, libc::SIGTERM] {
+        let stop = on_stop_signal as *const () as libc::sighandler_t;
+        let print = on_print_signal as *const () as libc::sighandler_t;
+        for (sig, handler) in [
+            (libc::SIGINT, stop),
+            (libc::SIGTERM, stop),
+            (libc::SIGUSR1, print),
+        ] {
             // SAFETY: a zeroed sigaction with a valid handler; old is a valid out-pointer.
             unsafe {
                 let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = on_stop_signal as *const () as libc::sighandler_t;
+                action.sa_sigaction = handler;
                 libc::sigemptyset(&mut action.sa_mask);
                 let mut old: libc::sigaction = std::mem::zeroed();
                 if libc::sigaction(sig, &action, &mut old) == 0 {

@@ -162,11 +162,18 @@ pub fn list_tracepoints(pattern: &str, verbose: bool) -> Result<String, RuntimeE
         _ => pattern,
     };
     let rest = if rest.is_empty() { "*" } else { rest };
+    // A bare pattern (`*sched_switch*`) is matched against the whole line, as bpftrace does.
+    let whole = !pattern.contains(':');
     let (cat_pat, name_pat) = rest.split_once(':').unwrap_or((rest, "*"));
     let name_pat = if name_pat.is_empty() { "*" } else { name_pat };
     let mut out = String::new();
     for (cat, name) in all_tracepoints()? {
-        if !glob(cat_pat, &cat) || !glob(name_pat, &name) {
+        let keep = if whole {
+            glob(pattern, &format!("tracepoint:{cat}:{name}"))
+        } else {
+            glob(cat_pat, &cat) && glob(name_pat, &name)
+        };
+        if !keep {
             continue;
         }
         out.push_str(&format!("tracepoint:{cat}:{name}\n"));

@@ -243,6 +243,21 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             }
+            if let ProbeKind::Hardware { .. } = &attach.kind
+                && let Err(why) = self.env.hardware_events()
+            {
+                let message = format!("hardware events cannot be counted on this machine: {why}");
+                let d = if self.options.check_only {
+                    Diagnostic::warning(codes::UNSUPPORTED_PROVIDER, message)
+                } else {
+                    Diagnostic::error(codes::UNSUPPORTED_PROVIDER, message)
+                };
+                self.error(
+                    d.primary(attach.span, "needs a CPU PMU")
+                        .help("a software event counts without one (`software:cpu-clock:1000000`)"),
+                );
+                continue;
+            }
             let ProbeKind::Uprobe { binary, .. } = &attach.kind else {
                 continue;
             };
@@ -339,6 +354,9 @@ impl<'a> Checker<'a> {
             | ProbeKind::Profile { .. }
             | ProbeKind::Interval { .. }
             | ProbeKind::Kprobe { .. }
+            | ProbeKind::Software { .. }
+            | ProbeKind::Hardware { .. }
+            | ProbeKind::Watchpoint { .. }
                 if goid.is_some() =>
             {
                 let (b, at) = goid.unwrap_or((Builtin::Goid, attach.span));
@@ -1735,7 +1753,7 @@ impl<'a> Checker<'a> {
             Builtin::Str | Builtin::Buf => {
                 let size = match (literals.get(1).copied().flatten(), args.len()) {
                     (Some(size), _) => size,
-                    (None, 1) => i64::from(DEFAULT_STR_SIZE),
+                    (None, 1) => i64::from(self.options.str_size.unwrap_or(DEFAULT_STR_SIZE)),
                     (None, _) => return Type::Unknown,
                 };
                 if !(1..=i64::from(MAX_STR_SIZE)).contains(&size) {

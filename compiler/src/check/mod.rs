@@ -41,6 +41,12 @@ pub trait Env {
         Ok(())
     }
 
+    /// Why hardware perf events (`hardware:cpu-cycles`) cannot be opened here (`Err`), e.g. a
+    /// VM without a virtual PMU. `Ok` where they can, or where nobody can tell (tests).
+    fn hardware_events(&self) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Every tracepoint of this kernel as (category, name), for wildcards
     /// (`tracepoint:syscalls:sys_enter_exec*`). `Err` when they cannot be listed.
     fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
@@ -176,6 +182,10 @@ pub struct Options {
     /// `--check`: what only a run would fail on (kprobes on a kernel without them) is a
     /// warning, so a script can be checked on any machine.
     pub check_only: bool,
+    /// `--unsafe`: builtins that act on the system (`system()`, `signal()`) are allowed.
+    pub unsafe_allowed: bool,
+    /// The size of `str()` without a size argument (`BPFTRACE_STRLEN`); `None`: 64.
+    pub str_size: Option<u32>,
 }
 
 /// What the checker learned, for lowering.

@@ -172,6 +172,28 @@ pub fn provider(attach: &AttachPoint, options: &Options) -> Result<Box<dyn Provi
             },
             span,
         }),
+        ProbeKind::Software { .. } => Box::new(Simple {
+            kind: ProviderKind::Software,
+            span,
+        }),
+        ProbeKind::Hardware { .. } => Box::new(Simple {
+            kind: ProviderKind::Hardware,
+            span,
+        }),
+        ProbeKind::Watchpoint { .. } => {
+            if !options.has_target {
+                return Err(Diagnostic::error(
+                    codes::NO_TARGET,
+                    "a watchpoint needs a target process: its address is in that process",
+                )
+                .primary(span, "whose address?")
+                .help("run with `-p PID` or `-c CMD`"));
+            }
+            Box::new(Simple {
+                kind: ProviderKind::Watchpoint,
+                span,
+            })
+        }
         ProbeKind::Unsupported { provider, .. } => {
             let word = provider.node.as_str();
             let canonical = crate::syntax::unsupported_canonical(word);
@@ -182,9 +204,9 @@ pub fn provider(attach: &AttachPoint, options: &Options) -> Result<Box<dyn Provi
             .primary(provider.span, "cannot attach this");
             return Err(match canonical {
                 "kfunc" | "kretfunc" => d
-                    .note("fentry/fexit probes (bpftrace's kfunc) are not compiled by gprobe yet")
-                    .help("use a kprobe (`kprobe:vfs_read`), a tracepoint or a uprobe"),
-                _ => d.help("gprobe supports BEGIN, END, interval, profile, tracepoint, kprobe, kretprobe, uprobe and uretprobe"),
+                    .note("gprobe does not compile fentry/fexit programs (bpftrace's kfunc/kretfunc): the kernels it is tested on refuse them (loading one fails with EPERM before the verifier runs, as bpftrace reports kfunc unavailable); `gprobe --info` says whether this one loads them")
+                    .help("use a tracepoint (`gprobe -l '*vfs*'`), a kprobe where the kernel has kprobes, or a uprobe"),
+                _ => d.help("gprobe supports BEGIN, END, interval, profile, tracepoint, kprobe, kretprobe, uprobe, uretprobe, software, hardware and watchpoint"),
             });
         }
     })

@@ -3,6 +3,7 @@
 mod config;
 mod go;
 mod gocaller;
+mod helper_errors;
 
 use super::layout::{self, align8};
 use super::{Module, codes};
@@ -172,6 +173,8 @@ pub(super) fn lower_probe(
                     | ProviderKind::Uretprobe
                     | ProviderKind::Tracepoint
                     | ProviderKind::Profile
+                    | ProviderKind::Software
+                    | ProviderKind::Hardware
             )
         {
             l.process_filter()?;
@@ -2102,6 +2105,7 @@ impl Lower<'_, '_, '_> {
             });
         }
         let buf = self.stack_addr(slot);
+        let ret = self.checks_reads().then(|| self.vreg());
         self.emit(Inst::Call {
             helper,
             args: vec![
@@ -2109,8 +2113,11 @@ impl Lower<'_, '_, '_> {
                 Operand::Imm(bytes as i32),
                 Operand::Reg(addr),
             ],
-            ret: None,
+            ret,
         });
+        if let Some(ret) = ret {
+            self.report_helper_error(helper, ret, span)?;
+        }
         let r = self.vreg();
         let size = Size::from_bytes(bytes).ok_or_else(|| unsupported(span, "this size"))?;
         self.emit(Inst::Load {

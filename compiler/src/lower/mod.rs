@@ -49,6 +49,8 @@ pub struct LowerOptions {
     /// Node-wide but limited to some processes (`-p A,B`, `--exe`, `--cgroup`): each program of
     /// a probe that can fire in any process first looks its tgid up in [`MapRole::Processes`].
     pub filter_processes: bool,
+    /// `-k`/`-kk`: 2 reports every failed probe read as a warning with its source location.
+    pub helper_errors: u8,
 }
 
 impl Default for LowerOptions {
@@ -60,6 +62,7 @@ impl Default for LowerOptions {
             node_wide: false,
             exe_inode: None,
             filter_processes: false,
+            helper_errors: 0,
         }
     }
 }
@@ -584,6 +587,33 @@ fn attach_of(
                 function: function.node.clone(),
                 offset: offset.unwrap_or(0),
                 ret: *ret,
+            },
+        ),
+        ProbeKind::Software { event, count } => (
+            "perf_event",
+            ProviderKind::Software,
+            Attach::Software {
+                event: event.node.clone(),
+                count: *count,
+            },
+        ),
+        ProbeKind::Hardware { event, count } => (
+            "perf_event",
+            ProviderKind::Hardware,
+            Attach::Hardware {
+                event: event.node.clone(),
+                count: *count,
+            },
+        ),
+        ProbeKind::Watchpoint {
+            address, len, mode, ..
+        } => (
+            "perf_event",
+            ProviderKind::Watchpoint,
+            Attach::Watchpoint {
+                address: *address,
+                len: *len,
+                mode: mode.node.clone(),
             },
         ),
         ProbeKind::Unsupported { provider, .. } => {

@@ -16,13 +16,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("fexit", "kretfunc"),
     ("usdt", "usdt"),
     ("U", "usdt"),
-    ("software", "software"),
-    ("s", "software"),
-    ("hardware", "hardware"),
-    ("h", "hardware"),
-    ("watchpoint", "watchpoint"),
-    ("w", "watchpoint"),
-    ("asyncwatchpoint", "watchpoint"),
     ("rawtracepoint", "rawtracepoint"),
     ("rt", "rawtracepoint"),
     ("iter", "iter"),
@@ -43,6 +36,8 @@ const KNOWN: &[&str] = &[
     "usdt",
     "software",
     "hardware",
+    "watchpoint",
+    "asyncwatchpoint",
 ];
 
 pub struct Part {
@@ -154,6 +149,13 @@ pub fn probe_kind(
                 offset: offset.map(|(value, _)| value),
             }
         }
+        "software" | "s" | "hardware" | "h" => super::perf::counter(
+            provider,
+            rest,
+            span,
+            matches!(provider_name, "hardware" | "h"),
+        )?,
+        "watchpoint" | "w" | "asyncwatchpoint" => super::perf::watchpoint(provider, rest, span)?,
         other => {
             if let Some((_, canonical)) = UNSUPPORTED.iter().find(|(word, _)| *word == other) {
                 let _ = canonical;
@@ -171,7 +173,7 @@ pub fn probe_kind(
                     d = d.help(format!("did you mean `{guess}`?"));
                 } else {
                     d = d.note(
-                        "probe types: BEGIN, END, interval, profile, tracepoint, uprobe, uretprobe",
+                        "probe types: BEGIN, END, interval, profile, tracepoint, uprobe, uretprobe, kprobe, kretprobe, software, hardware, watchpoint",
                     );
                 }
                 return Err(d);

@@ -6,6 +6,7 @@
 mod attach;
 mod build;
 mod literal;
+pub mod perf;
 pub mod preprocess;
 
 pub use attach::unsupported_canonical;

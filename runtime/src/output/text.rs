@@ -292,11 +292,36 @@ pub struct TextSink<W: Write> {
     out: W,
     /// `-q`: no "attached" banner.
     quiet: bool,
+    buffering: Buffering,
+}
+
+/// `-B`, as bpftrace's: when printf output reaches the writer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Buffering {
+    /// After each batch of events (gprobe's default: few writes, little delay).
+    #[default]
+    Batch,
+    /// After every printf.
+    None,
+    /// After every printf that ends a line.
+    Line,
+    /// When the writer's buffer fills, and at exit.
+    Full,
 }
 
 impl<W: Write> TextSink<W> {
     pub fn new(out: W) -> Self {
-        TextSink { out, quiet: false }
+        TextSink {
+            out,
+            quiet: false,
+            buffering: Buffering::Batch,
+        }
+    }
+
+    /// `-B none|line|full`.
+    pub fn buffering(mut self, buffering: Buffering) -> Self {
+        self.buffering = buffering;
+        self
     }
 
     /// `-q`, as bpftrace's: leaves out the "attached" banner.
@@ -319,9 +344,14 @@ impl<W: Write> Sink for TextSink<W> {
         self.out.flush()
     }
 
-    /// Buffered until the batch ends ([`Sink::flush`]).
+    /// Buffered until the batch ends ([`Sink::flush`]), unless `-B` says otherwise.
     fn printf(&mut self, text: &str) -> io::Result<()> {
-        self.out.write_all(text.as_bytes())
+        self.out.write_all(text.as_bytes())?;
+        match self.buffering {
+            Buffering::None => self.out.flush(),
+            Buffering::Line if text.contains('\n') => self.out.flush(),
+            _ => Ok(()),
+        }
     }
 
     fn print_map(&mut self, m: &MapSnapshot) -> io::Result<()> {
@@ -345,6 +375,9 @@ impl<W: Write> Sink for TextSink<W> {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        if self.buffering == Buffering::Full {
+            return Ok(());
+        }
         self.out.flush()
     }
 }

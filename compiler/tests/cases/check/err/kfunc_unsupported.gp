@@ -1,0 +1,1 @@
+kfunc:vfs_read { @ = count(); }

@@ -1,0 +1,1 @@
+software:pagefaults:1 { @ = count(); }

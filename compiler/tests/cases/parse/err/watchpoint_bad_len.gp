@@ -1,0 +1,1 @@
+watchpoint:0x601040:3:w { @ = count(); }

@@ -1,0 +1,1 @@
+watchpoint:0x601041:8:w { @ = count(); }
