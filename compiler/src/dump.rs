@@ -45,7 +45,9 @@ pub fn type_name(ty: &Type) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Type::Ptr(inner) => format!("*{}", type_name(inner)),
+        Type::Ptr(inner, _) => format!("*{}", type_name(inner)),
+        Type::Array { elem, len } => format!("{}[{len}]", type_name(elem)),
+        Type::BitField { int, bits, .. } => format!("{}:{bits}", type_name(&Type::Int(*int))),
         Type::Struct(s) => format!("struct {}", s.name),
         Type::Named(n) => n.clone(),
         Type::GoString => "go string".into(),

@@ -10,7 +10,9 @@ pub mod btf;
 pub mod decode;
 mod dynamic;
 pub mod error;
+
 mod kernel;
+pub mod kernel_types;
 pub mod output;
 pub mod printf;
 pub mod procs;

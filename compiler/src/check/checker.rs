@@ -14,7 +14,7 @@ use crate::builtins::{
 use crate::diag::{Diagnostic, codes, did_you_mean};
 use crate::span::Span;
 use crate::target::{GoLocation, GoSite, PerProcessGo, Resolved};
-use crate::types::{AggKind, IntType, StackKind, Type};
+use crate::types::{AddrSpace, AggKind, IntType, StackKind, StructType, Type};
 use std::collections::HashSet;
 
 pub fn run(
@@ -952,14 +952,21 @@ impl<'a> Checker<'a> {
                     }
                     Some(b) => {
                         let mut args = Vec::new();
-                        let ty = self.builtin(b, &mut args, span);
+                        let ty = self.builtin_value(b, &mut args, span);
                         e.kind = ExprKind::Builtin { builtin: b, args };
                         ty
                     }
-                    None => {
-                        self.unknown_name(&name, span);
-                        Type::Unknown
-                    }
+                    // A kernel enumerator (`SKB_DROP_REASON_NOT_SPECIFIED`), as in bpftrace.
+                    None => match self.env.kernel_enum(&name) {
+                        Some(value) => {
+                            e.kind = ExprKind::Int(value as u64);
+                            Type::Int(IntType::I64)
+                        }
+                        None => {
+                            self.unknown_name(&name, span);
+                            Type::Unknown
+                        }
+                    },
                 }
             }
             ExprKind::Call { func, args } => {
@@ -1006,7 +1013,7 @@ impl<'a> Checker<'a> {
             }
             ExprKind::Builtin { builtin, args } => {
                 let b = *builtin;
-                self.builtin(b, args, span)
+                self.builtin_value(b, args, span)
             }
             ExprKind::Unary { op, expr } => {
                 let op = *op;
@@ -1017,6 +1024,14 @@ impl<'a> Checker<'a> {
                 let op = *op;
                 let l = self.expr(lhs);
                 let r = self.expr(rhs);
+                // Pointer arithmetic scales by the pointee's size: lowering needs its layout.
+                let (l, r) = if matches!(op, BinOp::Add | BinOp::Sub) {
+                    lhs.ty = self.resolve_named(l);
+                    rhs.ty = self.resolve_named(r);
+                    (lhs.ty.clone(), rhs.ty.clone())
+                } else {
+                    (l, r)
+                };
                 self.binary(op, l, r, lhs.span, rhs.span)
             }
             ExprKind::Ternary { cond, then, els } => {
@@ -1053,6 +1068,9 @@ impl<'a> Checker<'a> {
             }
             ExprKind::Index { expr, index } => {
                 let base = self.expr(expr);
+                // Lowering scales the index by the element's size: it needs its layout.
+                let base = self.resolve_named(base);
+                expr.ty = base.clone();
                 let index_ty = self.expr(index);
                 if !matches!(index_ty, Type::Int(_) | Type::Unknown) {
                     self.error(
@@ -1061,7 +1079,8 @@ impl<'a> Checker<'a> {
                     );
                 }
                 match base {
-                    Type::Ptr(inner) | Type::GoSlice(inner) => *inner,
+                    Type::Ptr(inner, _) | Type::GoSlice(inner) => self.element(*inner),
+                    Type::Array { elem, .. } => self.element(*elem),
                     Type::Unknown => Type::Unknown,
                     other => {
                         self.error(
@@ -1069,7 +1088,7 @@ impl<'a> Checker<'a> {
                                 codes::BAD_OPERAND,
                                 format!("cannot index {}", describe(&other)),
                             )
-                            .primary(expr.span, "not a pointer or slice"),
+                            .primary(expr.span, "not a pointer, array or slice"),
                         );
                         Type::Unknown
                     }
@@ -1104,6 +1123,17 @@ impl<'a> Checker<'a> {
                 Type::Record(types)
             }
         }
+    }
+
+    /// A builtin's type; with BTF, `curtask` is bpftrace's `struct task_struct *`.
+    fn builtin_value(&mut self, b: Builtin, args: &mut Vec<Expr>, span: Span) -> Type {
+        let ty = self.builtin(b, args, span);
+        if b == Builtin::Curtask
+            && let Some(task) = self.env.kernel_struct("struct task_struct")
+        {
+            return Type::Ptr(Box::new(Type::Struct(task)), AddrSpace::Kernel);
+        }
+        ty
     }
 
     fn require_value(&mut self, ty: &Type, at: Span) {
@@ -1169,9 +1199,11 @@ impl<'a> Checker<'a> {
                 signed: true,
             }),
             (UnOp::BitNot, Type::Int(_)) => ty,
-            (UnOp::Not, Type::Int(_) | Type::Ptr(_)) => bool_type(),
-            (UnOp::Deref, Type::Ptr(inner)) => match &**inner {
-                Type::Int(_) | Type::Ptr(_) => (**inner).clone(),
+            (UnOp::Not, Type::Int(_) | Type::Ptr(..)) => bool_type(),
+            (UnOp::Deref, Type::Ptr(inner, _)) => match &**inner {
+                Type::Int(_) | Type::Ptr(..) => (**inner).clone(),
+                // `(*p).field`: the struct in memory, read a field of it.
+                Type::Struct(_) | Type::Named(_) => self.resolve_named((**inner).clone()),
                 other => {
                     self.error(
                         Diagnostic::error(
@@ -1221,17 +1253,38 @@ impl<'a> Checker<'a> {
                 _ => Type::Unknown,
             };
         }
+        if matches!(op, Add | Sub)
+            && let Some((side, other)) = match (&l, &r) {
+                (Type::Int(_), v) if op == Add => Some((rs, v)),
+                (v, Type::Int(_)) => Some((ls, v)),
+                _ => None,
+            }
+            && matches!(other, Type::Struct(_) | Type::Named(_) | Type::Array { .. })
+        {
+            self.error(
+                Diagnostic::error(
+                    codes::BAD_OPERAND,
+                    format!(
+                        "pointer arithmetic needs a pointer: {} is not one",
+                        describe(other)
+                    ),
+                )
+                .primary(side, format!("this is {}", describe(other)))
+                .help("cast an address to a pointer first, e.g. `(uint8 *)addr + 1`, or read a field with `->`"),
+            );
+            return Type::Unknown;
+        }
         let result = match (op, &l, &r) {
             (
                 Eq | Ne | Lt | Le | Gt | Ge,
-                Type::Int(_) | Type::Ptr(_),
-                Type::Int(_) | Type::Ptr(_),
+                Type::Int(_) | Type::Ptr(..),
+                Type::Int(_) | Type::Ptr(..),
             ) => Some(bool_type()),
             (Eq | Ne, Type::Str { .. }, Type::Str { .. }) => Some(bool_type()),
             (And | Or, a, b) if is_integral(a) && is_integral(b) => Some(bool_type()),
-            (Add | Sub, Type::Ptr(_), Type::Int(_)) => Some(l.clone()),
-            (Add, Type::Int(_), Type::Ptr(_)) => Some(r.clone()),
-            (Sub, Type::Ptr(_), Type::Ptr(_)) => Some(Type::Int(IntType::I64)),
+            (Add | Sub, Type::Ptr(..), Type::Int(_)) => Some(l.clone()),
+            (Add, Type::Int(_), Type::Ptr(..)) => Some(r.clone()),
+            (Sub, Type::Ptr(..), Type::Ptr(..)) => Some(Type::Int(IntType::I64)),
             (
                 Add | Sub | Mul | Div | Mod | BitAnd | BitOr | BitXor | Shl | Shr,
                 Type::Int(a),
@@ -1268,6 +1321,8 @@ impl<'a> Checker<'a> {
     }
 
     fn cast(&mut self, to: &TypeName, from: Type, at: Span) -> Type {
+        // Other casts keep the probe's address space (user memory in uprobes).
+        let mut space = AddrSpace::Default;
         let base = if let Some(int) = int_type(&to.name) {
             Type::Int(int)
         } else if let Some(name) = to.name.strip_prefix("struct ") {
@@ -1279,9 +1334,15 @@ impl<'a> Checker<'a> {
                 );
                 return Type::Unknown;
             }
-            match self.env.struct_type(name) {
-                Some(s) => Type::Struct(s),
-                None => Type::Named(to.name.clone()),
+            // A kernel struct (BTF) is read from kernel memory, whatever the probe.
+            if let Some(s) = self.env.kernel_struct(&to.name) {
+                space = AddrSpace::Kernel;
+                Type::Struct(s)
+            } else {
+                match self.env.struct_type(name) {
+                    Some(s) => Type::Struct(s),
+                    None => Type::Named(to.name.clone()),
+                }
             }
         } else {
             self.error(
@@ -1303,20 +1364,36 @@ impl<'a> Checker<'a> {
         }
         let mut ty = base;
         for _ in 0..to.pointer_depth {
-            ty = Type::Ptr(Box::new(ty));
+            ty = Type::Ptr(Box::new(ty), space);
         }
         ty
+    }
+
+    /// An element read with `[i]`: a struct known by name gets its layout, for `.field`.
+    fn element(&self, elem: Type) -> Type {
+        self.resolve_named(elem)
+    }
+
+    /// The layout behind `Named(name)`: a kernel struct from BTF (`struct sock`), or a Go
+    /// struct (`net/url.URL`, `struct main.T` from a cast).
+    fn named_struct(&self, name: &str) -> Option<StructType> {
+        if (name.starts_with("struct ") || name.starts_with("union "))
+            && let Some(s) = self.env.kernel_struct(name)
+        {
+            return Some(s);
+        }
+        self.env.struct_type(name.trim_start_matches("struct "))
     }
 
     /// `Named` → its struct, also behind one pointer, when the environment knows the layout.
     fn resolve_named(&self, ty: Type) -> Type {
         match ty {
-            Type::Named(n) => match self.env.struct_type(n.trim_start_matches("struct ")) {
+            Type::Named(n) => match self.named_struct(&n) {
                 Some(s) => Type::Struct(s),
                 None => Type::Named(n),
             },
-            Type::Ptr(inner) if matches!(*inner, Type::Named(_)) => {
-                Type::Ptr(Box::new(self.resolve_named(*inner)))
+            Type::Ptr(inner, space) if matches!(*inner, Type::Named(_)) => {
+                Type::Ptr(Box::new(self.resolve_named(*inner)), space)
             }
             other => other,
         }
@@ -1325,11 +1402,11 @@ impl<'a> Checker<'a> {
     fn field(&mut self, base: Type, name: &Name, arrow: bool, at: Span) -> Type {
         let _ = arrow; // `.` and `->` both reach through one pointer, as in bpftrace's `args`.
         let base = match base {
-            Type::Ptr(inner) if matches!(*inner, Type::Struct(_) | Type::Named(_)) => *inner,
+            Type::Ptr(inner, _) if matches!(*inner, Type::Struct(_) | Type::Named(_)) => *inner,
             other => other,
         };
         let base = match base {
-            Type::Named(n) => match self.env.struct_type(n.trim_start_matches("struct ")) {
+            Type::Named(n) => match self.named_struct(&n) {
                 Some(s) => Type::Struct(s),
                 None => {
                     self.error(
@@ -1358,15 +1435,18 @@ impl<'a> Checker<'a> {
             Type::GoString => vec![
                 (
                     "ptr".into(),
-                    Type::Ptr(Box::new(Type::Int(IntType {
-                        bits: 8,
-                        signed: false,
-                    }))),
+                    Type::Ptr(
+                        Box::new(Type::Int(IntType {
+                            bits: 8,
+                            signed: false,
+                        })),
+                        AddrSpace::User,
+                    ),
                 ),
                 ("len".into(), Type::Int(IntType::I64)),
             ],
             Type::GoSlice(elem) => vec![
-                ("ptr".into(), Type::Ptr(elem.clone())),
+                ("ptr".into(), Type::Ptr(elem.clone(), AddrSpace::User)),
                 ("len".into(), Type::Int(IntType::I64)),
                 ("cap".into(), Type::Int(IntType::I64)),
             ],
@@ -1388,7 +1468,11 @@ impl<'a> Checker<'a> {
             }
         };
         if let Some((_, ty)) = fields.iter().find(|(n, _)| *n == name.node) {
-            return ty.clone();
+            return match ty {
+                // Reading a bit-field gives its integer.
+                Type::BitField { int, .. } => Type::Int(*int),
+                other => other.clone(),
+            };
         }
         if let Type::Tuple(items) = &base {
             // Elements are numbered: no spelling suggestion, the valid range instead.
@@ -1633,7 +1717,7 @@ impl<'a> Checker<'a> {
                 if !matches!(
                     ty,
                     Type::Int(_)
-                        | Type::Ptr(_)
+                        | Type::Ptr(..)
                         | Type::GoString
                         | Type::GoSlice(_)
                         | Type::Str { .. }
@@ -1895,10 +1979,10 @@ impl<'a> Checker<'a> {
             let ty = &value.ty;
             let ok = match conversion.accepts() {
                 printf::Accepts::Integer => {
-                    matches!(ty, Type::Int(_) | Type::Ptr(_) | Type::Unknown)
+                    matches!(ty, Type::Int(_) | Type::Ptr(..) | Type::Unknown)
                 }
                 printf::Accepts::Pointer => {
-                    matches!(ty, Type::Int(_) | Type::Ptr(_) | Type::Unknown)
+                    matches!(ty, Type::Int(_) | Type::Ptr(..) | Type::Unknown)
                 }
                 printf::Accepts::Buffer => {
                     matches!(ty, Type::Buf { .. } | Type::Str { .. } | Type::Unknown)
@@ -1917,7 +2001,7 @@ impl<'a> Checker<'a> {
                 );
                 if matches!(ty, Type::Str { .. } | Type::GoString) {
                     d = d.help("use `%s` for strings");
-                } else if matches!(ty, Type::Ptr(_)) && conversion.conversion == 's' {
+                } else if matches!(ty, Type::Ptr(..)) && conversion.conversion == 's' {
                     d = d.help("read the string first: `str(p)`");
                 }
                 self.error(d);

@@ -1,6 +1,7 @@
 //! Lowering one probe body into one IR function.
 
 mod go;
+mod memory;
 
 use super::layout::{self, align8};
 use super::{Module, codes};
@@ -14,7 +15,7 @@ use crate::ir::{AluOp, Base, Cond, Function, Inst, Label, Operand, VReg};
 use crate::manifest::{EventSpec, FieldKind, Layout, MapValue};
 use crate::span::Span;
 use crate::target::{GoLocation, GoRuntime, GoSite, PerProcessGo};
-use crate::types::{AggKind, StackKind, Type};
+use crate::types::{AddrSpace, AggKind, StackKind, Type};
 use go::Goroutine;
 pub(super) use go::lower_process_watch;
 use std::collections::HashMap;
@@ -276,7 +277,7 @@ impl Lower<'_, '_, '_> {
             if matches!(
                 var.ty,
                 Type::Int(_)
-                    | Type::Ptr(_)
+                    | Type::Ptr(..)
                     | Type::Sym { .. }
                     | Type::GoPc
                     | Type::Stack { .. }
@@ -1263,7 +1264,7 @@ impl Lower<'_, '_, '_> {
     fn write_value(&mut self, e: &Expr, off: i16, ty: &Type) -> R<()> {
         match ty {
             Type::Int(_)
-            | Type::Ptr(_)
+            | Type::Ptr(..)
             | Type::Sym { .. }
             | Type::GoPc
             | Type::Stack { .. }
@@ -1460,7 +1461,7 @@ impl Lower<'_, '_, '_> {
         if !matches!(
             v.ty,
             Type::Int(_)
-                | Type::Ptr(_)
+                | Type::Ptr(..)
                 | Type::Sym { .. }
                 | Type::GoPc
                 | Type::Stack { .. }
@@ -1712,11 +1713,11 @@ impl Lower<'_, '_, '_> {
                     },
                 };
                 let buf = self.stack_addr(off);
-                let helper = if self.user_space() {
-                    Helper::ProbeReadUserStr
-                } else {
-                    Helper::ProbeReadStr
+                let space = match ptr.ty {
+                    Type::Ptr(_, space) => space,
+                    _ => AddrSpace::Default,
                 };
+                let helper = self.read_helper(space, true);
                 self.emit(Inst::Call {
                     helper,
                     args: vec![Operand::Reg(buf), len, p],
@@ -1779,6 +1780,11 @@ impl Lower<'_, '_, '_> {
                     });
                 }
                 Ok(())
+            }
+            ExprKind::Field { .. } | ExprKind::Index { .. }
+                if memory::memory_space(e).is_some() =>
+            {
+                self.write_memory_str(e, off, size)
             }
             _ => Err(unsupported(e.span, "this string expression")),
         }
@@ -2012,7 +2018,7 @@ impl Lower<'_, '_, '_> {
                 let (off, ty) = self.tracepoint_field(expr, name)?;
                 let (bytes, signed) = match &ty {
                     Type::Int(it) => (it.bits as u32 / 8, it.signed),
-                    Type::Ptr(_) => (8, false),
+                    Type::Ptr(..) => (8, false),
                     _ => return Err(unsupported(e.span, "this tracepoint field as a number")),
                 };
                 let size = Size::from_bytes(bytes)
@@ -2026,12 +2032,16 @@ impl Lower<'_, '_, '_> {
             }
             ExprKind::Field { expr, .. } if is_tuple_value(expr) => self.tuple_field_int(e),
             ExprKind::Field { expr, name, .. } => {
+                // Kernel structs and casts; Go values (user memory) take `place`.
+                if memory::memory_space(e).is_some_and(|s| s != AddrSpace::User) {
+                    return self.read_memory_int(e);
+                }
                 if let Some(place) = self.place(e)? {
                     return self.load_place(place, &e.ty, e.span);
                 }
                 // `p->f` / `s.f` on a struct in target memory.
                 let (base_ty, ptr) = match &expr.ty {
-                    Type::Ptr(inner) => (inner.as_ref().clone(), self.int(expr)?),
+                    Type::Ptr(inner, _) => (inner.as_ref().clone(), self.int(expr)?),
                     _ => return Err(unsupported(e.span, "this field access")),
                 };
                 let Type::Struct(st) = base_ty else {
@@ -2052,7 +2062,7 @@ impl Lower<'_, '_, '_> {
                 e.span,
                 "an unresolved name (the checker did not run)",
             )),
-            ExprKind::Index { .. } => Err(unsupported(e.span, "indexing")),
+            ExprKind::Index { .. } => self.read_memory_int(e),
         }
     }
 
@@ -2070,7 +2080,7 @@ impl Lower<'_, '_, '_> {
     fn read_with(&mut self, helper: Helper, ptr: Val, off: i64, ty: &Type, span: Span) -> R<Val> {
         let (bytes, signed) = match ty {
             Type::Int(it) => (it.bits as u32 / 8, it.signed),
-            Type::Ptr(_) | Type::Unknown => (8, false),
+            Type::Ptr(..) | Type::Unknown => (8, false),
             _ => return Err(unsupported(span, "reading a value of this type")),
         };
         let mark = self.sp;
@@ -2478,9 +2488,9 @@ impl Lower<'_, '_, '_> {
                         };
                         (off, 8)
                     }
-                    Type::Struct(_) | Type::Ptr(_) => {
+                    Type::Struct(_) | Type::Ptr(..) => {
                         let st = match &expr.ty {
-                            Type::Ptr(inner) => match inner.as_ref() {
+                            Type::Ptr(inner, _) => match inner.as_ref() {
                                 Type::Struct(st) => st,
                                 _ => return Ok(None),
                             },
@@ -2494,7 +2504,7 @@ impl Lower<'_, '_, '_> {
                     }
                     _ => return Ok(None),
                 };
-                if let Type::Ptr(_) = &expr.ty {
+                if let Type::Ptr(..) = &expr.ty {
                     let p = self.int(expr)?;
                     let addr = self.owned(p);
                     return Ok(Some(Place::Mem {
@@ -2533,7 +2543,7 @@ impl Lower<'_, '_, '_> {
 
     /// An integer (or pointer) Go value from its place.
     fn load_place(&mut self, place: Place, ty: &Type, span: Span) -> R<Val> {
-        if !matches!(ty, Type::Int(_) | Type::Ptr(_)) {
+        if !matches!(ty, Type::Int(_) | Type::Ptr(..)) {
             return Err(unsupported(
                 span,
                 "this Go value as a number (read a field, e.g. `.len`, or use `str()`)",
@@ -2604,12 +2614,13 @@ impl Lower<'_, '_, '_> {
                 Ok(Val::Owned(r))
             }
             UnOp::Deref => {
-                let pointee = match &inner.ty {
-                    Type::Ptr(t) => t.as_ref().clone(),
-                    _ => Type::Int(crate::types::IntType::U64),
+                let (pointee, space) = match &inner.ty {
+                    Type::Ptr(t, space) => (t.as_ref().clone(), *space),
+                    _ => (Type::Int(crate::types::IntType::U64), AddrSpace::Default),
                 };
                 let p = self.int(inner)?;
-                self.read_target(p, 0, &pointee, e.span)
+                let helper = self.read_helper(space, false);
+                self.read_with(helper, p, 0, &pointee, e.span)
             }
         }
     }
@@ -2627,6 +2638,9 @@ impl Lower<'_, '_, '_> {
                 | BinOp::Or
         ) {
             return self.bool_value(e);
+        }
+        if let Some(v) = self.pointer_arith(e, op, lhs, rhs)? {
+            return Ok(v);
         }
         let signed = is_signed(lhs) || is_signed(rhs);
         let alu = alu_of(op, signed).ok_or_else(|| unsupported(e.span, "this operator"))?;
