@@ -48,6 +48,7 @@ pub fn type_name(ty: &Type) -> String {
         Type::Ptr(inner, _) => format!("*{}", type_name(inner)),
         Type::Array { elem, len } => format!("{}[{len}]", type_name(elem)),
         Type::BitField { int, bits, .. } => format!("{}:{bits}", type_name(&Type::Int(*int))),
+        Type::Struct(s) if s.name.is_empty() => "struct (anonymous)".into(),
         Type::Struct(s) => format!("struct {}", s.name),
         Type::Named(n) => n.clone(),
         Type::GoString => "go string".into(),

@@ -1126,7 +1126,7 @@ impl<'a> Checker<'a> {
     }
 
     /// A builtin's type; with BTF, `curtask` is bpftrace's `struct task_struct *`.
-    fn builtin_value(&mut self, b: Builtin, args: &mut Vec<Expr>, span: Span) -> Type {
+    fn builtin_value(&mut self, b: Builtin, args: &mut [Expr], span: Span) -> Type {
         let ty = self.builtin(b, args, span);
         if b == Builtin::Curtask
             && let Some(task) = self.env.kernel_struct("struct task_struct")
@@ -1412,7 +1412,7 @@ impl<'a> Checker<'a> {
                     self.error(
                         Diagnostic::error(codes::UNKNOWN_FIELD, format!("the layout of `{n}` is unknown"))
                             .primary(at, "cannot read its fields")
-                            .note("struct layouts come from BTF/DWARF, which this environment does not provide"),
+                            .note("struct layouts come from the kernel's BTF (kernel structs) and the target's DWARF (Go structs); neither has this one"),
                     );
                     return Type::Unknown;
                 }
@@ -1512,6 +1512,13 @@ impl<'a> Checker<'a> {
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
+        } else if fields.len() > 20 {
+            // A kernel struct has hundreds: the nearest few.
+            let nearest =
+                crate::names::nearest(&name.node, fields.iter().map(|(n, _)| n.as_str()), 5);
+            if nearest.len() > 1 {
+                d = d.note(format!("nearest fields: {}", nearest.join(", ")));
+            }
         }
         self.error(d);
         Type::Unknown
