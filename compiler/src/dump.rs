@@ -206,6 +206,20 @@ impl Dumper<'_> {
                 format!("Field {}{}", if *arrow { "->" } else { "." }, name.node)
             }
             ExprKind::Index { .. } => "Index".into(),
+            ExprKind::SizeofType(t) => format!(
+                "Sizeof ({}{})",
+                t.name,
+                " *".repeat(t.pointer_depth as usize)
+            ),
+            ExprKind::SizeofExpr(_) => "Sizeof".into(),
+            ExprKind::Offsetof { ty, path } => format!(
+                "Offsetof ({}, {})",
+                ty.name,
+                path.iter()
+                    .map(|n| n.node.as_str())
+                    .collect::<Vec<_>>()
+                    .join(".")
+            ),
             ExprKind::Tuple(_) => "Tuple".into(),
             ExprKind::Record(_) => "Record".into(),
         };
@@ -217,6 +231,7 @@ impl Dumper<'_> {
             | ExprKind::Tuple(args) => args.iter().for_each(|a| d.expr(a)),
             ExprKind::Unary { expr, .. }
             | ExprKind::Cast { expr, .. }
+            | ExprKind::SizeofExpr(expr)
             | ExprKind::Field { expr, .. } => d.expr(expr),
             ExprKind::Binary { lhs, rhs, .. } => {
                 d.expr(lhs);

@@ -69,6 +69,20 @@ pub enum Type {
     Agg(AggKind),
 }
 
+impl Type {
+    /// Bytes a value of this type occupies in target memory (C's `sizeof`), when known.
+    pub fn memory_size(&self) -> Option<u64> {
+        Some(match self {
+            Type::Int(i) => u64::from(i.bits / 8),
+            Type::Ptr(..) => 8,
+            Type::Struct(s) => s.size,
+            Type::Str { size } | Type::Buf { size } => u64::from(*size),
+            Type::Array { elem, len } => elem.memory_size()? * u64::from(*len),
+            _ => return None,
+        })
+    }
+}
+
 /// Where a pointer points (bpftrace's AddrSpace): it picks the probe-read helper.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Default)]
 pub enum AddrSpace {

@@ -1094,6 +1094,35 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
+            ExprKind::SizeofType(t) => {
+                let t = t.clone();
+                self.sizeof_type(&t, e)
+            }
+            ExprKind::SizeofExpr(inner) => {
+                let ty = self.expr(inner);
+                let ty = self.resolve_named(ty);
+                match ty.memory_size() {
+                    Some(n) => {
+                        e.kind = ExprKind::Int(n);
+                        Type::Int(IntType::U64)
+                    }
+                    None if ty == Type::Unknown => Type::Unknown,
+                    None => {
+                        self.error(
+                            Diagnostic::error(
+                                codes::BAD_OPERAND,
+                                format!("the size of {} is unknown", describe(&ty)),
+                            )
+                            .primary(inner.span, "sizeof of this"),
+                        );
+                        Type::Unknown
+                    }
+                }
+            }
+            ExprKind::Offsetof { ty, path } => {
+                let (ty, path) = (ty.clone(), path.clone());
+                self.offsetof(&ty, &path, e)
+            }
             ExprKind::Tuple(items) => {
                 let mut types = Vec::new();
                 for item in items.iter_mut() {
@@ -1367,6 +1396,81 @@ impl<'a> Checker<'a> {
             ty = Type::Ptr(Box::new(ty), space);
         }
         ty
+    }
+
+    /// `sizeof(TYPE)`: `e` becomes the size, a `u64` as in bpftrace.
+    fn sizeof_type(&mut self, t: &TypeName, e: &mut Expr) -> Type {
+        let size = if t.pointer_depth > 0 {
+            Some(8)
+        } else if let Some(int) = int_type(&t.name) {
+            Some(u64::from(int.bits / 8))
+        } else {
+            self.named_struct(&t.name).map(|s| s.size)
+        };
+        match size {
+            Some(n) => {
+                e.kind = ExprKind::Int(n);
+                Type::Int(IntType::U64)
+            }
+            None => {
+                self.unknown_struct(&t.name, t.span);
+                Type::Unknown
+            }
+        }
+    }
+
+    /// `offsetof(struct X, a.b)`: `e` becomes the byte offset, a `u64`.
+    fn offsetof(&mut self, t: &TypeName, path: &[Name], e: &mut Expr) -> Type {
+        let Some(mut st) = self.named_struct(&t.name) else {
+            self.unknown_struct(&t.name, t.span);
+            return Type::Unknown;
+        };
+        let mut total = 0;
+        for (i, member) in path.iter().enumerate() {
+            let Some(f) = st.fields.iter().find(|f| f.name == member.node) else {
+                let mut d = Diagnostic::error(
+                    codes::UNKNOWN_FIELD,
+                    format!("`struct {}` has no field `{}`", st.name, member.node),
+                )
+                .primary(member.span, "unknown field");
+                let nearest = crate::names::nearest(
+                    &member.node,
+                    st.fields.iter().map(|f| f.name.as_str()),
+                    5,
+                );
+                if !nearest.is_empty() {
+                    d = d.help(format!("nearest fields: {}", nearest.join(", ")));
+                }
+                self.error(d);
+                return Type::Unknown;
+            };
+            total += f.offset;
+            if i + 1 < path.len() {
+                match self.resolve_named(f.ty.clone()) {
+                    Type::Struct(inner) => st = inner,
+                    other => {
+                        self.error(
+                            Diagnostic::error(
+                                codes::BAD_OPERAND,
+                                format!("{} has no fields", describe(&other)),
+                            )
+                            .primary(path[i + 1].span, "not a member of a struct"),
+                        );
+                        return Type::Unknown;
+                    }
+                }
+            }
+        }
+        e.kind = ExprKind::Int(total);
+        Type::Int(IntType::U64)
+    }
+
+    fn unknown_struct(&mut self, name: &str, at: Span) {
+        self.error(
+            Diagnostic::error(codes::UNKNOWN_FIELD, format!("the layout of `{name}` is unknown"))
+                .primary(at, "unknown type")
+                .note("struct layouts come from the kernel's BTF (kernel structs) and the target's DWARF (Go structs); neither has this one"),
+        );
     }
 
     /// An element read with `[i]`: a struct known by name gets its layout, for `.field`.

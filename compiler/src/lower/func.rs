@@ -2063,6 +2063,12 @@ impl Lower<'_, '_, '_> {
                 "an unresolved name (the checker did not run)",
             )),
             ExprKind::Index { .. } => self.read_memory_int(e),
+            ExprKind::SizeofType(_) | ExprKind::SizeofExpr(_) | ExprKind::Offsetof { .. } => {
+                Err(unsupported(
+                    e.span,
+                    "an unchecked sizeof/offsetof (the checker did not run)",
+                ))
+            }
         }
     }
 

@@ -9,16 +9,8 @@ use crate::bpf::{Helper, Size};
 use crate::ir::{AluOp, Base, Inst, Operand, VReg};
 use crate::types::{AddrSpace, Field, StructType, Type};
 
-/// Bytes a value of `ty` occupies in target memory, when known.
-pub(super) fn size_in_memory(ty: &Type) -> Option<u64> {
-    Some(match ty {
-        Type::Int(i) => u64::from(i.bits / 8),
-        Type::Ptr(..) => 8,
-        Type::Struct(s) => s.size,
-        Type::Str { size } | Type::Buf { size } => u64::from(*size),
-        Type::Array { elem, len } => size_in_memory(elem)? * u64::from(*len),
-        _ => return None,
-    })
+fn size_in_memory(ty: &Type) -> Option<u64> {
+    ty.memory_size()
 }
 
 /// The struct a field of `base` is read from: behind a pointer or a struct value.
