@@ -134,6 +134,11 @@ const INLINE: &[(&str, &str, &str)] = &[
     ),
     (
         "docs/language.md",
+        "offsetof(struct task_struct, thread.fsbase)",
+        "BEGIN { printf(\"%d %d %d\\n\", {}, sizeof(struct task_struct), sizeof(curtask->comm)); }",
+    ),
+    (
+        "docs/language.md",
         "(uint32 *)curtask + 1",
         "BEGIN { @ = ({}) - (uint32 *)curtask; }",
     ),

@@ -60,6 +60,9 @@ pub enum Builtin {
     Stats,
     Hist,
     Lhist,
+    /// `kptr(p)`/`uptr(p)`: `p` as a pointer into kernel/user memory.
+    Kptr,
+    Uptr,
 }
 
 /// Probe types, as a provider sees them.
@@ -274,7 +277,7 @@ const fn row(
 }
 
 /// The table. Order matches [`index`]; a unit test keeps them in step.
-pub static BUILTINS: [BuiltinSpec; 44] = [
+pub static BUILTINS: [BuiltinSpec; 46] = [
     row(
         B::Pid,
         "pid",
@@ -683,6 +686,24 @@ pub static BUILTINS: [BuiltinSpec; 44] = [
         ALL,
         "aggregation: linear histogram",
     ),
+    row(
+        B::Kptr,
+        "kptr",
+        Call,
+        &[req("pointer", K::Int)],
+        Returns::Special,
+        ALL,
+        "the pointer, read from kernel memory (bpf_probe_read_kernel) when dereferenced",
+    ),
+    row(
+        B::Uptr,
+        "uptr",
+        Call,
+        &[req("pointer", K::Int)],
+        Returns::Special,
+        ALL,
+        "the pointer, read from user memory (bpf_probe_read_user) when dereferenced",
+    ),
 ];
 
 /// Position of a builtin's row in [`BUILTINS`]. Exhaustive, so a new variant must get a row.
@@ -732,6 +753,8 @@ const fn index(builtin: Builtin) -> usize {
         B::Stats => 41,
         B::Hist => 42,
         B::Lhist => 43,
+        B::Kptr => 44,
+        B::Uptr => 45,
     }
 }
 

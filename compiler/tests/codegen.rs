@@ -265,14 +265,22 @@ fn build_with_kernel(source: &str) -> gprobe_compiler::Output {
 #[test]
 fn kernel_structs_read_kernel_memory_in_uprobes() {
     let bpf = build_with_kernel(
-        r#"uprobe:/bin/true:main { printf("%d %s %d\n", curtask->real_parent->pid, curtask->comm, *(uint32 *)arg0); }"#,
+        r#"uprobe:/bin/true:main { printf("%d %s %d %d\n", curtask->real_parent->pid, curtask->comm, *(uint32 *)arg0, *kptr((uint32 *)arg1)); }"#,
     )
     .bpf
     .unwrap();
-    // real_parent, its pid, comm.
-    assert_eq!(bpf.matches("bpf_probe_read_kernel").count(), 3, "{bpf}");
+    // real_parent, its pid, comm, kptr().
+    assert_eq!(bpf.matches("bpf_probe_read_kernel").count(), 4, "{bpf}");
     assert_eq!(bpf.matches("bpf_probe_read_user").count(), 1, "{bpf}");
-    assert!(!bpf.contains("bpf_probe_read\n"), "{bpf}");
+    assert!(!bpf.contains("bpf_probe_read#"), "{bpf}");
+    // In a tracepoint, `uptr()` names user memory; other pointers take the compatible read.
+    let bpf = build_with_kernel(
+        "tracepoint:syscalls:sys_enter_openat { @a = *uptr((uint32 *)args->filename); @b = *(uint32 *)args->filename; }",
+    )
+    .bpf
+    .unwrap();
+    assert_eq!(bpf.matches("bpf_probe_read_user#").count(), 1, "{bpf}");
+    assert_eq!(bpf.matches("bpf_probe_read#").count(), 1, "{bpf}");
 }
 
 /// `p + n` moves by `n` pointees, `p[i]` reads element `i`, `p - q` counts elements; a

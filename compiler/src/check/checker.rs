@@ -1860,6 +1860,19 @@ impl<'a> Checker<'a> {
                 .first()
                 .map_or(Type::Int(IntType::U64), |p| p.retval(self.env)),
             Builtin::Args | Builtin::Ret => self.args_or_ret(b, span),
+            // The same pointer in the named address space (an integer stays an integer).
+            Builtin::Kptr | Builtin::Uptr => match types.first() {
+                Some(Type::Ptr(inner, _)) => Type::Ptr(
+                    inner.clone(),
+                    if b == Builtin::Kptr {
+                        AddrSpace::Kernel
+                    } else {
+                        AddrSpace::User
+                    },
+                ),
+                Some(other) => other.clone(),
+                None => Type::Unknown,
+            },
             Builtin::Str | Builtin::Buf => {
                 let size = match (literals.get(1).copied().flatten(), args.len()) {
                     (Some(size), _) => size,

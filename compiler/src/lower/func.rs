@@ -2425,6 +2425,11 @@ impl Lower<'_, '_, '_> {
                 Val::Imm(0)
             }
             // The kernel keeps the time; user space formats it.
+            // Only the type changes (which helper reads through it).
+            Builtin::Kptr | Builtin::Uptr => match args.first() {
+                Some(p) => return self.int(p),
+                None => return Err(unsupported(e.span, "kptr()/uptr() without an argument")),
+            },
             Builtin::Strftime => match args.get(1) {
                 Some(nsecs) => return self.int(nsecs),
                 None => return Err(unsupported(e.span, "strftime() without a time")),

@@ -5,4 +5,6 @@ uprobe:/bin/true:main {
   printf("%d %d %d %d %d\n", $p[2], *$p, *($p + 1), **$pp, $pp[1][2]);
   // A kernel struct stays in kernel memory, even in a uprobe.
   @pid = curtask->pid;
+  // kptr()/uptr() name the address space of a pointer.
+  @k = *kptr((uint32 *)arg2) + *uptr((uint32 *)arg3);
 }
