@@ -1350,8 +1350,12 @@ impl<'a> Checker<'a> {
     }
 
     fn cast(&mut self, to: &TypeName, from: Type, at: Span) -> Type {
-        // Other casts keep the probe's address space (user memory in uprobes).
-        let mut space = AddrSpace::Default;
+        // A pointer cast keeps its operand's address space (`(uint32 *)curtask` is kernel
+        // memory, as in bpftrace); an integer cast to a pointer takes the probe's.
+        let mut space = match &from {
+            Type::Ptr(_, space) => *space,
+            _ => AddrSpace::Default,
+        };
         let base = if let Some(int) = int_type(&to.name) {
             Type::Int(int)
         } else if let Some(name) = to.name.strip_prefix("struct ") {
