@@ -1,7 +1,8 @@
-//! A small reader for the kernel's BTF (`/sys/kernel/btf/vmlinux`): just enough to find a struct
-//! member's byte offset, e.g. `task_struct.thread.fsbase`, which `goid` outside Go code needs
-//! (Go keeps g at a slot below `fs_base`: -8 unless cgo C thread locals move it). The compiler
-//! stays pure: the CLI asks this for the number.
+//! A small reader for the kernel's BTF (`/sys/kernel/btf/vmlinux`): type records found in
+//! place, and a struct member's byte offset, e.g. `task_struct.thread.fsbase`, which `goid`
+//! outside Go code needs (Go keeps g at a slot below `fs_base`: -8 unless cgo C thread locals
+//! move it). [`crate::kernel_types`] converts whole structs for the language on top of it. The
+//! compiler stays pure: the CLI asks these for what it needs.
 //!
 //! The file is ~5.5 MB. It is mapped rather than read (sysfs hands it out 4 KiB per `read`, i.e.
 //! ~1350 system calls, and a copy on the heap), and searched in place: one pass over the type

@@ -31,6 +31,7 @@ pub struct KernelTypes {
     /// `struct NAME`/`union NAME` → type id, built on the first lookup.
     by_name: OnceCell<HashMap<String, u32>>,
     cache: RefCell<HashMap<String, Option<StructType>>>,
+    enums: RefCell<HashMap<String, Option<i64>>>,
 }
 
 impl KernelTypes {
@@ -46,6 +47,7 @@ impl KernelTypes {
             starts,
             by_name: OnceCell::new(),
             cache: RefCell::default(),
+            enums: RefCell::default(),
         })
     }
 
@@ -72,6 +74,16 @@ impl KernelTypes {
 
     /// The value of the enumerator `name` of any kernel enum (`BPF_MAP_TYPE_HASH`).
     pub fn enum_value(&self, name: &str) -> Option<i64> {
+        if let Some(known) = self.enums.borrow().get(name) {
+            return *known;
+        }
+        let value = self.find_enumerator(name);
+        self.enums.borrow_mut().insert(name.to_owned(), value);
+        value
+    }
+
+    /// One pass over the enums (asked only for names that are not builtins or variables).
+    fn find_enumerator(&self, name: &str) -> Option<i64> {
         let btf = self.btf();
         for id in 1..=btf.count() {
             let Some(t) = btf.get(id) else { continue };
@@ -377,6 +389,125 @@ mod tests {
         let common = k.struct_type("struct sock_common").unwrap();
         // skc_daddr is in an anonymous union of an anonymous struct: flattened.
         assert!(common.fields.iter().any(|f| f.name == "skc_daddr"));
+    }
+
+    /// A hand-built BTF: `struct outer { int a; int flag:3 (at bit 33); char name[16];
+    /// struct outer *next; union { int x; }; }` and `enum e { E_ONE = 1 }`.
+    #[test]
+    fn conversion_of_members_bitfields_arrays_pointers_and_anonymous_unions() {
+        let mut strings = b"\0int\0char\0outer\0a\0flag\0name\0next\0x\0e\0E_ONE\0".to_vec();
+        let off = |s: &str| {
+            let needle = format!("\0{s}\0");
+            strings
+                .windows(needle.len())
+                .position(|w| w == needle.as_bytes())
+                .unwrap() as u32
+                + 1
+        };
+        let names: Vec<u32> = [
+            "int", "char", "outer", "a", "flag", "name", "next", "x", "e", "E_ONE",
+        ]
+        .iter()
+        .map(|n| off(n))
+        .collect();
+        let [int, char_, outer, a, flag, name, next, x, e, one] = names[..] else {
+            unreachable!()
+        };
+        let mut types = Vec::new();
+        let mut push = |words: &[u32]| {
+            for w in words {
+                types.extend_from_slice(&w.to_le_bytes());
+            }
+        };
+        let info = |kind: u32, vlen: u32| (kind << 24) | vlen;
+        // 1: int, signed 32 bits; 2: char, signed 8 bits.
+        push(&[int, info(KIND_INT, 0), 4, (1 << 24) | 32]);
+        push(&[char_, info(KIND_INT, 0), 1, (1 << 24) | 8]);
+        // 3: char[16]
+        push(&[0, info(KIND_ARRAY, 0), 0, 2, 1, 16]);
+        // 4: struct outer *
+        push(&[0, info(KIND_PTR, 0), 6]);
+        // 5: union { int x; }
+        push(&[0, info(KIND_UNION, 1), 4, x, 1, 0]);
+        // 6: struct outer, with bit-field sizes in the member offsets (kind_flag).
+        push(&[
+            outer,
+            (1 << 31) | info(KIND_STRUCT, 5),
+            40,
+            a,
+            1,
+            0,
+            flag,
+            1,
+            (3 << 24) | 33,
+            name,
+            3,
+            64,
+            next,
+            4,
+            192,
+            0,
+            5,
+            256,
+        ]);
+        // 7: enum e { E_ONE = 1 }
+        push(&[e, info(KIND_ENUM, 1), 4, one, 1]);
+        let mut data = Vec::new();
+        data.extend_from_slice(&0xeb9fu16.to_le_bytes());
+        data.extend_from_slice(&[1, 0]);
+        for w in [24u32, 0, types.len() as u32, types.len() as u32] {
+            data.extend_from_slice(&w.to_le_bytes());
+        }
+        data.extend_from_slice(&(strings.len() as u32).to_le_bytes());
+        data.append(&mut types);
+        data.append(&mut strings);
+        let k = KernelTypes::from_bytes(FileBytes::Owned(data)).unwrap();
+        let st = k.struct_type("struct outer").unwrap();
+        let i32t = IntType {
+            bits: 32,
+            signed: true,
+        };
+        assert_eq!(st.size, 40);
+        assert_eq!(
+            st.fields,
+            vec![
+                Field {
+                    name: "a".into(),
+                    offset: 0,
+                    ty: Type::Int(i32t)
+                },
+                Field {
+                    name: "flag".into(),
+                    offset: 4,
+                    ty: Type::BitField {
+                        int: i32t,
+                        shift: 1,
+                        bits: 3
+                    }
+                },
+                Field {
+                    name: "name".into(),
+                    offset: 8,
+                    ty: Type::Str { size: 16 }
+                },
+                Field {
+                    name: "next".into(),
+                    offset: 24,
+                    ty: Type::Ptr(
+                        Box::new(Type::Named("struct outer".into())),
+                        AddrSpace::Kernel
+                    )
+                },
+                Field {
+                    name: "x".into(),
+                    offset: 32,
+                    ty: Type::Int(i32t)
+                },
+            ]
+        );
+        assert_eq!(k.struct_type("union outer"), None);
+        assert_eq!(k.enum_value("E_ONE"), Some(1));
+        assert_eq!(k.enum_value("E_TWO"), None);
     }
 
     #[test]
