@@ -1368,7 +1368,7 @@ impl<'a> Checker<'a> {
                 return Type::Unknown;
             }
             // A kernel struct (BTF) is read from kernel memory, whatever the probe.
-            if let Some(s) = self.env.kernel_struct(&to.name) {
+            if let Some(s) = self.kernel_struct(&to.name) {
                 space = AddrSpace::Kernel;
                 Type::Struct(s)
             } else {
@@ -1485,12 +1485,22 @@ impl<'a> Checker<'a> {
     /// The layout behind `Named(name)`: a kernel struct from BTF (`struct sock`), or a Go
     /// struct (`net/url.URL`, `struct main.T` from a cast).
     fn named_struct(&self, name: &str) -> Option<StructType> {
-        if (name.starts_with("struct ") || name.starts_with("union "))
-            && let Some(s) = self.env.kernel_struct(name)
-        {
+        if let Some(s) = self.kernel_struct(name) {
             return Some(s);
         }
         self.env.struct_type(name.trim_start_matches("struct "))
+    }
+
+    /// A kernel struct by C name; Go names (`struct main.T`, `net/url.URL`) are never asked
+    /// for, which spares a Go-only program opening the kernel's BTF.
+    fn kernel_struct(&self, name: &str) -> Option<StructType> {
+        let tag = name
+            .strip_prefix("struct ")
+            .or_else(|| name.strip_prefix("union "))?;
+        if tag.is_empty() || !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return None;
+        }
+        self.env.kernel_struct(name)
     }
 
     /// `Named` → its struct, also behind one pointer, when the environment knows the layout.
