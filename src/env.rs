@@ -110,6 +110,10 @@ impl Env for SystemEnv {
         tracefs::parse_format(&text).map_err(|e| format!("{category}:{name} format: {e}"))
     }
 
+    fn kprobes(&self) -> Result<(), String> {
+        gprobe_runtime::kprobes_available()
+    }
+
     fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
         gprobe_runtime::tracefs::all_tracepoints().map_err(|e| e.to_string())
     }

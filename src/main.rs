@@ -71,10 +71,18 @@ struct Cli {
     #[arg(long = "web.config.file", value_name = "FILE", requires = "prometheus")]
     web_config_file: Option<PathBuf>,
 
-    /// Push the maps as OpenTelemetry metrics (OTLP/HTTP, protobuf) to this http:// URL every
-    /// --interval and at exit; a URL without a path gets /v1/metrics.
-    #[arg(long, value_name = "URL")]
+    /// Push the maps as OpenTelemetry metrics (OTLP) to this http:// or https:// URL every
+    /// --interval and at exit; a URL without a path gets /v1/metrics. Without a URL, the
+    /// endpoint is OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318; put --otlp after
+    /// FILE, or write --otlp=URL). The protocol (http/protobuf or grpc), headers, gzip, timeout,
+    /// CA and resource come from the standard OTEL_* variables (docs/output-formats.md).
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
     otlp: Option<String>,
+
+    /// The OTLP protocol for --otlp (over OTEL_EXPORTER_OTLP_PROTOCOL): http/protobuf or grpc.
+    #[arg(long, value_name = "PROTOCOL", requires = "otlp",
+          value_parser = clap::builder::PossibleValuesParser::new(["http/protobuf", "grpc"]))]
+    otlp_protocol: Option<String>,
 
     /// How often --otlp pushes (e.g. 10s, 500ms, 1m).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = sinks::parse_duration)]
@@ -87,6 +95,12 @@ struct Cli {
     /// At exit, write the map keyed by a stack as folded stacks (`root;...;leaf count`).
     #[arg(long, value_name = "FILE")]
     folded: Option<PathBuf>,
+
+    /// At exit, write the maps keyed by a stack as a gzipped pprof profile (`go tool pprof
+    /// FILE`): function names, file:line and inlined frames from the pclntab, one sample type
+    /// per map (see docs/output-formats.md).
+    #[arg(long, value_name = "FILE")]
+    pprof: Option<PathBuf>,
 
     /// Trace this process (uprobes may then omit the binary); tracing ends when it exits. A
     /// comma list (`-p 12,34`) traces those processes, each on its own terms (node-wide form),
@@ -310,6 +324,7 @@ fn run(cli: Cli) -> ExitCode {
     let options = Options {
         positional: rest,
         has_target: cli.pid().is_some() || cli.command.is_some(),
+        check_only: cli.check || cli.dump.is_some(),
     };
 
     let parse_options = gprobe_compiler::syntax::ParseOptions {
@@ -417,6 +432,14 @@ fn run(cli: Cli) -> ExitCode {
     {
         return ExitCode::FAILURE;
     }
+    // `// @metric` annotations, checked against the compiled maps even when nothing exports.
+    let meta = match sinks::map_meta(&compiled.manifest, &source) {
+        Ok(meta) => meta,
+        Err(diagnostics) => {
+            reporter.diagnostics(&diagnostics);
+            return ExitCode::FAILURE;
+        }
+    };
     if cli.check || cli.dump.is_some() {
         return ExitCode::SUCCESS;
     }
@@ -425,7 +448,7 @@ fn run(cli: Cli) -> ExitCode {
     }
 
     // Outputs first: a bad output file or a port in use fails before anything is attached.
-    let mut sink = match sinks::build(&sink_options(&cli), &compiled.manifest, &source) {
+    let mut sink = match sinks::build(&sink_options(&cli), &compiled.manifest, &source, &meta) {
         Ok(sink) => sink,
         Err(message) => {
             eprintln!("gprobe: error: {message}");
@@ -467,7 +490,7 @@ fn run(cli: Cli) -> ExitCode {
         &mut sink,
         &sink_options(&cli),
         &compiled.manifest,
-        &source,
+        &meta,
         target_pid,
     ) {
         eprintln!("gprobe: error: {message}");
@@ -552,9 +575,11 @@ fn sink_options(cli: &Cli) -> sinks::Options {
         prometheus: cli.prometheus.clone(),
         web_config_file: cli.web_config_file.clone(),
         otlp: cli.otlp.clone(),
+        otlp_protocol: cli.otlp_protocol.clone(),
         interval: cli.interval,
         flamegraph: cli.flamegraph.clone(),
         folded: cli.folded.clone(),
+        pprof: cli.pprof.clone(),
         quiet: cli.quiet,
         pid: cli.pid(),
         command: cli.command.clone(),

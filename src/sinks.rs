@@ -2,13 +2,15 @@
 //! plus the exporters asked for (Prometheus, OTLP, flame graphs).
 
 use clap::ValueEnum;
+use gprobe_compiler::diag::Diagnostic;
 use gprobe_compiler::gobin::GoBinary;
 use gprobe_compiler::manifest::{Attach, Manifest};
 use gprobe_runtime::output::fdout::FdOut;
-use gprobe_runtime::output::metrics;
-use gprobe_runtime::output::otlp::{AttrValue, Endpoint, ResourceInfo};
+use gprobe_runtime::output::otlp::config::{self, Config};
+use gprobe_runtime::output::otlp::{AttrValue, ResourceInfo};
+use gprobe_runtime::output::{annotations, metrics};
 use gprobe_runtime::{
-    FlameGraphSink, JsonSink, MapMeta, OtlpSink, PrometheusSink, Sink, Tee, TextSink,
+    FlameGraphSink, JsonSink, MapMeta, OtlpSink, PprofSink, PrometheusSink, Sink, Tee, TextSink,
 };
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -30,11 +32,15 @@ pub struct Options {
     /// `--prometheus ADDR` and `--web.config.file FILE`.
     pub prometheus: Option<String>,
     pub web_config_file: Option<PathBuf>,
-    /// `--otlp URL` and `--interval`.
+    /// `--otlp [URL]` (an empty URL: the endpoint from the environment) and `--interval`.
     pub otlp: Option<String>,
+    /// `--otlp-protocol`: wins over the environment's.
+    pub otlp_protocol: Option<String>,
     pub interval: Duration,
     pub flamegraph: Option<PathBuf>,
     pub folded: Option<PathBuf>,
+    /// `--pprof FILE`.
+    pub pprof: Option<PathBuf>,
     /// `-q`: no "Attaching N probes..." banner.
     pub quiet: bool,
     pub pid: Option<u32>,
@@ -69,15 +75,28 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Every sink the options ask for except OTLP (which needs the target's pid, known only once
 /// the session is loaded: see [`add_otlp`]). Errors are messages for the user.
-pub fn build(options: &Options, manifest: &Manifest, source: &str) -> Result<Tee, String> {
+pub fn build(
+    options: &Options,
+    manifest: &Manifest,
+    source: &str,
+    meta: &[MapMeta],
+) -> Result<Tee, String> {
     if let Some(url) = &options.otlp {
-        Endpoint::parse(url)?;
+        Config::new(Some(url), &otlp_env(options))?;
+        config::resource_attributes(&config::process_env)?;
     }
     // Files written only at exit are proven writable now, so a typo in a path fails before
     // anything is attached rather than after a long trace.
-    for path in [&options.flamegraph, &options.folded].into_iter().flatten() {
+    for path in [&options.flamegraph, &options.folded, &options.pprof]
+        .into_iter()
+        .flatten()
+    {
         check_writable(path)?;
     }
+    let pprof = match &options.pprof {
+        Some(path) => Some(PprofSink::new(path.clone(), manifest, source)?),
+        None => None,
+    };
     // Buffered: the session flushes after each batch of events, so bursts cost few writes.
     // FdOut underneath: a stalled reader never keeps a Ctrl-C waiting.
     let fd = match &options.output {
@@ -91,11 +110,7 @@ pub fn build(options: &Options, manifest: &Manifest, source: &str) -> Result<Tee
     };
     let mut sinks = vec![main];
     if let Some(addr) = &options.prometheus {
-        let sink = PrometheusSink::bind(
-            addr,
-            options.web_config_file.as_deref(),
-            map_meta(manifest, source),
-        )?;
+        let sink = PrometheusSink::bind(addr, options.web_config_file.as_deref(), meta.to_vec())?;
         // Said always: with port 0 this is the only way to learn the port.
         eprintln!(
             "gprobe: serving Prometheus metrics on {}://{}/metrics",
@@ -111,6 +126,9 @@ pub fn build(options: &Options, manifest: &Manifest, source: &str) -> Result<Tee
             title: target_exe(manifest, options)
                 .map_or("gprobe".into(), |p| format!("gprobe: {}", p.display())),
         }));
+    }
+    if let Some(sink) = pprof {
+        sinks.push(Box::new(sink));
     }
     Ok(Tee { sinks })
 }
@@ -150,29 +168,43 @@ pub fn add_otlp(
     tee: &mut Tee,
     options: &Options,
     manifest: &Manifest,
-    source: &str,
+    meta: &[MapMeta],
     target_pid: Option<u32>,
 ) -> Result<(), String> {
     let Some(url) = &options.otlp else {
         return Ok(());
     };
-    let endpoint = Endpoint::parse(url)?;
-    let resource = resource(manifest, options, target_pid);
+    let config = Config::new(Some(url), &otlp_env(options))?;
+    let resource = resource(manifest, options, target_pid)?;
     tee.sinks.push(Box::new(OtlpSink::new(
-        endpoint,
+        config,
         options.interval,
-        map_meta(manifest, source),
+        meta.to_vec(),
         resource,
-    )));
+    )?));
     Ok(())
 }
 
-fn map_meta(manifest: &Manifest, source: &str) -> Vec<MapMeta> {
+/// The environment, with `--otlp-protocol` as the protocol setting that takes precedence.
+fn otlp_env(options: &Options) -> impl Fn(&str) -> Option<String> + '_ {
+    move |name| match (name, &options.otlp_protocol) {
+        ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", Some(p)) => Some(p.clone()),
+        _ => config::process_env(name),
+    }
+}
+
+/// How the exporters name and describe each map: label names from the keys, help from the
+/// comment above the map, and what `// @metric` annotations declare. A bad annotation is an
+/// error (a diagnostic pointing at it) whatever the outputs, so `--check` finds it too.
+pub fn map_meta(manifest: &Manifest, source: &str) -> Result<Vec<MapMeta>, Vec<Diagnostic>> {
     let mut meta = MapMeta::from_manifest(manifest);
     for m in &mut meta {
         m.help = metrics::help_from_source(source, &m.map);
     }
-    meta
+    annotations::parse(source)
+        .and_then(|declared| annotations::apply(&mut meta, &declared, manifest))
+        .map_err(|errors| annotations::diagnostics(&errors))?;
+    Ok(meta)
 }
 
 /// The traced executable: the first uprobe's binary, else the `-c` command's, else `-p`'s.
@@ -213,11 +245,16 @@ fn one_uprobe_binary(manifest: &Manifest) -> bool {
 }
 
 /// `service.name` (`OTEL_SERVICE_NAME`, else the target's file name, else `gprobe`),
-/// `host.name`, `process.pid`, `process.executable.*` and the Go version of the target.
+/// `host.name`, `process.pid`, `process.executable.*` and the Go version of the target, then
+/// `OTEL_RESOURCE_ATTRIBUTES` (which win: the user knows best).
 /// Node-wide with uprobes on patterns or several binaries there is no one target: the resource
 /// is gprobe on this host, each series names its own process (see `metrics::ProcessTable`), and
-/// `OTEL_SERVICE_NAME` is not used.
-fn resource(manifest: &Manifest, options: &Options, target_pid: Option<u32>) -> ResourceInfo {
+/// a `service.name` from the environment is not used.
+fn resource(
+    manifest: &Manifest,
+    options: &Options,
+    target_pid: Option<u32>,
+) -> Result<ResourceInfo, String> {
     let one_target = !manifest.node_wide || one_uprobe_binary(manifest);
     let exe = one_target.then(|| target_exe(manifest, options)).flatten();
     let exe_name = exe
@@ -254,7 +291,14 @@ fn resource(manifest: &Manifest, options: &Options, target_pid: Option<u32>) -> 
         }
     }
     attributes.push(("telemetry.sdk.name".into(), AttrValue::Str("gprobe".into())));
-    ResourceInfo { attributes }
+    for (key, value) in config::resource_attributes(&config::process_env)? {
+        if key == "service.name" && !one_target {
+            continue;
+        }
+        attributes.retain(|(k, _)| *k != key);
+        attributes.push((key, AttrValue::Str(value)));
+    }
+    Ok(ResourceInfo { attributes })
 }
 
 fn host_name() -> String {

@@ -10,6 +10,12 @@
 // rest once each. Keys are the allocating goroutine's Go stack (innermost frame first). Works on
 // Go 1.17–1.27, stripped or not.
 //
+// With --pprof FILE, `go tool pprof` reads the two maps as a Go heap profile's allocation types,
+// the runtime's allocator frames dropped from each stack (as from Go's own heap profiles):
+// @pprof @allocs alloc_objects/count
+// @pprof @bytes alloc_space/bytes
+// @pprof drop_frames runtime\..*
+//
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
 // Sample output (Go 1.27.3 examples/shop; examples/load -paths /alloc,/fast -n 20 -c 4; the

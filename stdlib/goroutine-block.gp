@@ -12,6 +12,12 @@
 // reordered them); other releases show the number (`@blocked_us_by_reason_number`).
 // At the end: the 10 stacks that spent longest blocked, then the histograms by reason.
 //
+// With --pprof FILE, `go tool pprof` reads the stacks as a Go block profile, the runtime's
+// parking frames dropped from each (as from Go's own block profiles):
+// @pprof @blocks_by_stack contentions/count
+// @pprof @blocked_us_by_stack delay/nanoseconds from microseconds
+// @pprof drop_frames runtime\..*|(internal/)?sync\.runtime_.*
+//
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
 // Sample output (Go 1.27.3 examples/shop; examples/load -paths /lock,/sleep -n 40 -c 4; excerpt):
@@ -178,6 +184,7 @@ uprobe:runtime.casgstatus
         @blocked_us_by_reason_number[@reason[$g]] = hist($us);
     }
     @blocked_us_by_stack[@stack[$g]] = sum($us);
+    @blocks_by_stack[@stack[$g]] = count();
     delete(@parked_at[$g]);
     delete(@reason[$g]);
     delete(@stack[$g]);
@@ -194,6 +201,7 @@ END
     // The 10 stacks that spent longest blocked, then the histograms by reason.
     print(@blocked_us_by_stack, 10);
     clear(@blocked_us_by_stack);
+    clear(@blocks_by_stack);
     clear(@reason_name);
     clear(@parked_at);
     clear(@reason);

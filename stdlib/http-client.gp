@@ -9,6 +9,13 @@
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
+// Exported (--prometheus, --otlp) by OpenTelemetry's HTTP semantic conventions: the latency as
+// `http.client.request.duration` in seconds (Prometheus `http_client_request_duration_seconds`),
+// the `host[:port]` key as `server.address` and `server.port` (no port when the URL gave none).
+// @metric @latency_us http.client.request.duration unit=us keys=http.request.method,server.address:server.port desc="Duration of HTTP client requests."
+// @metric @responses http.client.responses unit={response} keys=http.request.method,server.address:server.port,http.response.status_code desc="HTTP client responses received, by status code."
+// @metric @errors http.client.errors unit={request} keys=http.request.method,server.address:server.port desc="HTTP client requests that failed without a response."
+//
 // Sample output (Go 1.27.3: gprobe --recipe http-client -c 'load -url http://127.0.0.1:31995
 // -paths /fast,/missing,/sleep -n 40 -c 4' against examples/shop):
 //   @latency_us[GET, 127.0.0.1:31995]:

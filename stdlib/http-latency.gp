@@ -11,7 +11,7 @@
 // server far less than a return probe (the kernel emulates the `push %rbp` an entry probe sits
 // on, but must single-step a `RET`), so HTTP/1 requests pay for entry probes only. Hijacked
 // connections (websockets) never finish a request: their start is dropped at the end. Keys are
-// the request's method and URL path as the client sent them, read from the Go strings of
+// the request's method, URL path as the client sent it, and status, read from the Go strings of
 // `*http.Request` (Go register ABI; signatures from DWARF, or from gprobe's tables for stripped
 // binaries). The status is HTTP/1's `response.status` when the request ends (the code the
 // handler wrote, directly or through the implicit 200 of its first Write; 0 if it wrote
@@ -22,29 +22,34 @@
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
+// Exported (--prometheus, --otlp) by OpenTelemetry's HTTP semantic conventions: the latency as
+// `http.server.request.duration` in seconds (Prometheus `http_server_request_duration_seconds`).
+// The key is the raw URL path, not a route pattern, so it is `url.path`: the conventions keep
+// `http.route` for the router's template and forbid filling it with the path.
+// @metric @latency_us http.server.request.duration unit=us keys=http.request.method,url.path,http.response.status_code desc="Duration of HTTP server requests."
+// @metric @requests http.server.requests unit={request} keys=http.request.method,url.path,http.response.status_code desc="HTTP server requests handled, by status code."
+//
 // Sample output (Go 1.27.3 examples/shop; examples/load -paths /fast,/lock,/sleep -n 40 -c 4):
 //   @in_flight:
 //   [1, 2)                 3 |@                                                   |
 //   [2, 3)                 2 |@                                                   |
-//   [3, 4)                19 |@@@@@@@@@@                                          |
-//   [4, 5)                97 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [3, 4)                24 |@@@@@@@@@@@@@                                       |
+//   [4, 5)                92 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
 //
-//   @latency_us[GET, /lock]:
-//   [2K, 4K)              26 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-//   [4K, 8K)               3 |@@@@@@                                              |
-//   [8K, 16K)              1 |@@                                                  |
+//   @latency_us[GET, /lock, 200]:
+//   [2K, 4K)              29 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [4K, 8K)               1 |@                                                   |
 //
-//   @latency_us[GET, /sleep]:
-//   [4K, 8K)               6 |@@@@@@@@@@@@@@@@@@@@                                |
-//   [8K, 16K)             15 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-//   [16K, 32K)             9 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@                     |
+//   @latency_us[GET, /sleep, 200]:
+//   [4K, 8K)               9 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@          |
+//   [8K, 16K)             10 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@     |
+//   [16K, 32K)            11 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
 //
-//   @latency_us[GET, /fast]:
-//   [4, 8)                18 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-//   [8, 16)               10 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@                        |
-//   [16, 32)               0 |                                                    |
-//   [32, 64)               2 |@@@@@                                               |
-//   [64, 128)              1 |@@                                                  |
+//   @latency_us[GET, /fast, 200]:
+//   [4, 8)                 8 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@                       |
+//   [8, 16)               14 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [16, 32)               9 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@                   |
+//
 //   (... POST histograms ...)
 //
 //   @requests[POST, /fast, 200]: 10
@@ -82,7 +87,7 @@ uprobe:"net/http.(*response).finishRequest"
     // Read once (zeros when the request started before tracing did).
     $req = @req[goid];
     if ($req.0) {
-        @latency_us[$req.1, $req.2] = hist((nsecs - $req.0) / 1000);
+        @latency_us[$req.1, $req.2, args.w.status] = hist((nsecs - $req.0) / 1000);
         @requests[$req.1, $req.2, args.w.status] = count();
         @busy -= 1;
         delete(@req[goid]);
@@ -95,7 +100,7 @@ uretprobe:net/http*serverConn*runHandler
 {
     $req = @req[goid];
     if ($req.0) {
-        @latency_us[$req.1, $req.2] = hist((nsecs - $req.0) / 1000);
+        @latency_us[$req.1, $req.2, @status[goid]] = hist((nsecs - $req.0) / 1000);
         @requests[$req.1, $req.2, @status[goid]] = count();
         @busy -= 1;
         delete(@req[goid]);

@@ -229,8 +229,14 @@ const INLINE: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// A directory holding the Go targets under the names the pages use.
+/// A directory holding the Go targets under the names the pages use. Made once per test
+/// process: the tests run in parallel and would race replacing each other's links.
 fn targets() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(make_targets).clone()
+}
+
+fn make_targets() -> PathBuf {
     let dir = repo_root().join("target/docs-examples");
     std::fs::create_dir_all(&dir).unwrap();
     for (name, built) in [

@@ -358,7 +358,11 @@ fn http_latency_recipe_node_wide_over_two_servers() {
         ] {
             expected.insert(key, u64::from(*n));
         }
-        pids.push((pid, bin.file_name().unwrap().to_string_lossy().into_owned()));
+        pids.push((
+            pid,
+            bin.file_name().unwrap().to_string_lossy().into_owned(),
+            *gets,
+        ));
     }
     let page = Command::new("curl")
         .args(["-sf", &format!("http://{addr}/metrics")])
@@ -372,13 +376,25 @@ fn http_latency_recipe_node_wide_over_two_servers() {
         expected,
         "requests by (pid, method, path, status) differ from what each server sent:\n{stdout}"
     );
-    for (pid, name) in pids {
+    for (pid, name, gets) in pids {
         let series =
             format!("pid=\"{pid}\",service_name=\"{name}\",process_executable_name=\"{name}\"");
         assert!(
             page.lines()
-                .any(|l| l.starts_with("gprobe_requests_total{") && l.contains(&series)),
+                .any(|l| l.starts_with("http_server_requests_total{") && l.contains(&series)),
             "no requests series labelled {series}:\n{page}"
+        );
+        // The annotated duration keeps the process labels beside its semantic-convention ones.
+        assert!(
+            page.lines().any(
+                |l| l.starts_with("http_server_request_duration_seconds_count{")
+                    && l.contains(&series)
+                    && l.contains(
+                        "http_request_method=\"GET\",url_path=\"/a\",http_response_status_code=\"200\"}"
+                    )
+                    && l.ends_with(&format!(" {gets}"))
+            ),
+            "no duration series labelled {series} counting {gets} GET /a:\n{page}"
         );
     }
     assert_no_gprobe_programs();

@@ -6,6 +6,9 @@ mod support;
 
 use std::process::Command;
 use std::time::Duration;
+use support::exporters::{
+    OtlpReceiver as Receiver, find_metric, int_of, parse_page, python_with_parsers,
+};
 use support::*;
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -143,38 +146,6 @@ fn emit_gives_structured_events() {
 }
 
 // ---- exporters ------------------------------------------------------------------------------
-
-/// `python3` with the cached parsers (`scripts/install-deps`): prometheus_client and the
-/// official OTLP protobuf definitions. `None` (skip) when they are missing outside CI.
-fn python_with_parsers() -> Option<Command> {
-    let py = cache_dir().join("py");
-    let probe = Command::new("python3")
-        .env("PYTHONPATH", &py)
-        .args([
-            "-c",
-            "import prometheus_client.parser, opentelemetry.proto.collector.metrics.v1.metrics_service_pb2",
-        ])
-        .output();
-    if probe.is_ok_and(|o| o.status.success()) {
-        let mut cmd = Command::new("python3");
-        cmd.env("PYTHONPATH", &py);
-        return Some(cmd);
-    }
-    let why = "the Python parsers (run scripts/install-deps)";
-    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-        panic!("test needs {why}; under CI this is a failure");
-    }
-    eprintln!("skipped: test needs {why}");
-    None
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A plain HTTP GET; `None` while nothing answers.
 fn http_get(port: u16, path: &str) -> Option<(String, String)> {
@@ -613,42 +584,6 @@ fn prometheus_serves_concurrent_scrapes_past_idle_and_slow_clients() {
     assert_no_gprobe_programs();
 }
 
-/// Both of prometheus_client's parsers (text 0.0.4 and OpenMetrics) on the page; prints the
-/// families as JSON.
-const PROMETHEUS_BOTH_FORMATS: &str = r#"
-import json, sys
-from prometheus_client.parser import text_string_to_metric_families as text_families
-from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
-fmt, page = sys.argv[1], sys.stdin.read()
-parse = om_families if fmt == "openmetrics" else text_families
-out = []
-for f in parse(page):
-    out.append({"name": f.name, "type": f.type,
-                "samples": [[s.name, s.labels, s.value] for s in f.samples]})
-print(json.dumps(out))
-"#;
-
-fn parse_page(python: &mut Command, format: &str, page: &str) -> Vec<serde_json::Value> {
-    let parsed = python
-        .args(["-c", PROMETHEUS_BOTH_FORMATS, format])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(page.as_bytes())?;
-            child.wait_with_output()
-        })
-        .expect("run the Prometheus parser");
-    assert!(
-        parsed.status.success(),
-        "the {format} parser rejected:\n{page}\n{}",
-        text(&parsed.stderr)
-    );
-    serde_json::from_slice(&parsed.stdout).unwrap()
-}
-
 /// Maps whose natural names would make an invalid page: a repeated key name, keys named like
 /// reserved labels (`le` on a histogram, `quantile` on a summary; `__name__` is made `name`
 /// already by the metrics model), and families
@@ -760,45 +695,6 @@ fn prometheus_exposition_is_valid_for_any_map_names() {
     assert_no_gprobe_programs();
 }
 
-/// A temporary directory for one test, removed on drop.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("gprobe-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn path(&self, file: &str) -> std::path::PathBuf {
-        self.0.join(file)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// `true` when `program` runs; else skip (outside CI) or fail (under CI).
-fn have_tool(program: &str, why: &str) -> bool {
-    let ran = Command::new(program)
-        .arg("--version")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status();
-    if ran.is_ok() {
-        return true;
-    }
-    assert!(
-        !under_ci(),
-        "test needs {program} ({why}); under CI this is a failure"
-    );
-    eprintln!("skipped: test needs {program} ({why})");
-    false
-}
-
 /// A self-signed certificate for 127.0.0.1 and a web config with basic auth (user `prom`,
 /// password `secret`) in `dir`, files named relative to the config as the toolkit allows.
 fn tls_web_config(dir: &TempDir) -> std::path::PathBuf {
@@ -900,20 +796,6 @@ fn prometheus_tls_and_basic_auth() {
     let out = gprobe.stop();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_no_gprobe_programs();
-}
-
-/// `openssl` with these arguments, in `dir`; fails the test when it fails.
-fn openssl(dir: &TempDir, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(&dir.0)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        text(&out.stderr)
-    );
 }
 
 /// `client_ca_file` with `RequireAndVerifyClientCert`: a client without a certificate from
@@ -1141,96 +1023,8 @@ fn prometheus_server_scrapes_gprobe_over_tls() {
     assert_no_gprobe_programs();
 }
 
-/// An OTLP/HTTP receiver decoding each body with the official protobuf definitions; prints
-/// one JSON line per request (the path and the decoded request).
-const OTLP_RECEIVER: &str = r#"
-import json, sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from google.protobuf.json_format import MessageToDict
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse)
-
-class Handler(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        req = ExportMetricsServiceRequest()
-        req.ParseFromString(body)
-        print(json.dumps({"path": self.path, "type": self.headers["Content-Type"],
-                          "request": MessageToDict(req)}), flush=True)
-        reply = ExportMetricsServiceResponse().SerializeToString()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-    def log_message(self, *args):
-        pass
-
-server = HTTPServer(("127.0.0.1", 0), Handler)
-print(server.server_address[1], flush=True)
-server.serve_forever()
-"#;
-
-/// Lines the receiver printed, read on a thread so the test can poll them.
-struct Receiver {
-    child: std::process::Child,
-    port: u16,
-    lines: std::sync::mpsc::Receiver<String>,
-    seen: Vec<serde_json::Value>,
-}
-
-impl Receiver {
-    fn start(mut python: Command) -> Receiver {
-        let mut child = python
-            .args(["-c", OTLP_RECEIVER])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("start the OTLP receiver");
-        let lines = line_channel(child.stdout.take().unwrap());
-        let port = lines
-            .recv_timeout(Duration::from_secs(30))
-            .expect("receiver port")
-            .trim()
-            .parse()
-            .unwrap();
-        Receiver {
-            child,
-            port,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    fn take_new(&mut self) -> usize {
-        let before = self.seen.len();
-        while let Ok(line) = self.lines.try_recv() {
-            self.seen.push(serde_json::from_str(&line).unwrap());
-        }
-        self.seen.len() - before
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn metric<'a>(request: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    request["request"]["resourceMetrics"][0]["scopeMetrics"][0]["metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == name)
-        .unwrap_or_else(|| panic!("no metric {name} in {request}"))
-}
-
-fn int_of(v: &serde_json::Value) -> i64 {
-    v.as_str()
-        .map(|s| s.parse().unwrap())
-        .or_else(|| v.as_i64())
-        .unwrap_or_else(|| panic!("not an integer: {v}"))
+    find_metric(request, name).unwrap_or_else(|| panic!("no metric {name} in {request}"))
 }
 
 /// Periodic and final OTLP pushes, decoded by the official protobuf definitions: names, kinds,
@@ -1366,37 +1160,6 @@ fn otlp_pushes_decode_with_the_official_definitions() {
         .collect();
     assert_eq!(counts, [1, 0, 1, 0, 0, 0, 1]);
     assert_no_gprobe_programs();
-}
-
-/// A collector that is not there: tracing runs and ends normally, and the failed final export
-/// is said on stderr.
-#[test]
-fn otlp_collector_down_does_not_block_tracing() {
-    if !e2e_ready() {
-        return;
-    }
-    let _k = kernel_lock();
-    let url = format!("http://127.0.0.1:{}", free_port());
-    let out = run_gprobe(
-        &[
-            "-e",
-            "BEGIN { @x = count(); printf(\"ran\\n\"); exit(); }",
-            "--otlp",
-            &url,
-        ],
-        LIMIT,
-    );
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        stdout.contains("ran\n") && stdout.contains("@x: 1"),
-        "{stdout}"
-    );
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("final OTLP export") && stderr.contains("failed"),
-        "{stderr}"
-    );
 }
 
 /// A Go program known to spend its CPU in `main.burn`, profiled at 99 Hz with user stacks: the

@@ -214,7 +214,10 @@ fn http_latency_counts_equal_what_the_load_generator_sent() {
         let sent = load(version, &shop.url, "/fast,/lock,/sleep", 20);
         let out = tracing.stop();
         assert_requests_counted(&out, sent, what);
-        assert!(out.contains("@latency_us[GET, /sleep]:"), "{what}:\n{out}");
+        assert!(
+            out.contains("@latency_us[GET, /sleep, 200]:"),
+            "{what}:\n{out}"
+        );
         assert!(out.contains("@in_flight:"), "{what}:\n{out}");
     });
 }

@@ -101,6 +101,14 @@ pub enum ProbeKind {
         glob: bool,
         offset: Option<u64>,
     },
+    /// `kprobe:FUNC[+OFFSET]` / `kretprobe:FUNC`: a kernel function (`FUNC` may be a glob,
+    /// `vfs_*`). Compiled as bpftrace does; attaching needs a kernel with kprobes.
+    Kprobe {
+        ret: bool,
+        function: Name,
+        glob: bool,
+        offset: Option<u64>,
+    },
     /// A provider this tool recognises but this kernel or gprobe cannot attach (kprobe,
     /// kretprobe, kfunc, usdt, hardware, software, watchpoint, …). Kept so the checker can say
     /// exactly why ("this kernel has no kprobes") with the span.

@@ -75,17 +75,19 @@ pub enum ProviderKind {
     Tracepoint,
     Uprobe,
     Uretprobe,
+    Kprobe,
+    Kretprobe,
 }
 
 /// A set of `ProviderKind`s as a bit set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub struct Providers(pub u8);
+pub struct Providers(pub u16);
 
 impl Providers {
-    pub const ALL: Providers = Providers(0x7f);
+    pub const ALL: Providers = Providers((1 << ProviderKind::ALL.len()) - 1);
 
     pub const fn of(kinds: &[ProviderKind]) -> Providers {
-        let mut bits = 0u8;
+        let mut bits = 0u16;
         let mut i = 0;
         while i < kinds.len() {
             bits |= 1 << kinds[i] as u8;
@@ -108,12 +110,23 @@ impl Providers {
         ProviderKind::Tracepoint,
         ProviderKind::Uprobe,
         ProviderKind::Uretprobe,
+        ProviderKind::Kprobe,
+        ProviderKind::Kretprobe,
     ]);
     pub const UPROBES: Providers = Providers::of(&[ProviderKind::Uprobe, ProviderKind::Uretprobe]);
+    /// Probes on a function, user or kernel: `func`.
+    pub const FUNCTIONS: Providers = Providers::of(&[
+        ProviderKind::Uprobe,
+        ProviderKind::Uretprobe,
+        ProviderKind::Kprobe,
+        ProviderKind::Kretprobe,
+    ]);
     /// Probes whose context holds the task's registers (`pt_regs` / perf-event regs).
     pub const REGS: Providers = Providers::of(&[
         ProviderKind::Uprobe,
         ProviderKind::Uretprobe,
+        ProviderKind::Kprobe,
+        ProviderKind::Kretprobe,
         ProviderKind::Profile,
         ProviderKind::Interval,
     ]);
@@ -126,7 +139,7 @@ impl Providers {
 }
 
 impl ProviderKind {
-    pub const ALL: [ProviderKind; 7] = [
+    pub const ALL: [ProviderKind; 9] = [
         ProviderKind::Begin,
         ProviderKind::End,
         ProviderKind::Interval,
@@ -134,6 +147,8 @@ impl ProviderKind {
         ProviderKind::Tracepoint,
         ProviderKind::Uprobe,
         ProviderKind::Uretprobe,
+        ProviderKind::Kprobe,
+        ProviderKind::Kretprobe,
     ];
 
     pub fn name(self) -> &'static str {
@@ -145,6 +160,8 @@ impl ProviderKind {
             ProviderKind::Tracepoint => "tracepoint",
             ProviderKind::Uprobe => "uprobe",
             ProviderKind::Uretprobe => "uretprobe",
+            ProviderKind::Kprobe => "kprobe",
+            ProviderKind::Kretprobe => "kretprobe",
         }
     }
 }
@@ -382,9 +399,9 @@ pub static BUILTINS: [BuiltinSpec; 46] = [
         "func",
         Value,
         &[],
-        Returns::Sym { user: true },
-        Providers::UPROBES,
-        "the probed function",
+        Returns::Special,
+        Providers::FUNCTIONS,
+        "the probed function (a user symbol in uprobes, a kernel one in kprobes)",
     ),
     row(
         B::Arg(0),
@@ -392,8 +409,8 @@ pub static BUILTINS: [BuiltinSpec; 46] = [
         Value,
         &[],
         U64,
-        Providers::of(&[ProviderKind::Uprobe]),
-        "C-ABI argument N (0..9), for non-Go code",
+        Providers::of(&[ProviderKind::Uprobe, ProviderKind::Kprobe]),
+        "C-ABI argument N (0..9), for non-Go code and kernel functions",
     ),
     row(
         B::Retval,
@@ -401,7 +418,7 @@ pub static BUILTINS: [BuiltinSpec; 46] = [
         Value,
         &[],
         Returns::Special,
-        Providers::of(&[ProviderKind::Uretprobe]),
+        Providers::of(&[ProviderKind::Uretprobe, ProviderKind::Kretprobe]),
         "the probed function's (first) return value",
     ),
     row(

@@ -287,6 +287,18 @@ pub fn probe_kind(kind: &ProbeKind) -> String {
             if *glob { " glob" } else { "" },
             offset.map_or(String::new(), |o| format!(" offset={o:#x}")),
         ),
+        ProbeKind::Kprobe {
+            ret,
+            function,
+            glob,
+            offset,
+        } => format!(
+            "{} function={:?}{}{}",
+            if *ret { "kretprobe" } else { "kprobe" },
+            function.node,
+            if *glob { " glob" } else { "" },
+            offset.map_or(String::new(), |o| format!(" offset={o:#x}")),
+        ),
         ProbeKind::Unsupported { provider, parts } => format!(
             "unsupported {}:{}",
             provider.node,

@@ -80,6 +80,13 @@ pub enum Attach {
         target: UprobeTarget,
         ret: bool,
     },
+    /// A kprobe (or kretprobe) on kernel function `function` + `offset`; `function` may be a
+    /// glob (`vfs_*`), which the runtime expands against the kernel's traceable functions.
+    Kprobe {
+        function: String,
+        offset: u64,
+        ret: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,6 +16,7 @@ fn front_end(source: &str) {
     let options = Options {
         positional: vec!["1".into(), "x".into()],
         has_target: true,
+        check_only: false,
     };
     let result = gprobe_compiler::front_end(source, &NoEnv, &options);
     // Rendering is part of the contract too: spans must always be printable.
@@ -142,6 +143,7 @@ fn valid_seeds_pass() {
         let options = Options {
             positional: vec![],
             has_target: true,
+            check_only: false,
         };
         if let Err(d) = gprobe_compiler::front_end(source, &NoEnv, &options) {
             panic!(

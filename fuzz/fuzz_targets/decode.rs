@@ -55,7 +55,7 @@ fn programs() -> &'static Programs {
 struct FakeResolve;
 
 impl Resolve for FakeResolve {
-    fn stack(&self, _: StackKind, id: i64, limit: u8) -> Vec<String> {
+    fn stack(&self, _: StackKind, id: i64, limit: u8) -> gprobe_runtime::stack::Stack {
         let n = (id.unsigned_abs() % 5) as usize;
         (0..n.min(limit.max(1) as usize))
             .map(|i| format!("f{i}+{id}"))

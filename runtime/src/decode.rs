@@ -2,6 +2,7 @@
 //! merged, histogram buckets gathered, stack ids and addresses symbolized. Pure: the kernel
 //! reads happen elsewhere and arrive here as [`RawEntry`]s.
 
+use crate::stack::Stack;
 use crate::value::{MapEntry, MapSnapshot, MapValue, Value};
 use gprobe_compiler::manifest::{self, FieldKind, Layout, MapSpec};
 use gprobe_compiler::types::{AggKind, StackKind};
@@ -10,7 +11,7 @@ use gprobe_compiler::types::{AggKind, StackKind};
 /// the target's ELF symbols and /proc/kallsyms.
 pub trait Resolve {
     /// Frames of stack `id` (innermost first), at most `limit`.
-    fn stack(&self, kind: StackKind, id: i64, limit: u8) -> Vec<String>;
+    fn stack(&self, kind: StackKind, id: i64, limit: u8) -> Stack;
     /// An address as `symbol+offset`, or hex when unknown.
     fn symbol(&self, user: bool, addr: u64) -> String;
     /// A code address of the traced Go program as `function+offset` (pclntab), or hex.
@@ -29,8 +30,8 @@ pub trait Resolve {
 pub struct NoResolve;
 
 impl Resolve for NoResolve {
-    fn stack(&self, _: StackKind, _: i64, _: u8) -> Vec<String> {
-        Vec::new()
+    fn stack(&self, _: StackKind, _: i64, _: u8) -> Stack {
+        Stack::default()
     }
     fn symbol(&self, _: bool, addr: u64) -> String {
         format!("0x{addr:x}")

@@ -181,6 +181,7 @@ pub(crate) fn load(
             })?;
         let result = match program {
             Program::UProbe(p) => p.load(),
+            Program::KProbe(p) => p.load(),
             Program::RawTracePoint(p) => p.load(),
             Program::TracePoint(p) => p.load(),
             Program::PerfEvent(p) => p.load(),
@@ -382,6 +383,23 @@ impl Loaded {
                 p.attach(category, name)
                     .map_err(|e| attach_err(chain(&e)))?;
             }
+            (
+                Attach::Kprobe {
+                    function, offset, ..
+                },
+                Program::KProbe(p),
+            ) => {
+                crate::kprobe::kprobes_available().map_err(attach_err)?;
+                let functions = crate::kprobe::functions_matching(function);
+                if functions.is_empty() {
+                    return Err(attach_err(format!(
+                        "no traceable kernel function matches `{function}`"
+                    )));
+                }
+                for f in &functions {
+                    p.attach(f, *offset).map_err(|e| attach_err(chain(&e)))?;
+                }
+            }
             (Attach::Profile { hz, period_ns }, Program::PerfEvent(p)) => {
                 let policy = match (hz, period_ns) {
                     (Some(hz), _) => SamplePolicy::Frequency(*hz),
@@ -467,6 +485,7 @@ impl Loaded {
                     // Unloading cannot fail in a way we could act on; fds close on drop anyway.
                     let _ = match program {
                         Program::UProbe(p) => p.unload(),
+                        Program::KProbe(p) => p.unload(),
                         Program::TracePoint(p) => p.unload(),
                         Program::PerfEvent(p) => p.unload(),
                         _ => Ok(()),

@@ -13,11 +13,13 @@ pub mod error;
 
 mod kernel;
 pub mod kernel_types;
+mod kprobe;
 pub mod output;
 pub mod printf;
 pub mod procs;
 mod resolver;
 pub mod session;
+pub mod stack;
 pub mod symbolize;
 mod sys;
 mod target;
@@ -31,10 +33,12 @@ pub mod verifier;
 
 pub use dynamic::{NewExecutable, Recompile};
 pub use error::RuntimeError;
+pub use kprobe::kprobes_available;
 pub use output::flamegraph::FlameGraphSink;
 pub use output::json::JsonSink;
 pub use output::metrics::MapMeta;
 pub use output::otlp::OtlpSink;
+pub use output::pprof::PprofSink;
 pub use output::prometheus::PrometheusSink;
 pub use output::text::TextSink;
 pub use output::{Sink, Tee};

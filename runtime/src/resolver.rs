@@ -6,11 +6,12 @@ use crate::decode::{self, Resolve};
 use crate::output::metrics::ProcessTable;
 use crate::procs::{Binary, BinaryKey, Processes, Selector};
 use crate::session::key_of;
+use crate::stack::{Pc, PcLine, PcMapping, Stack};
 use crate::symbolize::SymbolTable;
 use crate::sys::RawMap;
 use gprobe_compiler::manifest::{self, GoProcFacts};
 use gprobe_compiler::types::StackKind;
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -33,6 +34,11 @@ pub(crate) struct Resolver {
     pub realtime_offset_ns: i64,
     /// Node-wide: every process, each value symbolized with its own.
     pub node: Option<NodeWide>,
+    /// Stacks also carry their addresses, mappings and source lines (for pprof): set only
+    /// for the snapshot a profile output takes, as it costs a lookup per address.
+    pub pcs: Cell<bool>,
+    /// The user binary's ELF headers and build id, for the mappings of `pcs`.
+    user_file: OnceCell<Option<Binary>>,
 }
 
 /// Node-wide knowledge: the process registry, and the map of Go facts the programs read (kept
@@ -256,7 +262,8 @@ impl NodeWide {
         caller_low: u64,
         limit: u8,
         go: bool,
-    ) -> Vec<String> {
+        pcs: bool,
+    ) -> Stack {
         let mut procs = self.procs.borrow_mut();
         if caller_low != 0
             && let Some(&probed) = addrs.first()
@@ -281,7 +288,14 @@ impl NodeWide {
         } else {
             limit as usize
         });
-        procs.user_frames(pid, &addrs, go)
+        Stack {
+            frames: procs.user_frames(pid, &addrs, go),
+            pcs: if pcs {
+                procs.user_pcs(pid, &addrs)
+            } else {
+                Vec::new()
+            },
+        }
     }
 }
 
@@ -350,18 +364,25 @@ impl Resolve for Resolver {
         ktime_ns.wrapping_add_signed(self.realtime_offset_ns)
     }
 
-    fn stack(&self, kind: StackKind, value: i64, limit: u8) -> Vec<String> {
+    fn stack(&self, kind: StackKind, value: i64, limit: u8) -> Stack {
         let Some((_, raw)) = self.stacks.iter().find(|(k, _)| *k == kind) else {
-            return Vec::new();
+            return Stack::default();
         };
         if let Some(node) = &self.node
             && kind != StackKind::Kernel
         {
             let (id, pid, caller) = manifest::stack_parts(value);
             let Some(addrs) = stack_addresses(raw, id) else {
-                return Vec::new();
+                return Stack::default();
             };
-            return node.frames(pid, addrs, caller, limit, kind == StackKind::Go);
+            return node.frames(
+                pid,
+                addrs,
+                caller,
+                limit,
+                kind == StackKind::Go,
+                self.pcs.get(),
+            );
         }
         let (id, caller) = if kind == StackKind::Go {
             gprobe_compiler::manifest::go_stack_parts(value)
@@ -369,7 +390,7 @@ impl Resolve for Resolver {
             (value, 0)
         };
         let Some(mut addrs) = stack_addresses(raw, id) else {
-            return Vec::new();
+            return Stack::default();
         };
         // The probed function's caller, where the kernel's walk skipped it: frame 0 is the
         // probed instruction, and one program can probe functions of both kinds (`main.*`).
@@ -385,21 +406,28 @@ impl Resolve for Resolver {
         } else {
             limit as usize
         });
+        let pcs = if self.pcs.get() {
+            self.pcs_of(kind, &addrs)
+        } else {
+            Vec::new()
+        };
         if kind == StackKind::Go
             && let Some(bin) = self.go_binary()
         {
-            return addrs
+            let frames = addrs
                 .into_iter()
                 .enumerate()
                 .flat_map(|(i, addr)| crate::symbolize::go_frames(bin, self.unbias(addr), i > 0))
                 .collect();
+            return Stack { frames, pcs };
         }
         let user = kind != StackKind::Kernel;
         let table = self.table(user);
-        addrs
+        let frames = addrs
             .into_iter()
             .map(|addr| table.format(if user { self.unbias(addr) } else { addr }))
-            .collect()
+            .collect();
+        Stack { frames, pcs }
     }
 
     fn go_pc(&self, addr: u64) -> String {
@@ -475,6 +503,68 @@ fn mapping_start(pid: u32, path: &std::path::Path) -> Option<u64> {
 }
 
 impl Resolver {
+    /// The addresses of a stack of the one traced binary (or the kernel) with their mapping
+    /// and source lines, named as [`Resolve::stack`] names them.
+    fn pcs_of(&self, kind: StackKind, addrs: &[u64]) -> Vec<Pc> {
+        addrs
+            .iter()
+            .enumerate()
+            .map(|(i, &address)| {
+                let return_address = i > 0;
+                if kind == StackKind::Kernel {
+                    let lines = self
+                        .table(false)
+                        .lookup(address)
+                        .map(|s| PcLine::symbol(&s));
+                    return Pc {
+                        address,
+                        return_address,
+                        mapping: None,
+                        lines: lines.into_iter().collect(),
+                    };
+                }
+                let pc = self.unbias(address);
+                // Go code by its pclntab (file:line, inlined calls) whatever the stack kind;
+                // the rest by ELF symbol.
+                let mut lines = self
+                    .go_binary()
+                    .map(|bin| crate::stack::go_lines(bin, pc, return_address))
+                    .unwrap_or_default();
+                if lines.is_empty() {
+                    lines.extend(self.table(true).lookup(pc).map(|s| PcLine::symbol(&s)));
+                }
+                Pc {
+                    address,
+                    return_address,
+                    mapping: self.user_mapping(pc),
+                    lines,
+                }
+            })
+            .collect()
+    }
+
+    /// The mapping (in run-time addresses) of the user binary's segment holding link-time
+    /// address `pc`.
+    fn user_mapping(&self, pc: u64) -> Option<std::sync::Arc<PcMapping>> {
+        let bin = self
+            .user_file
+            .get_or_init(|| {
+                let path = self.user_binary.clone()?;
+                Binary::open(&path, path.clone()).ok()
+            })
+            .as_ref()?;
+        let (vaddr, size, offset) = bin.segment_at(pc)?;
+        let bias = self.load_bias.get().copied().unwrap_or(0);
+        Some(std::sync::Arc::new(PcMapping {
+            start: vaddr.wrapping_add(bias),
+            limit: vaddr.wrapping_add(size).wrapping_add(bias),
+            offset,
+            file: bin.path().display().to_string(),
+            build_id: bin.build_id().unwrap_or_default().to_string(),
+            go: self.go_binary().is_some(),
+        }))
+    }
+
     /// `realtime_offset_ns`: CLOCK_REALTIME − CLOCK_MONOTONIC now.
     pub fn new(realtime_offset_ns: i64) -> Resolver {
         Resolver {

@@ -584,6 +584,15 @@ impl Session {
             .collect();
         let keep: Vec<&str> = end_programs.iter().map(String::as_str).collect();
         self.loaded.detach_except(&keep);
+        if sink.wants_profile() {
+            // Stacks with addresses and lines, before END can clear or trim the maps.
+            let stopped = std::time::Instant::now();
+            self.resolver.pcs.set(true);
+            let maps = self.user_maps();
+            self.resolver.pcs.set(false);
+            sink.profile(&maps?, stopped)
+                .map_err(RuntimeError::Output)?;
+        }
 
         let direct_ends = std::mem::take(&mut self.direct_ends);
         if self.end_trigger.is_some() {

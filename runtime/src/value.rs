@@ -10,8 +10,9 @@ pub enum Value {
     Str(String),
     /// Raw bytes from `buf()`.
     Buf(Vec<u8>),
-    /// A symbolized stack, innermost frame first (one line per frame as it should print).
-    Stack(Vec<String>),
+    /// A symbolized stack, innermost frame first (one line per frame as it should print;
+    /// addresses too when a profile output asked for them).
+    Stack(crate::stack::Stack),
     /// A symbolized address (`usym`, `ksym`).
     Sym(String),
     Tuple(Vec<Value>),

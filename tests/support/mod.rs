@@ -2,6 +2,8 @@
 //! running the `gprobe` binary, and leak checks against the real kernel.
 #![allow(dead_code)]
 
+pub mod exporters;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
@@ -379,4 +381,85 @@ pub fn wait_for_process(what: &str, matches: impl Fn(u32) -> bool) -> u32 {
         std::thread::sleep(Duration::from_millis(10));
     }
     panic!("no process {what}");
+}
+
+/// `python3` with the cached Python packages (`scripts/install-deps`), once `modules` import;
+/// `None` (skip) when they do not, outside CI (`what` says what is missing).
+pub fn python_with(modules: &str, what: &str) -> Option<Command> {
+    let py = cache_dir().join("py");
+    let probe = Command::new("python3")
+        .env("PYTHONPATH", &py)
+        .args(["-c", &format!("import {modules}")])
+        .output();
+    if probe.is_ok_and(|o| o.status.success()) {
+        let mut cmd = Command::new("python3");
+        cmd.env("PYTHONPATH", &py);
+        return Some(cmd);
+    }
+    let why = format!("{what} (run scripts/install-deps)");
+    assert!(!under_ci(), "test needs {why}; under CI this is a failure");
+    eprintln!("skipped: test needs {why}");
+    None
+}
+
+/// A temporary directory for one test, removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("gprobe-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    pub fn path(&self, file: &str) -> std::path::PathBuf {
+        self.0.join(file)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `true` when `program` runs; else skip (outside CI) or fail (under CI).
+pub fn have_tool(program: &str, why: &str) -> bool {
+    let ran = Command::new(program)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    if ran.is_ok() {
+        return true;
+    }
+    assert!(
+        !under_ci(),
+        "test needs {program} ({why}); under CI this is a failure"
+    );
+    eprintln!("skipped: test needs {program} ({why})");
+    false
+}
+
+/// `openssl` with these arguments, in `dir`; fails the test when it fails.
+pub fn openssl(dir: &TempDir, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(&dir.0)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        text(&out.stderr)
+    );
+}
+
+/// A local TCP port nothing listens on (bound, read, closed).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

@@ -23,10 +23,12 @@ pub enum Helper {
     ProbeReadUserStr = 114,
     ProbeReadKernelStr = 115,
     RingbufOutput = 130,
+    /// The probed function's address in a kprobe/kretprobe (5.15+).
+    GetFuncIp = 173,
 }
 
 impl Helper {
-    pub const ALL: [Helper; 18] = [
+    pub const ALL: [Helper; 19] = [
         Helper::MapLookupElem,
         Helper::MapUpdateElem,
         Helper::MapDeleteElem,
@@ -45,6 +47,7 @@ impl Helper {
         Helper::ProbeReadUserStr,
         Helper::ProbeReadKernelStr,
         Helper::RingbufOutput,
+        Helper::GetFuncIp,
     ];
 
     pub fn id(self) -> i32 {
@@ -76,6 +79,7 @@ impl Helper {
             Helper::ProbeReadUserStr => "bpf_probe_read_user_str",
             Helper::ProbeReadKernelStr => "bpf_probe_read_kernel_str",
             Helper::RingbufOutput => "bpf_ringbuf_output",
+            Helper::GetFuncIp => "bpf_get_func_ip",
         }
     }
 
@@ -88,6 +92,7 @@ impl Helper {
             | Helper::GetCurrentPidTgid
             | Helper::GetCurrentUidGid
             | Helper::GetCurrentTask => 0,
+            Helper::GetFuncIp => 1,
             Helper::MapLookupElem | Helper::MapDeleteElem | Helper::GetCurrentComm => 2,
             Helper::ProbeRead
             | Helper::ProbeReadStr

@@ -226,6 +226,23 @@ impl<'a> Checker<'a> {
     /// are not reported again as unknown signatures.
     fn check_binaries(&mut self, probe: &Probe) {
         for attach in &probe.attach {
+            if let ProbeKind::Kprobe { ret, .. } = &attach.kind
+                && let Err(why) = self.env.kprobes()
+            {
+                let what = if *ret { "kretprobe" } else { "kprobe" };
+                let message = format!("{what}s cannot attach on this kernel: {why}");
+                let d = if self.options.check_only {
+                    Diagnostic::warning(codes::UNSUPPORTED_PROVIDER, message)
+                } else {
+                    Diagnostic::error(codes::UNSUPPORTED_PROVIDER, message)
+                };
+                self.error(
+                    d.primary(attach.span, "needs kprobes").help(
+                        "a tracepoint often sees the same event (`gprobe -l 'tracepoint:*'`)",
+                    ),
+                );
+                continue;
+            }
             let ProbeKind::Uprobe { binary, .. } = &attach.kind else {
                 continue;
             };
@@ -321,6 +338,7 @@ impl<'a> Checker<'a> {
             ProbeKind::Tracepoint { .. }
             | ProbeKind::Profile { .. }
             | ProbeKind::Interval { .. }
+            | ProbeKind::Kprobe { .. }
                 if goid.is_some() =>
             {
                 let (b, at) = goid.unwrap_or((Builtin::Goid, attach.span));
@@ -1873,6 +1891,16 @@ impl<'a> Checker<'a> {
                 .providers
                 .first()
                 .map_or(Type::Int(IntType::U64), |p| p.retval(self.env)),
+            // The probed function's address: a kernel symbol in kprobes, a user one elsewhere.
+            Builtin::Func => Type::Sym {
+                user: !self.providers.iter().any(|p| {
+                    matches!(
+                        p.kind(),
+                        crate::builtins::ProviderKind::Kprobe
+                            | crate::builtins::ProviderKind::Kretprobe
+                    )
+                }),
+            },
             Builtin::Args | Builtin::Ret => self.args_or_ret(b, span),
             // The same pointer in the named address space (an integer stays an integer).
             Builtin::Kptr | Builtin::Uptr => match types.first() {

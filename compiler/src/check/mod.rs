@@ -35,6 +35,12 @@ pub trait Env {
     /// [`tracefs::parse_format`]). `Err` says why they are unknown.
     fn tracepoint_fields(&self, category: &str, name: &str) -> Result<Vec<Field>, String>;
 
+    /// Why kprobes cannot attach on this kernel (`Err`), e.g. one built without
+    /// CONFIG_KPROBES. `Ok` where they can, or where nobody can tell (tests).
+    fn kprobes(&self) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Every tracepoint of this kernel as (category, name), for wildcards
     /// (`tracepoint:syscalls:sys_enter_exec*`). `Err` when they cannot be listed.
     fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
@@ -184,6 +190,9 @@ pub struct Options {
     pub positional: Vec<String>,
     /// `-p PID` or `-c CMD` names the target, so uprobes may omit the binary.
     pub has_target: bool,
+    /// `--check`: what only a run would fail on (kprobes on a kernel without them) is a
+    /// warning, so a script can be checked on any machine.
+    pub check_only: bool,
 }
 
 /// What the checker learned, for lowering.

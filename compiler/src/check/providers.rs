@@ -164,6 +164,14 @@ pub fn provider(attach: &AttachPoint, options: &Options) -> Result<Box<dyn Provi
                 expanded: matches!(expansion, Some(crate::ast::Expansion::Binary { .. })),
             })
         }
+        ProbeKind::Kprobe { ret, .. } => Box::new(Simple {
+            kind: if *ret {
+                ProviderKind::Kretprobe
+            } else {
+                ProviderKind::Kprobe
+            },
+            span,
+        }),
         ProbeKind::Unsupported { provider, .. } => {
             let word = provider.node.as_str();
             let canonical = crate::syntax::unsupported_canonical(word);
@@ -173,10 +181,10 @@ pub fn provider(attach: &AttachPoint, options: &Options) -> Result<Box<dyn Provi
             )
             .primary(provider.span, "cannot attach this");
             return Err(match canonical {
-                "kprobe" | "kretprobe" | "kfunc" | "kretfunc" => d
-                    .note("this kernel has no kprobes (CONFIG_KPROBES is off)")
-                    .help("use a tracepoint (`tracepoint:syscalls:sys_enter_openat`) or a uprobe"),
-                _ => d.help("gprobe supports BEGIN, END, interval, profile, tracepoint, uprobe and uretprobe"),
+                "kfunc" | "kretfunc" => d
+                    .note("fentry/fexit probes (bpftrace's kfunc) are not compiled by gprobe yet")
+                    .help("use a kprobe (`kprobe:vfs_read`), a tracepoint or a uprobe"),
+                _ => d.help("gprobe supports BEGIN, END, interval, profile, tracepoint, kprobe, kretprobe, uprobe and uretprobe"),
             });
         }
     })

@@ -1860,6 +1860,17 @@ impl Lower<'_, '_, '_> {
         )
     }
 
+    /// Whether the context is the probed function's `pt_regs` (uprobes and kprobes).
+    fn function_regs(&self) -> bool {
+        matches!(
+            self.provider,
+            ProviderKind::Uprobe
+                | ProviderKind::Uretprobe
+                | ProviderKind::Kprobe
+                | ProviderKind::Kretprobe
+        )
+    }
+
     fn is_tracepoint_args(&self, e: &Expr) -> bool {
         self.provider == ProviderKind::Tracepoint
             && matches!(
@@ -2280,8 +2291,8 @@ impl Lower<'_, '_, '_> {
             Builtin::Rand => Val::Owned(self.call_value(Helper::GetPrandomU32, vec![])),
             Builtin::Curtask => Val::Owned(self.call_value(Helper::GetCurrentTask, vec![])),
             Builtin::Arg(n) => {
-                if !self.user_space() {
-                    return Err(unsupported(e.span, "argN outside uprobes"));
+                if !self.function_regs() {
+                    return Err(unsupported(e.span, "argN outside uprobes and kprobes"));
                 }
                 if self.go.abi_internal {
                     // Go functions: the Nth integer register of Go's ABI (a string or slice
@@ -2302,8 +2313,8 @@ impl Lower<'_, '_, '_> {
                 self.ctx_load(off, Size::DW)
             }
             Builtin::Retval => {
-                if !self.user_space() {
-                    return Err(unsupported(e.span, "retval outside uprobes"));
+                if !self.function_regs() {
+                    return Err(unsupported(e.span, "retval outside return probes"));
                 }
                 if let Some(place) = self.place(e)? {
                     return self.load_place(place, &e.ty, e.span);
@@ -2339,8 +2350,16 @@ impl Lower<'_, '_, '_> {
                 Val::Owned(id)
             }
             Builtin::Func => {
+                if !self.function_regs() {
+                    return Err(unsupported(e.span, "func outside uprobes and kprobes"));
+                }
                 if !self.user_space() {
-                    return Err(unsupported(e.span, "func outside uprobes"));
+                    // A kprobe's ip is past the breakpoint (or in a trampoline): the kernel
+                    // knows the function's own address.
+                    let ctx = self.ctx;
+                    return Ok(Val::Owned(
+                        self.call_value(Helper::GetFuncIp, vec![Operand::Reg(ctx)]),
+                    ));
                 }
                 self.ctx_load(pt_regs_offset("ip").unwrap_or(128), Size::DW)
             }
@@ -2348,8 +2367,8 @@ impl Lower<'_, '_, '_> {
                 let Some(ExprKind::Str(name)) = args.first().map(|a| &a.kind) else {
                     return Err(unsupported(e.span, "reg() without a literal register name"));
                 };
-                if !self.user_space() {
-                    return Err(unsupported(e.span, "reg() outside uprobes"));
+                if !self.function_regs() {
+                    return Err(unsupported(e.span, "reg() outside uprobes and kprobes"));
                 }
                 let off = pt_regs_offset(name).ok_or_else(|| {
                     unsupported(

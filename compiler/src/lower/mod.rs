@@ -568,6 +568,24 @@ fn attach_of(
                 },
             )
         }
+        ProbeKind::Kprobe {
+            ret,
+            function,
+            offset,
+            ..
+        } => (
+            if *ret { "kretprobe" } else { "kprobe" },
+            if *ret {
+                ProviderKind::Kretprobe
+            } else {
+                ProviderKind::Kprobe
+            },
+            Attach::Kprobe {
+                function: function.node.clone(),
+                offset: offset.unwrap_or(0),
+                ret: *ret,
+            },
+        ),
         ProbeKind::Unsupported { provider, .. } => {
             diags.push(
                 Diagnostic::error(

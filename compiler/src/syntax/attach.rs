@@ -8,10 +8,6 @@ use crate::span::{Span, Spanned};
 
 /// Providers gprobe knows but cannot attach on this kernel or yet; the message says why.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("kprobe", "kprobe"),
-    ("k", "kprobe"),
-    ("kretprobe", "kretprobe"),
-    ("kr", "kretprobe"),
     ("kfunc", "kfunc"),
     ("f", "kfunc"),
     ("fentry", "kfunc"),
@@ -134,6 +130,30 @@ pub fn probe_kind(
                 offset: offset.map(|(value, _)| value),
             }
         }
+        "kprobe" | "k" | "kretprobe" | "kr" => {
+            let ret = matches!(provider_name, "kretprobe" | "kr");
+            // `kprobe:MODULE:FUNC` names the module too; the function is what attaches.
+            expect_parts(provider_name, rest, 1, 2, span, "kprobe:vfs_read")?;
+            let function = name(&rest[rest.len() - 1]);
+            if function.node.is_empty() {
+                return Err(Diagnostic::error(codes::BAD_ATTACH, "empty function name")
+                    .primary(function.span, "name the kernel function to probe"));
+            }
+            if ret && offset.is_some() {
+                let (_, at) = offset.unwrap_or_default();
+                return Err(Diagnostic::error(
+                    codes::BAD_ATTACH,
+                    "a return probe cannot take an offset",
+                )
+                .primary(at, "remove this offset"));
+            }
+            ProbeKind::Kprobe {
+                ret,
+                glob: crate::target::has_wildcard(&function.node),
+                function,
+                offset: offset.map(|(value, _)| value),
+            }
+        }
         other => {
             if let Some((_, canonical)) = UNSUPPORTED.iter().find(|(word, _)| *word == other) {
                 let _ = canonical;
@@ -159,12 +179,13 @@ pub fn probe_kind(
         }
     };
     if let Some((_, at)) = offset
-        && !matches!(kind, ProbeKind::Uprobe { .. })
+        && !matches!(kind, ProbeKind::Uprobe { .. } | ProbeKind::Kprobe { .. })
     {
-        return Err(
-            Diagnostic::error(codes::BAD_ATTACH, "only uprobes take an offset")
-                .primary(at, "remove this"),
-        );
+        return Err(Diagnostic::error(
+            codes::BAD_ATTACH,
+            "only uprobes and kprobes take an offset",
+        )
+        .primary(at, "remove this"));
     }
     Ok(kind)
 }

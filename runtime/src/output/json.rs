@@ -415,7 +415,10 @@ mod tests {
         let record = Value::Record(vec![
             ("goid".into(), Value::Int(42)),
             ("method".into(), s("GET \"x\"")),
-            ("stack".into(), Value::Stack(vec!["main.f".into()])),
+            (
+                "stack".into(),
+                Value::Stack(vec!["main.f".to_string()].into()),
+            ),
         ]);
         let got = event("uprobe:/srv:main.h", 1_700_000_000_000_000_000, &record);
         let v = parse(&got);

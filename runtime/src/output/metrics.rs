@@ -10,11 +10,15 @@
 //! | `hist`, `lhist`    | histogram with explicit, upper-inclusive bounds that reproduce |
 //! |                    | the buckets exactly (the values are integers)                |
 //!
-//! Maps of strings, stacks and tuples are not metrics and are left out.
+//! Maps of strings, stacks and tuples are not metrics and are left out. A map a `// @metric`
+//! annotation declares ([`super::annotations`]) takes its name, unit and label names, and its
+//! values are converted to the exported unit ([`Export`]).
 
+use super::annotations::Unit;
 use super::text;
 use crate::value::{MapSnapshot, MapValue, Value};
 use gprobe_compiler::manifest::{FieldKind, Manifest, MapRole};
+use std::collections::BTreeSet;
 
 /// What an exporter needs to know about a map beyond its contents.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -25,6 +29,19 @@ pub struct MapMeta {
     pub help: Option<String>,
     /// Per key part: its label name(s). A record key has one label per field.
     pub key_labels: Vec<Vec<String>>,
+    /// Key parts (indexes) holding `host:port` text, exported as two labels (see
+    /// [`super::annotations::KeyAttribute::HostPort`]).
+    pub host_port: Vec<usize>,
+    /// A `// @metric` annotation's name and unit (see [`super::annotations`]).
+    pub export: Option<Export>,
+}
+
+/// How an annotated map is exported.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Export {
+    /// `http.server.request.duration`.
+    pub name: String,
+    pub unit: Option<Unit>,
 }
 
 impl MapMeta {
@@ -38,6 +55,8 @@ impl MapMeta {
             .map(|m| MapMeta {
                 map: m.user_name.clone().unwrap_or_else(|| m.name.clone()),
                 help: None,
+                host_port: Vec::new(),
+                export: None,
                 key_labels: m
                     .key
                     .fields
@@ -147,25 +166,67 @@ pub type Labels = Vec<(String, String)>;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Metric {
-    /// The map's name without `@` (`@` alone is `map`), made an identifier.
+    /// The annotation's name, else the map's name without `@` (`@` alone is `map`), made an
+    /// identifier.
     pub name: String,
     pub map: String,
     pub help: String,
+    /// The exported unit (`s`), empty when the map has none.
+    pub unit: String,
+    /// Named by a `// @metric` annotation: exporters use the name as it is (Prometheus adds
+    /// its unit suffix but no `gprobe_` prefix).
+    pub declared: bool,
+    /// Labels whose values are integers (integer keys, a `host:port` key's port): OTLP sends
+    /// them as int attributes (`http.response.status_code`, `server.port`, `pid`).
+    pub integer_labels: BTreeSet<String>,
     pub points: Points,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Points {
-    Counter(Vec<(Labels, i64)>),
-    Gauge(Vec<(Labels, i64)>),
+    Counter(Vec<(Labels, Number)>),
+    Gauge(Vec<(Labels, Number)>),
     Summary(Vec<(Labels, Summary)>),
     Histogram(Vec<(Labels, Histogram)>),
+}
+
+/// A counter or gauge value: the map's integer, or a converted value (`sum()` of
+/// microseconds exported in seconds).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Number {
+    Int(i64),
+    Float(f64),
+}
+
+impl Number {
+    pub fn is_negative(self) -> bool {
+        match self {
+            Number::Int(n) => n < 0,
+            Number::Float(f) => f < 0.0,
+        }
+    }
+
+    fn scaled(n: i64, unit: Option<&Unit>) -> Number {
+        match unit {
+            Some(u) if u.divisor != 1.0 => Number::Float(n as f64 / u.divisor),
+            _ => Number::Int(n),
+        }
+    }
+}
+
+impl std::fmt::Display for Number {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Number::Int(n) => write!(f, "{n}"),
+            Number::Float(x) => write!(f, "{x}"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Summary {
     pub count: u64,
-    pub sum: i64,
+    pub sum: f64,
 }
 
 /// Explicit-bounds buckets: `counts[i]` holds values in `(bounds[i-1], bounds[i]]`, the last
@@ -176,7 +237,25 @@ pub struct Histogram {
     pub counts: Vec<u64>,
     pub count: u64,
     /// The sum of the values counted.
-    pub sum: i64,
+    pub sum: f64,
+}
+
+impl Histogram {
+    /// In the annotation's exported unit. The map's values are integers that truncate what
+    /// they measure (`(nsecs - $start) / 1000` is a time in `[v, v + 1)` us), so a bucket's
+    /// bound becomes its exclusive upper edge, `bound + 1`, converted: log2's `[2, 4)` us is
+    /// `le = 4e-6` s, as the text output's `[2, 4)` says.
+    fn converted(mut self, unit: Option<&Unit>) -> Histogram {
+        if let Some(u) = unit
+            && u.divisor != 1.0
+        {
+            for b in &mut self.bounds {
+                *b = (*b + 1.0) / u.divisor;
+            }
+            self.sum /= u.divisor;
+        }
+        self
+    }
 }
 
 /// A log2 histogram with explicit bounds: bucket 0 (negatives) is `(-inf, -1]`, bucket 1 (zero)
@@ -198,7 +277,7 @@ pub fn log2_histogram(counts: &[u64], sum: i64) -> Histogram {
         bounds,
         count: counts.iter().copied().fold(0, u64::wrapping_add),
         counts: out,
-        sum,
+        sum: sum as f64,
     }
 }
 
@@ -220,7 +299,7 @@ pub fn linear_histogram(min: i64, max: i64, step: i64, counts: &[u64], sum: i64)
         bounds,
         count: counts.iter().copied().fold(0, u64::wrapping_add),
         counts: out,
-        sum,
+        sum: sum as f64,
     }
 }
 
@@ -237,19 +316,43 @@ fn label_value(v: &Value) -> String {
 /// resource attribute names; Prometheus writes `_` for `.`).
 pub type ProcessTable = std::collections::HashMap<u32, Labels>;
 
-fn labels(meta: Option<&MapMeta>, key: &[Value], procs: &ProcessTable) -> Labels {
+/// The labels of one key; names of the labels whose values are integers go into `integers`.
+fn labels(
+    meta: Option<&MapMeta>,
+    key: &[Value],
+    procs: &ProcessTable,
+    integers: &mut BTreeSet<String>,
+) -> Labels {
     let mut out = Labels::new();
+    let mut note = |name: &str, integer: bool| {
+        if integer && !integers.contains(name) {
+            integers.insert(name.to_string());
+        }
+    };
+    let integer = |v: &Value| matches!(v, Value::Int(_) | Value::Uint(_));
     for (i, part) in key.iter().enumerate() {
         let names = meta.and_then(|m| m.key_labels.get(i));
         match (part, names) {
             (Value::Tuple(items), Some(names)) if names.len() == items.len() && names.len() > 1 => {
                 for (n, v) in names.iter().zip(items) {
+                    note(n, integer(v));
                     out.push((n.clone(), label_value(v)));
                 }
             }
             (Value::Record(fields), _) => {
                 for (n, v) in fields {
+                    note(&identifier(n), integer(v));
                     out.push((identifier(n), label_value(v)));
+                }
+            }
+            (Value::Str(text), Some(names))
+                if names.len() == 2 && meta.is_some_and(|m| m.host_port.contains(&i)) =>
+            {
+                let (host, port) = host_port(text);
+                out.push((names[0].clone(), host.to_string()));
+                if let Some(port) = port {
+                    note(&names[1], true);
+                    out.push((names[1].clone(), port.to_string()));
                 }
             }
             _ => {
@@ -261,6 +364,7 @@ fn labels(meta: Option<&MapMeta>, key: &[Value], procs: &ProcessTable) -> Labels
                     ("pid", Value::Uint(pid)) => procs.get(&(*pid as u32)),
                     _ => None,
                 };
+                note(&name, integer(part));
                 out.push((name, label_value(part)));
                 // The first pid key says whose series it is (once: `@b[pid, pid]` is one process).
                 if let Some(named) = process
@@ -272,6 +376,23 @@ fn labels(meta: Option<&MapMeta>, key: &[Value], procs: &ProcessTable) -> Labels
         }
     }
     out
+}
+
+/// `host:port` → (`host`, `port`); `[::1]:80` → (`::1`, `80`); a text without a port (or
+/// whose part after the last `:` is no port number) is all host.
+pub fn host_port(text: &str) -> (&str, Option<&str>) {
+    let split = text.rsplit_once(':').filter(|(host, port)| {
+        !port.is_empty()
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && (!host.contains(':') || (host.starts_with('[') && host.ends_with(']')))
+    });
+    match split {
+        Some((host, port)) => (
+            host.trim_start_matches('[').trim_end_matches(']'),
+            Some(port),
+        ),
+        None => (text.trim_start_matches('[').trim_end_matches(']'), None),
+    }
 }
 
 fn plain_number(v: &Value) -> Option<i64> {
@@ -308,29 +429,36 @@ pub fn metrics_of_processes(
             MapValue::Plain(v) if plain_number(v).is_none() => continue,
             _ => Points::Gauge(Vec::new()),
         };
+        let unit = info.and_then(|i| i.export.as_ref()?.unit.as_ref());
+        let number = |n: i64| Number::scaled(n, unit);
+        let mut integer_labels = BTreeSet::new();
         for e in text::sorted_entries(&m.entries) {
-            let l = labels(info, &e.key, procs);
+            let l = labels(info, &e.key, procs, &mut integer_labels);
             match (&mut points, &e.value) {
-                (Points::Counter(p), MapValue::Count(n)) => p.push((l, *n as i64)),
-                (Points::Counter(p), MapValue::Sum(n)) => p.push((l, *n)),
-                (Points::Gauge(p), MapValue::Min(n) | MapValue::Max(n)) => p.push((l, *n)),
-                (Points::Gauge(p), MapValue::Avg { sum, count }) => {
-                    p.push((l, text::average(*sum, *count)))
-                }
+                (Points::Counter(p), MapValue::Count(n)) => p.push((l, Number::Int(*n as i64))),
+                (Points::Counter(p), MapValue::Sum(n)) => p.push((l, number(*n))),
+                (Points::Gauge(p), MapValue::Min(n) | MapValue::Max(n)) => p.push((l, number(*n))),
+                // Converted: the exact mean, not the text output's integer one, scaled.
+                (Points::Gauge(p), MapValue::Avg { sum, count }) => match unit {
+                    Some(u) if u.divisor != 1.0 && *count > 0 => {
+                        p.push((l, Number::Float(*sum as f64 / *count as f64 / u.divisor)))
+                    }
+                    _ => p.push((l, Number::Int(text::average(*sum, *count)))),
+                },
                 (Points::Gauge(p), MapValue::Plain(v)) => {
                     if let Some(n) = plain_number(v) {
-                        p.push((l, n));
+                        p.push((l, number(n)));
                     }
                 }
                 (Points::Summary(p), MapValue::Stats { sum, count }) => p.push((
                     l,
                     Summary {
                         count: *count,
-                        sum: *sum,
+                        sum: *sum as f64 / unit.map_or(1.0, |u| u.divisor),
                     },
                 )),
                 (Points::Histogram(p), MapValue::Hist { counts, sum }) => {
-                    p.push((l, log2_histogram(counts, *sum)))
+                    p.push((l, log2_histogram(counts, *sum).converted(unit)))
                 }
                 (
                     Points::Histogram(p),
@@ -341,21 +469,28 @@ pub fn metrics_of_processes(
                         counts,
                         sum,
                     },
-                ) => p.push((l, linear_histogram(*min, *max, *step, counts, *sum))),
+                ) => p.push((
+                    l,
+                    linear_histogram(*min, *max, *step, counts, *sum).converted(unit),
+                )),
                 _ => {}
             }
         }
         let bare = m.name.trim_start_matches('@');
+        let export = info.and_then(|i| i.export.as_ref());
         out.push(Metric {
-            name: if bare.is_empty() {
-                "map".into()
-            } else {
-                identifier(bare)
+            name: match export {
+                Some(e) => e.name.clone(),
+                None if bare.is_empty() => "map".into(),
+                None => identifier(bare),
             },
             map: m.name.clone(),
             help: info
                 .and_then(|i| i.help.clone())
                 .unwrap_or_else(|| format!("gprobe map {}", m.name)),
+            unit: unit.map(|u| u.exported.clone()).unwrap_or_default(),
+            declared: export.is_some(),
+            integer_labels,
             points,
         });
     }
@@ -437,18 +572,19 @@ mod tests {
             map: "@calls".into(),
             help: Some("Calls.".into()),
             key_labels: vec![vec!["comm".into()], vec!["arg0".into()]],
+            ..Default::default()
         }];
         let got = metrics(&maps, &meta);
         assert_eq!(got.len(), 2, "strings are not metrics");
         assert_eq!(got[0].name, "map");
-        assert_eq!(got[0].points, Points::Gauge(vec![(vec![], 9)]));
+        assert_eq!(got[0].points, Points::Gauge(vec![(vec![], Number::Int(9))]));
         assert_eq!(got[1].name, "calls");
         assert_eq!(got[1].help, "Calls.");
         assert_eq!(
             got[1].points,
             Points::Counter(vec![(
                 vec![("comm".into(), "a".into()), ("arg0".into(), "3".into())],
-                5
+                Number::Int(5)
             )])
         );
     }

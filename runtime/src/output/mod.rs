@@ -2,11 +2,13 @@
 //! [`crate::value`] types to text, so every sink (text, JSON lines, OTLP, Prometheus, flame
 //! graphs) sits beside the others without touching the runtime.
 
+pub mod annotations;
 pub mod fdout;
 pub mod flamegraph;
 pub mod json;
 pub mod metrics;
 pub mod otlp;
+pub mod pprof;
 pub mod prometheus;
 pub mod text;
 
@@ -35,6 +37,15 @@ pub trait Sink {
     }
     /// `emit(value)` from the probe named `probe`, at `ts_ns` (Unix time in nanoseconds).
     fn emit(&mut self, _probe: &str, _ts_ns: u64, _record: &Value) -> io::Result<()> {
+        Ok(())
+    }
+    /// Whether this sink wants [`Sink::profile`]: asked once, when probes are detached.
+    fn wants_profile(&self) -> bool {
+        false
+    }
+    /// Probes are detached (at `stopped`) and END has not run yet (it may print, trim or clear
+    /// maps): every user map as tracing left it, stacks with their addresses (`Stack::pcs`).
+    fn profile(&mut self, _maps: &[MapSnapshot], _stopped: std::time::Instant) -> io::Result<()> {
         Ok(())
     }
     /// Tracing stopped: the final contents of every user map (empty ones included).
@@ -98,6 +109,18 @@ impl Sink for Tee {
     }
     fn emit(&mut self, probe: &str, ts_ns: u64, record: &Value) -> io::Result<()> {
         self.each(|s| s.emit(probe, ts_ns, record))
+    }
+    fn wants_profile(&self) -> bool {
+        self.sinks.iter().any(|s| s.wants_profile())
+    }
+    fn profile(&mut self, maps: &[MapSnapshot], stopped: std::time::Instant) -> io::Result<()> {
+        self.each(|s| {
+            if s.wants_profile() {
+                s.profile(maps, stopped)
+            } else {
+                Ok(())
+            }
+        })
     }
     fn finish(&mut self, maps: &[MapSnapshot]) -> io::Result<()> {
         self.each(|s| s.finish(maps))

@@ -26,6 +26,7 @@ struct Segment {
     vaddr: u64,
     file_offset: u64,
     file_size: u64,
+    mem_size: u64,
 }
 
 pub struct Binary {
@@ -86,6 +87,7 @@ impl Binary {
                     vaddr: s.address(),
                     file_offset,
                     file_size,
+                    mem_size: s.size(),
                 }
             })
             .collect();
@@ -143,6 +145,15 @@ impl Binary {
     /// A path that reads this very inode from this process, in any namespace, even deleted.
     pub fn fd_path(&self) -> PathBuf {
         PathBuf::from(format!("/proc/self/fd/{}", self.file.as_raw_fd()))
+    }
+
+    /// The PT_LOAD segment holding link-time address `addr`: (its address, memory size, file
+    /// offset).
+    pub fn segment_at(&self, addr: u64) -> Option<(u64, u64, u64)> {
+        self.segments
+            .iter()
+            .find(|s| addr >= s.vaddr && addr - s.vaddr < s.mem_size)
+            .map(|s| (s.vaddr, s.mem_size, s.file_offset))
     }
 
     /// `.note.gnu.build-id` as hex, else Go's `.note.go.buildid` string.

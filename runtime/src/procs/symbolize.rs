@@ -4,6 +4,7 @@
 //! the process exited, as long as the registry still keeps it.
 
 use super::{Binary, Processes};
+use crate::stack::{Pc, PcLine, PcMapping};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -72,6 +73,47 @@ impl Processes {
                         .lookup(pc)
                         .unwrap_or_else(|| format!("0x{addr:x}")),
                 ]
+            })
+            .collect()
+    }
+
+    /// [`Processes::user_frames`] as addresses with their mapping and source lines (pprof).
+    pub fn user_pcs(&mut self, pid: u32, addrs: &[u64]) -> Vec<Pc> {
+        addrs
+            .iter()
+            .enumerate()
+            .map(|(i, &address)| {
+                let return_address = i > 0;
+                let mut pc = Pc {
+                    address,
+                    return_address,
+                    mapping: None,
+                    lines: Vec::new(),
+                };
+                let Some((bin, link)) = self.locate(pid, address) else {
+                    return pc;
+                };
+                pc.mapping = self.get(pid).and_then(|p| p.mapping_at(address)).map(|m| {
+                    Arc::new(PcMapping {
+                        start: m.start,
+                        limit: m.end,
+                        offset: m.offset,
+                        file: bin.path().display().to_string(),
+                        build_id: bin.build_id().unwrap_or_default().to_string(),
+                        go: bin.go().is_some(),
+                    })
+                });
+                // Go code by its pclntab (file:line, inlined calls) whatever the stack kind;
+                // the rest by ELF symbol.
+                pc.lines = bin
+                    .go()
+                    .map(|g| crate::stack::go_lines(g, link, return_address))
+                    .unwrap_or_default();
+                if pc.lines.is_empty() {
+                    pc.lines
+                        .extend(bin.symbols().lookup(link).map(|s| PcLine::symbol(&s)));
+                }
+                pc
             })
             .collect()
     }

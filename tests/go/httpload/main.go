@@ -2,6 +2,8 @@
 // can compare what it saw with what was sent. Flags: -get N (GET /a), -post N (POST /b),
 // -missing N (GET /missing → 404). It waits -delay first so a tracer can attach, or with
 // -start FILE until FILE exists (at most a minute), so a test can say when the tracer is ready.
+// With -linger it stays up that long after its requests (printing "done" first), so a tracer's
+// exporters can be asked about them while it still runs.
 package main
 
 import (
@@ -21,6 +23,7 @@ func main() {
 	missing := flag.Int("missing", 1, "GET /missing requests")
 	delay := flag.Duration("delay", 0, "sleep before starting")
 	start := flag.String("start", "", "wait until this file exists before starting")
+	linger := flag.Duration("linger", 0, "stay up this long after the requests")
 	flag.Parse()
 	time.Sleep(*delay)
 	for waited := 0; *start != "" && waited < 6000; waited++ {
@@ -65,5 +68,9 @@ func main() {
 	}
 	for i := 0; i < *missing; i++ {
 		do("GET", "/missing")
+	}
+	if *linger > 0 {
+		fmt.Println("done")
+		time.Sleep(*linger)
 	}
 }

@@ -10,6 +10,8 @@
 //!   resolved first come, first served: the later map gets `_2`, `_3`, ... Names are kept for
 //!   the whole session ([`Names`]), so a family never changes name between scrapes.
 
+#[cfg(test)]
+use super::super::metrics::Number;
 use super::super::metrics::{Histogram, Labels, Metric, Points};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -92,7 +94,11 @@ impl Names {
         if let Some(name) = self.by_map.get(&metric.map) {
             return name.clone();
         }
-        let base = metric_name(&format!("{PREFIX}{}", metric.name));
+        let base = if metric.declared {
+            metric_name(&declared_name(&metric.name, &metric.unit))
+        } else {
+            metric_name(&format!("{PREFIX}{}", metric.name))
+        };
         let mut name = base.clone();
         for n in 2.. {
             let names = claims(&name, &metric.points);
@@ -117,6 +123,32 @@ fn claims(name: &str, points: &Points) -> Vec<String> {
         Points::Histogram(_) => &["", "_bucket", "_sum", "_count", "_created"],
     };
     suffixes.iter().map(|s| format!("{name}{s}")).collect()
+}
+
+/// An annotated metric's family name, as OpenTelemetry's Prometheus compatibility rules make
+/// it: `.` (and anything else not allowed) becomes `_`, and the unit is spelt out at the end
+/// unless it is there already (`http.server.request.duration` in `s` →
+/// `http_server_request_duration_seconds`; `By` → `_bytes`). Counters get `_total` on their
+/// samples as any counter does; units in `{braces}` and `1` add nothing.
+pub fn declared_name(name: &str, unit: &str) -> String {
+    let base = metric_name(name);
+    let Some(suffix) = unit_word(unit) else {
+        return base;
+    };
+    if base.ends_with(&format!("_{suffix}")) {
+        base
+    } else {
+        format!("{base}_{suffix}")
+    }
+}
+
+/// Prometheus's word for an exported unit, when it has one.
+fn unit_word(unit: &str) -> Option<&'static str> {
+    match unit {
+        "s" => Some("seconds"),
+        "By" => Some("bytes"),
+        _ => None,
+    }
 }
 
 /// `[a-zA-Z_:][a-zA-Z0-9_:]*`: anything else becomes `_`, a leading digit gets a `_` before it.
@@ -202,8 +234,8 @@ fn label_set(labels: &Labels, extra: Option<(&str, &str)>) -> String {
     }
 }
 
-/// A bucket bound. OpenMetrics wants canonical floats (`1.0`, not `1`); text 0.0.4 keeps the
-/// integers gprobe's bounds are.
+/// A bucket bound. OpenMetrics wants floats (`1.0`, not `1`); text 0.0.4 keeps the integers
+/// gprobe's bounds are, and writes converted ones without an exponent (`0.000004`).
 fn bound(b: f64, format: Format) -> String {
     match format {
         Format::Text => format!("{b}"),
@@ -271,12 +303,19 @@ pub fn render(families: &[Family], format: Format) -> String {
             Format::OpenMetrics => {
                 let _ = writeln!(out, "# TYPE {meta_name} {kind}");
                 let _ = writeln!(out, "# HELP {meta_name} {help}");
+                // OpenMetrics ties a unit to a family whose name ends in it (a family renamed
+                // for a collision has none).
+                if let Some(word) = unit_word(&m.unit)
+                    && name.ends_with(&format!("_{word}"))
+                {
+                    let _ = writeln!(out, "# UNIT {meta_name} {word}");
+                }
             }
         }
         let om = format == Format::OpenMetrics;
         match &m.points {
             Points::Counter(p) => {
-                for (labels, v) in p.iter().filter(|(_, v)| !om || *v >= 0) {
+                for (labels, v) in p.iter().filter(|(_, v)| !om || !v.is_negative()) {
                     let _ = writeln!(out, "{name}_total{} {v}", label_set(labels, None));
                 }
             }
@@ -287,7 +326,7 @@ pub fn render(families: &[Family], format: Format) -> String {
             }
             Points::Summary(p) => {
                 for (labels, s) in p {
-                    if !om || s.sum >= 0 {
+                    if !om || s.sum >= 0.0 {
                         let _ = writeln!(out, "{name}_sum{} {}", label_set(labels, None), s.sum);
                     }
                     let _ = writeln!(out, "{name}_count{} {}", label_set(labels, None), s.count);
@@ -324,6 +363,9 @@ mod tests {
             name: map.trim_start_matches('@').into(),
             map: map.into(),
             help: "h".into(),
+            unit: String::new(),
+            declared: false,
+            integer_labels: Default::default(),
             points,
         }
     }
@@ -347,6 +389,7 @@ mod tests {
             map: "@calls".into(),
             help: Some("Calls by name.".into()),
             key_labels: vec![vec!["comm".into()]],
+            ..Default::default()
         }];
         let want = "# HELP gprobe_calls_total Calls by name.\n\
                     # TYPE gprobe_calls_total counter\n\
@@ -395,11 +438,17 @@ mod tests {
     fn openmetrics_leaves_out_negative_counter_like_values() {
         let h = metrics::log2_histogram(&[1, 1], -1);
         let families = Names::default().families(vec![
-            metric("@s", Points::Counter(vec![(vec![], -3)])),
+            metric("@s", Points::Counter(vec![(vec![], Number::Int(-3))])),
             metric("@h", Points::Histogram(vec![(vec![], h)])),
             metric(
                 "@st",
-                Points::Summary(vec![(vec![], Summary { count: 2, sum: -4 })]),
+                Points::Summary(vec![(
+                    vec![],
+                    Summary {
+                        count: 2,
+                        sum: -4.0,
+                    },
+                )]),
             ),
         ]);
         let om = render(&families, Format::OpenMetrics);
@@ -451,14 +500,14 @@ mod tests {
     fn colliding_families_get_distinct_names() {
         let mut names = Names::default();
         let families = names.families(vec![
-            metric("@a", Points::Counter(vec![(vec![], 1)])),
-            metric("@a_total", Points::Gauge(vec![(vec![], 2)])),
+            metric("@a", Points::Counter(vec![(vec![], Number::Int(1))])),
+            metric("@a_total", Points::Gauge(vec![(vec![], Number::Int(2))])),
             metric(
                 "@h",
                 Points::Histogram(vec![(vec![], metrics::log2_histogram(&[0, 1], 0))]),
             ),
-            metric("@h_count", Points::Gauge(vec![(vec![], 3)])),
-            metric("@h_count_2", Points::Gauge(vec![(vec![], 4)])),
+            metric("@h_count", Points::Gauge(vec![(vec![], Number::Int(3))])),
+            metric("@h_count_2", Points::Gauge(vec![(vec![], Number::Int(4))])),
         ]);
         let got: Vec<&str> = families.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(
@@ -472,7 +521,10 @@ mod tests {
             ]
         );
         // Kept for the session: a later scrape without `@a` still calls `@a_total` `_2`.
-        let later = names.families(vec![metric("@a_total", Points::Gauge(vec![(vec![], 2)]))]);
+        let later = names.families(vec![metric(
+            "@a_total",
+            Points::Gauge(vec![(vec![], Number::Int(2))]),
+        )]);
         assert_eq!(later[0].name, "gprobe_a_total_2");
     }
 
@@ -486,6 +538,7 @@ mod tests {
             map: "@b".into(),
             help: None,
             key_labels: vec![vec!["pid".into()], vec!["pid".into()]],
+            ..Default::default()
         }];
         assert!(
             page(&maps, &meta, Format::Text).contains("gprobe_b_total{pid=\"7\",pid_2=\"7\"} 1\n")
@@ -504,11 +557,76 @@ mod tests {
             map: "@h".into(),
             help: None,
             key_labels: vec![vec!["le".into()]],
+            ..Default::default()
         }];
         let text = page(&maps, &meta, Format::Text);
         assert!(
             text.contains("gprobe_h_bucket{key_le=\"1\",le=\"0\"} 1\n"),
             "{text}"
+        );
+    }
+
+    /// An annotated map: OpenTelemetry's name made a Prometheus one with its unit, no prefix,
+    /// bounds in seconds.
+    #[test]
+    fn declared_metrics_follow_prometheus_conventions() {
+        assert_eq!(
+            declared_name("http.server.request.duration", "s"),
+            "http_server_request_duration_seconds"
+        );
+        assert_eq!(declared_name("rx_bytes", "By"), "rx_bytes");
+        assert_eq!(
+            declared_name("http.server.requests", "{request}"),
+            "http_server_requests"
+        );
+        let mut h = metrics::log2_histogram(&[0, 0, 0, 2], 5);
+        h.bounds = vec![0.0, 1e-6, 2e-6, 4e-6];
+        h.sum = 5e-6;
+        let families = Names::default().families(vec![
+            Metric {
+                name: "http.server.request.duration".into(),
+                map: "@lat".into(),
+                help: "d".into(),
+                unit: "s".into(),
+                declared: true,
+                integer_labels: Default::default(),
+                points: Points::Histogram(vec![(
+                    vec![("http.request.method".into(), "GET".into())],
+                    h,
+                )]),
+            },
+            Metric {
+                name: "busy".into(),
+                map: "@busy".into(),
+                help: "b".into(),
+                unit: "s".into(),
+                declared: true,
+                integer_labels: Default::default(),
+                points: Points::Counter(vec![(vec![], Number::Float(1.5))]),
+            },
+        ]);
+        let text = render(&families, Format::Text);
+        assert!(
+            text.contains(
+                "# TYPE http_server_request_duration_seconds histogram\n\
+                 http_server_request_duration_seconds_bucket{http_request_method=\"GET\",le=\"0\"} 0\n\
+                 http_server_request_duration_seconds_bucket{http_request_method=\"GET\",le=\"0.000001\"} 0\n\
+                 http_server_request_duration_seconds_bucket{http_request_method=\"GET\",le=\"0.000002\"} 0\n\
+                 http_server_request_duration_seconds_bucket{http_request_method=\"GET\",le=\"0.000004\"} 2\n\
+                 http_server_request_duration_seconds_bucket{http_request_method=\"GET\",le=\"+Inf\"} 2\n\
+                 http_server_request_duration_seconds_sum{http_request_method=\"GET\"} 0.000005\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("busy_seconds_total 1.5\n"), "{text}");
+        let om = render(&families, Format::OpenMetrics);
+        assert!(
+            om.contains("# UNIT http_server_request_duration_seconds seconds\n"),
+            "{om}"
+        );
+        assert!(
+            om.contains("http_server_request_duration_seconds_bucket{http_request_method=\"GET\",le=\"4e-6\"} 2\n"),
+            "{om}"
         );
     }
 

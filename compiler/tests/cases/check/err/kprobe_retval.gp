@@ -1,0 +1,1 @@
+kprobe:vfs_read { @r = retval; }

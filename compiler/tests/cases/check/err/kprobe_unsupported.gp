@@ -1,1 +1,0 @@
-kprobe:do_sys_openat2 { @opens = count(); }

@@ -1,1 +1,0 @@
-kr:vfs_read { @r = count(); }

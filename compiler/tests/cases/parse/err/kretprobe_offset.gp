@@ -1,0 +1,1 @@
+kretprobe:vfs_read+8 { @r = count(); }
