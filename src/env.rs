@@ -1,12 +1,14 @@
 //! Facts from this machine that the checker asks for: tracepoint formats from tracefs (the
 //! runtime mounts it when missing), and everything about Go targets from their binaries (opened
 //! once per path): functions and attach offsets from `.gopclntab`, signatures from DWARF or the
-//! built-in table, runtime offsets by version, and `task_struct.thread.fsbase` from BTF.
+//! built-in table, runtime offsets by version, and kernel types (structs, enumerators,
+//! `task_struct.thread.fsbase`) from BTF.
 
 use gprobe_compiler::check::{Env, GoFunction, UprobeNeeds, tracefs};
 use gprobe_compiler::gobin::{GoBinError, GoBinary};
 use gprobe_compiler::target::{self, GoRuntime, Resolved};
 use gprobe_compiler::types::{Field, StructType};
+use gprobe_runtime::kernel_types::KernelTypes;
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +21,8 @@ pub struct SystemEnv {
     /// Binaries, least recently used first, for struct layouts reached through Go pointers.
     opened: RefCell<Vec<PathBuf>>,
     fsbase: OnceCell<Option<u64>>,
+    /// The kernel's BTF, opened on the first kernel type a program names.
+    kernel: OnceCell<Option<KernelTypes>>,
 }
 
 impl SystemEnv {
@@ -33,6 +37,7 @@ impl SystemEnv {
             binaries: RefCell::default(),
             opened: RefCell::default(),
             fsbase: OnceCell::new(),
+            kernel: OnceCell::new(),
         }
     }
 
@@ -64,6 +69,10 @@ impl SystemEnv {
             .insert(path.to_owned(), bin.clone());
         self.opened.borrow_mut().push(path.to_owned());
         bin
+    }
+
+    fn kernel(&self) -> Option<&KernelTypes> {
+        self.kernel.get_or_init(KernelTypes::open).as_ref()
     }
 
     fn go_binary(
@@ -139,6 +148,14 @@ impl Env for SystemEnv {
                 Ok(bin) => bin.struct_type(name),
                 Err(_) => None,
             })
+    }
+
+    fn kernel_struct(&self, name: &str) -> Option<StructType> {
+        self.kernel()?.struct_type(name)
+    }
+
+    fn kernel_enum(&self, name: &str) -> Option<i64> {
+        self.kernel()?.enum_value(name)
     }
 
     fn uprobe_binary(&self, binary: Option<&str>) -> Result<(), String> {

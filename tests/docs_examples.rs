@@ -114,6 +114,41 @@ const INLINE: &[(&str, &str, &str)] = &[
     ),
     (
         "docs/language.md",
+        "curtask->real_parent->pid",
+        "profile:hz:99 { @[{}, str(curtask->comm)] = count(); }",
+    ),
+    (
+        "docs/language.md",
+        "$sk->__sk_common.skc_family",
+        "tracepoint:skb:kfree_skb { $sk = (struct sock *)args->skbaddr; @[{}] = count(); }",
+    ),
+    (
+        "docs/language.md",
+        "$sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[3]",
+        "tracepoint:skb:kfree_skb { $sk = (struct sock *)args->skbaddr; @[{}] = count(); }",
+    ),
+    (
+        "docs/language.md",
+        "SKB_DROP_REASON_NOT_SPECIFIED",
+        "tracepoint:skb:kfree_skb /args->reason > {}/ { @ = count(); }",
+    ),
+    (
+        "docs/language.md",
+        "args->rqtp->tv_sec",
+        "tracepoint:syscalls:sys_enter_nanosleep { @ = {}; }",
+    ),
+    (
+        "docs/language.md",
+        "offsetof(struct task_struct, thread.fsbase)",
+        "BEGIN { printf(\"%d %d %d\\n\", {}, sizeof(struct task_struct), sizeof(curtask->comm)); }",
+    ),
+    (
+        "docs/language.md",
+        "(uint32 *)curtask + 1",
+        "BEGIN { @ = ({}) - (uint32 *)curtask; }",
+    ),
+    (
+        "docs/language.md",
         "`1_000_000`, `1e6`, durations `10ms` `5s` `250us` `3ns`",
         "BEGIN { printf(\"%d %d %d %d %d %d %d %d %d\\n\", 42, 0x1f, 0775, 1_000_000, 1e6, 10ms, 5s, 250us, 3ns); }",
     ),

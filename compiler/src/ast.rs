@@ -262,6 +262,15 @@ pub enum ExprKind {
         expr: Box<Expr>,
         index: Box<Expr>,
     },
+    /// `sizeof(TYPE)`; the checker replaces it with an `Int`.
+    SizeofType(TypeName),
+    /// `sizeof(expr)`; the checker replaces it with an `Int`.
+    SizeofExpr(Box<Expr>),
+    /// `offsetof(struct X, a.b)`; the checker replaces it with an `Int`.
+    Offsetof {
+        ty: TypeName,
+        path: Vec<Name>,
+    },
     /// `(a, b)`
     Tuple(Vec<Expr>),
     /// `(goid=goid, method=str(...))`: a record with named fields (structured events, OTLP
@@ -375,6 +384,8 @@ impl Expr {
             | ExprKind::Positional(_)
             | ExprKind::PositionalCount
             | ExprKind::Var(_)
+            | ExprKind::SizeofType(_)
+            | ExprKind::Offsetof { .. }
             | ExprKind::Ident(_) => {}
             ExprKind::Map(m) => m.keys.iter().for_each(|k| k.each(f)),
             ExprKind::Call { args, .. } | ExprKind::Builtin { args, .. } => {
@@ -382,6 +393,7 @@ impl Expr {
             }
             ExprKind::Unary { expr, .. }
             | ExprKind::Cast { expr, .. }
+            | ExprKind::SizeofExpr(expr)
             | ExprKind::Field { expr, .. } => expr.each(f),
             ExprKind::Binary { lhs, rhs, .. } => {
                 lhs.each(f);

@@ -73,6 +73,9 @@ pub enum Builtin {
     Stats,
     Hist,
     Lhist,
+    /// `kptr(p)`/`uptr(p)`: `p` as a pointer into kernel/user memory.
+    Kptr,
+    Uptr,
 }
 
 /// Probe types, as a provider sees them.
@@ -326,7 +329,7 @@ const fn row(
 }
 
 /// The table. Order matches [`index`]; a unit test keeps them in step.
-pub static BUILTINS: [BuiltinSpec; 53] = [
+pub static BUILTINS: [BuiltinSpec; 55] = [
     row(
         B::Pid,
         "pid",
@@ -816,6 +819,24 @@ pub static BUILTINS: [BuiltinSpec; 53] = [
         ALL,
         "aggregation: linear histogram",
     ),
+    row(
+        B::Kptr,
+        "kptr",
+        Call,
+        &[req("pointer", K::Int)],
+        Returns::Special,
+        ALL,
+        "the pointer, read from kernel memory (bpf_probe_read_kernel) when dereferenced",
+    ),
+    row(
+        B::Uptr,
+        "uptr",
+        Call,
+        &[req("pointer", K::Int)],
+        Returns::Special,
+        ALL,
+        "the pointer, read from user memory (bpf_probe_read_user) when dereferenced",
+    ),
 ];
 
 /// Position of a builtin's row in [`BUILTINS`]. Exhaustive, so a new variant must get a row.
@@ -874,6 +895,8 @@ const fn index(builtin: Builtin) -> usize {
         B::Stats => 50,
         B::Hist => 51,
         B::Lhist => 52,
+        B::Kptr => 53,
+        B::Uptr => 54,
     }
 }
 

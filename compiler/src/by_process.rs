@@ -138,6 +138,7 @@ fn expr(e: &mut Expr) {
         ExprKind::Builtin { args, .. } => args.iter_mut().for_each(expr),
         ExprKind::Unary { expr: inner, .. }
         | ExprKind::Cast { expr: inner, .. }
+        | ExprKind::SizeofExpr(inner)
         | ExprKind::Field { expr: inner, .. } => expr(inner),
         ExprKind::Binary { lhs, rhs, .. } => {
             expr(lhs);
@@ -159,6 +160,8 @@ fn expr(e: &mut Expr) {
         | ExprKind::Positional(_)
         | ExprKind::PositionalCount
         | ExprKind::Var(_)
+        | ExprKind::SizeofType(_)
+        | ExprKind::Offsetof { .. }
         | ExprKind::Ident(_) => {}
     }
 }

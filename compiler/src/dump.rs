@@ -45,7 +45,10 @@ pub fn type_name(ty: &Type) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Type::Ptr(inner) => format!("*{}", type_name(inner)),
+        Type::Ptr(inner, _) => format!("*{}", type_name(inner)),
+        Type::Array { elem, len } => format!("{}[{len}]", type_name(elem)),
+        Type::BitField { int, bits, .. } => format!("{}:{bits}", type_name(&Type::Int(*int))),
+        Type::Struct(s) if s.name.is_empty() => "struct (anonymous)".into(),
         Type::Struct(s) => format!("struct {}", s.name),
         Type::Named(n) => n.clone(),
         Type::GoString => "go string".into(),
@@ -205,6 +208,20 @@ impl Dumper<'_> {
                 format!("Field {}{}", if *arrow { "->" } else { "." }, name.node)
             }
             ExprKind::Index { .. } => "Index".into(),
+            ExprKind::SizeofType(t) => format!(
+                "Sizeof ({}{})",
+                t.name,
+                " *".repeat(t.pointer_depth as usize)
+            ),
+            ExprKind::SizeofExpr(_) => "Sizeof".into(),
+            ExprKind::Offsetof { ty, path } => format!(
+                "Offsetof ({}, {})",
+                ty.name,
+                path.iter()
+                    .map(|n| n.node.as_str())
+                    .collect::<Vec<_>>()
+                    .join(".")
+            ),
             ExprKind::Tuple(_) => "Tuple".into(),
             ExprKind::Record(_) => "Record".into(),
         };
@@ -216,6 +233,7 @@ impl Dumper<'_> {
             | ExprKind::Tuple(args) => args.iter().for_each(|a| d.expr(a)),
             ExprKind::Unary { expr, .. }
             | ExprKind::Cast { expr, .. }
+            | ExprKind::SizeofExpr(expr)
             | ExprKind::Field { expr, .. } => d.expr(expr),
             ExprKind::Binary { lhs, rhs, .. } => {
                 d.expr(lhs);

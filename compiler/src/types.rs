@@ -22,8 +22,21 @@ pub enum Type {
     Tuple(Vec<Type>),
     /// `(name=e, …)`
     Record(Vec<(String, Type)>),
-    /// A pointer into the probed address space (user for uprobes, kernel for tracepoints).
-    Ptr(Box<Type>),
+    /// A pointer to a value of the inner type, in the address space it says.
+    Ptr(Box<Type>, AddrSpace),
+    /// A fixed-size array in target memory (a struct member `int x[4]`): index it with `[i]`.
+    /// `char` arrays are [`Type::Str`] instead, as bpftrace prints them as strings.
+    Array {
+        elem: Box<Type>,
+        len: u32,
+    },
+    /// A bit-field member's storage: read `bits` bits from bit `shift` of the little-endian
+    /// integer `int` at the field's offset. Reading it gives `Type::Int(int)`.
+    BitField {
+        int: IntType,
+        shift: u8,
+        bits: u8,
+    },
     /// A struct in target memory, laid out by DWARF, a tracepoint format file or a built-in Go
     /// table: read fields with `.`/`->`.
     Struct(StructType),
@@ -60,6 +73,34 @@ pub enum Type {
     GoCaller,
     /// The value of an aggregation call (`count()`, `hist(x)`): only assignable to a map.
     Agg(AggKind),
+}
+
+impl Type {
+    /// Bytes a value of this type occupies in target memory (C's `sizeof`), when known.
+    pub fn memory_size(&self) -> Option<u64> {
+        Some(match self {
+            Type::Int(i) => u64::from(i.bits / 8),
+            Type::Ptr(..) => 8,
+            Type::Struct(s) => s.size,
+            Type::Str { size } | Type::Buf { size } => u64::from(*size),
+            Type::Array { elem, len } => elem.memory_size()? * u64::from(*len),
+            _ => return None,
+        })
+    }
+}
+
+/// Where a pointer points (bpftrace's AddrSpace): it picks the probe-read helper.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Default)]
+pub enum AddrSpace {
+    /// The probe's own: user memory in uprobes, else the kernel's compat read (which on x86-64
+    /// dispatches on the address, so tracepoint `char *` arguments pointing into user memory
+    /// read too).
+    #[default]
+    Default,
+    /// Kernel memory (`bpf_probe_read_kernel`): kernel structs from BTF, `curtask`.
+    Kernel,
+    /// User memory (`bpf_probe_read_user`): Go values.
+    User,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]

@@ -247,6 +247,55 @@ fn task_values_computed_once_bpf() {
     insta::assert_snapshot!(bpf);
 }
 
+fn build_with_kernel(source: &str) -> gprobe_compiler::Output {
+    let options = CompileOptions {
+        dump_bpf: true,
+        ..Default::default()
+    };
+    compile(source, &case_env::CaseEnv, &options).unwrap_or_else(|diags| {
+        panic!(
+            "{}",
+            gprobe_compiler::diag::render(&diags, "test.gp", source, false)
+        )
+    })
+}
+
+/// Kernel structs are read with `bpf_probe_read_kernel` whatever the probe; a uprobe's own
+/// pointers stay user reads.
+#[test]
+fn kernel_structs_read_kernel_memory_in_uprobes() {
+    let bpf = build_with_kernel(
+        r#"uprobe:/bin/true:main { printf("%d %s %d %d\n", curtask->real_parent->pid, curtask->comm, *(uint32 *)arg0, *kptr((uint32 *)arg1)); }"#,
+    )
+    .bpf
+    .unwrap();
+    // real_parent, its pid, comm, kptr().
+    assert_eq!(bpf.matches("bpf_probe_read_kernel").count(), 4, "{bpf}");
+    assert_eq!(bpf.matches("bpf_probe_read_user").count(), 1, "{bpf}");
+    assert!(!bpf.contains("bpf_probe_read#"), "{bpf}");
+    // In a tracepoint, `uptr()` names user memory; other pointers take the compatible read.
+    let bpf = build_with_kernel(
+        "tracepoint:syscalls:sys_enter_openat { @a = *uptr((uint32 *)args->filename); @b = *(uint32 *)args->filename; }",
+    )
+    .bpf
+    .unwrap();
+    assert_eq!(bpf.matches("bpf_probe_read_user#").count(), 1, "{bpf}");
+    assert_eq!(bpf.matches("bpf_probe_read#").count(), 1, "{bpf}");
+}
+
+/// `p + n` moves by `n` pointees, `p[i]` reads element `i`, `p - q` counts elements; a
+/// bit-field is shifted and masked out of its storage.
+#[test]
+fn pointer_arithmetic_scales_and_bitfields_mask_bpf() {
+    let bpf = build_with_kernel(
+        "tracepoint:syscalls:sys_enter_openat { $p = (uint32 *)args->filename; @a = *($p + 3); @b = $p[5]; \
+         @c = ($p + 4) - $p; @d = curtask->sched_contributes_to_load; }",
+    )
+    .bpf
+    .unwrap();
+    insta::assert_snapshot!(bpf);
+}
+
 /// `pid` and `tid` come from the same helper: one call serves both.
 #[test]
 fn pid_and_tid_share_one_call() {

@@ -407,9 +407,10 @@ fn probe_params_and_abi_from_dwarf() {
         assert_eq!(sum.params[0].ty.go_name(), "*main.pair");
         assert_eq!(
             sum.params[0].ty.to_type(),
-            gprobe_compiler::types::Type::Ptr(Box::new(gprobe_compiler::types::Type::Named(
-                "main.pair".into()
-            )))
+            gprobe_compiler::types::Type::Ptr(
+                Box::new(gprobe_compiler::types::Type::Named("main.pair".into())),
+                gprobe_compiler::types::AddrSpace::User
+            )
         );
         assert!(matches!(
             bin.params("main.nope"),
@@ -459,7 +460,10 @@ fn http_request_layout_from_dwarf_and_table_agree() {
         let url_f = req_t.fields.iter().find(|f| f.name == "URL").unwrap();
         assert_eq!(
             url_f.ty,
-            Type::Ptr(Box::new(Type::Named("net/url.URL".into())))
+            Type::Ptr(
+                Box::new(Type::Named("net/url.URL".into())),
+                gprobe_compiler::types::AddrSpace::User
+            )
         );
         let req_loc = serve.get("req").unwrap().location.clone().unwrap();
         let ArgLocation::Registers(r) = req_loc else {

@@ -1,58 +1,62 @@
-//! A small reader for the kernel's BTF (`/sys/kernel/btf/vmlinux`): just enough to find a struct
-//! member's byte offset, e.g. `task_struct.thread.fsbase`, which `goid` outside Go code needs
-//! (Go keeps g at a slot below `fs_base`: -8 unless cgo C thread locals move it). The compiler
-//! stays pure: the CLI asks this for the number.
+//! A small reader for the kernel's BTF (`/sys/kernel/btf/vmlinux`): type records found in
+//! place, and a struct member's byte offset, e.g. `task_struct.thread.fsbase`, which `goid`
+//! outside Go code needs (Go keeps g at a slot below `fs_base`: -8 unless cgo C thread locals
+//! move it). [`crate::kernel_types`] converts whole structs for the language on top of it. The
+//! compiler stays pure: the CLI asks these for what it needs.
 //!
 //! The file is ~5.5 MB. It is mapped rather than read (sysfs hands it out 4 KiB per `read`, i.e.
 //! ~1350 system calls, and a copy on the heap), and searched in place: one pass over the type
 //! records keeps only their start offsets, nothing is decoded beyond the members on the path.
 
 use gprobe_compiler::gobin::FileBytes;
+use std::borrow::Cow;
 use std::fs::File;
 
 const MAGIC: u16 = 0xeb9f;
-const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
+pub(crate) const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
 
-const KIND_INT: u32 = 1;
-const KIND_ARRAY: u32 = 3;
-const KIND_STRUCT: u32 = 4;
-const KIND_UNION: u32 = 5;
-const KIND_ENUM: u32 = 6;
+pub(crate) const KIND_INT: u32 = 1;
+pub(crate) const KIND_PTR: u32 = 2;
+pub(crate) const KIND_ARRAY: u32 = 3;
+pub(crate) const KIND_STRUCT: u32 = 4;
+pub(crate) const KIND_UNION: u32 = 5;
+pub(crate) const KIND_ENUM: u32 = 6;
+pub(crate) const KIND_FWD: u32 = 7;
 const KIND_TYPEDEF: u32 = 8;
 const KIND_VOLATILE: u32 = 9;
 const KIND_CONST: u32 = 10;
 const KIND_RESTRICT: u32 = 11;
-const KIND_FUNC_PROTO: u32 = 13;
+pub(crate) const KIND_FUNC_PROTO: u32 = 13;
 const KIND_VAR: u32 = 14;
 const KIND_DATASEC: u32 = 15;
 const KIND_DECL_TAG: u32 = 17;
 const KIND_TYPE_TAG: u32 = 18;
-const KIND_ENUM64: u32 = 19;
+pub(crate) const KIND_ENUM64: u32 = 19;
 
 /// Size of a type record's fixed part (name_off, info, size/type).
 const TYPE_HEADER: usize = 12;
 /// Size of one struct/union member (name_off, type, offset).
-const MEMBER: usize = 12;
+pub(crate) const MEMBER: usize = 12;
 
 fn u16_at(b: &[u8], off: usize) -> Option<u16> {
     Some(u16::from_le_bytes(b.get(off..off + 2)?.try_into().ok()?))
 }
 
-fn u32_at(b: &[u8], off: usize) -> Option<u32> {
+pub(crate) fn u32_at(b: &[u8], off: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(off..off + 4)?.try_into().ok()?))
 }
 
 /// One type record, borrowed from the type section.
 #[derive(Clone, Copy)]
-struct Type<'a> {
-    name_off: u32,
-    kind: u32,
-    kind_flag: bool,
-    vlen: usize,
+pub(crate) struct Type<'a> {
+    pub name_off: u32,
+    pub kind: u32,
+    pub kind_flag: bool,
+    pub vlen: usize,
     /// size (structs) or referenced type (typedef, const, ...).
-    size_or_type: u32,
+    pub size_or_type: u32,
     /// The record's variable part (members of a struct/union).
-    extra: &'a [u8],
+    pub extra: &'a [u8],
 }
 
 /// BTF borrowed from a buffer: the type section, the string section, and where each type id's
@@ -61,7 +65,7 @@ pub struct Btf<'a> {
     types: &'a [u8],
     strings: &'a [u8],
     /// Byte offset in `types` of type id `i + 1` (id 0 is `void`).
-    starts: Vec<u32>,
+    starts: Cow<'a, [u32]>,
 }
 
 impl<'a> Btf<'a> {
@@ -84,11 +88,34 @@ impl<'a> Btf<'a> {
         Some(Btf {
             types,
             strings,
-            starts,
+            starts: Cow::Owned(starts),
         })
     }
 
-    fn get(&self, id: u32) -> Option<Type<'a>> {
+    /// The record starts found by [`Btf::parse`], to view the same data again later without
+    /// another pass ([`Btf::with_starts`]).
+    pub fn into_starts(self) -> Vec<u32> {
+        self.starts.into_owned()
+    }
+
+    /// [`Btf::parse`] of `data` whose record starts are known already.
+    pub fn with_starts(data: &'a [u8], starts: &'a [u32]) -> Option<Btf<'a>> {
+        let hdr_len = u32_at(data, 4)? as usize;
+        let (type_off, type_len) = (u32_at(data, 8)? as usize, u32_at(data, 12)? as usize);
+        let (str_off, str_len) = (u32_at(data, 16)? as usize, u32_at(data, 20)? as usize);
+        Some(Btf {
+            types: data.get(hdr_len + type_off..hdr_len + type_off + type_len)?,
+            strings: data.get(hdr_len + str_off..hdr_len + str_off + str_len)?,
+            starts: Cow::Borrowed(starts),
+        })
+    }
+
+    /// How many types there are (ids `1..=count`).
+    pub(crate) fn count(&self) -> u32 {
+        self.starts.len() as u32
+    }
+
+    pub(crate) fn get(&self, id: u32) -> Option<Type<'a>> {
         let at = *self.starts.get((id as usize).checked_sub(1)?)? as usize;
         let info = u32_at(self.types, at + 4)?;
         let kind = (info >> 24) & 0x1f;
@@ -104,14 +131,14 @@ impl<'a> Btf<'a> {
         })
     }
 
-    fn name(&self, off: u32) -> &'a [u8] {
+    pub(crate) fn name(&self, off: u32) -> &'a [u8] {
         let rest = self.strings.get(off as usize..).unwrap_or_default();
         let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
         &rest[..end]
     }
 
     /// Follows typedefs and qualifiers to the underlying type id.
-    fn strip(&self, mut id: u32) -> u32 {
+    pub(crate) fn strip(&self, mut id: u32) -> u32 {
         for _ in 0..16 {
             match self.get(id) {
                 Some(t)
@@ -188,7 +215,7 @@ fn extra_len(kind: u32, vlen: usize) -> usize {
 
 /// The file's bytes: a private read-only mapping (kernels since 6.16 allow mapping vmlinux
 /// BTF), else read into memory.
-fn contents(path: &str) -> std::io::Result<FileBytes> {
+pub(crate) fn contents(path: &str) -> std::io::Result<FileBytes> {
     FileBytes::map(&File::open(path)?).or_else(|_| std::fs::read(path).map(FileBytes::Owned))
 }
 

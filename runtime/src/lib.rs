@@ -12,6 +12,7 @@ mod dynamic;
 pub mod error;
 pub mod features;
 mod kernel;
+pub mod kernel_types;
 mod kprobe;
 pub mod output;
 pub mod perf_event;

@@ -14,7 +14,7 @@ use crate::builtins::{
 use crate::diag::{Diagnostic, codes, did_you_mean};
 use crate::span::Span;
 use crate::target::{GoLocation, GoSite, PerProcessGo, Resolved};
-use crate::types::{AggKind, IntType, StackKind, Type};
+use crate::types::{AddrSpace, AggKind, IntType, StackKind, StructType, Type};
 use std::collections::HashSet;
 
 pub fn run(
@@ -988,14 +988,21 @@ impl<'a> Checker<'a> {
                     }
                     Some(b) => {
                         let mut args = Vec::new();
-                        let ty = self.builtin(b, &mut args, span);
+                        let ty = self.builtin_value(b, &mut args, span);
                         e.kind = ExprKind::Builtin { builtin: b, args };
                         ty
                     }
-                    None => {
-                        self.unknown_name(&name, span);
-                        Type::Unknown
-                    }
+                    // A kernel enumerator (`SKB_DROP_REASON_NOT_SPECIFIED`), as in bpftrace.
+                    None => match self.env.kernel_enum(&name) {
+                        Some(value) => {
+                            e.kind = ExprKind::Int(value as u64);
+                            Type::Int(IntType::I64)
+                        }
+                        None => {
+                            self.unknown_name(&name, span);
+                            Type::Unknown
+                        }
+                    },
                 }
             }
             ExprKind::Call { func, args } => {
@@ -1042,7 +1049,7 @@ impl<'a> Checker<'a> {
             }
             ExprKind::Builtin { builtin, args } => {
                 let b = *builtin;
-                self.builtin(b, args, span)
+                self.builtin_value(b, args, span)
             }
             ExprKind::Unary { op, expr } => {
                 let op = *op;
@@ -1053,6 +1060,14 @@ impl<'a> Checker<'a> {
                 let op = *op;
                 let l = self.expr(lhs);
                 let r = self.expr(rhs);
+                // Pointer arithmetic scales by the pointee's size: lowering needs its layout.
+                let (l, r) = if matches!(op, BinOp::Add | BinOp::Sub) {
+                    lhs.ty = self.resolve_named(l);
+                    rhs.ty = self.resolve_named(r);
+                    (lhs.ty.clone(), rhs.ty.clone())
+                } else {
+                    (l, r)
+                };
                 self.binary(op, l, r, lhs.span, rhs.span)
             }
             ExprKind::Ternary { cond, then, els } => {
@@ -1089,6 +1104,9 @@ impl<'a> Checker<'a> {
             }
             ExprKind::Index { expr, index } => {
                 let base = self.expr(expr);
+                // Lowering scales the index by the element's size: it needs its layout.
+                let base = self.resolve_named(base);
+                expr.ty = base.clone();
                 let index_ty = self.expr(index);
                 if !matches!(index_ty, Type::Int(_) | Type::Unknown) {
                     self.error(
@@ -1097,7 +1115,8 @@ impl<'a> Checker<'a> {
                     );
                 }
                 match base {
-                    Type::Ptr(inner) | Type::GoSlice(inner) => *inner,
+                    Type::Ptr(inner, _) | Type::GoSlice(inner) => self.element(*inner),
+                    Type::Array { elem, .. } => self.element(*elem),
                     Type::Unknown => Type::Unknown,
                     other => {
                         self.error(
@@ -1105,11 +1124,40 @@ impl<'a> Checker<'a> {
                                 codes::BAD_OPERAND,
                                 format!("cannot index {}", describe(&other)),
                             )
-                            .primary(expr.span, "not a pointer or slice"),
+                            .primary(expr.span, "not a pointer, array or slice"),
                         );
                         Type::Unknown
                     }
                 }
+            }
+            ExprKind::SizeofType(t) => {
+                let t = t.clone();
+                self.sizeof_type(&t, e)
+            }
+            ExprKind::SizeofExpr(inner) => {
+                let ty = self.expr(inner);
+                let ty = self.resolve_named(ty);
+                match ty.memory_size() {
+                    Some(n) => {
+                        e.kind = ExprKind::Int(n);
+                        Type::Int(IntType::U64)
+                    }
+                    None if ty == Type::Unknown => Type::Unknown,
+                    None => {
+                        self.error(
+                            Diagnostic::error(
+                                codes::BAD_OPERAND,
+                                format!("the size of {} is unknown", describe(&ty)),
+                            )
+                            .primary(inner.span, "sizeof of this"),
+                        );
+                        Type::Unknown
+                    }
+                }
+            }
+            ExprKind::Offsetof { ty, path } => {
+                let (ty, path) = (ty.clone(), path.clone());
+                self.offsetof(&ty, &path, e)
             }
             ExprKind::Tuple(items) => {
                 let mut types = Vec::new();
@@ -1140,6 +1188,17 @@ impl<'a> Checker<'a> {
                 Type::Record(types)
             }
         }
+    }
+
+    /// A builtin's type; with BTF, `curtask` is bpftrace's `struct task_struct *`.
+    fn builtin_value(&mut self, b: Builtin, args: &mut [Expr], span: Span) -> Type {
+        let ty = self.builtin(b, args, span);
+        if b == Builtin::Curtask
+            && let Some(task) = self.env.kernel_struct("struct task_struct")
+        {
+            return Type::Ptr(Box::new(Type::Struct(task)), AddrSpace::Kernel);
+        }
+        ty
     }
 
     fn require_value(&mut self, ty: &Type, at: Span) {
@@ -1205,9 +1264,11 @@ impl<'a> Checker<'a> {
                 signed: true,
             }),
             (UnOp::BitNot, Type::Int(_)) => ty,
-            (UnOp::Not, Type::Int(_) | Type::Ptr(_)) => bool_type(),
-            (UnOp::Deref, Type::Ptr(inner)) => match &**inner {
-                Type::Int(_) | Type::Ptr(_) => (**inner).clone(),
+            (UnOp::Not, Type::Int(_) | Type::Ptr(..)) => bool_type(),
+            (UnOp::Deref, Type::Ptr(inner, _)) => match &**inner {
+                Type::Int(_) | Type::Ptr(..) => (**inner).clone(),
+                // `(*p).field`: the struct in memory, read a field of it.
+                Type::Struct(_) | Type::Named(_) => self.resolve_named((**inner).clone()),
                 other => {
                     self.error(
                         Diagnostic::error(
@@ -1257,17 +1318,38 @@ impl<'a> Checker<'a> {
                 _ => Type::Unknown,
             };
         }
+        if matches!(op, Add | Sub)
+            && let Some((side, other)) = match (&l, &r) {
+                (Type::Int(_), v) if op == Add => Some((rs, v)),
+                (v, Type::Int(_)) => Some((ls, v)),
+                _ => None,
+            }
+            && matches!(other, Type::Struct(_) | Type::Named(_) | Type::Array { .. })
+        {
+            self.error(
+                Diagnostic::error(
+                    codes::BAD_OPERAND,
+                    format!(
+                        "pointer arithmetic needs a pointer: {} is not one",
+                        describe(other)
+                    ),
+                )
+                .primary(side, format!("this is {}", describe(other)))
+                .help("cast an address to a pointer first, e.g. `(uint8 *)addr + 1`, or read a field with `->`"),
+            );
+            return Type::Unknown;
+        }
         let result = match (op, &l, &r) {
             (
                 Eq | Ne | Lt | Le | Gt | Ge,
-                Type::Int(_) | Type::Ptr(_),
-                Type::Int(_) | Type::Ptr(_),
+                Type::Int(_) | Type::Ptr(..),
+                Type::Int(_) | Type::Ptr(..),
             ) => Some(bool_type()),
             (Eq | Ne, Type::Str { .. }, Type::Str { .. }) => Some(bool_type()),
             (And | Or, a, b) if is_integral(a) && is_integral(b) => Some(bool_type()),
-            (Add | Sub, Type::Ptr(_), Type::Int(_)) => Some(l.clone()),
-            (Add, Type::Int(_), Type::Ptr(_)) => Some(r.clone()),
-            (Sub, Type::Ptr(_), Type::Ptr(_)) => Some(Type::Int(IntType::I64)),
+            (Add | Sub, Type::Ptr(..), Type::Int(_)) => Some(l.clone()),
+            (Add, Type::Int(_), Type::Ptr(..)) => Some(r.clone()),
+            (Sub, Type::Ptr(..), Type::Ptr(..)) => Some(Type::Int(IntType::I64)),
             (
                 Add | Sub | Mul | Div | Mod | BitAnd | BitOr | BitXor | Shl | Shr,
                 Type::Int(a),
@@ -1304,6 +1386,12 @@ impl<'a> Checker<'a> {
     }
 
     fn cast(&mut self, to: &TypeName, from: Type, at: Span) -> Type {
+        // A pointer cast keeps its operand's address space (`(uint32 *)curtask` is kernel
+        // memory, as in bpftrace); an integer cast to a pointer takes the probe's.
+        let mut space = match &from {
+            Type::Ptr(_, space) => *space,
+            _ => AddrSpace::Default,
+        };
         let base = if let Some(int) = int_type(&to.name) {
             Type::Int(int)
         } else if let Some(name) = to.name.strip_prefix("struct ") {
@@ -1315,9 +1403,15 @@ impl<'a> Checker<'a> {
                 );
                 return Type::Unknown;
             }
-            match self.env.struct_type(name) {
-                Some(s) => Type::Struct(s),
-                None => Type::Named(to.name.clone()),
+            // A kernel struct (BTF) is read from kernel memory, whatever the probe.
+            if let Some(s) = self.kernel_struct(&to.name) {
+                space = AddrSpace::Kernel;
+                Type::Struct(s)
+            } else {
+                match self.env.struct_type(name) {
+                    Some(s) => Type::Struct(s),
+                    None => Type::Named(to.name.clone()),
+                }
             }
         } else {
             self.error(
@@ -1339,20 +1433,121 @@ impl<'a> Checker<'a> {
         }
         let mut ty = base;
         for _ in 0..to.pointer_depth {
-            ty = Type::Ptr(Box::new(ty));
+            ty = Type::Ptr(Box::new(ty), space);
         }
         ty
+    }
+
+    /// `sizeof(TYPE)`: `e` becomes the size, a `u64` as in bpftrace.
+    fn sizeof_type(&mut self, t: &TypeName, e: &mut Expr) -> Type {
+        let size = if t.pointer_depth > 0 {
+            Some(8)
+        } else if let Some(int) = int_type(&t.name) {
+            Some(u64::from(int.bits / 8))
+        } else {
+            self.named_struct(&t.name).map(|s| s.size)
+        };
+        match size {
+            Some(n) => {
+                e.kind = ExprKind::Int(n);
+                Type::Int(IntType::U64)
+            }
+            None => {
+                self.unknown_struct(&t.name, t.span);
+                Type::Unknown
+            }
+        }
+    }
+
+    /// `offsetof(struct X, a.b)`: `e` becomes the byte offset, a `u64`.
+    fn offsetof(&mut self, t: &TypeName, path: &[Name], e: &mut Expr) -> Type {
+        let Some(mut st) = self.named_struct(&t.name) else {
+            self.unknown_struct(&t.name, t.span);
+            return Type::Unknown;
+        };
+        let mut total = 0;
+        for (i, member) in path.iter().enumerate() {
+            let Some(f) = st.fields.iter().find(|f| f.name == member.node) else {
+                let mut d = Diagnostic::error(
+                    codes::UNKNOWN_FIELD,
+                    format!("`struct {}` has no field `{}`", st.name, member.node),
+                )
+                .primary(member.span, "unknown field");
+                let nearest = crate::names::nearest(
+                    &member.node,
+                    st.fields.iter().map(|f| f.name.as_str()),
+                    5,
+                );
+                if !nearest.is_empty() {
+                    d = d.help(format!("nearest fields: {}", nearest.join(", ")));
+                }
+                self.error(d);
+                return Type::Unknown;
+            };
+            total += f.offset;
+            if i + 1 < path.len() {
+                match self.resolve_named(f.ty.clone()) {
+                    Type::Struct(inner) => st = inner,
+                    other => {
+                        self.error(
+                            Diagnostic::error(
+                                codes::BAD_OPERAND,
+                                format!("{} has no fields", describe(&other)),
+                            )
+                            .primary(path[i + 1].span, "not a member of a struct"),
+                        );
+                        return Type::Unknown;
+                    }
+                }
+            }
+        }
+        e.kind = ExprKind::Int(total);
+        Type::Int(IntType::U64)
+    }
+
+    fn unknown_struct(&mut self, name: &str, at: Span) {
+        self.error(
+            Diagnostic::error(codes::UNKNOWN_FIELD, format!("the layout of `{name}` is unknown"))
+                .primary(at, "unknown type")
+                .note("struct layouts come from the kernel's BTF (kernel structs) and the target's DWARF (Go structs); neither has this one"),
+        );
+    }
+
+    /// An element read with `[i]`: a struct known by name gets its layout, for `.field`.
+    fn element(&self, elem: Type) -> Type {
+        self.resolve_named(elem)
+    }
+
+    /// The layout behind `Named(name)`: a kernel struct from BTF (`struct sock`), or a Go
+    /// struct (`net/url.URL`, `struct main.T` from a cast).
+    fn named_struct(&self, name: &str) -> Option<StructType> {
+        if let Some(s) = self.kernel_struct(name) {
+            return Some(s);
+        }
+        self.env.struct_type(name.trim_start_matches("struct "))
+    }
+
+    /// A kernel struct by C name; Go names (`struct main.T`, `net/url.URL`) are never asked
+    /// for, which spares a Go-only program opening the kernel's BTF.
+    fn kernel_struct(&self, name: &str) -> Option<StructType> {
+        let tag = name
+            .strip_prefix("struct ")
+            .or_else(|| name.strip_prefix("union "))?;
+        if tag.is_empty() || !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return None;
+        }
+        self.env.kernel_struct(name)
     }
 
     /// `Named` → its struct, also behind one pointer, when the environment knows the layout.
     fn resolve_named(&self, ty: Type) -> Type {
         match ty {
-            Type::Named(n) => match self.env.struct_type(n.trim_start_matches("struct ")) {
+            Type::Named(n) => match self.named_struct(&n) {
                 Some(s) => Type::Struct(s),
                 None => Type::Named(n),
             },
-            Type::Ptr(inner) if matches!(*inner, Type::Named(_)) => {
-                Type::Ptr(Box::new(self.resolve_named(*inner)))
+            Type::Ptr(inner, space) if matches!(*inner, Type::Named(_)) => {
+                Type::Ptr(Box::new(self.resolve_named(*inner)), space)
             }
             other => other,
         }
@@ -1361,17 +1556,17 @@ impl<'a> Checker<'a> {
     fn field(&mut self, base: Type, name: &Name, arrow: bool, at: Span) -> Type {
         let _ = arrow; // `.` and `->` both reach through one pointer, as in bpftrace's `args`.
         let base = match base {
-            Type::Ptr(inner) if matches!(*inner, Type::Struct(_) | Type::Named(_)) => *inner,
+            Type::Ptr(inner, _) if matches!(*inner, Type::Struct(_) | Type::Named(_)) => *inner,
             other => other,
         };
         let base = match base {
-            Type::Named(n) => match self.env.struct_type(n.trim_start_matches("struct ")) {
+            Type::Named(n) => match self.named_struct(&n) {
                 Some(s) => Type::Struct(s),
                 None => {
                     self.error(
                         Diagnostic::error(codes::UNKNOWN_FIELD, format!("the layout of `{n}` is unknown"))
                             .primary(at, "cannot read its fields")
-                            .note("struct layouts come from BTF/DWARF, which this environment does not provide"),
+                            .note("struct layouts come from the kernel's BTF (kernel structs) and the target's DWARF (Go structs); neither has this one"),
                     );
                     return Type::Unknown;
                 }
@@ -1394,15 +1589,18 @@ impl<'a> Checker<'a> {
             Type::GoString => vec![
                 (
                     "ptr".into(),
-                    Type::Ptr(Box::new(Type::Int(IntType {
-                        bits: 8,
-                        signed: false,
-                    }))),
+                    Type::Ptr(
+                        Box::new(Type::Int(IntType {
+                            bits: 8,
+                            signed: false,
+                        })),
+                        AddrSpace::User,
+                    ),
                 ),
                 ("len".into(), Type::Int(IntType::I64)),
             ],
             Type::GoSlice(elem) => vec![
-                ("ptr".into(), Type::Ptr(elem.clone())),
+                ("ptr".into(), Type::Ptr(elem.clone(), AddrSpace::User)),
                 ("len".into(), Type::Int(IntType::I64)),
                 ("cap".into(), Type::Int(IntType::I64)),
             ],
@@ -1424,7 +1622,11 @@ impl<'a> Checker<'a> {
             }
         };
         if let Some((_, ty)) = fields.iter().find(|(n, _)| *n == name.node) {
-            return ty.clone();
+            return match ty {
+                // Reading a bit-field gives its integer.
+                Type::BitField { int, .. } => Type::Int(*int),
+                other => other.clone(),
+            };
         }
         if let Type::Tuple(items) = &base {
             // Elements are numbered: no spelling suggestion, the valid range instead.
@@ -1464,6 +1666,13 @@ impl<'a> Checker<'a> {
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
+        } else if fields.len() > 20 {
+            // A kernel struct has hundreds: the nearest few.
+            let nearest =
+                crate::names::nearest(&name.node, fields.iter().map(|(n, _)| n.as_str()), 5);
+            if nearest.len() > 1 {
+                d = d.note(format!("nearest fields: {}", nearest.join(", ")));
+            }
         }
         self.error(d);
         Type::Unknown
@@ -1708,7 +1917,7 @@ impl<'a> Checker<'a> {
                 if !matches!(
                     ty,
                     Type::Int(_)
-                        | Type::Ptr(_)
+                        | Type::Ptr(..)
                         | Type::GoString
                         | Type::GoSlice(_)
                         | Type::Str { .. }
@@ -1750,6 +1959,19 @@ impl<'a> Checker<'a> {
                 }),
             },
             Builtin::Args | Builtin::Ret => self.args_or_ret(b, span),
+            // The same pointer in the named address space (an integer stays an integer).
+            Builtin::Kptr | Builtin::Uptr => match types.first() {
+                Some(Type::Ptr(inner, _)) => Type::Ptr(
+                    inner.clone(),
+                    if b == Builtin::Kptr {
+                        AddrSpace::Kernel
+                    } else {
+                        AddrSpace::User
+                    },
+                ),
+                Some(other) => other.clone(),
+                None => Type::Unknown,
+            },
             Builtin::Str | Builtin::Buf => {
                 let size = match (literals.get(1).copied().flatten(), args.len()) {
                     (Some(size), _) => size,
@@ -1980,10 +2202,10 @@ impl<'a> Checker<'a> {
             let ty = &value.ty;
             let ok = match conversion.accepts() {
                 printf::Accepts::Integer => {
-                    matches!(ty, Type::Int(_) | Type::Ptr(_) | Type::Unknown)
+                    matches!(ty, Type::Int(_) | Type::Ptr(..) | Type::Unknown)
                 }
                 printf::Accepts::Pointer => {
-                    matches!(ty, Type::Int(_) | Type::Ptr(_) | Type::Unknown)
+                    matches!(ty, Type::Int(_) | Type::Ptr(..) | Type::Unknown)
                 }
                 printf::Accepts::Buffer => {
                     matches!(ty, Type::Buf { .. } | Type::Str { .. } | Type::Unknown)
@@ -2002,7 +2224,7 @@ impl<'a> Checker<'a> {
                 );
                 if matches!(ty, Type::Str { .. } | Type::GoString) {
                     d = d.help("use `%s` for strings");
-                } else if matches!(ty, Type::Ptr(_)) && conversion.conversion == 's' {
+                } else if matches!(ty, Type::Ptr(..)) && conversion.conversion == 's' {
                     d = d.help("read the string first: `str(p)`");
                 }
                 self.error(d);

@@ -71,6 +71,23 @@ pub trait Env {
         None
     }
 
+    /// A kernel struct or union by its C name (`struct task_struct`, `union bpf_attr`), from
+    /// the kernel's BTF, for casts, `curtask`, tracepoint pointer fields and pointers inside
+    /// kernel structs. Members reached by value and pointees are `Type::Named` (resolved here
+    /// again when used: this breaks recursive types), anonymous members are flattened into
+    /// their parent, bit-fields are `Type::BitField`, `char` arrays `Type::Str`, enums integers,
+    /// pointers `AddrSpace::Kernel`. `None` when unknown.
+    fn kernel_struct(&self, _name: &str) -> Option<StructType> {
+        None
+    }
+
+    /// The value of a kernel enumerator by name (`SKB_DROP_REASON_NOT_SPECIFIED`), from BTF:
+    /// bpftrace resolves them, so scripts use them bare. `None` when unknown (kernel
+    /// `#define`s such as `TASK_RUNNING` are not in BTF, in bpftrace neither).
+    fn kernel_enum(&self, _name: &str) -> Option<i64> {
+        None
+    }
+
     /// Why uprobes cannot go into `binary` (`None`: the `-p`/`-c` target) at all — missing, not
     /// an ELF executable or shared library, built for another architecture — as the message a
     /// real run would fail with. Asked before [`Env::resolve_uprobe`]; `Ok` when they can.

@@ -1,7 +1,7 @@
 //! A pure parser of tracefs `format` files (`/sys/kernel/tracing/events/CAT/NAME/format`) into
 //! the fields `args` exposes. Reading the file is the caller's job.
 
-use crate::types::{Field, IntType, Type};
+use crate::types::{AddrSpace, Field, IntType, Type};
 
 /// The non-common fields of a tracepoint format, in order. Lines that are not `field:` lines
 /// are skipped; `common_*` fields are hidden like bpftrace does.
@@ -80,6 +80,10 @@ fn declaration(decl: &str, size: u64, signed: bool) -> (String, Type) {
             bits: 32,
             signed: false,
         })
+    } else if pointer && let Some(tag) = struct_tag(base) {
+        // `struct __kernel_timespec * rqtp`: the checker resolves the struct from BTF when
+        // `->` reads through it.
+        Type::Ptr(Box::new(Type::Named(tag)), AddrSpace::Default)
     } else if pointer {
         let pointee = if is_char {
             IntType {
@@ -92,7 +96,7 @@ fn declaration(decl: &str, size: u64, signed: bool) -> (String, Type) {
                 signed: false,
             }
         };
-        Type::Ptr(Box::new(Type::Int(pointee)))
+        Type::Ptr(Box::new(Type::Int(pointee)), AddrSpace::Default)
     } else if array && is_char {
         Type::Str { size: size as u32 }
     } else if array || !matches!(size, 1 | 2 | 4 | 8) {
@@ -106,12 +110,27 @@ fn declaration(decl: &str, size: u64, signed: bool) -> (String, Type) {
     (name, ty)
 }
 
+/// `struct NAME`/`union NAME` of a single-pointer declaration's base (`const struct sk_buff *`).
+fn struct_tag(base: &str) -> Option<String> {
+    if base.matches('*').count() != 1 {
+        return None;
+    }
+    let words: Vec<&str> = base
+        .split(|c: char| c.is_whitespace() || c == '*')
+        .filter(|w| !w.is_empty() && !matches!(*w, "const" | "volatile" | "__user"))
+        .collect();
+    match words.as_slice() {
+        [kind @ ("struct" | "union"), name] => Some(format!("{kind} {name}")),
+        _ => None,
+    }
+}
+
 /// Bytes a field type occupies in a record.
 pub fn size_of(ty: &Type) -> u64 {
     match ty {
         Type::Int(i) => u64::from(i.bits / 8),
         Type::Str { size } | Type::Buf { size } => u64::from(*size),
-        Type::Ptr(_) => 8,
+        Type::Ptr(..) => 8,
         Type::Struct(s) => s.size,
         _ => 8,
     }
@@ -166,10 +185,13 @@ print fmt: \"dfd: 0x%08lx\", ((unsigned long)(REC->dfd))
         assert_eq!(fields[2].offset, 24);
         assert_eq!(
             fields[2].ty,
-            Type::Ptr(Box::new(Type::Int(IntType {
-                bits: 8,
-                signed: true
-            })))
+            Type::Ptr(
+                Box::new(Type::Int(IntType {
+                    bits: 8,
+                    signed: true
+                })),
+                AddrSpace::Default
+            )
         );
         assert_eq!(fields[5].ty, Type::Str { size: 16 });
         assert_eq!(fields[6].ty, Type::Int(IntType::U32));

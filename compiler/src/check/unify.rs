@@ -49,13 +49,18 @@ pub fn unify(a: &Type, b: &Type) -> Option<Type> {
 
 /// A value that can be computed and compared as an integer (conditions, arithmetic).
 pub fn is_integral(ty: &Type) -> bool {
-    matches!(ty, Type::Int(_) | Type::Ptr(_) | Type::Unknown)
+    matches!(ty, Type::Int(_) | Type::Ptr(..) | Type::Unknown)
 }
 
 /// A value that can be stored in a variable, map or event and printed.
 pub fn is_storable(ty: &Type) -> bool {
     match ty {
-        Type::Void | Type::Agg(_) | Type::Struct(_) | Type::Named(_) => false,
+        Type::Void
+        | Type::Agg(_)
+        | Type::Struct(_)
+        | Type::Named(_)
+        | Type::Array { .. }
+        | Type::BitField { .. } => false,
         Type::Tuple(items) => items.iter().all(is_storable),
         Type::Record(fields) => fields.iter().all(|(_, t)| is_storable(t)),
         _ => true,

@@ -129,7 +129,7 @@ impl Assigner<'_> {
                 self.take(RegClass::Float, offset, half)
                     && self.take(RegClass::Float, offset + half, half)
             }
-            GoType::Ptr(_)
+            GoType::Ptr(..)
             | GoType::Map(_)
             | GoType::Chan(_)
             | GoType::Func(_)

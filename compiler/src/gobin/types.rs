@@ -94,7 +94,7 @@ impl GoType {
             GoType::Complex { bits } => u64::from(*bits) / 8,
             GoType::String | GoType::Interface { .. } => 16,
             GoType::Slice(_) => 24,
-            GoType::Ptr(_)
+            GoType::Ptr(..)
             | GoType::Map(_)
             | GoType::Chan(_)
             | GoType::Func(_)
@@ -154,7 +154,7 @@ impl GoType {
             GoType::String => Type::GoString,
             GoType::Slice(e) => Type::GoSlice(Box::new(e.to_type())),
             GoType::Interface { .. } => Type::GoInterface,
-            GoType::Ptr(t) => Type::Ptr(Box::new(t.to_type())),
+            GoType::Ptr(t) => Type::Ptr(Box::new(t.to_type()), crate::types::AddrSpace::User),
             GoType::Map(_) | GoType::Chan(_) | GoType::Func(_) | GoType::UnsafePointer => {
                 Type::Int(IntType::U64)
             }

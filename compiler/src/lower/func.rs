@@ -4,6 +4,7 @@ mod config;
 mod go;
 mod gocaller;
 mod helper_errors;
+mod memory;
 
 use super::layout::{self, align8};
 use super::{Module, codes};
@@ -17,7 +18,7 @@ use crate::ir::{AluOp, Base, Cond, Function, Inst, Label, Operand, VReg};
 use crate::manifest::{EventSpec, FieldKind, Layout, MapValue};
 use crate::span::Span;
 use crate::target::{GoLocation, GoRuntime, GoSite, PerProcessGo};
-use crate::types::{AggKind, StackKind, Type};
+use crate::types::{AddrSpace, AggKind, StackKind, Type};
 use go::Goroutine;
 pub(super) use go::lower_process_watch;
 use std::collections::HashMap;
@@ -281,7 +282,7 @@ impl Lower<'_, '_, '_> {
             if matches!(
                 var.ty,
                 Type::Int(_)
-                    | Type::Ptr(_)
+                    | Type::Ptr(..)
                     | Type::Sym { .. }
                     | Type::Coded(_)
                     | Type::GoPc
@@ -1269,7 +1270,7 @@ impl Lower<'_, '_, '_> {
     fn write_value(&mut self, e: &Expr, off: i16, ty: &Type) -> R<()> {
         match ty {
             Type::Int(_)
-            | Type::Ptr(_)
+            | Type::Ptr(..)
             | Type::Sym { .. }
             | Type::Coded(_)
             | Type::GoPc
@@ -1468,7 +1469,7 @@ impl Lower<'_, '_, '_> {
         if !matches!(
             v.ty,
             Type::Int(_)
-                | Type::Ptr(_)
+                | Type::Ptr(..)
                 | Type::Sym { .. }
                 | Type::Coded(_)
                 | Type::GoPc
@@ -1721,11 +1722,11 @@ impl Lower<'_, '_, '_> {
                     },
                 };
                 let buf = self.stack_addr(off);
-                let helper = if self.user_space() {
-                    Helper::ProbeReadUserStr
-                } else {
-                    Helper::ProbeReadStr
+                let space = match ptr.ty {
+                    Type::Ptr(_, space) => space,
+                    _ => AddrSpace::Default,
                 };
+                let helper = self.read_helper(space, true);
                 self.emit(Inst::Call {
                     helper,
                     args: vec![Operand::Reg(buf), len, p],
@@ -1788,6 +1789,11 @@ impl Lower<'_, '_, '_> {
                     });
                 }
                 Ok(())
+            }
+            ExprKind::Field { .. } | ExprKind::Index { .. }
+                if memory::memory_space(e).is_some() =>
+            {
+                self.write_memory_str(e, off, size)
             }
             _ => Err(unsupported(e.span, "this string expression")),
         }
@@ -2032,7 +2038,7 @@ impl Lower<'_, '_, '_> {
                 let (off, ty) = self.tracepoint_field(expr, name)?;
                 let (bytes, signed) = match &ty {
                     Type::Int(it) => (it.bits as u32 / 8, it.signed),
-                    Type::Ptr(_) => (8, false),
+                    Type::Ptr(..) => (8, false),
                     _ => return Err(unsupported(e.span, "this tracepoint field as a number")),
                 };
                 let size = Size::from_bytes(bytes)
@@ -2046,12 +2052,16 @@ impl Lower<'_, '_, '_> {
             }
             ExprKind::Field { expr, .. } if is_tuple_value(expr) => self.tuple_field_int(e),
             ExprKind::Field { expr, name, .. } => {
+                // Kernel structs and casts; Go values (user memory) take `place`.
+                if memory::memory_space(e).is_some_and(|s| s != AddrSpace::User) {
+                    return self.read_memory_int(e);
+                }
                 if let Some(place) = self.place(e)? {
                     return self.load_place(place, &e.ty, e.span);
                 }
                 // `p->f` / `s.f` on a struct in target memory.
                 let (base_ty, ptr) = match &expr.ty {
-                    Type::Ptr(inner) => (inner.as_ref().clone(), self.int(expr)?),
+                    Type::Ptr(inner, _) => (inner.as_ref().clone(), self.int(expr)?),
                     _ => return Err(unsupported(e.span, "this field access")),
                 };
                 let Type::Struct(st) = base_ty else {
@@ -2072,7 +2082,13 @@ impl Lower<'_, '_, '_> {
                 e.span,
                 "an unresolved name (the checker did not run)",
             )),
-            ExprKind::Index { .. } => Err(unsupported(e.span, "indexing")),
+            ExprKind::Index { .. } => self.read_memory_int(e),
+            ExprKind::SizeofType(_) | ExprKind::SizeofExpr(_) | ExprKind::Offsetof { .. } => {
+                Err(unsupported(
+                    e.span,
+                    "an unchecked sizeof/offsetof (the checker did not run)",
+                ))
+            }
         }
     }
 
@@ -2090,7 +2106,7 @@ impl Lower<'_, '_, '_> {
     fn read_with(&mut self, helper: Helper, ptr: Val, off: i64, ty: &Type, span: Span) -> R<Val> {
         let (bytes, signed) = match ty {
             Type::Int(it) => (it.bits as u32 / 8, it.signed),
-            Type::Ptr(_) | Type::Unknown => (8, false),
+            Type::Ptr(..) | Type::Unknown => (8, false),
             _ => return Err(unsupported(span, "reading a value of this type")),
         };
         let mark = self.sp;
@@ -2463,6 +2479,11 @@ impl Lower<'_, '_, '_> {
                 Val::Imm(0)
             }
             // The kernel keeps the time; user space formats it.
+            // Only the type changes (which helper reads through it).
+            Builtin::Kptr | Builtin::Uptr => match args.first() {
+                Some(p) => return self.int(p),
+                None => return Err(unsupported(e.span, "kptr()/uptr() without an argument")),
+            },
             Builtin::Strftime => match args.get(1) {
                 Some(nsecs) => return self.int(nsecs),
                 None => return Err(unsupported(e.span, "strftime() without a time")),
@@ -2532,9 +2553,9 @@ impl Lower<'_, '_, '_> {
                         };
                         (off, 8)
                     }
-                    Type::Struct(_) | Type::Ptr(_) => {
+                    Type::Struct(_) | Type::Ptr(..) => {
                         let st = match &expr.ty {
-                            Type::Ptr(inner) => match inner.as_ref() {
+                            Type::Ptr(inner, _) => match inner.as_ref() {
                                 Type::Struct(st) => st,
                                 _ => return Ok(None),
                             },
@@ -2548,7 +2569,7 @@ impl Lower<'_, '_, '_> {
                     }
                     _ => return Ok(None),
                 };
-                if let Type::Ptr(_) = &expr.ty {
+                if let Type::Ptr(..) = &expr.ty {
                     let p = self.int(expr)?;
                     let addr = self.owned(p);
                     return Ok(Some(Place::Mem {
@@ -2587,7 +2608,7 @@ impl Lower<'_, '_, '_> {
 
     /// An integer (or pointer) Go value from its place.
     fn load_place(&mut self, place: Place, ty: &Type, span: Span) -> R<Val> {
-        if !matches!(ty, Type::Int(_) | Type::Ptr(_)) {
+        if !matches!(ty, Type::Int(_) | Type::Ptr(..)) {
             return Err(unsupported(
                 span,
                 "this Go value as a number (read a field, e.g. `.len`, or use `str()`)",
@@ -2658,12 +2679,13 @@ impl Lower<'_, '_, '_> {
                 Ok(Val::Owned(r))
             }
             UnOp::Deref => {
-                let pointee = match &inner.ty {
-                    Type::Ptr(t) => t.as_ref().clone(),
-                    _ => Type::Int(crate::types::IntType::U64),
+                let (pointee, space) = match &inner.ty {
+                    Type::Ptr(t, space) => (t.as_ref().clone(), *space),
+                    _ => (Type::Int(crate::types::IntType::U64), AddrSpace::Default),
                 };
                 let p = self.int(inner)?;
-                self.read_target(p, 0, &pointee, e.span)
+                let helper = self.read_helper(space, false);
+                self.read_with(helper, p, 0, &pointee, e.span)
             }
         }
     }
@@ -2681,6 +2703,9 @@ impl Lower<'_, '_, '_> {
                 | BinOp::Or
         ) {
             return self.bool_value(e);
+        }
+        if let Some(v) = self.pointer_arith(e, op, lhs, rhs)? {
+            return Ok(v);
         }
         let signed = is_signed(lhs) || is_signed(rhs);
         let alu = alu_of(op, signed).ok_or_else(|| unsupported(e.span, "this operator"))?;

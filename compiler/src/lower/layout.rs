@@ -18,7 +18,7 @@ pub fn field_kind(ty: &Type) -> Option<(FieldKind, u32)> {
             },
             8,
         ),
-        Type::Ptr(_) => (
+        Type::Ptr(..) => (
             FieldKind::Int {
                 size: 8,
                 signed: false,

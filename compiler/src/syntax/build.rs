@@ -571,6 +571,39 @@ impl Builder {
             },
             Rule::var => ExprKind::Var(pair.as_str()[1..].to_string()),
             Rule::map_ref => ExprKind::Map(self.map_ref(pair)),
+            Rule::sizeof_expr => {
+                let Some(arg) = pair.into_inner().find(|p| p.as_rule() != Rule::kw_sizeof) else {
+                    return expr(ExprKind::Int(0), span);
+                };
+                if arg.as_rule() == Rule::type_name {
+                    ExprKind::SizeofType(type_name(arg))
+                } else {
+                    ExprKind::SizeofExpr(Box::new(self.expr(arg)))
+                }
+            }
+            Rule::offsetof_expr => {
+                let mut inner = pair
+                    .into_inner()
+                    .filter(|p| p.as_rule() != Rule::kw_offsetof);
+                let Some(st) = inner.next() else {
+                    return expr(ExprKind::Int(0), span);
+                };
+                let st_span = span_of(&st);
+                let ident = st.into_inner().next().map_or("", |i| i.as_str());
+                ExprKind::Offsetof {
+                    ty: TypeName {
+                        name: format!("struct {ident}"),
+                        pointer_depth: 0,
+                        span: st_span,
+                    },
+                    path: inner
+                        .map(|f| Name {
+                            node: f.as_str().to_string(),
+                            span: span_of(&f),
+                        })
+                        .collect(),
+                }
+            }
             Rule::call => {
                 let mut inner = pair.into_inner();
                 let Some(func) = inner.next() else {
@@ -789,6 +822,12 @@ fn respan(e: &mut Expr, span: Span) {
         | ExprKind::PositionalCount
         | ExprKind::Var(_)
         | ExprKind::Ident(_) => {}
+        ExprKind::SizeofType(t) => t.span = span,
+        ExprKind::SizeofExpr(inner) => respan(inner, span),
+        ExprKind::Offsetof { ty, path } => {
+            ty.span = span;
+            path.iter_mut().for_each(|n| n.span = span);
+        }
         ExprKind::Map(m) => {
             m.span = span;
             m.name.span = span;

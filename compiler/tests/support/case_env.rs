@@ -7,7 +7,7 @@
 use gprobe_compiler::check::{Env, GoFunction, Options, tracefs};
 use gprobe_compiler::names;
 use gprobe_compiler::target::{GoRuntime, Resolved};
-use gprobe_compiler::types::{Field, IntType, Type};
+use gprobe_compiler::types::{AddrSpace, Field, IntType, StructType, Type};
 use std::path::{Path, PathBuf};
 
 /// A fixed environment: one tracepoint format and one Go function, as a real system would give.
@@ -47,7 +47,189 @@ format:
 print fmt: \"filename: 0x%08lx\"
 ";
 
+/// `sys_enter_nanosleep`: a pointer to a kernel struct in user memory (naptime.bt).
+pub const NANOSLEEP_FORMAT: &str = "name: sys_enter_nanosleep
+ID: 100
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
+\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
+
+\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;
+\tfield:struct __kernel_timespec * rqtp;\toffset:16;\tsize:8;\tsigned:0;
+\tfield:struct __kernel_timespec * rmtp;\toffset:24;\tsize:8;\tsigned:0;
+
+print fmt: \"rqtp: 0x%08lx\"
+";
+
+/// `skb:kfree_skb` (tcpdrop.bt): `void *` addresses and an enum.
+pub const KFREE_SKB_FORMAT: &str = "name: kfree_skb
+ID: 101
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
+\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
+
+\tfield:void * skbaddr;\toffset:8;\tsize:8;\tsigned:0;
+\tfield:void * location;\toffset:16;\tsize:8;\tsigned:0;
+\tfield:unsigned short protocol;\toffset:32;\tsize:2;\tsigned:0;
+\tfield:enum skb_drop_reason reason;\toffset:36;\tsize:4;\tsigned:0;
+
+print fmt: \"skbaddr=%p\"
+";
+
+fn int(bits: u8, signed: bool) -> Type {
+    Type::Int(IntType { bits, signed })
+}
+
+fn field(name: &str, offset: u64, ty: Type) -> Field {
+    Field {
+        name: name.into(),
+        offset,
+        ty,
+    }
+}
+
+fn kptr(name: &str) -> Type {
+    Type::Ptr(Box::new(Type::Named(name.into())), AddrSpace::Kernel)
+}
+
+fn array(elem: Type, len: u32) -> Type {
+    Type::Array {
+        elem: Box::new(elem),
+        len,
+    }
+}
+
+/// A few kernel structs as the runtime converts them from BTF (see
+/// `gprobe_runtime::kernel_types`): members by value and pointees by name, anonymous members
+/// flattened, bit-fields, `char` arrays as strings. Offsets are made up.
+pub fn kernel_struct(name: &str) -> Option<StructType> {
+    let (size, fields) = match name {
+        "struct task_struct" => (
+            9000,
+            vec![
+                field("__state", 24, int(32, false)),
+                field("flags", 44, int(32, false)),
+                field("se", 128, Type::Named("struct sched_entity".into())),
+                field(
+                    "sched_reset_on_fork",
+                    1200,
+                    Type::BitField {
+                        int: IntType::U32,
+                        shift: 1,
+                        bits: 1,
+                    },
+                ),
+                field(
+                    "sched_contributes_to_load",
+                    1200,
+                    Type::BitField {
+                        int: IntType::U32,
+                        shift: 2,
+                        bits: 1,
+                    },
+                ),
+                field("pid", 2400, int(32, true)),
+                field("tgid", 2404, int(32, true)),
+                field("real_parent", 2416, kptr("struct task_struct")),
+                field("parent", 2424, kptr("struct task_struct")),
+                field("comm", 3000, Type::Str { size: 16 }),
+                field("thread", 5000, Type::Named("struct thread_struct".into())),
+            ],
+        ),
+        "struct sched_entity" => (
+            256,
+            vec![
+                field("vruntime", 24, int(64, false)),
+                field("cfs_rq", 200, kptr("struct cfs_rq")),
+            ],
+        ),
+        "struct cfs_rq" => (
+            512,
+            vec![
+                field("nr_queued", 16, int(32, false)),
+                field("h_nr_queued", 20, int(32, false)),
+                field("h_nr_runnable", 24, int(32, false)),
+            ],
+        ),
+        "struct thread_struct" => (64, vec![field("fsbase", 40, int(64, false))]),
+        "struct sk_buff" => (
+            232,
+            vec![
+                field("sk", 24, kptr("struct sock")),
+                field("len", 112, int(32, false)),
+            ],
+        ),
+        "struct sock" => (
+            760,
+            vec![
+                field("__sk_common", 0, Type::Named("struct sock_common".into())),
+                field("sk_rcvbuf", 300, int(32, true)),
+            ],
+        ),
+        "struct sock_common" => (
+            136,
+            vec![
+                field("skc_daddr", 0, int(32, false)),
+                field("skc_rcv_saddr", 4, int(32, false)),
+                field("skc_dport", 12, int(16, false)),
+                field("skc_num", 14, int(16, false)),
+                field("skc_family", 16, int(16, false)),
+                field("skc_state", 18, int(8, false)),
+                field("skc_v6_daddr", 56, Type::Named("struct in6_addr".into())),
+            ],
+        ),
+        "struct in6_addr" => (
+            16,
+            vec![field(
+                "in6_u",
+                0,
+                Type::Struct(StructType {
+                    name: String::new(),
+                    size: 16,
+                    fields: vec![
+                        field("u6_addr8", 0, array(int(8, false), 16)),
+                        field("u6_addr16", 0, array(int(16, false), 8)),
+                        field("u6_addr32", 0, array(int(32, false), 4)),
+                    ],
+                }),
+            )],
+        ),
+        "struct __kernel_timespec" => (
+            16,
+            vec![
+                field("tv_sec", 0, int(64, true)),
+                field("tv_nsec", 8, int(64, true)),
+            ],
+        ),
+        _ => return None,
+    };
+    Some(StructType {
+        name: name
+            .trim_start_matches("struct ")
+            .trim_start_matches("union ")
+            .into(),
+        size,
+        fields,
+    })
+}
+
 impl Env for CaseEnv {
+    fn kernel_struct(&self, name: &str) -> Option<StructType> {
+        kernel_struct(name)
+    }
+
+    fn kernel_enum(&self, name: &str) -> Option<i64> {
+        match name {
+            "SKB_DROP_REASON_NOT_SPECIFIED" => Some(2),
+            "BPF_MAP_TYPE_HASH" => Some(1),
+            _ => None,
+        }
+    }
+
     fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
         Ok([
             "sys_enter_open",
@@ -64,6 +246,8 @@ impl Env for CaseEnv {
         match (category, name) {
             ("syscalls", "sys_enter_openat") => tracefs::parse_format(OPENAT_FORMAT),
             ("syscalls", "sys_enter_open") => tracefs::parse_format(OPEN_FORMAT),
+            ("syscalls", "sys_enter_nanosleep") => tracefs::parse_format(NANOSLEEP_FORMAT),
+            ("skb", "kfree_skb") => tracefs::parse_format(KFREE_SKB_FORMAT),
             _ => Err(format!(
                 "/sys/kernel/tracing/events/{category}/{name}/format does not exist"
             )),

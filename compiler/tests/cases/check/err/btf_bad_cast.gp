@@ -1,0 +1,2 @@
+BEGIN { $t = (struct task_struct *)comm; }
+BEGIN { $t = (struct task_struct)curtask; }

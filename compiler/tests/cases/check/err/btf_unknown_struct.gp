@@ -1,0 +1,1 @@
+BEGIN { $s = (struct no_such_struct *)curtask; @x = $s->field; }

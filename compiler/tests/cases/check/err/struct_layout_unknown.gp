@@ -1,1 +1,0 @@
-BEGIN { $t = (struct task_struct *)curtask; @pid = $t->pid; }
