@@ -3,6 +3,7 @@
 
 mod builtin_docs;
 mod env;
+mod libs;
 mod patterns;
 mod recipes;
 mod report;
