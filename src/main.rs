@@ -4,6 +4,7 @@
 mod builtin_docs;
 mod env;
 mod libs;
+mod native_list;
 mod patterns;
 mod recipes;
 mod report;
@@ -667,8 +668,21 @@ fn list_go_functions(pattern: &str, rest: &str, verbose: bool) -> ExitCode {
         }
         return code;
     }
+    let resolved = libs::resolve_binary(binary, None);
+    let binary = &resolved
+        .as_ref()
+        .map_or_else(|| binary.to_owned(), |p| p.display().to_string());
     let bin = match gprobe_compiler::gobin::GoBinary::open(binary) {
         Ok(bin) => bin,
+        Err(gprobe_compiler::gobin::GoBinError::NotGo) => {
+            return match gprobe_compiler::native::NativeElf::open(binary) {
+                Ok(elf) => print_out(&native_list::listing(&elf, binary, glob, verbose)),
+                Err(e) => {
+                    eprintln!("gprobe: error: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Err(e) => {
             eprintln!("gprobe: error: {binary}: {e}");
             return ExitCode::FAILURE;

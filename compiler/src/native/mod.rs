@@ -38,6 +38,9 @@ pub struct NativeElf {
     segments: Vec<Segment>,
     /// Sorted by name, one per name (the first by address).
     symbols: Vec<NativeSymbol>,
+    /// The separate debug file (`/usr/lib/debug/.build-id/xx/yyyy.debug`, e.g. from
+    /// Debian's `-dbg`/`-dbgsym` packages): more symbols, and the DWARF.
+    debug: Option<FileBytes>,
     dwarf: OnceLock<Result<dwarf::CDwarf, String>>,
 }
 
@@ -63,6 +66,16 @@ impl NativeElf {
 
     fn from_bytes(data: FileBytes) -> Result<NativeElf, String> {
         let file = object::File::parse(&*data).map_err(|e| format!("not an ELF file: {e}"))?;
+        let debug = file
+            .build_id()
+            .ok()
+            .flatten()
+            .filter(|id| id.len() > 1)
+            .and_then(|id| {
+                let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+                let path = format!("/usr/lib/debug/.build-id/{}/{}.debug", &hex[..2], &hex[2..]);
+                FileBytes::map(&std::fs::File::open(path).ok()?).ok()
+            });
         if file.format() != object::BinaryFormat::Elf {
             return Err(format!("not an ELF file ({:?})", file.format()));
         }
@@ -78,21 +91,12 @@ impl NativeElf {
                 }
             })
             .collect();
-        let mut symbols: Vec<NativeSymbol> = file
-            .symbols()
-            .chain(file.dynamic_symbols())
-            .filter(|s| s.kind() == object::SymbolKind::Text && s.is_definition())
-            .filter(|s| s.address() != 0)
-            .filter_map(|s| {
-                Some(NativeSymbol {
-                    // `malloc@@GLIBC_2.2.5` in .dynsym: the version is not part of the name.
-                    name: s.name().ok()?.split('@').next()?.to_owned(),
-                    addr: s.address(),
-                    size: s.size(),
-                })
-            })
-            .filter(|s| !s.name.is_empty())
-            .collect();
+        let mut symbols = function_symbols(&file);
+        if let Some(debug) = &debug
+            && let Ok(dfile) = object::File::parse(&**debug)
+        {
+            symbols.extend(function_symbols(&dfile));
+        }
         symbols.sort_by(|a, b| a.name.cmp(&b.name).then(b.size.cmp(&a.size)));
         symbols.dedup_by(|a, b| a.name == b.name);
         drop(file);
@@ -101,6 +105,7 @@ impl NativeElf {
             x86_64,
             segments,
             symbols,
+            debug,
             dwarf: OnceLock::new(),
         })
     }
@@ -189,7 +194,7 @@ impl NativeElf {
 
     fn dwarf(&self) -> Result<&dwarf::CDwarf, String> {
         self.dwarf
-            .get_or_init(|| dwarf::CDwarf::load(&self.data))
+            .get_or_init(|| dwarf::CDwarf::load(self.debug.as_ref().unwrap_or(&self.data)))
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -243,6 +248,24 @@ impl NativeElf {
             results: Vec::new(),
         }
     }
+}
+
+/// Defined function symbols of `.symtab` and `.dynsym`.
+fn function_symbols(file: &object::File) -> Vec<NativeSymbol> {
+    file.symbols()
+        .chain(file.dynamic_symbols())
+        .filter(|s| s.kind() == object::SymbolKind::Text && s.is_definition())
+        .filter(|s| s.address() != 0)
+        .filter_map(|s| {
+            Some(NativeSymbol {
+                // `malloc@@GLIBC_2.2.5` in .dynsym: the version is not part of the name.
+                name: s.name().ok()?.split('@').next()?.to_owned(),
+                addr: s.address(),
+                size: s.size(),
+            })
+        })
+        .filter(|s| !s.name.is_empty())
+        .collect()
 }
 
 /// System V AMD64 (and AAPCS64) argument locations: integers and pointers in the next integer
