@@ -137,6 +137,11 @@ impl SystemEnv {
     ) -> Result<Vec<gprobe_compiler::target::GoSite>, String> {
         let elf = self.native(path);
         let elf = elf.as_ref().as_ref().map_err(Clone::clone)?;
+        if !glob && elf.symbol(function).is_none() && !values {
+            // By symbol: the run reports it with the nearest names (or that `main.work` needs
+            // a Go binary), as for a probe the checker cannot see into.
+            return Ok(Vec::new());
+        }
         let symbols: Vec<_> = if glob {
             elf.symbols()
                 .iter()
