@@ -157,7 +157,7 @@ impl NativeElf {
         }
         if !self.x86_64 {
             // Fixed-width (aarch64) instructions.
-            return if offset % 4 == 0 {
+            return if offset.is_multiple_of(4) {
                 Ok(())
             } else {
                 Err(format!(
