@@ -249,6 +249,16 @@ impl Env for SystemEnv {
     fn uprobe_binary(&self, binary: Option<&str>) -> Result<(), String> {
         let path = self.path_of(binary)?;
         match gprobe_runtime::uprobe_binary_problem(&path) {
+            // A bare name that is no file here, no program on PATH and no known library.
+            Some(_) if binary.is_some_and(|b| !b.contains('/')) && !path.exists() => Err(format!(
+                "no file, program on PATH or library named `{}` (libraries are looked up in {}the loader's cache and the standard library directories)",
+                binary.unwrap_or_default(),
+                if self.pid.is_some() {
+                    "the process's maps, "
+                } else {
+                    ""
+                }
+            )),
             Some(problem) => Err(problem),
             None => Ok(()),
         }
@@ -294,10 +304,12 @@ impl Env for SystemEnv {
             // return probes are kernel uretprobes by symbol (safe outside Go code).
             Err(_) => Ok(Resolved {
                 binary: Some(shown),
-                functions: if ret {
+                // A return probe by name stays a uretprobe by symbol; a wildcard's functions
+                // become entry sites, each a kernel uretprobe.
+                functions: if ret && !glob {
                     Vec::new()
                 } else {
-                    self.native_sites(&path, function, glob, needs.values)?
+                    self.native_sites(&path, function, glob, needs.values && !ret)?
                 },
                 go: None,
                 per_process: None,

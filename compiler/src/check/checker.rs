@@ -449,6 +449,7 @@ impl<'a> Checker<'a> {
                 caller_at_sp: false,
                 params: placeholders(&self.args),
                 results: placeholders(&self.ret),
+                native: false,
             }],
             go: None,
             per_process: Some(PerProcessGo { task_fsbase: None }),

@@ -450,8 +450,28 @@ fn go_variants<'a>(
         };
         return vec![(section_kind, target, outside_go)];
     }
-    let _ = ret;
     let single = resolved.functions.len() == 1;
+    if *ret && resolved.functions.iter().all(|s| s.native) {
+        // C code: one kernel uretprobe at every function's entry.
+        let mut offsets: Vec<u64> = resolved
+            .functions
+            .iter()
+            .flat_map(|s| s.offsets.clone())
+            .collect();
+        offsets.sort_unstable();
+        offsets.dedup();
+        let target = if offsets.len() == 1 {
+            UprobeTarget::Offset(offsets[0])
+        } else {
+            UprobeTarget::Offsets(offsets)
+        };
+        let target = Attach::Uprobe {
+            binary,
+            target,
+            ret: true,
+        };
+        return vec![("uretprobe", target, outside_go)];
+    }
     let mut out = Vec::new();
     for abi_internal in [true, false] {
         let sites: Vec<_> = resolved

@@ -246,6 +246,7 @@ impl NativeElf {
                 .map(|f| sysv_locations(f, self.x86_64))
                 .unwrap_or_default(),
             results: Vec::new(),
+            native: true,
         }
     }
 }

@@ -310,6 +310,7 @@ fn c_site(offset: u64, entry: bool) -> GoSite {
             Vec::new()
         },
         results: Vec::new(),
+        native: true,
     }
 }
 
