@@ -344,10 +344,20 @@ impl Env for SystemEnv {
         let file_offset = elf
             .vaddr_to_file_offset(vaddr)
             .ok_or_else(|| format!("{vaddr:#x} is not in the file"))?;
+        let mut site = elf.site(&sym.name, file_offset, None);
+        // Inside a Go function: Go code (never a kernel uretprobe), `goid` through the thread
+        // pointer (R14 may not hold g at every instruction, e.g. in assembly).
+        let go = match &*self.open(&path) {
+            Ok(bin) => {
+                site.native = false;
+                Some(target::go_runtime(bin))
+            }
+            Err(_) => None,
+        };
         Ok(Resolved {
             binary: Some(path.display().to_string()),
-            functions: vec![elf.site(&sym.name, file_offset, None)],
-            go: None,
+            functions: vec![site],
+            go,
             per_process: None,
         })
     }

@@ -413,3 +413,60 @@ fn listing_c_functions_with_arguments() {
         format!("uprobe:{p}:visit\n    struct outer* o\n    const char* msg\n")
     );
 }
+
+/// The address of instruction `n` (0-based) of `function` in `binary`, from objdump.
+fn instruction_address(binary: &Path, function: &str, n: usize) -> u64 {
+    let dis = Command::new("objdump")
+        .args(["-d", "--no-show-raw-insn"])
+        .arg(binary)
+        .output()
+        .expect("objdump");
+    let head = format!("<{function}>:");
+    let line = text(&dis.stdout)
+        .lines()
+        .skip_while(|l| !l.ends_with(&head))
+        .nth(1 + n)
+        .expect("instruction")
+        .to_owned();
+    let addr = line.split(':').next().expect("address").trim();
+    u64::from_str_radix(addr, 16).expect("hex address")
+}
+
+/// `func+OFFSET` inside a Go function: a plain uprobe at that instruction, `goid` read through
+/// the thread pointer; an offset inside an instruction is refused there too.
+#[test]
+fn go_function_offset() {
+    if !ready() {
+        return;
+    }
+    let work = go_target("work", "1.19", &[]);
+    let w = s(&work);
+    let entry = instruction_address(&work, "main.work", 0);
+    let second = instruction_address(&work, "main.work", 1);
+    let off = second - entry;
+    let _k = kernel_lock();
+    let out = gprobe_ok(
+        &[
+            "-e",
+            &format!("uprobe:{w}:main.work+{off} {{ @[goid > 0] = count(); }}"),
+            "-c",
+            &format!("{w} -n 5 -q"),
+        ],
+        LONG,
+    );
+    assert_eq!(map_lines(&out, "@").get("1"), Some(&5), "{out}");
+    let bad = run_gprobe(
+        &[
+            "--check",
+            "-e",
+            &format!("uprobe:{w}:main.work+{} {{ @ = count(); }}", off - 1),
+        ],
+        LONG,
+    );
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("is inside the"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
