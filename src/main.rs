@@ -630,7 +630,7 @@ fn list(cli: &Cli) -> ExitCode {
         .iter()
         .find_map(|p| pattern.strip_prefix(p))
     {
-        return list_go_functions(pattern, rest, cli.verbose);
+        return list_go_functions(pattern, rest, cli.verbose, cli.pid());
     }
     match gprobe_runtime::list_tracepoints(pattern, cli.verbose) {
         Ok(text) => print_out(&text),
@@ -644,7 +644,7 @@ fn list(cli: &Cli) -> ExitCode {
 /// `-l 'uprobe:./srv:net/http.*'`: the Go functions of a binary from its pclntab (so stripped
 /// binaries list the same), one `uprobe:BIN:NAME` per line, names unquoted; with `-v` each
 /// followed by its parameters and results (`args.NAME TYPE`, `ret.NAME TYPE`).
-fn list_go_functions(pattern: &str, rest: &str, verbose: bool) -> ExitCode {
+fn list_go_functions(pattern: &str, rest: &str, verbose: bool, pid: Option<u32>) -> ExitCode {
     let Some((binary, glob)) = rest.split_once(':') else {
         eprintln!(
             "gprobe: error: `{pattern}` needs a binary and a function pattern, e.g. uprobe:./srv:main.*"
@@ -661,6 +661,7 @@ fn list_go_functions(pattern: &str, rest: &str, verbose: bool) -> ExitCode {
                 &format!("uprobe:{path}:{glob}"),
                 &format!("{path}:{glob}"),
                 verbose,
+                None,
             ) != ExitCode::SUCCESS
             {
                 code = ExitCode::FAILURE;
@@ -668,7 +669,8 @@ fn list_go_functions(pattern: &str, rest: &str, verbose: bool) -> ExitCode {
         }
         return code;
     }
-    let resolved = libs::resolve_binary(binary, None);
+    // `libc`, `libfoo` (with -p: as the process maps it), `bash`: as a probe finds them.
+    let resolved = libs::resolve_binary(binary, pid);
     let binary = &resolved
         .as_ref()
         .map_or_else(|| binary.to_owned(), |p| p.display().to_string());

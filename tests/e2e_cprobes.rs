@@ -373,9 +373,12 @@ fn own_library_by_path_and_by_soname_through_maps() {
         ],
         LONG,
     );
+    // Listed through the same maps.
+    let listed = gprobe_ok(&["-l", "uprobe:libcfoo:foo*", "-p", &pid], LONG);
     let _ = child.kill();
     let _ = child.wait();
     assert!(out.lines().any(|l| l == "a=3 b=7"), "{out}");
+    assert_eq!(listed, format!("uprobe:{l}:foo_mul\n"));
     // Without -p the soname is unknown to the loader's cache: a spanned diagnostic.
     let bad = run_gprobe(
         &["--check", "-e", "uprobe:libcfoo:foo_mul { @ = count(); }"],
