@@ -6,6 +6,7 @@
 
 use gprobe_compiler::check::{Env, GoFunction, UprobeNeeds, tracefs};
 use gprobe_compiler::gobin::{GoBinError, GoBinary};
+use gprobe_compiler::native::{self, NativeElf};
 use gprobe_compiler::target::{self, GoRuntime, Resolved};
 use gprobe_compiler::types::{Field, StructType};
 use gprobe_runtime::kernel_types::KernelTypes;
@@ -17,12 +18,16 @@ use std::rc::Rc;
 pub struct SystemEnv {
     /// The executable of `-p PID` or `-c CMD`, when given.
     target: Option<PathBuf>,
+    /// `-p PID`: its libraries are found by soname through its maps.
+    pid: Option<u32>,
     binaries: RefCell<HashMap<PathBuf, Rc<Result<GoBinary, GoBinError>>>>,
     /// Binaries, least recently used first, for struct layouts reached through Go pointers.
     opened: RefCell<Vec<PathBuf>>,
     fsbase: OnceCell<Option<u64>>,
     /// The kernel's BTF, opened on the first kernel type a program names.
     kernel: OnceCell<Option<KernelTypes>>,
+    /// Binaries that are not Go (C, shared libraries), opened once per path.
+    natives: RefCell<HashMap<PathBuf, Rc<Result<NativeElf, String>>>>,
 }
 
 impl SystemEnv {
@@ -34,6 +39,8 @@ impl SystemEnv {
         };
         SystemEnv {
             target,
+            pid,
+            natives: RefCell::default(),
             binaries: RefCell::default(),
             opened: RefCell::default(),
             fsbase: OnceCell::new(),
@@ -43,7 +50,10 @@ impl SystemEnv {
 
     fn path_of(&self, binary: Option<&str>) -> Result<PathBuf, String> {
         match binary {
-            Some(b) => Ok(PathBuf::from(b)),
+            // `libc`, `libssl`, `bash`: as bpftrace finds them.
+            Some(b) => {
+                Ok(crate::libs::resolve_binary(b, self.pid).unwrap_or_else(|| PathBuf::from(b)))
+            }
             None => self
                 .target
                 .clone()
@@ -75,6 +85,33 @@ impl SystemEnv {
         self.kernel.get_or_init(KernelTypes::open).as_ref()
     }
 
+    /// The non-Go ELF at `path`, opened once.
+    fn native(&self, path: &Path) -> Rc<Result<NativeElf, String>> {
+        if let Some(b) = self.natives.borrow().get(path) {
+            return b.clone();
+        }
+        let bin = Rc::new(NativeElf::open(path));
+        self.natives
+            .borrow_mut()
+            .insert(path.to_owned(), bin.clone());
+        bin
+    }
+
+    /// A C function's signature from the DWARF of non-Go `path`.
+    fn c_function(&self, path: &Path, function: &str) -> Result<GoFunction, String> {
+        let elf = self.native(path);
+        let elf = elf.as_ref().as_ref().map_err(Clone::clone)?;
+        let f = elf.function(function)?;
+        Ok(GoFunction {
+            params: f.params.into_iter().map(|p| (p.name, p.ty)).collect(),
+            results: f
+                .ret
+                .into_iter()
+                .map(|r| ("retval".to_string(), r.ty))
+                .collect(),
+        })
+    }
+
     fn go_binary(
         &self,
         binary: Option<&str>,
@@ -95,6 +132,74 @@ fn find_program(program: &str) -> Option<PathBuf> {
         .split(':')
         .map(|dir| Path::new(dir).join(program))
         .find(|p| p.is_file())
+}
+
+impl SystemEnv {
+    /// Entry sites of non-Go functions: one per matching ELF symbol, each with its C
+    /// arguments' System V registers when `values` (and DWARF has the function).
+    fn native_sites(
+        &self,
+        path: &Path,
+        function: &str,
+        glob: bool,
+        values: bool,
+    ) -> Result<Vec<gprobe_compiler::target::GoSite>, String> {
+        let elf = self.native(path);
+        let elf = elf.as_ref().as_ref().map_err(Clone::clone)?;
+        if !glob && elf.symbol(function).is_none() && !values {
+            // By symbol: the run reports it with the nearest names (or that `main.work` needs
+            // a Go binary), as for a probe the checker cannot see into.
+            return Ok(Vec::new());
+        }
+        let symbols: Vec<_> = if glob {
+            elf.symbols()
+                .iter()
+                .filter(|s| gprobe_compiler::names::glob_match(function, &s.name))
+                .collect()
+        } else {
+            vec![
+                elf.symbol(function)
+                    .ok_or_else(|| no_symbol(elf, function, path))?,
+            ]
+        };
+        if symbols.is_empty() {
+            return Err(format!(
+                "no function of {} matches `{function}`",
+                path.display()
+            ));
+        }
+        symbols
+            .into_iter()
+            .map(|s| {
+                let at = elf
+                    .vaddr_to_file_offset(s.addr)
+                    .ok_or_else(|| format!("`{}` is not in the file", s.name))?;
+                let params = if values && !glob {
+                    elf.function(&s.name).ok()
+                } else {
+                    None
+                };
+                Ok(elf.site(&s.name, at, params.as_ref()))
+            })
+            .collect()
+    }
+}
+
+/// No function symbol `function`: with the nearest names.
+fn no_symbol(elf: &NativeElf, function: &str, path: &Path) -> String {
+    let near =
+        gprobe_compiler::names::nearest(function, elf.symbols().iter().map(|s| s.name.as_str()), 3);
+    let mut msg = format!("no function `{function}` in {}", path.display());
+    if !near.is_empty() {
+        msg.push_str(&format!(
+            "; nearest: {}",
+            near.iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    msg
 }
 
 fn not_go(path: &Path, e: &GoBinError) -> String {
@@ -126,6 +231,7 @@ impl Env for SystemEnv {
         let (path, bin) = self.go_binary(binary)?;
         match &*bin {
             Ok(bin) => target::go_function(bin, function),
+            Err(GoBinError::NotGo) => self.c_function(&path, function),
             Err(e) => Err(not_go(&path, e)),
         }
     }
@@ -146,7 +252,10 @@ impl Env for SystemEnv {
             .rev()
             .find_map(|path| match &*self.open(path) {
                 Ok(bin) => bin.struct_type(name),
-                Err(_) => None,
+                Err(_) => match &*self.native(path) {
+                    Ok(elf) => elf.struct_type(name),
+                    Err(_) => None,
+                },
             })
     }
 
@@ -161,6 +270,16 @@ impl Env for SystemEnv {
     fn uprobe_binary(&self, binary: Option<&str>) -> Result<(), String> {
         let path = self.path_of(binary)?;
         match gprobe_runtime::uprobe_binary_problem(&path) {
+            // A bare name that is no file here, no program on PATH and no known library.
+            Some(_) if binary.is_some_and(|b| !b.contains('/')) && !path.exists() => Err(format!(
+                "no file, program on PATH or library named `{}` (libraries are looked up in {}the loader's cache and the standard library directories)",
+                binary.unwrap_or_default(),
+                if self.pid.is_some() {
+                    "the process's maps, "
+                } else {
+                    ""
+                }
+            )),
             Some(problem) => Err(problem),
             None => Ok(()),
         }
@@ -202,14 +321,66 @@ impl Env for SystemEnv {
                 }
                 _ => format!("cannot read {shown}: {source}"),
             }),
-            // Not Go: a plain ELF uprobe by symbol (the runtime reports a missing symbol).
+            // Not Go: entry probes at the symbol's file offset with C arguments from DWARF;
+            // return probes are kernel uretprobes by symbol (safe outside Go code).
             Err(_) => Ok(Resolved {
                 binary: Some(shown),
-                functions: Vec::new(),
+                // A return probe by name stays a uretprobe by symbol; a wildcard's functions
+                // become entry sites, each a kernel uretprobe.
+                functions: if ret && !glob {
+                    Vec::new()
+                } else {
+                    self.native_sites(&path, function, glob, needs.values && !ret)?
+                },
                 go: None,
                 per_process: None,
             }),
         }
+    }
+
+    fn uprobe_at(
+        &self,
+        binary: Option<&str>,
+        function: &str,
+        offset: u64,
+    ) -> Result<Resolved, String> {
+        let path = self.path_of(binary)?;
+        let elf = self.native(&path);
+        let elf = elf.as_ref().as_ref().map_err(Clone::clone)?;
+        let (sym, offset) = match native::parse_address(function) {
+            Some(addr) => {
+                let sym = elf.symbol_at(addr).ok_or_else(|| {
+                    format!("address {addr:#x} is in no function of {}", path.display())
+                })?;
+                (sym, addr - sym.addr + offset)
+            }
+            None => (
+                elf.symbol(function)
+                    .ok_or_else(|| no_symbol(elf, function, &path))?,
+                offset,
+            ),
+        };
+        elf.check_boundary(sym, offset)?;
+        let vaddr = sym.addr + offset;
+        let file_offset = elf
+            .vaddr_to_file_offset(vaddr)
+            .ok_or_else(|| format!("{vaddr:#x} is not in the file"))?;
+        let mut site = elf.site(&sym.name, file_offset, None);
+        // Inside a Go function: Go code (never a kernel uretprobe), `goid` through the thread
+        // pointer (R14 may not hold g at every instruction, e.g. in assembly).
+        let go = match &*self.open(&path) {
+            Ok(bin) => {
+                site.native = false;
+                Some(target::go_runtime(bin))
+            }
+            Err(_) => None,
+        };
+        Ok(Resolved {
+            binary: Some(path.display().to_string()),
+            functions: vec![site],
+            go,
+            per_process: None,
+        })
     }
 
     fn go_runtime(&self, binary: Option<&str>) -> Result<GoRuntime, String> {

@@ -5,7 +5,9 @@ mod builtin_docs;
 mod env;
 mod info;
 mod knobs;
+mod libs;
 mod listing;
+mod native_list;
 mod patterns;
 mod recipes;
 mod report;
@@ -697,7 +699,7 @@ fn list(cli: &Cli) -> ExitCode {
         .iter()
         .find_map(|p| pattern.strip_prefix(p))
     {
-        return list_go_functions(pattern, rest, cli.verbose);
+        return list_go_functions(pattern, rest, cli.verbose, cli.pid());
     }
     match gprobe_runtime::list_tracepoints(pattern, cli.verbose) {
         // Everything (`-l`, `-l '*sched_switch*'`): tracepoints, then software and hardware
@@ -721,7 +723,7 @@ fn list(cli: &Cli) -> ExitCode {
 /// `-l 'uprobe:./srv:net/http.*'`: the Go functions of a binary from its pclntab (so stripped
 /// binaries list the same), one `uprobe:BIN:NAME` per line, names unquoted; with `-v` each
 /// followed by its parameters and results (`args.NAME TYPE`, `ret.NAME TYPE`).
-fn list_go_functions(pattern: &str, rest: &str, verbose: bool) -> ExitCode {
+fn list_go_functions(pattern: &str, rest: &str, verbose: bool, pid: Option<u32>) -> ExitCode {
     let Some((binary, glob)) = rest.split_once(':') else {
         eprintln!(
             "gprobe: error: `{pattern}` needs a binary and a function pattern, e.g. uprobe:./srv:main.*"
@@ -738,6 +740,7 @@ fn list_go_functions(pattern: &str, rest: &str, verbose: bool) -> ExitCode {
                 &format!("uprobe:{path}:{glob}"),
                 &format!("{path}:{glob}"),
                 verbose,
+                None,
             ) != ExitCode::SUCCESS
             {
                 code = ExitCode::FAILURE;
@@ -745,8 +748,22 @@ fn list_go_functions(pattern: &str, rest: &str, verbose: bool) -> ExitCode {
         }
         return code;
     }
+    // `libc`, `libfoo` (with -p: as the process maps it), `bash`: as a probe finds them.
+    let resolved = libs::resolve_binary(binary, pid);
+    let binary = &resolved
+        .as_ref()
+        .map_or_else(|| binary.to_owned(), |p| p.display().to_string());
     let bin = match gprobe_compiler::gobin::GoBinary::open(binary) {
         Ok(bin) => bin,
+        Err(gprobe_compiler::gobin::GoBinError::NotGo) => {
+            return match gprobe_compiler::native::NativeElf::open(binary) {
+                Ok(elf) => print_out(&native_list::listing(&elf, binary, glob, verbose)),
+                Err(e) => {
+                    eprintln!("gprobe: error: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Err(e) => {
             eprintln!("gprobe: error: {binary}: {e}");
             return ExitCode::FAILURE;

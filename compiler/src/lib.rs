@@ -21,6 +21,7 @@ pub mod ir;
 pub mod lower;
 pub mod manifest;
 pub mod names;
+pub mod native;
 pub mod opt;
 pub mod regalloc;
 pub mod span;

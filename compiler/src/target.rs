@@ -62,6 +62,9 @@ pub struct GoSite {
     /// signature is unknown.
     pub params: Vec<(String, GoLocation)>,
     pub results: Vec<(String, GoLocation)>,
+    /// Not Go code (C, a shared library): `offsets` are function entries even for a return
+    /// probe, which is then a kernel uretprobe (never used on Go code, whose stacks it breaks).
+    pub native: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -411,6 +414,7 @@ pub fn resolve_uprobe_sites(
             caller_at_sp,
             params: locations(bin, &params, false),
             results: locations(bin, &params, true),
+            native: false,
         });
     }
     sites.dedup_by(|a, b| a.offsets == b.offsets);

@@ -486,6 +486,7 @@ impl gprobe_compiler::check::Env for SitesEnv {
             caller_at_sp: false,
             params: vec![("id".into(), id)],
             results: Vec::new(),
+            native: false,
         }];
         Ok(resolved)
     }

@@ -323,8 +323,20 @@ impl Resolver {
             return true;
         }
         let Some(bin) = self.go_binary() else {
-            // Not a Go binary: ELF symbols of a non-PIE executable need no bias.
-            return self.load_bias.set(0).is_ok();
+            // Not Go (C, Rust, ...): a PIE executable moves by where its file offset 0 is mapped.
+            let Some(file) = self.user_file() else {
+                return self.load_bias.set(0).is_ok();
+            };
+            if !file.is_pie() {
+                return self.load_bias.set(0).is_ok();
+            }
+            let (Some(pid), Some(path)) = (self.target_pid, self.user_binary.as_deref()) else {
+                return false;
+            };
+            let Some(start) = mapping_start(pid, path) else {
+                return false;
+            };
+            return self.load_bias.set(file.bias(start, 0)).is_ok();
         };
         if !bin.is_pie() {
             return self.load_bias.set(0).is_ok();
@@ -461,7 +473,17 @@ impl Resolver {
         let table = self.table(user);
         let frames = addrs
             .into_iter()
-            .map(|addr| table.format(if user { self.unbias(addr) } else { addr }))
+            .map(|addr| {
+                if !user {
+                    return table.format(addr);
+                }
+                let pc = self.unbias(addr);
+                if self.outside_user_binary(pc) {
+                    format!("0x{addr:x}")
+                } else {
+                    table.format(pc)
+                }
+            })
             .collect();
         Stack { frames, pcs }
     }
@@ -488,6 +510,9 @@ impl Resolver {
             return node.procs.borrow_mut().user_symbol(pid, full);
         }
         let addr = if user { self.unbias(addr) } else { addr };
+        if user && self.outside_user_binary(addr) {
+            return format!("0x{addr:x}");
+        }
         self.table(user)
             .lookup(addr)
             .map(|s| s.split('+').next().unwrap_or(&s).to_string())
@@ -581,14 +606,24 @@ impl Resolver {
 
     /// The mapping (in run-time addresses) of the user binary's segment holding link-time
     /// address `pc`.
-    fn user_mapping(&self, pc: u64) -> Option<std::sync::Arc<PcMapping>> {
-        let bin = self
-            .user_file
+    /// Link-time `pc` is in none of a non-Go user binary's segments (a shared library's code,
+    /// or the bias is unknown): naming it after the binary's last symbol would be wrong.
+    fn outside_user_binary(&self, pc: u64) -> bool {
+        self.go_binary().is_none() && self.user_file().is_some_and(|f| f.segment_at(pc).is_none())
+    }
+
+    /// The user binary's ELF headers, read once.
+    fn user_file(&self) -> Option<&Binary> {
+        self.user_file
             .get_or_init(|| {
                 let path = self.user_binary.clone()?;
                 Binary::open(&path, path.clone()).ok()
             })
-            .as_ref()?;
+            .as_ref()
+    }
+
+    fn user_mapping(&self, pc: u64) -> Option<std::sync::Arc<PcMapping>> {
+        let bin = self.user_file()?;
         let (vaddr, size, offset) = bin.segment_at(pc)?;
         let bias = self.load_bias.get().copied().unwrap_or(0);
         Some(std::sync::Arc::new(PcMapping {

@@ -298,7 +298,7 @@ impl<'a> Checker<'a> {
                 binary,
                 function,
                 glob,
-                ..
+                offset,
             } => {
                 let binary = binary.as_ref().map(|b| b.node.as_str());
                 if binary.is_none() && !self.options.has_target {
@@ -311,10 +311,25 @@ impl<'a> Checker<'a> {
                     values: self.go_values,
                     runtime: goid.is_some(),
                 };
-                match self
-                    .env
-                    .resolve_uprobe_for(binary, &function.node, *glob, *ret, needs)
-                {
+                let address = crate::native::parse_address(&function.node).is_some();
+                if *ret && address {
+                    self.error(
+                        Diagnostic::error(
+                            codes::BAD_ATTACH,
+                            "a return probe cannot attach at an address",
+                        )
+                        .primary(function.span, "name the function instead"),
+                    );
+                    return;
+                }
+                let found = if offset.is_some() || address {
+                    self.env
+                        .uprobe_at(binary, &function.node, offset.unwrap_or(0))
+                } else {
+                    self.env
+                        .resolve_uprobe_for(binary, &function.node, *glob, *ret, needs)
+                };
+                match found {
                     Ok(r) => {
                         if let (Some((b, at)), None) = (goid, &r.go) {
                             self.error(
@@ -333,11 +348,18 @@ impl<'a> Checker<'a> {
                         r
                     }
                     Err(why) => {
-                        let mut d = Diagnostic::error(
-                            codes::NO_FUNCTION,
-                            format!("cannot attach to `{}`", function.node),
-                        )
-                        .primary(function.span, "not found")
+                        let mut d = match offset {
+                            Some(off) => Diagnostic::error(
+                                codes::NO_FUNCTION,
+                                format!("cannot attach at `{}+{off}`", function.node),
+                            )
+                            .primary(attach.span, "not an attach point"),
+                            None => Diagnostic::error(
+                                codes::NO_FUNCTION,
+                                format!("cannot attach to `{}`", function.node),
+                            )
+                            .primary(function.span, "not found"),
+                        }
                         .note(why);
                         // The source shows the pattern, not the binary it matched.
                         if let (Some(Expansion::Binary { .. }), Some(b)) =
@@ -445,6 +467,7 @@ impl<'a> Checker<'a> {
                 caller_at_sp: false,
                 params: placeholders(&self.args),
                 results: placeholders(&self.ret),
+                native: false,
             }],
             go: None,
             per_process: Some(PerProcessGo { task_fsbase: None }),

@@ -133,6 +133,19 @@ pub trait Env {
         self.resolve_uprobe(binary, function, glob, ret)
     }
 
+    /// Where uprobe `binary:function+offset` attaches (`function` may be an absolute address,
+    /// `0x401126`): one site at that file offset, after checking it starts an instruction.
+    /// `Err` says why not (no such function, past its end, inside an instruction).
+    fn uprobe_at(
+        &self,
+        binary: Option<&str>,
+        function: &str,
+        offset: u64,
+    ) -> Result<Resolved, String> {
+        let _ = (binary, function, offset);
+        Err("probes at an offset or address cannot be resolved here".into())
+    }
+
     /// Runtime offsets of the Go program `binary` (`None`: the `-p`/`-c` target), for `goid`
     /// outside uprobes. `Err` says why there are none (no target, not a Go binary).
     fn go_runtime(&self, binary: Option<&str>) -> Result<GoRuntime, String> {

@@ -115,7 +115,7 @@ pub fn provider(attach: &AttachPoint, options: &Options) -> Result<Box<dyn Provi
             binary,
             function,
             glob,
-            ..
+            offset,
         } => {
             if binary.is_none() && !options.has_target {
                 return Err(Diagnostic::error(
@@ -156,6 +156,8 @@ pub fn provider(attach: &AttachPoint, options: &Options) -> Result<Box<dyn Provi
                 binary: binary.as_ref().map(|b| b.node.clone()),
                 function: function.node.clone(),
                 glob: *glob,
+                at_offset: offset.is_some()
+                    || crate::native::parse_address(&function.node).is_some(),
                 span,
                 pending: match expansion {
                     Some(crate::ast::Expansion::Pending { matched, .. }) => Some(matched),
@@ -284,6 +286,8 @@ struct Uprobe {
     binary: Option<String>,
     function: String,
     glob: bool,
+    /// `func+OFFSET` or an address: arguments are in their registers only at entry.
+    at_offset: bool,
     span: Span,
     /// The pending form of a binary pattern, and how many binaries it matched.
     pending: Option<usize>,
@@ -357,6 +361,15 @@ impl Provider for Uprobe {
     fn args(&self, env: &dyn Env, at: Span) -> Result<Type, Diagnostic> {
         if self.ret {
             return Err(not_here(Builtin::Args, self.kind(), at));
+        }
+        if self.at_offset {
+            return Err(Diagnostic::error(
+                codes::NO_SIGNATURE,
+                "`args` is known only at a function's entry",
+            )
+            .primary(at, "no arguments here")
+            .secondary(self.span, "this probe is inside the function")
+            .help("read registers with `reg(\"di\")`, or probe the function itself"));
         }
         Ok(Type::Record(self.signature(env, at, "args")?.params))
     }

@@ -2601,7 +2601,7 @@ impl Lower<'_, '_, '_> {
             }
             GoLocation::Unavailable => Err(unsupported(
                 span,
-                "a value in floating-point registers (pt_regs does not hold them)",
+                "a value pt_regs does not hold (a float, a struct passed by value, or an argument after one)",
             )),
         }
     }

@@ -336,9 +336,12 @@ pub fn lower(
                 }
                 _ => source.get(attach.span.range()).unwrap_or("").to_string(),
             };
-            let Some((section_kind, provider, target)) =
-                attach_of(&attach.kind, attach.span, &mut module.diags)
-            else {
+            let Some((section_kind, provider, target)) = attach_of(
+                &attach.kind,
+                attach.span,
+                has_sites(attach),
+                &mut module.diags,
+            ) else {
                 continue;
             };
             let pattern = pattern_origin(attach);
@@ -450,8 +453,28 @@ fn go_variants<'a>(
         };
         return vec![(section_kind, target, outside_go)];
     }
-    let _ = ret;
     let single = resolved.functions.len() == 1;
+    if *ret && resolved.functions.iter().all(|s| s.native) {
+        // C code: one kernel uretprobe at every function's entry.
+        let mut offsets: Vec<u64> = resolved
+            .functions
+            .iter()
+            .flat_map(|s| s.offsets.clone())
+            .collect();
+        offsets.sort_unstable();
+        offsets.dedup();
+        let target = if offsets.len() == 1 {
+            UprobeTarget::Offset(offsets[0])
+        } else {
+            UprobeTarget::Offsets(offsets)
+        };
+        let target = Attach::Uprobe {
+            binary,
+            target,
+            ret: true,
+        };
+        return vec![("uretprobe", target, outside_go)];
+    }
     let mut out = Vec::new();
     for abi_internal in [true, false] {
         let sites: Vec<_> = resolved
@@ -502,9 +525,18 @@ fn same_locations(a: &GoSite, b: &GoSite) -> bool {
 }
 
 /// The ELF section kind, the provider (for builtins) and the manifest's attach description.
+/// The checker resolved the attach point to file offsets (which a `func+OFFSET` needs).
+fn has_sites(attach: &ast::AttachPoint) -> bool {
+    attach
+        .resolved
+        .as_ref()
+        .is_some_and(|r| !r.functions.is_empty())
+}
+
 fn attach_of(
     kind: &ProbeKind,
     span: Span,
+    sites: bool,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<(&'static str, ProviderKind, Attach)> {
     Some(match kind {
@@ -546,11 +578,13 @@ fn attach_of(
             offset,
             ..
         } => {
-            if offset.is_some() {
+            if (offset.is_some() || crate::native::parse_address(&function.node).is_some())
+                && !sites
+            {
                 diags.push(
                     Diagnostic::error(
                         codes::UNSUPPORTED,
-                        "a uprobe at function+offset is not supported yet",
+                        "a uprobe at function+offset needs the binary to resolve it",
                     )
                     .primary(span, "attach at the function itself"),
                 );

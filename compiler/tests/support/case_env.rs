@@ -6,7 +6,7 @@
 
 use gprobe_compiler::check::{Env, GoFunction, Options, tracefs};
 use gprobe_compiler::names;
-use gprobe_compiler::target::{GoRuntime, Resolved};
+use gprobe_compiler::target::{GoLocation, GoRuntime, GoSite, Resolved};
 use gprobe_compiler::types::{AddrSpace, Field, IntType, StructType, Type};
 use std::path::{Path, PathBuf};
 
@@ -273,8 +273,87 @@ impl Env for CaseEnv {
                     ("~r1".into(), Type::GoInterface),
                 ],
             }),
+            // `/bin/cprog`, a C program built with -g:
+            // `long visit(struct outer *o, const char *msg)`.
+            "visit" => Ok(GoFunction {
+                params: vec![
+                    (
+                        "o".into(),
+                        Type::Ptr(Box::new(Type::Named("outer".into())), AddrSpace::User),
+                    ),
+                    (
+                        "msg".into(),
+                        Type::Ptr(Box::new(Type::Int(I8)), AddrSpace::User),
+                    ),
+                ],
+                results: vec![("retval".into(), Type::Int(IntType::I64))],
+            }),
             other => Err(format!("no function `{other}` in the binary")),
         }
+    }
+
+    /// `/bin/cprog`'s C structs: `struct outer { const char *name; struct inner *s; int n; }`
+    /// and `struct inner { int f; long g; }`.
+    fn struct_type(&self, name: &str) -> Option<StructType> {
+        let field = |name: &str, offset, ty| Field {
+            name: name.into(),
+            offset,
+            ty,
+        };
+        let i32_ = Type::Int(IntType {
+            bits: 32,
+            signed: true,
+        });
+        match name.trim_start_matches("struct ") {
+            "outer" => Some(StructType {
+                name: "outer".into(),
+                size: 24,
+                fields: vec![
+                    field(
+                        "name",
+                        0,
+                        Type::Ptr(Box::new(Type::Int(I8)), AddrSpace::User),
+                    ),
+                    field(
+                        "s",
+                        8,
+                        Type::Ptr(Box::new(Type::Named("inner".into())), AddrSpace::User),
+                    ),
+                    field("n", 16, i32_),
+                ],
+            }),
+            "inner" => Some(StructType {
+                name: "inner".into(),
+                size: 16,
+                fields: vec![field("f", 0, i32_), field("g", 8, Type::Int(IntType::I64))],
+            }),
+            _ => None,
+        }
+    }
+
+    /// `/bin/cprog`'s `visit` starts `push %rbx; mov %rdi,%rbx`: +2 is inside an instruction.
+    /// Every other function (but `missing*`) takes any offset.
+    fn uprobe_at(
+        &self,
+        binary: Option<&str>,
+        function: &str,
+        offset: u64,
+    ) -> Result<Resolved, String> {
+        if function.starts_with("missing") {
+            return Err(format!(
+                "no function `{function}` in {}",
+                binary.unwrap_or("the target")
+            ));
+        }
+        if offset == 2 {
+            return Err("offset 0x2 is inside the 3-byte instruction at `visit+0x1` (`mov`); instructions start at +0x1 and +0x4".into());
+        }
+        Ok(Resolved {
+            binary: binary.map(str::to_owned),
+            functions: vec![c_site(0x115d + offset, false)],
+            go: None,
+            per_process: None,
+        })
     }
 
     /// The wildcard functions are those of `go_function` plus `main.workers(id int, n int)`
@@ -353,6 +432,14 @@ impl Env for CaseEnv {
         _ret: bool,
     ) -> Result<Resolved, String> {
         let c = binary.is_some_and(|b| b.ends_with(".so") || b.starts_with("/bin/"));
+        if binary == Some("/bin/cprog") && function == "visit" && !_ret {
+            return Ok(Resolved {
+                binary: binary.map(str::to_owned),
+                functions: vec![c_site(0x115d, true)],
+                go: None,
+                per_process: None,
+            });
+        }
         // A glob must match one of these; a literal name must be one of them or any other name
         // without `*`, except names starting with "missing".
         const KNOWN: [&str; 3] = [
@@ -393,6 +480,35 @@ impl Env for CaseEnv {
 
     fn task_fsbase(&self) -> Option<u64> {
         Some(5000)
+    }
+}
+
+const I8: IntType = IntType {
+    bits: 8,
+    signed: true,
+};
+
+/// `visit`'s entry (with `o` in rdi and `msg` in rsi) or a site inside it.
+fn c_site(offset: u64, entry: bool) -> GoSite {
+    let reg = |pt_regs| {
+        GoLocation::Registers(vec![gprobe_compiler::target::RegSlot {
+            pt_regs,
+            offset: 0,
+            size: 8,
+        }])
+    };
+    GoSite {
+        name: "visit".into(),
+        offsets: vec![offset],
+        abi_internal: false,
+        caller_at_sp: false,
+        params: if entry {
+            vec![("o".into(), reg(112)), ("msg".into(), reg(104))]
+        } else {
+            Vec::new()
+        },
+        results: Vec::new(),
+        native: true,
     }
 }
 

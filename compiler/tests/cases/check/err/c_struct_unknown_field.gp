@@ -1,0 +1,1 @@
+uprobe:/bin/cprog:visit { @ = args.o->s->h; }

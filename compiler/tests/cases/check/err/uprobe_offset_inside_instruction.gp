@@ -1,0 +1,1 @@
+uprobe:/bin/cprog:visit+2 { @ = count(); }

@@ -1,0 +1,1 @@
+uretprobe:/bin/cprog:0x115d { @ = count(); }
