@@ -3,10 +3,11 @@
 //! once per path): functions and attach offsets from `.gopclntab`, signatures from DWARF or the
 //! built-in table, runtime offsets by version, and `task_struct.thread.fsbase` from BTF.
 
-use gprobe_compiler::check::{Env, GoFunction, UprobeNeeds, tracefs};
+use gprobe_compiler::check::{Env, GoFunction, UprobeNeeds, UsdtFile, tracefs};
 use gprobe_compiler::gobin::{GoBinError, GoBinary};
 use gprobe_compiler::target::{self, GoRuntime, Resolved};
 use gprobe_compiler::types::{Field, StructType};
+use gprobe_compiler::usdt::UsdtProbe;
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,8 @@ pub struct SystemEnv {
     /// Binaries, least recently used first, for struct layouts reached through Go pointers.
     opened: RefCell<Vec<PathBuf>>,
     fsbase: OnceCell<Option<u64>>,
+    /// USDT probes by file, read once.
+    usdt: RefCell<HashMap<PathBuf, Rc<Result<Vec<UsdtProbe>, String>>>>,
 }
 
 impl SystemEnv {
@@ -33,6 +36,7 @@ impl SystemEnv {
             binaries: RefCell::default(),
             opened: RefCell::default(),
             fsbase: OnceCell::new(),
+            usdt: RefCell::default(),
         }
     }
 
@@ -173,6 +177,7 @@ impl Env for SystemEnv {
                 functions: target::resolve_uprobe_sites(bin, function, glob, ret, needs.values)?,
                 go: needs.runtime.then(|| target::go_runtime(bin)),
                 per_process: None,
+                usdt: Vec::new(),
             }),
             Err(GoBinError::Io { source, .. }) => Err(match source.kind() {
                 std::io::ErrorKind::NotFound => format!("binary not found: {shown}"),
@@ -187,6 +192,7 @@ impl Env for SystemEnv {
                 functions: Vec::new(),
                 go: None,
                 per_process: None,
+                usdt: Vec::new(),
             }),
         }
     }
@@ -197,6 +203,29 @@ impl Env for SystemEnv {
             Ok(bin) => Ok(target::go_runtime(bin)),
             Err(e) => Err(not_go(&path, e)),
         }
+    }
+
+    fn usdt_probes(&self, binary: Option<&str>) -> Result<UsdtFile, String> {
+        let path = self.path_of(binary)?;
+        // The target's executable by its real name (`probe` shows it), not /proc/PID/exe.
+        let path = match binary {
+            Some(_) => path,
+            None => std::fs::canonicalize(&path).unwrap_or(path),
+        };
+        let cached = self.usdt.borrow().get(&path).cloned();
+        let probes = cached.unwrap_or_else(|| {
+            let read = std::fs::read(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                .and_then(|data| gprobe_compiler::usdt::probes(&data))
+                .map_err(|e| format!("{}: {e}", path.display()));
+            let read = Rc::new(read);
+            self.usdt.borrow_mut().insert(path.clone(), read.clone());
+            read
+        });
+        Ok(UsdtFile {
+            path: path.display().to_string(),
+            probes: (*probes).clone()?,
+        })
     }
 
     fn task_fsbase(&self) -> Option<u64> {

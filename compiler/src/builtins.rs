@@ -74,6 +74,7 @@ pub enum ProviderKind {
     Uretprobe,
     Kprobe,
     Kretprobe,
+    Usdt,
 }
 
 /// A set of `ProviderKind`s as a bit set.
@@ -109,6 +110,7 @@ impl Providers {
         ProviderKind::Uretprobe,
         ProviderKind::Kprobe,
         ProviderKind::Kretprobe,
+        ProviderKind::Usdt,
     ]);
     pub const UPROBES: Providers = Providers::of(&[ProviderKind::Uprobe, ProviderKind::Uretprobe]);
     /// Probes on a function, user or kernel: `func`.
@@ -126,6 +128,7 @@ impl Providers {
         ProviderKind::Kretprobe,
         ProviderKind::Profile,
         ProviderKind::Interval,
+        ProviderKind::Usdt,
     ]);
 
     pub fn kinds(self) -> impl Iterator<Item = ProviderKind> {
@@ -136,7 +139,7 @@ impl Providers {
 }
 
 impl ProviderKind {
-    pub const ALL: [ProviderKind; 9] = [
+    pub const ALL: [ProviderKind; 10] = [
         ProviderKind::Begin,
         ProviderKind::End,
         ProviderKind::Interval,
@@ -146,6 +149,7 @@ impl ProviderKind {
         ProviderKind::Uretprobe,
         ProviderKind::Kprobe,
         ProviderKind::Kretprobe,
+        ProviderKind::Usdt,
     ];
 
     pub fn name(self) -> &'static str {
@@ -159,6 +163,7 @@ impl ProviderKind {
             ProviderKind::Uretprobe => "uretprobe",
             ProviderKind::Kprobe => "kprobe",
             ProviderKind::Kretprobe => "kretprobe",
+            ProviderKind::Usdt => "usdt",
         }
     }
 }
@@ -406,8 +411,12 @@ pub static BUILTINS: [BuiltinSpec; 44] = [
         Value,
         &[],
         U64,
-        Providers::of(&[ProviderKind::Uprobe, ProviderKind::Kprobe]),
-        "C-ABI argument N (0..9), for non-Go code and kernel functions",
+        Providers::of(&[
+            ProviderKind::Uprobe,
+            ProviderKind::Kprobe,
+            ProviderKind::Usdt,
+        ]),
+        "C-ABI argument N (0..9), for non-Go code and kernel functions; a USDT probe's Nth argument",
     ),
     row(
         B::Retval,

@@ -281,6 +281,20 @@ pub fn probe_kind(kind: &ProbeKind) -> String {
             if *glob { " glob" } else { "" },
             offset.map_or(String::new(), |o| format!(" offset={o:#x}")),
         ),
+        ProbeKind::Usdt {
+            binary,
+            provider,
+            name,
+        } => format!(
+            "usdt binary={} provider={} name={:?}",
+            binary
+                .as_ref()
+                .map_or("(target)".to_string(), |b| format!("{:?}", b.node)),
+            provider
+                .as_ref()
+                .map_or("(any)".to_string(), |p| format!("{:?}", p.node)),
+            name.node,
+        ),
         ProbeKind::Unsupported { provider, parts } => format!(
             "unsupported {}:{}",
             provider.node,

@@ -28,6 +28,7 @@ pub mod split;
 pub mod syntax;
 pub mod target;
 pub mod types;
+pub mod usdt;
 
 pub use check::{Checked, Env, NoEnv, Options};
 pub use compile::{CompileOptions, Output, compile, compile_checked};

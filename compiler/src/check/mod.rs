@@ -21,6 +21,7 @@ pub mod printf;
 pub mod providers;
 pub mod tracefs;
 mod unify;
+mod usdt;
 
 use crate::ast::Program;
 use crate::builtins::ProviderKind;
@@ -117,12 +118,28 @@ pub trait Env {
         Err("no Go target is known in this environment".into())
     }
 
+    /// The USDT probes of `binary` (`None`: the `-p`/`-c` target) from its `.note.stapsdt`
+    /// (see [`crate::usdt::probes`]), with the path they attach to. `Err` says why they
+    /// cannot be read (missing file, not ELF).
+    fn usdt_probes(&self, binary: Option<&str>) -> Result<UsdtFile, String> {
+        let _ = binary;
+        Err("USDT probes cannot be read in this environment".into())
+    }
+
     /// `offsetof(struct task_struct, thread.fsbase)` on this kernel (from its BTF), asked only
     /// when a probe's `goid` must find g through the thread pointer (not R14), because reading
     /// it may be costly. `None`: unknown.
     fn task_fsbase(&self) -> Option<u64> {
         None
     }
+}
+
+/// The USDT probes of one file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UsdtFile {
+    /// The file uprobes attach to (the target's executable for `None`).
+    pub path: String,
+    pub probes: Vec<crate::usdt::UsdtProbe>,
 }
 
 /// What a uprobe's probe body uses of its resolution, beyond where to attach.
