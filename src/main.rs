@@ -3,6 +3,7 @@
 
 mod builtin_docs;
 mod env;
+mod list_usdt;
 mod patterns;
 mod recipes;
 mod report;
@@ -629,6 +630,9 @@ fn list(cli: &Cli) -> ExitCode {
         .find_map(|p| pattern.strip_prefix(p))
     {
         return list_go_functions(pattern, rest, cli.verbose);
+    }
+    if let Some(rest) = ["usdt:", "U:"].iter().find_map(|p| pattern.strip_prefix(p)) {
+        return list_usdt::list(rest, cli.pid(), cli.verbose);
     }
     match gprobe_runtime::list_tracepoints(pattern, cli.verbose) {
         Ok(text) => print_out(&text),

@@ -236,6 +236,8 @@ fn expect_parts(
     }
     let wanted = if min == max {
         format!("{min}")
+    } else if max > min + 1 {
+        format!("{min} to {max}")
     } else {
         format!("{min} or {max}")
     };
