@@ -22,6 +22,8 @@ pub struct SystemEnv {
     fsbase: OnceCell<Option<u64>>,
     /// USDT probes by file, read once.
     usdt: RefCell<HashMap<PathBuf, Rc<Result<Vec<UsdtProbe>, String>>>>,
+    /// `-p PID`: its shared libraries may hold USDT probes too.
+    pid: Option<u32>,
 }
 
 impl SystemEnv {
@@ -37,6 +39,7 @@ impl SystemEnv {
             opened: RefCell::default(),
             fsbase: OnceCell::new(),
             usdt: RefCell::default(),
+            pid,
         }
     }
 
@@ -77,6 +80,21 @@ impl SystemEnv {
         let path = self.path_of(binary)?;
         let bin = self.open(&path);
         Ok((path, bin))
+    }
+}
+
+impl SystemEnv {
+    /// The USDT probes of `path`, read once.
+    fn usdt_of(&self, path: &Path) -> Result<Vec<UsdtProbe>, String> {
+        let cached = self.usdt.borrow().get(path).cloned();
+        let probes = cached.unwrap_or_else(|| {
+            let read = gprobe_compiler::usdt::probes_in_file(path)
+                .map_err(|e| format!("{}: {e}", path.display()));
+            let read = Rc::new(read);
+            self.usdt.borrow_mut().insert(path.to_owned(), read.clone());
+            read
+        });
+        (*probes).clone()
     }
 }
 
@@ -212,20 +230,28 @@ impl Env for SystemEnv {
             Some(_) => path,
             None => std::fs::canonicalize(&path).unwrap_or(path),
         };
-        let cached = self.usdt.borrow().get(&path).cloned();
-        let probes = cached.unwrap_or_else(|| {
-            let read = std::fs::read(&path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))
-                .and_then(|data| gprobe_compiler::usdt::probes(&data))
-                .map_err(|e| format!("{}: {e}", path.display()));
-            let read = Rc::new(read);
-            self.usdt.borrow_mut().insert(path.clone(), read.clone());
-            read
-        });
         Ok(UsdtFile {
             path: path.display().to_string(),
-            probes: (*probes).clone()?,
+            probes: self.usdt_of(&path)?,
         })
+    }
+
+    fn usdt_libraries(&self) -> Vec<UsdtFile> {
+        let Some(pid) = self.pid else {
+            return Vec::new();
+        };
+        let exe = std::fs::canonicalize(format!("/proc/{pid}/exe")).ok();
+        crate::list_usdt::mapped_libraries(pid)
+            .into_iter()
+            .filter(|path| Some(path) != exe.as_ref())
+            .filter_map(|path| {
+                let probes = self.usdt_of(&path).ok()?;
+                (!probes.is_empty()).then(|| UsdtFile {
+                    path: path.display().to_string(),
+                    probes,
+                })
+            })
+            .collect()
     }
 
     fn task_fsbase(&self) -> Option<u64> {

@@ -221,7 +221,10 @@ fn make_targets() -> PathBuf {
         .arg(repo_root().join("tests/c/usdt_app.c"))
         .status()
         .expect("run cc (scripts/install-deps)");
-    assert!(status.success(), "cc tests/c/usdt_app.c failed (needs <sys/sdt.h>)");
+    assert!(
+        status.success(),
+        "cc tests/c/usdt_app.c failed (needs <sys/sdt.h>)"
+    );
     dir
 }
 

@@ -7,7 +7,7 @@
 
 use object::elf;
 use object::read::elf::{ElfFile64, FileHeader, ProgramHeader, SectionHeader};
-use object::{Endianness, Object, ObjectSection};
+use object::{Endianness, Object, ObjectSection, ReadCache, ReadRef};
 use serde::Serialize;
 
 /// `NT_STAPSDT`.
@@ -24,6 +24,14 @@ pub struct UsdtProbe {
     /// File offset of the semaphore (`unsigned short`), 0 without one.
     pub semaphore: u64,
     pub args: Vec<UsdtArg>,
+}
+
+/// The USDT probes of one file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct UsdtFile {
+    /// The file uprobes attach to (the target's executable for `usdt:NAME` with `-p`/`-c`).
+    pub path: String,
+    pub probes: Vec<UsdtProbe>,
 }
 
 /// One argument: `size` bytes, sign-extended when `signed`, found at `loc`.
@@ -132,9 +140,18 @@ impl UsdtArg {
     }
 }
 
+/// Every USDT probe of the ELF file at `path`, reading only the parts needed (a library
+/// without probes costs its headers).
+pub fn probes_in_file(path: &std::path::Path) -> Result<Vec<UsdtProbe>, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let cache = ReadCache::new(file);
+    probes(&cache)
+}
+
 /// Every USDT probe of the ELF file `data` (none when it has no `.note.stapsdt`).
-pub fn probes(data: &[u8]) -> Result<Vec<UsdtProbe>, String> {
-    let file = ElfFile64::<Endianness>::parse(data).map_err(|e| format!("not an ELF file: {e}"))?;
+pub fn probes<'data, R: ReadRef<'data>>(data: R) -> Result<Vec<UsdtProbe>, String> {
+    let file =
+        ElfFile64::<Endianness, R>::parse(data).map_err(|e| format!("not an ELF file: {e}"))?;
     let endian = file.endian();
     let Some(notes) = file.section_by_name(".note.stapsdt") else {
         return Ok(Vec::new());

@@ -305,34 +305,30 @@ impl<'a> Checker<'a> {
             Some(b) => (b.span, "uprobes cannot go into this file"),
             None => (span, "a USDT probe in the -p/-c target"),
         };
-        let file = self
+        let files = self
             .env
             .uprobe_binary(path)
-            .and_then(|()| self.env.usdt_probes(path));
-        let file = match file {
-            Ok(file) => file,
+            .and_then(|()| super::usdt::files(self.env, path));
+        let files = match files {
+            Ok(files) => files,
             Err(why) => {
                 self.error(Diagnostic::error(codes::BAD_BINARY, why).primary(at, label));
                 return;
             }
         };
-        if let Err(why) = crate::usdt::select(
-            &file.probes,
-            provider.map(|p| p.node.as_str()),
-            &name.node,
-            &file.path,
-        ) {
+        if let Err(why) = super::usdt::select(&files, provider.map(|p| p.node.as_str()), &name.node)
+        {
             let wanted = match provider {
                 Some(p) => format!("{}:{}", p.node, name.node),
                 None => name.node.clone(),
             };
+            let listed = path.map_or_else(|| files[0].path.clone(), str::to_owned);
             self.error(
                 Diagnostic::error(codes::NO_USDT, format!("no USDT probe `{wanted}`"))
                     .primary(name.span, "not found")
                     .note(why)
                     .help(format!(
-                        "list the probes with `gprobe -l 'usdt:{}:*'`",
-                        path.unwrap_or(&file.path)
+                        "list the probes with `gprobe -l 'usdt:{listed}:*'`"
                     )),
             );
         }
@@ -411,12 +407,11 @@ impl<'a> Checker<'a> {
                 name,
             } => {
                 let binary = binary.as_ref().map(|b| b.node.as_str());
-                let Ok(file) = self.env.usdt_probes(binary) else {
+                let Ok(files) = super::usdt::files(self.env, binary) else {
                     return; // reported by `check_usdt`
                 };
                 let provider = provider.as_ref().map(|p| p.node.as_str());
-                let Ok(usdt) = crate::usdt::select(&file.probes, provider, &name.node, &file.path)
-                else {
+                let Ok(usdt) = super::usdt::select(&files, provider, &name.node) else {
                     return;
                 };
                 let go = match goid {
@@ -430,7 +425,7 @@ impl<'a> Checker<'a> {
                                     format!(
                                         "`{}` needs a Go program, and {} is not a Go binary",
                                         go_name(b),
-                                        file.path
+                                        files[0].path
                                     ),
                                 )
                                 .primary(at, "no goroutines here")
@@ -441,7 +436,7 @@ impl<'a> Checker<'a> {
                     },
                 };
                 Resolved {
-                    binary: Some(file.path),
+                    binary: Some(files[0].path.clone()),
                     usdt,
                     go,
                     ..Resolved::default()

@@ -126,6 +126,12 @@ pub trait Env {
         Err("USDT probes cannot be read in this environment".into())
     }
 
+    /// The shared libraries the `-p` target has mapped that have USDT probes, for a `usdt:`
+    /// attach point without a binary (searched after the executable). Empty without `-p`.
+    fn usdt_libraries(&self) -> Vec<UsdtFile> {
+        Vec::new()
+    }
+
     /// `offsetof(struct task_struct, thread.fsbase)` on this kernel (from its BTF), asked only
     /// when a probe's `goid` must find g through the thread pointer (not R14), because reading
     /// it may be costly. `None`: unknown.
@@ -134,13 +140,7 @@ pub trait Env {
     }
 }
 
-/// The USDT probes of one file.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct UsdtFile {
-    /// The file uprobes attach to (the target's executable for `None`).
-    pub path: String,
-    pub probes: Vec<crate::usdt::UsdtProbe>,
-}
+pub use crate::usdt::UsdtFile;
 
 /// What a uprobe's probe body uses of its resolution, beyond where to attach.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

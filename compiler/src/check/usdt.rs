@@ -7,7 +7,53 @@ use crate::builtins::ProviderKind;
 use crate::diag::{Diagnostic, codes};
 use crate::span::Span;
 use crate::types::{IntType, Type};
-use crate::usdt::{UsdtLoc, UsdtProbe};
+use crate::usdt::{UsdtFile, UsdtLoc, UsdtProbe};
+
+/// The files a `usdt:` attach point's probes may be in: its binary, or without one the
+/// target's executable and then the shared libraries a `-p` process has mapped.
+pub(super) fn files(env: &dyn Env, binary: Option<&str>) -> Result<Vec<UsdtFile>, String> {
+    let mut files = vec![env.usdt_probes(binary)?];
+    if binary.is_none() {
+        files.extend(env.usdt_libraries());
+    }
+    Ok(files)
+}
+
+/// `files` with only the probes `provider:name` matches (files without one left out), or why
+/// none does anywhere, with the nearest names.
+pub(super) fn select(
+    files: &[UsdtFile],
+    provider: Option<&str>,
+    name: &str,
+) -> Result<Vec<UsdtFile>, String> {
+    let found: Vec<UsdtFile> = files
+        .iter()
+        .filter_map(|f| {
+            let probes = crate::usdt::select(&f.probes, provider, name, &f.path).ok()?;
+            Some(UsdtFile {
+                path: f.path.clone(),
+                probes,
+            })
+        })
+        .collect();
+    if !found.is_empty() {
+        return Ok(found);
+    }
+    let all: Vec<UsdtProbe> = files.iter().flat_map(|f| f.probes.clone()).collect();
+    let first = files.first().map_or("the target", |f| f.path.as_str());
+    let why = match crate::usdt::select(&all, provider, name, first) {
+        Err(why) => why,
+        Ok(_) => format!("no USDT probe matches in {first}"),
+    };
+    Err(match files.len() {
+        0 | 1 => why,
+        n => format!(
+            "{why} (searched with the {} shared librar{} the process has loaded)",
+            n - 1,
+            if n == 2 { "y" } else { "ies" }
+        ),
+    })
+}
 
 pub(super) struct Usdt {
     pub binary: Option<String>,

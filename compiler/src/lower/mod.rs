@@ -508,27 +508,26 @@ fn usdt_variants<'a>(
         );
         return Vec::new();
     };
-    let binary = resolved.binary.clone().unwrap_or_default();
-    let mut groups: Vec<Vec<&crate::usdt::UsdtProbe>> = Vec::new();
-    for site in &resolved.usdt {
-        match groups.iter_mut().find(|g| {
-            g[0].provider == site.provider && g[0].name == site.name && g[0].args == site.args
-        }) {
-            Some(g) => g.push(site),
-            None => groups.push(vec![site]),
+    let mut out = Vec::new();
+    for file in &resolved.usdt {
+        let mut groups: Vec<Vec<&crate::usdt::UsdtProbe>> = Vec::new();
+        for site in &file.probes {
+            match groups.iter_mut().find(|g| {
+                g[0].provider == site.provider && g[0].name == site.name && g[0].args == site.args
+            }) {
+                Some(g) => g.push(site),
+                None => groups.push(vec![site]),
+            }
         }
-    }
-    groups
-        .into_iter()
-        .map(|sites| {
+        for sites in groups {
             let target = UprobeTarget::Usdt {
                 offsets: sites.iter().map(|s| s.offset).collect(),
                 semaphores: sites.iter().map(|s| s.semaphore).collect(),
             };
-            (
+            out.push((
                 "uprobe",
                 Attach::Uprobe {
-                    binary: binary.clone(),
+                    binary: file.path.clone(),
                     target,
                     ret: false,
                 },
@@ -537,10 +536,11 @@ fn usdt_variants<'a>(
                     usdt: Some(&sites[0].args),
                     ..func::GoCtx::default()
                 },
-                format!("usdt:{binary}:{}", sites[0].full_name()),
-            )
-        })
-        .collect()
+                format!("usdt:{}:{}", file.path, sites[0].full_name()),
+            ));
+        }
+    }
+    out
 }
 
 /// Whether every parameter and result name `a` and `b` both have sits at the same place.

@@ -4,11 +4,11 @@
 //! kernel-verifier run in `gprobe-runtime`) and the fuzz targets (`fuzz/`).
 #![allow(dead_code)]
 
-use gprobe_compiler::check::{Env, GoFunction, Options, UsdtFile, tracefs};
+use gprobe_compiler::check::{Env, GoFunction, Options, tracefs};
 use gprobe_compiler::names;
 use gprobe_compiler::target::{GoRuntime, Resolved};
 use gprobe_compiler::types::{Field, IntType, Type};
-use gprobe_compiler::usdt::{self, UsdtProbe};
+use gprobe_compiler::usdt::{self, UsdtFile, UsdtProbe};
 use std::path::{Path, PathBuf};
 
 /// A fixed environment: one tracepoint format and one Go function, as a real system would give.
