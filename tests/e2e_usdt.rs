@@ -310,3 +310,132 @@ fn semaphore_is_set_while_attached_and_restored() {
     }
     assert_no_gprobe_programs();
 }
+
+/// A shared library of our own with a probe behind a semaphore, and a program using it that
+/// waits for a line on stdin before calling it N times.
+const LIB: &str = r#"
+#define _SDT_HAS_SEMAPHORES 1
+#include <sys/sdt.h>
+__extension__ unsigned short lib_call_semaphore __attribute__((unused)) __attribute__((section(".probes")));
+long lib_work(long x) {
+    if (lib_call_semaphore)
+        STAP_PROBE2(lib, call, x, x * -x);
+    return x + 1;
+}
+"#;
+
+const LIB_MAIN: &str = r#"
+#include <stdio.h>
+#include <stdlib.h>
+long lib_work(long x);
+int main(int argc, char **argv) {
+    char line[16];
+    if (!fgets(line, sizeof line, stdin)) return 1;
+    long s = 0;
+    for (int i = 0; i < atoi(argv[1]); i++) s += lib_work(i);
+    return s == 0;
+}
+"#;
+
+/// `tracer` on a fresh `libmain 6` with `-p`: started, attached, then the program is let go;
+/// the tracer's stdout once the program has exited.
+fn trace_libmain(libmain: &std::path::Path, tracer: &str, script: &str) -> String {
+    use std::io::Write;
+    let mut target = Command::new(libmain)
+        .arg("6")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("start libmain");
+    // Its library is mapped once the dynamic loader is done (the process then waits on stdin).
+    let pid = target.id();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(format!("/proc/{pid}/maps"))
+        .unwrap_or_default()
+        .contains("libusdtlib.so")
+    {
+        assert!(Instant::now() < deadline, "libusdtlib.so never mapped");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut child = Command::new(tracer)
+        .args(["-e", script, "-p", &pid.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start tracer");
+    let lines = line_channel(child.stdout.take().expect("stdout"));
+    match lines.recv_timeout(Duration::from_secs(60)) {
+        Ok(line) if line.starts_with("Attaching") => {}
+        other => panic!("{tracer} did not attach: {other:?}"),
+    }
+    // bpftrace prints its banner before it has set the semaphores.
+    std::thread::sleep(Duration::from_secs(1));
+    let mut stdin = target.stdin.take().expect("stdin");
+    writeln!(stdin, "go").expect("let libmain go");
+    drop(stdin);
+    assert!(target.wait().expect("wait libmain").success());
+    // Its last events are read before it is stopped.
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let _ = wait_with_limit(child, LIMIT);
+    lines.iter().collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn probes_in_a_shared_library_of_a_process() {
+    if !ready() {
+        return;
+    }
+    let _lock = kernel_lock();
+    let dir = repo_root().join("target/ctargets");
+    std::fs::create_dir_all(&dir).expect("target/ctargets");
+    let lib = dir.join("libusdtlib.so");
+    let src = dir.join("usdtlib.c");
+    std::fs::write(&src, LIB).expect("write lib");
+    let status = Command::new("cc")
+        .args(["-g", "-O2", "-shared", "-fPIC", "-o"])
+        .arg(&lib)
+        .arg(&src)
+        .status()
+        .expect("cc");
+    assert!(status.success());
+    let main_src = dir.join("libmain.c");
+    std::fs::write(&main_src, LIB_MAIN).expect("write libmain");
+    let libmain = dir.join("libmain");
+    let status = Command::new("cc")
+        .args(["-g", "-O2", "-o"])
+        .arg(&libmain)
+        .arg(&main_src)
+        .arg(format!("-L{}", dir.display()))
+        .arg("-lusdtlib")
+        .arg(format!("-Wl,-rpath,{}", dir.display()))
+        .status()
+        .expect("cc");
+    assert!(status.success());
+    let wanted: Vec<String> = (0..6i64).map(|i| format!("call {i} {}", -i * i)).collect();
+    // `usdt:PROVIDER:NAME` with -p finds the probe in the library the process has loaded, and
+    // `probe` names the library.
+    let ours = trace_libmain(
+        &libmain,
+        gprobe_bin().to_str().expect("utf-8 path"),
+        r#"usdt:lib:call { printf("@call %d %d %s\n", arg0, arg1, probe); }"#,
+    );
+    let probe = format!("usdt:{}:lib:call", lib.display());
+    let with_probe: Vec<String> = wanted.iter().map(|w| format!("{w} {probe}")).collect();
+    assert_eq!(probe_lines(&ours), with_probe, "{ours}");
+    // Named by path, as bpftrace 0.17 needs it: the same lines from both.
+    let script = format!(
+        r#"usdt:{}:lib:call {{ printf("@call %d %d\n", arg0, arg1); }}"#,
+        lib.display()
+    );
+    let ours = probe_lines(&trace_libmain(
+        &libmain,
+        gprobe_bin().to_str().unwrap(),
+        &script,
+    ));
+    let theirs = probe_lines(&trace_libmain(&libmain, "bpftrace", &script));
+    assert_eq!(ours, wanted);
+    assert_eq!(ours, theirs);
+    assert_no_gprobe_programs();
+}
