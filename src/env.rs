@@ -13,6 +13,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+/// A file's USDT probes, or why they cannot be read.
+type UsdtRead = Result<Vec<UsdtProbe>, String>;
+
 pub struct SystemEnv {
     /// The executable of `-p PID` or `-c CMD`, when given.
     target: Option<PathBuf>,
@@ -21,7 +24,7 @@ pub struct SystemEnv {
     opened: RefCell<Vec<PathBuf>>,
     fsbase: OnceCell<Option<u64>>,
     /// USDT probes by file, read once.
-    usdt: RefCell<HashMap<PathBuf, Rc<Result<Vec<UsdtProbe>, String>>>>,
+    usdt: RefCell<HashMap<PathBuf, Rc<UsdtRead>>>,
     /// `-p PID`: its shared libraries may hold USDT probes too.
     pid: Option<u32>,
 }
