@@ -413,6 +413,25 @@ fn probes_in_a_shared_library_of_a_process() {
         .status()
         .expect("cc");
     assert!(status.success());
+    // `-l 'usdt:*' -p PID` lists the probes of the executable (none) and its libraries.
+    let mut waiting = Command::new(&libmain)
+        .arg("1")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("start libmain");
+    let pid = waiting.id().to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(format!("/proc/{pid}/maps"))
+        .unwrap_or_default()
+        .contains("libusdtlib.so")
+    {
+        assert!(Instant::now() < deadline, "libusdtlib.so never mapped");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let listed = gprobe_ok(&["-l", "usdt:*", "-p", &pid], LIMIT);
+    let _ = waiting.kill();
+    let _ = waiting.wait();
+    assert_eq!(listed, format!("usdt:{}:lib:call\n", lib.display()));
     let wanted: Vec<String> = (0..6i64).map(|i| format!("call {i} {}", -i * i)).collect();
     // `usdt:PROVIDER:NAME` with -p finds the probe in the library the process has loaded, and
     // `probe` names the library.
