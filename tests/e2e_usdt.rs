@@ -25,11 +25,14 @@ int main(int argc, char **argv) {
     strcpy(names[0], "alpha");
     strcpy(names[1], "beta");
     strcpy(names[2], "gamma");
+    long table[4];
+    for (int k = 0; k < 4; k++) table[k] = (k + 1) * -10L * argc;
     for (int i = 0; i < n; i++) {
         const char *name = names[i % 3];
         DTRACE_PROBE2(prov, tick, i, name);
         STAP_PROBE3(prov, signed, -i - 1, (long)(-1000 * i), (unsigned char)(200 + i));
         STAP_PROBE2(prov, konst, 42, -7);
+        STAP_PROBE1(prov, indexed, table[i % 4]);
     }
     return 0;
 }
@@ -127,7 +130,8 @@ fn script(bin: &str) -> String {
     format!(
         r#"usdt:{bin}:prov:tick {{ printf("@tick %d %s\n", arg0, str(arg1)); }}
 usdt:{bin}:prov:signed {{ printf("@signed %d %d %d\n", arg0, arg1, arg2); }}
-usdt:{bin}:konst {{ printf("@konst %d %d\n", arg0, arg1); }}"#
+usdt:{bin}:konst {{ printf("@konst %d %d\n", arg0, arg1); }}
+usdt:{bin}:prov:indexed {{ printf("@indexed %d\n", arg0); }}"#
     )
 }
 
@@ -152,6 +156,8 @@ fn arguments_match_bpftrace_at_every_optimisation_level() {
             wanted.push(format!("tick {i} {}", names[i as usize % 3]));
             wanted.push(format!("signed {} {} {}", -i - 1, -1000 * i, 200 + i));
             wanted.push("konst 42 -7".to_string());
+            // argc is 2: `prog 5`.
+            wanted.push(format!("indexed {}", (i % 4 + 1) * -20));
         }
         assert_eq!(ours, wanted, "gprobe at {level}");
         let theirs = probe_lines(&bpftrace_ok(&["-e", &source, "-c", &cmd]));
@@ -159,6 +165,7 @@ fn arguments_match_bpftrace_at_every_optimisation_level() {
     }
     // The levels between them exercise each operand form.
     assert!(specs.contains("(%rbp)"), "no memory operand in {specs}");
+    assert!(specs.contains("(%rsp,%r"), "no indexed memory operand in {specs}");
     assert!(specs.contains("@$42"), "no constant operand in {specs}");
     assert!(specs.contains("@%e"), "no register operand in {specs}");
     assert!(
@@ -179,7 +186,7 @@ fn listing_shows_probes_and_arguments() {
     let bin = build("usdt_plain_list", PLAIN, &["-O2"]);
     let path = bin.display().to_string();
     let listed = gprobe_ok(&["-l", &format!("usdt:{path}:*")], LIMIT);
-    let wanted: String = ["konst", "signed", "tick"]
+    let wanted: String = ["indexed", "konst", "signed", "tick"]
         .iter()
         .map(|n| format!("usdt:{path}:prov:{n}\n"))
         .collect();
