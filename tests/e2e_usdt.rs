@@ -165,7 +165,10 @@ fn arguments_match_bpftrace_at_every_optimisation_level() {
     }
     // The levels between them exercise each operand form.
     assert!(specs.contains("(%rbp)"), "no memory operand in {specs}");
-    assert!(specs.contains("(%rsp,%r"), "no indexed memory operand in {specs}");
+    assert!(
+        specs.contains("(%rsp,%r"),
+        "no indexed memory operand in {specs}"
+    );
     assert!(specs.contains("@$42"), "no constant operand in {specs}");
     assert!(specs.contains("@%e"), "no register operand in {specs}");
     assert!(

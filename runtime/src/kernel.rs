@@ -63,6 +63,14 @@ pub(crate) fn multi_offsets(spec: &ProgramSpec) -> Option<&[u64]> {
     }
 }
 
+/// Whether a uprobe-multi attach failed because the kernel lacks them (not a real error).
+fn multi_unsupported(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EOPNOTSUPP | libc::ENOSYS | libc::E2BIG)
+    )
+}
+
 /// A USDT program's semaphores, one per offset of [`multi_offsets`] (0: none), when any.
 fn multi_ref_ctrs(spec: &ProgramSpec) -> Option<&[u64]> {
     match &spec.attach {
@@ -303,6 +311,26 @@ impl Loaded {
                     return Err(RuntimeError::Attach {
                         probe: spec.probe_name.clone(),
                         reason: e.to_string(),
+                        span: spec.span,
+                    });
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ESRCH) && pid.is_some() => {
+                    return Err(RuntimeError::PidGone {
+                        pid: pid.unwrap_or_default(),
+                    });
+                }
+                // Semaphores can only be set this way: the perf-event path has no error to
+                // add. EINVAL here is typically another tracer's uprobe at the same site
+                // without (or with another) semaphore, which the kernel refuses to mix.
+                Err(e) if multi_ref_ctrs(spec).is_some() && !multi_unsupported(&e) => {
+                    let hint = if e.raw_os_error() == Some(libc::EINVAL) {
+                        " (another tracer may hold a uprobe at this USDT site without its semaphore)"
+                    } else {
+                        ""
+                    };
+                    return Err(RuntimeError::Attach {
+                        probe: spec.probe_name.clone(),
+                        reason: format!("{e}{hint}"),
                         span: spec.span,
                     });
                 }
