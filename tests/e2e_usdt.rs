@@ -468,3 +468,27 @@ fn probes_in_a_shared_library_of_a_process() {
     assert_eq!(ours, theirs);
     assert_no_gprobe_programs();
 }
+
+#[test]
+fn a_wildcard_attaches_every_probe_and_names_each() {
+    if !ready() {
+        return;
+    }
+    let _lock = kernel_lock();
+    let bin = build("usdt_plain_glob", PLAIN, &["-O2"]);
+    let path = bin.display().to_string();
+    let script = format!("usdt:{path}:* {{ @[probe] = count(); }}");
+    let cmd = format!("{path} 3");
+    let ours = gprobe_ok(&["-e", &script, "-c", &cmd], LIMIT);
+    let counts = map_lines(&ours, "@");
+    let wanted: std::collections::BTreeMap<String, u64> = ["indexed", "konst", "signed", "tick"]
+        .iter()
+        .map(|n| (format!("usdt:{path}:prov:{n}"), 3))
+        .collect();
+    assert_eq!(counts, wanted, "{ours}");
+    assert!(ours.starts_with("Attaching 4 probes..."), "{ours}");
+    assert_eq!(
+        counts,
+        map_lines(&bpftrace_ok(&["-e", &script, "-c", &cmd]), "@")
+    );
+}
