@@ -4,16 +4,20 @@
 //! built-in table, runtime offsets by version, and kernel types (structs, enumerators,
 //! `task_struct.thread.fsbase`) from BTF.
 
-use gprobe_compiler::check::{Env, GoFunction, UprobeNeeds, tracefs};
+use gprobe_compiler::check::{Env, GoFunction, UprobeNeeds, UsdtFile, tracefs};
 use gprobe_compiler::gobin::{GoBinError, GoBinary};
 use gprobe_compiler::native::{self, NativeElf};
 use gprobe_compiler::target::{self, GoRuntime, Resolved};
 use gprobe_compiler::types::{Field, StructType};
+use gprobe_compiler::usdt::UsdtProbe;
 use gprobe_runtime::kernel_types::KernelTypes;
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+
+/// A file's USDT probes, or why they cannot be read.
+type UsdtRead = Result<Vec<UsdtProbe>, String>;
 
 pub struct SystemEnv {
     /// The executable of `-p PID` or `-c CMD`, when given.
@@ -28,6 +32,8 @@ pub struct SystemEnv {
     kernel: OnceCell<Option<KernelTypes>>,
     /// Binaries that are not Go (C, shared libraries), opened once per path.
     natives: RefCell<HashMap<PathBuf, Rc<Result<NativeElf, String>>>>,
+    /// USDT probes by file, read once.
+    usdt: RefCell<HashMap<PathBuf, Rc<UsdtRead>>>,
 }
 
 impl SystemEnv {
@@ -45,6 +51,7 @@ impl SystemEnv {
             opened: RefCell::default(),
             fsbase: OnceCell::new(),
             kernel: OnceCell::new(),
+            usdt: RefCell::default(),
         }
     }
 
@@ -119,6 +126,21 @@ impl SystemEnv {
         let path = self.path_of(binary)?;
         let bin = self.open(&path);
         Ok((path, bin))
+    }
+}
+
+impl SystemEnv {
+    /// The USDT probes of `path`, read once.
+    fn usdt_of(&self, path: &Path) -> Result<Vec<UsdtProbe>, String> {
+        let cached = self.usdt.borrow().get(path).cloned();
+        let probes = cached.unwrap_or_else(|| {
+            let read = gprobe_compiler::usdt::probes_in_file(path)
+                .map_err(|e| format!("{}: {e}", path.display()));
+            let read = Rc::new(read);
+            self.usdt.borrow_mut().insert(path.to_owned(), read.clone());
+            read
+        });
+        (*probes).clone()
     }
 }
 
@@ -313,6 +335,7 @@ impl Env for SystemEnv {
                 functions: target::resolve_uprobe_sites(bin, function, glob, ret, needs.values)?,
                 go: needs.runtime.then(|| target::go_runtime(bin)),
                 per_process: None,
+                usdt: Vec::new(),
             }),
             Err(GoBinError::Io { source, .. }) => Err(match source.kind() {
                 std::io::ErrorKind::NotFound => format!("binary not found: {shown}"),
@@ -334,6 +357,7 @@ impl Env for SystemEnv {
                 },
                 go: None,
                 per_process: None,
+                usdt: Vec::new(),
             }),
         }
     }
@@ -380,6 +404,7 @@ impl Env for SystemEnv {
             functions: vec![site],
             go,
             per_process: None,
+            usdt: Vec::new(),
         })
     }
 
@@ -389,6 +414,37 @@ impl Env for SystemEnv {
             Ok(bin) => Ok(target::go_runtime(bin)),
             Err(e) => Err(not_go(&path, e)),
         }
+    }
+
+    fn usdt_probes(&self, binary: Option<&str>) -> Result<UsdtFile, String> {
+        let path = self.path_of(binary)?;
+        // The target's executable by its real name (`probe` shows it), not /proc/PID/exe.
+        let path = match binary {
+            Some(_) => path,
+            None => std::fs::canonicalize(&path).unwrap_or(path),
+        };
+        Ok(UsdtFile {
+            path: path.display().to_string(),
+            probes: self.usdt_of(&path)?,
+        })
+    }
+
+    fn usdt_libraries(&self) -> Vec<UsdtFile> {
+        let Some(pid) = self.pid else {
+            return Vec::new();
+        };
+        let exe = std::fs::canonicalize(format!("/proc/{pid}/exe")).ok();
+        crate::list_usdt::mapped_libraries(pid)
+            .into_iter()
+            .filter(|path| Some(path) != exe.as_ref())
+            .filter_map(|path| {
+                let probes = self.usdt_of(&path).ok()?;
+                (!probes.is_empty()).then(|| UsdtFile {
+                    path: path.display().to_string(),
+                    probes,
+                })
+            })
+            .collect()
     }
 
     fn task_fsbase(&self) -> Option<u64> {

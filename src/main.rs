@@ -6,6 +6,7 @@ mod env;
 mod info;
 mod knobs;
 mod libs;
+mod list_usdt;
 mod listing;
 mod native_list;
 mod patterns;
@@ -700,6 +701,9 @@ fn list(cli: &Cli) -> ExitCode {
         .find_map(|p| pattern.strip_prefix(p))
     {
         return list_go_functions(pattern, rest, cli.verbose, cli.pid());
+    }
+    if let Some(rest) = ["usdt:", "U:"].iter().find_map(|p| pattern.strip_prefix(p)) {
+        return list_usdt::list(rest, cli.pid(), cli.verbose);
     }
     match gprobe_runtime::list_tracepoints(pattern, cli.verbose) {
         // Everything (`-l`, `-l '*sched_switch*'`): tracepoints, then software and hardware

@@ -1,7 +1,8 @@
 //! What README.md and docs/*.md show a user works as written: every `gp` code block, every
 //! `gprobe` command line in `sh` and plain code blocks, and the inline snippets listed below
 //! pass `gprobe --check` against real Go builds (`./srv` and `./shop` are examples/shop, `./work`
-//! is tests/go/work, `./load` is examples/load, all Go 1.19); options named on a command line
+//! is tests/go/work, `./load` is examples/load, all Go 1.19; `./app` is tests/c/usdt_app.c, a C
+//! program with USDT probes); options named on a command line
 //! exist in `gprobe --help`; and the JSON sample of docs/output-formats.md is what gprobe prints.
 //!
 //! Programs are checked with `-c ./srv`, except node-wide ones (no `-p`/`-c`), which are checked
@@ -254,6 +255,16 @@ fn make_targets() -> PathBuf {
         let _ = std::fs::remove_file(&link);
         std::os::unix::fs::symlink(&built, &link).unwrap();
     }
+    let status = Command::new("cc")
+        .args(["-g", "-O2", "-o"])
+        .arg(dir.join("app"))
+        .arg(repo_root().join("tests/c/usdt_app.c"))
+        .status()
+        .expect("run cc (scripts/install-deps)");
+    assert!(
+        status.success(),
+        "cc tests/c/usdt_app.c failed (needs <sys/sdt.h>)"
+    );
     dir
 }
 

@@ -128,6 +128,14 @@ pub enum ProbeKind {
         mode: Name,
         is_async: bool,
     },
+    /// `usdt:BIN:[PROVIDER:]NAME`, or `usdt:[PROVIDER:]NAME` in the `-p`/`-c` target
+    /// (`binary` `None`). A two-part `usdt:A:B` names a binary when `A` holds a `/` (or the
+    /// probe has no target), else a provider. `provider` and `name` may be globs.
+    Usdt {
+        binary: Option<Name>,
+        provider: Option<Name>,
+        name: Name,
+    },
     /// A provider this tool recognises but this kernel or gprobe cannot attach (kprobe,
     /// kretprobe, kfunc, usdt, hardware, software, watchpoint, …). Kept so the checker can say
     /// exactly why ("this kernel has no kprobes") with the span.

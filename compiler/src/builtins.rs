@@ -96,6 +96,7 @@ pub enum ProviderKind {
     Hardware,
     /// `watchpoint:ADDR:LEN:MODE` (a hardware breakpoint perf event).
     Watchpoint,
+    Usdt,
 }
 
 /// A set of `ProviderKind`s as a bit set.
@@ -134,6 +135,7 @@ impl Providers {
         ProviderKind::Software,
         ProviderKind::Hardware,
         ProviderKind::Watchpoint,
+        ProviderKind::Usdt,
     ]);
     pub const UPROBES: Providers = Providers::of(&[ProviderKind::Uprobe, ProviderKind::Uretprobe]);
     /// Probes on a function, user or kernel: `func`.
@@ -154,6 +156,7 @@ impl Providers {
         ProviderKind::Software,
         ProviderKind::Hardware,
         ProviderKind::Watchpoint,
+        ProviderKind::Usdt,
     ]);
 
     pub fn kinds(self) -> impl Iterator<Item = ProviderKind> {
@@ -164,7 +167,7 @@ impl Providers {
 }
 
 impl ProviderKind {
-    pub const ALL: [ProviderKind; 12] = [
+    pub const ALL: [ProviderKind; 13] = [
         ProviderKind::Begin,
         ProviderKind::End,
         ProviderKind::Interval,
@@ -177,6 +180,7 @@ impl ProviderKind {
         ProviderKind::Software,
         ProviderKind::Hardware,
         ProviderKind::Watchpoint,
+        ProviderKind::Usdt,
     ];
 
     pub fn name(self) -> &'static str {
@@ -193,6 +197,7 @@ impl ProviderKind {
             ProviderKind::Software => "software",
             ProviderKind::Hardware => "hardware",
             ProviderKind::Watchpoint => "watchpoint",
+            ProviderKind::Usdt => "usdt",
         }
     }
 }
@@ -453,8 +458,12 @@ pub static BUILTINS: [BuiltinSpec; 55] = [
         Value,
         &[],
         U64,
-        Providers::of(&[ProviderKind::Uprobe, ProviderKind::Kprobe]),
-        "C-ABI argument N (0..9), for non-Go code and kernel functions",
+        Providers::of(&[
+            ProviderKind::Uprobe,
+            ProviderKind::Kprobe,
+            ProviderKind::Usdt,
+        ]),
+        "C-ABI argument N (0..9), for non-Go code and kernel functions; a USDT probe's Nth argument",
     ),
     row(
         B::Retval,

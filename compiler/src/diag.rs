@@ -79,6 +79,10 @@ pub mod codes {
     /// A uprobe's binary cannot take probes: missing, not an ELF executable or shared library,
     /// or built for another architecture.
     pub const BAD_BINARY: &str = "E0411";
+    /// A `usdt:` attach point names a probe the binary does not have.
+    pub const NO_USDT: &str = "E0420";
+    /// `argN` beyond a USDT probe's arguments, or one whose location cannot be read.
+    pub const USDT_ARG: &str = "E0421";
 
     pub const MAP_KEYS: &str = "E0500";
     pub const MAP_VALUE: &str = "E0501";

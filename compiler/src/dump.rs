@@ -321,6 +321,20 @@ pub fn probe_kind(kind: &ProbeKind) -> String {
             },
             mode.node
         ),
+        ProbeKind::Usdt {
+            binary,
+            provider,
+            name,
+        } => format!(
+            "usdt binary={} provider={} name={:?}",
+            binary
+                .as_ref()
+                .map_or("(target)".to_string(), |b| format!("{:?}", b.node)),
+            provider
+                .as_ref()
+                .map_or("(any)".to_string(), |p| format!("{:?}", p.node)),
+            name.node,
+        ),
         ProbeKind::Unsupported { provider, parts } => format!(
             "unsupported {}:{}",
             provider.node,

@@ -30,6 +30,7 @@ pub mod syntax;
 pub mod syscalls;
 pub mod target;
 pub mod types;
+pub mod usdt;
 
 pub use check::{Checked, Env, NoEnv, Options};
 pub use compile::{CompileOptions, Output, compile, compile_checked};

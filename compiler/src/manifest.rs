@@ -115,6 +115,12 @@ pub enum UprobeTarget {
     /// The same program at several file offsets: every RET of a Go function (return probes),
     /// or every function a Go wildcard matched.
     Offsets(Vec<u64>),
+    /// USDT probe sites: file offsets, each with its semaphore's file offset (0: none), which
+    /// the kernel counts up while the probe is attached (uprobe `ref_ctr_offset`).
+    Usdt {
+        offsets: Vec<u64>,
+        semaphores: Vec<u64>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

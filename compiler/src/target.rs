@@ -24,6 +24,9 @@ pub struct Resolved {
     /// Node-wide (no `-p`/`-c` target): a probe that fires in any process finds each Go
     /// process's facts at run time, in the map the runtime fills ([`crate::manifest::GoProcFacts`]).
     pub per_process: Option<PerProcessGo>,
+    /// The USDT probe sites a `usdt:` attach point matched, by file (the binary, or the
+    /// target's executable and shared libraries).
+    pub usdt: Vec<crate::usdt::UsdtFile>,
 }
 
 /// Offsets of `task->mm->exe_file->f_inode->{i_ino, i_sb->s_dev}` in this kernel (from its

@@ -175,7 +175,7 @@ impl Dynamic {
             };
             let attached =
                 uprobe_multi::load(&object, &spec.name, loaded.map_refs()).and_then(|prog| {
-                    let link = uprobe_multi::attach(&prog, &new.path, offsets, None)
+                    let link = uprobe_multi::attach(&prog, &new.path, offsets, None, None)
                         .map_err(|e| e.to_string())?;
                     Ok((prog, link))
                 });

@@ -55,6 +55,29 @@ pub(crate) fn multi_offsets(spec: &ProgramSpec) -> Option<&[u64]> {
             ret: false,
             ..
         } => Some(os),
+        Attach::Uprobe {
+            target: UprobeTarget::Usdt { offsets, .. },
+            ..
+        } => Some(offsets),
+        _ => None,
+    }
+}
+
+/// Whether a uprobe-multi attach failed because the kernel lacks them (not a real error).
+fn multi_unsupported(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EOPNOTSUPP | libc::ENOSYS | libc::E2BIG)
+    )
+}
+
+/// A USDT program's semaphores, one per offset of [`multi_offsets`] (0: none), when any.
+fn multi_ref_ctrs(spec: &ProgramSpec) -> Option<&[u64]> {
+    match &spec.attach {
+        Attach::Uprobe {
+            target: UprobeTarget::Usdt { semaphores, .. },
+            ..
+        } if semaphores.iter().any(|s| *s != 0) => Some(semaphores),
         _ => None,
     }
 }
@@ -269,7 +292,7 @@ impl Loaded {
             };
             let path = Path::new(binary);
             crate::target::check_binary(path, spec.span)?;
-            match uprobe_multi::attach(&multi.prog, path, offsets, pid) {
+            match uprobe_multi::attach(&multi.prog, path, offsets, multi_ref_ctrs(spec), pid) {
                 Ok(link) => {
                     // Unlike perf_event_open (ESRCH), the link accepts a process that has
                     // exited but is not reaped yet.
@@ -288,6 +311,26 @@ impl Loaded {
                     return Err(RuntimeError::Attach {
                         probe: spec.probe_name.clone(),
                         reason: e.to_string(),
+                        span: spec.span,
+                    });
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ESRCH) && pid.is_some() => {
+                    return Err(RuntimeError::PidGone {
+                        pid: pid.unwrap_or_default(),
+                    });
+                }
+                // Semaphores can only be set this way: the perf-event path has no error to
+                // add. EINVAL here is typically another tracer's uprobe at the same site
+                // without (or with another) semaphore, which the kernel refuses to mix.
+                Err(e) if multi_ref_ctrs(spec).is_some() && !multi_unsupported(&e) => {
+                    let hint = if e.raw_os_error() == Some(libc::EINVAL) {
+                        " (another tracer may hold a uprobe at this USDT site without its semaphore)"
+                    } else {
+                        ""
+                    };
+                    return Err(RuntimeError::Attach {
+                        probe: spec.probe_name.clone(),
+                        reason: format!("{e}{hint}"),
                         span: spec.span,
                     });
                 }
@@ -338,6 +381,17 @@ impl Loaded {
                     UprobeTarget::Symbol(s) => vec![UProbeAttachLocation::Symbol(s)],
                     UprobeTarget::Offset(o) => vec![UProbeAttachLocation::AbsoluteOffset(*o)],
                     UprobeTarget::Offsets(os) => os
+                        .iter()
+                        .map(|o| UProbeAttachLocation::AbsoluteOffset(*o))
+                        .collect(),
+                    // aya's perf-event uprobes cannot set a semaphore (`ref_ctr_offset`); a
+                    // probe behind one would attach and never fire.
+                    UprobeTarget::Usdt { .. } if multi_ref_ctrs(spec).is_some() => {
+                        return Err(attach_err(
+                            "USDT semaphores need uprobe-multi links (Linux 6.6 or later)".into(),
+                        ));
+                    }
+                    UprobeTarget::Usdt { offsets, .. } => offsets
                         .iter()
                         .map(|o| UProbeAttachLocation::AbsoluteOffset(*o))
                         .collect(),

@@ -169,13 +169,19 @@ pub(crate) fn load(
 }
 
 /// Attaches `prog` at every file offset in `offsets` of `binary` with one link; `pid` narrows
-/// it to that process. Dropping the returned fd detaches everything.
+/// it to that process. `ref_ctrs` (one per offset, 0: none) are USDT semaphores: the kernel
+/// counts each up in every process the probe is in while attached, and back down when the
+/// link closes. Dropping the returned fd detaches everything.
 pub(crate) fn attach(
     prog: &OwnedFd,
     binary: &Path,
     offsets: &[u64],
+    ref_ctrs: Option<&[u64]>,
     pid: Option<u32>,
 ) -> io::Result<OwnedFd> {
+    if ref_ctrs.is_some_and(|r| r.len() != offsets.len()) {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    }
     let path = CString::new(binary.as_os_str().as_bytes())
         .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     let mut attr = LinkCreateAttr {
@@ -183,6 +189,7 @@ pub(crate) fn attach(
         attach_type: BPF_TRACE_UPROBE_MULTI,
         path: path.as_ptr() as u64,
         offsets: offsets.as_ptr() as u64,
+        ref_ctr_offsets: ref_ctrs.map_or(0, |r| r.as_ptr() as u64),
         cnt: offsets.len() as u32,
         pid: pid.unwrap_or(0),
         ..LinkCreateAttr::default()

@@ -172,6 +172,18 @@ impl<'a> Checker<'a> {
         self.goparent_at = None;
         self.go_values = false;
         self.left_out.clear();
+        for attach in &mut probe.attach {
+            // `usdt:A:NAME` without -p/-c: `A` is a binary in the working directory.
+            if let ProbeKind::Usdt {
+                binary: binary @ None,
+                provider: provider @ Some(_),
+                ..
+            } = &mut attach.kind
+                && !self.options.has_target
+            {
+                *binary = provider.take();
+            }
+        }
         for attach in &probe.attach {
             match providers::provider(attach, self.options) {
                 Ok(p) => self.providers.push(p),
@@ -258,6 +270,15 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             }
+            if let ProbeKind::Usdt {
+                binary,
+                provider,
+                name,
+            } = &attach.kind
+            {
+                self.check_usdt(attach.span, binary.as_ref(), provider.as_ref(), name);
+                continue;
+            }
             let ProbeKind::Uprobe { binary, .. } = &attach.kind else {
                 continue;
             };
@@ -280,6 +301,51 @@ impl<'a> Checker<'a> {
             self.error(Diagnostic::error(codes::BAD_BINARY, why).primary(at, label));
             self.args = Some(Err(()));
             self.ret = Some(Err(()));
+        }
+    }
+
+    /// Reports a `usdt:` attach point whose binary cannot take probes or has no such probe.
+    fn check_usdt(
+        &mut self,
+        span: Span,
+        binary: Option<&crate::ast::Name>,
+        provider: Option<&crate::ast::Name>,
+        name: &crate::ast::Name,
+    ) {
+        if binary.is_none() && !self.options.has_target {
+            return; // reported by the provider
+        }
+        let path = binary.map(|b| b.node.as_str());
+        let (at, label) = match binary {
+            Some(b) => (b.span, "uprobes cannot go into this file"),
+            None => (span, "a USDT probe in the -p/-c target"),
+        };
+        let files = self
+            .env
+            .uprobe_binary(path)
+            .and_then(|()| super::usdt::files(self.env, path));
+        let files = match files {
+            Ok(files) => files,
+            Err(why) => {
+                self.error(Diagnostic::error(codes::BAD_BINARY, why).primary(at, label));
+                return;
+            }
+        };
+        if let Err(why) = super::usdt::select(&files, provider.map(|p| p.node.as_str()), &name.node)
+        {
+            let wanted = match provider {
+                Some(p) => format!("{}:{}", p.node, name.node),
+                None => name.node.clone(),
+            };
+            let listed = path.map_or_else(|| files[0].path.clone(), str::to_owned);
+            self.error(
+                Diagnostic::error(codes::NO_USDT, format!("no USDT probe `{wanted}`"))
+                    .primary(name.span, "not found")
+                    .note(why)
+                    .help(format!(
+                        "list the probes with `gprobe -l 'usdt:{listed}:*'`"
+                    )),
+            );
         }
     }
 
@@ -370,6 +436,47 @@ impl<'a> Checker<'a> {
                         self.error(d);
                         return;
                     }
+                }
+            }
+            ProbeKind::Usdt {
+                binary,
+                provider,
+                name,
+            } => {
+                let binary = binary.as_ref().map(|b| b.node.as_str());
+                let Ok(files) = super::usdt::files(self.env, binary) else {
+                    return; // reported by `check_usdt`
+                };
+                let provider = provider.as_ref().map(|p| p.node.as_str());
+                let Ok(usdt) = super::usdt::select(&files, provider, &name.node) else {
+                    return;
+                };
+                let go = match goid {
+                    None => None,
+                    Some((b, at)) => match self.env.go_runtime(binary) {
+                        Ok(go) => Some(go),
+                        Err(_) => {
+                            self.error(
+                                Diagnostic::error(
+                                    codes::NOT_GO,
+                                    format!(
+                                        "`{}` needs a Go program, and {} is not a Go binary",
+                                        go_name(b),
+                                        files[0].path
+                                    ),
+                                )
+                                .primary(at, "no goroutines here")
+                                .secondary(attach.span, "this probe's binary"),
+                            );
+                            return;
+                        }
+                    },
+                };
+                Resolved {
+                    binary: Some(files[0].path.clone()),
+                    usdt,
+                    go,
+                    ..Resolved::default()
                 }
             }
             ProbeKind::Tracepoint { .. }
@@ -471,6 +578,7 @@ impl<'a> Checker<'a> {
             }],
             go: None,
             per_process: Some(PerProcessGo { task_fsbase: None }),
+            usdt: Vec::new(),
         }
     }
 
@@ -1808,6 +1916,7 @@ impl<'a> Checker<'a> {
                 Type::Void
             }
             Returns::Void => Type::Void,
+            Returns::Int(_) if matches!(b, Builtin::Arg(_)) => self.arg_type(b, span),
             Returns::Int(i) => {
                 if b == Builtin::Reg {
                     self.check_register(&args[0]);
@@ -1956,6 +2065,35 @@ impl<'a> Checker<'a> {
                 (ty, None)
             }
         }
+    }
+
+    /// `argN`: each attach point's provider types it (a USDT spec may say signed); signed only
+    /// when all agree.
+    fn arg_type(&mut self, b: Builtin, span: Span) -> Type {
+        let Builtin::Arg(n) = b else {
+            return Type::Int(IntType::U64);
+        };
+        let mut signed = true;
+        let mut failed = None;
+        for p in &self.providers {
+            match p.arg(self.env, n, span) {
+                Ok(Type::Int(i)) => signed &= i.signed,
+                Ok(_) => signed = false,
+                Err(d) => {
+                    failed = Some(d);
+                    break;
+                }
+            }
+        }
+        if let Some(d) = failed {
+            self.error(d);
+            return Type::Unknown;
+        }
+        Type::Int(if signed && !self.providers.is_empty() {
+            IntType::I64
+        } else {
+            IntType::U64
+        })
     }
 
     fn special(

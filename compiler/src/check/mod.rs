@@ -21,6 +21,7 @@ pub mod printf;
 pub mod providers;
 pub mod tracefs;
 mod unify;
+mod usdt;
 
 use crate::ast::Program;
 use crate::builtins::ProviderKind;
@@ -153,6 +154,20 @@ pub trait Env {
         Err("no Go target is known in this environment".into())
     }
 
+    /// The USDT probes of `binary` (`None`: the `-p`/`-c` target) from its `.note.stapsdt`
+    /// (see [`crate::usdt::probes`]), with the path they attach to. `Err` says why they
+    /// cannot be read (missing file, not ELF).
+    fn usdt_probes(&self, binary: Option<&str>) -> Result<UsdtFile, String> {
+        let _ = binary;
+        Err("USDT probes cannot be read in this environment".into())
+    }
+
+    /// The shared libraries the `-p` target has mapped that have USDT probes, for a `usdt:`
+    /// attach point without a binary (searched after the executable). Empty without `-p`.
+    fn usdt_libraries(&self) -> Vec<UsdtFile> {
+        Vec::new()
+    }
+
     /// `offsetof(struct task_struct, thread.fsbase)` on this kernel (from its BTF), asked only
     /// when a probe's `goid` must find g through the thread pointer (not R14), because reading
     /// it may be costly. `None`: unknown.
@@ -160,6 +175,8 @@ pub trait Env {
         None
     }
 }
+
+pub use crate::usdt::UsdtFile;
 
 /// What a uprobe's probe body uses of its resolution, beyond where to attach.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

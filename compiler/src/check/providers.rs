@@ -37,6 +37,13 @@ pub trait Provider {
         Type::Int(IntType::U64)
     }
 
+    /// The type of `argN` here (a USDT probe's spec gives its size and sign), or why it has
+    /// no such argument.
+    fn arg(&self, env: &dyn Env, n: u8, at: Span) -> Result<Type, Diagnostic> {
+        let _ = (env, n, at);
+        Ok(Type::Int(IntType::U64))
+    }
+
     /// For the pending form of a binary pattern (`uprobe:*:FUNC`, see `crate::expand`): how
     /// many binaries matched. Its `args`/`ret` come from those binaries, not from it.
     fn pending(&self) -> Option<usize> {
@@ -196,6 +203,32 @@ pub fn provider(attach: &AttachPoint, options: &Options) -> Result<Box<dyn Provi
                 span,
             })
         }
+        ProbeKind::Usdt {
+            binary,
+            provider,
+            name,
+        } => {
+            if binary.is_none() && !options.has_target {
+                return Err(Diagnostic::error(
+                    codes::NO_TARGET,
+                    format!(
+                        "`{}` names no binary and no target process was given",
+                        name.node
+                    ),
+                )
+                .primary(span, "which binary?")
+                .help(format!(
+                    "write `usdt:./path/to/binary:{}`, or run with `-p PID` or `-c CMD`",
+                    name.node
+                )));
+            }
+            Box::new(super::usdt::Usdt {
+                binary: binary.as_ref().map(|b| b.node.clone()),
+                provider: provider.as_ref().map(|p| p.node.clone()),
+                name: name.node.clone(),
+                span,
+            })
+        }
         ProbeKind::Unsupported { provider, .. } => {
             let word = provider.node.as_str();
             let canonical = crate::syntax::unsupported_canonical(word);
@@ -208,7 +241,7 @@ pub fn provider(attach: &AttachPoint, options: &Options) -> Result<Box<dyn Provi
                 "kfunc" | "kretfunc" => d
                     .note("gprobe does not compile fentry/fexit programs (bpftrace's kfunc/kretfunc): the kernels it is tested on refuse them (loading one fails with EPERM before the verifier runs, as bpftrace reports kfunc unavailable); `gprobe --info` says whether this one loads them")
                     .help("use a tracepoint (`gprobe -l '*vfs*'`), a kprobe where the kernel has kprobes, or a uprobe"),
-                _ => d.help("gprobe supports BEGIN, END, interval, profile, tracepoint, kprobe, kretprobe, uprobe, uretprobe, software, hardware and watchpoint"),
+                _ => d.help("gprobe supports BEGIN, END, interval, profile, tracepoint, kprobe, kretprobe, uprobe, uretprobe, usdt, software, hardware and watchpoint"),
             });
         }
     })

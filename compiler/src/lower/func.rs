@@ -5,6 +5,7 @@ mod go;
 mod gocaller;
 mod helper_errors;
 mod memory;
+mod usdt;
 
 use super::layout::{self, align8};
 use super::{Module, codes};
@@ -155,6 +156,8 @@ pub(crate) struct GoCtx<'a> {
     /// Some probed site's user stack lacks the direct caller, which `gostack` then takes from
     /// `*SP` (see [`GoSite::caller_at_sp`]).
     pub caller_at_sp: bool,
+    /// A USDT probe's argument locations (one site's, shared by every site of the program).
+    pub usdt: Option<&'a [crate::usdt::UsdtArg]>,
 }
 
 pub(super) fn lower_probe(
@@ -172,6 +175,7 @@ pub(super) fn lower_probe(
                 provider,
                 ProviderKind::Uprobe
                     | ProviderKind::Uretprobe
+                    | ProviderKind::Usdt
                     | ProviderKind::Tracepoint
                     | ProviderKind::Profile
                     | ProviderKind::Software
@@ -1865,7 +1869,7 @@ impl Lower<'_, '_, '_> {
     fn user_space(&self) -> bool {
         matches!(
             self.provider,
-            ProviderKind::Uprobe | ProviderKind::Uretprobe
+            ProviderKind::Uprobe | ProviderKind::Uretprobe | ProviderKind::Usdt
         )
     }
 
@@ -1877,6 +1881,7 @@ impl Lower<'_, '_, '_> {
                 | ProviderKind::Uretprobe
                 | ProviderKind::Kprobe
                 | ProviderKind::Kretprobe
+                | ProviderKind::Usdt
         )
     }
 
@@ -2287,6 +2292,9 @@ impl Lower<'_, '_, '_> {
             Builtin::Rand => Val::Owned(self.call_value(Helper::GetPrandomU32, vec![])),
             Builtin::Curtask => Val::Owned(self.call_value(Helper::GetCurrentTask, vec![])),
             Builtin::Arg(n) => {
+                if let Some(args) = self.go.usdt {
+                    return self.usdt_arg(args, n, e.span);
+                }
                 if !self.function_regs() {
                     return Err(unsupported(e.span, "argN outside uprobes and kprobes"));
                 }

@@ -346,10 +346,14 @@ pub fn lower(
             };
             let pattern = pattern_origin(attach);
             module.patterns |= pattern.is_some();
-            for (vi, (section_kind, target, go)) in go_variants(attach, section_kind, target)
-                .into_iter()
-                .enumerate()
-            {
+            let variants = match &attach.kind {
+                ProbeKind::Usdt { .. } => usdt_variants(attach, &mut module.diags),
+                _ => go_variants(attach, section_kind, target)
+                    .into_iter()
+                    .map(|(s, t, go)| (s, t, go, probe_name.clone()))
+                    .collect(),
+            };
+            for (vi, (section_kind, target, go, probe_name)) in variants.into_iter().enumerate() {
                 // The pending form attaches nowhere; name the pattern and function instead.
                 let target = match (&pattern, target) {
                     (Some(p), Attach::Uprobe { ret, .. }) if p.pending => Attach::Uprobe {
@@ -509,8 +513,58 @@ fn go_variants<'a>(
                 per_process,
                 abi_internal,
                 caller_at_sp: sites.iter().any(|s| s.caller_at_sp),
+                usdt: None,
             },
         ));
+    }
+    out
+}
+
+/// The programs of a `usdt:` attach point: one per probe and argument locations (sites of one
+/// probe, e.g. inlined copies, may hold its arguments in different places), each attached at
+/// all its sites with their semaphores; `probe` names the probe in full.
+fn usdt_variants<'a>(
+    attach: &'a ast::AttachPoint,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<(&'static str, Attach, func::GoCtx<'a>, String)> {
+    let Some(resolved) = attach.resolved.as_ref().filter(|r| !r.usdt.is_empty()) else {
+        diags.push(
+            Diagnostic::error(codes::UNSUPPORTED, "this USDT probe was not resolved")
+                .primary(attach.span, "no probe sites"),
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for file in &resolved.usdt {
+        let mut groups: Vec<Vec<&crate::usdt::UsdtProbe>> = Vec::new();
+        for site in &file.probes {
+            match groups.iter_mut().find(|g| {
+                g[0].provider == site.provider && g[0].name == site.name && g[0].args == site.args
+            }) {
+                Some(g) => g.push(site),
+                None => groups.push(vec![site]),
+            }
+        }
+        for sites in groups {
+            let target = UprobeTarget::Usdt {
+                offsets: sites.iter().map(|s| s.offset).collect(),
+                semaphores: sites.iter().map(|s| s.semaphore).collect(),
+            };
+            out.push((
+                "uprobe",
+                Attach::Uprobe {
+                    binary: file.path.clone(),
+                    target,
+                    ret: false,
+                },
+                func::GoCtx {
+                    runtime: resolved.go.as_ref(),
+                    usdt: Some(&sites[0].args),
+                    ..func::GoCtx::default()
+                },
+                format!("usdt:{}:{}", file.path, sites[0].full_name()),
+            ));
+        }
     }
     out
 }
@@ -648,6 +702,19 @@ fn attach_of(
                 address: *address,
                 len: *len,
                 mode: mode.node.clone(),
+            },
+        ),
+        // The sites and their semaphores come from the resolution (see `usdt_variants`).
+        ProbeKind::Usdt { binary, .. } => (
+            "uprobe",
+            ProviderKind::Usdt,
+            Attach::Uprobe {
+                binary: binary.as_ref().map(|b| b.node.clone()).unwrap_or_default(),
+                target: UprobeTarget::Usdt {
+                    offsets: Vec::new(),
+                    semaphores: Vec::new(),
+                },
+                ret: false,
             },
         ),
         ProbeKind::Unsupported { provider, .. } => {

@@ -14,8 +14,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("kretfunc", "kretfunc"),
     ("fr", "kretfunc"),
     ("fexit", "kretfunc"),
-    ("usdt", "usdt"),
-    ("U", "usdt"),
     ("rawtracepoint", "rawtracepoint"),
     ("rt", "rawtracepoint"),
     ("iter", "iter"),
@@ -156,6 +154,29 @@ pub fn probe_kind(
             matches!(provider_name, "hardware" | "h"),
         )?,
         "watchpoint" | "w" | "asyncwatchpoint" => super::perf::watchpoint(provider, rest, span)?,
+        "usdt" | "U" => {
+            expect_parts(provider_name, rest, 1, 3, span, "usdt:./bin:provider:name")?;
+            // Two parts: a binary when it looks like a path; otherwise the checker decides
+            // (a provider in the -p/-c target, else a binary in the working directory).
+            let (binary, provider) = match rest.len() {
+                1 => (None, None),
+                2 if rest[0].text.contains('/') => (Some(name(&rest[0])), None),
+                2 => (None, Some(name(&rest[0]))),
+                _ => (Some(name(&rest[0])), Some(name(&rest[1]))),
+            };
+            let probe = name(&rest[rest.len() - 1]);
+            if probe.node.is_empty() {
+                return Err(
+                    Diagnostic::error(codes::BAD_ATTACH, "empty USDT probe name")
+                        .primary(probe.span, "name the probe (or `*`)"),
+                );
+            }
+            ProbeKind::Usdt {
+                binary,
+                provider,
+                name: probe,
+            }
+        }
         other => {
             if let Some((_, canonical)) = UNSUPPORTED.iter().find(|(word, _)| *word == other) {
                 let _ = canonical;
@@ -173,7 +194,7 @@ pub fn probe_kind(
                     d = d.help(format!("did you mean `{guess}`?"));
                 } else {
                     d = d.note(
-                        "probe types: BEGIN, END, interval, profile, tracepoint, uprobe, uretprobe, kprobe, kretprobe, software, hardware, watchpoint",
+                        "probe types: BEGIN, END, interval, profile, tracepoint, uprobe, uretprobe, usdt, kprobe, kretprobe, software, hardware, watchpoint",
                     );
                 }
                 return Err(d);
@@ -217,6 +238,8 @@ fn expect_parts(
     }
     let wanted = if min == max {
         format!("{min}")
+    } else if max > min + 1 {
+        format!("{min} to {max}")
     } else {
         format!("{min} or {max}")
     };

@@ -8,6 +8,7 @@ use gprobe_compiler::check::{Env, GoFunction, Options, tracefs};
 use gprobe_compiler::names;
 use gprobe_compiler::target::{GoLocation, GoRuntime, GoSite, Resolved};
 use gprobe_compiler::types::{AddrSpace, Field, IntType, StructType, Type};
+use gprobe_compiler::usdt::{self, UsdtFile, UsdtProbe};
 use std::path::{Path, PathBuf};
 
 /// A fixed environment: one tracepoint format and one Go function, as a real system would give.
@@ -353,6 +354,7 @@ impl Env for CaseEnv {
             functions: vec![c_site(0x115d + offset, false)],
             go: None,
             per_process: None,
+            usdt: Vec::new(),
         })
     }
 
@@ -438,6 +440,7 @@ impl Env for CaseEnv {
                 functions: vec![c_site(0x115d, true)],
                 go: None,
                 per_process: None,
+                usdt: Vec::new(),
             });
         }
         // A glob must match one of these; a literal name must be one of them or any other name
@@ -471,11 +474,40 @@ impl Env for CaseEnv {
                 }
             }),
             per_process: None,
+            usdt: Vec::new(),
         })
     }
 
     fn go_runtime(&self, _binary: Option<&str>) -> Result<GoRuntime, String> {
         Ok(go_runtime())
+    }
+
+    /// Every binary has USDT probes `app:request(int32, uint64)` (behind a semaphore),
+    /// `app:response(int64 in memory, constant)` and `app:start()`, except those named
+    /// `*nousdt*`, which have none.
+    fn usdt_probes(&self, binary: Option<&str>) -> Result<UsdtFile, String> {
+        let path = binary.unwrap_or("/proc/1/exe").to_string();
+        if path.contains("nousdt") {
+            return Ok(UsdtFile {
+                path,
+                probes: Vec::new(),
+            });
+        }
+        let probe = |name: &str, offset: u64, semaphore: u64, specs: &[&str]| UsdtProbe {
+            provider: "app".into(),
+            name: name.into(),
+            offset,
+            semaphore,
+            args: specs.iter().map(|s| usdt::parse_arg(s)).collect(),
+        };
+        Ok(UsdtFile {
+            path,
+            probes: vec![
+                probe("request", 0x1130, 0x3010, &["-4@%edi", "8@%rsi"]),
+                probe("response", 0x1180, 0, &["-8@-16(%rbp)", "-4@$3"]),
+                probe("start", 0x11a0, 0, &[]),
+            ],
+        })
     }
 
     fn task_fsbase(&self) -> Option<u64> {

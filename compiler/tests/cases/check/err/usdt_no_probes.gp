@@ -1,0 +1,1 @@
+usdt:./nousdt:app:request { printf("hit\n"); }

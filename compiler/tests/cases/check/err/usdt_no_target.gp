@@ -1,0 +1,2 @@
+// Without -p/-c a one-part USDT attach point has no binary.
+usdt:request { printf("hit\n"); }

@@ -1,0 +1,1 @@
+usdt:./notes.txt:app:request { }

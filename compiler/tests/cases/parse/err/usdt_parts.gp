@@ -1,0 +1,1 @@
+usdt:./app:app:request:extra { }
