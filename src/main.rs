@@ -33,6 +33,10 @@ struct Cli {
     #[arg(long)]
     check: bool,
 
+    /// Allow builtins that act on the system (`signal`), as bpftrace's --unsafe.
+    #[arg(long)]
+    r#unsafe: bool,
+
     /// Search DIR for `#include` (before the system's include directories), as bpftrace's -I.
     #[arg(short = 'I', value_name = "DIR")]
     include_dir: Vec<PathBuf>,
@@ -325,6 +329,7 @@ fn run(cli: Cli) -> ExitCode {
         positional: rest,
         has_target: cli.pid().is_some() || cli.command.is_some(),
         check_only: cli.check || cli.dump.is_some(),
+        unsafe_ops: cli.r#unsafe,
     };
 
     let parse_options = gprobe_compiler::syntax::ParseOptions {

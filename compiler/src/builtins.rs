@@ -2,7 +2,7 @@
 //! `BuiltinSpec` row: name, parameters, result, which probe types allow it, and a one-line doc.
 //! Every phase matches `Builtin` exhaustively, so adding a variant shows every place to update.
 
-use crate::types::{AggKind, IntType, StackKind};
+use crate::types::{AggKind, IntType, Render, StackKind};
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -35,6 +35,12 @@ pub enum Builtin {
     Gocreator,
     /// `goparent`: the id of the goroutine that started this one (g.parentGoid, Go 1.21+).
     Goparent,
+    /// `cgroup`: the current task's cgroup v2 id.
+    Cgroup,
+    Numaid,
+    Username,
+    /// `sarg0`..`sarg9`: C-ABI arguments passed on the stack (x86_64: above the return address).
+    Sarg(u8),
     // Functions.
     Str,
     Buf,
@@ -43,6 +49,13 @@ pub enum Builtin {
     Ksym,
     Time,
     Strftime,
+    Bswap,
+    Strncmp,
+    Strerror,
+    Ntop,
+    Macaddr,
+    Kaddr,
+    Cgroupid,
     // Statements (called for their effect).
     Printf,
     Print,
@@ -51,6 +64,8 @@ pub enum Builtin {
     Clear,
     Zero,
     Emit,
+    Join,
+    Signal,
     // Aggregations (only as the value assigned to a map).
     Count,
     Sum,
@@ -234,6 +249,8 @@ pub enum Returns {
         user: bool,
     },
     Agg(AggKind),
+    /// `Type::Rendered`: a u64 user space renders as text.
+    Rendered(Render),
     /// `Type::Timestamp` with the format given as the first argument.
     Timestamp,
     Special,
@@ -291,7 +308,7 @@ const fn row(
 }
 
 /// The table. Order matches [`index`]; a unit test keeps them in step.
-pub static BUILTINS: [BuiltinSpec; 44] = [
+pub static BUILTINS: [BuiltinSpec; 57] = [
     row(
         B::Pid,
         "pid",
@@ -491,6 +508,42 @@ pub static BUILTINS: [BuiltinSpec; 44] = [
         "id of the goroutine that started this one (Go 1.21+)",
     ),
     row(
+        B::Cgroup,
+        "cgroup",
+        Value,
+        &[],
+        U64,
+        ALL,
+        "cgroup v2 id of the current task (bpf_get_current_cgroup_id)",
+    ),
+    row(
+        B::Numaid,
+        "numaid",
+        Value,
+        &[],
+        U32,
+        ALL,
+        "NUMA node the probe runs on",
+    ),
+    row(
+        B::Username,
+        "username",
+        Value,
+        &[],
+        Returns::Rendered(Render::Username),
+        ALL,
+        "user name of the current task's uid (from /etc/passwd, when printing)",
+    ),
+    row(
+        B::Sarg(0),
+        "sargN",
+        Value,
+        &[],
+        U64,
+        Providers::of(&[ProviderKind::Uprobe, ProviderKind::Kprobe]),
+        "C-ABI argument N (0..9) passed on the stack, at the function's entry",
+    ),
+    row(
         B::Str,
         "str",
         Call,
@@ -552,6 +605,73 @@ pub static BUILTINS: [BuiltinSpec; 44] = [
         Returns::Timestamp,
         ALL,
         "`nsecs` as wall-clock time: strftime(3) format, `%f` = microseconds (formatted in user space)",
+    ),
+    row(
+        B::Bswap,
+        "bswap",
+        Call,
+        &[req("value", K::Int)],
+        Returns::Special,
+        ALL,
+        "reverse the bytes of an integer (of its own width: uint8..uint64)",
+    ),
+    row(
+        B::Strncmp,
+        "strncmp",
+        Call,
+        &[
+            req("s1", K::Any),
+            req("s2", K::Any),
+            req("n", K::IntLiteral),
+        ],
+        U64,
+        ALL,
+        "0 if the first `n` bytes of two strings are equal, 1 if not",
+    ),
+    row(
+        B::Strerror,
+        "strerror",
+        Call,
+        &[req("errno", K::Int)],
+        Returns::Rendered(Render::Errno),
+        ALL,
+        "an errno as its strerror(3) text (formatted in user space)",
+    ),
+    row(
+        B::Ntop,
+        "ntop",
+        Call,
+        &[req("af_or_address", K::Int), opt("address", K::Int)],
+        Returns::Rendered(Render::Ipv4),
+        ALL,
+        "an IPv4 address (network byte order) as text; `ntop(AF_INET, addr)` too",
+    ),
+    row(
+        B::Macaddr,
+        "macaddr",
+        Call,
+        &[req("address", K::Addr)],
+        Returns::Rendered(Render::Mac),
+        ALL,
+        "the 6 bytes at `address` as a MAC address",
+    ),
+    row(
+        B::Kaddr,
+        "kaddr",
+        Call,
+        &[req("name", K::StrLiteral)],
+        U64,
+        ALL,
+        "the address of a kernel symbol (from /proc/kallsyms, at compile time)",
+    ),
+    row(
+        B::Cgroupid,
+        "cgroupid",
+        Call,
+        &[req("path", K::StrLiteral)],
+        U64,
+        ALL,
+        "the cgroup v2 id of a cgroup directory (its inode, at compile time)",
     ),
     BuiltinSpec {
         variadic: true,
@@ -622,6 +742,24 @@ pub static BUILTINS: [BuiltinSpec; 44] = [
         Returns::Void,
         ALL,
         "send a structured event (JSON/OTLP outputs)",
+    ),
+    row(
+        B::Join,
+        "join",
+        Call,
+        &[req("array", K::Addr), opt("delimiter", K::StrLiteral)],
+        Returns::Void,
+        ALL,
+        "print a NULL-terminated array of strings (argv), joined by `delimiter` (\" \")",
+    ),
+    row(
+        B::Signal,
+        "signal",
+        Call,
+        &[req("signal", K::Any)],
+        Returns::Void,
+        Providers::TRACED,
+        "send a signal (name or number) to the current task; needs --unsafe",
     ),
     row(
         B::Count,
@@ -727,28 +865,41 @@ const fn index(builtin: Builtin) -> usize {
         B::Gostack => 19,
         B::Gocreator => 20,
         B::Goparent => 21,
-        B::Str => 22,
-        B::Buf => 23,
-        B::Reg => 24,
-        B::Usym => 25,
-        B::Ksym => 26,
-        B::Time => 27,
-        B::Strftime => 28,
-        B::Printf => 29,
-        B::Print => 30,
-        B::Exit => 31,
-        B::Delete => 32,
-        B::Clear => 33,
-        B::Zero => 34,
-        B::Emit => 35,
-        B::Count => 36,
-        B::Sum => 37,
-        B::Avg => 38,
-        B::Min => 39,
-        B::Max => 40,
-        B::Stats => 41,
-        B::Hist => 42,
-        B::Lhist => 43,
+        B::Cgroup => 22,
+        B::Numaid => 23,
+        B::Username => 24,
+        B::Sarg(_) => 25,
+        B::Str => 26,
+        B::Buf => 27,
+        B::Reg => 28,
+        B::Usym => 29,
+        B::Ksym => 30,
+        B::Time => 31,
+        B::Strftime => 32,
+        B::Bswap => 33,
+        B::Strncmp => 34,
+        B::Strerror => 35,
+        B::Ntop => 36,
+        B::Macaddr => 37,
+        B::Kaddr => 38,
+        B::Cgroupid => 39,
+        B::Printf => 40,
+        B::Print => 41,
+        B::Exit => 42,
+        B::Delete => 43,
+        B::Clear => 44,
+        B::Zero => 45,
+        B::Emit => 46,
+        B::Join => 47,
+        B::Signal => 48,
+        B::Count => 49,
+        B::Sum => 50,
+        B::Avg => 51,
+        B::Min => 52,
+        B::Max => 53,
+        B::Stats => 54,
+        B::Hist => 55,
+        B::Lhist => 56,
     }
 }
 
@@ -769,17 +920,26 @@ pub fn lookup(name: &str) -> Option<Builtin> {
     {
         return Some(Builtin::Arg(n));
     }
+    if let Some(n) = name.strip_prefix("sarg")
+        && let Ok(n) = n.parse::<u8>()
+        && n < MAX_ARGS
+        && name.len() == 5
+    {
+        return Some(Builtin::Sarg(n));
+    }
     BUILTINS
         .iter()
-        .find(|s| s.name == name && s.name != "argN")
+        .find(|s| s.name == name && s.name != "argN" && s.name != "sargN")
         .map(|s| s.builtin)
 }
 
 /// Every name a user can write, for "did you mean" suggestions.
 pub fn names() -> impl Iterator<Item = &'static str> {
-    BUILTINS
-        .iter()
-        .map(|s| if s.name == "argN" { "arg0" } else { s.name })
+    BUILTINS.iter().map(|s| match s.name {
+        "argN" => "arg0",
+        "sargN" => "sarg0",
+        name => name,
+    })
 }
 
 impl Builtin {
@@ -787,6 +947,7 @@ impl Builtin {
     pub fn name(self) -> String {
         match self {
             Builtin::Arg(n) => format!("arg{n}"),
+            Builtin::Sarg(n) => format!("sarg{n}"),
             other => spec(other).name.to_string(),
         }
     }

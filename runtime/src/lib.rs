@@ -15,6 +15,7 @@ mod kprobe;
 pub mod output;
 pub mod printf;
 pub mod procs;
+pub mod render;
 mod resolver;
 pub mod session;
 pub mod stack;

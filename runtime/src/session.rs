@@ -322,6 +322,13 @@ pub struct Session {
     /// write those without waking the reader (a wakeup per event is costly in the traced
     /// thread), so the reader polls for them.
     poll_ms: i32,
+    /// `join()` lines being put together, by CPU (see [`EventSpec::JoinPart`]).
+    joins: std::collections::HashMap<u32, String>,
+}
+
+fn decode_bytes(bytes: &[u8], offset: usize, len: usize) -> &[u8] {
+    let start = offset.min(bytes.len());
+    &bytes[start..(start + len).min(bytes.len())]
 }
 
 impl Session {
@@ -378,15 +385,20 @@ impl Session {
                 .collect(),
             has_targets: false,
             dynamic: Dynamic::new(manifest, options.verbose),
-            poll_ms: if manifest
-                .events
-                .iter()
-                .any(|e| matches!(e, EventSpec::Printf { .. } | EventSpec::Emit { .. }))
-            {
+            poll_ms: if manifest.events.iter().any(|e| {
+                matches!(
+                    e,
+                    EventSpec::Printf { .. }
+                        | EventSpec::Emit { .. }
+                        | EventSpec::JoinPart { .. }
+                        | EventSpec::PrintValue { .. }
+                )
+            }) {
                 DATA_EVENT_POLL_MS
             } else {
                 100
             },
+            joins: Default::default(),
         };
         session.has_targets = !session.target_exit.is_empty();
         session
@@ -740,6 +752,29 @@ impl Session {
                     {
                         let _ = raw.update(&key, &zero);
                     }
+                }
+            }
+            EventSpec::PrintValue { value } => {
+                let v = decode::record(&value, payload, &self.resolver);
+                let text = crate::output::text::value(&v);
+                sink.printf(&format!("{text}\n")).map_err(out)?;
+            }
+            EventSpec::JoinPart { delimiter, size } => {
+                let cpu = decode::read_uint(payload, 0, 4) as u32;
+                let index = decode::read_uint(payload, 4, 4) as u32;
+                if index == u32::MAX {
+                    let mut line = self.joins.remove(&cpu).unwrap_or_default();
+                    line.push('\n');
+                    sink.printf(&line).map_err(out)?;
+                } else {
+                    let part = decode::c_string(decode_bytes(payload, 8, size as usize));
+                    let line = self.joins.entry(cpu).or_default();
+                    if index == 0 {
+                        line.clear();
+                    } else {
+                        line.push_str(&delimiter);
+                    }
+                    line.push_str(&part);
                 }
             }
             EventSpec::Time { format } => sink.time(&timefmt::format_now(&format)).map_err(out)?,

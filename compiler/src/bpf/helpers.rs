@@ -22,13 +22,19 @@ pub enum Helper {
     ProbeReadKernel = 113,
     ProbeReadUserStr = 114,
     ProbeReadKernelStr = 115,
+    GetNumaNodeId = 42,
+    GetCurrentCgroupId = 80,
+    SendSignal = 109,
     RingbufOutput = 130,
     /// The probed function's address in a kprobe/kretprobe (5.15+).
     GetFuncIp = 173,
 }
 
 impl Helper {
-    pub const ALL: [Helper; 19] = [
+    pub const ALL: [Helper; 22] = [
+        Helper::GetNumaNodeId,
+        Helper::GetCurrentCgroupId,
+        Helper::SendSignal,
         Helper::MapLookupElem,
         Helper::MapUpdateElem,
         Helper::MapDeleteElem,
@@ -78,6 +84,9 @@ impl Helper {
             Helper::ProbeReadKernel => "bpf_probe_read_kernel",
             Helper::ProbeReadUserStr => "bpf_probe_read_user_str",
             Helper::ProbeReadKernelStr => "bpf_probe_read_kernel_str",
+            Helper::GetNumaNodeId => "bpf_get_numa_node_id",
+            Helper::GetCurrentCgroupId => "bpf_get_current_cgroup_id",
+            Helper::SendSignal => "bpf_send_signal",
             Helper::RingbufOutput => "bpf_ringbuf_output",
             Helper::GetFuncIp => "bpf_get_func_ip",
         }
@@ -91,8 +100,10 @@ impl Helper {
             | Helper::GetSmpProcessorId
             | Helper::GetCurrentPidTgid
             | Helper::GetCurrentUidGid
-            | Helper::GetCurrentTask => 0,
-            Helper::GetFuncIp => 1,
+            | Helper::GetCurrentTask
+            | Helper::GetNumaNodeId
+            | Helper::GetCurrentCgroupId => 0,
+            Helper::GetFuncIp | Helper::SendSignal => 1,
             Helper::MapLookupElem | Helper::MapDeleteElem | Helper::GetCurrentComm => 2,
             Helper::ProbeRead
             | Helper::ProbeReadStr

@@ -97,9 +97,9 @@ struct MapEntry {
     value: Option<(MapValue, Span)>,
 }
 
-struct Checker<'a> {
-    env: &'a dyn Env,
-    options: &'a Options,
+pub(super) struct Checker<'a> {
+    pub(super) env: &'a dyn Env,
+    pub(super) options: &'a Options,
     tables: Tables,
     /// The second pass: tables are complete, so "never assigned" is an error.
     complete: bool,
@@ -149,7 +149,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn error(&mut self, d: Diagnostic) {
+    pub(super) fn error(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
 
@@ -1531,6 +1531,9 @@ impl<'a> Checker<'a> {
             return Type::Unknown;
         }
         let literal = |i: usize| literals.get(i).copied().flatten();
+        if !self.compile_time_args(b, args, &types, span) {
+            return Type::Unknown;
+        }
         match spec.result {
             Returns::Void if b == Builtin::Printf => {
                 self.printf(args);
@@ -1551,6 +1554,7 @@ impl<'a> Checker<'a> {
                 _ => Type::Unknown,
             },
             Returns::Sym { user } => Type::Sym { user },
+            Returns::Rendered(render) => Type::Rendered(render),
             Returns::GoPc => Type::GoPc,
             Returns::Agg(kind) => Type::Agg(kind),
             Returns::Stack(kind) => {
@@ -1693,6 +1697,11 @@ impl<'a> Checker<'a> {
                 }),
             },
             Builtin::Args | Builtin::Ret => self.args_or_ret(b, span),
+            // Of the argument's own width, as bpftrace: bswap((uint16)x) swaps two bytes.
+            Builtin::Bswap => match &types[0] {
+                Type::Int(it) => Type::Int(*it),
+                _ => Type::Int(IntType::U64),
+            },
             Builtin::Str | Builtin::Buf => {
                 let size = match (literals.get(1).copied().flatten(), args.len()) {
                     (Some(size), _) => size,

@@ -17,6 +17,7 @@
 //! Facts from outside the source (tracepoint formats, Go signatures) come from an [`Env`].
 
 mod checker;
+mod compile_time;
 pub mod printf;
 pub mod providers;
 pub mod tracefs;
@@ -63,6 +64,18 @@ pub trait Env {
     /// fields reached through Go pointers. `None` when unknown.
     fn struct_type(&self, _name: &str) -> Option<StructType> {
         None
+    }
+
+    /// The address of kernel symbol `name` (/proc/kallsyms), for `kaddr()`.
+    fn kernel_symbol(&self, name: &str) -> Result<u64, String> {
+        Err(format!(
+            "kernel symbols are unknown here (looking for `{name}`)"
+        ))
+    }
+
+    /// The cgroup v2 id (the directory's inode) of cgroup `path`, for `cgroupid()`.
+    fn cgroup_id(&self, path: &str) -> Result<u64, String> {
+        Err(format!("cgroups are unknown here (looking for `{path}`)"))
     }
 
     /// Why uprobes cannot go into `binary` (`None`: the `-p`/`-c` target) at all — missing, not
@@ -176,6 +189,8 @@ pub struct Options {
     /// `--check`: what only a run would fail on (kprobes on a kernel without them) is a
     /// warning, so a script can be checked on any machine.
     pub check_only: bool,
+    /// `--unsafe`: builtins that act on the system (`signal`) are allowed.
+    pub unsafe_ops: bool,
 }
 
 /// What the checker learned, for lowering.

@@ -1,6 +1,9 @@
 //! Lowering one probe body into one IR function.
 
+mod bits;
 mod go;
+mod strings;
+mod task;
 
 use super::layout::{self, align8};
 use super::{Module, codes};
@@ -279,6 +282,7 @@ impl Lower<'_, '_, '_> {
                     | Type::Ptr(_)
                     | Type::Sym { .. }
                     | Type::GoPc
+                    | Type::Rendered(_)
                     | Type::Stack { .. }
                     | Type::Timestamp { .. }
             ) {
@@ -441,11 +445,21 @@ impl Lower<'_, '_, '_> {
                 // A full ring buffer must not swallow exit(): its failure counts in slot 2,
                 // which the runtime polls.
                 let id = self.module.event(EventSpec::Exit);
-                self.send_event_or_count(id, &[], None, 2)
+                self.send_event_or_count(id, &[], None, 2)?;
+                // bpftrace: nothing after exit() in the probe runs.
+                let exit = self.exit_label;
+                self.emit(Inst::Jump { target: exit });
+                Ok(())
             }
             Builtin::Print | Builtin::Clear | Builtin::Zero => {
-                let Some(ExprKind::Map(m)) = args.first().map(|a| &a.kind) else {
-                    return Err(unsupported(e.span, "print of a non-map value"));
+                let m = match args.first().map(|a| &a.kind) {
+                    Some(ExprKind::Map(m))
+                        if !(*builtin == Builtin::Print && !m.keys.is_empty()) =>
+                    {
+                        m
+                    }
+                    _ if *builtin == Builtin::Print => return self.print_value(e, args),
+                    _ => return Err(unsupported(e.span, "clearing a non-map value")),
                 };
                 let map = format!("@{}", m.name.node);
                 let spec = match builtin {
@@ -514,6 +528,8 @@ impl Lower<'_, '_, '_> {
                 Ok(())
             }
             Builtin::Emit => self.emit_record(e, args),
+            Builtin::Join => self.join(e, args),
+            Builtin::Signal => self.signal(e, args),
             _ => {
                 self.int(e)?;
                 Ok(())
@@ -536,6 +552,19 @@ impl Lower<'_, '_, '_> {
             span: e.span,
         });
         self.send_event(id, values, Some(&layout))
+    }
+
+    /// `print(value)` of anything but a whole map: one event with the value.
+    fn print_value(&mut self, e: &Expr, args: &[Expr]) -> R<()> {
+        let Some(value) = args.first() else {
+            return Err(unsupported(e.span, "print() without a value"));
+        };
+        let layout = layout::layout_of([(None, &value.ty)])
+            .ok_or_else(|| unsupported(value.span, "print() of a value of this type"))?;
+        let id = self.module.event(EventSpec::PrintValue {
+            value: layout.clone(),
+        });
+        self.send_event(id, std::slice::from_ref(value), Some(&layout))
     }
 
     /// `emit(value)`: the payload is the kernel time (u64 ns, `bpf_ktime_get_ns`) then the value;
@@ -1266,6 +1295,7 @@ impl Lower<'_, '_, '_> {
             | Type::Ptr(_)
             | Type::Sym { .. }
             | Type::GoPc
+            | Type::Rendered(_)
             | Type::Stack { .. }
             | Type::Timestamp { .. } => {
                 let v = self.int(e)?;
@@ -1463,6 +1493,7 @@ impl Lower<'_, '_, '_> {
                 | Type::Ptr(_)
                 | Type::Sym { .. }
                 | Type::GoPc
+                | Type::Rendered(_)
                 | Type::Stack { .. }
                 | Type::Timestamp { .. }
         ) {
@@ -2402,6 +2433,16 @@ impl Lower<'_, '_, '_> {
                     Val::Owned(addr)
                 }
             }
+            Builtin::Cgroup
+            | Builtin::Numaid
+            | Builtin::Username
+            | Builtin::Sarg(_)
+            | Builtin::Kaddr
+            | Builtin::Cgroupid => return self.task_builtin(e, b, args),
+            Builtin::Bswap | Builtin::Strerror | Builtin::Ntop | Builtin::Macaddr => {
+                return self.bits_builtin(e, b, args);
+            }
+            Builtin::Strncmp => return self.strncmp(e, args),
             Builtin::Count
             | Builtin::Sum
             | Builtin::Avg
@@ -2423,6 +2464,8 @@ impl Lower<'_, '_, '_> {
             | Builtin::Clear
             | Builtin::Zero
             | Builtin::Emit
+            | Builtin::Join
+            | Builtin::Signal
             | Builtin::Time => {
                 self.effect(e)?;
                 Val::Imm(0)
@@ -2855,12 +2898,25 @@ impl Lower<'_, '_, '_> {
             BinOp::Ne => !when,
             _ => return Err(unsupported(span, "ordering comparisons of strings")),
         };
+        self.branch_str_prefix(lhs, rhs, u32::MAX, target, equal_wanted)
+    }
+
+    /// Jumps to `target` when the first `limit` bytes of two strings are equal
+    /// (`equal_wanted`) or differ (not `equal_wanted`).
+    fn branch_str_prefix(
+        &mut self,
+        lhs: &Expr,
+        rhs: &Expr,
+        limit: u32,
+        target: Label,
+        equal_wanted: bool,
+    ) -> R<()> {
         let size_of = |e: &Expr| match (&e.kind, &e.ty) {
             (ExprKind::Str(s), _) => s.len() as u32 + 1,
             (_, Type::Str { size }) => *size,
             _ => 0,
         };
-        let n = size_of(lhs).min(size_of(rhs));
+        let n = size_of(lhs).min(size_of(rhs)).min(limit);
         let mark = self.sp;
         let a = self.alloc(lhs.ty_str_size().max(n))?;
         self.write_str(lhs, a, lhs.ty_str_size().max(n))?;

@@ -36,6 +36,7 @@ pub fn field_kind(ty: &Type) -> Option<(FieldKind, u32)> {
         ),
         Type::Sym { user } => (FieldKind::Sym { user: *user }, 8),
         Type::GoPc => (FieldKind::GoPc, 8),
+        Type::Rendered(render) => (FieldKind::Rendered(*render), 8),
         Type::Timestamp { format } => (
             FieldKind::Timestamp {
                 format: format.clone(),
