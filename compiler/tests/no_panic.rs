@@ -17,6 +17,7 @@ fn front_end(source: &str) {
         positional: vec!["1".into(), "x".into()],
         has_target: true,
         check_only: false,
+        unsafe_ops: true,
     };
     let result = gprobe_compiler::front_end(source, &NoEnv, &options);
     // Rendering is part of the contract too: spans must always be printable.
@@ -144,6 +145,7 @@ fn valid_seeds_pass() {
             positional: vec![],
             has_target: true,
             check_only: false,
+            unsafe_ops: true,
         };
         if let Err(d) = gprobe_compiler::front_end(source, &NoEnv, &options) {
             panic!(

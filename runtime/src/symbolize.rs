@@ -106,24 +106,6 @@ pub fn go_frames(
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn own_executable_symbols() {
-        let table = SymbolTable::from_elf(Path::new("/proc/self/exe"));
-        assert!(table.names().any(|n| n.contains("own_executable_symbols")));
-        let t = SymbolTable {
-            symbols: vec![(0x1000, 0x10, "f".into()), (0x2000, 0, "g".into())],
-        };
-        assert_eq!(t.format(0x1004), "f+4");
-        assert_eq!(t.format(0x1010), "0x1010");
-        assert_eq!(t.format(0x2100), "g+256");
-        assert_eq!(t.format(0x10), "0x10");
-    }
-}
-
 /// The address of kernel symbol `name` of any kind (text or data), from /proc/kallsyms: for
 /// `kaddr()`. `Err` says why it is unknown (absent, or addresses hidden without root).
 pub fn kernel_symbol_address(name: &str) -> Result<u64, String> {
@@ -139,5 +121,23 @@ pub fn kernel_symbol_address(name: &str) -> Result<u64, String> {
         Some(0) => Err("/proc/kallsyms hides addresses (run as root)".into()),
         Some(addr) => Ok(addr),
         None => Err(format!("`{name}` is not in /proc/kallsyms")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_executable_symbols() {
+        let table = SymbolTable::from_elf(Path::new("/proc/self/exe"));
+        assert!(table.names().any(|n| n.contains("own_executable_symbols")));
+        let t = SymbolTable {
+            symbols: vec![(0x1000, 0x10, "f".into()), (0x2000, 0, "g".into())],
+        };
+        assert_eq!(t.format(0x1004), "f+4");
+        assert_eq!(t.format(0x1010), "0x1010");
+        assert_eq!(t.format(0x2100), "g+256");
+        assert_eq!(t.format(0x10), "0x10");
     }
 }

@@ -453,11 +453,7 @@ impl Lower<'_, '_, '_> {
             }
             Builtin::Print | Builtin::Clear | Builtin::Zero => {
                 let m = match args.first().map(|a| &a.kind) {
-                    Some(ExprKind::Map(m))
-                        if !(*builtin == Builtin::Print && !m.keys.is_empty()) =>
-                    {
-                        m
-                    }
+                    Some(ExprKind::Map(m)) if *builtin != Builtin::Print || m.keys.is_empty() => m,
                     _ if *builtin == Builtin::Print => return self.print_value(e, args),
                     _ => return Err(unsupported(e.span, "clearing a non-map value")),
                 };
