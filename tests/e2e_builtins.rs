@@ -172,3 +172,60 @@ fn signal_needs_unsafe_and_is_sent() {
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(9), "{status:?}");
 }
+
+/// Runs `script` under gprobe, then under bpftrace, each while a copy of `cat` named `comm`
+/// opens `file`; returns (gprobe's, bpftrace's) non-empty lines after the banner.
+fn same_load(script: &str, comm: &str, file: &str) -> (Vec<String>, Vec<String>) {
+    let dir = std::env::temp_dir().join(format!("gprobe-{comm}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let exe = dir.join(comm);
+    std::fs::copy("/bin/cat", &exe).expect("copy cat");
+    let load = || {
+        Command::new(&exe).arg(file).output().expect("run cat copy");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let tracer = Tracer::start(&["-e", script]);
+    load();
+    let ours: Vec<String> = tracer
+        .stop()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    let mut bt = Command::new("bpftrace")
+        .args(["-e", script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start bpftrace");
+    let lines = line_channel(bt.stdout.take().expect("stdout"));
+    let banner = lines
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_default();
+    assert!(banner.starts_with("Attaching"), "bpftrace: {banner}");
+    load();
+    let _ = Command::new("kill")
+        .args(["-INT", &bt.id().to_string()])
+        .status();
+    let _ = wait_with_limit(bt, LIMIT);
+    let theirs: Vec<String> = lines.iter().filter(|l| !l.trim().is_empty()).collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    (ours, theirs)
+}
+
+/// `str(p, n)` with a run-time `n`: n characters, clamped to the 64-byte string buffer.
+#[test]
+fn str_with_a_run_time_length() {
+    if !e2e_ready() {
+        return;
+    }
+    let _k = kernel_lock();
+    let script = r#"tracepoint:syscalls:sys_enter_openat /comm == "gp_strlen"/ { $n = 5; printf("[%s] [%s] [%s]\n", str(args->filename, $n), str(args->filename, $n + 100), str(args->filename, 7)); }"#;
+    let (ours, theirs) = same_load(script, "gp_strlen", "/etc/hostname");
+    assert!(
+        ours.iter()
+            .any(|l| l == "[/etc/] [/etc/hostname] [/etc/ho]"),
+        "{ours:?}"
+    );
+    assert_eq!(ours, theirs);
+}

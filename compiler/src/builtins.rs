@@ -547,10 +547,10 @@ pub static BUILTINS: [BuiltinSpec; 57] = [
         B::Str,
         "str",
         Call,
-        &[req("address", K::Addr), opt("size", K::IntLiteral)],
+        &[req("address", K::Addr), opt("size", K::Int)],
         Returns::Special,
         ALL,
-        "read a NUL-terminated or Go string",
+        "read a NUL-terminated or Go string; a run-time `size` is clamped to 64 bytes (bpftrace's string buffer)",
     ),
     row(
         B::Buf,

@@ -66,7 +66,10 @@ fn no_case_program_writes_to_user_memory() {
         }
     }
     assert!(compiled > 30, "only {compiled} case programs compiled");
-    assert!(unsafe_signals > 0, "the --unsafe signal() case sends no signal");
+    assert!(
+        unsafe_signals > 0,
+        "the --unsafe signal() case sends no signal"
+    );
     assert!(all_calls > 0, "the scan found no helper calls at all");
 }
 

@@ -1613,7 +1613,11 @@ impl<'a> Checker<'a> {
                 if !is_integral(&ty) {
                     bad(self, arg, "an integer", &ty);
                 }
-                (ty, None)
+                let literal = match arg.kind {
+                    ExprKind::Int(v) => Some(v as i64),
+                    _ => None,
+                };
+                (ty, literal)
             }
             ParamKind::IntLiteral => {
                 let ty = self.expr(arg);
@@ -1706,6 +1710,11 @@ impl<'a> Checker<'a> {
                 let size = match (literals.get(1).copied().flatten(), args.len()) {
                     (Some(size), _) => size,
                     (None, 1) => i64::from(DEFAULT_STR_SIZE),
+                    // str(p, len) with a run-time len: read at most the default buffer, as
+                    // bpftrace does; lowering clamps len to it.
+                    (None, _) if b == Builtin::Str && is_integral(&types[1]) => {
+                        i64::from(DEFAULT_STR_SIZE)
+                    }
                     (None, _) => return Type::Unknown,
                 };
                 if !(1..=i64::from(MAX_STR_SIZE)).contains(&size) {
@@ -1719,6 +1728,11 @@ impl<'a> Checker<'a> {
                 match (b, &types[0]) {
                     (Builtin::Str, Type::Str { size: have }) => Type::Str {
                         size: (*have).min(size.max(*have)),
+                    },
+                    // str(p, n) reads n characters and the NUL, as bpftrace's.
+                    (Builtin::Str, Type::GoString) => Type::Str { size },
+                    (Builtin::Str, _) if args.len() == 2 && literals[1].is_some() => Type::Str {
+                        size: (size + 1).min(MAX_STR_SIZE),
                     },
                     (Builtin::Str, _) => Type::Str { size },
                     _ => Type::Buf { size },

@@ -1726,13 +1726,19 @@ impl Lower<'_, '_, '_> {
                 self.zero_stack(off, size);
                 let p = self.int(ptr)?;
                 let p = self.operand(p);
+                // n characters and the NUL (bpftrace's str(p, n)).
                 let len = match args.get(1) {
                     None => Operand::Imm(size as i32),
                     Some(n) => match self.int(n)? {
-                        Val::Imm(n) => Operand::Imm(n.clamp(0, size as i64) as i32),
+                        Val::Imm(n) => Operand::Imm((n + 1).clamp(0, size as i64) as i32),
                         v => {
                             // Clamp for the verifier: 0 ..= size.
                             let n = self.owned(v);
+                            self.emit(Inst::Alu {
+                                op: AluOp::Add,
+                                dst: n,
+                                src: Operand::Imm(1),
+                            });
                             self.clamp_unsigned(n, size);
                             Operand::Reg(n)
                         }
@@ -2620,10 +2626,26 @@ impl Lower<'_, '_, '_> {
         let len = self.load_place(place.sub(8, 8), &u64t, s.span)?;
         let len = self.owned(len);
         let mut cap = size;
-        if let Some(n) = limit
-            && let Some(n) = self.constant(n)
-        {
-            cap = cap.min(n.clamp(0, size as i64) as u32);
+        match limit.map(|n| (n, self.constant(n))) {
+            Some((_, Some(n))) => cap = cap.min(n.clamp(0, size as i64) as u32),
+            // A run-time limit (`str(arg1, arg2)` on a stripped binary): len = min(len, n).
+            Some((n, None)) => {
+                let n = self.int(n)?;
+                let n = self.owned(n);
+                let keep = self.label();
+                self.emit(Inst::Branch {
+                    cond: Cond::Le,
+                    lhs: len,
+                    rhs: Operand::Reg(n),
+                    target: keep,
+                });
+                self.emit(Inst::Mov {
+                    dst: len,
+                    src: Operand::Reg(n),
+                });
+                self.emit(Inst::Label(keep));
+            }
+            None => {}
         }
         // So the verifier sees a bounded size.
         self.clamp_unsigned(len, cap);
