@@ -19,9 +19,14 @@ fn body(out: &str) -> String {
 }
 
 fn same_as_bpftrace(script: &str) -> String {
+    same_as_bpftrace_with(&[], script)
+}
+
+fn same_as_bpftrace_with(flags: &[&str], script: &str) -> String {
     let _k = kernel_lock();
-    let ours = body(&gprobe_ok(&["-e", script], LIMIT));
-    let theirs = body(&bpftrace_ok(&["-e", script]));
+    let args: Vec<&str> = flags.iter().copied().chain(["-e", script]).collect();
+    let ours = body(&gprobe_ok(&args, LIMIT));
+    let theirs = body(&bpftrace_ok(&args));
     assert_eq!(ours, theirs, "gprobe (left) and bpftrace (right) differ");
     ours
 }
@@ -228,4 +233,21 @@ fn str_with_a_run_time_length() {
         "{ours:?}"
     );
     assert_eq!(ours, theirs);
+}
+
+/// `cat()` prints a file at print time; `system()` (with --unsafe) runs a command, its output
+/// in order with printf's.
+#[test]
+fn cat_and_system_print_as_bpftrace() {
+    if !e2e_ready() {
+        return;
+    }
+    let out = same_as_bpftrace_with(
+        &["--unsafe"],
+        r#"BEGIN { cat("/proc/sys/kernel/%s", "ostype"); system("echo hello %d %s", 42, "x"); printf("after\n"); exit(); }"#,
+    );
+    assert!(out.contains("Linux\nhello 42 x\nafter"), "{out}");
+    let refused = run_gprobe(&["-e", r#"BEGIN { system("true"); }"#], LIMIT);
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("needs --unsafe"));
 }

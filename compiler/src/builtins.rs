@@ -66,6 +66,8 @@ pub enum Builtin {
     Emit,
     Join,
     Signal,
+    Cat,
+    System,
     // Aggregations (only as the value assigned to a map).
     Count,
     Sum,
@@ -308,7 +310,7 @@ const fn row(
 }
 
 /// The table. Order matches [`index`]; a unit test keeps them in step.
-pub static BUILTINS: [BuiltinSpec; 57] = [
+pub static BUILTINS: [BuiltinSpec; 59] = [
     row(
         B::Pid,
         "pid",
@@ -761,6 +763,30 @@ pub static BUILTINS: [BuiltinSpec; 57] = [
         Providers::TRACED,
         "send a signal (name or number) to the current task; needs --unsafe",
     ),
+    BuiltinSpec {
+        variadic: true,
+        ..row(
+            B::Cat,
+            "cat",
+            Call,
+            &[req("path", K::StrLiteral)],
+            Returns::Void,
+            ALL,
+            "print a file's contents (path as a printf format), read by user space when printing",
+        )
+    },
+    BuiltinSpec {
+        variadic: true,
+        ..row(
+            B::System,
+            "system",
+            Call,
+            &[req("command", K::StrLiteral)],
+            Returns::Void,
+            ALL,
+            "run a shell command (a printf format) and print its output; needs --unsafe",
+        )
+    },
     row(
         B::Count,
         "count",
@@ -892,14 +918,16 @@ const fn index(builtin: Builtin) -> usize {
         B::Emit => 46,
         B::Join => 47,
         B::Signal => 48,
-        B::Count => 49,
-        B::Sum => 50,
-        B::Avg => 51,
-        B::Min => 52,
-        B::Max => 53,
-        B::Stats => 54,
-        B::Hist => 55,
-        B::Lhist => 56,
+        B::Cat => 49,
+        B::System => 50,
+        B::Count => 51,
+        B::Sum => 52,
+        B::Avg => 53,
+        B::Min => 54,
+        B::Max => 55,
+        B::Stats => 56,
+        B::Hist => 57,
+        B::Lhist => 58,
     }
 }
 

@@ -287,6 +287,17 @@ pub enum EventSpec {
         delimiter: String,
         size: u32,
     },
+    /// `cat(fmt, args…)`: user space formats the path as printf does and prints the file.
+    Cat {
+        format: String,
+        args: Layout,
+    },
+    /// `system(fmt, args…)` (--unsafe): user space formats the command as printf does and
+    /// runs it with `sh -c`, its output going to gprobe's stdout.
+    System {
+        format: String,
+        args: Layout,
+    },
     /// `time("%H:%M:%S")`: print the wall clock.
     Time {
         format: String,

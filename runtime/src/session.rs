@@ -754,6 +754,36 @@ impl Session {
                     }
                 }
             }
+            EventSpec::Cat { format, args } => {
+                let values = decode::fields(&args, payload, &self.resolver);
+                let path = printf::format(&format, &values);
+                // bpftrace says on stderr why the file cannot be read, and goes on.
+                match std::fs::read(&path) {
+                    Ok(bytes) => sink.printf(&String::from_utf8_lossy(&bytes)).map_err(out)?,
+                    Err(e) => eprintln!(
+                        "gprobe: error: failed to open file '{path}': {}",
+                        crate::render::render(
+                            gprobe_compiler::types::Render::Errno,
+                            e.raw_os_error().unwrap_or(0) as u64
+                        )
+                    ),
+                }
+            }
+            EventSpec::System { format, args } => {
+                let values = decode::fields(&args, payload, &self.resolver);
+                let command = printf::format(&format, &values);
+                // Run in the session loop, as bpftrace does: its output is in order with the
+                // rest.
+                let text = match std::process::Command::new("/bin/sh")
+                    .args(["-c", &command])
+                    .stdin(std::process::Stdio::null())
+                    .output()
+                {
+                    Ok(done) => String::from_utf8_lossy(&done.stdout).into_owned(),
+                    Err(e) => format!("system({command}): {e}\n"),
+                };
+                sink.printf(&text).map_err(out)?;
+            }
             EventSpec::PrintValue { value } => {
                 let v = decode::record(&value, payload, &self.resolver);
                 let text = crate::output::text::value(&v);

@@ -1535,7 +1535,7 @@ impl<'a> Checker<'a> {
             return Type::Unknown;
         }
         match spec.result {
-            Returns::Void if b == Builtin::Printf => {
+            Returns::Void if matches!(b, Builtin::Printf | Builtin::Cat | Builtin::System) => {
                 self.printf(args);
                 Type::Void
             }

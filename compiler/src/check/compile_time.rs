@@ -105,6 +105,17 @@ impl Checker<'_> {
                     }
                 }
             }
+            Builtin::System if !self.options.unsafe_ops => {
+                self.error(
+                    Diagnostic::error(
+                        codes::NEEDS_UNSAFE,
+                        "`system` runs commands: it needs --unsafe",
+                    )
+                    .primary(span, "an unsafe builtin")
+                    .help("run with --unsafe to allow it"),
+                );
+                false
+            }
             Builtin::Signal => {
                 if !self.options.unsafe_ops {
                     self.error(

@@ -525,6 +525,7 @@ impl Lower<'_, '_, '_> {
             }
             Builtin::Emit => self.emit_record(e, args),
             Builtin::Join => self.join(e, args),
+            Builtin::Cat | Builtin::System => self.printf(e, args),
             Builtin::Signal => self.signal(e, args),
             _ => {
                 self.int(e)?;
@@ -542,11 +543,23 @@ impl Lower<'_, '_, '_> {
         let values = &args[1..];
         let layout = layout::layout_of(values.iter().map(|v| (None, &v.ty)))
             .ok_or_else(|| unsupported(e.span, "a printf argument of this type"))?;
-        let id = self.module.event(EventSpec::Printf {
-            format: format.clone(),
-            args: layout.clone(),
-            span: e.span,
-        });
+        let (format, args) = (format.clone(), layout.clone());
+        let spec = match &e.kind {
+            ExprKind::Builtin {
+                builtin: Builtin::Cat,
+                ..
+            } => EventSpec::Cat { format, args },
+            ExprKind::Builtin {
+                builtin: Builtin::System,
+                ..
+            } => EventSpec::System { format, args },
+            _ => EventSpec::Printf {
+                format,
+                args,
+                span: e.span,
+            },
+        };
+        let id = self.module.event(spec);
         self.send_event(id, values, Some(&layout))
     }
 
@@ -2468,6 +2481,8 @@ impl Lower<'_, '_, '_> {
             | Builtin::Emit
             | Builtin::Join
             | Builtin::Signal
+            | Builtin::Cat
+            | Builtin::System
             | Builtin::Time => {
                 self.effect(e)?;
                 Val::Imm(0)
