@@ -16,9 +16,8 @@ use support::*;
 const KNOWN_FAILING: &[(&str, &str)] = &[
     ("biosnoop.bt", "struct request"),
     ("dcsnoop.bt", "struct nameidata"),
-    ("execsnoop.bt", "join"),
     ("gethostlatency.bt", "libc"),
-    ("loads.bt", "kaddr"),
+    ("loads.bt", "dereference an integer"),
     ("mdflush.bt", "struct bio"),
     ("naptime.bt", "tv_sec"),
     ("oomkill.bt", "struct oom_control"),
