@@ -37,10 +37,7 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
 
 /// Runnable tools whose final maps still differ from bpftrace's, and why. The suite fails when
 /// one starts matching.
-const KNOWN_DIFFERENT: &[(&str, &str)] = &[(
-    "pidpersec.bt",
-    "bpftrace prints a count() map cleared in END as `@: 0`; gprobe prints nothing",
-)];
+const KNOWN_DIFFERENT: &[(&str, &str)] = &[];
 
 /// The tools of the installed bpftrace package; empty (the test then fails under CI) without it.
 fn tools() -> Vec<PathBuf> {
