@@ -245,6 +245,25 @@ impl Env for SystemEnv {
         gprobe_runtime::perf_event::hardware_available()
     }
 
+    fn kernel_symbol(&self, name: &str) -> Result<u64, String> {
+        gprobe_runtime::symbolize::kernel_symbol_address(name)
+    }
+
+    /// cgroup v2 ids are the directories' inode numbers; a relative path is under
+    /// /sys/fs/cgroup.
+    fn cgroup_id(&self, path: &str) -> Result<u64, String> {
+        use std::os::unix::fs::MetadataExt;
+        let full = Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/'));
+        let path = if Path::new(path).is_dir() {
+            Path::new(path)
+        } else {
+            &full
+        };
+        std::fs::metadata(path)
+            .map(|m| m.ino())
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+
     fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
         gprobe_runtime::tracefs::all_tracepoints().map_err(|e| e.to_string())
     }

@@ -2,7 +2,7 @@
 //! `BuiltinSpec` row: name, parameters, result, which probe types allow it, and a one-line doc.
 //! Every phase matches `Builtin` exhaustively, so adding a variant shows every place to update.
 
-use crate::types::{AggKind, IntType, StackKind};
+use crate::types::{AggKind, IntType, Render, StackKind};
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -40,6 +40,12 @@ pub enum Builtin {
     Gocreator,
     /// `goparent`: the id of the goroutine that started this one (g.parentGoid, Go 1.21+).
     Goparent,
+    /// `cgroup`: the current task's cgroup v2 id.
+    Cgroup,
+    Numaid,
+    Username,
+    /// `sarg0`..`sarg9`: C-ABI arguments passed on the stack (x86_64: above the return address).
+    Sarg(u8),
     // Functions.
     Str,
     Buf,
@@ -56,6 +62,13 @@ pub enum Builtin {
     Sockaddr,
     Time,
     Strftime,
+    Bswap,
+    Strncmp,
+    Strerror,
+    Ntop,
+    Macaddr,
+    Kaddr,
+    Cgroupid,
     // Statements (called for their effect).
     Printf,
     Print,
@@ -64,6 +77,10 @@ pub enum Builtin {
     Clear,
     Zero,
     Emit,
+    Join,
+    Signal,
+    Cat,
+    System,
     // Aggregations (only as the value assigned to a map).
     Count,
     Sum,
@@ -273,6 +290,8 @@ pub enum Returns {
         user: bool,
     },
     Agg(AggKind),
+    /// `Type::Rendered`: a u64 user space renders as text.
+    Rendered(Render),
     /// `Type::Timestamp` with the format given as the first argument.
     Timestamp,
     /// A number printed by name ([`crate::types::Code`]).
@@ -334,7 +353,7 @@ const fn row(
 }
 
 /// The table. Order matches [`index`]; a unit test keeps them in step.
-pub static BUILTINS: [BuiltinSpec; 55] = [
+pub static BUILTINS: [BuiltinSpec; 70] = [
     row(
         B::Pid,
         "pid",
@@ -556,13 +575,49 @@ pub static BUILTINS: [BuiltinSpec; 55] = [
         "id of the goroutine that started this one (Go 1.21+)",
     ),
     row(
+        B::Cgroup,
+        "cgroup",
+        Value,
+        &[],
+        U64,
+        ALL,
+        "cgroup v2 id of the current task (bpf_get_current_cgroup_id)",
+    ),
+    row(
+        B::Numaid,
+        "numaid",
+        Value,
+        &[],
+        U32,
+        ALL,
+        "NUMA node the probe runs on",
+    ),
+    row(
+        B::Username,
+        "username",
+        Value,
+        &[],
+        Returns::Rendered(Render::Username),
+        ALL,
+        "user name of the current task's uid (from /etc/passwd, when printing)",
+    ),
+    row(
+        B::Sarg(0),
+        "sargN",
+        Value,
+        &[],
+        U64,
+        Providers::of(&[ProviderKind::Uprobe, ProviderKind::Kprobe]),
+        "C-ABI argument N (0..9) passed on the stack, at the function's entry",
+    ),
+    row(
         B::Str,
         "str",
         Call,
-        &[req("address", K::Addr), opt("size", K::IntLiteral)],
+        &[req("address", K::Addr), opt("size", K::Int)],
         Returns::Special,
         ALL,
-        "read a NUL-terminated or Go string",
+        "read a NUL-terminated or Go string; a run-time `size` is clamped to 64 bytes (bpftrace's string buffer)",
     ),
     row(
         B::Buf,
@@ -681,6 +736,73 @@ pub static BUILTINS: [BuiltinSpec; 55] = [
         ALL,
         "`nsecs` as wall-clock time: strftime(3) format, `%f` = microseconds (formatted in user space)",
     ),
+    row(
+        B::Bswap,
+        "bswap",
+        Call,
+        &[req("value", K::Int)],
+        Returns::Special,
+        ALL,
+        "reverse the bytes of an integer (of its own width: uint8..uint64)",
+    ),
+    row(
+        B::Strncmp,
+        "strncmp",
+        Call,
+        &[
+            req("s1", K::Any),
+            req("s2", K::Any),
+            req("n", K::IntLiteral),
+        ],
+        U64,
+        ALL,
+        "0 if the first `n` bytes of two strings are equal, 1 if not",
+    ),
+    row(
+        B::Strerror,
+        "strerror",
+        Call,
+        &[req("errno", K::Int)],
+        Returns::Rendered(Render::Errno),
+        ALL,
+        "an errno as its strerror(3) text (formatted in user space)",
+    ),
+    row(
+        B::Ntop,
+        "ntop",
+        Call,
+        &[req("af_or_address", K::Int), opt("address", K::Int)],
+        Returns::Rendered(Render::Ipv4),
+        ALL,
+        "an IPv4 address (network byte order) as text; `ntop(AF_INET, addr)` too",
+    ),
+    row(
+        B::Macaddr,
+        "macaddr",
+        Call,
+        &[req("address", K::Addr)],
+        Returns::Rendered(Render::Mac),
+        ALL,
+        "the 6 bytes at `address` as a MAC address",
+    ),
+    row(
+        B::Kaddr,
+        "kaddr",
+        Call,
+        &[req("name", K::StrLiteral)],
+        U64,
+        ALL,
+        "the address of a kernel symbol (from /proc/kallsyms, at compile time)",
+    ),
+    row(
+        B::Cgroupid,
+        "cgroupid",
+        Call,
+        &[req("path", K::StrLiteral)],
+        U64,
+        ALL,
+        "the cgroup v2 id of a cgroup directory (its inode, at compile time)",
+    ),
     BuiltinSpec {
         variadic: true,
         ..row(
@@ -751,6 +873,48 @@ pub static BUILTINS: [BuiltinSpec; 55] = [
         ALL,
         "send a structured event (JSON/OTLP outputs)",
     ),
+    row(
+        B::Join,
+        "join",
+        Call,
+        &[req("array", K::Addr), opt("delimiter", K::StrLiteral)],
+        Returns::Void,
+        ALL,
+        "print a NULL-terminated array of strings (argv), joined by `delimiter` (\" \")",
+    ),
+    row(
+        B::Signal,
+        "signal",
+        Call,
+        &[req("signal", K::Any)],
+        Returns::Void,
+        Providers::TRACED,
+        "send a signal (name or number) to the current task; needs --unsafe",
+    ),
+    BuiltinSpec {
+        variadic: true,
+        ..row(
+            B::Cat,
+            "cat",
+            Call,
+            &[req("path", K::StrLiteral)],
+            Returns::Void,
+            ALL,
+            "print a file's contents (path as a printf format), read by user space when printing",
+        )
+    },
+    BuiltinSpec {
+        variadic: true,
+        ..row(
+            B::System,
+            "system",
+            Call,
+            &[req("command", K::StrLiteral)],
+            Returns::Void,
+            ALL,
+            "run a shell command (a printf format) and print its output; needs --unsafe",
+        )
+    },
     row(
         B::Count,
         "count",
@@ -875,37 +1039,52 @@ const fn index(builtin: Builtin) -> usize {
         B::Gocaller => 21,
         B::Gocreator => 22,
         B::Goparent => 23,
-        B::Str => 24,
-        B::Buf => 25,
-        B::Reg => 26,
-        B::Usym => 27,
-        B::Ksym => 28,
-        B::SyscallName => 29,
-        B::SyscallNr => 30,
-        B::ErrnoName => 31,
-        B::SignalName => 32,
-        B::OpenFlags => 33,
-        B::Dirfd => 34,
-        B::Sockaddr => 35,
-        B::Time => 36,
-        B::Strftime => 37,
-        B::Printf => 38,
-        B::Print => 39,
-        B::Exit => 40,
-        B::Delete => 41,
-        B::Clear => 42,
-        B::Zero => 43,
-        B::Emit => 44,
-        B::Count => 45,
-        B::Sum => 46,
-        B::Avg => 47,
-        B::Min => 48,
-        B::Max => 49,
-        B::Stats => 50,
-        B::Hist => 51,
-        B::Lhist => 52,
-        B::Kptr => 53,
-        B::Uptr => 54,
+        B::Cgroup => 24,
+        B::Numaid => 25,
+        B::Username => 26,
+        B::Sarg(_) => 27,
+        B::Str => 28,
+        B::Buf => 29,
+        B::Reg => 30,
+        B::Usym => 31,
+        B::Ksym => 32,
+        B::SyscallName => 33,
+        B::SyscallNr => 34,
+        B::ErrnoName => 35,
+        B::SignalName => 36,
+        B::OpenFlags => 37,
+        B::Dirfd => 38,
+        B::Sockaddr => 39,
+        B::Time => 40,
+        B::Strftime => 41,
+        B::Bswap => 42,
+        B::Strncmp => 43,
+        B::Strerror => 44,
+        B::Ntop => 45,
+        B::Macaddr => 46,
+        B::Kaddr => 47,
+        B::Cgroupid => 48,
+        B::Printf => 49,
+        B::Print => 50,
+        B::Exit => 51,
+        B::Delete => 52,
+        B::Clear => 53,
+        B::Zero => 54,
+        B::Emit => 55,
+        B::Join => 56,
+        B::Signal => 57,
+        B::Cat => 58,
+        B::System => 59,
+        B::Count => 60,
+        B::Sum => 61,
+        B::Avg => 62,
+        B::Min => 63,
+        B::Max => 64,
+        B::Stats => 65,
+        B::Hist => 66,
+        B::Lhist => 67,
+        B::Kptr => 68,
+        B::Uptr => 69,
     }
 }
 
@@ -926,17 +1105,26 @@ pub fn lookup(name: &str) -> Option<Builtin> {
     {
         return Some(Builtin::Arg(n));
     }
+    if let Some(n) = name.strip_prefix("sarg")
+        && let Ok(n) = n.parse::<u8>()
+        && n < MAX_ARGS
+        && name.len() == 5
+    {
+        return Some(Builtin::Sarg(n));
+    }
     BUILTINS
         .iter()
-        .find(|s| s.name == name && s.name != "argN")
+        .find(|s| s.name == name && s.name != "argN" && s.name != "sargN")
         .map(|s| s.builtin)
 }
 
 /// Every name a user can write, for "did you mean" suggestions.
 pub fn names() -> impl Iterator<Item = &'static str> {
-    BUILTINS
-        .iter()
-        .map(|s| if s.name == "argN" { "arg0" } else { s.name })
+    BUILTINS.iter().map(|s| match s.name {
+        "argN" => "arg0",
+        "sargN" => "sarg0",
+        name => name,
+    })
 }
 
 impl Builtin {
@@ -944,6 +1132,7 @@ impl Builtin {
     pub fn name(self) -> String {
         match self {
             Builtin::Arg(n) => format!("arg{n}"),
+            Builtin::Sarg(n) => format!("sarg{n}"),
             other => spec(other).name.to_string(),
         }
     }

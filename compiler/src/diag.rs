@@ -96,6 +96,10 @@ pub mod codes {
     pub const NEEDS_LITERAL: &str = "E0602";
     pub const PRINTF_FORMAT: &str = "E0603";
     pub const PRINTF_ARGS: &str = "E0604";
+    /// A compile-time look-up failed: `kaddr("sym")`, `cgroupid("path")`, a signal name.
+    pub const NOT_FOUND: &str = "E0605";
+    /// `signal()` and the like without `--unsafe`.
+    pub const NEEDS_UNSAFE: &str = "E0606";
 }
 
 impl Diagnostic {

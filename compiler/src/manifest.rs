@@ -282,6 +282,8 @@ pub enum FieldKind {
     /// [`crate::types::GOCALLER_FRAMES`] u64 user-stack addresses (zero-padded), printed as
     /// the user's frame.
     GoCaller,
+    /// A u64 rendered as text by user space (strerror, user names, addresses).
+    Rendered(crate::types::Render),
     /// Nested tuple/record printed as `(a, b)`.
     Tuple(Layout),
 }
@@ -302,12 +304,36 @@ pub enum EventSpec {
         #[serde(default)]
         top: u64,
     },
+    /// `print(value)` of a value that is not a map: the payload is the value, printed on its
+    /// own line as bpftrace prints map values (`5`, `abc`, `(1, abc)`).
+    PrintValue {
+        value: Layout,
+    },
     /// `clear(@m)` / `zero(@m)`: done by the runtime, as in bpftrace.
     Clear {
         map: String,
     },
     Zero {
         map: String,
+    },
+    /// One element of `join(argv, delimiter)`: the payload is the CPU (u32), the element's
+    /// index (u32; `u32::MAX` ends the line), then the string (`size` bytes, NUL-padded). The
+    /// runtime joins a CPU's elements (one probe run, never interleaved on its CPU) and prints
+    /// the line at the end marker.
+    JoinPart {
+        delimiter: String,
+        size: u32,
+    },
+    /// `cat(fmt, args…)`: user space formats the path as printf does and prints the file.
+    Cat {
+        format: String,
+        args: Layout,
+    },
+    /// `system(fmt, args…)` (--unsafe): user space formats the command as printf does and
+    /// runs it with `sh -c`, its output going to gprobe's stdout.
+    System {
+        format: String,
+        args: Layout,
     },
     /// `time("%H:%M:%S")`: print the wall clock.
     Time {

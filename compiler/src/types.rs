@@ -71,6 +71,9 @@ pub enum Type {
     /// into the value itself (an event is printed long after a stack map could have reused
     /// its slot), printed as one frame: the user's function.
     GoCaller,
+    /// A u64 the kernel keeps and user space renders as text: `strerror(e)`, `username`,
+    /// `ntop(addr)`, `macaddr(p)`.
+    Rendered(Render),
     /// The value of an aggregation call (`count()`, `hist(x)`): only assignable to a map.
     Agg(AggKind),
 }
@@ -137,6 +140,19 @@ pub struct Field {
     pub name: String,
     pub offset: u64,
     pub ty: Type,
+}
+
+/// How user space renders a [`Type::Rendered`] u64.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Render {
+    /// An errno, as strerror(3) text: `No such file or directory`.
+    Errno,
+    /// A uid, as its user name from /etc/passwd (the number when unknown).
+    Username,
+    /// An IPv4 address as it lies in memory (network order), dotted: `127.0.0.1`.
+    Ipv4,
+    /// Six bytes as they lie in memory, as a MAC address: `00:1b:21:3a:4c:5d`.
+    Mac,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

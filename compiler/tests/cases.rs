@@ -2,7 +2,8 @@
 //! `ok` cases must pass the front end and snapshot the checked AST dump; `err` cases must fail
 //! and snapshot the rendered diagnostics (no colour). A case may start with directive comments:
 //! `// args: a b` (positional parameters), `// target` (as if `-p`/`-c` were given) and
-//! `// binaries: A B` (the files binary patterns match, as if those programs were running).
+//! `// binaries: A B` (the files binary patterns match, as if those programs were running) and
+//! `// unsafe` (as if --unsafe were given).
 
 #[path = "support/case_env.rs"]
 mod case_env;

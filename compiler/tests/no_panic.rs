@@ -17,6 +17,7 @@ fn front_end(source: &str) {
         positional: vec!["1".into(), "x".into()],
         has_target: true,
         check_only: false,
+        unsafe_allowed: true,
         ..Options::default()
     };
     let result = gprobe_compiler::front_end(source, &NoEnv, &options);
@@ -145,6 +146,7 @@ fn valid_seeds_pass() {
             positional: vec![],
             has_target: true,
             check_only: false,
+            unsafe_allowed: true,
             ..Options::default()
         };
         if let Err(d) = gprobe_compiler::front_end(source, &NoEnv, &options) {

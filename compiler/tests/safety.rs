@@ -1,6 +1,8 @@
 //! Security properties of what the compiler emits, checked on every valid case program: no
 //! helper that writes to the target's memory or changes its behaviour ever appears in the
-//! object the kernel would load. Tracing observes; it never modifies the traced program.
+//! object the kernel would load. Tracing observes; it never modifies the traced program —
+//! unless the user asked for it with `--unsafe` (`signal()`), which a case states with a
+//! `// unsafe` directive.
 
 #[path = "support/case_env.rs"]
 mod case_env;
@@ -45,10 +47,16 @@ fn no_case_program_writes_to_user_memory() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
     let mut compiled = 0;
     let mut all_calls = 0;
-    for (relative, _source, out) in case_env::compiled_ok_cases(&root) {
+    let mut unsafe_signals = 0;
+    for (relative, source, out) in case_env::compiled_ok_cases(&root) {
         compiled += 1;
+        let unsafe_ok = source.lines().any(|l| l.trim() == "// unsafe");
         for (section, helper) in helper_calls(&out.object) {
             all_calls += 1;
+            if unsafe_ok && helper == 109 {
+                unsafe_signals += 1;
+                continue;
+            }
             if let Some((_, name)) = FORBIDDEN_HELPERS.iter().find(|(id, _)| *id == helper) {
                 panic!(
                     "{}: section {section} calls {name} (#{helper})",
@@ -58,6 +66,10 @@ fn no_case_program_writes_to_user_memory() {
         }
     }
     assert!(compiled > 30, "only {compiled} case programs compiled");
+    assert!(
+        unsafe_signals > 0,
+        "the --unsafe signal() case sends no signal"
+    );
     assert!(all_calls > 0, "the scan found no helper calls at all");
 }
 

@@ -111,6 +111,9 @@ pub fn field(kind: &FieldKind, bytes: &[u8], offset: usize, resolve: &dyn Resolv
             Value::Sym(crate::symbolize::user_caller(&resolve.go_frames(addrs)))
         }
         FieldKind::Coded(code) => Value::Sym(code.format(read_int(bytes, offset, 8))),
+        FieldKind::Rendered(render) => {
+            Value::Str(crate::render::render(*render, read_uint(bytes, offset, 8)))
+        }
         FieldKind::Timestamp { format } => {
             let unix_ns = resolve.unix_ns(read_uint(bytes, offset, 8));
             Value::Str(crate::timefmt::format_unix_ns(format, unix_ns))
@@ -300,6 +303,13 @@ pub fn snapshot(spec: &MapSpec, raw: &[RawEntry], resolve: &dyn Resolve) -> MapS
                 entries.push(MapEntry {
                     key: fields(&spec.key, &e.key, resolve),
                     value,
+                });
+            }
+            // bpftrace: a keyless count() prints `@x: 0` when cleared, zeroed or never hit.
+            if *kind == AggKind::Count && spec.key.fields.is_empty() && entries.is_empty() {
+                entries.push(MapEntry {
+                    key: Vec::new(),
+                    value: MapValue::Count(0),
                 });
             }
         }

@@ -18,6 +18,7 @@ pub mod output;
 pub mod perf_event;
 pub mod printf;
 pub mod procs;
+pub mod render;
 mod resolver;
 pub mod session;
 pub mod stack;

@@ -329,6 +329,13 @@ pub struct Session {
     /// write those without waking the reader (a wakeup per event is costly in the traced
     /// thread), so the reader polls for them.
     poll_ms: i32,
+    /// `join()` lines being put together, by CPU (see [`EventSpec::JoinPart`]).
+    joins: std::collections::HashMap<u32, String>,
+}
+
+fn decode_bytes(bytes: &[u8], offset: usize, len: usize) -> &[u8] {
+    let start = offset.min(bytes.len());
+    &bytes[start..(start + len).min(bytes.len())]
 }
 
 impl Session {
@@ -385,15 +392,20 @@ impl Session {
                 .collect(),
             has_targets: false,
             dynamic: Dynamic::new(manifest, options.verbose),
-            poll_ms: if manifest
-                .events
-                .iter()
-                .any(|e| matches!(e, EventSpec::Printf { .. } | EventSpec::Emit { .. }))
-            {
+            poll_ms: if manifest.events.iter().any(|e| {
+                matches!(
+                    e,
+                    EventSpec::Printf { .. }
+                        | EventSpec::Emit { .. }
+                        | EventSpec::JoinPart { .. }
+                        | EventSpec::PrintValue { .. }
+                )
+            }) {
                 DATA_EVENT_POLL_MS
             } else {
                 100
             },
+            joins: Default::default(),
         };
         session.has_targets = !session.target_exit.is_empty();
         session
@@ -771,6 +783,59 @@ impl Session {
                     {
                         let _ = raw.update(&key, &zero);
                     }
+                }
+            }
+            EventSpec::Cat { format, args } => {
+                let values = decode::fields(&args, payload, &self.resolver);
+                let path = printf::format(&format, &values);
+                // bpftrace says on stderr why the file cannot be read, and goes on.
+                match std::fs::read(&path) {
+                    Ok(bytes) => sink.printf(&String::from_utf8_lossy(&bytes)).map_err(out)?,
+                    Err(e) => eprintln!(
+                        "gprobe: error: failed to open file '{path}': {}",
+                        crate::render::render(
+                            gprobe_compiler::types::Render::Errno,
+                            e.raw_os_error().unwrap_or(0) as u64
+                        )
+                    ),
+                }
+            }
+            EventSpec::System { format, args } => {
+                let values = decode::fields(&args, payload, &self.resolver);
+                let command = printf::format(&format, &values);
+                // Run in the session loop, as bpftrace does: its output is in order with the
+                // rest.
+                let text = match std::process::Command::new("/bin/sh")
+                    .args(["-c", &command])
+                    .stdin(std::process::Stdio::null())
+                    .output()
+                {
+                    Ok(done) => String::from_utf8_lossy(&done.stdout).into_owned(),
+                    Err(e) => format!("system({command}): {e}\n"),
+                };
+                sink.printf(&text).map_err(out)?;
+            }
+            EventSpec::PrintValue { value } => {
+                let v = decode::record(&value, payload, &self.resolver);
+                let text = crate::output::text::value(&v);
+                sink.printf(&format!("{text}\n")).map_err(out)?;
+            }
+            EventSpec::JoinPart { delimiter, size } => {
+                let cpu = decode::read_uint(payload, 0, 4) as u32;
+                let index = decode::read_uint(payload, 4, 4) as u32;
+                if index == u32::MAX {
+                    let mut line = self.joins.remove(&cpu).unwrap_or_default();
+                    line.push('\n');
+                    sink.printf(&line).map_err(out)?;
+                } else {
+                    let part = decode::c_string(decode_bytes(payload, 8, size as usize));
+                    let line = self.joins.entry(cpu).or_default();
+                    if index == 0 {
+                        line.clear();
+                    } else {
+                        line.push_str(&delimiter);
+                    }
+                    line.push_str(&part);
                 }
             }
             EventSpec::Time { format } => sink.time(&timefmt::format_now(&format)).map_err(out)?,

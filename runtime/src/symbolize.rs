@@ -152,6 +152,24 @@ pub fn go_frames(
         .collect()
 }
 
+/// The address of kernel symbol `name` of any kind (text or data), from /proc/kallsyms: for
+/// `kaddr()`. `Err` says why it is unknown (absent, or addresses hidden without root).
+pub fn kernel_symbol_address(name: &str) -> Result<u64, String> {
+    let text = std::fs::read_to_string("/proc/kallsyms")
+        .map_err(|e| format!("reading /proc/kallsyms: {e}"))?;
+    let found = text.lines().find_map(|l| {
+        let mut parts = l.split_whitespace();
+        let addr = parts.next()?;
+        let _kind = parts.next()?;
+        (parts.next()? == name).then(|| u64::from_str_radix(addr, 16).ok())?
+    });
+    match found {
+        Some(0) => Err("/proc/kallsyms hides addresses (run as root)".into()),
+        Some(addr) => Ok(addr),
+        None => Err(format!("`{name}` is not in /proc/kallsyms")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,9 @@ pub enum Helper {
     ProbeReadKernel = 113,
     ProbeReadUserStr = 114,
     ProbeReadKernelStr = 115,
+    GetNumaNodeId = 42,
+    GetCurrentCgroupId = 80,
+    SendSignal = 109,
     RingbufOutput = 130,
     /// The probed function's address in a kprobe/kretprobe (5.15+).
     GetFuncIp = 173,
@@ -30,7 +33,10 @@ pub enum Helper {
 }
 
 impl Helper {
-    pub const ALL: [Helper; 20] = [
+    pub const ALL: [Helper; 23] = [
+        Helper::GetNumaNodeId,
+        Helper::GetCurrentCgroupId,
+        Helper::SendSignal,
         Helper::MapLookupElem,
         Helper::MapUpdateElem,
         Helper::MapDeleteElem,
@@ -81,6 +87,9 @@ impl Helper {
             Helper::ProbeReadKernel => "bpf_probe_read_kernel",
             Helper::ProbeReadUserStr => "bpf_probe_read_user_str",
             Helper::ProbeReadKernelStr => "bpf_probe_read_kernel_str",
+            Helper::GetNumaNodeId => "bpf_get_numa_node_id",
+            Helper::GetCurrentCgroupId => "bpf_get_current_cgroup_id",
+            Helper::SendSignal => "bpf_send_signal",
             Helper::RingbufOutput => "bpf_ringbuf_output",
             Helper::GetFuncIp => "bpf_get_func_ip",
             Helper::GetStack => "bpf_get_stack",
@@ -95,8 +104,10 @@ impl Helper {
             | Helper::GetSmpProcessorId
             | Helper::GetCurrentPidTgid
             | Helper::GetCurrentUidGid
-            | Helper::GetCurrentTask => 0,
-            Helper::GetFuncIp => 1,
+            | Helper::GetCurrentTask
+            | Helper::GetNumaNodeId
+            | Helper::GetCurrentCgroupId => 0,
+            Helper::GetFuncIp | Helper::SendSignal => 1,
             Helper::MapLookupElem | Helper::MapDeleteElem | Helper::GetCurrentComm => 2,
             Helper::ProbeRead
             | Helper::ProbeReadStr

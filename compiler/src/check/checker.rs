@@ -97,9 +97,9 @@ struct MapEntry {
     value: Option<(MapValue, Span)>,
 }
 
-struct Checker<'a> {
-    env: &'a dyn Env,
-    options: &'a Options,
+pub(super) struct Checker<'a> {
+    pub(super) env: &'a dyn Env,
+    pub(super) options: &'a Options,
     tables: Tables,
     /// The second pass: tables are complete, so "never assigned" is an error.
     complete: bool,
@@ -149,7 +149,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn error(&mut self, d: Diagnostic) {
+    pub(super) fn error(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
 
@@ -1910,8 +1910,11 @@ impl<'a> Checker<'a> {
             return Type::Unknown;
         }
         let literal = |i: usize| literals.get(i).copied().flatten();
+        if !self.compile_time_args(b, args, &types, span) {
+            return Type::Unknown;
+        }
         match spec.result {
-            Returns::Void if b == Builtin::Printf => {
+            Returns::Void if matches!(b, Builtin::Printf | Builtin::Cat | Builtin::System) => {
                 self.printf(args);
                 Type::Void
             }
@@ -1947,6 +1950,7 @@ impl<'a> Checker<'a> {
                 _ => Type::Unknown,
             },
             Returns::Sym { user } => Type::Sym { user },
+            Returns::Rendered(render) => Type::Rendered(render),
             Returns::GoPc => Type::GoPc,
             Returns::Coded(code) => Type::Coded(code),
             Returns::GoCaller => Type::GoCaller,
@@ -2007,7 +2011,11 @@ impl<'a> Checker<'a> {
                 if !is_integral(&ty) {
                     bad(self, arg, "an integer", &ty);
                 }
-                (ty, None)
+                let literal = match arg.kind {
+                    ExprKind::Int(v) => Some(v as i64),
+                    _ => None,
+                };
+                (ty, literal)
             }
             ParamKind::IntLiteral => {
                 let ty = self.expr(arg);
@@ -2133,10 +2141,20 @@ impl<'a> Checker<'a> {
                 Some(other) => other.clone(),
                 None => Type::Unknown,
             },
+            // Of the argument's own width, as bpftrace: bswap((uint16)x) swaps two bytes.
+            Builtin::Bswap => match &types[0] {
+                Type::Int(it) => Type::Int(*it),
+                _ => Type::Int(IntType::U64),
+            },
             Builtin::Str | Builtin::Buf => {
                 let size = match (literals.get(1).copied().flatten(), args.len()) {
                     (Some(size), _) => size,
                     (None, 1) => i64::from(self.options.str_size.unwrap_or(DEFAULT_STR_SIZE)),
+                    // str(p, len) with a run-time len: read at most the default buffer, as
+                    // bpftrace does; lowering clamps len to it.
+                    (None, _) if b == Builtin::Str && is_integral(&types[1]) => {
+                        i64::from(self.options.str_size.unwrap_or(DEFAULT_STR_SIZE))
+                    }
                     (None, _) => return Type::Unknown,
                 };
                 if !(1..=i64::from(MAX_STR_SIZE)).contains(&size) {
@@ -2150,6 +2168,11 @@ impl<'a> Checker<'a> {
                 match (b, &types[0]) {
                     (Builtin::Str, Type::Str { size: have }) => Type::Str {
                         size: (*have).min(size.max(*have)),
+                    },
+                    // str(p, n) reads n characters and the NUL, as bpftrace's.
+                    (Builtin::Str, Type::GoString) => Type::Str { size },
+                    (Builtin::Str, _) if args.len() == 2 && literals[1].is_some() => Type::Str {
+                        size: (size + 1).min(MAX_STR_SIZE),
                     },
                     (Builtin::Str, _) => Type::Str { size },
                     _ => Type::Buf { size },

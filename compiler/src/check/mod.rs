@@ -17,6 +17,7 @@
 //! Facts from outside the source (tracepoint formats, Go signatures) come from an [`Env`].
 
 mod checker;
+mod compile_time;
 pub mod printf;
 pub mod providers;
 pub mod tracefs;
@@ -87,6 +88,18 @@ pub trait Env {
     /// `#define`s such as `TASK_RUNNING` are not in BTF, in bpftrace neither).
     fn kernel_enum(&self, _name: &str) -> Option<i64> {
         None
+    }
+
+    /// The address of kernel symbol `name` (/proc/kallsyms), for `kaddr()`.
+    fn kernel_symbol(&self, name: &str) -> Result<u64, String> {
+        Err(format!(
+            "kernel symbols are unknown here (looking for `{name}`)"
+        ))
+    }
+
+    /// The cgroup v2 id (the directory's inode) of cgroup `path`, for `cgroupid()`.
+    fn cgroup_id(&self, path: &str) -> Result<u64, String> {
+        Err(format!("cgroups are unknown here (looking for `{path}`)"))
     }
 
     /// Why uprobes cannot go into `binary` (`None`: the `-p`/`-c` target) at all — missing, not

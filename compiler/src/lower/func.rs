@@ -1,10 +1,13 @@
 //! Lowering one probe body into one IR function.
 
+mod bits;
 mod config;
 mod go;
 mod gocaller;
 mod helper_errors;
 mod memory;
+mod strings;
+mod task;
 mod usdt;
 
 use super::layout::{self, align8};
@@ -290,6 +293,7 @@ impl Lower<'_, '_, '_> {
                     | Type::Sym { .. }
                     | Type::Coded(_)
                     | Type::GoPc
+                    | Type::Rendered(_)
                     | Type::Stack { .. }
                     | Type::Timestamp { .. }
             ) {
@@ -452,11 +456,17 @@ impl Lower<'_, '_, '_> {
                 // A full ring buffer must not swallow exit(): its failure counts in slot 2,
                 // which the runtime polls.
                 let id = self.module.event(EventSpec::Exit);
-                self.send_event_or_count(id, &[], None, 2)
+                self.send_event_or_count(id, &[], None, 2)?;
+                // bpftrace: nothing after exit() in the probe runs.
+                let exit = self.exit_label;
+                self.emit(Inst::Jump { target: exit });
+                Ok(())
             }
             Builtin::Print | Builtin::Clear | Builtin::Zero => {
-                let Some(ExprKind::Map(m)) = args.first().map(|a| &a.kind) else {
-                    return Err(unsupported(e.span, "print of a non-map value"));
+                let m = match args.first().map(|a| &a.kind) {
+                    Some(ExprKind::Map(m)) if *builtin != Builtin::Print || m.keys.is_empty() => m,
+                    _ if *builtin == Builtin::Print => return self.print_value(e, args),
+                    _ => return Err(unsupported(e.span, "clearing a non-map value")),
                 };
                 let map = format!("@{}", m.name.node);
                 let spec = match builtin {
@@ -525,6 +535,9 @@ impl Lower<'_, '_, '_> {
                 Ok(())
             }
             Builtin::Emit => self.emit_record(e, args),
+            Builtin::Join => self.join(e, args),
+            Builtin::Cat | Builtin::System => self.printf(e, args),
+            Builtin::Signal => self.signal(e, args),
             _ => {
                 self.int(e)?;
                 Ok(())
@@ -541,12 +554,37 @@ impl Lower<'_, '_, '_> {
         let values = &args[1..];
         let layout = layout::layout_of(values.iter().map(|v| (None, &v.ty)))
             .ok_or_else(|| unsupported(e.span, "a printf argument of this type"))?;
-        let id = self.module.event(EventSpec::Printf {
-            format: format.clone(),
-            args: layout.clone(),
-            span: e.span,
-        });
+        let (format, args) = (format.clone(), layout.clone());
+        let spec = match &e.kind {
+            ExprKind::Builtin {
+                builtin: Builtin::Cat,
+                ..
+            } => EventSpec::Cat { format, args },
+            ExprKind::Builtin {
+                builtin: Builtin::System,
+                ..
+            } => EventSpec::System { format, args },
+            _ => EventSpec::Printf {
+                format,
+                args,
+                span: e.span,
+            },
+        };
+        let id = self.module.event(spec);
         self.send_event(id, values, Some(&layout))
+    }
+
+    /// `print(value)` of anything but a whole map: one event with the value.
+    fn print_value(&mut self, e: &Expr, args: &[Expr]) -> R<()> {
+        let Some(value) = args.first() else {
+            return Err(unsupported(e.span, "print() without a value"));
+        };
+        let layout = layout::layout_of([(None, &value.ty)])
+            .ok_or_else(|| unsupported(value.span, "print() of a value of this type"))?;
+        let id = self.module.event(EventSpec::PrintValue {
+            value: layout.clone(),
+        });
+        self.send_event(id, std::slice::from_ref(value), Some(&layout))
     }
 
     /// `emit(value)`: the payload is the kernel time (u64 ns, `bpf_ktime_get_ns`) then the value;
@@ -1278,6 +1316,7 @@ impl Lower<'_, '_, '_> {
             | Type::Sym { .. }
             | Type::Coded(_)
             | Type::GoPc
+            | Type::Rendered(_)
             | Type::Stack { .. }
             | Type::Timestamp { .. } => {
                 let v = self.int(e)?;
@@ -1477,6 +1516,7 @@ impl Lower<'_, '_, '_> {
                 | Type::Sym { .. }
                 | Type::Coded(_)
                 | Type::GoPc
+                | Type::Rendered(_)
                 | Type::Stack { .. }
                 | Type::Timestamp { .. }
         ) {
@@ -1713,13 +1753,19 @@ impl Lower<'_, '_, '_> {
                 self.zero_stack(off, size);
                 let p = self.int(ptr)?;
                 let p = self.operand(p);
+                // n characters and the NUL (bpftrace's str(p, n)).
                 let len = match args.get(1) {
                     None => Operand::Imm(size as i32),
                     Some(n) => match self.int(n)? {
-                        Val::Imm(n) => Operand::Imm(n.clamp(0, size as i64) as i32),
+                        Val::Imm(n) => Operand::Imm((n + 1).clamp(0, size as i64) as i32),
                         v => {
                             // Clamp for the verifier: 0 ..= size.
                             let n = self.owned(v);
+                            self.emit(Inst::Alu {
+                                op: AluOp::Add,
+                                dst: n,
+                                src: Operand::Imm(1),
+                            });
                             self.clamp_unsigned(n, size);
                             Operand::Reg(n)
                         }
@@ -2461,6 +2507,16 @@ impl Lower<'_, '_, '_> {
                     Val::Owned(addr)
                 }
             }
+            Builtin::Cgroup
+            | Builtin::Numaid
+            | Builtin::Username
+            | Builtin::Sarg(_)
+            | Builtin::Kaddr
+            | Builtin::Cgroupid => return self.task_builtin(e, b, args),
+            Builtin::Bswap | Builtin::Strerror | Builtin::Ntop | Builtin::Macaddr => {
+                return self.bits_builtin(e, b, args);
+            }
+            Builtin::Strncmp => return self.strncmp(e, args),
             Builtin::Count
             | Builtin::Sum
             | Builtin::Avg
@@ -2482,6 +2538,10 @@ impl Lower<'_, '_, '_> {
             | Builtin::Clear
             | Builtin::Zero
             | Builtin::Emit
+            | Builtin::Join
+            | Builtin::Signal
+            | Builtin::Cat
+            | Builtin::System
             | Builtin::Time => {
                 self.effect(e)?;
                 Val::Imm(0)
@@ -2645,10 +2705,26 @@ impl Lower<'_, '_, '_> {
         let len = self.load_place(place.sub(8, 8), &u64t, s.span)?;
         let len = self.owned(len);
         let mut cap = size;
-        if let Some(n) = limit
-            && let Some(n) = self.constant(n)
-        {
-            cap = cap.min(n.clamp(0, size as i64) as u32);
+        match limit.map(|n| (n, self.constant(n))) {
+            Some((_, Some(n))) => cap = cap.min(n.clamp(0, size as i64) as u32),
+            // A run-time limit (`str(arg1, arg2)` on a stripped binary): len = min(len, n).
+            Some((n, None)) => {
+                let n = self.int(n)?;
+                let n = self.owned(n);
+                let keep = self.label();
+                self.emit(Inst::Branch {
+                    cond: Cond::Le,
+                    lhs: len,
+                    rhs: Operand::Reg(n),
+                    target: keep,
+                });
+                self.emit(Inst::Mov {
+                    dst: len,
+                    src: Operand::Reg(n),
+                });
+                self.emit(Inst::Label(keep));
+            }
+            None => {}
         }
         // So the verifier sees a bounded size.
         self.clamp_unsigned(len, cap);
@@ -2923,12 +2999,25 @@ impl Lower<'_, '_, '_> {
             BinOp::Ne => !when,
             _ => return Err(unsupported(span, "ordering comparisons of strings")),
         };
+        self.branch_str_prefix(lhs, rhs, u32::MAX, target, equal_wanted)
+    }
+
+    /// Jumps to `target` when the first `limit` bytes of two strings are equal
+    /// (`equal_wanted`) or differ (not `equal_wanted`).
+    fn branch_str_prefix(
+        &mut self,
+        lhs: &Expr,
+        rhs: &Expr,
+        limit: u32,
+        target: Label,
+        equal_wanted: bool,
+    ) -> R<()> {
         let size_of = |e: &Expr| match (&e.kind, &e.ty) {
             (ExprKind::Str(s), _) => s.len() as u32 + 1,
             (_, Type::Str { size }) => *size,
             _ => 0,
         };
-        let n = size_of(lhs).min(size_of(rhs));
+        let n = size_of(lhs).min(size_of(rhs)).min(limit);
         let mark = self.sp;
         let a = self.alloc(lhs.ty_str_size().max(n))?;
         self.write_str(lhs, a, lhs.ty_str_size().max(n))?;

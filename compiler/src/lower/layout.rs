@@ -38,6 +38,7 @@ pub fn field_kind(ty: &Type) -> Option<(FieldKind, u32)> {
         Type::Coded(code) => (FieldKind::Coded(*code), 8),
         Type::GoCaller => (FieldKind::GoCaller, 8 * crate::types::GOCALLER_FRAMES),
         Type::GoPc => (FieldKind::GoPc, 8),
+        Type::Rendered(render) => (FieldKind::Rendered(*render), 8),
         Type::Timestamp { format } => (
             FieldKind::Timestamp {
                 format: format.clone(),

@@ -123,6 +123,8 @@ fn fixed_per_run(helper: Helper) -> bool {
             | Helper::GetCurrentUidGid
             | Helper::GetCurrentTask
             | Helper::GetSmpProcessorId
+            | Helper::GetNumaNodeId
+            | Helper::GetCurrentCgroupId
     )
 }
 

@@ -1,0 +1,109 @@
+//! Integers taken apart: `bswap` (pure code: shifts and masks), and the u64s user space renders
+//! as addresses or text (`ntop`, `macaddr`, `strerror`).
+
+use super::{Lower, R, Val, unsupported};
+use crate::ast::Expr;
+use crate::bpf::{Helper, Size};
+use crate::builtins::Builtin;
+use crate::ir::{AluOp, Base, Inst, Operand};
+use crate::types::Type;
+
+impl Lower<'_, '_, '_> {
+    pub(super) fn bits_builtin(&mut self, e: &Expr, b: Builtin, args: &[Expr]) -> R<Val> {
+        let Some(last) = args.last() else {
+            return Err(unsupported(
+                e.span,
+                format!("`{}` without an argument", b.name()),
+            ));
+        };
+        Ok(match b {
+            Builtin::Bswap => {
+                let bytes = match &e.ty {
+                    Type::Int(it) => u32::from(it.bits / 8),
+                    _ => 8,
+                };
+                let v = self.int(last)?;
+                self.bswap(v, bytes)
+            }
+            Builtin::Strerror => self.int(last)?,
+            // The low 32 bits, as they lie in memory (network order).
+            Builtin::Ntop => {
+                let v = self.int(last)?;
+                let src = self.owned(v);
+                let t = self.vreg();
+                self.emit(Inst::Mov32 { dst: t, src });
+                Val::Owned(t)
+            }
+            Builtin::Macaddr => {
+                let p = self.int(last)?;
+                let p = self.operand(p);
+                let mark = self.sp;
+                let slot = self.alloc(8)?;
+                self.zero_stack(slot, 8);
+                let dst = self.stack_addr(slot);
+                let helper = if self.user_space() {
+                    Helper::ProbeReadUser
+                } else {
+                    Helper::ProbeRead
+                };
+                self.emit(Inst::Call {
+                    helper,
+                    args: vec![Operand::Reg(dst), Operand::Imm(6), p],
+                    ret: None,
+                });
+                let r = self.vreg();
+                self.emit(Inst::Load {
+                    dst: r,
+                    base: Base::Fp,
+                    off: slot,
+                    size: Size::DW,
+                });
+                self.sp = mark;
+                Val::Owned(r)
+            }
+            _ => return Err(unsupported(e.span, format!("`{}` here", b.name()))),
+        })
+    }
+
+    /// The low `bytes` bytes of `v` in reverse order.
+    fn bswap(&mut self, v: Val, bytes: u32) -> Val {
+        if let Val::Imm(i) = v {
+            let mut out = 0u64;
+            for k in 0..bytes {
+                out |= ((i as u64 >> (8 * k)) & 0xff) << (8 * (bytes - 1 - k));
+            }
+            return Val::Imm(out as i64);
+        }
+        let src = self.owned(v);
+        let (out, byte) = (self.vreg(), self.vreg());
+        self.emit(Inst::Mov {
+            dst: out,
+            src: Operand::Imm(0),
+        });
+        for k in 0..bytes {
+            self.emit(Inst::Mov {
+                dst: byte,
+                src: Operand::Reg(src),
+            });
+            let alu = |op, imm: u32| Inst::Alu {
+                op,
+                dst: byte,
+                src: Operand::Imm(imm as i32),
+            };
+            if k > 0 {
+                self.emit(alu(AluOp::Rsh, 8 * k));
+            }
+            self.emit(alu(AluOp::And, 0xff));
+            let up = 8 * (bytes - 1 - k);
+            if up > 0 {
+                self.emit(alu(AluOp::Lsh, up));
+            }
+            self.emit(Inst::Alu {
+                op: AluOp::Or,
+                dst: out,
+                src: Operand::Reg(byte),
+            });
+        }
+        Val::Owned(out)
+    }
+}

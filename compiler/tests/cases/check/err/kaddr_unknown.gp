@@ -1,0 +1,1 @@
+BEGIN { printf("%x %d\n", kaddr("no_such_symbol"), cgroupid("/nope")); }

@@ -1,0 +1,2 @@
+BEGIN { printf("%s\n", ntop(10, 1)); }
+BEGIN { $af = 2; printf("%s\n", ntop($af, 1)); }

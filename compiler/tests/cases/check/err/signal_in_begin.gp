@@ -1,0 +1,2 @@
+// unsafe
+BEGIN { signal("KILL"); }

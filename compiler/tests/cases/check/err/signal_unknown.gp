@@ -1,0 +1,2 @@
+// unsafe
+uprobe:/bin/bash:readline { signal("SIGFOO"); signal(99); }

@@ -1,0 +1,1 @@
+BEGIN { system("echo %d", pid); cat("/proc/loadavg", 1); cat(comm); }

@@ -1,0 +1,268 @@
+//! End-to-end: the bpftrace builtins gprobe adds (issue 13), each script run by gprobe and by
+//! bpftrace 0.17 on the same machine and compared line for line. BEGIN-only scripts, so the
+//! events are the same; `join` runs on execve events of a command the test starts.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+use support::*;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Output after the "Attaching" banner.
+fn body(out: &str) -> String {
+    out.lines()
+        .filter(|l| !l.starts_with("Attaching"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn same_as_bpftrace(script: &str) -> String {
+    same_as_bpftrace_with(&[], script)
+}
+
+fn same_as_bpftrace_with(flags: &[&str], script: &str) -> String {
+    let _k = kernel_lock();
+    let args: Vec<&str> = flags.iter().copied().chain(["-e", script]).collect();
+    let ours = body(&gprobe_ok(&args, LIMIT));
+    let theirs = body(&bpftrace_ok(&args));
+    assert_eq!(ours, theirs, "gprobe (left) and bpftrace (right) differ");
+    ours
+}
+
+#[test]
+fn rendered_and_computed_builtins_print_as_bpftrace() {
+    if !e2e_ready() {
+        return;
+    }
+    let out = same_as_bpftrace(
+        r#"BEGIN {
+            printf("%s|%s|%s|%s|%s\n", ntop(0x0100007f), ntop(2, 0x0a00a8c0), strerror(2), strerror(13), username);
+            printf("%d %d %d %d\n", bswap((uint32)1), bswap((uint16)0x1234), bswap((uint8)7), bswap((uint32)0x01020304));
+            printf("%d %d %d\n", strncmp("hello", "help", 3), strncmp("hello", "help", 4), strncmp("ab", "ab", 8));
+            print(numaid); print(cgroup);
+            exit();
+        }"#,
+    );
+    assert!(
+        out.contains("127.0.0.1|192.168.0.10|No such file or directory|Permission denied|root"),
+        "{out}"
+    );
+    assert!(out.contains("16777216 13330 7 67305985"), "{out}");
+}
+
+#[test]
+fn print_of_values_and_exit_ending_the_body() {
+    if !e2e_ready() {
+        return;
+    }
+    let out = same_as_bpftrace(
+        r#"BEGIN { print(5); print("text"); print((1, "two", -3)); $x = bswap((uint16)1); print($x); exit(); printf("never\n"); }"#,
+    );
+    assert!(
+        out.contains("(1, two, -3)") && !out.contains("never"),
+        "{out}"
+    );
+}
+
+/// A keyless count() prints `@x: 0` once cleared or zeroed, as bpftrace's does.
+#[test]
+fn cleared_count_prints_zero() {
+    if !e2e_ready() {
+        return;
+    }
+    let out = same_as_bpftrace_maps(
+        "BEGIN { @x = count(); clear(@x); @y = count(); zero(@y); @z[1] = count(); zero(@z); exit(); }",
+    );
+    assert!(
+        out.contains("@x: 0") && out.contains("@y: 0") && out.contains("@z[1]: 0"),
+        "{out}"
+    );
+}
+
+/// The map lines (bpftrace also prints a blank line for each empty map, which gprobe leaves out).
+fn same_as_bpftrace_maps(script: &str) -> String {
+    let _k = kernel_lock();
+    let lines = |s: &str| {
+        s.lines()
+            .filter(|l| l.starts_with('@'))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let ours = lines(&gprobe_ok(&["-e", script], LIMIT));
+    assert_eq!(ours, lines(&bpftrace_ok(&["-e", script])));
+    ours.join("\n")
+}
+
+/// `join(args->argv)` prints a command line as exec'd (Debian's execsnoop.bt), with its
+/// delimiter; bpftrace prints the same lines for the same exec.
+#[test]
+fn join_prints_execve_argv() {
+    if !e2e_ready() {
+        return;
+    }
+    let _k = kernel_lock();
+    let script = r#"tracepoint:syscalls:sys_enter_execve /str(args->filename) == "/bin/echo"/ { join(args->argv); join(args->argv, ","); }"#;
+    let run = |tracer_out: String| tracer_out;
+    let tracer = Tracer::start(&["-e", script]);
+    Command::new("/bin/echo")
+        .args(["gprobe-join", "a b", "c"])
+        .output()
+        .expect("run echo");
+    std::thread::sleep(Duration::from_millis(500));
+    let ours = run(tracer.stop());
+    assert!(ours.contains("/bin/echo gprobe-join a b c"), "{ours}");
+    assert!(ours.contains("/bin/echo,gprobe-join,a b,c"), "{ours}");
+    // bpftrace on the same exec.
+    let mut bt = Command::new("bpftrace")
+        .args(["-e", script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start bpftrace");
+    let lines = line_channel(bt.stdout.take().expect("stdout"));
+    let banner = lines
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_default();
+    assert!(banner.starts_with("Attaching"), "bpftrace: {banner}");
+    // bpftrace prints its banner before it attaches.
+    std::thread::sleep(Duration::from_millis(2500));
+    Command::new("/bin/echo")
+        .args(["gprobe-join", "a b", "c"])
+        .output()
+        .expect("run echo");
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = Command::new("kill")
+        .args(["-INT", &bt.id().to_string()])
+        .status();
+    let _ = wait_with_limit(bt, LIMIT);
+    let theirs: Vec<String> = lines.iter().filter(|l| !l.is_empty()).collect();
+    let ours: Vec<&str> = ours.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(ours, theirs);
+}
+
+/// `signal()` needs --unsafe; with it, the probed process gets the signal.
+#[test]
+fn signal_needs_unsafe_and_is_sent() {
+    if !e2e_ready() {
+        return;
+    }
+    let refused = run_gprobe(
+        &[
+            "--check",
+            "-e",
+            r#"tracepoint:syscalls:sys_enter_nanosleep { signal("KILL"); }"#,
+        ],
+        LIMIT,
+    );
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("needs --unsafe"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let _k = kernel_lock();
+    // A copy of sleep with a name nothing else on the machine has, started after attaching.
+    let dir = std::env::temp_dir().join(format!("gprobe-signal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let exe = dir.join("gp_sigtest");
+    std::fs::copy("/bin/sleep", &exe).expect("copy sleep");
+    let script = r#"tracepoint:syscalls:sys_enter_clock_nanosleep /comm == "gp_sigtest"/ { signal("SIGKILL"); exit(); }"#;
+    let tracer = Tracer::start(&["--unsafe", "-e", script]);
+    let status = Command::new(&exe)
+        .arg("30")
+        .status()
+        .expect("run sleep copy");
+    let _ = tracer.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(9), "{status:?}");
+}
+
+/// Runs `script` under gprobe, then under bpftrace, each while a copy of `cat` named `comm`
+/// opens `file`; returns (gprobe's, bpftrace's) non-empty lines after the banner.
+fn same_load(script: &str, comm: &str, file: &str) -> (Vec<String>, Vec<String>) {
+    let dir = std::env::temp_dir().join(format!("gprobe-{comm}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let exe = dir.join(comm);
+    std::fs::copy("/bin/cat", &exe).expect("copy cat");
+    let load = || {
+        // A clean environment: the test's own (LD_LIBRARY_PATH) would add opens.
+        Command::new(&exe)
+            .arg(file)
+            .env_clear()
+            .output()
+            .expect("run cat copy");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let tracer = Tracer::start(&["-e", script]);
+    load();
+    let ours: Vec<String> = tracer
+        .stop()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    let mut bt = Command::new("bpftrace")
+        .args(["-e", script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start bpftrace");
+    let lines = line_channel(bt.stdout.take().expect("stdout"));
+    let banner = lines
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_default();
+    assert!(banner.starts_with("Attaching"), "bpftrace: {banner}");
+    // bpftrace prints its banner before it attaches.
+    std::thread::sleep(Duration::from_millis(2500));
+    load();
+    let _ = Command::new("kill")
+        .args(["-INT", &bt.id().to_string()])
+        .status();
+    let _ = wait_with_limit(bt, LIMIT);
+    let theirs: Vec<String> = lines.iter().filter(|l| !l.trim().is_empty()).collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    (ours, theirs)
+}
+
+/// `str(p, n)` with a run-time `n`: n characters, clamped to the 64-byte string buffer.
+#[test]
+fn str_with_a_run_time_length() {
+    if !e2e_ready() {
+        return;
+    }
+    let _k = kernel_lock();
+    let script = r#"tracepoint:syscalls:sys_enter_openat /comm == "gp_strlen"/ { $n = 5; printf("[%s] [%s] [%s]\n", str(args->filename, $n), str(args->filename, $n + 100), str(args->filename, 7)); }"#;
+    let (ours, theirs) = same_load(script, "gp_strlen", "/etc/hostname");
+    // The open of the file asked for, as both print it (the loader's opens before it vary
+    // with the machine's state).
+    let wanted = "[/etc/] [/etc/hostname] [/etc/ho]";
+    assert!(ours.iter().any(|l| l == wanted), "{ours:?}");
+    assert!(theirs.iter().any(|l| l == wanted), "{theirs:?}");
+    let of_file = |v: &[String]| {
+        v.iter()
+            .filter(|l| l.contains("/etc/hostname"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of_file(&ours), of_file(&theirs));
+}
+
+/// `cat()` prints a file at print time; `system()` (with --unsafe) runs a command, its output
+/// in order with printf's.
+#[test]
+fn cat_and_system_print_as_bpftrace() {
+    if !e2e_ready() {
+        return;
+    }
+    let out = same_as_bpftrace_with(
+        &["--unsafe"],
+        r#"BEGIN { cat("/proc/sys/kernel/%s", "ostype"); system("echo hello %d %s", 42, "x"); printf("after\n"); exit(); }"#,
+    );
+    assert!(out.contains("Linux\nhello 42 x\nafter"), "{out}");
+    let refused = run_gprobe(&["-e", r#"BEGIN { system("true"); }"#], LIMIT);
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("needs --unsafe"));
+}
