@@ -92,6 +92,18 @@ pub fn not_here(builtin: Builtin, kind: ProviderKind, at: Span) -> Diagnostic {
     }
 }
 
+/// A uprobe or USDT probe without a binary, and no `-p`/`-c` target to stand for it.
+fn no_binary(kind: &str, what: &str, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        codes::NO_TARGET,
+        format!("`{what}` names no binary and no target process was given"),
+    )
+    .primary(span, "which binary?")
+    .help(format!(
+        "write `{kind}:./path/to/binary:{what}`, or run with `-p PID` or `-c CMD`"
+    ))
+}
+
 /// The provider of an attach point, or why it cannot be attached.
 pub fn provider(attach: &AttachPoint, options: &Options) -> Result<Box<dyn Provider>, Diagnostic> {
     let span = attach.span;
@@ -125,19 +137,8 @@ pub fn provider(attach: &AttachPoint, options: &Options) -> Result<Box<dyn Provi
             offset,
         } => {
             if binary.is_none() && !options.has_target {
-                return Err(Diagnostic::error(
-                    codes::NO_TARGET,
-                    format!(
-                        "`{}` names no binary and no target process was given",
-                        function.node
-                    ),
-                )
-                .primary(span, "which binary?")
-                .help(format!(
-                    "write `{}:./path/to/binary:{}`, or run with `-p PID` or `-c CMD`",
-                    if *ret { "uretprobe" } else { "uprobe" },
-                    function.node
-                )));
+                let kind = if *ret { "uretprobe" } else { "uprobe" };
+                return Err(no_binary(kind, &function.node, span));
             }
             let expansion = crate::expand::expansion_of(attach);
             if let (Some(e), true) = (&expansion, options.has_target) {
@@ -209,18 +210,7 @@ pub fn provider(attach: &AttachPoint, options: &Options) -> Result<Box<dyn Provi
             name,
         } => {
             if binary.is_none() && !options.has_target {
-                return Err(Diagnostic::error(
-                    codes::NO_TARGET,
-                    format!(
-                        "`{}` names no binary and no target process was given",
-                        name.node
-                    ),
-                )
-                .primary(span, "which binary?")
-                .help(format!(
-                    "write `usdt:./path/to/binary:{}`, or run with `-p PID` or `-c CMD`",
-                    name.node
-                )));
+                return Err(no_binary("usdt", &name.node, span));
             }
             Box::new(super::usdt::Usdt {
                 binary: binary.as_ref().map(|b| b.node.clone()),
