@@ -188,29 +188,10 @@ impl DwarfInfo {
 
     /// Children of a DIE (one level), in order.
     fn children(&self, r: DieRef) -> Vec<gimli::DebuggingInformationEntry<R>> {
-        let mut out = Vec::new();
-        let Some(unit) = self.units.get(r.unit) else {
-            return out;
-        };
-        let Ok(mut cursor) = unit.entries_at_offset(r.offset) else {
-            return out;
-        };
-        let Ok(Some(parent)) = cursor.next_dfs() else {
-            return out;
-        };
-        let base = parent.depth();
-        if !parent.has_children() {
-            return out;
+        match self.units.get(r.unit) {
+            Some(unit) => children(unit, r.offset),
+            None => Vec::new(),
         }
-        while let Ok(Some(die)) = cursor.next_dfs() {
-            if die.depth() <= base {
-                break;
-            }
-            if die.depth() == base + 1 {
-                out.push(die.clone());
-            }
-        }
-        out
     }
 
     pub(crate) fn params(&self, function: &str) -> Result<ParamList> {
@@ -419,4 +400,31 @@ impl DwarfInfo {
         }
         GoStruct { name, size, fields }
     }
+}
+
+/// The direct children of the DIE at `at` (the Go reader's and the C reader's one walk).
+pub(crate) fn children(
+    unit: &gimli::Unit<R>,
+    at: gimli::UnitOffset,
+) -> Vec<gimli::DebuggingInformationEntry<R>> {
+    let mut out = Vec::new();
+    let Ok(mut cursor) = unit.entries_at_offset(at) else {
+        return out;
+    };
+    let Ok(Some(parent)) = cursor.next_dfs() else {
+        return out;
+    };
+    let base = parent.depth();
+    if !parent.has_children() {
+        return out;
+    }
+    while let Ok(Some(die)) = cursor.next_dfs() {
+        if die.depth() <= base {
+            break;
+        }
+        if die.depth() == base + 1 {
+            out.push(die.clone());
+        }
+    }
+    out
 }

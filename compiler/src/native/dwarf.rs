@@ -14,6 +14,8 @@ use crate::types::{Field, IntType, StructType, Type};
 
 type R = gimli::EndianReader<gimli::LittleEndian, Arc<[u8]>>;
 
+use crate::gobin::dwarf::children;
+
 /// Stops cycles through typedefs/qualifiers in corrupt input.
 const MAX_DEPTH: u32 = 16;
 
@@ -427,28 +429,4 @@ impl CDwarf {
         let unit = &self.units[at.unit];
         Some(self.layout(unit, at.offset, name.to_owned(), 0))
     }
-}
-
-/// The direct children of the DIE at `at`.
-fn children(unit: &gimli::Unit<R>, at: UnitOffset) -> Vec<gimli::DebuggingInformationEntry<R>> {
-    let mut out = Vec::new();
-    let Ok(mut cursor) = unit.entries_at_offset(at) else {
-        return out;
-    };
-    let Ok(Some(parent)) = cursor.next_dfs() else {
-        return out;
-    };
-    let base = parent.depth();
-    if !parent.has_children() {
-        return out;
-    }
-    while let Ok(Some(die)) = cursor.next_dfs() {
-        if die.depth() <= base {
-            break;
-        }
-        if die.depth() == base + 1 {
-            out.push(die.clone());
-        }
-    }
-    out
 }
