@@ -99,6 +99,10 @@ pub struct GoRuntime {
     pub g_gopc: Option<u64>,
     pub m_g0: u64,
     pub m_curg: u64,
+    /// `g.sched.pc` and `g.sched.bp`: where a goroutine left its own stack for the system stack
+    /// (`systemstack`, `mcall`, `morestack`), for `gocaller` on g0.
+    pub g_sched_pc: u64,
+    pub g_sched_bp: u64,
     /// Where g lives relative to the thread pointer (`fs_base`): -8 for Go's TLS slot, elsewhere
     /// in cgo programs whose C code has thread-local variables (see `gobin::tls`).
     pub tls_g: i64,
@@ -128,6 +132,8 @@ fn go_runtime_with(bin: &GoBinary, o: crate::gobin::RuntimeOffsets) -> GoRuntime
         g_gopc: o.g_gopc,
         m_g0: o.m_g0,
         m_curg: o.m_curg,
+        g_sched_pc: o.g_sched + o.gobuf_pc,
+        g_sched_bp: o.g_sched + o.gobuf_bp,
         tls_g: bin.tls_g_offset(),
         task_fsbase: None,
     }

@@ -102,7 +102,8 @@ fn package(frame: &str) -> &str {
 /// package is not the standard library's (its first path element has no dot, and it is not
 /// `main`); without one (a server's connection goroutine), the innermost outside the runtime
 /// and the system-call layers (`runtime`, `syscall`, `internal/...`, `os`, `net`, `vendor/...`);
-/// else frame 0. Empty for an empty stack.
+/// else the innermost real frame (not `runtime.systemstack_switch`, the pc a goroutine on the
+/// system stack left behind). Empty for an empty stack.
 pub fn user_caller(frames: &[String]) -> String {
     let std = |p: &str| p != "main" && !p.split('/').next().unwrap_or("").contains('.');
     let layer = |p: &str| {
@@ -116,6 +117,11 @@ pub fn user_caller(frames: &[String]) -> String {
         .iter()
         .find(|f| !std(package(f)))
         .or_else(|| frames.iter().find(|f| !layer(package(f))))
+        .or_else(|| {
+            frames
+                .iter()
+                .find(|f| !f.starts_with("runtime.systemstack_switch+"))
+        })
         .or(frames.first())
         .map_or_else(String::new, |f| (*f).to_string())
 }
@@ -195,6 +201,13 @@ mod tests {
         assert_eq!(user_caller(&served), "net/http.(*connReader).Read+12");
         let module = frames(&["os.Open+1", "github.com/x/y.(*T).Run+5"]);
         assert_eq!(user_caller(&module), "github.com/x/y.(*T).Run+5");
+        // A runtime goroutine on the system stack: its own frames from g.sched.
+        let runtime = frames(&[
+            "runtime.systemstack_switch+8",
+            "runtime.(*mheap).alloc+90",
+            "runtime.main+44",
+        ]);
+        assert_eq!(user_caller(&runtime), "runtime.(*mheap).alloc+90");
         assert_eq!(user_caller(&[]), "");
     }
 

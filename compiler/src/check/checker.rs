@@ -120,6 +120,9 @@ pub(super) struct Checker<'a> {
     /// The first goroutine builtin (`goid`, `gocreator`, `goparent`) this probe uses, and
     /// where: the probe then needs Go runtime offsets.
     goid_at: Option<(Builtin, Span)>,
+    /// This probe uses `gocaller`: with a Go target it reads g (the goroutine's own frames
+    /// when the call is made on the system stack), and degrades to the kernel's walk elsewhere.
+    gocaller: bool,
     /// Where this probe uses `goparent` (g.parentGoid exists from Go 1.21).
     goparent_at: Option<Span>,
     /// This probe reads Go arguments or results (`args`, `ret`, `retval`).
@@ -148,6 +151,7 @@ impl<'a> Checker<'a> {
             args: None,
             ret: None,
             goid_at: None,
+            gocaller: false,
             goparent_at: None,
             go_values: false,
             left_out: Vec::new(),
@@ -174,6 +178,7 @@ impl<'a> Checker<'a> {
         self.args = None;
         self.ret = None;
         self.goid_at = None;
+        self.gocaller = false;
         self.goparent_at = None;
         self.go_values = false;
         self.left_out.clear();

@@ -567,6 +567,8 @@ fn go_runtime() -> GoRuntime {
         g_gopc: Some(288),
         m_g0: 0,
         m_curg: 192,
+        g_sched_pc: 64,
+        g_sched_bp: 104,
         tls_g: -8,
         task_fsbase: None,
     }

@@ -2,7 +2,8 @@
 // logs what it did and the errors it got: main.fileWork creates, writes, syncs, reads back and
 // removes a file in -dir; main.openMissing opens a file that does not exist (ENOENT);
 // main.socketWork listens on loopback, dials itself, and sends and receives one message;
-// main.nap sleeps. -rounds repeats the mix. Each error is printed as
+// main.nap sleeps; main.deepStack (first round) grows a goroutine's stack to 16 MiB, so that the
+// runtime maps memory for it on the system stack (morestack). -rounds repeats the mix. Each error is printed as
 // "err FUNC errno N (TEXT)". It prints "done" at the end and exits.
 package main
 
@@ -84,6 +85,23 @@ func socketWork() {
 //go:noinline
 func nap() { time.Sleep(5 * time.Millisecond) }
 
+//go:noinline
+func recurse(n int) int {
+	var frame [1024]byte
+	frame[n%len(frame)] = byte(n)
+	if n == 0 {
+		return 0
+	}
+	return recurse(n-1) + int(frame[n%len(frame)])
+}
+
+//go:noinline
+func deepStack() {
+	done := make(chan int)
+	go func() { done <- recurse(16 << 10) }()
+	<-done
+}
+
 func main() {
 	dir := flag.String("dir", os.TempDir(), "directory for the files")
 	rounds := flag.Int("rounds", 3, "times to run the mix")
@@ -92,6 +110,9 @@ func main() {
 	fmt.Println("ready")
 	in.ReadString('\n')
 	for i := 0; i < *rounds; i++ {
+		if i == 0 {
+			deepStack()
+		}
 		fileWork(*dir, i)
 		openMissing(*dir)
 		socketWork()

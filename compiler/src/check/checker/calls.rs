@@ -29,6 +29,9 @@ impl<'a> Checker<'a> {
         if matches!(b, Builtin::Goid | Builtin::Gocreator | Builtin::Goparent) {
             self.goid_at.get_or_insert((b, span));
         }
+        if b == Builtin::Gocaller {
+            self.gocaller = true;
+        }
         if b == Builtin::Goparent {
             self.goparent_at.get_or_insert(span);
         }

@@ -147,7 +147,7 @@ impl<'a> Checker<'a> {
                 }
                 let needs = UprobeNeeds {
                     values: self.go_values,
-                    runtime: goid.is_some(),
+                    runtime: goid.is_some() || self.gocaller,
                 };
                 let address = crate::native::parse_address(&function.node).is_some();
                 if *ret && address {
@@ -258,9 +258,24 @@ impl<'a> Checker<'a> {
             | ProbeKind::Software { .. }
             | ProbeKind::Hardware { .. }
             | ProbeKind::Watchpoint { .. }
-                if goid.is_some() =>
+                if goid.is_some() || self.gocaller =>
             {
-                let (b, at) = goid.unwrap_or((Builtin::Goid, attach.span));
+                let Some((b, at)) = goid else {
+                    // `gocaller` alone (it needs a target): g when the target is Go, else
+                    // the kernel's walk alone.
+                    let Ok(go) = self.env.go_runtime(None) else {
+                        return;
+                    };
+                    let go = Some(crate::target::GoRuntime {
+                        task_fsbase: self.env.task_fsbase(),
+                        ..go
+                    });
+                    attach.resolved = Some(Resolved {
+                        go,
+                        ..Resolved::default()
+                    });
+                    return;
+                };
                 if !self.options.has_target {
                     // Node-wide: each Go process's offsets are looked up when the probe fires;
                     // other processes read goid 0.
@@ -310,7 +325,7 @@ impl<'a> Checker<'a> {
             return;
         }
         let mut resolved = resolved;
-        if goid.is_some()
+        if (goid.is_some() || self.gocaller)
             && reads_g_from_tls(&attach.kind, &resolved)
             && let Some(go) = &mut resolved.go
         {

@@ -47,7 +47,7 @@ impl Lower<'_, '_, '_> {
 
     /// g from R14 in Go-ABI code, else from the thread's TLS: `*(task->thread.fsbase + tls_g)`;
     /// `tls_g` is an immediate or, node-wide, a register holding the process's slot.
-    fn read_g(&mut self, tls_g: Operand, span: Span) -> R<VReg> {
+    pub(super) fn read_g(&mut self, tls_g: Operand, span: Span) -> R<VReg> {
         if self.user_space() && self.go.abi_internal {
             let g = self.ctx_load(pt_regs_offset("r14").unwrap_or(8), Size::DW);
             return Ok(self.owned(g));
