@@ -471,4 +471,8 @@ impl Env for SystemEnv {
             .fsbase
             .get_or_init(gprobe_runtime::btf::task_fsbase_offset)
     }
+
+    fn uprobe_task(&self) -> Option<gprobe_compiler::target::UprobeTaskOffsets> {
+        gprobe_runtime::btf::uprobe_task_offsets()
+    }
 }

@@ -64,7 +64,8 @@ impl Program {
     }
 }
 
-/// Stack elements `@samples[...]: N` of a printed map: (frames, count).
+/// Stack elements `@samples[...]: N` of a printed map: (frames, count); a key's parts before
+/// the stack (`@samples[running, `) come first, as one line.
 fn stacks(out: &str, map: &str) -> Vec<(Vec<String>, u64)> {
     let mut all = Vec::new();
     let mut frames: Option<Vec<String>> = None;
@@ -73,8 +74,10 @@ fn stacks(out: &str, map: &str) -> Vec<(Vec<String>, u64)> {
             // `@m[]: N` on one line: an empty stack.
             if let Some(n) = rest.strip_prefix("]: ") {
                 all.push((Vec::new(), n.trim().parse().unwrap()));
-            } else {
+            } else if rest.trim().is_empty() {
                 frames = Some(Vec::new());
+            } else {
+                frames = Some(vec![rest.to_string()]);
             }
         } else if let Some(n) = line.strip_prefix("]: ") {
             if let Some(f) = frames.take() {
@@ -99,8 +102,8 @@ fn cpu_ticks(pid: u32) -> u64 {
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
-/// A Go 1.19 program burning CPU in main.burn: the profile puts ≥ 95 % of its samples there,
-/// none on the idle task (an empty stack), no more samples than its CPU time allows, and every
+/// A Go 1.19 program burning CPU in main.burn: the profile puts most of its samples there and
+/// the rest in the runtime's own work (a vDSO clock read by name), none on the idle task (an empty stack), no more samples than its CPU time allows, and every
 /// stack ends at the function Go's own stacks start in.
 #[test]
 fn cpu_profile_puts_the_burners_samples_under_main_burn() {
@@ -133,10 +136,23 @@ fn cpu_profile_puts_the_burners_samples_under_main_burn() {
             .map(|(_, n)| n)
             .sum();
         assert!(total >= 30, "{what}: too few samples:\n{out}");
+        // The rest is the runtime's own threads (sysmon, the GC), which take more of the
+        // samples when other work shares the CPUs (91 % in main.burn seen under load).
         assert!(
-            burn * 100 >= total * 95,
+            burn * 100 >= total * 75,
             "{what}: {burn} of {total} samples in main.burn:\n{out}"
         );
+        for (frames, _) in &samples {
+            // The leaf: main.burn, or the runtime's code (the scheduler after a preemption of
+            // main.burn; a vDSO clock read, by name).
+            let leaf = frames.first().map_or("", |f| f.as_str());
+            assert!(
+                ["main.burn+", "runtime.", "__vdso_"]
+                    .iter()
+                    .any(|p| leaf.starts_with(p)),
+                "{what}: a sample neither in main.burn nor in the runtime: {frames:?}"
+            );
+        }
         assert!(
             samples.iter().all(|(f, _)| !f.is_empty()),
             "{what}: samples without a stack (another task's, e.g. the idle task):\n{out}"
@@ -160,6 +176,92 @@ fn cpu_profile_puts_the_burners_samples_under_main_burn() {
             );
         }
         assert_no_gprobe_programs();
+    }
+}
+
+/// gc-cpu on a program whose allocating goroutines are made to assist the GC: every sample is
+/// tagged by the GC step its stack shows (mark assist: `gcAssistAlloc`; a mark worker:
+/// `gcDrain` or `gcBgMarkWorker`), `running` samples are in neither step, no frame is a raw
+/// `[uprobes]` slot, and assists are timed by the allocating stack.
+#[test]
+fn gc_cpu_tags_samples_with_the_gc_step_their_stack_shows() {
+    if !e2e_ready() {
+        return;
+    }
+    for version in ["1.19", "1.27.3"] {
+        if !toolchain_available(version) {
+            continue;
+        }
+        for flags in FLAVOURS {
+            let bin = go_target("assist", version, flags);
+            let what = format!("Go {version} {flags:?}");
+            let _k = kernel_lock();
+            // -c: tracing starts before the first GC step, so no step is under way unseen.
+            let command = format!("{} -seconds 3", bin.display());
+            let out = gprobe_ok(&["--recipe", "gc-cpu", "-c", &command], LIMIT);
+            assert!(out.contains("\ndone\n"), "{what}:\n{out}");
+            let mut by_state = std::collections::BTreeMap::<String, u64>::new();
+            for (key, n) in stacks(&out, "@samples") {
+                // `@samples[STATE, ` starts the element: the first line holds the state.
+                let Some((state, frames)) = key.split_first() else {
+                    continue;
+                };
+                let state = state.trim_end_matches(", ").to_string();
+                // A walk that failed (an empty stack) has nothing to check.
+                if frames.is_empty() {
+                    *by_state.entry(state).or_default() += n;
+                    continue;
+                }
+                let has = |f: &str| frames.iter().any(|x| x.starts_with(f));
+                let leaf = frames.first().map_or("", |f| f.as_str());
+                // A leaf sampled before it pushed its frame pointer loses its caller (a limit
+                // of frame-pointer walks): the step's outer frames still show.
+                match state.as_str() {
+                    "mark assist" => assert!(has("runtime.gcAssistAlloc"), "{what}: {key:?}"),
+                    "gc worker" => assert!(
+                        has("runtime.gcDrain+") || has("runtime.gcBgMarkWorker"),
+                        "{what}: {key:?}"
+                    ),
+                    "running" => {
+                        // A sample at the RET the return probe is on has already left the step.
+                        for f in ["runtime.gcAssistAlloc1+", "runtime.gcDrain+"] {
+                            assert!(!has(f) || leaf.starts_with(f), "{what}: {key:?}");
+                        }
+                    }
+                    "world stopped" => {}
+                    other => panic!("{what}: state {other:?}"),
+                }
+                // A sample while a probed instruction was stepped names the instruction.
+                assert!(
+                    frames.iter().all(|f| !f.starts_with("0x7fffffffe")),
+                    "{what}: {key:?}"
+                );
+                *by_state.entry(state).or_default() += n;
+            }
+            for state in ["running", "mark assist", "gc worker"] {
+                assert!(by_state.contains_key(state), "{what}: {by_state:?}\n{out}");
+            }
+            let assists: u64 = out
+                .lines()
+                .find_map(|l| l.strip_prefix("@assists: ")?.parse().ok())
+                .unwrap_or_else(|| panic!("{what}: no @assists:\n{out}"));
+            let timed: u64 = out
+                .lines()
+                .filter_map(|l| {
+                    l.strip_prefix("]: count ")?
+                        .split(',')
+                        .next()?
+                        .parse::<u64>()
+                        .ok()
+                })
+                .sum();
+            assert_eq!(timed, assists, "{what}: assists timed by stack:\n{out}");
+            assert!(
+                out.contains("main.churn+"),
+                "{what}: the allocating function under @assist_us:\n{out}"
+            );
+            assert_no_gprobe_programs();
+        }
     }
 }
 
@@ -211,10 +313,14 @@ fn gc_pauses_agree_with_memstats_pause_ns() {
             // costs the kernel its per-thread uprobe setup before the program runs, after the
             // runtime read its clock (tens of µs, once). The runtime's own figures (1.22+)
             // agree from the first cycle.
+            // A pause that starts at the probe is late by the trap and, when the CPUs are
+            // busy, by the time the thread waited for one between the runtime's clock read
+            // and the call (50 µs seen): up to 100 µs more may be missing.
             let first = usize::from(version == "1.19");
+            let late = if version == "1.19" { 100_000 } else { 0 };
             for (i, (a, b)) in theirs.iter().zip(&ours).enumerate().skip(first) {
                 assert!(
-                    b.abs_diff(*a) * 10 <= *a,
+                    *b <= a + a / 10 && b + late + a / 10 >= *a,
                     "{what}: cycle {i}: {b} ns traced, {a} ns in MemStats.PauseNs\n{theirs:?}\n{ours:?}"
                 );
             }

@@ -225,6 +225,18 @@ pub fn task_fsbase_offset() -> Option<u64> {
     Btf::parse(&data)?.member_offset("task_struct", &["thread", "fsbase"])
 }
 
+/// Where this kernel keeps a task's uprobe single-step state, if BTF says.
+pub fn uprobe_task_offsets() -> Option<gprobe_compiler::target::UprobeTaskOffsets> {
+    let data = contents(VMLINUX).ok()?;
+    let btf = Btf::parse(&data)?;
+    Some(gprobe_compiler::target::UprobeTaskOffsets {
+        task_utask: btf.member_offset("task_struct", &["utask"])?,
+        utask_state: btf.member_offset("uprobe_task", &["state"])?,
+        utask_vaddr: btf.member_offset("uprobe_task", &["vaddr"])?,
+        utask_xol_vaddr: btf.member_offset("uprobe_task", &["xol_vaddr"])?,
+    })
+}
+
 /// Where this kernel keeps an exec'd image's inode and device (see
 /// [`gprobe_compiler::target::ExeInodeOffsets`]), if BTF says.
 pub fn exe_inode_offsets() -> Option<gprobe_compiler::target::ExeInodeOffsets> {
@@ -243,6 +255,22 @@ pub fn exe_inode_offsets() -> Option<gprobe_compiler::target::ExeInodeOffsets> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uprobe_task_offsets_from_this_kernel() {
+        if !std::path::Path::new(VMLINUX).exists() {
+            return;
+        }
+        let o = uprobe_task_offsets().expect("task_struct.utask, uprobe_task.{state,vaddr}");
+        // state is the first member; vaddr follows the arch's single-step scratch space.
+        assert_eq!(o.utask_state, 0);
+        assert!(o.utask_vaddr > 8 && o.utask_vaddr < 256, "{o:?}");
+        assert!(
+            o.utask_xol_vaddr > o.utask_vaddr && o.utask_xol_vaddr < 256,
+            "{o:?}"
+        );
+        assert!(o.task_utask > 1000, "{o:?}");
+    }
 
     #[test]
     fn fsbase_offset_from_this_kernel() {

@@ -39,6 +39,8 @@ pub(crate) struct Resolver {
     pub pcs: Cell<bool>,
     /// The user binary's ELF headers and build id, for the mappings of `pcs`.
     user_file: OnceCell<Option<Binary>>,
+    /// The target's vDSO: its range, learned with the load bias, and the image's symbols.
+    vdso: OnceCell<Option<(u64, u64, crate::symbolize::Vdso)>>,
 }
 
 /// Node-wide knowledge: the process registry, and the map of Go facts the programs read (kept
@@ -319,6 +321,7 @@ impl Resolver {
 
     /// Learns the load bias once the target has mapped its binary; true once known.
     pub fn learn_load_bias(&self) -> bool {
+        self.learn_vdso();
         if self.load_bias.get().is_some() {
             return true;
         }
@@ -356,6 +359,26 @@ impl Resolver {
         self.load_bias
             .set(start.wrapping_sub(first_vaddr & !0xfff))
             .is_ok()
+    }
+
+    /// Where the target has its vDSO, once it runs its binary (before a command's exec its
+    /// maps are gprobe's own).
+    fn learn_vdso(&self) {
+        let Some(pid) = self.target_pid else { return };
+        if self.vdso.get().is_some() {
+            return;
+        }
+        if let Some(path) = self.user_binary.as_deref()
+            && mapping_start(pid, path).is_none()
+        {
+            return;
+        }
+        let Ok(maps) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else {
+            return;
+        };
+        let vdso = crate::symbolize::vdso_range(&maps)
+            .and_then(|(from, to)| Some((from, to, crate::symbolize::Vdso::own()?)));
+        let _ = self.vdso.set(vdso);
     }
 
     /// A runtime user address as a link-time address of the binary.
@@ -417,7 +440,15 @@ impl Resolve for Resolver {
             self.go_binary()
                 .is_none_or(|bin| bin.fp_walk_misses_caller(self.unbias(probed)))
         };
-        if caller != 0 && addrs.first().is_some_and(|&probed| skipped(probed)) {
+        // A sample taken while the kernel single-stepped a probed instruction out of line:
+        // frame 0 is the `[uprobes]` slot, and the program stored the probed address.
+        let outside = |pc: u64| {
+            self.go_binary()
+                .is_some_and(|bin| bin.function_at(self.unbias(pc)).is_none())
+        };
+        if caller != 0 && addrs.first().is_some_and(|&slot| outside(slot)) {
+            addrs[0] = caller;
+        } else if caller != 0 && addrs.first().is_some_and(|&probed| skipped(probed)) {
             addrs.insert(1, caller);
         }
         self.frames_of(kind, addrs, limit)
@@ -465,7 +496,10 @@ impl Resolver {
             let frames = addrs
                 .into_iter()
                 .enumerate()
-                .flat_map(|(i, addr)| crate::symbolize::go_frames(bin, self.unbias(addr), i > 0))
+                .flat_map(|(i, addr)| match self.vdso_frame(addr) {
+                    Some(frame) => vec![frame],
+                    None => crate::symbolize::go_frames(bin, self.unbias(addr), i > 0),
+                })
                 .collect();
             return Stack { frames, pcs };
         }
@@ -478,7 +512,9 @@ impl Resolver {
                     return table.format(addr);
                 }
                 let pc = self.unbias(addr);
-                if self.outside_user_binary(pc) {
+                if let Some(frame) = self.vdso_frame(addr) {
+                    frame
+                } else if self.outside_user_binary(pc) {
                     format!("0x{addr:x}")
                 } else {
                     table.format(pc)
@@ -486,6 +522,15 @@ impl Resolver {
             })
             .collect();
         Stack { frames, pcs }
+    }
+
+    /// `__vdso_clock_gettime+70` for an address in the target's vDSO (a profile of Go code
+    /// reading the clock lands there).
+    fn vdso_frame(&self, addr: u64) -> Option<String> {
+        let (from, to, vdso) = self.vdso.get()?.as_ref()?;
+        (*from..*to)
+            .contains(&addr)
+            .then(|| vdso.lookup(addr - from))?
     }
 
     fn go_pc_of(&self, addr: u64) -> String {

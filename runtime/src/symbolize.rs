@@ -2,7 +2,7 @@
 //! not position independent, so run-time addresses are link-time addresses), /proc/kallsyms
 //! for kernel ones. Loaded lazily, only when a stack or symbol is actually printed.
 
-use object::{Object, ObjectSymbol, SymbolKind};
+use object::{Object, ObjectSegment, ObjectSymbol, SymbolKind};
 use std::path::Path;
 
 /// Sorted (address, size, name) for one address space.
@@ -17,7 +17,12 @@ impl SymbolTable {
         let Ok(data) = std::fs::read(path) else {
             return SymbolTable::default();
         };
-        let Ok(file) = object::File::parse(&*data) else {
+        SymbolTable::from_elf_bytes(&data)
+    }
+
+    /// Function symbols of an ELF image in memory.
+    pub fn from_elf_bytes(data: &[u8]) -> SymbolTable {
+        let Ok(file) = object::File::parse(data) else {
             return SymbolTable::default();
         };
         let mut symbols: Vec<(u64, u64, String)> = file
@@ -96,6 +101,51 @@ fn package(frame: &str) -> &str {
     frame[slash..]
         .find('.')
         .map_or(frame, |dot| &frame[..slash + dot])
+}
+
+/// The kernel's vDSO (`clock_gettime` and friends, which Go's `nanotime` and `walltime` call):
+/// the same image in every process of this kernel, at an address of each one's own. Read from
+/// gprobe's own mapping; `lookup` takes an offset into the image.
+pub struct Vdso {
+    symbols: SymbolTable,
+    /// Link-time address of the image's first byte (its symbols' base).
+    base: u64,
+}
+
+impl Vdso {
+    pub fn own() -> Option<Vdso> {
+        // SAFETY: getauxval only reads the auxiliary vector.
+        let start = unsafe { libc::getauxval(libc::AT_SYSINFO_EHDR) };
+        let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+        let (from, to) = vdso_range(&maps)?;
+        if start == 0 || from != start {
+            return None;
+        }
+        // SAFETY: the kernel maps the vDSO readable for the process's whole life.
+        let image = unsafe { std::slice::from_raw_parts(from as *const u8, (to - from) as usize) };
+        let file = object::File::parse(image).ok()?;
+        let base = file.segments().map(|s| s.address()).min().unwrap_or(0);
+        Some(Vdso {
+            symbols: SymbolTable::from_elf_bytes(image),
+            base,
+        })
+    }
+
+    /// `__vdso_clock_gettime+70` for `offset` bytes into the image.
+    pub fn lookup(&self, offset: u64) -> Option<String> {
+        self.symbols.lookup(self.base + offset)
+    }
+}
+
+/// Where /proc/PID/maps (as text) has the `[vdso]`.
+pub fn vdso_range(maps: &str) -> Option<(u64, u64)> {
+    maps.lines().find(|l| l.ends_with("[vdso]")).and_then(|l| {
+        let (from, to) = l.split_whitespace().next()?.split_once('-')?;
+        Some((
+            u64::from_str_radix(from, 16).ok()?,
+            u64::from_str_radix(to, 16).ok()?,
+        ))
+    })
 }
 
 /// The user's frame of a Go stack (innermost first) for `gocaller`: the innermost frame whose
@@ -209,6 +259,20 @@ mod tests {
         ]);
         assert_eq!(user_caller(&runtime), "runtime.(*mheap).alloc+90");
         assert_eq!(user_caller(&[]), "");
+    }
+
+    #[test]
+    fn vdso_symbols_by_offset() {
+        let vdso = Vdso::own().expect("this process's vDSO");
+        let (at, _, name) = vdso
+            .symbols
+            .symbols
+            .iter()
+            .find(|(_, _, n)| n.contains("clock_gettime"))
+            .expect("clock_gettime in the vDSO")
+            .clone();
+        let found = vdso.lookup(at - vdso.base + 3).unwrap();
+        assert_eq!(found, format!("{name}+3"));
     }
 
     #[test]

@@ -78,13 +78,32 @@ pub fn run(
             })
         })
         .collect();
-    (
-        Ok(Checked {
-            maps,
-            probes: check.infos,
-        }),
-        warnings,
-    )
+    let mut probes = check.infos;
+    mark_single_step(&mut probes, env, options);
+    (Ok(Checked { maps, probes }), warnings)
+}
+
+/// Sampling probes of a program with uprobes, for a `-p`/`-c` target (node-wide stack values
+/// have no room for the address): see [`ProbeInfo::single_step`].
+fn mark_single_step(probes: &mut [ProbeInfo], env: &dyn Env, options: &Options) {
+    use crate::builtins::ProviderKind::*;
+    let uprobes = probes
+        .iter()
+        .flat_map(|p| &p.providers)
+        .any(|k| matches!(k, Uprobe | Uretprobe | Usdt));
+    if !uprobes || !options.has_target {
+        return;
+    }
+    for probe in probes {
+        if !probe.providers.is_empty()
+            && probe
+                .providers
+                .iter()
+                .all(|k| matches!(k, Profile | Software | Hardware))
+        {
+            probe.single_step = env.uprobe_task();
+        }
+    }
 }
 
 #[derive(Default)]
@@ -239,6 +258,7 @@ impl<'a> Checker<'a> {
             args: self.args.clone().and_then(Result::ok),
             ret: self.ret.clone().and_then(Result::ok),
             goroutine_at: self.goid_at.map(|(_, at)| at),
+            single_step: None,
         };
         self.infos.push(info);
     }

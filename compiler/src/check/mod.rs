@@ -187,6 +187,12 @@ pub trait Env {
     fn task_fsbase(&self) -> Option<u64> {
         None
     }
+
+    /// Where the kernel keeps a task's uprobe single-step state, for samples of a program
+    /// that also has uprobes (see [`ProbeInfo::single_step`]). `None`: unknown.
+    fn uprobe_task(&self) -> Option<crate::target::UprobeTaskOffsets> {
+        None
+    }
 }
 
 pub use crate::usdt::UsdtFile;
@@ -294,6 +300,10 @@ pub struct ProbeInfo {
     /// The first use of a goroutine builtin (`goid`, `gocreator`, `goparent`), if any: lowering
     /// then finds the goroutine once, at the program's entry.
     pub goroutine_at: Option<Span>,
+    /// A sampling probe (profile, software, hardware) of a program that also has uprobes: a
+    /// sample may land while the kernel single-steps a probed instruction, so `gostack` takes
+    /// the probed address from the task's uprobe state to stand for the slot's.
+    pub single_step: Option<crate::target::UprobeTaskOffsets>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -151,6 +151,8 @@ struct Lower<'m, 'a, 'g> {
     /// The current goroutine's `g` and goid, found once at the entry of a program that uses
     /// them (each is several reads of target memory).
     goroutine: Option<Goroutine>,
+    /// See [`ProbeInfo::single_step`].
+    single_step: Option<crate::target::UprobeTaskOffsets>,
 }
 
 /// What lowering knows about Go for one program: the function (for `args`/`ret` locations), the
@@ -179,6 +181,7 @@ pub(super) fn lower_probe(
     go: GoCtx,
 ) -> Function {
     lower_with(module, name, provider, probe_name, probe.span, go, |l| {
+        l.single_step = info.single_step;
         if l.module.options.filter_processes
             && matches!(
                 provider,
@@ -250,6 +253,7 @@ fn lower_with(
         exit_label,
         go,
         goroutine: None,
+        single_step: None,
     };
     l.emit(Inst::Entry { ctx });
     if let Err(d) = body(&mut l) {
@@ -1141,6 +1145,9 @@ impl Lower<'_, '_, '_> {
                 self.tag_stack(id);
                 if self.go.caller_at_sp && self.provider == ProviderKind::Uprobe {
                     self.add_caller_at_sp(id, e.span)?;
+                }
+                if let Some(task) = self.single_step {
+                    self.add_single_step_address(id, task, e.span)?;
                 }
                 Val::Owned(id)
             }

@@ -391,6 +391,102 @@ impl Lower<'_, '_, '_> {
         Ok(())
     }
 
+    /// Stores the probed instruction's address above the stack id in `id`, as
+    /// [`Self::add_caller_at_sp`] stores a caller, when the sampled task is single-stepping a
+    /// uprobe's copy of it (`task->utask->state` not running, the pc in the task's slot): frame 0
+    /// is then that slot of the
+    /// `[uprobes]` page, and the runtime names the probed instruction in its place.
+    pub(super) fn add_single_step_address(
+        &mut self,
+        id: VReg,
+        task: crate::target::UprobeTaskOffsets,
+        span: Span,
+    ) -> R<()> {
+        let done = self.label();
+        self.emit(Inst::Branch {
+            cond: Cond::Slt,
+            lhs: id,
+            rhs: Operand::Imm(0),
+            target: done,
+        });
+        let current = self.call_value(Helper::GetCurrentTask, vec![]);
+        let utask = self.read_with(
+            Helper::ProbeReadKernel,
+            Val::Owned(current),
+            task.task_utask as i64,
+            &U64,
+            span,
+        )?;
+        let utask = self.owned(utask);
+        self.branch_if_zero(utask, done);
+        let u32_ty = Type::Int(IntType::U32);
+        let state = self.read_with(
+            Helper::ProbeReadKernel,
+            Val::Shared(utask),
+            task.utask_state as i64,
+            &u32_ty,
+            span,
+        )?;
+        let state = self.owned(state);
+        // UTASK_RUNNING (0): not stepping.
+        self.branch_if_zero(state, done);
+        // Stepping, and the user pc still in the slot (after the step traps it is past the
+        // copied instruction, until the kernel moves it back; after a RET, at the caller).
+        let xol = self.read_with(
+            Helper::ProbeReadKernel,
+            Val::Shared(utask),
+            task.utask_xol_vaddr as i64,
+            &U64,
+            span,
+        )?;
+        let xol = self.owned(xol);
+        let mark = self.sp;
+        let slot = self.alloc(8)?;
+        let buf = self.stack_addr(slot);
+        let ctx = self.ctx;
+        self.emit(Inst::Call {
+            helper: Helper::GetStack,
+            args: vec![
+                Operand::Reg(ctx),
+                Operand::Reg(buf),
+                Operand::Imm(8),
+                Operand::Imm(crate::bpf::helpers::BPF_F_USER_STACK),
+            ],
+            ret: None,
+        });
+        let pc = self.vreg();
+        self.emit(Inst::Load {
+            dst: pc,
+            base: Base::Fp,
+            off: slot,
+            size: Size::DW,
+        });
+        self.sp = mark;
+        self.emit(Inst::Alu {
+            op: AluOp::Sub,
+            dst: pc,
+            src: Operand::Reg(xol),
+        });
+        // UPROBE_XOL_SLOT_BYTES: one slot (unsigned: a pc below the slot wraps above).
+        self.emit(Inst::Branch {
+            cond: Cond::Ge,
+            lhs: pc,
+            rhs: Operand::Imm(128),
+            target: done,
+        });
+        let vaddr = self.read_with(
+            Helper::ProbeReadKernel,
+            Val::Shared(utask),
+            task.utask_vaddr as i64,
+            &U64,
+            span,
+        )?;
+        let vaddr = self.owned(vaddr);
+        self.or_shifted(id, vaddr, GO_STACK_ID_BITS);
+        self.emit(Inst::Label(done));
+        Ok(())
+    }
+
     /// The body of a node-wide process watch on `sched_process_exec` (`exec`) or
     /// `sched_process_exit`: forget the process's Go facts at once (its image changed or it
     /// is gone, and its pid may be reused) and tell the runtime, which learns the new image.
