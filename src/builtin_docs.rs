@@ -77,6 +77,7 @@ fn result(r: Returns) -> String {
         Returns::Sym { user: false } => "kernel symbol".into(),
         Returns::Agg(_) => "aggregation".into(),
         Returns::Rendered(_) => "text (rendered in user space)".into(),
+        Returns::Inet => "IP address (printed as text)".into(),
         Returns::Timestamp => "timestamp (printed as text)".into(),
         Returns::Special => "depends on arguments / probe".into(),
     }

@@ -366,6 +366,7 @@ fn run(cli: Cli) -> ExitCode {
     let options = Options {
         positional: rest,
         has_target: cli.pid().is_some() || cli.command.is_some(),
+        has_command: cli.command.is_some(),
         check_only: cli.check || cli.dump.is_some(),
         unsafe_allowed: cli.unsafe_allowed,
         str_size: knobs.strlen,

@@ -20,12 +20,6 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
     ("runqlat.bt", "TASK_RUNNING"),
     // Kernel 6.18's `struct cfs_rq` has no `nr_running`: bpftrace fails here too.
     ("runqlen.bt", "nr_running"),
-    // `ntop` of an IPv6 address: a 16-byte array value.
-    ("tcpaccept.bt", "ntop"),
-    ("tcpconnect.bt", "ntop"),
-    ("tcpdrop.bt", "ntop"),
-    ("tcplife.bt", "ntop"),
-    ("tcpretrans.bt", "ntop"),
     // `buf(p, n)` with a run-time size.
     ("undump.bt", "buf"),
 ];

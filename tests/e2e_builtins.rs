@@ -95,6 +95,30 @@ fn same_as_bpftrace_maps(script: &str) -> String {
     ours.join("\n")
 }
 
+/// Every non-blank line after the banner, with `flags` (e.g. `-c CMD`) given to both tools;
+/// the map lines sorted (elements of equal value print in either tool's hash order).
+fn same_as_bpftrace_maps_with(flags: &[&str], script: &str) -> String {
+    let _k = kernel_lock();
+    let lines = |s: &str| {
+        let (mut maps, mut rest): (Vec<String>, Vec<String>) = body(s)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(String::from)
+            .partition(|l| l.starts_with('@'));
+        maps.sort();
+        rest.extend(maps);
+        rest
+    };
+    let args: Vec<&str> = flags.iter().copied().chain(["-e", script]).collect();
+    let ours = lines(&gprobe_ok(&args, LIMIT));
+    assert_eq!(
+        ours,
+        lines(&bpftrace_ok(&args)),
+        "gprobe (left), bpftrace (right)"
+    );
+    ours.join("\n")
+}
+
 /// `join(args->argv)` prints a command line as exec'd (Debian's execsnoop.bt), with its
 /// delimiter; bpftrace prints the same lines for the same exec.
 #[test]
@@ -265,4 +289,48 @@ fn cat_and_system_print_as_bpftrace() {
     let refused = run_gprobe(&["-e", r#"BEGIN { system("true"); }"#], LIMIT);
     assert!(!refused.status.success());
     assert!(text(&refused.stderr).contains("needs --unsafe"));
+}
+
+/// `ntop` of IPv6 addresses (`u8[16]` arrays of a kernel struct read through a tracepoint's
+/// user pointer), and one variable holding IPv4 and IPv6 values, as the tcp* tools write it:
+/// the same lines as bpftrace's on a command that connects to `::1`, `fe80::1:2:3` and
+/// `127.0.0.1`.
+#[test]
+fn ntop_of_ipv6_addresses_prints_as_bpftrace() {
+    if !e2e_ready() {
+        return;
+    }
+    let connects = "import socket\n\
+        for family, addr in [(socket.AF_INET6, ('::1', 9)), (socket.AF_INET6, ('fe80::1:2:3', 9, 0, 1)), (socket.AF_INET, ('127.0.0.1', 9))]:\n\
+        \x20   s = socket.socket(family)\n\
+        \x20   try: s.connect(addr)\n\
+        \x20   except OSError: pass\n";
+    let dir = std::env::temp_dir().join(format!("gprobe-ntop6-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let py = dir.join("connects.py");
+    std::fs::write(&py, connects).unwrap();
+    let command = format!("/usr/bin/python3 {}", py.display());
+    let script = r#"#include <sys/socket.h>
+tracepoint:syscalls:sys_enter_connect /pid == cpid/ {
+    $sa = (struct sockaddr_in6 *)args->uservaddr;
+    $addr = ntop(0);
+    if ($sa->sin6_family == AF_INET6) {
+        $addr = ntop($sa->sin6_addr.in6_u.u6_addr8);
+        printf("%s %s\n", $addr, ntop(AF_INET6, $sa->sin6_addr.in6_u.u6_addr8));
+    } else {
+        $addr = ntop(((struct sockaddr_in *)args->uservaddr)->sin_addr.s_addr);
+        printf("%s\n", $addr);
+    }
+    @by[$addr] = count();
+}"#;
+    let out = same_as_bpftrace_maps_with(&["-c", &command], script);
+    let _ = std::fs::remove_dir_all(&dir);
+    for line in [
+        "::1 ::1",
+        "fe80::1:2:3 fe80::1:2:3",
+        "127.0.0.1",
+        "@by[::1]: 1",
+    ] {
+        assert!(out.contains(line), "{line}:\n{out}");
+    }
 }

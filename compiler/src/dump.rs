@@ -68,6 +68,7 @@ pub fn type_name(ty: &Type) -> String {
         Type::Sym { user: true } => "usym".into(),
         Type::Sym { user: false } => "ksym".into(),
         Type::GoCaller => "gocaller".into(),
+        Type::Inet => "inet".into(),
         Type::Coded(code) => format!("{code:?} name").to_lowercase(),
         Type::Agg(kind) => match kind {
             AggKind::Lhist { min, max, step } => format!("lhist({min}, {max}, {step})"),

@@ -284,6 +284,8 @@ pub enum FieldKind {
     GoCaller,
     /// A u64 rendered as text by user space (strerror, user names, addresses).
     Rendered(crate::types::Render),
+    /// [`crate::types::Type::Inet`]: family (u64), then 16 bytes of address.
+    Inet,
     /// Nested tuple/record printed as `(a, b)`.
     Tuple(Layout),
 }

@@ -74,6 +74,10 @@ pub enum Type {
     /// A u64 the kernel keeps and user space renders as text: `strerror(e)`, `username`,
     /// `ntop(addr)`, `macaddr(p)`.
     Rendered(Render),
+    /// `ntop(...)`: an IPv4 or IPv6 address, kept as its family (2 or 10, a u64) and 16 bytes
+    /// of address as they lie in memory (network order; IPv4 in the first 4), printed as text.
+    /// One type for both, so one variable can hold either (bpftrace's `inet`).
+    Inet,
     /// The value of an aggregation call (`count()`, `hist(x)`): only assignable to a map.
     Agg(AggKind),
 }
@@ -149,8 +153,6 @@ pub enum Render {
     Errno,
     /// A uid, as its user name from /etc/passwd (the number when unknown).
     Username,
-    /// An IPv4 address as it lies in memory (network order), dotted: `127.0.0.1`.
-    Ipv4,
     /// Six bytes as they lie in memory, as a MAC address: `00:1b:21:3a:4c:5d`.
     Mac,
 }

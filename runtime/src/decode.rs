@@ -111,6 +111,10 @@ pub fn field(kind: &FieldKind, bytes: &[u8], offset: usize, resolve: &dyn Resolv
             Value::Sym(crate::symbolize::user_caller(&resolve.go_frames(addrs)))
         }
         FieldKind::Coded(code) => Value::Sym(code.format(read_int(bytes, offset, 8))),
+        FieldKind::Inet => {
+            let family = read_uint(bytes, offset, 8);
+            Value::Str(crate::render::inet(family, bytes_at(bytes, offset + 8, 16)))
+        }
         FieldKind::Rendered(render) => {
             Value::Str(crate::render::render(*render, read_uint(bytes, offset, 8)))
         }

@@ -1,5 +1,5 @@
 //! Text for the u64s the kernel keeps and user space renders ([`Render`]): errno text, user
-//! names, IPv4 and MAC addresses, as bpftrace prints them.
+//! names, MAC addresses, and `ntop`'s IP addresses, as bpftrace prints them.
 
 use gprobe_compiler::types::Render;
 use std::collections::HashMap;
@@ -9,10 +9,6 @@ pub fn render(render: Render, raw: u64) -> String {
     match render {
         Render::Errno => errno_text(raw as i64),
         Render::Username => username(raw as u32),
-        Render::Ipv4 => {
-            let b = (raw as u32).to_le_bytes();
-            format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3])
-        }
         Render::Mac => {
             let b = raw.to_le_bytes();
             b[..6]
@@ -21,6 +17,19 @@ pub fn render(render: Render, raw: u64) -> String {
                 .collect::<Vec<_>>()
                 .join(":")
         }
+    }
+}
+
+/// An `ntop()` value: IPv6 (family 10, AF_INET6) as `std::net` writes it (`::1`,
+/// `fe80::1`), else the first 4 bytes as IPv4.
+pub fn inet(family: u64, addr: &[u8]) -> String {
+    let mut b = [0u8; 16];
+    let n = addr.len().min(16);
+    b[..n].copy_from_slice(&addr[..n]);
+    if family == 10 {
+        std::net::Ipv6Addr::from(b).to_string()
+    } else {
+        std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string()
     }
 }
 
@@ -67,7 +76,10 @@ mod tests {
     #[test]
     fn renders_as_bpftrace() {
         assert_eq!(render(Render::Errno, 2), "No such file or directory");
-        assert_eq!(render(Render::Ipv4, 0x0100007f), "127.0.0.1");
+        let mut v6 = [0u8; 16];
+        v6[15] = 1;
+        assert_eq!(inet(10, &v6), "::1");
+        assert_eq!(inet(2, &[127, 0, 0, 1]), "127.0.0.1");
         assert_eq!(render(Render::Mac, 0x5d4c3a211b00), "00:1B:21:3A:4C:5D");
         let names = passwd_names("root:x:0:0:root:/root:/bin/bash\nbad line\nbin:x:2:2::/:/x\n");
         assert_eq!(names.get(&0).map(String::as_str), Some("root"));

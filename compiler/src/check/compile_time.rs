@@ -190,30 +190,54 @@ impl Checker<'_> {
                 }
                 true
             }
-            // ntop(af, addr): IPv4 only (an IPv6 address is 16 bytes, not an integer).
-            Builtin::Ntop if args.len() == 2 => match args[0].kind {
-                ExprKind::Int(2) => true,
-                ExprKind::Int(af) => {
-                    self.error(
-                        Diagnostic::error(
-                            codes::ARG_TYPE,
-                            format!("address family {af} is not supported by `ntop` yet"),
-                        )
-                        .primary(args[0].span, "only AF_INET (2)"),
-                    );
-                    false
+            // ntop(af, addr): AF_INET with an integer or 4 bytes, AF_INET6 with 16 bytes.
+            Builtin::Ntop if args.len() == 2 => {
+                let len = match &types[1] {
+                    Type::Array { len, .. } => Some(*len),
+                    _ => None,
+                };
+                match (&args[0].kind, len) {
+                    (ExprKind::Int(2), None | Some(4)) | (ExprKind::Int(10), Some(16)) => true,
+                    (ExprKind::Int(af @ (2 | 10)), _) => {
+                        let (name, wanted) = if *af == 2 {
+                            ("AF_INET", "an integer or 4 bytes")
+                        } else {
+                            ("AF_INET6", "16 bytes (a `u8[16]` array)")
+                        };
+                        self.error(
+                            Diagnostic::error(
+                                codes::ARG_TYPE,
+                                format!("an {name} address is {wanted}"),
+                            )
+                            .primary(
+                                args[1].span,
+                                format!("this is {}", super::unify::describe(&types[1])),
+                            ),
+                        );
+                        false
+                    }
+                    (ExprKind::Int(af), _) => {
+                        self.error(
+                            Diagnostic::error(
+                                codes::ARG_TYPE,
+                                format!("address family {af} is not one `ntop` knows"),
+                            )
+                            .primary(args[0].span, "AF_INET (2) or AF_INET6 (10)"),
+                        );
+                        false
+                    }
+                    _ => {
+                        self.error(
+                            Diagnostic::error(
+                                codes::NEEDS_LITERAL,
+                                "the address family of `ntop` must be an integer literal",
+                            )
+                            .primary(args[0].span, "AF_INET is 2, AF_INET6 is 10"),
+                        );
+                        false
+                    }
                 }
-                _ => {
-                    self.error(
-                        Diagnostic::error(
-                            codes::NEEDS_LITERAL,
-                            "the address family of `ntop` must be an integer literal",
-                        )
-                        .primary(args[0].span, "AF_INET is 2"),
-                    );
-                    false
-                }
-            },
+            }
             _ => true,
         }
     }

@@ -245,6 +245,8 @@ pub struct Options {
     pub positional: Vec<String>,
     /// `-p PID` or `-c CMD` names the target, so uprobes may omit the binary.
     pub has_target: bool,
+    /// `-c CMD`: the target is a command gprobe starts (`cpid`).
+    pub has_command: bool,
     /// `--check`: what only a run would fail on (kprobes on a kernel without them) is a
     /// warning, so a script can be checked on any machine.
     pub check_only: bool,

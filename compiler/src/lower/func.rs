@@ -1069,7 +1069,9 @@ impl Lower<'_, '_, '_> {
             }
             // The runtime writes the target's pid before attaching (the -c command's is
             // known only after its fork): one array lookup, no probe in the target.
-            Builtin::Tpid => Val::Owned(self.config_slot(crate::manifest::CONFIG_TARGET_PID)?),
+            Builtin::Tpid | Builtin::Cpid => {
+                Val::Owned(self.config_slot(crate::manifest::CONFIG_TARGET_PID)?)
+            }
             Builtin::Cpu => Val::Owned(self.call_value(Helper::GetSmpProcessorId, vec![])),
             Builtin::Rand => Val::Owned(self.call_value(Helper::GetPrandomU32, vec![])),
             Builtin::Curtask => Val::Owned(self.call_value(Helper::GetCurrentTask, vec![])),
@@ -1252,7 +1254,10 @@ impl Lower<'_, '_, '_> {
             | Builtin::Sarg(_)
             | Builtin::Kaddr
             | Builtin::Cgroupid => return self.task_builtin(e, b, args),
-            Builtin::Bswap | Builtin::Strerror | Builtin::Ntop | Builtin::Macaddr => {
+            Builtin::Ntop => {
+                return Err(unsupported(e.span, "ntop outside a value in memory"));
+            }
+            Builtin::Bswap | Builtin::Strerror | Builtin::Macaddr => {
                 return self.bits_builtin(e, b, args);
             }
             Builtin::Strncmp => return self.strncmp(e, args),

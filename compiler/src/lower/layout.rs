@@ -37,6 +37,7 @@ pub fn field_kind(ty: &Type) -> Option<(FieldKind, u32)> {
         Type::Sym { user } => (FieldKind::Sym { user: *user }, 8),
         Type::Coded(code) => (FieldKind::Coded(*code), 8),
         Type::GoCaller => (FieldKind::GoCaller, 8 * crate::types::GOCALLER_FRAMES),
+        Type::Inet => (FieldKind::Inet, 24),
         Type::GoPc => (FieldKind::GoPc, 8),
         Type::Rendered(render) => (FieldKind::Rendered(*render), 8),
         Type::Timestamp { format } => (

@@ -47,6 +47,17 @@ impl<'a> Checker<'a> {
             );
             return Type::Unknown;
         }
+        if b == Builtin::Cpid && !self.options.has_command {
+            self.error(
+                Diagnostic::error(
+                    codes::NO_TARGET,
+                    "`cpid` is the pid of the -c command, and there is none",
+                )
+                .primary(span, "needs -c CMD")
+                .help("with -p PID, `tpid` is the target's pid"),
+            );
+            return Type::Unknown;
+        }
         if b == Builtin::Tpid && !self.options.has_target {
             // Node-wide there is no one target; 0 would match the idle task.
             self.error(
@@ -147,6 +158,7 @@ impl<'a> Checker<'a> {
             },
             Returns::Sym { user } => Type::Sym { user },
             Returns::Rendered(render) => Type::Rendered(render),
+            Returns::Inet => Type::Inet,
             Returns::GoPc => Type::GoPc,
             Returns::Coded(code) => Type::Coded(code),
             Returns::GoCaller => Type::GoCaller,
@@ -267,6 +279,24 @@ impl<'a> Checker<'a> {
                 let ty = self.expr(arg);
                 self.require_value(&ty, arg.span);
                 (ty, None)
+            }
+            ParamKind::IpAddress => {
+                let ty = self.expr(arg);
+                let bytes = |elem: &Type, len: u32| {
+                    matches!(elem, Type::Int(i) if i.bits == 8) && matches!(len, 4 | 16)
+                };
+                match &ty {
+                    Type::Int(_) | Type::Unknown => {}
+                    Type::Array { elem, len } if bytes(elem, *len) => {}
+                    _ => bad(self, arg, "an integer or a `u8[4]`/`u8[16]` array", &ty),
+                }
+                (
+                    ty,
+                    match arg.kind {
+                        ExprKind::Int(v) => Some(v as i64),
+                        _ => None,
+                    },
+                )
             }
         }
     }

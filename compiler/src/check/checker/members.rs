@@ -22,9 +22,21 @@ impl<'a> Checker<'a> {
                 );
                 return Type::Unknown;
             }
-            // A kernel struct (BTF) is read from kernel memory, whatever the probe.
+            // A kernel struct (BTF): in a uprobe, kernel memory; in a kernel probe, where the
+            // address points — a tracepoint's `struct sockaddr *` argument is the caller's
+            // memory — as bpftrace reads it (`probe_read` takes either on this architecture).
             if let Some(s) = self.kernel_struct(&to.name) {
-                space = AddrSpace::Kernel;
+                let user_probe = self.providers.iter().any(|p| {
+                    matches!(
+                        p.kind(),
+                        crate::builtins::ProviderKind::Uprobe
+                            | crate::builtins::ProviderKind::Uretprobe
+                            | crate::builtins::ProviderKind::Usdt
+                    )
+                });
+                if space == AddrSpace::Default && user_probe {
+                    space = AddrSpace::Kernel;
+                }
                 Type::Struct(s)
             } else {
                 match self.env.struct_type(name) {

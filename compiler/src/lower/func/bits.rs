@@ -1,8 +1,8 @@
 //! Integers taken apart: `bswap` (pure code: shifts and masks), and the u64s user space renders
-//! as addresses or text (`ntop`, `macaddr`, `strerror`).
+//! as addresses or text (`macaddr`, `strerror`); `ntop`'s address value (IPv4 or IPv6).
 
 use super::{Lower, R, Val, unsupported};
-use crate::ast::Expr;
+use crate::ast::{Expr, ExprKind};
 use crate::bpf::{Helper, Size};
 use crate::builtins::Builtin;
 use crate::ir::{AluOp, Base, Inst, Operand};
@@ -26,14 +26,6 @@ impl Lower<'_, '_, '_> {
                 self.bswap(v, bytes)
             }
             Builtin::Strerror => self.int(last)?,
-            // The low 32 bits, as they lie in memory (network order).
-            Builtin::Ntop => {
-                let v = self.int(last)?;
-                let src = self.owned(v);
-                let t = self.vreg();
-                self.emit(Inst::Mov32 { dst: t, src });
-                Val::Owned(t)
-            }
             Builtin::Macaddr => {
                 let p = self.int(last)?;
                 let p = self.operand(p);
@@ -105,5 +97,66 @@ impl Lower<'_, '_, '_> {
             });
         }
         Val::Owned(out)
+    }
+}
+
+impl Lower<'_, '_, '_> {
+    /// `ntop(...)` (or a variable holding one) at `r10 + off`: the family, then the address as
+    /// it lies in memory — an integer's low 4 bytes (IPv4), or the bytes of a `u8[4]` or
+    /// `u8[16]` array read from target memory (zeros where the read faults).
+    pub(super) fn write_inet(&mut self, e: &Expr, off: i16) -> R<()> {
+        let args = match &e.kind {
+            ExprKind::Var(name) => return self.copy_var(name, off, &Type::Inet, e.span),
+            ExprKind::Builtin {
+                builtin: Builtin::Ntop,
+                args,
+            } => args,
+            _ => return self.copy_mem_value(e, off, &Type::Inet),
+        };
+        let Some(addr) = args.last() else {
+            return Err(unsupported(e.span, "`ntop` without an argument"));
+        };
+        let len = match &addr.ty {
+            Type::Array { len, .. } => *len,
+            _ => 4,
+        };
+        // AF_INET6 (10) for 16 bytes unless the family says otherwise (the checker allows
+        // only 2 or 10, matching the address).
+        let family = match args.first().map(|a| &a.kind) {
+            Some(ExprKind::Int(af)) if args.len() == 2 => *af as i32,
+            _ if len == 16 => 10,
+            _ => 2,
+        };
+        self.zero_stack(off, 24);
+        self.emit(Inst::Store {
+            base: Base::Fp,
+            off,
+            size: Size::DW,
+            src: Operand::Imm(family),
+        });
+        if matches!(addr.ty, Type::Array { .. }) {
+            let (src, space) = self.mem_addr(addr)?;
+            let dst = self.stack_addr(off + 8);
+            let helper = self.read_helper(space, false);
+            self.emit(Inst::Call {
+                helper,
+                args: vec![
+                    Operand::Reg(dst),
+                    Operand::Imm(len as i32),
+                    Operand::Reg(src),
+                ],
+                ret: None,
+            });
+        } else {
+            let v = self.int(addr)?;
+            let v = self.operand(v);
+            self.emit(Inst::Store {
+                base: Base::Fp,
+                off: off + 8,
+                size: Size::W,
+                src: v,
+            });
+        }
+        Ok(())
     }
 }

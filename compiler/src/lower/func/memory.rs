@@ -74,7 +74,7 @@ impl Lower<'_, '_, '_> {
 
     /// The address of `e` (a field, element or `*p` in target memory) in a register this code
     /// may modify, and its address space.
-    fn mem_addr(&mut self, e: &Expr) -> R<(VReg, AddrSpace)> {
+    pub(super) fn mem_addr(&mut self, e: &Expr) -> R<(VReg, AddrSpace)> {
         match &e.kind {
             ExprKind::Field { expr, name, .. } => {
                 let off = self.member(expr, &name.node)?.offset;

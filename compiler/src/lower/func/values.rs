@@ -22,6 +22,7 @@ impl Lower<'_, '_, '_> {
             Type::Str { size } => self.write_str(e, off, *size),
             Type::Buf { size } => self.write_buf(e, off, *size),
             Type::GoCaller => self.write_gocaller(e, off),
+            Type::Inet => self.write_inet(e, off),
             Type::Tuple(_) | Type::Record(_) => {
                 let parts: Vec<&Expr> = match &e.kind {
                     ExprKind::Tuple(items) => items.iter().collect(),
