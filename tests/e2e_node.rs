@@ -195,7 +195,10 @@ fn profile_names_each_programs_hot_function_node_wide() {
             if line.starts_with("@[") {
                 block = line.to_string();
             } else if let Some((_, n)) = line.rsplit_once("]: ") {
+                // A failed walk (an empty stack: a stack-map collision when the whole host's
+                // samples share it) names no function.
                 if block.contains(&comm)
+                    && block.lines().count() > 1
                     && let Ok(n) = n.trim().parse::<u64>()
                     && best.as_ref().is_none_or(|(m, _)| n > *m)
                 {
