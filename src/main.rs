@@ -13,6 +13,7 @@ mod patterns;
 mod recipes;
 mod report;
 mod sinks;
+mod target_info;
 mod targets;
 
 use clap::{Parser, ValueEnum};
@@ -149,6 +150,13 @@ struct Cli {
     /// Events that do not fit are lost, counted and reported when tracing ends.
     #[arg(long, value_name = "PAGES", value_parser = ring_pages)]
     ring_pages: Option<u32>,
+
+    /// DWARF for the -p/-c target from FILE: the debug info of the same build kept aside
+    /// (`objcopy --only-keep-debug`), so a stripped binary is traced with arguments by name.
+    /// Refused unless its build id is the binary's. Without it, a binary without DWARF has its
+    /// debug file looked up in /usr/lib/debug/.build-id/ by GNU build id.
+    #[arg(long, value_name = "FILE")]
+    debug_file: Option<PathBuf>,
 
     /// Verbose output (full verifier logs, probe arguments with -l).
     #[arg(short = 'v')]
@@ -369,6 +377,7 @@ fn run(cli: Cli) -> ExitCode {
         check_only: cli.check || cli.dump.is_some(),
         unsafe_allowed: cli.unsafe_allowed,
         str_size: knobs.strlen,
+        requires: gprobe_compiler::check::Requirement::from_header(&source),
     };
 
     let parse_options = gprobe_compiler::syntax::ParseOptions {
@@ -422,11 +431,13 @@ fn run(cli: Cli) -> ExitCode {
     } else {
         patterns::expand_at_start(&mut program, &selector)
     };
-    let (checked, warnings) = check::check_with_warnings(
-        &mut program,
-        &env::SystemEnv::new(cli.pid(), cli.command.as_deref()),
-        &options,
-    );
+    let system = env::SystemEnv::new(cli.pid(), cli.command.as_deref())
+        .with_debug_file(cli.debug_file.clone());
+    if let Err(message) = target_info::check_and_describe(&system, cli.debug_file.is_some(), cli.verbose) {
+        eprintln!("gprobe: error: {message}");
+        return ExitCode::FAILURE;
+    }
+    let (checked, warnings) = check::check_with_warnings(&mut program, &system, &options);
     if !warnings.is_empty() {
         reporter.diagnostics(&warnings);
     }
