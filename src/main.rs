@@ -433,7 +433,9 @@ fn run(cli: Cli) -> ExitCode {
     };
     let system = env::SystemEnv::new(cli.pid(), cli.command.as_deref())
         .with_debug_file(cli.debug_file.clone());
-    if let Err(message) = target_info::check_and_describe(&system, cli.debug_file.is_some(), cli.verbose) {
+    if let Err(message) =
+        target_info::check_and_describe(&system, cli.debug_file.is_some(), cli.verbose)
+    {
         eprintln!("gprobe: error: {message}");
         return ExitCode::FAILURE;
     }

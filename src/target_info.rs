@@ -10,7 +10,9 @@ use std::path::Path;
 pub fn check_and_describe(env: &SystemEnv, debug_file: bool, verbose: bool) -> Result<(), String> {
     let Some((path, bin)) = env.target_binary() else {
         return match debug_file {
-            true => Err("--debug-file needs the binary it belongs to: give -p PID or -c CMD".into()),
+            true => {
+                Err("--debug-file needs the binary it belongs to: give -p PID or -c CMD".into())
+            }
             false => Ok(()),
         };
     };

@@ -125,10 +125,7 @@ pub fn refusal(probes: &[Probe], env: &dyn Env, options: &Options) -> Option<Dia
     let verb = if packages.len() == 1 { "is" } else { "are" };
     let target = binary.unwrap_or("this binary");
     let message = match what {
-        Some(r) => format!(
-            "no {} in {target}: `{}` is not linked",
-            r.what, r.package
-        ),
+        Some(r) => format!("no {} in {target}: `{}` is not linked", r.what, r.package),
         None => format!("{listed} {verb} not linked into {target}"),
     };
     let mut d = Diagnostic::error(codes::NOT_LINKED, message).primary(
@@ -168,7 +165,8 @@ mod tests {
 
     #[test]
     fn requires_header() {
-        let src = "// x: y\n//\n// @requires net/http HTTP server\n\nuprobe:a { }\n// @requires no\n";
+        let src =
+            "// x: y\n//\n// @requires net/http HTTP server\n\nuprobe:a { }\n// @requires no\n";
         assert_eq!(
             Requirement::from_header(src),
             [Requirement {

@@ -290,14 +290,13 @@ mod tests {
             "path\tex.com/a\nmod\tex.com/a\tv1.0.0\th1:x\ndep\tgoogle.golang.org/grpc\tv1.60.1\th1:y\n\
              dep\tgolang.org/x/net\tv0.1.0\th1:z\n=>\t../net\t(devel)\t\nbuild\tGOOS=linux\n",
         );
-        let deps: Vec<_> = info
-            .modules()
-            .into_iter()
-            .map(|m| m.to_string())
-            .collect();
+        let deps: Vec<_> = info.modules().into_iter().map(|m| m.to_string()).collect();
         assert_eq!(
             deps,
-            ["google.golang.org/grpc v1.60.1", "golang.org/x/net v0.1.0 => ../net (devel)"]
+            [
+                "google.golang.org/grpc v1.60.1",
+                "golang.org/x/net v0.1.0 => ../net (devel)"
+            ]
         );
     }
 }

@@ -86,7 +86,11 @@ pub fn build_id_path(dir: &Path, gnu: &str) -> Option<PathBuf> {
         return None;
     }
     let (head, tail) = gnu.split_at(2);
-    Some(dir.join(".build-id").join(head).join(format!("{tail}.debug")))
+    Some(
+        dir.join(".build-id")
+            .join(head)
+            .join(format!("{tail}.debug")),
+    )
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -106,7 +110,9 @@ fn go_build_id(data: &[u8]) -> Option<String> {
         }
         let mut notes = section.notes(endian, data).ok()??;
         while let Ok(Some(note)) = notes.next() {
-            if note.name() == object::elf::ELF_NOTE_GO && note.n_type(endian) == object::elf::NT_GO_BUILD_ID {
+            if note.name() == object::elf::ELF_NOTE_GO
+                && note.n_type(endian) == object::elf::NT_GO_BUILD_ID
+            {
                 return std::str::from_utf8(note.desc()).ok().map(str::to_owned);
             }
         }
