@@ -248,7 +248,7 @@ fn no_symbol(elf: &NativeElf, function: &str, path: &Path) -> String {
 
 fn not_go(path: &Path, e: &GoBinError) -> String {
     match e {
-        GoBinError::DebugFileMismatch { .. } | GoBinError::DebugFileNoDwarf(_) => e.to_string(),
+        GoBinError::DebugFileMismatch(_) | GoBinError::DebugFileNoDwarf(_) => e.to_string(),
         _ => format!("{} is not a Go binary ({e})", path.display()),
     }
 }

@@ -62,6 +62,29 @@ impl fmt::Display for BuildIds {
     }
 }
 
+/// A debug file whose build ids are not the binary's.
+#[derive(Debug)]
+pub struct Mismatch {
+    pub path: PathBuf,
+    /// The binary, as the user named it.
+    pub binary: String,
+    pub file_ids: BuildIds,
+    pub binary_ids: BuildIds,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the debug file {} is not from this build of {}: the debug file has {}, the binary has {}",
+            self.path.display(),
+            self.binary,
+            self.file_ids,
+            self.binary_ids
+        )
+    }
+}
+
 /// Where a binary's DWARF comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DwarfSource {

@@ -56,15 +56,8 @@ pub enum GoBinError {
     NoFunction(String),
     #[error("the binary has no DWARF debug info (built with -ldflags=-w or stripped)")]
     NoDwarf,
-    #[error(
-        "the debug file {path} is not from this build of {binary}: the debug file has {file_ids}, the binary has {binary_ids}"
-    )]
-    DebugFileMismatch {
-        path: PathBuf,
-        binary: String,
-        file_ids: BuildIds,
-        binary_ids: BuildIds,
-    },
+    #[error("{0}")]
+    DebugFileMismatch(Box<debugfile::Mismatch>),
     #[error("the debug file {0} has no DWARF (.debug_info)")]
     DebugFileNoDwarf(PathBuf),
     #[error("DWARF: {0}")]
@@ -458,15 +451,17 @@ impl GoBinary {
         let file_ids = BuildIds::read(&data);
         let binary_ids = self.build_ids();
         if !binary_ids.matches(&file_ids) {
-            return Err(GoBinError::DebugFileMismatch {
-                path: path.to_owned(),
-                binary: self
-                    .path
-                    .as_deref()
-                    .map_or("the binary".into(), |p| p.display().to_string()),
-                file_ids,
-                binary_ids,
-            });
+            return Err(GoBinError::DebugFileMismatch(Box::new(
+                debugfile::Mismatch {
+                    path: path.to_owned(),
+                    binary: self
+                        .path
+                        .as_deref()
+                        .map_or("the binary".into(), |p| p.display().to_string()),
+                    file_ids,
+                    binary_ids,
+                },
+            )));
         }
         let elf = object::File::parse(&*data).map_err(|e| GoBinError::NotElf(e.to_string()))?;
         if elf.section_by_name(".debug_info").is_none() {
