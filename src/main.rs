@@ -22,7 +22,7 @@ use gprobe_compiler::{CompileOptions, dump};
 use gprobe_runtime::Session;
 use report::Reporter;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -151,8 +151,9 @@ struct Cli {
     #[arg(long, value_name = "PAGES", value_parser = ring_pages)]
     ring_pages: Option<u32>,
 
-    /// DWARF for the -p/-c target from FILE: the debug info of the same build kept aside
-    /// (`objcopy --only-keep-debug`), so a stripped binary is traced with arguments by name.
+    /// DWARF for the -p/-c target (with -l, the listed binary) from FILE: the debug info of the
+    /// same build kept aside (`objcopy --only-keep-debug`), so a stripped binary is traced with
+    /// arguments by name.
     /// Refused unless its build id is the binary's. Without it, a binary without DWARF has its
     /// debug file looked up in /usr/lib/debug/.build-id/ by GNU build id.
     #[arg(long, value_name = "FILE")]
@@ -713,7 +714,13 @@ fn list(cli: &Cli) -> ExitCode {
         .iter()
         .find_map(|p| pattern.strip_prefix(p))
     {
-        return list_go_functions(pattern, rest, cli.verbose, cli.pid());
+        return list_go_functions(
+            pattern,
+            rest,
+            cli.verbose,
+            cli.pid(),
+            cli.debug_file.as_deref(),
+        );
     }
     if let Some(rest) = ["usdt:", "U:"].iter().find_map(|p| pattern.strip_prefix(p)) {
         return list_usdt::list(rest, cli.pid(), cli.verbose);
@@ -739,8 +746,15 @@ fn list(cli: &Cli) -> ExitCode {
 
 /// `-l 'uprobe:./srv:net/http.*'`: the Go functions of a binary from its pclntab (so stripped
 /// binaries list the same), one `uprobe:BIN:NAME` per line, names unquoted; with `-v` each
-/// followed by its parameters and results (`args.NAME TYPE`, `ret.NAME TYPE`).
-fn list_go_functions(pattern: &str, rest: &str, verbose: bool, pid: Option<u32>) -> ExitCode {
+/// followed by its parameters and results (`args.NAME TYPE`, `ret.NAME TYPE`), from DWARF: the
+/// binary's, `--debug-file`'s, or the debug file found by build id.
+fn list_go_functions(
+    pattern: &str,
+    rest: &str,
+    verbose: bool,
+    pid: Option<u32>,
+    debug_file: Option<&Path>,
+) -> ExitCode {
     let Some((binary, glob)) = rest.split_once(':') else {
         eprintln!(
             "gprobe: error: `{pattern}` needs a binary and a function pattern, e.g. uprobe:./srv:main.*"
@@ -758,6 +772,7 @@ fn list_go_functions(pattern: &str, rest: &str, verbose: bool, pid: Option<u32>)
                 &format!("{path}:{glob}"),
                 verbose,
                 None,
+                None,
             ) != ExitCode::SUCCESS
             {
                 code = ExitCode::FAILURE;
@@ -770,7 +785,7 @@ fn list_go_functions(pattern: &str, rest: &str, verbose: bool, pid: Option<u32>)
     let binary = &resolved
         .as_ref()
         .map_or_else(|| binary.to_owned(), |p| p.display().to_string());
-    let bin = match gprobe_compiler::gobin::GoBinary::open(binary) {
+    let bin = match gprobe_compiler::gobin::GoBinary::open_with_debug(binary, debug_file) {
         Ok(bin) => bin,
         Err(gprobe_compiler::gobin::GoBinError::NotGo) => {
             return match gprobe_compiler::native::NativeElf::open(binary) {

@@ -114,6 +114,24 @@ fn stripped_with_debug_file_equals_unstripped() {
             "Go {version}: stripped + debug file differs from unstripped"
         );
 
+        // `-l -v` lists the signature from the debug file as from the binary.
+        let listing = |bin: &Path, debug: Option<&Path>| {
+            let mut cmd = Command::new(gprobe_bin());
+            cmd.args(["-l", "-v", &format!("uprobe:{}:main.work", bin.display())]);
+            if let Some(d) = debug {
+                cmd.arg("--debug-file").arg(d);
+            }
+            let out = cmd.output().expect("gprobe -l");
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            text(&out.stdout).replace(bin.to_str().unwrap(), "BIN")
+        };
+        let listed = listing(&bin, None);
+        assert!(
+            listed.contains("    args.id int64\n    args.name string\n"),
+            "{listed}"
+        );
+        assert_eq!(listing(&stripped, Some(&debug)), listed, "Go {version}");
+
         let (ok, _, err) = trace(&[], &stripped_cmd);
         assert!(!ok, "Go {version}: args by name without DWARF should fail");
         assert!(
