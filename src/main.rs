@@ -432,15 +432,20 @@ fn run(cli: Cli) -> ExitCode {
     } else {
         patterns::expand_at_start(&mut program, &selector)
     };
-    let system = env::SystemEnv::new(cli.pid(), cli.command.as_deref())
-        .with_debug_file(cli.debug_file.clone());
-    if let Err(message) =
-        target_info::check_and_describe(&system, cli.debug_file.is_some(), cli.verbose)
-    {
-        eprintln!("gprobe: error: {message}");
-        return ExitCode::FAILURE;
-    }
-    let (checked, warnings) = check::check_with_warnings(&mut program, &system, &options);
+    // The env maps the binaries it reads: drop it before the -c command is forked, or the child
+    // would inherit mappings of the target's own file (and look, until it execs, like the
+    // target at another load address).
+    let (checked, warnings) = {
+        let system = env::SystemEnv::new(cli.pid(), cli.command.as_deref())
+            .with_debug_file(cli.debug_file.clone());
+        if let Err(message) =
+            target_info::check_and_describe(&system, cli.debug_file.is_some(), cli.verbose)
+        {
+            eprintln!("gprobe: error: {message}");
+            return ExitCode::FAILURE;
+        }
+        check::check_with_warnings(&mut program, &system, &options)
+    };
     if !warnings.is_empty() {
         reporter.diagnostics(&warnings);
     }
