@@ -337,13 +337,11 @@ impl Env for SystemEnv {
         let path = self.path_of(binary).ok()?;
         let bin = self.open(&path);
         let bin = bin.as_ref().as_ref().ok()?;
-        // `net/http.` and `net/http.(*conn)`: functions of the package itself, not of
-        // `net/http/httptrace`.
-        Some(bin.functions().iter().any(|f| {
-            f.name
-                .strip_prefix(package)
-                .is_some_and(|rest| rest.starts_with('.'))
-        }))
+        Some(
+            bin.functions()
+                .iter()
+                .any(|f| gprobe_compiler::gobin::packages::package_of(&f.name) == Some(package)),
+        )
     }
 
     fn uprobe_binary(&self, binary: Option<&str>) -> Result<(), String> {

@@ -1,5 +1,6 @@
 //! The Go target before tracing: its debug file checked (`--debug-file`), and with `-v` what
-//! gprobe knows of it: Go version, main module, library modules, where DWARF comes from.
+//! gprobe knows of it: Go version, main module, library modules (or, for a GOPATH build, the
+//! libraries its functions come from), where DWARF comes from.
 
 use crate::env::SystemEnv;
 use gprobe_compiler::gobin::GoBinary;
@@ -50,6 +51,19 @@ pub fn describe(path: &Path, bin: &GoBinary) -> String {
             let modules = info.modules();
             if modules.is_empty() {
                 line(&mut out, "library modules", "none recorded");
+                // A GOPATH build (Debian's) records no modules: the libraries its functions
+                // come from, without versions.
+                let linked = bin.linked_libraries();
+                if !linked.is_empty() {
+                    line(
+                        &mut out,
+                        "libraries linked (from the function table; no versions)",
+                        &linked.len().to_string(),
+                    );
+                    for l in linked {
+                        out.push_str(&format!("gprobe:     {l}\n"));
+                    }
+                }
             } else {
                 line(&mut out, "library modules", &modules.len().to_string());
                 for m in modules {

@@ -320,6 +320,66 @@ fn verbose_describes_the_target() {
     }
 }
 
+/// `-v` on a GOPATH build (tests/go/gopathlib against Debian's sources, as Debian builds its Go
+/// programs; stripped too): no modules recorded, the library named from the function table.
+#[test]
+fn verbose_names_the_libraries_of_a_gopath_build() {
+    if !e2e_ready() {
+        return;
+    }
+    if !std::path::Path::new("/usr/share/gocode/src/github.com/go-chi/chi").is_dir() {
+        assert!(
+            !under_ci(),
+            "golang-github-go-chi-chi-dev is missing (scripts/install-deps)"
+        );
+        eprintln!("skipped: golang-github-go-chi-chi-dev is missing");
+        return;
+    }
+    for version in VERSIONS {
+        if !toolchain_available(version) {
+            continue;
+        }
+        for flags in [&[][..], &["-ldflags=-s -w"][..]] {
+            let bin = go_program_with(
+                "tests/go/gopathlib",
+                version,
+                flags,
+                &[("GPROBE_GOPATH", "/usr/share/gocode")],
+            );
+            let run = Command::new(&bin).output().expect("run gopathlib");
+            assert_eq!(text(&run.stdout), "user 7\n");
+            let cmd = bin.display().to_string();
+            let out = run_gprobe(
+                &[
+                    "-v",
+                    "--check",
+                    "-e",
+                    "uprobe:main.main { @n = count(); }",
+                    "-c",
+                    &cmd,
+                ],
+                LIMIT,
+            );
+            let err = text(&out.stderr);
+            assert!(out.status.success(), "{err}");
+            let dwarf = if flags.is_empty() {
+                "the binary"
+            } else {
+                "none (stripped; no debug file)"
+            };
+            assert!(
+                err.contains(&format!(
+                    "gprobe:   library modules: none recorded\n\
+                     gprobe:   libraries linked (from the function table; no versions): 1\n\
+                     gprobe:     github.com/go-chi/chi\n\
+                     gprobe:   DWARF: {dwarf}\n"
+                )),
+                "Go {version} {flags:?}:\n{err}"
+            );
+        }
+    }
+}
+
 /// A recipe on a program that does not link what it traces: one refusal, not a cascade.
 #[test]
 fn recipe_without_its_package_is_one_refusal() {

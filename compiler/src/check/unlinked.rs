@@ -41,15 +41,15 @@ impl Requirement {
 /// `net/http.(*conn).serve` and `net/http*writeHeader`, `main` for `main.work`.
 pub fn go_package(function: &str) -> Option<&str> {
     let literal = &function[..function.find(['*', '?']).unwrap_or(function.len())];
-    let last_slash = literal.rfind('/').map_or(0, |i| i + 1);
-    let package = match literal[last_slash..].find('.') {
-        Some(dot) => &literal[..last_slash + dot],
-        // A glob cut inside the last path element: the prefix is the package only if the
-        // pattern goes on with the package's `.` (`net/http*` may be `net/http2`, too).
-        None if literal.len() < function.len() => literal.trim_end_matches('/'),
-        None => return None,
-    };
-    (!package.is_empty()).then_some(package)
+    match crate::gobin::packages::package_of(literal) {
+        Some(package) => Some(package),
+        // A glob cut inside the last path element (`net/http*writeHeader`): its prefix.
+        None if literal.len() < function.len() => {
+            let package = literal.trim_end_matches('/');
+            (!package.is_empty()).then_some(package)
+        }
+        None => None,
+    }
 }
 
 /// The one diagnostic when every uprobe of the program fails to resolve and none of the packages

@@ -13,6 +13,7 @@ pub mod known_funcs;
 pub mod known_types;
 mod mapping;
 pub mod offsets;
+pub mod packages;
 pub mod pclntab;
 pub mod prologue;
 pub mod rets;
@@ -543,6 +544,11 @@ impl GoBinary {
     /// [`GoBinary::go_struct`] in the compiler's type vocabulary.
     pub fn struct_type(&self, name: &str) -> Option<crate::types::StructType> {
         self.go_struct(name).map(|s| s.to_struct_type())
+    }
+
+    /// Library repositories linked in, from the function names (see [`packages`]).
+    pub fn linked_libraries(&self) -> Vec<String> {
+        packages::linked_libraries(self.functions().iter().map(|f| f.name.as_str()))
     }
 
     /// Runtime offsets (g.goid, m.curg, …): DWARF when present, else the table for the version.
