@@ -101,7 +101,7 @@ impl SystemEnv {
         let debug_file = self
             .debug_file
             .as_deref()
-            .filter(|_| self.target.as_deref() == Some(path));
+            .filter(|_| self.target.as_deref().is_some_and(|t| same_file(t, path)));
         let bin = Rc::new(GoBinary::open_with_debug(path, debug_file));
         self.binaries
             .borrow_mut()
@@ -163,6 +163,15 @@ impl SystemEnv {
             read
         });
         (*probes).clone()
+    }
+}
+
+/// The same file however spelled (`./srv`, its absolute path, `/proc/PID/exe`).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => a == b,
     }
 }
 

@@ -132,6 +132,36 @@ fn stripped_with_debug_file_equals_unstripped() {
         );
         assert_eq!(listing(&stripped, Some(&debug)), listed, "Go {version}");
 
+        // Probes naming the target by another spelling of its path get the debug file too.
+        let named = PROGRAM.replace(
+            "probe:main.work",
+            &format!("probe:{}:main.work", stripped.display()),
+        );
+        let out = {
+            let _k = kernel_lock();
+            let child = Command::new(gprobe_bin())
+                .current_dir(&dir.0)
+                .args([
+                    "-e",
+                    &named,
+                    "--debug-file",
+                    "work.debug",
+                    "-c",
+                    "./work -n 20 -q",
+                ])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn gprobe");
+            wait_with_limit(child, LIMIT)
+        };
+        assert!(out.status.success(), "Go {version}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stdout),
+            plain,
+            "Go {version}: probes naming the binary"
+        );
+
         let (ok, _, err) = trace(&[], &stripped_cmd);
         assert!(!ok, "Go {version}: args by name without DWARF should fail");
         assert!(
@@ -418,5 +448,19 @@ fn recipe_without_its_package_is_one_refusal() {
                 "{err}"
             );
         }
+        // A script without a `// @requires` header: the packages named from its uprobes.
+        let script = r#"uprobe:"google.golang.org/grpc.(*Server).handleStream" { @start[tid] = nsecs; }
+uprobe:"google.golang.org/grpc.(*Server).processUnaryRPC" /@start[tid]/ { @lat = hist(nsecs - @start[tid]); }"#;
+        let out = run_gprobe(
+            &["-e", script, "-c", &format!("{} -n 3", bin.display())],
+            LIMIT,
+        );
+        let err = text(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            err.contains("error[E0412]: `google.golang.org/grpc` is not linked into this binary"),
+            "Go {version}:\n{err}"
+        );
+        assert_eq!(err.matches("error[").count(), 1, "one error:\n{err}");
     }
 }
