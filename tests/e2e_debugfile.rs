@@ -213,7 +213,36 @@ fn debug_file_of_another_build_is_refused() {
             "Go {version}: both build ids ({ours}, {theirs}) should be named:\n{err}"
         );
         assert_eq!(err.matches("error").count(), 1, "one error: {err}");
+
+        // A file without build ids cannot be matched to the binary: refused too.
+        let junk = dir.path("junk.debug");
+        std::fs::write(&junk, "not an ELF file").unwrap();
+        let (ok, _, err) = trace(
+            &["--debug-file", junk.to_str().unwrap()],
+            &format!("{} -n 20 -q", stripped.display()),
+        );
+        assert!(!ok);
+        assert!(
+            err.contains("cannot be checked against")
+                && err.contains("the debug file has no build id"),
+            "{err}"
+        );
     }
+    // Without -p/-c there is no binary the debug file belongs to.
+    let out = run_gprobe(
+        &[
+            "--debug-file",
+            "/dev/null",
+            "-e",
+            "uprobe:/bin/true:main { }",
+        ],
+        LIMIT,
+    );
+    assert!(!out.status.success());
+    assert_eq!(
+        text(&out.stderr),
+        "gprobe: error: --debug-file needs the binary it belongs to: give -p PID or -c CMD\n"
+    );
 }
 
 /// Removes a file installed for a test when the test ends, even on failure.

@@ -74,9 +74,16 @@ pub struct Mismatch {
 
 impl fmt::Display for Mismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shared = (self.file_ids.gnu.is_some() && self.binary_ids.gnu.is_some())
+            || (self.file_ids.go.is_some() && self.binary_ids.go.is_some());
+        let verdict = match shared {
+            true => "is not from this build of",
+            // Nothing to compare: DWARF of unknown origin could be another build's.
+            false => "cannot be checked against",
+        };
         write!(
             f,
-            "the debug file {} is not from this build of {}: the debug file has {}, the binary has {}",
+            "the debug file {} {verdict} {}: the debug file has {}, the binary has {}",
             self.path.display(),
             self.binary,
             self.file_ids,
