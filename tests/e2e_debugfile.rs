@@ -44,14 +44,18 @@ fn split_debug(bin: &Path, dir: &TempDir) -> (PathBuf, PathBuf) {
     (stripped, debug)
 }
 
-/// The Go build id, as the toolchain itself reads it (`go tool buildid`).
-fn go_build_id(version: &str, file: &Path) -> String {
-    let go = if version == "1.19" {
+/// The `go` command of a toolchain of the matrix.
+fn go_command(version: &str) -> PathBuf {
+    if version == "1.19" {
         PathBuf::from("/usr/lib/go-1.19/bin/go")
     } else {
         cache_dir().join("go").join(version).join("go/bin/go")
-    };
-    let out = Command::new(go)
+    }
+}
+
+/// The Go build id, as the toolchain itself reads it (`go tool buildid`).
+fn go_build_id(version: &str, file: &Path) -> String {
+    let out = Command::new(go_command(version))
         .args(["tool", "buildid"])
         .arg(file)
         .output()
@@ -321,15 +325,11 @@ fn verbose_describes_the_target() {
         let dir = TempDir::new(&format!("debugfile-v-{version}"));
         let (stripped, debug) = split_debug(&bin, &dir);
         let go_version = {
-            let out = Command::new(if *version == "1.19" {
-                PathBuf::from("/usr/lib/go-1.19/bin/go")
-            } else {
-                cache_dir().join("go").join(version).join("go/bin/go")
-            })
-            .arg("version")
-            .arg(&bin)
-            .output()
-            .expect("go version");
+            let out = Command::new(go_command(version))
+                .arg("version")
+                .arg(&bin)
+                .output()
+                .expect("go version");
             // `PATH: go1.27.3`
             text(&out.stdout)
                 .trim()
