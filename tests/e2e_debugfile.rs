@@ -175,6 +175,52 @@ fn stripped_with_debug_file_equals_unstripped() {
     }
 }
 
+/// With `-p PID` the debug file is the running process's (`/proc/PID/exe`): checked, not run.
+#[test]
+fn debug_file_for_a_running_process() {
+    if !ready() || !toolchain_available("1.27.3") {
+        return;
+    }
+    let dir = TempDir::new("debugfile-pid");
+    let (stripped, debug) = split_debug(&go_target("work", "1.27.3", &[]), &dir);
+    // Sleeps before its first call: gprobe only compiles against it.
+    let mut child = Command::new(&stripped)
+        .args(["-n", "1", "-delay", "120s"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start work");
+    let pid = child.id().to_string();
+    let check = |debug: Option<&Path>| {
+        let mut args = vec!["--check", "-v", "-e", PROGRAM, "-p", &pid];
+        if let Some(d) = debug {
+            args.extend(["--debug-file", d.to_str().unwrap()]);
+        }
+        run_gprobe(&args, LIMIT)
+    };
+    let with = check(Some(&debug));
+    let without = check(None);
+    let _ = child.kill();
+    let _ = child.wait();
+    let err = text(&with.stderr);
+    assert!(with.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "gprobe: target /proc/{pid}/exe\n\
+             gprobe:   Go version: go1.27.3\n"
+        )) && err.contains(&format!(
+            "gprobe:   DWARF: debug file {}\n",
+            debug.display()
+        )),
+        "{err}"
+    );
+    assert!(!without.status.success());
+    assert!(
+        text(&without.stderr).contains("E0404"),
+        "{}",
+        text(&without.stderr)
+    );
+}
+
 /// A debug file of another build is refused before anything attaches, naming both build ids.
 #[test]
 fn debug_file_of_another_build_is_refused() {
