@@ -24,6 +24,8 @@ pub struct SystemEnv {
     target: Option<PathBuf>,
     /// `-p PID`: its libraries are found by soname through its maps.
     pid: Option<u32>,
+    /// `--debug-file`: the target's DWARF, kept aside from the stripped binary.
+    debug_file: Option<PathBuf>,
     binaries: RefCell<HashMap<PathBuf, Rc<Result<GoBinary, GoBinError>>>>,
     /// Binaries, least recently used first, for struct layouts reached through Go pointers.
     opened: RefCell<Vec<PathBuf>>,
@@ -46,6 +48,7 @@ impl SystemEnv {
         SystemEnv {
             target,
             pid,
+            debug_file: None,
             natives: RefCell::default(),
             binaries: RefCell::default(),
             opened: RefCell::default(),
@@ -53,6 +56,19 @@ impl SystemEnv {
             kernel: OnceCell::new(),
             usdt: RefCell::default(),
         }
+    }
+
+    /// The target's DWARF from `file` (`--debug-file`) instead of the binary.
+    pub fn with_debug_file(mut self, file: Option<PathBuf>) -> SystemEnv {
+        self.debug_file = file;
+        self
+    }
+
+    /// The `-p`/`-c` target's path and binary (opened once), when there is a target.
+    pub fn target_binary(&self) -> Option<(PathBuf, Rc<Result<GoBinary, GoBinError>>)> {
+        let path = self.target.clone()?;
+        let bin = self.open(&path);
+        Some((path, bin))
     }
 
     fn path_of(&self, binary: Option<&str>) -> Result<PathBuf, String> {
@@ -80,7 +96,13 @@ impl SystemEnv {
             }
             return b.clone();
         }
-        let bin = Rc::new(GoBinary::open(path));
+        // The debug file belongs to the target; any binary without DWARF may have its own under
+        // /usr/lib/debug/.build-id.
+        let debug_file = self
+            .debug_file
+            .as_deref()
+            .filter(|_| self.target.as_deref().is_some_and(|t| same_file(t, path)));
+        let bin = Rc::new(GoBinary::open_with_debug(path, debug_file));
         self.binaries
             .borrow_mut()
             .insert(path.to_owned(), bin.clone());
@@ -141,6 +163,15 @@ impl SystemEnv {
             read
         });
         (*probes).clone()
+    }
+}
+
+/// The same file however spelled (`./srv`, its absolute path, `/proc/PID/exe`).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => a == b,
     }
 }
 
@@ -225,7 +256,10 @@ fn no_symbol(elf: &NativeElf, function: &str, path: &Path) -> String {
 }
 
 fn not_go(path: &Path, e: &GoBinError) -> String {
-    format!("{} is not a Go binary ({e})", path.display())
+    match e {
+        GoBinError::DebugFileMismatch(_) | GoBinError::DebugFileNoDwarf(_) => e.to_string(),
+        _ => format!("{} is not a Go binary ({e})", path.display()),
+    }
 }
 
 impl Env for SystemEnv {
@@ -306,6 +340,17 @@ impl Env for SystemEnv {
 
     fn kernel_enum(&self, name: &str) -> Option<i64> {
         self.kernel()?.enum_value(name)
+    }
+
+    fn go_package_linked(&self, binary: Option<&str>, package: &str) -> Option<bool> {
+        let path = self.path_of(binary).ok()?;
+        let bin = self.open(&path);
+        let bin = bin.as_ref().as_ref().ok()?;
+        Some(
+            bin.functions()
+                .iter()
+                .any(|f| gprobe_compiler::gobin::packages::package_of(&f.name) == Some(package)),
+        )
     }
 
     fn uprobe_binary(&self, binary: Option<&str>) -> Result<(), String> {

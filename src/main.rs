@@ -13,6 +13,7 @@ mod patterns;
 mod recipes;
 mod report;
 mod sinks;
+mod target_info;
 mod targets;
 
 use clap::{Parser, ValueEnum};
@@ -21,7 +22,7 @@ use gprobe_compiler::{CompileOptions, dump};
 use gprobe_runtime::Session;
 use report::Reporter;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -149,6 +150,14 @@ struct Cli {
     /// Events that do not fit are lost, counted and reported when tracing ends.
     #[arg(long, value_name = "PAGES", value_parser = ring_pages)]
     ring_pages: Option<u32>,
+
+    /// DWARF for the -p/-c target (with -l, the listed binary) from FILE: the debug info of the
+    /// same build kept aside (`objcopy --only-keep-debug`), so a stripped binary is traced with
+    /// arguments by name.
+    /// Refused unless its build id is the binary's. Without it, a binary without DWARF has its
+    /// debug file looked up in /usr/lib/debug/.build-id/ by GNU build id.
+    #[arg(long, value_name = "FILE")]
+    debug_file: Option<PathBuf>,
 
     /// Verbose output (full verifier logs, probe arguments with -l).
     #[arg(short = 'v')]
@@ -370,6 +379,7 @@ fn run(cli: Cli) -> ExitCode {
         check_only: cli.check || cli.dump.is_some(),
         unsafe_allowed: cli.unsafe_allowed,
         str_size: knobs.strlen,
+        requires: gprobe_compiler::check::Requirement::from_header(&source),
     };
 
     let parse_options = gprobe_compiler::syntax::ParseOptions {
@@ -423,11 +433,20 @@ fn run(cli: Cli) -> ExitCode {
     } else {
         patterns::expand_at_start(&mut program, &selector)
     };
-    let (checked, warnings) = check::check_with_warnings(
-        &mut program,
-        &env::SystemEnv::new(cli.pid(), cli.command.as_deref()),
-        &options,
-    );
+    // The env maps the binaries it reads: drop it before the -c command is forked, or the child
+    // would inherit mappings of the target's own file (and look, until it execs, like the
+    // target at another load address).
+    let (checked, warnings) = {
+        let system = env::SystemEnv::new(cli.pid(), cli.command.as_deref())
+            .with_debug_file(cli.debug_file.clone());
+        if let Err(message) =
+            target_info::check_and_describe(&system, cli.debug_file.is_some(), cli.verbose)
+        {
+            eprintln!("gprobe: error: {message}");
+            return ExitCode::FAILURE;
+        }
+        check::check_with_warnings(&mut program, &system, &options)
+    };
     if !warnings.is_empty() {
         reporter.diagnostics(&warnings);
     }
@@ -701,7 +720,13 @@ fn list(cli: &Cli) -> ExitCode {
         .iter()
         .find_map(|p| pattern.strip_prefix(p))
     {
-        return list_go_functions(pattern, rest, cli.verbose, cli.pid());
+        return list_go_functions(
+            pattern,
+            rest,
+            cli.verbose,
+            cli.pid(),
+            cli.debug_file.as_deref(),
+        );
     }
     if let Some(rest) = ["usdt:", "U:"].iter().find_map(|p| pattern.strip_prefix(p)) {
         return list_usdt::list(rest, cli.pid(), cli.verbose);
@@ -727,8 +752,15 @@ fn list(cli: &Cli) -> ExitCode {
 
 /// `-l 'uprobe:./srv:net/http.*'`: the Go functions of a binary from its pclntab (so stripped
 /// binaries list the same), one `uprobe:BIN:NAME` per line, names unquoted; with `-v` each
-/// followed by its parameters and results (`args.NAME TYPE`, `ret.NAME TYPE`).
-fn list_go_functions(pattern: &str, rest: &str, verbose: bool, pid: Option<u32>) -> ExitCode {
+/// followed by its parameters and results (`args.NAME TYPE`, `ret.NAME TYPE`), from DWARF: the
+/// binary's, `--debug-file`'s, or the debug file found by build id.
+fn list_go_functions(
+    pattern: &str,
+    rest: &str,
+    verbose: bool,
+    pid: Option<u32>,
+    debug_file: Option<&Path>,
+) -> ExitCode {
     let Some((binary, glob)) = rest.split_once(':') else {
         eprintln!(
             "gprobe: error: `{pattern}` needs a binary and a function pattern, e.g. uprobe:./srv:main.*"
@@ -746,6 +778,7 @@ fn list_go_functions(pattern: &str, rest: &str, verbose: bool, pid: Option<u32>)
                 &format!("{path}:{glob}"),
                 verbose,
                 None,
+                None,
             ) != ExitCode::SUCCESS
             {
                 code = ExitCode::FAILURE;
@@ -758,7 +791,7 @@ fn list_go_functions(pattern: &str, rest: &str, verbose: bool, pid: Option<u32>)
     let binary = &resolved
         .as_ref()
         .map_or_else(|| binary.to_owned(), |p| p.display().to_string());
-    let bin = match gprobe_compiler::gobin::GoBinary::open(binary) {
+    let bin = match gprobe_compiler::gobin::GoBinary::open_with_debug(binary, debug_file) {
         Ok(bin) => bin,
         Err(gprobe_compiler::gobin::GoBinError::NotGo) => {
             return match gprobe_compiler::native::NativeElf::open(binary) {

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! // @param $1 SECONDS=0 stop after SECONDS (0: until Ctrl-C or the target exits)
+//! // @requires net/http HTTP server   (a target without net/http: one refusal, E0412)
 //! // @if go >= 1.21 && func runtime.mallocgcTinySC2
 //! ...probes for targets that match...
 //! // @else

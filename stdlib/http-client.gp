@@ -7,6 +7,7 @@
 // calling goroutine. The status comes from the returned `*http.Response`; a nil response means
 // the round trip failed (`error`). Works on Go 1.17+, stripped or not.
 //
+// @requires net/http HTTP client
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
 // Exported (--prometheus, --otlp) by OpenTelemetry's HTTP semantic conventions: the latency as

@@ -20,6 +20,7 @@
 // map update when it starts, one lookup when it ends); HTTP/2's status is a map of its own.
 // Works on Go 1.17+, stripped or not.
 //
+// @requires net/http HTTP server
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
 // Exported (--prometheus, --otlp) by OpenTelemetry's HTTP semantic conventions: the latency as

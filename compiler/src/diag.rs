@@ -79,6 +79,8 @@ pub mod codes {
     /// A uprobe's binary cannot take probes: missing, not an ELF executable or shared library,
     /// or built for another architecture.
     pub const BAD_BINARY: &str = "E0411";
+    /// None of a program's uprobes is in its binary: the package they trace is not linked.
+    pub const NOT_LINKED: &str = "E0412";
     /// A `usdt:` attach point names a probe the binary does not have.
     pub const NO_USDT: &str = "E0420";
     /// `argN` beyond a USDT probe's arguments, or one whose location cannot be read.

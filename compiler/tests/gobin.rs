@@ -932,3 +932,64 @@ fn tls_slot_of_g() {
         assert_eq!(bin.tls_g_offset(), expected, "{version} cgo");
     }
 }
+
+/// A binary stripped after the build (`objcopy --strip-all`) with its debug file
+/// (`objcopy --only-keep-debug`): the same parameters, struct layouts and runtime offsets as
+/// the unstripped binary; the debug file of another build (the PIE twin) is refused.
+#[test]
+fn debug_file_gives_the_stripped_binary_its_dwarf() {
+    use gprobe_compiler::gobin::DwarfSource;
+    let dir = std::env::temp_dir().join(format!("gprobe-gobin-debugfile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for version in VERSIONS {
+        let (Some(path), Some(pie)) = (
+            target("probe", version, Flavour::Plain),
+            target("probe", version, Flavour::Pie),
+        ) else {
+            continue;
+        };
+        let debug = dir.join(format!("probe-{version}.debug"));
+        let stripped = dir.join(format!("probe-{version}"));
+        let other = dir.join(format!("probe-pie-{version}.debug"));
+        for (args, out) in [
+            (["--only-keep-debug", path.to_str().unwrap()], &debug),
+            (["--strip-all", path.to_str().unwrap()], &stripped),
+            (["--only-keep-debug", pie.to_str().unwrap()], &other),
+        ] {
+            let status = std::process::Command::new("objcopy")
+                .args(args)
+                .arg(out)
+                .status()
+                .expect("objcopy (binutils)");
+            assert!(status.success());
+        }
+        let bin = GoBinary::open(&path).unwrap();
+        let mut sbin = GoBinary::open(&stripped).unwrap();
+        assert!(!sbin.has_dwarf(), "{version}");
+        assert_eq!(sbin.dwarf_source(), DwarfSource::None);
+        assert_eq!(sbin.build_ids(), bin.build_ids(), "{version}");
+        assert!(sbin.build_ids().go.is_some(), "{version}: no Go build id");
+
+        let refused = sbin.use_debug_file(&other).unwrap_err();
+        assert!(
+            matches!(refused, GoBinError::DebugFileMismatch(_)),
+            "{version}: {refused}"
+        );
+        assert!(!sbin.has_dwarf(), "{version}: a refused file was kept");
+
+        sbin.use_debug_file(&debug).unwrap();
+        assert_eq!(sbin.dwarf_source(), DwarfSource::DebugFile(debug.clone()));
+        for name in ["main.Probe", "main.(*pair).sum", "main.blankResult"] {
+            assert_eq!(
+                sbin.params(name).unwrap(),
+                bin.params(name).unwrap(),
+                "{version}: {name}"
+            );
+        }
+        assert_eq!(sbin.go_struct("runtime.g"), bin.go_struct("runtime.g"));
+        let offsets = sbin.runtime_offsets();
+        assert_eq!(offsets.source, OffsetSource::Dwarf, "{version}");
+        assert_eq!(offsets, bin.runtime_offsets(), "{version}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

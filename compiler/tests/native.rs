@@ -18,7 +18,14 @@ int main(void) { return 0; }
 "#;
 
 /// The program, or `None` (skipped) without gcc outside CI.
+/// Built once: the tests run in parallel, and one must not open `prog` while another's gcc
+/// rewrites it (a truncated ELF failed `instruction_boundaries`).
 fn build() -> Option<PathBuf> {
+    static BUILT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    BUILT.get_or_init(build_now).clone()
+}
+
+fn build_now() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("native");
     std::fs::create_dir_all(&dir).unwrap();
     let src = dir.join("prog.c");

@@ -553,11 +553,18 @@ impl Session {
             // it is known, or the command has exec'd something else (a wrapper), or 2 s.
             let pid = child.pid;
             let own_exe = std::fs::read_link("/proc/self/exe").ok();
+            let mut execd_polls = 0;
             for _ in 0..2000 {
-                // Read before looking at the maps: once exec'd, the maps are final.
+                // Only once exec'd are the maps the target's: before, they are gprobe's own, and
+                // a file gprobe has mapped (the target, read by the compiler) gives a wrong bias.
+                // The kernel switches the exe before it maps the new image: give the mapping a
+                // moment, but not long for a wrapper that execs something else.
                 let execd = std::fs::read_link(format!("/proc/{pid}/exe")).ok() != own_exe;
-                if self.resolver.learn_load_bias() || execd {
-                    break;
+                if execd {
+                    execd_polls += 1;
+                    if self.resolver.learn_load_bias() || execd_polls > 50 {
+                        break;
+                    }
                 }
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }

@@ -31,6 +31,9 @@ pub fn run(
     if !split_errors.is_empty() {
         return (Err(split_errors), Vec::new());
     }
+    if let Some(refusal) = super::unlinked::refusal(&program.probes, env, options) {
+        return (Err(vec![refusal]), Vec::new());
+    }
     // Two learning passes settle self-references like `@n = @n + 1` and reads above writes.
     let mut tables = Tables::default();
     for _ in 0..2 {

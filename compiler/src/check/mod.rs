@@ -22,6 +22,7 @@ pub mod printf;
 pub mod providers;
 pub mod tracefs;
 mod unify;
+pub mod unlinked;
 mod usdt;
 
 use crate::ast::Program;
@@ -100,6 +101,13 @@ pub trait Env {
     /// The cgroup v2 id (the directory's inode) of cgroup `path`, for `cgroupid()`.
     fn cgroup_id(&self, path: &str) -> Result<u64, String> {
         Err(format!("cgroups are unknown here (looking for `{path}`)"))
+    }
+
+    /// Whether any function of Go package `package` (`net/http`) is linked into `binary`
+    /// (`None`: the `-p`/`-c` target). `None` when nobody can tell (not a Go binary, tests).
+    fn go_package_linked(&self, binary: Option<&str>, package: &str) -> Option<bool> {
+        let _ = (binary, package);
+        None
     }
 
     /// Why uprobes cannot go into `binary` (`None`: the `-p`/`-c` target) at all — missing, not
@@ -196,6 +204,7 @@ pub trait Env {
 }
 
 pub use crate::usdt::UsdtFile;
+pub use unlinked::Requirement;
 
 /// What a uprobe's probe body uses of its resolution, beyond where to attach.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -254,6 +263,8 @@ pub struct Options {
     pub unsafe_allowed: bool,
     /// The size of `str()` without a size argument (`BPFTRACE_STRLEN`); `None`: 64.
     pub str_size: Option<u32>,
+    /// The program's `// @requires PACKAGE WHAT` header lines (see [`unlinked`]).
+    pub requires: Vec<Requirement>,
 }
 
 /// What the checker learned, for lowering.

@@ -26,7 +26,66 @@ pub struct BuildInfo {
     pub mod_info: String,
 }
 
+/// A module of the build (`mod` or `dep` line of `go version -m`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Module {
+    pub path: String,
+    /// `v1.2.3`, or `(devel)` for the main module.
+    pub version: String,
+    /// A `=>` replacement: the path (a directory, or another module) and its version.
+    pub replaced_by: Option<(String, String)>,
+}
+
+impl std::fmt::Display for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.path, self.version)?;
+        match &self.replaced_by {
+            Some((path, v)) if v.is_empty() => write!(f, " => {path}"),
+            Some((path, v)) => write!(f, " => {path} {v}"),
+            None => Ok(()),
+        }
+    }
+}
+
 impl BuildInfo {
+    /// The main module with its version (`mod` line), when built in module mode.
+    pub fn main(&self) -> Option<Module> {
+        self.module_lines("mod").next()
+    }
+
+    /// The library modules linked in (`dep` lines), in the build's order.
+    pub fn modules(&self) -> Vec<Module> {
+        self.module_lines("dep").collect()
+    }
+
+    /// `KEY\tpath\tversion\tsum` lines, each with the `=>` line that may follow it.
+    fn module_lines<'a>(&'a self, key: &'a str) -> impl Iterator<Item = Module> + 'a {
+        let mut lines = self.mod_info.lines().peekable();
+        std::iter::from_fn(move || {
+            loop {
+                let line = lines.next()?;
+                let mut fields = line.split('\t');
+                if fields.next() != Some(key) {
+                    continue;
+                }
+                let mut module = Module {
+                    path: fields.next().unwrap_or_default().to_owned(),
+                    version: fields.next().unwrap_or_default().to_owned(),
+                    replaced_by: None,
+                };
+                if let Some(next) = lines.peek()
+                    && let Some(rest) = next.strip_prefix("=>\t")
+                {
+                    let mut fields = rest.split('\t');
+                    let path = fields.next().unwrap_or_default().to_owned();
+                    module.replaced_by = Some((path, fields.next().unwrap_or_default().to_owned()));
+                    lines.next();
+                }
+                return Some(module);
+            }
+        })
+    }
+
     /// `go1.23.9` → (1, 23); `go1.19` → (1, 19); `devel …` → None.
     pub fn release(&self) -> Option<(u32, u32)> {
         let v = self.go_version.strip_prefix("go")?;
@@ -221,5 +280,23 @@ mod tests {
         assert_eq!(info.main_path.as_deref(), Some("ex.com/a/cmd"));
         assert_eq!(info.main_module.as_deref(), Some("ex.com/a"));
         assert_eq!(info.setting("GOARCH"), Some("amd64"));
+        assert_eq!(info.main().map(|m| m.version).as_deref(), Some("(devel)"));
+    }
+
+    #[test]
+    fn module_list() {
+        let info = from_parts(
+            "go1.23.9".into(),
+            "path\tex.com/a\nmod\tex.com/a\tv1.0.0\th1:x\ndep\tgoogle.golang.org/grpc\tv1.60.1\th1:y\n\
+             dep\tgolang.org/x/net\tv0.1.0\th1:z\n=>\t../net\t(devel)\t\nbuild\tGOOS=linux\n",
+        );
+        let deps: Vec<_> = info.modules().into_iter().map(|m| m.to_string()).collect();
+        assert_eq!(
+            deps,
+            [
+                "google.golang.org/grpc v1.60.1",
+                "golang.org/x/net v0.1.0 => ../net (devel)"
+            ]
+        );
     }
 }

@@ -7,11 +7,13 @@
 
 pub mod abi;
 pub mod buildinfo;
+pub mod debugfile;
 pub mod dwarf;
 pub mod known_funcs;
 pub mod known_types;
 mod mapping;
 pub mod offsets;
+pub mod packages;
 pub mod pclntab;
 pub mod prologue;
 pub mod rets;
@@ -25,7 +27,8 @@ use std::sync::OnceLock;
 use object::{Object, ObjectSection, ObjectSegment};
 
 pub use abi::{ArgLocation, Reg, RegClass, RegPiece, assign_abi};
-pub use buildinfo::BuildInfo;
+pub use buildinfo::{BuildInfo, Module};
+pub use debugfile::{BuildIds, DwarfSource};
 pub use dwarf::{GoParam, ParamList};
 pub use mapping::Bytes as FileBytes;
 pub use offsets::{OffsetSource, RuntimeOffsets};
@@ -54,6 +57,10 @@ pub enum GoBinError {
     NoFunction(String),
     #[error("the binary has no DWARF debug info (built with -ldflags=-w or stripped)")]
     NoDwarf,
+    #[error("{0}")]
+    DebugFileMismatch(Box<debugfile::Mismatch>),
+    #[error("the debug file {0} has no DWARF (.debug_info)")]
+    DebugFileNoDwarf(PathBuf),
     #[error("DWARF: {0}")]
     Dwarf(String),
     #[error("instruction decoding is not supported for {0}")]
@@ -100,6 +107,8 @@ pub struct GoBinary {
     functions: OnceLock<Vec<Function>>,
     symbols: OnceLock<Vec<Symbol>>,
     dwarf: OnceLock<Result<dwarf::DwarfInfo, String>>,
+    /// Separate debug info of this build (see [`debugfile`]), when the binary is stripped.
+    debug_file: Option<(PathBuf, mapping::Bytes)>,
 }
 
 impl std::fmt::Debug for GoBinary {
@@ -189,6 +198,7 @@ impl GoBinary {
             functions: OnceLock::new(),
             symbols: OnceLock::new(),
             dwarf: OnceLock::new(),
+            debug_file: None,
         };
         bin.build_info = buildinfo::BuildInfo::locate(&bin);
         bin.pcln = pclntab::Pclntab::locate(&bin)?;
@@ -408,16 +418,103 @@ impl GoBinary {
         self.symbols().iter().find(|s| s.name == name)
     }
 
+    /// DWARF in the binary itself or in its debug file.
     pub fn has_dwarf(&self) -> bool {
+        self.has_own_dwarf() || self.debug_file.is_some()
+    }
+
+    fn has_own_dwarf(&self) -> bool {
         self.section(".debug_info").is_some() || self.section(".zdebug_info").is_some()
+    }
+
+    pub fn dwarf_source(&self) -> DwarfSource {
+        match &self.debug_file {
+            _ if self.has_own_dwarf() => DwarfSource::Binary,
+            Some((path, _)) => DwarfSource::DebugFile(path.clone()),
+            None => DwarfSource::None,
+        }
+    }
+
+    /// The GNU and Go build ids in the binary's notes.
+    pub fn build_ids(&self) -> BuildIds {
+        BuildIds::read(&self.data)
+    }
+
+    /// Takes DWARF from `path`, the debug info of this same build kept aside; refused when the
+    /// build ids differ (or cannot be compared) or the file has no DWARF.
+    pub fn use_debug_file(&mut self, path: &Path) -> Result<()> {
+        let io = |source| GoBinError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let data = mapping::Bytes::map(&file).map_err(io)?;
+        let file_ids = BuildIds::read(&data);
+        let binary_ids = self.build_ids();
+        if !binary_ids.matches(&file_ids) {
+            return Err(GoBinError::DebugFileMismatch(Box::new(
+                debugfile::Mismatch {
+                    path: path.to_owned(),
+                    binary: self
+                        .path
+                        .as_deref()
+                        .map_or("the binary".into(), |p| p.display().to_string()),
+                    file_ids,
+                    binary_ids,
+                },
+            )));
+        }
+        let elf = object::File::parse(&*data).map_err(|e| GoBinError::NotElf(e.to_string()))?;
+        if elf.section_by_name(".debug_info").is_none() {
+            return Err(GoBinError::DebugFileNoDwarf(path.to_owned()));
+        }
+        drop(elf);
+        self.debug_file = Some((path.to_owned(), data));
+        self.dwarf = OnceLock::new();
+        Ok(())
+    }
+
+    /// A binary without DWARF: its debug file under `dir/.build-id/` by GNU build id, when one
+    /// is installed there. `Ok(None)` when there is nothing to look for or nothing found.
+    pub fn find_debug_file(&mut self, dir: &Path) -> Result<Option<PathBuf>> {
+        if self.has_dwarf() {
+            return Ok(None);
+        }
+        let Some(path) = self
+            .build_ids()
+            .gnu
+            .and_then(|id| debugfile::build_id_path(dir, &id))
+            .filter(|p| p.is_file())
+        else {
+            return Ok(None);
+        };
+        self.use_debug_file(&path)?;
+        Ok(Some(path))
+    }
+
+    /// [`GoBinary::open`], then DWARF from `debug_file` when given, else from the build-id
+    /// directory under [`debugfile::DEBUG_DIR`] when the binary has none.
+    pub fn open_with_debug(path: impl AsRef<Path>, debug_file: Option<&Path>) -> Result<GoBinary> {
+        let mut bin = GoBinary::open(path)?;
+        match debug_file {
+            Some(file) => bin.use_debug_file(file)?,
+            None => {
+                bin.find_debug_file(Path::new(debugfile::DEBUG_DIR))?;
+            }
+        }
+        Ok(bin)
     }
 
     pub(crate) fn dwarf(&self) -> Result<&dwarf::DwarfInfo> {
         if !self.has_dwarf() {
             return Err(GoBinError::NoDwarf);
         }
+        let data: &[u8] = match &self.debug_file {
+            Some((_, data)) if !self.has_own_dwarf() => data,
+            _ => &self.data,
+        };
         self.dwarf
-            .get_or_init(|| dwarf::DwarfInfo::load(&self.data).map_err(|e| e.to_string()))
+            .get_or_init(|| dwarf::DwarfInfo::load(data).map_err(|e| e.to_string()))
             .as_ref()
             .map_err(|e| GoBinError::Dwarf(e.clone()))
     }
@@ -447,6 +544,11 @@ impl GoBinary {
     /// [`GoBinary::go_struct`] in the compiler's type vocabulary.
     pub fn struct_type(&self, name: &str) -> Option<crate::types::StructType> {
         self.go_struct(name).map(|s| s.to_struct_type())
+    }
+
+    /// Library repositories linked in, from the function names (see [`packages`]).
+    pub fn linked_libraries(&self) -> Vec<String> {
+        packages::linked_libraries(self.functions().iter().map(|f| f.name.as_str()))
     }
 
     /// Runtime offsets (g.goid, m.curg, …): DWARF when present, else the table for the version.

@@ -440,6 +440,12 @@ impl Env for CaseEnv {
 
     /// Binaries named `*.so` or `/bin/*` are C; everything else is a Go binary with `main.*`
     /// (Go 1.19 when the name contains `go1.19`, else Go 1.23).
+    /// The Go target links `main` and `net/http` (the packages of the functions above).
+    fn go_package_linked(&self, binary: Option<&str>, package: &str) -> Option<bool> {
+        let c = binary.is_some_and(|b| b.ends_with(".so") || b.starts_with("/bin/"));
+        (!c).then(|| package == "main" || package == "net/http")
+    }
+
     fn resolve_uprobe(
         &self,
         binary: Option<&str>,
@@ -618,6 +624,7 @@ pub fn options_for(source: &str) -> Options {
             options.unsafe_allowed = true;
         }
     }
+    options.requires = gprobe_compiler::check::Requirement::from_header(source);
     options
 }
 
