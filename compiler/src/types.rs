@@ -74,6 +74,11 @@ pub enum Type {
     /// A u64 the kernel keeps and user space renders as text: `strerror(e)`, `username`,
     /// `ntop(addr)`, `macaddr(p)`.
     Rendered(Render),
+    /// `sqlnorm(s)`: the string's bytes as the kernel read them; user space prints them with
+    /// the SQL literals replaced, and map entries whose keys print the same are one entry.
+    SqlText {
+        size: u32,
+    },
     /// The value of an aggregation call (`count()`, `hist(x)`): only assignable to a map.
     Agg(AggKind),
 }

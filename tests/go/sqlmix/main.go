@@ -1,0 +1,132 @@
+// sqlmix: a lib/pq client making a known mix of statements against PostgreSQL, for the sql
+// recipe's end-to-end test (tests/e2e_sql.rs). Every statement it makes is logged as
+//   stmt KIND ok|err MICROSECONDS SQL
+// (KIND: exec, query, queryrow, stmtexec, txexec; the time is the call's, as the program sees
+// it), then `done` once all are made. It waits for a line on stdin before starting (so a tracer
+// can attach first) when -wait is given.
+package main
+
+import (
+	"bufio"
+	"database/sql"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	_ "github.com/lib/pq"
+)
+
+var out = bufio.NewWriter(os.Stdout)
+
+func logStmt(kind string, start time.Time, err error, query string) {
+	status := "ok"
+	if err != nil {
+		status = "err"
+	}
+	fmt.Fprintf(out, "stmt %s %s %d %s\n", kind, status, time.Since(start).Microseconds(), query)
+	out.Flush()
+}
+
+func main() {
+	dsn := flag.String("dsn", "", "lib/pq connection string")
+	n := flag.Int("n", 10, "rows to insert and read back")
+	wait := flag.Bool("wait", false, "wait for a line on stdin before starting")
+	flag.Parse()
+	if *wait {
+		bufio.NewReader(os.Stdin).ReadString('\n')
+	}
+	db, err := sql.Open("postgres", *dsn)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "open:", err)
+		os.Exit(1)
+	}
+	// One connection: statements run one after another, as the log says.
+	db.SetMaxOpenConns(1)
+
+	exec := func(kind, q string) {
+		start := time.Now()
+		_, err := db.Exec(q)
+		logStmt(kind, start, err, q)
+	}
+	exec("exec", "DROP TABLE IF EXISTS items")
+	exec("exec", "CREATE TABLE items (id integer PRIMARY KEY, name text)")
+	for i := 1; i <= *n; i++ {
+		exec("exec", fmt.Sprintf("INSERT INTO items (id, name) VALUES (%d, 'item %d')", i, i))
+	}
+	for i := 1; i <= *n; i++ {
+		q := fmt.Sprintf("SELECT name FROM items WHERE id = %d", i)
+		start := time.Now()
+		var name string
+		err := db.QueryRow(q).Scan(&name)
+		logStmt("queryrow", start, err, q)
+	}
+	for i := 0; i < 3; i++ {
+		q := fmt.Sprintf("SELECT id, name FROM items WHERE id < %d ORDER BY id", 4+i)
+		start := time.Now()
+		rows, err := db.Query(q)
+		if err == nil {
+			for rows.Next() {
+			}
+			rows.Close()
+		}
+		logStmt("query", start, err, q)
+	}
+	// A statement with server time to measure: 50 ms in PostgreSQL.
+	for i := 0; i < 2; i++ {
+		q := "SELECT pg_sleep(0.05)"
+		start := time.Now()
+		rows, err := db.Query(q)
+		if err == nil {
+			for rows.Next() {
+			}
+			rows.Close()
+		}
+		logStmt("query", start, err, q)
+	}
+	// Failing statements: a missing table, a missing column.
+	for i := 0; i < 4; i++ {
+		exec("exec", fmt.Sprintf("INSERT INTO missing_table VALUES (%d)", i))
+	}
+	for i := 0; i < 2; i++ {
+		q := fmt.Sprintf("SELECT nope FROM items WHERE id = %d", i)
+		start := time.Now()
+		rows, err := db.Query(q)
+		if err == nil {
+			rows.Close()
+		}
+		logStmt("query", start, err, q)
+	}
+	// A prepared statement, executed with parameters (its text has no literals).
+	pq := "UPDATE items SET name = $1 WHERE id = $2"
+	stmt, err := db.Prepare(pq)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "prepare:", err)
+		os.Exit(1)
+	}
+	for i := 1; i <= 5; i++ {
+		start := time.Now()
+		_, err := stmt.Exec(fmt.Sprintf("renamed %d", i), i)
+		logStmt("stmtexec", start, err, pq)
+	}
+	stmt.Close()
+	// Statements inside a transaction.
+	tx, err := db.Begin()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "begin:", err)
+		os.Exit(1)
+	}
+	for i := 1; i <= 3; i++ {
+		q := fmt.Sprintf("DELETE FROM items WHERE id = %d", i)
+		start := time.Now()
+		_, err := tx.Exec(q)
+		logStmt("txexec", start, err, q)
+	}
+	if err := tx.Commit(); err != nil {
+		fmt.Fprintln(os.Stderr, "commit:", err)
+		os.Exit(1)
+	}
+	db.Close()
+	fmt.Fprintln(out, "done")
+	out.Flush()
+}
