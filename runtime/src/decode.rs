@@ -92,9 +92,11 @@ pub fn field(kind: &FieldKind, bytes: &[u8], offset: usize, resolve: &dyn Resolv
             signed: false,
         } => Value::Uint(read_uint(bytes, offset, *size as usize)),
         FieldKind::Str { size } => Value::Str(c_string(bytes_at(bytes, offset, *size as usize))),
-        FieldKind::SqlText { size } => Value::Str(crate::sqlnorm::normalize(&c_string(
-            bytes_at(bytes, offset, *size as usize),
-        ))),
+        FieldKind::SqlText { size } => Value::Str(crate::sqlnorm::normalize(&c_string(bytes_at(
+            bytes,
+            offset,
+            *size as usize,
+        )))),
         FieldKind::Buf { size } => {
             let used = (read_uint(bytes, offset, 1) as usize).min(*size as usize);
             Value::Buf(bytes_at(bytes, offset + 1, used).to_vec())

@@ -49,9 +49,7 @@ pub fn normalize(statement: &str) -> String {
                 if after_word {
                     let prefix = out.chars().next_back().map(|p| p.to_ascii_uppercase());
                     let before = out.chars().rev().nth(1);
-                    if matches!(prefix, Some('E' | 'B' | 'X' | 'N'))
-                        && !before.is_some_and(word)
-                    {
+                    if matches!(prefix, Some('E' | 'B' | 'X' | 'N')) && !before.is_some_and(word) {
                         out.pop();
                     }
                 }

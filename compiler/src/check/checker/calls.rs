@@ -379,11 +379,10 @@ impl<'a> Checker<'a> {
                 Type::Unknown => Type::Unknown,
                 other => {
                     self.error(
-                        Diagnostic::error(codes::ARG_TYPE, "`sqlnorm` takes a string")
-                            .primary(
-                                args[0].span,
-                                format!("this is {}; read it with str() first", describe(other)),
-                            ),
+                        Diagnostic::error(codes::ARG_TYPE, "`sqlnorm` takes a string").primary(
+                            args[0].span,
+                            format!("this is {}; read it with str() first", describe(other)),
+                        ),
                     );
                     Type::Unknown
                 }
