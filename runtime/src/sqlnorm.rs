@@ -84,12 +84,14 @@ pub fn normalize(statement: &str) -> String {
                 && (c.is_ascii_digit()
                     || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit))) =>
             {
+                let start = i;
                 i += 1;
                 while i < chars.len() {
                     let d = chars[i];
+                    // `1e-3`'s sign, but not after a hex number's `e` (`0x1e - 2`).
                     let exponent_sign = (d == '+' || d == '-')
                         && matches!(chars[i - 1], 'e' | 'E')
-                        && !chars[..i].iter().any(|&x| x == 'x' || x == 'X');
+                        && !chars[start..i].iter().any(|&x| x == 'x' || x == 'X');
                     if d.is_ascii_alphanumeric() || d == '.' || d == '_' || exponent_sign {
                         i += 1;
                     } else {
