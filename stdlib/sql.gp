@@ -16,7 +16,10 @@
 // one it was prepared with. `@errors` counts statements whose driver returned an error,
 // `@drivers` the drivers opened (`sql.Open`'s driver name) while tracing. A statement's start
 // time and text are one goroutine-keyed map element. Works on Go 1.19-1.27, stripped or not
-// (signatures and `Stmt.query` from gprobe's tables).
+// (signatures and `Stmt.query` from gprobe's tables). The text is read when the call starts
+// (its first 160 bytes): a constant statement in a page of the binary the process has not
+// touched yet cannot be read then (a probe cannot fault a page in), and that call is counted
+// under an empty key; texts built at run time, and prepared statements, are always resident.
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
@@ -27,7 +30,38 @@
 // @metric @calls db.client.operations unit={operation} keys=db.query.text desc="Database client operations made."
 // @metric @errors db.client.errors unit={operation} keys=db.query.text desc="Database client operations that failed."
 //
-// Sample output: see below (filled in from a real run).
+// Sample output (Go 1.27.3 tests/go/sqlmix stripped, lib/pq against PostgreSQL 15 on 127.0.0.1,
+// -n 10; some histograms left out):
+//   @calls[CREATE TABLE items (id integer PRIMARY KEY, name text)]: 1
+//   @calls[DROP TABLE IF EXISTS items]: 1
+//   @calls[SELECT nope FROM items WHERE id = ?]: 2
+//   @calls[SELECT pg_sleep(?)]: 2
+//   @calls[DELETE FROM items WHERE id = ?]: 3
+//   @calls[SELECT id, name FROM items WHERE id < ? ORDER BY id]: 3
+//   @calls[INSERT INTO missing_table VALUES (?)]: 4
+//   @calls[UPDATE items SET name = $1 WHERE id = $2]: 5
+//   @calls[INSERT INTO items (id, name) VALUES (?, ?)]: 10
+//   @calls[SELECT name FROM items WHERE id = ?]: 10
+//   @drivers[postgres]: 1
+//   @errors[SELECT nope FROM items WHERE id = ?]: 2
+//   @errors[INSERT INTO missing_table VALUES (?)]: 4
+//   @latency_us[SELECT pg_sleep(?)]:
+//   [32K, 64K)             1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [64K, 128K)            1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   @latency_us[INSERT INTO missing_table VALUES (?)]:
+//   [32, 64)               3 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [64, 128)              0 |                                                    |
+//   [128, 256)             1 |@@@@@@@@@@@@@@@@@                                   |
+//   @latency_us[UPDATE items SET name = $1 WHERE id = $2]:
+//   [8K, 16K)              1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |
+//   [16K, 32K)             2 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [32K, 64K)             2 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   @latency_us[SELECT name FROM items WHERE id = ?]:
+//   [64, 128)              9 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [128, 256)             0 |                                                    |
+//   [256, 512)             1 |@@@@@                                               |
+// (sqlmix made 10 inserts and 10 `WHERE id = N` reads, 4 inserts into a missing table and 2
+// reads of a missing column, 5 executions of one prepared UPDATE, 3 DELETEs in a transaction)
 
 // @if !func database/sql.(*DB).execDC
 // @error no database/sql in this binary: database/sql.(*DB).execDC is not linked

@@ -947,7 +947,10 @@ fn database_sql_tables_agree_with_dwarf() {
         };
         let bin = GoBinary::open(&path).expect("open sqlmix");
         let mut checked = 0;
-        for name in known_funcs::KNOWN.iter().filter(|n| n.starts_with("database/sql")) {
+        for name in known_funcs::KNOWN
+            .iter()
+            .filter(|n| n.starts_with("database/sql"))
+        {
             if bin.function(name).is_none() {
                 continue;
             }

@@ -431,6 +431,55 @@ mod tests {
     }
 
     #[test]
+    fn sqlnorm_keys_that_print_the_same_are_one_entry() {
+        let key = Layout {
+            size: 40,
+            fields: vec![LayoutField {
+                name: None,
+                offset: 0,
+                kind: FieldKind::SqlText { size: 40 },
+            }],
+        };
+        let text = |s: &str| {
+            let mut b = s.as_bytes().to_vec();
+            b.resize(40, 0);
+            b
+        };
+        let raw = [
+            RawEntry {
+                key: text("SELECT a FROM t WHERE id = 7"),
+                values: vec![le(2), le(1)],
+            },
+            RawEntry {
+                key: text("SELECT b FROM t"),
+                values: vec![le(5)],
+            },
+            RawEntry {
+                key: text("SELECT a FROM t WHERE id =  8"),
+                values: vec![le(4)],
+            },
+        ];
+        let snap = snapshot(
+            &spec(key, manifest::MapValue::Agg(AggKind::Count)),
+            &raw,
+            &NoResolve,
+        );
+        assert_eq!(
+            snap.entries,
+            vec![
+                MapEntry {
+                    key: vec![Value::Str("SELECT a FROM t WHERE id = ?".into())],
+                    value: MapValue::Count(7),
+                },
+                MapEntry {
+                    key: vec![Value::Str("SELECT b FROM t".into())],
+                    value: MapValue::Count(5),
+                },
+            ]
+        );
+    }
+
+    #[test]
     fn ints_strings_and_tuples() {
         let layout = Layout {
             size: 24,
