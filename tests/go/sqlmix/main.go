@@ -1,13 +1,13 @@
 // sqlmix: a lib/pq client making a known mix of statements against PostgreSQL, for the sql
 // recipe's end-to-end test (tests/e2e_sql.rs). Every statement it makes is logged as
 //   stmt KIND ok|err MICROSECONDS SQL
-// (KIND: exec, query, queryrow, stmtexec, txexec; the time is the call's, as the program sees
-// it), then `done` once all are made. It waits for a line on stdin before starting (so a tracer
-// can attach first) when -wait is given.
+// (KIND: exec, query, queryrow, stmtexec, stmtqueryrow, txexec, txqueryrow, connexec,
+// connqueryrow; the time is the call's, as the program sees it), then `done` once all are made.
 package main
 
 import (
 	"bufio"
+	"context"
 	"database/sql"
 	"flag"
 	"fmt"
@@ -31,11 +31,7 @@ func logStmt(kind string, start time.Time, err error, query string) {
 func main() {
 	dsn := flag.String("dsn", "", "lib/pq connection string")
 	n := flag.Int("n", 10, "rows to insert and read back")
-	wait := flag.Bool("wait", false, "wait for a line on stdin before starting")
 	flag.Parse()
-	if *wait {
-		bufio.NewReader(os.Stdin).ReadString('\n')
-	}
 	db, err := sql.Open("postgres", *dsn)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "open:", err)
@@ -126,10 +122,71 @@ func main() {
 		_, err := tx.Exec(q)
 		logStmt("txexec", start, err, q)
 	}
+	{
+		q := fmt.Sprintf("SELECT count(*) FROM items WHERE id > %d", 3)
+		start := time.Now()
+		var count int
+		err := tx.QueryRow(q).Scan(&count)
+		logStmt("txqueryrow", start, err, q)
+	}
 	if err := tx.Commit(); err != nil {
 		fmt.Fprintln(os.Stderr, "commit:", err)
 		os.Exit(1)
 	}
+	// A failing statement in a transaction, rolled back.
+	tx, err = db.Begin()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "begin:", err)
+		os.Exit(1)
+	}
+	{
+		q := fmt.Sprintf("UPDATE missing_table SET x = %d", 1)
+		start := time.Now()
+		_, err := tx.Exec(q)
+		logStmt("txexec", start, err, q)
+	}
+	tx.Rollback()
+	// A prepared query, read row by row.
+	ps := "SELECT name FROM items WHERE id = $1"
+	qstmt, err := db.Prepare(ps)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "prepare:", err)
+		os.Exit(1)
+	}
+	for i := 4; i <= 6; i++ {
+		start := time.Now()
+		var name string
+		err := qstmt.QueryRow(i).Scan(&name)
+		logStmt("stmtqueryrow", start, err, ps)
+	}
+	qstmt.Close()
+	// Statements on a dedicated connection (sql.Conn), one of them failing.
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "conn:", err)
+		os.Exit(1)
+	}
+	for i := 5; i <= 6; i++ {
+		q := fmt.Sprintf("UPDATE items SET name = 'conn %d' WHERE id = %d", i, i)
+		start := time.Now()
+		_, err := conn.ExecContext(ctx, q)
+		logStmt("connexec", start, err, q)
+	}
+	{
+		q := fmt.Sprintf("INSERT INTO missing_table VALUES (%d)", 9)
+		start := time.Now()
+		_, err := conn.ExecContext(ctx, q)
+		logStmt("connexec", start, err, q)
+	}
+	{
+		q := fmt.Sprintf("SELECT count(*) FROM items WHERE id > %d", 0)
+		start := time.Now()
+		var count int
+		err := conn.QueryRowContext(ctx, q).Scan(&count)
+		logStmt("connqueryrow", start, err, q)
+	}
+	conn.Close()
 	db.Close()
 	fmt.Fprintln(out, "done")
 	out.Flush()
