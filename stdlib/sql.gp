@@ -14,7 +14,9 @@
 // probe on Go code. The key is the statement text with its literals replaced (`sqlnorm`: `WHERE
 // id = 7` and `WHERE id = 8` are one key, `WHERE id = ?`); a prepared statement's text is the
 // one it was prepared with. `@errors` counts statements whose driver returned an error,
-// `@drivers` the drivers opened (`sql.Open`'s driver name) while tracing. A statement's start
+// `@drivers` the statements made on a DB, Tx or Conn by driver, named by the driver
+// connection's `Begin` method (`github.com/lib/pq.(*conn).Begin`: lib/pq); a prepared
+// statement's executions are not in it (their connection is picked inside the call). A statement's start
 // time and text are one goroutine-keyed map element. Works on Go 1.19-1.27, stripped or not
 // (signatures and `Stmt.query` from gprobe's tables). The text is read when the call starts
 // (its first 160 bytes): a constant statement in a page of the binary the process has not
@@ -34,34 +36,44 @@
 // -n 10; some histograms left out):
 //   @calls[CREATE TABLE items (id integer PRIMARY KEY, name text)]: 1
 //   @calls[DROP TABLE IF EXISTS items]: 1
+//   @calls[UPDATE missing_table SET x = ?]: 1
+//   @calls[SELECT count(*) FROM items WHERE id > ?]: 2
 //   @calls[SELECT nope FROM items WHERE id = ?]: 2
 //   @calls[SELECT pg_sleep(?)]: 2
+//   @calls[UPDATE items SET name = ? WHERE id = ?]: 2
 //   @calls[DELETE FROM items WHERE id = ?]: 3
 //   @calls[SELECT id, name FROM items WHERE id < ? ORDER BY id]: 3
-//   @calls[INSERT INTO missing_table VALUES (?)]: 4
+//   @calls[SELECT name FROM items WHERE id = $1]: 3
+//   @calls[INSERT INTO missing_table VALUES (?)]: 5
 //   @calls[UPDATE items SET name = $1 WHERE id = $2]: 5
 //   @calls[INSERT INTO items (id, name) VALUES (?, ?)]: 10
 //   @calls[SELECT name FROM items WHERE id = ?]: 10
-//   @drivers[postgres]: 1
+//   @drivers[github.com/lib/pq.(*conn).Begin]: 42
+//   @errors[UPDATE missing_table SET x = ?]: 1
 //   @errors[SELECT nope FROM items WHERE id = ?]: 2
-//   @errors[INSERT INTO missing_table VALUES (?)]: 4
+//   @errors[INSERT INTO missing_table VALUES (?)]: 5
 //   @latency_us[SELECT pg_sleep(?)]:
-//   [32K, 64K)             1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-//   [64K, 128K)            1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-//   @latency_us[INSERT INTO missing_table VALUES (?)]:
-//   [32, 64)               3 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-//   [64, 128)              0 |                                                    |
-//   [128, 256)             1 |@@@@@@@@@@@@@@@@@                                   |
-//   @latency_us[UPDATE items SET name = $1 WHERE id = $2]:
-//   [8K, 16K)              1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |
-//   [16K, 32K)             2 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
 //   [32K, 64K)             2 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-//   @latency_us[SELECT name FROM items WHERE id = ?]:
-//   [64, 128)              9 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   @latency_us[INSERT INTO missing_table VALUES (?)]:
+//   [32, 64)               2 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [64, 128)              1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |
 //   [128, 256)             0 |                                                    |
-//   [256, 512)             1 |@@@@@                                               |
-// (sqlmix made 10 inserts and 10 `WHERE id = N` reads, 4 inserts into a missing table and 2
-// reads of a missing column, 5 executions of one prepared UPDATE, 3 DELETEs in a transaction)
+//   [256, 512)             0 |                                                    |
+//   [512, 1K)              0 |                                                    |
+//   [1K, 2K)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |
+//   [2K, 4K)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |
+//   @latency_us[SELECT name FROM items WHERE id = ?]:
+//   [64, 128)              7 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [128, 256)             0 |                                                    |
+//   [256, 512)             1 |@@@@@@@                                             |
+//   [512, 1K)              1 |@@@@@@@                                             |
+//   [1K, 2K)               0 |                                                    |
+//   [2K, 4K)               0 |                                                    |
+//   [4K, 8K)               1 |@@@@@@@                                             |
+// (sqlmix made 10 inserts and 10 `WHERE id = N` reads, 3 range reads, 2 pg_sleep calls, 4
+// inserts into a missing table and 2 reads of a missing column on the DB; 5 executions of a
+// prepared UPDATE and 3 of a prepared SELECT; 3 DELETEs, a count and a failing UPDATE in
+// transactions; on a sql.Conn 2 UPDATEs, a failing insert and a count)
 
 // @if !func database/sql.(*DB).execDC
 // @error no database/sql in this binary: database/sql.(*DB).execDC is not linked
@@ -70,11 +82,15 @@
 uprobe:"database/sql.(*DB).execDC"
 {
     @q[goid] = (nsecs, sqlnorm(str(args.query, 160)));
+    // The driver: the connection's concrete type, named by its first driver.Conn method in
+    // the itab (methods sorted by name: `Begin`), from the pclntab when stripped.
+    @drivers[usym(*(uint64 *)(args.dc.ci.type + 24))] = count();
 }
 
 uprobe:"database/sql.(*DB).queryDC"
 {
     @q[goid] = (nsecs, sqlnorm(str(args.query, 160)));
+    @drivers[usym(*(uint64 *)(args.dc.ci.type + 24))] = count();
 }
 
 // @if func database/sql.(*Stmt).ExecContext
@@ -145,11 +161,6 @@ uprobe:"database/sql.(*Conn).closemuRUnlockCondReleaseConn-fm"
     }
 }
 // @end
-
-uprobe:"database/sql.Open"
-{
-    @drivers[str(args.driverName)] = count();
-}
 
 interval:s:1
 /$1 > 0 && elapsed >= $1 * 1000000000/

@@ -298,9 +298,14 @@ fn check_target(pg: &Postgres, version: &str, flags: &[&str]) {
         .map(|(k, l)| (k.clone(), l.errors))
         .collect();
     assert_eq!(errors, want_errors, "{what}: errors\n{printed}");
+    // Statements on a DB, Tx or Conn, by driver: all lib/pq's.
+    let unprepared = printed
+        .lines()
+        .filter(|l| l.starts_with("stmt ") && !l.starts_with("stmt stmt"))
+        .count() as u64;
     assert_eq!(
-        map_lines(&printed, "@drivers").get("postgres"),
-        Some(&1),
+        map_lines(&printed, "@drivers"),
+        BTreeMap::from([("github.com/lib/pq.(*conn).Begin".to_string(), unprepared)]),
         "{what}:\n{printed}"
     );
     for (key, l) in &logged {

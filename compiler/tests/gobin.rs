@@ -979,12 +979,14 @@ fn database_sql_tables_agree_with_dwarf() {
             checked += 1;
         }
         assert!(checked >= 5, "Go {version}: only {checked} checked");
-        let stmt = bin.go_struct("database/sql.Stmt").unwrap();
-        let builtin = known_types::struct_type("database/sql.Stmt", release(version)).unwrap();
-        for f in &builtin.fields {
-            let d = stmt.field(&f.name).unwrap();
-            assert_eq!(d.offset, f.offset, "{version}: Stmt.{}", f.name);
-            assert_eq!(d.ty, f.ty, "{version}: Stmt.{}", f.name);
+        for name in ["database/sql.Stmt", "database/sql.driverConn"] {
+            let dwarf = bin.go_struct(name).unwrap();
+            let builtin = known_types::struct_type(name, release(version)).unwrap();
+            for f in &builtin.fields {
+                let d = dwarf.field(&f.name).unwrap();
+                assert_eq!(d.offset, f.offset, "{version}: {name}.{}", f.name);
+                assert_eq!(d.ty, f.ty, "{version}: {name}.{}", f.name);
+            }
         }
     }
 }
