@@ -31,6 +31,7 @@ func logStmt(kind string, start time.Time, err error, query string) {
 func main() {
 	dsn := flag.String("dsn", "", "lib/pq connection string")
 	n := flag.Int("n", 10, "rows to insert and read back")
+	bench := flag.Int("bench", 0, "after creating the table, wait for a line on stdin, make this many reads by id (unlogged), and exit (bench/run)")
 	flag.Parse()
 	db, err := sql.Open("postgres", *dsn)
 	if err != nil {
@@ -53,6 +54,20 @@ func main() {
 	exec("exec", fmt.Sprintf("CREATE TABLE %s (id integer PRIMARY KEY, name text)", table))
 	for i := 1; i <= *n; i++ {
 		exec("exec", fmt.Sprintf("INSERT INTO items (id, name) VALUES (%d, 'item %d')", i, i))
+	}
+	if *bench > 0 {
+		bufio.NewReader(os.Stdin).ReadString('\n')
+		for i := 0; i < *bench; i++ {
+			var name string
+			q := fmt.Sprintf("SELECT name FROM items WHERE id = %d", 1+i%*n)
+			if err := db.QueryRow(q).Scan(&name); err != nil {
+				fmt.Fprintln(os.Stderr, "bench:", err)
+				os.Exit(1)
+			}
+		}
+		fmt.Fprintf(out, "bench %d\n", *bench)
+		out.Flush()
+		return
 	}
 	for i := 1; i <= *n; i++ {
 		q := fmt.Sprintf("SELECT name FROM items WHERE id = %d", i)
