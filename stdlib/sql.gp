@@ -18,10 +18,11 @@
 // connection's `Begin` method (`github.com/lib/pq.(*conn).Begin`: lib/pq); a prepared
 // statement's executions are not in it (their connection is picked inside the call). A statement's start
 // time and text are one goroutine-keyed map element. Works on Go 1.19-1.27, stripped or not
-// (signatures and `Stmt.query` from gprobe's tables). The text is read when the call starts
-// (its first 160 bytes): a constant statement in a page of the binary the process has not
-// touched yet cannot be read then (a probe cannot fault a page in), and that call is counted
-// under an empty key; texts built at run time, and prepared statements, are always resident.
+// (signatures and `Stmt.query` from gprobe's tables). The text (its first 128 bytes) is read
+// when the call starts; a constant statement in a page of the binary the process has not
+// touched yet cannot be read then (a probe cannot fault a page in), so it is read again when
+// the call ends, once the driver has read it, then through a run-time length: its first 63
+// bytes.
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 //
@@ -81,7 +82,7 @@
 
 uprobe:"database/sql.(*DB).execDC"
 {
-    @q[goid] = (nsecs, sqlnorm(str(args.query, 160)));
+    @q[goid] = (nsecs, str(args.query, 128), args.query.ptr, args.query.len);
     // The driver: the connection's concrete type, named by its first driver.Conn method in
     // the itab (methods sorted by name: `Begin`), from the pclntab when stripped.
     @drivers[usym(*(uint64 *)(args.dc.ci.type + 24))] = count();
@@ -89,21 +90,21 @@ uprobe:"database/sql.(*DB).execDC"
 
 uprobe:"database/sql.(*DB).queryDC"
 {
-    @q[goid] = (nsecs, sqlnorm(str(args.query, 160)));
+    @q[goid] = (nsecs, str(args.query, 128), args.query.ptr, args.query.len);
     @drivers[usym(*(uint64 *)(args.dc.ci.type + 24))] = count();
 }
 
 // @if func database/sql.(*Stmt).ExecContext
 uprobe:"database/sql.(*Stmt).ExecContext"
 {
-    @q[goid] = (nsecs, sqlnorm(str(args.s.query, 160)));
+    @q[goid] = (nsecs, str(args.s.query, 128), args.s.query.ptr, args.s.query.len);
 }
 // @end
 
 // @if func database/sql.(*Stmt).QueryContext
 uprobe:"database/sql.(*Stmt).QueryContext"
 {
-    @q[goid] = (nsecs, sqlnorm(str(args.s.query, 160)));
+    @q[goid] = (nsecs, str(args.s.query, 128), args.s.query.ptr, args.s.query.len);
 }
 // @end
 
@@ -112,8 +113,14 @@ uprobe:"database/sql.(*Rows).initContextClose"
 {
     $q = @q[goid];
     if ($q.0) {
-        @latency_us[$q.1] = hist((nsecs - $q.0) / 1000);
-        @calls[$q.1] = count();
+        $text = $q.1;
+        if ($text == "") {
+            // The text's page was not resident when the call started; the driver has read it
+            // since. A run-time length reads at most 63 bytes.
+            $text = str($q.2, $q.3);
+        }
+        @latency_us[sqlnorm($text)] = hist((nsecs - $q.0) / 1000);
+        @calls[sqlnorm($text)] = count();
         delete(@q[goid]);
     }
 }
@@ -123,10 +130,16 @@ uprobe:"database/sql.(*driverConn).releaseConn-fm"
 {
     $q = @q[goid];
     if ($q.0) {
-        @latency_us[$q.1] = hist((nsecs - $q.0) / 1000);
-        @calls[$q.1] = count();
+        $text = $q.1;
+        if ($text == "") {
+            // The text's page was not resident when the call started; the driver has read it
+            // since. A run-time length reads at most 63 bytes.
+            $text = str($q.2, $q.3);
+        }
+        @latency_us[sqlnorm($text)] = hist((nsecs - $q.0) / 1000);
+        @calls[sqlnorm($text)] = count();
         if (args.err.type != 0) {
-            @errors[$q.1] = count();
+            @errors[sqlnorm($text)] = count();
         }
         delete(@q[goid]);
     }
@@ -137,10 +150,16 @@ uprobe:"database/sql.(*Tx).closemuRUnlockRelease-fm"
 {
     $q = @q[goid];
     if ($q.0) {
-        @latency_us[$q.1] = hist((nsecs - $q.0) / 1000);
-        @calls[$q.1] = count();
+        $text = $q.1;
+        if ($text == "") {
+            // The text's page was not resident when the call started; the driver has read it
+            // since. A run-time length reads at most 63 bytes.
+            $text = str($q.2, $q.3);
+        }
+        @latency_us[sqlnorm($text)] = hist((nsecs - $q.0) / 1000);
+        @calls[sqlnorm($text)] = count();
         if (args.p0.type != 0) {
-            @errors[$q.1] = count();
+            @errors[sqlnorm($text)] = count();
         }
         delete(@q[goid]);
     }
@@ -152,10 +171,16 @@ uprobe:"database/sql.(*Conn).closemuRUnlockCondReleaseConn-fm"
 {
     $q = @q[goid];
     if ($q.0) {
-        @latency_us[$q.1] = hist((nsecs - $q.0) / 1000);
-        @calls[$q.1] = count();
+        $text = $q.1;
+        if ($text == "") {
+            // The text's page was not resident when the call started; the driver has read it
+            // since. A run-time length reads at most 63 bytes.
+            $text = str($q.2, $q.3);
+        }
+        @latency_us[sqlnorm($text)] = hist((nsecs - $q.0) / 1000);
+        @calls[sqlnorm($text)] = count();
         if (args.err.type != 0) {
-            @errors[$q.1] = count();
+            @errors[sqlnorm($text)] = count();
         }
         delete(@q[goid]);
     }
