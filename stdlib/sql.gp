@@ -58,19 +58,15 @@
 //   @latency_us[INSERT INTO missing_table VALUES (?)]:
 //   [32, 64)               2 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
 //   [64, 128)              1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |
-//   [128, 256)             0 |                                                    |
+//   [128, 256)             2 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   @latency_us[SELECT name FROM items WHERE id = ?]:
+//   [64, 128)              8 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [128, 256)             1 |@@@@@@                                              |
 //   [256, 512)             0 |                                                    |
 //   [512, 1K)              0 |                                                    |
-//   [1K, 2K)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |
-//   [2K, 4K)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |
-//   @latency_us[SELECT name FROM items WHERE id = ?]:
-//   [64, 128)              7 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-//   [128, 256)             0 |                                                    |
-//   [256, 512)             1 |@@@@@@@                                             |
-//   [512, 1K)              1 |@@@@@@@                                             |
 //   [1K, 2K)               0 |                                                    |
 //   [2K, 4K)               0 |                                                    |
-//   [4K, 8K)               1 |@@@@@@@                                             |
+//   [4K, 8K)               1 |@@@@@@                                              |
 // (sqlmix made 10 inserts and 10 `WHERE id = N` reads, 3 range reads, 2 pg_sleep calls, 4
 // inserts into a missing table and 2 reads of a missing column on the DB; 5 executions of a
 // prepared UPDATE and 3 of a prepared SELECT; 3 DELETEs, a count and a failing UPDATE in
