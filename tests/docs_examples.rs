@@ -250,6 +250,7 @@ fn make_targets() -> PathBuf {
         ("shop", go_program("examples/shop", "1.19", &[])),
         ("work", go_target("work", "1.19", &[])),
         ("load", go_program("examples/load", "1.19", &[])),
+        ("dbclient", go_target("sqlmix", "1.19", &[])),
     ] {
         let link = dir.join(name);
         let _ = std::fs::remove_file(&link);
@@ -488,10 +489,11 @@ fn command_lines_in_the_docs_work() {
                     failures.push(format!("{at}\n  no recipe {recipe} in `gprobe --recipes`"));
                 }
                 // A client recipe needs a program that sends requests.
-                let target = if recipe == "http-client" {
-                    "./load"
-                } else {
-                    "./srv"
+                let target = match recipe.as_str() {
+                    "http-client" => "./load",
+                    // A database/sql client (the sql recipe refuses programs without one).
+                    "sql" => "./dbclient",
+                    _ => "./srv",
                 };
                 let out = Command::new(gprobe_bin())
                     .current_dir(&dir)

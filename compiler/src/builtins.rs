@@ -71,6 +71,8 @@ pub enum Builtin {
     Macaddr,
     Kaddr,
     Cgroupid,
+    /// `sqlnorm(s)`: a SQL statement with its literals replaced, as user space prints it.
+    Sqlnorm,
     // Statements (called for their effect).
     Printf,
     Print,
@@ -359,7 +361,7 @@ const fn row(
 }
 
 /// The table. Order matches [`index`]; a unit test keeps them in step.
-pub static BUILTINS: [BuiltinSpec; 71] = [
+pub static BUILTINS: [BuiltinSpec; 72] = [
     row(
         B::Pid,
         "pid",
@@ -1028,6 +1030,15 @@ pub static BUILTINS: [BuiltinSpec; 71] = [
         ALL,
         "the pointer, read from user memory (bpf_probe_read_user) when dereferenced",
     ),
+    row(
+        B::Sqlnorm,
+        "sqlnorm",
+        Call,
+        &[req("statement", K::Any)],
+        Returns::Special,
+        ALL,
+        "a SQL statement (a string) with its literals replaced by `?` and its spaces collapsed, so `WHERE id = 7` and `WHERE id = 8` are one map key (normalized in user space)",
+    ),
 ];
 
 /// Position of a builtin's row in [`BUILTINS`]. Exhaustive, so a new variant must get a row.
@@ -1104,6 +1115,7 @@ const fn index(builtin: Builtin) -> usize {
         B::Lhist => 68,
         B::Kptr => 69,
         B::Uptr => 70,
+        B::Sqlnorm => 71,
     }
 }
 

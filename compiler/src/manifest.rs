@@ -282,6 +282,10 @@ pub enum FieldKind {
     /// [`crate::types::GOCALLER_FRAMES`] u64 user-stack addresses (zero-padded), printed as
     /// the user's frame.
     GoCaller,
+    /// `sqlnorm(s)`: a string of `size` bytes, printed with its SQL literals replaced.
+    SqlText {
+        size: u32,
+    },
     /// A u64 rendered as text by user space (strerror, user names, addresses).
     Rendered(crate::types::Render),
     /// [`crate::types::Type::Inet`]: family (u64), then 16 bytes of address.

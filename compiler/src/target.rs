@@ -169,6 +169,17 @@ pub fn go_runtime_quick(bin: &GoBinary) -> GoRuntime {
 /// Parameters and results with ABI locations: DWARF, else the built-in table.
 pub fn go_params(bin: &GoBinary, function: &str) -> Result<Vec<GoParam>, String> {
     match bin.params(function) {
+        // A method value's wrapper (`-fm`) whose DWARF lists no parameters (Go 1.19 omits
+        // them): the table's signature when it has one.
+        Ok(list) if list.params.is_empty() && function.ends_with("-fm") => {
+            match known_funcs::signature(function, bin.go_release()) {
+                Some(mut params) => {
+                    crate::gobin::assign_abi(bin.arch(), &mut params);
+                    Ok(params)
+                }
+                None => Ok(list.params),
+            }
+        }
         Ok(list) => Ok(list.params),
         Err(dwarf_error) => {
             let mut params = known_funcs::signature(function, bin.go_release()).ok_or_else(|| {

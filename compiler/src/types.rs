@@ -78,6 +78,11 @@ pub enum Type {
     /// of address as they lie in memory (network order; IPv4 in the first 4), printed as text.
     /// One type for both, so one variable can hold either (bpftrace's `inet`).
     Inet,
+    /// `sqlnorm(s)`: the string's bytes as the kernel read them; user space prints them with
+    /// the SQL literals replaced, and map entries whose keys print the same are one entry.
+    SqlText {
+        size: u32,
+    },
     /// The value of an aggregation call (`count()`, `hist(x)`): only assignable to a map.
     Agg(AggKind),
 }

@@ -993,3 +993,61 @@ fn debug_file_gives_the_stripped_binary_its_dwarf() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The database/sql entries of the built-in tables (the sql recipe's, for stripped binaries)
+/// agree with DWARF of a lib/pq program (tests/go/sqlmix) on every toolchain of the matrix:
+/// signatures with ABI locations, and `Stmt.query`'s offset. Go 1.19's DWARF lists no
+/// parameters for method-value wrappers (`-fm`), which is why the table has them.
+#[test]
+fn database_sql_tables_agree_with_dwarf() {
+    use gprobe_compiler::gobin::{known_funcs, known_types};
+    use gprobe_compiler::target;
+    for version in VERSIONS {
+        let Some(path) = target("sqlmix", version, Flavour::Plain) else {
+            continue;
+        };
+        let bin = GoBinary::open(&path).expect("open sqlmix");
+        let mut checked = 0;
+        for name in known_funcs::KNOWN
+            .iter()
+            .filter(|n| n.starts_with("database/sql"))
+        {
+            if bin.function(name).is_none() {
+                continue;
+            }
+            let dwarf = bin.params(name).expect("DWARF params");
+            if dwarf.params.is_empty() && name.ends_with("-fm") {
+                continue;
+            }
+            let mut table = known_funcs::signature(name, bin.go_release()).expect("known");
+            gprobe_compiler::gobin::assign_abi(bin.arch(), &mut table);
+            let shape = |ps: &[gprobe_compiler::gobin::GoParam]| {
+                ps.iter()
+                    .map(|p| {
+                        (
+                            target::script_name(&p.name),
+                            p.is_result,
+                            format!("{:?}", p.location),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                shape(&table),
+                shape(&dwarf.params),
+                "Go {version}: built-in signature of {name}"
+            );
+            checked += 1;
+        }
+        assert!(checked >= 5, "Go {version}: only {checked} checked");
+        for name in ["database/sql.Stmt", "database/sql.driverConn"] {
+            let dwarf = bin.go_struct(name).unwrap();
+            let builtin = known_types::struct_type(name, release(version)).unwrap();
+            for f in &builtin.fields {
+                let d = dwarf.field(&f.name).unwrap();
+                assert_eq!(d.offset, f.offset, "{version}: {name}.{}", f.name);
+                assert_eq!(d.ty, f.ty, "{version}: {name}.{}", f.name);
+            }
+        }
+    }
+}

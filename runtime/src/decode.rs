@@ -92,6 +92,11 @@ pub fn field(kind: &FieldKind, bytes: &[u8], offset: usize, resolve: &dyn Resolv
             signed: false,
         } => Value::Uint(read_uint(bytes, offset, *size as usize)),
         FieldKind::Str { size } => Value::Str(c_string(bytes_at(bytes, offset, *size as usize))),
+        FieldKind::SqlText { size } => Value::Str(crate::sqlnorm::normalize(&c_string(bytes_at(
+            bytes,
+            offset,
+            *size as usize,
+        )))),
         FieldKind::Buf { size } => {
             let used = (read_uint(bytes, offset, 1) as usize).min(*size as usize);
             Value::Buf(bytes_at(bytes, offset + 1, used).to_vec())
@@ -318,7 +323,71 @@ pub fn snapshot(spec: &MapSpec, raw: &[RawEntry], resolve: &dyn Resolve) -> MapS
             }
         }
     }
+    if spec.key.fields.iter().any(|f| folds(&f.kind)) {
+        entries = merge_equal_keys(entries);
+    }
     MapSnapshot { name, entries }
+}
+
+/// Whether keys holding this field can differ in the kernel yet print the same (`sqlnorm`).
+fn folds(kind: &FieldKind) -> bool {
+    match kind {
+        FieldKind::SqlText { .. } => true,
+        FieldKind::Tuple(layout) => layout.fields.iter().any(|f| folds(&f.kind)),
+        _ => false,
+    }
+}
+
+/// Entries whose decoded keys are equal as one entry, their aggregations combined (in
+/// first-seen order): `sqlnorm` keys of statements that differ only in their literals.
+fn merge_equal_keys(entries: Vec<MapEntry>) -> Vec<MapEntry> {
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut merged: Vec<MapEntry> = Vec::with_capacity(entries.len());
+    for e in entries {
+        let id = format!("{:?}", e.key);
+        match index.get(&id) {
+            Some(&i) => merge_value(&mut merged[i].value, e.value),
+            None => {
+                index.insert(id, merged.len());
+                merged.push(e);
+            }
+        }
+    }
+    merged
+}
+
+fn merge_value(into: &mut MapValue, from: MapValue) {
+    fn add_buckets(into: &mut Vec<u64>, from: Vec<u64>) {
+        if into.len() < from.len() {
+            into.resize(from.len(), 0);
+        }
+        for (a, b) in into.iter_mut().zip(from) {
+            *a = a.wrapping_add(b);
+        }
+    }
+    match (into, from) {
+        (MapValue::Count(a), MapValue::Count(b)) => *a = a.wrapping_add(b),
+        (MapValue::Sum(a), MapValue::Sum(b)) => *a = a.wrapping_add(b),
+        (MapValue::Min(a), MapValue::Min(b)) => *a = (*a).min(b),
+        (MapValue::Max(a), MapValue::Max(b)) => *a = (*a).max(b),
+        (MapValue::Avg { sum, count }, MapValue::Avg { sum: s, count: c })
+        | (MapValue::Stats { sum, count }, MapValue::Stats { sum: s, count: c }) => {
+            *sum = sum.wrapping_add(s);
+            *count = count.wrapping_add(c);
+        }
+        (MapValue::Hist { counts, sum }, MapValue::Hist { counts: c, sum: s })
+        | (
+            MapValue::Lhist { counts, sum, .. },
+            MapValue::Lhist {
+                counts: c, sum: s, ..
+            },
+        ) => {
+            add_buckets(counts, c);
+            *sum = sum.wrapping_add(s);
+        }
+        // A plain value is the last one written; of several, one is kept.
+        _ => {}
+    }
 }
 
 /// Splits a per-CPU value buffer as the kernel returns it (each CPU's copy rounded up to 8
@@ -363,6 +432,55 @@ mod tests {
         let mut v = le(a);
         v.extend_from_slice(&b.to_le_bytes());
         v
+    }
+
+    #[test]
+    fn sqlnorm_keys_that_print_the_same_are_one_entry() {
+        let key = Layout {
+            size: 40,
+            fields: vec![LayoutField {
+                name: None,
+                offset: 0,
+                kind: FieldKind::SqlText { size: 40 },
+            }],
+        };
+        let text = |s: &str| {
+            let mut b = s.as_bytes().to_vec();
+            b.resize(40, 0);
+            b
+        };
+        let raw = [
+            RawEntry {
+                key: text("SELECT a FROM t WHERE id = 7"),
+                values: vec![le(2), le(1)],
+            },
+            RawEntry {
+                key: text("SELECT b FROM t"),
+                values: vec![le(5)],
+            },
+            RawEntry {
+                key: text("SELECT a FROM t WHERE id =  8"),
+                values: vec![le(4)],
+            },
+        ];
+        let snap = snapshot(
+            &spec(key, manifest::MapValue::Agg(AggKind::Count)),
+            &raw,
+            &NoResolve,
+        );
+        assert_eq!(
+            snap.entries,
+            vec![
+                MapEntry {
+                    key: vec![Value::Str("SELECT a FROM t WHERE id = ?".into())],
+                    value: MapValue::Count(7),
+                },
+                MapEntry {
+                    key: vec![Value::Str("SELECT b FROM t".into())],
+                    value: MapValue::Count(5),
+                },
+            ]
+        );
     }
 
     #[test]

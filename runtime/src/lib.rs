@@ -21,6 +21,7 @@ pub mod procs;
 pub mod render;
 mod resolver;
 pub mod session;
+pub mod sqlnorm;
 pub mod stack;
 pub mod symbolize;
 mod sys;

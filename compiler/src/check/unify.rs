@@ -13,6 +13,9 @@ pub fn unify(a: &Type, b: &Type) -> Option<Type> {
         }),
         (Type::Str { size: x }, Type::Str { size: y }) => Type::Str { size: (*x).max(*y) },
         (Type::Buf { size: x }, Type::Buf { size: y }) => Type::Buf { size: (*x).max(*y) },
+        (Type::SqlText { size: x }, Type::SqlText { size: y }) => {
+            Type::SqlText { size: (*x).max(*y) }
+        }
         (Type::Tuple(xs), Type::Tuple(ys)) if xs.len() == ys.len() => Type::Tuple(
             xs.iter()
                 .zip(ys)

@@ -23,6 +23,13 @@ fn iface(name: &str) -> GoType {
     }
 }
 
+fn any_slice() -> GoType {
+    GoType::Slice(Box::new(GoType::Interface {
+        name: "interface {}".into(),
+        empty: true,
+    }))
+}
+
 fn p(name: &str, ty: GoType) -> GoParam {
     GoParam {
         name: name.into(),
@@ -79,6 +86,64 @@ pub fn signature(function: &str, (major, minor): (u32, u32)) -> Option<Vec<GoPar
             r("~r0", ptr("net/http.Response")),
             r(if minor >= 23 { "err" } else { "~r1" }, iface("error")),
         ],
+        // database/sql (the sql recipe): the two funnels every DB, Tx and Conn statement goes
+        // through, the prepared statement's own entry points, where a query's rows are handed
+        // out, and the connection releases that end a statement with its error. The same from
+        // Go 1.19 to 1.27.
+        "database/sql.(*DB).execDC" => vec![
+            p("db", ptr("database/sql.DB")),
+            p("ctx", iface("context.Context")),
+            p("dc", ptr("database/sql.driverConn")),
+            p("release", GoType::Func("func(error)".into())),
+            p("query", GoType::String),
+            p("args", any_slice()),
+            r("res", iface("database/sql.Result")),
+            r("err", iface("error")),
+        ],
+        "database/sql.(*DB).queryDC" => vec![
+            p("db", ptr("database/sql.DB")),
+            p("ctx", iface("context.Context")),
+            p("txctx", iface("context.Context")),
+            p("dc", ptr("database/sql.driverConn")),
+            p("releaseConn", GoType::Func("func(error)".into())),
+            p("query", GoType::String),
+            p("args", any_slice()),
+            r("~r0", ptr("database/sql.Rows")),
+            r("~r1", iface("error")),
+        ],
+        "database/sql.(*Stmt).ExecContext" => vec![
+            p("s", ptr("database/sql.Stmt")),
+            p("ctx", iface("context.Context")),
+            p("args", any_slice()),
+            r("~r0", iface("database/sql.Result")),
+            r("~r1", iface("error")),
+        ],
+        "database/sql.(*Stmt).QueryContext" => vec![
+            p("s", ptr("database/sql.Stmt")),
+            p("ctx", iface("context.Context")),
+            p("args", any_slice()),
+            r("~r0", ptr("database/sql.Rows")),
+            r("~r1", iface("error")),
+        ],
+        "database/sql.(*Rows).initContextClose" => vec![
+            p("rs", ptr("database/sql.Rows")),
+            p("ctx", iface("context.Context")),
+            p("txctx", iface("context.Context")),
+        ],
+        "database/sql.Open" => vec![
+            p("driverName", GoType::String),
+            p("dataSourceName", GoType::String),
+            r("~r0", ptr("database/sql.DB")),
+            r("~r1", iface("error")),
+        ],
+        // Method values' wrappers (`dc.releaseConn` passed as a `func(error)`): the method's
+        // parameters without the receiver (the closure context rides in DX). Go 1.19's DWARF
+        // lists none for them, so these entries serve binaries with DWARF too.
+        "database/sql.(*driverConn).releaseConn-fm" => vec![p("err", iface("error"))],
+        "database/sql.(*Tx).closemuRUnlockRelease-fm" => vec![p("~p0", iface("error"))],
+        "database/sql.(*Conn).closemuRUnlockCondReleaseConn-fm" => {
+            vec![p("err", iface("error"))]
+        }
         "runtime.gopark" => vec![
             p(
                 "unlockf",
@@ -172,6 +237,15 @@ pub const KNOWN: &[&str] = &[
     "net/http.(*http2responseWriterState).writeHeader",
     "net/http/internal/http2.(*responseWriterState).writeHeader",
     "net/http.(*Transport).roundTrip",
+    "database/sql.(*DB).execDC",
+    "database/sql.(*DB).queryDC",
+    "database/sql.(*Stmt).ExecContext",
+    "database/sql.(*Stmt).QueryContext",
+    "database/sql.(*Rows).initContextClose",
+    "database/sql.Open",
+    "database/sql.(*driverConn).releaseConn-fm",
+    "database/sql.(*Tx).closemuRUnlockRelease-fm",
+    "database/sql.(*Conn).closemuRUnlockCondReleaseConn-fm",
     "runtime.gopark",
     "runtime.casgstatus",
     "runtime.ready",

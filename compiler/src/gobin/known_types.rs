@@ -108,6 +108,17 @@ pub fn struct_type(name: &str, release: (u32, u32)) -> Option<GoStruct> {
             field("Status", 0, GoType::String),
             field("StatusCode", 16, int),
         ],
+        // The prepared statement's text (the sql recipe); `db *DB` comes first in 1.19..1.27.
+        "database/sql.Stmt" => vec![field("query", 8, GoType::String)],
+        // After db, createdAt (time.Time, 24 bytes) and the embedded sync.Mutex.
+        "database/sql.driverConn" => vec![field(
+            "ci",
+            40,
+            GoType::Interface {
+                name: "database/sql/driver.Conn".into(),
+                empty: false,
+            },
+        )],
         "net/http.response" => vec![field("status", o.response_status, int)],
         _ => return None,
     };

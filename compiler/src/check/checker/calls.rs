@@ -404,6 +404,19 @@ impl<'a> Checker<'a> {
                     _ => Type::Buf { size },
                 }
             }
+            Builtin::Sqlnorm => match &types[0] {
+                Type::Str { size } | Type::SqlText { size } => Type::SqlText { size: *size },
+                Type::Unknown => Type::Unknown,
+                other => {
+                    self.error(
+                        Diagnostic::error(codes::ARG_TYPE, "`sqlnorm` takes a string").primary(
+                            args[0].span,
+                            format!("this is {}; read it with str() first", describe(other)),
+                        ),
+                    );
+                    Type::Unknown
+                }
+            },
             Builtin::Lhist => {
                 let (Some(min), Some(max), Some(step)) = (literals[1], literals[2], literals[3])
                 else {

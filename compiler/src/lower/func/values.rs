@@ -20,6 +20,15 @@ impl Lower<'_, '_, '_> {
                 Ok(())
             }
             Type::Str { size } => self.write_str(e, off, *size),
+            // The string as read; user space normalizes it when printing.
+            Type::SqlText { size } => match &e.kind {
+                ExprKind::Var(name) => self.copy_var(name, off, ty, e.span),
+                ExprKind::Builtin {
+                    builtin: Builtin::Sqlnorm,
+                    args,
+                } if args.len() == 1 => self.write_str(&args[0], off, *size),
+                _ => self.copy_mem_value(e, off, ty),
+            },
             Type::Buf { size } => self.write_buf(e, off, *size),
             Type::GoCaller => self.write_gocaller(e, off),
             Type::Inet => self.write_inet(e, off),
