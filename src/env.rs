@@ -145,7 +145,7 @@ impl SystemEnv {
 }
 
 /// `-c`'s program as the shell would find it.
-fn find_program(program: &str) -> Option<PathBuf> {
+pub(crate) fn find_program(program: &str) -> Option<PathBuf> {
     if program.contains('/') {
         return Some(PathBuf::from(program));
     }

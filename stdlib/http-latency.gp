@@ -21,6 +21,7 @@
 // Works on Go 1.17+, stripped or not.
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
+// @param $2 PATHS=100 distinct raw paths kept as keys when no router names the route; the rest are `other`
 //
 // Exported (--prometheus, --otlp) by OpenTelemetry's HTTP semantic conventions: the latency as
 // `http.server.request.duration` in seconds (Prometheus `http_server_request_duration_seconds`).
@@ -60,14 +61,73 @@
 //   @requests[GET, /fast, 200]: 31
 // (the load generator sent 30 GET and 10 POST per path, plus one GET /fast to see the service up)
 
+// Routers, each read only where the target links it (the `__GO_PKG_...__` macros gprobe defines
+// for the target's packages) and has DWARF (`__GO_DWARF__`: their struct layouts come from it).
+// Each hands over a pointer at a call of its own that the request passes through, and the
+// pattern is read from it when the response header is written, while the handler still owns it
+// (gin and chi put their contexts back in a sync.Pool before the request ends).
+#if defined(__GO_DWARF__) && defined(__GO_PKG_github_com_gin_gonic_gin__)
+#define GIN_ROUTE 1
+// gin: the engine's Context for this request; `fullPath` (`c.FullPath()`) is set once the tree
+// has matched, before the handlers run.
+uprobe:"github.com/gin-gonic/gin.(*Engine).handleHTTPRequest"
+{
+    @gin[goid] = args.c;
+}
+#endif
+
+#if defined(__GO_DWARF__) && (defined(__GO_PKG_github_com_go_chi_chi__) || defined(__GO_PKG_github_com_go_chi_chi_v5__))
+#define CHI_ROUTE 1
+#ifdef __GO_PKG_github_com_go_chi_chi_v5__
+#define CHI_CONTEXT(p) ((struct "github.com/go-chi/chi/v5.Context" *)(p))
+#else
+#define CHI_CONTEXT(p) ((struct "github.com/go-chi/chi.Context" *)(p))
+#endif
+// chi: the routing context each router level's tree search fills (`RoutePatterns`, one pattern
+// per level: `chi.RouteContext(ctx).RoutePattern()` joins them).
+uprobe:github.com/go-chi/chi*.(*node).FindRoute
+{
+    @chi[goid] = args.rctx;
+}
+#endif
+
 uprobe:"net/http.serverHandler.ServeHTTP"
 {
-    // The request's state in one map element (start time, method, route): one map update
+    // The request's state in one map element (start time, method, path): one map update
     // here and one lookup at the end, where four maps would take four of each.
     @req[goid] = (nsecs, str(args.req.Method), str(args.req.URL.Path, 128));
     @busy += 1;
     // Requests in flight, as each new one arrives (itself included).
     @in_flight = lhist(@busy, 0, 256, 1);
+}
+
+// HTTP/1's route, when the handler writes the header (explicitly, or by its first Write; also
+// when it wrote nothing, from finishRequest's implicit 200, then for ServeMux only).
+uprobe:"net/http.(*response).WriteHeader"
+/@req[goid].0/
+{
+#ifdef GIN_ROUTE
+    if (@gin[goid]) {
+        @route[goid] = str(((struct "github.com/gin-gonic/gin.Context" *)@gin[goid])->fullPath, 128);
+    }
+#endif
+#ifdef CHI_ROUTE
+    if (@chi[goid]) {
+        $c = CHI_CONTEXT(@chi[goid]);
+        // One level: the pattern as chi reports it. A sub-router's pattern is the levels'
+        // patterns joined, which gprobe cannot join in the kernel: the guarded path instead.
+        if ($c->RoutePatterns.len == 1) {
+            @route[goid] = str($c->routePattern, 128);
+        }
+    }
+#endif
+#if __GO_VERSION__ >= 123
+    // net/http's ServeMux (Go 1.23+): the pattern that matched, set on the request before the
+    // handler runs ("GET /users/{id}"; empty when no pattern matched, or another router serves).
+    if (args.w.req.Pattern.len > 0 && @route[goid] == "") {
+        @route[goid] = str(args.w.req.Pattern, 128);
+    }
+#endif
 }
 
 // HTTP/2's status: the response state's `writeHeader`, where an explicit WriteHeader and the
@@ -87,23 +147,59 @@ uprobe:"net/http.(*response).finishRequest"
     // Read once (zeros when the request started before tracing did).
     $req = @req[goid];
     if ($req.0) {
-        @latency_us[$req.1, $req.2, args.w.status] = hist((nsecs - $req.0) / 1000);
-        @requests[$req.1, $req.2, args.w.status] = count();
+        if (@route[goid] == "") {
+            // No router told: the path, while fewer than $2 distinct paths were seen; every
+            // further one is counted under `other`.
+            if (@paths[$req.2]) {
+                @route[goid] = $req.2;
+            } else if (@npaths < $2) {
+                @paths[$req.2] = 1;
+                @npaths += 1;
+                @route[goid] = $req.2;
+            } else {
+                @route[goid] = "other";
+            }
+        }
+        @latency_us[$req.1, @route[goid], args.w.status] = hist((nsecs - $req.0) / 1000);
+        @requests[$req.1, @route[goid], args.w.status] = count();
         @busy -= 1;
         delete(@req[goid]);
+        delete(@route[goid]);
+#ifdef GIN_ROUTE
+        delete(@gin[goid]);
+#endif
+#ifdef CHI_ROUTE
+        delete(@chi[goid]);
+#endif
     }
 }
-
 // HTTP/2: the stream's handler has returned (`runHandler` of `net/http.(*http2serverConn)` up
-// to Go 1.26, of `net/http/internal/http2.(*serverConn)` from 1.27).
+// to Go 1.26, of `net/http/internal/http2.(*serverConn)` from 1.27). Keyed by the guarded path:
+// HTTP/2 responses do not pass `(*response).WriteHeader`, where HTTP/1 reads the route.
 uretprobe:net/http*serverConn*runHandler
 {
     $req = @req[goid];
     if ($req.0) {
-        @latency_us[$req.1, $req.2, @status[goid]] = hist((nsecs - $req.0) / 1000);
-        @requests[$req.1, $req.2, @status[goid]] = count();
+        if (@paths[$req.2]) {
+            @route[goid] = $req.2;
+        } else if (@npaths < $2) {
+            @paths[$req.2] = 1;
+            @npaths += 1;
+            @route[goid] = $req.2;
+        } else {
+            @route[goid] = "other";
+        }
+        @latency_us[$req.1, @route[goid], @status[goid]] = hist((nsecs - $req.0) / 1000);
+        @requests[$req.1, @route[goid], @status[goid]] = count();
         @busy -= 1;
         delete(@req[goid]);
+        delete(@route[goid]);
+#ifdef GIN_ROUTE
+        delete(@gin[goid]);
+#endif
+#ifdef CHI_ROUTE
+        delete(@chi[goid]);
+#endif
         delete(@status[goid]);
     }
 }
@@ -119,5 +215,14 @@ END
     // Requests still running at the end, and the bookkeeping maps, are not results.
     clear(@req);
     clear(@status);
+    clear(@route);
+    clear(@paths);
+    delete(@npaths);
+#ifdef GIN_ROUTE
+    clear(@gin);
+#endif
+#ifdef CHI_ROUTE
+    clear(@chi);
+#endif
     delete(@busy);
 }

@@ -68,9 +68,14 @@ pub struct Preprocessed {
 /// Runs the directives of `source`. `include_dirs` are searched for `#include <...>` (after
 /// the directory of nothing: a program has no file of its own here, so `"..."` is searched in
 /// the same directories).
-pub fn preprocess(source: &str, include_dirs: &[PathBuf]) -> Result<Preprocessed, Vec<Diagnostic>> {
+pub fn preprocess(
+    source: &str,
+    include_dirs: &[PathBuf],
+    defines: &[(String, String)],
+) -> Result<Preprocessed, Vec<Diagnostic>> {
     let mut macros = Macros::default();
-    for (name, body) in PREDEFINED {
+    let defines = defines.iter().map(|(n, b)| (n.as_str(), b.as_str()));
+    for (name, body) in PREDEFINED.iter().copied().chain(defines) {
         macros.map.insert(
             name.to_string(),
             Macro {
@@ -738,7 +743,7 @@ mod tests {
     use super::*;
 
     fn run(source: &str) -> Preprocessed {
-        preprocess(source, &[]).unwrap_or_else(|e| panic!("{e:?}"))
+        preprocess(source, &[], &[]).unwrap_or_else(|e| panic!("{e:?}"))
     }
 
     #[test]
@@ -779,9 +784,9 @@ mod tests {
 
     #[test]
     fn unterminated_and_unknown() {
-        assert!(preprocess("#ifdef X\nBEGIN {}\n", &[]).is_err());
-        assert!(preprocess("#frobnicate\n", &[]).is_err());
-        assert!(preprocess("#endif\n", &[]).is_err());
+        assert!(preprocess("#ifdef X\nBEGIN {}\n", &[], &[]).is_err());
+        assert!(preprocess("#frobnicate\n", &[], &[]).is_err());
+        assert!(preprocess("#endif\n", &[], &[]).is_err());
     }
 
     #[test]
@@ -794,7 +799,12 @@ mod tests {
             "#define PF_Y 9 /* y */\n#define F(x) x\n",
         )
         .unwrap();
-        let out = preprocess("#include <sys/a.h>\nBEGIN {}\n", std::slice::from_ref(&dir)).unwrap();
+        let out = preprocess(
+            "#include <sys/a.h>\nBEGIN {}\n",
+            std::slice::from_ref(&dir),
+            &[],
+        )
+        .unwrap();
         assert_eq!(out.macros.get("AF_X").map(|m| m.body.as_str()), Some("7"));
         assert_eq!(out.macros.get("PF_Y").map(|m| m.body.trim()), Some("9"));
         assert!(out.macros.get("F").is_none());
