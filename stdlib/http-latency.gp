@@ -11,13 +11,23 @@
 // server far less than a return probe (the kernel emulates the `push %rbp` an entry probe sits
 // on, but must single-step a `RET`), so HTTP/1 requests pay for entry probes only. Hijacked
 // connections (websockets) never finish a request: their start is dropped at the end. Keys are
-// the request's method, URL path as the client sent it, and status, read from the Go strings of
-// `*http.Request` (Go register ABI; signatures from DWARF, or from gprobe's tables for stripped
-// binaries). The status is HTTP/1's `response.status` when the request ends (the code the
-// handler wrote, directly or through the implicit 200 of its first Write; 0 if it wrote
-// nothing), or for HTTP/2 the code first passed to the response state's `writeHeader`. A
-// request's start time, method and route are one element of a goroutine-keyed tuple map (one
-// map update when it starts, one lookup when it ends); HTTP/2's status is a map of its own.
+// the request's method, route and status. The route is the pattern the router matched where a
+// router tells: gin's full path (`/users/:id`), chi's route pattern (`/users/{id}`; one router
+// level: a sub-router's request is keyed by its path), net/http's ServeMux pattern on Go 1.23+
+// (`Request.Pattern`: `GET /users/{id}`). These are read when the response header is written
+// (`(*response).WriteHeader`, one entry probe more per request), from pointers the router's own
+// functions hand over (gin's `handleHTTPRequest`, chi's `FindRoute`), and only where the target
+// links that router and has DWARF (gprobe defines `__GO_PKG_<path>__` and `__GO_DWARF__` for
+// the target; a stripped build has no layout for gin's or chi's structs). Where no router tells,
+// the key is the URL path as the client sent it, under a cardinality guard: the first $2
+// distinct paths are keys, every later one is counted under `other` (so a client cannot make a
+// series per user id). Method and path are read from the Go strings of `*http.Request` (Go
+// register ABI; signatures from DWARF, or from gprobe's tables for stripped binaries). The
+// status is HTTP/1's `response.status` when the request ends (the code the handler wrote,
+// directly or through the implicit 200 of its first Write; 0 if it wrote nothing), or for
+// HTTP/2 the code first passed to the response state's `writeHeader`; HTTP/2 requests are keyed
+// by the guarded path. A request's start time, method and path are one element of a
+// goroutine-keyed tuple map (one map update when it starts, one lookup when it ends).
 // Works on Go 1.17+, stripped or not.
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
@@ -25,41 +35,52 @@
 //
 // Exported (--prometheus, --otlp) by OpenTelemetry's HTTP semantic conventions: the latency as
 // `http.server.request.duration` in seconds (Prometheus `http_server_request_duration_seconds`).
-// The key is the raw URL path, not a route pattern, so it is `url.path`: the conventions keep
-// `http.route` for the router's template and forbid filling it with the path.
-// @metric @latency_us http.server.request.duration unit=us keys=http.request.method,url.path,http.response.status_code desc="Duration of HTTP server requests."
-// @metric @requests http.server.requests unit={request} keys=http.request.method,url.path,http.response.status_code desc="HTTP server requests handled, by status code."
+// The route is `http.route`: a router's pattern, or the guarded path (bounded either way).
+// @metric @latency_us http.server.request.duration unit=us keys=http.request.method,http.route,http.response.status_code desc="Duration of HTTP server requests."
+// @metric @requests http.server.requests unit={request} keys=http.request.method,http.route,http.response.status_code desc="HTTP server requests handled, by status code."
 //
-// Sample output (Go 1.27.3 examples/shop; examples/load -paths /fast,/lock,/sleep -n 40 -c 4):
+// Sample output (Go 1.19 tests/go/routes-gin, a gin router; examples/load -paths
+// /users/1,/users/2,/users/42/orders,/api/v1/items/7/a/b -n 40 -c 4):
 //   @in_flight:
-//   [1, 2)                 3 |@                                                   |
-//   [2, 3)                 2 |@                                                   |
-//   [3, 4)                24 |@@@@@@@@@@@@@                                       |
-//   [4, 5)                92 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [1, 2)               142 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [2, 3)                19 |@@@@@@                                              |
 //
-//   @latency_us[GET, /lock, 200]:
-//   [2K, 4K)              29 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-//   [4K, 8K)               1 |@                                                   |
+//   @latency_us[GET, /api/v1/items/:item/*rest, 200]:
+//   [8, 16)               12 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@           |
+//   [16, 32)              15 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [32, 64)               1 |@@@                                                 |
+//   [64, 128)              0 |                                                    |
+//   [128, 256)             1 |@@@                                                 |
+//   [256, 512)             1 |@@@                                                 |
 //
-//   @latency_us[GET, /sleep, 200]:
-//   [4K, 8K)               9 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@          |
-//   [8K, 16K)             10 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@     |
-//   [16K, 32K)            11 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   @latency_us[GET, /users/:id, 200]:
+//   [8, 16)               25 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@         |
+//   [16, 32)              30 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [32, 64)               5 |@@@@@@@@                                            |
 //
-//   @latency_us[GET, /fast, 200]:
-//   [4, 8)                 8 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@                       |
-//   [8, 16)               14 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-//   [16, 32)               9 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@                   |
+//   (... the other histograms ...)
 //
-//   (... POST histograms ...)
+//   @requests[GET, /fast, 404]: 1
+//   @requests[POST, /api/v1/items/7/a/b, 404]: 10
+//   @requests[POST, /users/1, 404]: 10
+//   @requests[POST, /users/2, 404]: 10
+//   @requests[POST, /users/:id/orders, 201]: 10
+//   @requests[GET, /api/v1/items/:item/*rest, 200]: 30
+//   @requests[GET, /users/42/orders, 404]: 30
+//   @requests[GET, /users/:id, 200]: 60
+// (the load generator sent 30 GET and 10 POST per path, plus one GET /fast to see the service
+// up; the 404s matched no route, so they are keyed by their paths)
 //
-//   @requests[POST, /fast, 200]: 10
-//   @requests[POST, /lock, 200]: 10
-//   @requests[POST, /sleep, 200]: 10
-//   @requests[GET, /lock, 200]: 30
-//   @requests[GET, /sleep, 200]: 30
-//   @requests[GET, /fast, 200]: 31
-// (the load generator sent 30 GET and 10 POST per path, plus one GET /fast to see the service up)
+// Without a router (Go 1.19 tests/go/httpsrv; `--recipe http-latency -p PID 0 3`, PATHS=3;
+// examples/load -paths /u/1,...,/u/8 -n 4 -c 1): /fast, /u/1 and /u/2 were the first three
+// distinct paths; the other six are `other`.
+//   @requests[GET, /fast, 200]: 1
+//   @requests[POST, /u/1, 200]: 1
+//   @requests[POST, /u/2, 200]: 1
+//   @requests[GET, /u/1, 200]: 3
+//   @requests[GET, /u/2, 200]: 3
+//   @requests[POST, other, 200]: 6
+//   @requests[GET, other, 200]: 18
 
 // Routers, each read only where the target links it (the `__GO_PKG_...__` macros gprobe defines
 // for the target's packages) and has DWARF (`__GO_DWARF__`: their struct layouts come from it).
