@@ -13,12 +13,14 @@
 // connections (websockets) never finish a request: their start is dropped at the end. Keys are
 // the request's method, route and status. The route is the pattern the router matched where a
 // router tells: gin's full path (`/users/:id`), chi's route pattern (`/users/{id}`; one router
-// level: a sub-router's request is keyed by its path), net/http's ServeMux pattern on Go 1.23+
-// (`Request.Pattern`: `GET /users/{id}`). These are read when the response header is written
-// (`(*response).WriteHeader`, one entry probe more per request), from pointers the router's own
-// functions hand over (gin's `handleHTTPRequest`, chi's `FindRoute`), and only where the target
-// links that router and has DWARF (gprobe defines `__GO_PKG_<path>__` and `__GO_DWARF__` for
-// the target; a stripped build has no layout for gin's or chi's structs). Where no router tells,
+// level: a sub-router's request is keyed by its path), gorilla/mux's path template
+// (`/api/items/{item}`, a subrouter's prefix included), net/http's ServeMux pattern on Go 1.23+
+// (`Request.Pattern`: `GET /users/{id}`, stripped too). These are read when the response header
+// is written (`(*response).WriteHeader`, one entry probe more per request), from pointers the
+// router's own functions hand over (gin's `handleHTTPRequest`, chi's `FindRoute`, gorilla's
+// `requestWithRoute`), and only where the target links that router and has DWARF (gprobe
+// defines `__GO_PKG_<path>__` and `__GO_DWARF__` for the target; a stripped build has no layout
+// for the routers' structs, so its requests are keyed by the guarded path). Where no router tells,
 // the key is the URL path as the client sent it, under a cardinality guard: the first $2
 // distinct paths are keys, every later one is counted under `other` (so a client cannot make a
 // series per user id). Method and path are read from the Go strings of `*http.Request` (Go
@@ -112,6 +114,16 @@ uprobe:github.com/go-chi/chi*.(*node).FindRoute
 }
 #endif
 
+#if defined(__GO_DWARF__) && defined(__GO_PKG_github_com_gorilla_mux__)
+#define GORILLA_ROUTE 1
+// gorilla/mux: the route that matched, as the router attaches it to the request's context
+// (`mux.CurrentRoute`); its path template (`GetPathTemplate`) includes a subrouter's prefix.
+uprobe:"github.com/gorilla/mux.requestWithRoute"
+{
+    @gorilla[goid] = args.route;
+}
+#endif
+
 uprobe:"net/http.serverHandler.ServeHTTP"
 {
     // The request's state in one map element (start time, method, path): one map update
@@ -130,6 +142,14 @@ uprobe:"net/http.(*response).WriteHeader"
 #ifdef GIN_ROUTE
     if (@gin[goid]) {
         @route[goid] = str(((struct "github.com/gin-gonic/gin.Context" *)@gin[goid])->fullPath, 128);
+    }
+#endif
+#ifdef GORILLA_ROUTE
+    if (@gorilla[goid]) {
+        $t = ((struct "github.com/gorilla/mux.Route" *)@gorilla[goid])->routeConf.regexp.path;
+        if ($t) {
+            @route[goid] = str($t->template, 128);
+        }
     }
 #endif
 #ifdef CHI_ROUTE
@@ -192,6 +212,9 @@ uprobe:"net/http.(*response).finishRequest"
 #ifdef CHI_ROUTE
         delete(@chi[goid]);
 #endif
+#ifdef GORILLA_ROUTE
+        delete(@gorilla[goid]);
+#endif
     }
 }
 // HTTP/2: the stream's handler has returned (`runHandler` of `net/http.(*http2serverConn)` up
@@ -221,6 +244,9 @@ uretprobe:net/http*serverConn*runHandler
 #ifdef CHI_ROUTE
         delete(@chi[goid]);
 #endif
+#ifdef GORILLA_ROUTE
+        delete(@gorilla[goid]);
+#endif
         delete(@status[goid]);
     }
 }
@@ -244,6 +270,9 @@ END
 #endif
 #ifdef CHI_ROUTE
     clear(@chi);
+#endif
+#ifdef GORILLA_ROUTE
+    clear(@gorilla);
 #endif
     delete(@busy);
 }

@@ -1,6 +1,7 @@
 //! End-to-end: `--recipe http-latency` keys requests by the route pattern a router names —
-//! gin's full path, chi's route pattern, net/http's ServeMux pattern (Go 1.23+) — on real
-//! servers (tests/go/routes-*, gin and chi from Debian's sources, Go 1.19 GOPATH mode) driven by
+//! gin's full path, chi's route pattern, gorilla/mux's path template, net/http's ServeMux
+//! pattern (Go 1.23+) — on real servers (tests/go/routes-*, gin, chi and gorilla/mux from
+//! Debian's sources, Go 1.19 GOPATH mode) driven by
 //! the load generator (examples/load), with exact counts from the generator's own report; and
 //! where no router tells, by the raw path under the cardinality guard: a client sending 10,000
 //! distinct paths leaves at most `PATHS` keys and `other` with the remainder.
@@ -158,6 +159,30 @@ fn chi_routes_are_keyed_by_route_pattern() {
             _ => (path.into(), 405),
         },
         "chi",
+    );
+    assert_no_gprobe_programs();
+}
+
+#[test]
+fn gorilla_routes_are_keyed_by_path_template() {
+    if !ready("1.19") {
+        return;
+    }
+    let bin = go_target("routes-gorilla", "1.19", &[]);
+    let _k = kernel_lock();
+    check_routes(
+        &bin,
+        "/users/1,/users/2,/users/3/orders,/api/items/9",
+        |method, path| match (method, path) {
+            ("GET", "/users/1" | "/users/2") => ("/users/{id}".into(), 200),
+            ("POST", "/users/3/orders") => ("/users/{id:[0-9]+}/orders".into(), 201),
+            // A subrouter's template carries its prefix.
+            (_, "/api/items/9") => ("/api/items/{item}".into(), 200),
+            ("GET", "/fast") => (path.into(), 404),
+            // Method not allowed: no route is attached to the request.
+            _ => (path.into(), 405),
+        },
+        "gorilla/mux",
     );
     assert_no_gprobe_programs();
 }
