@@ -790,6 +790,28 @@ mod tests {
     }
 
     #[test]
+    fn target_defines_select_branches() {
+        let defines = [
+            ("__GO_VERSION__".to_string(), "123".to_string()),
+            (
+                "__GO_PKG_github_com_gin_gonic_gin__".to_string(),
+                "1".to_string(),
+            ),
+        ];
+        let src = "#if defined(__GO_PKG_github_com_gin_gonic_gin__) && __GO_VERSION__ >= 123\nA\n#endif\n#ifdef __GO_PKG_github_com_go_chi_chi__\nB\n#endif\n";
+        let out = preprocess(src, &[], &defines).unwrap();
+        assert!(
+            out.text.contains('A') && !out.text.contains('B'),
+            "{}",
+            out.text
+        );
+        assert_eq!(out.macros.map["__GO_VERSION__"].body, "123");
+        // Without the target's defines neither branch is taken.
+        let out = preprocess(src, &[], &[]).unwrap();
+        assert!(!out.text.contains('A'), "{}", out.text);
+    }
+
+    #[test]
     fn headers_give_constants() {
         let dir = std::env::temp_dir().join(format!("gprobe-pp-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("sys")).unwrap();
