@@ -8,28 +8,29 @@
 // returned, on the goroutine that serves it: for HTTP/1 that is the entry of
 // `(*response).finishRequest`, which the connection's goroutine calls right after the handler
 // returns; for HTTP/2 the return of the stream's `runHandler`. An entry probe costs the traced
-// server far less than a return probe (the kernel emulates the `push %rbp` an entry probe sits
-// on, but must single-step a `RET`), so HTTP/1 requests pay for entry probes only. Hijacked
-// connections (websockets) never finish a request: their start is dropped at the end. Keys are
-// the request's method, route and status. The route is the pattern the router matched where a
-// router tells: gin's full path (`/users/:id`), chi's route pattern (`/users/{id}`; one router
-// level: a sub-router's request is keyed by its path), gorilla/mux's path template
-// (`/api/items/{item}`, a subrouter's prefix included), net/http's ServeMux pattern on Go 1.23+
-// (`Request.Pattern`: `GET /users/{id}`, stripped too). These are read when the response header
-// is written (`(*response).WriteHeader`, one entry probe more per request), from pointers the
-// router's own functions hand over (gin's `handleHTTPRequest`, chi's `FindRoute`, gorilla's
-// `requestWithRoute`), and only where the target links that router and has DWARF (gprobe
-// defines `__GO_PKG_<path>__` and `__GO_DWARF__` for the target; a stripped build has no layout
-// for the routers' structs, so its requests are keyed by the guarded path). Where no router tells,
-// the key is the URL path as the client sent it, under a cardinality guard: the first $2
-// distinct paths are keys, every later one is counted under `other` (so a client cannot make a
-// series per user id). Method and path are read from the Go strings of `*http.Request` (Go
-// register ABI; signatures from DWARF, or from gprobe's tables for stripped binaries). The
-// status is HTTP/1's `response.status` when the request ends (the code the handler wrote,
-// directly or through the implicit 200 of its first Write; 0 if it wrote nothing), or for
-// HTTP/2 the code first passed to the response state's `writeHeader`; HTTP/2 requests are keyed
-// by the guarded path. A request's start time, method and path are one element of a
-// goroutine-keyed tuple map (one map update when it starts, one lookup when it ends).
+// server far less than a return probe (the kernel emulates the `push %rbp` an entry probe sits on,
+// but must single-step a `RET`), so HTTP/1 requests pay for entry probes only. Hijacked
+// connections (websockets) never finish a request: their start is dropped at the end. Keys are the
+// request's method, route and status. The route is the pattern the router matched where a router
+// tells: gin's full path (`/users/:id`), chi's route pattern (`/users/{id}`; one router level: a
+// sub-router's request is keyed by its path), gorilla/mux's path template (`/api/items/{item}`, a
+// subrouter's prefix included), net/http's ServeMux pattern on Go 1.23+ (`Request.Pattern`: `GET
+// /users/{id}`, stripped too). These are read when the response header is written
+// (`(*response).WriteHeader`: one entry probe more per request, attached only where a router can
+// tell), from pointers the router's own functions hand over (gin's `handleHTTPRequest`, chi's
+// `FindRoute`, gorilla's `requestWithRoute`), and only where the target links that router and has
+// DWARF (gprobe defines `__GO_PKG_<path>__` and `__GO_DWARF__` for the target; a stripped build
+// has no layout for the routers' structs, so its requests are keyed by the guarded path). Where no
+// router tells, the key is the URL path as the client sent it, under a cardinality guard: the
+// first $2 distinct paths are keys, every later one is counted under `other` (so a client cannot
+// make a series per user id; requests racing on several CPUs may admit one path more per CPU; keep
+// PATHS times methods and codes under the 4,096 elements a map holds). Method and path are read
+// from the Go strings of `*http.Request` (Go register ABI; signatures from DWARF, or from gprobe's
+// tables for stripped binaries). The status is HTTP/1's `response.status` when the request ends
+// (the code the handler wrote, directly or through the implicit 200 of its first Write; 0 if it
+// wrote nothing), or for HTTP/2 the code first passed to the response state's `writeHeader`;
+// HTTP/2 requests are keyed by the guarded path. A request's start time, method and path are one
+// element of a goroutine-keyed tuple map (one map update when it starts, one lookup when it ends).
 // Works on Go 1.17+, stripped or not.
 //
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
@@ -134,8 +135,10 @@ uprobe:"net/http.serverHandler.ServeHTTP"
     @in_flight = lhist(@busy, 0, 256, 1);
 }
 
+#if defined(GIN_ROUTE) || defined(CHI_ROUTE) || defined(GORILLA_ROUTE) || __GO_VERSION__ >= 123
 // HTTP/1's route, when the handler writes the header (explicitly, or by its first Write; also
-// when it wrote nothing, from finishRequest's implicit 200, then for ServeMux only).
+// when it wrote nothing, from finishRequest's implicit 200, then for ServeMux only). Only where
+// a router can tell: other servers pay no probe hit more than before.
 uprobe:"net/http.(*response).WriteHeader"
 /@req[goid].0/
 {
@@ -170,6 +173,7 @@ uprobe:"net/http.(*response).WriteHeader"
     }
 #endif
 }
+#endif
 
 // HTTP/2's status: the response state's `writeHeader`, where an explicit WriteHeader and the
 // implicit 200 of a first Write both end up (the writers' own WriteHeader methods are often
