@@ -137,6 +137,18 @@ fn gin_routes_are_keyed_by_full_path() {
         "gin",
     );
     assert_no_gprobe_programs();
+    // Stripped, gin's Context has no layout (no DWARF, no table yet): the guarded paths.
+    let stripped = go_target("routes-gin", "1.19", &["-ldflags=-s -w"]);
+    check_routes(
+        &stripped,
+        "/users/1,/users/2",
+        |method, path| match (method, path) {
+            ("GET", "/users/1" | "/users/2") => (path.into(), 200),
+            _ => (path.into(), 404),
+        },
+        "gin, stripped",
+    );
+    assert_no_gprobe_programs();
 }
 
 #[test]
