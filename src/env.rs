@@ -176,7 +176,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// `-c`'s program as the shell would find it.
-fn find_program(program: &str) -> Option<PathBuf> {
+pub(crate) fn find_program(program: &str) -> Option<PathBuf> {
     if program.contains('/') {
         return Some(PathBuf::from(program));
     }

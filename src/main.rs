@@ -14,6 +14,7 @@ mod recipes;
 mod report;
 mod sinks;
 mod target_info;
+mod target_defines;
 mod targets;
 
 use clap::{Parser, ValueEnum};
@@ -385,6 +386,7 @@ fn run(cli: Cli) -> ExitCode {
     let parse_options = gprobe_compiler::syntax::ParseOptions {
         positional: options.positional.clone(),
         include_dirs: include_dirs(&cli),
+        defines: target_defines::for_target(cli.pid(), cli.command.as_deref()),
     };
     let mut program = match gprobe_compiler::parse_with(&source, &parse_options) {
         Ok(program) => program,
@@ -620,6 +622,7 @@ fn recompile_for(
         let parse_options = gprobe_compiler::syntax::ParseOptions {
             positional: options.check.positional.clone(),
             include_dirs: include_dirs.clone(),
+            defines: Vec::new(),
         };
         let mut program =
             gprobe_compiler::parse_with(&source, &parse_options).map_err(|d| render(&d))?;

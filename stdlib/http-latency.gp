@@ -8,68 +8,173 @@
 // returned, on the goroutine that serves it: for HTTP/1 that is the entry of
 // `(*response).finishRequest`, which the connection's goroutine calls right after the handler
 // returns; for HTTP/2 the return of the stream's `runHandler`. An entry probe costs the traced
-// server far less than a return probe (the kernel emulates the `push %rbp` an entry probe sits
-// on, but must single-step a `RET`), so HTTP/1 requests pay for entry probes only. Hijacked
-// connections (websockets) never finish a request: their start is dropped at the end. Keys are
-// the request's method, URL path as the client sent it, and status, read from the Go strings of
-// `*http.Request` (Go register ABI; signatures from DWARF, or from gprobe's tables for stripped
-// binaries). The status is HTTP/1's `response.status` when the request ends (the code the
-// handler wrote, directly or through the implicit 200 of its first Write; 0 if it wrote
-// nothing), or for HTTP/2 the code first passed to the response state's `writeHeader`. A
-// request's start time, method and route are one element of a goroutine-keyed tuple map (one
-// map update when it starts, one lookup when it ends); HTTP/2's status is a map of its own.
+// server far less than a return probe (the kernel emulates the `push %rbp` an entry probe sits on,
+// but must single-step a `RET`), so HTTP/1 requests pay for entry probes only. Hijacked
+// connections (websockets) never finish a request: their start is dropped at the end. Keys are the
+// request's method, route and status. The route is the pattern the router matched where a router
+// tells: gin's full path (`/users/:id`), chi's route pattern (`/users/{id}`; one router level: a
+// sub-router's request is keyed by its path), gorilla/mux's path template (`/api/items/{item}`, a
+// subrouter's prefix included), net/http's ServeMux pattern on Go 1.23+ (`Request.Pattern`: `GET
+// /users/{id}`, stripped too). These are read when the response header is written
+// (`(*response).WriteHeader`: one entry probe more per request, attached only where a router can
+// tell), from pointers the router's own functions hand over (gin's `handleHTTPRequest`, chi's
+// `FindRoute`, gorilla's `requestWithRoute`), and only where the target links that router and has
+// DWARF (gprobe defines `__GO_PKG_<path>__` and `__GO_DWARF__` for the target; a stripped build
+// has no layout for the routers' structs, so its requests are keyed by the guarded path). Where no
+// router tells, the key is the URL path as the client sent it, under a cardinality guard: the
+// first $2 distinct paths are keys, every later one is counted under `other` (so a client cannot
+// make a series per user id; requests racing on several CPUs may admit one path more per CPU; keep
+// PATHS times methods and codes under the 4,096 elements a map holds). Method and path are read
+// from the Go strings of `*http.Request` (Go register ABI; signatures from DWARF, or from gprobe's
+// tables for stripped binaries). The status is HTTP/1's `response.status` when the request ends
+// (the code the handler wrote, directly or through the implicit 200 of its first Write; 0 if it
+// wrote nothing), or for HTTP/2 the code first passed to the response state's `writeHeader`;
+// HTTP/2 requests are keyed by the guarded path. A request's start time, method and path are one
+// element of a goroutine-keyed tuple map (one map update when it starts, one lookup when it ends).
 // Works on Go 1.17+, stripped or not.
 //
 // @requires net/http HTTP server
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
+// @param $2 PATHS=100 distinct raw paths kept as keys when no router names the route; the rest are `other`
 //
 // Exported (--prometheus, --otlp) by OpenTelemetry's HTTP semantic conventions: the latency as
 // `http.server.request.duration` in seconds (Prometheus `http_server_request_duration_seconds`).
-// The key is the raw URL path, not a route pattern, so it is `url.path`: the conventions keep
-// `http.route` for the router's template and forbid filling it with the path.
-// @metric @latency_us http.server.request.duration unit=us keys=http.request.method,url.path,http.response.status_code desc="Duration of HTTP server requests."
-// @metric @requests http.server.requests unit={request} keys=http.request.method,url.path,http.response.status_code desc="HTTP server requests handled, by status code."
+// The route is `http.route`: a router's pattern, or the guarded path (bounded either way).
+// @metric @latency_us http.server.request.duration unit=us keys=http.request.method,http.route,http.response.status_code desc="Duration of HTTP server requests."
+// @metric @requests http.server.requests unit={request} keys=http.request.method,http.route,http.response.status_code desc="HTTP server requests handled, by status code."
 //
-// Sample output (Go 1.27.3 examples/shop; examples/load -paths /fast,/lock,/sleep -n 40 -c 4):
+// Sample output (Go 1.19 tests/go/routes-gin, a gin router; examples/load -paths
+// /users/1,/users/2,/users/42/orders,/api/v1/items/7/a/b -n 40 -c 4):
 //   @in_flight:
-//   [1, 2)                 3 |@                                                   |
-//   [2, 3)                 2 |@                                                   |
-//   [3, 4)                24 |@@@@@@@@@@@@@                                       |
-//   [4, 5)                92 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [1, 2)               142 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [2, 3)                19 |@@@@@@                                              |
 //
-//   @latency_us[GET, /lock, 200]:
-//   [2K, 4K)              29 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-//   [4K, 8K)               1 |@                                                   |
+//   @latency_us[GET, /api/v1/items/:item/*rest, 200]:
+//   [8, 16)               12 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@           |
+//   [16, 32)              15 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [32, 64)               1 |@@@                                                 |
+//   [64, 128)              0 |                                                    |
+//   [128, 256)             1 |@@@                                                 |
+//   [256, 512)             1 |@@@                                                 |
 //
-//   @latency_us[GET, /sleep, 200]:
-//   [4K, 8K)               9 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@          |
-//   [8K, 16K)             10 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@     |
-//   [16K, 32K)            11 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   @latency_us[GET, /users/:id, 200]:
+//   [8, 16)               25 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@         |
+//   [16, 32)              30 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+//   [32, 64)               5 |@@@@@@@@                                            |
 //
-//   @latency_us[GET, /fast, 200]:
-//   [4, 8)                 8 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@                       |
-//   [8, 16)               14 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-//   [16, 32)               9 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@                   |
+//   (... the other histograms ...)
 //
-//   (... POST histograms ...)
+//   @requests[GET, /fast, 404]: 1
+//   @requests[POST, /api/v1/items/7/a/b, 404]: 10
+//   @requests[POST, /users/1, 404]: 10
+//   @requests[POST, /users/2, 404]: 10
+//   @requests[POST, /users/:id/orders, 201]: 10
+//   @requests[GET, /api/v1/items/:item/*rest, 200]: 30
+//   @requests[GET, /users/42/orders, 404]: 30
+//   @requests[GET, /users/:id, 200]: 60
+// (the load generator sent 30 GET and 10 POST per path, plus one GET /fast to see the service
+// up; the 404s matched no route, so they are keyed by their paths)
 //
-//   @requests[POST, /fast, 200]: 10
-//   @requests[POST, /lock, 200]: 10
-//   @requests[POST, /sleep, 200]: 10
-//   @requests[GET, /lock, 200]: 30
-//   @requests[GET, /sleep, 200]: 30
-//   @requests[GET, /fast, 200]: 31
-// (the load generator sent 30 GET and 10 POST per path, plus one GET /fast to see the service up)
+// Without a router (Go 1.19 tests/go/httpsrv; `--recipe http-latency -p PID 0 3`, PATHS=3;
+// examples/load -paths /u/1,...,/u/8 -n 4 -c 1): /fast, /u/1 and /u/2 were the first three
+// distinct paths; the other six are `other`.
+//   @requests[GET, /fast, 200]: 1
+//   @requests[POST, /u/1, 200]: 1
+//   @requests[POST, /u/2, 200]: 1
+//   @requests[GET, /u/1, 200]: 3
+//   @requests[GET, /u/2, 200]: 3
+//   @requests[POST, other, 200]: 6
+//   @requests[GET, other, 200]: 18
+
+// Routers, each read only where the target links it (the `__GO_PKG_...__` macros gprobe defines
+// for the target's packages) and has DWARF (`__GO_DWARF__`: their struct layouts come from it).
+// Each hands over a pointer at a call of its own that the request passes through, and the
+// pattern is read from it when the response header is written, while the handler still owns it
+// (gin and chi put their contexts back in a sync.Pool before the request ends).
+#if defined(__GO_DWARF__) && defined(__GO_PKG_github_com_gin_gonic_gin__)
+#define GIN_ROUTE 1
+// gin: the engine's Context for this request; `fullPath` (`c.FullPath()`) is set once the tree
+// has matched, before the handlers run.
+uprobe:"github.com/gin-gonic/gin.(*Engine).handleHTTPRequest"
+{
+    @gin[goid] = args.c;
+}
+#endif
+
+#if defined(__GO_DWARF__) && (defined(__GO_PKG_github_com_go_chi_chi__) || defined(__GO_PKG_github_com_go_chi_chi_v5__))
+#define CHI_ROUTE 1
+#ifdef __GO_PKG_github_com_go_chi_chi_v5__
+#define CHI_CONTEXT(p) ((struct "github.com/go-chi/chi/v5.Context" *)(p))
+#else
+#define CHI_CONTEXT(p) ((struct "github.com/go-chi/chi.Context" *)(p))
+#endif
+// chi: the routing context each router level's tree search fills (`RoutePatterns`, one pattern
+// per level: `chi.RouteContext(ctx).RoutePattern()` joins them).
+uprobe:github.com/go-chi/chi*.(*node).FindRoute
+{
+    @chi[goid] = args.rctx;
+}
+#endif
+
+#if defined(__GO_DWARF__) && defined(__GO_PKG_github_com_gorilla_mux__)
+#define GORILLA_ROUTE 1
+// gorilla/mux: the route that matched, as the router attaches it to the request's context
+// (`mux.CurrentRoute`); its path template (`GetPathTemplate`) includes a subrouter's prefix.
+uprobe:"github.com/gorilla/mux.requestWithRoute"
+{
+    @gorilla[goid] = args.route;
+}
+#endif
 
 uprobe:"net/http.serverHandler.ServeHTTP"
 {
-    // The request's state in one map element (start time, method, route): one map update
+    // The request's state in one map element (start time, method, path): one map update
     // here and one lookup at the end, where four maps would take four of each.
     @req[goid] = (nsecs, str(args.req.Method), str(args.req.URL.Path, 128));
     @busy += 1;
     // Requests in flight, as each new one arrives (itself included).
     @in_flight = lhist(@busy, 0, 256, 1);
 }
+
+#if defined(GIN_ROUTE) || defined(CHI_ROUTE) || defined(GORILLA_ROUTE) || __GO_VERSION__ >= 123
+// HTTP/1's route, when the handler writes the header (explicitly, or by its first Write; also
+// when it wrote nothing, from finishRequest's implicit 200, then for ServeMux only). Only where
+// a router can tell: other servers pay no probe hit more than before.
+uprobe:"net/http.(*response).WriteHeader"
+/@req[goid].0/
+{
+#ifdef GIN_ROUTE
+    if (@gin[goid]) {
+        @route[goid] = str(((struct "github.com/gin-gonic/gin.Context" *)@gin[goid])->fullPath, 128);
+    }
+#endif
+#ifdef GORILLA_ROUTE
+    if (@gorilla[goid]) {
+        $t = ((struct "github.com/gorilla/mux.Route" *)@gorilla[goid])->routeConf.regexp.path;
+        if ($t) {
+            @route[goid] = str($t->template, 128);
+        }
+    }
+#endif
+#ifdef CHI_ROUTE
+    if (@chi[goid]) {
+        $c = CHI_CONTEXT(@chi[goid]);
+        // One level: the pattern as chi reports it. A sub-router's pattern is the levels'
+        // patterns joined, which gprobe cannot join in the kernel: the guarded path instead.
+        if ($c->RoutePatterns.len == 1) {
+            @route[goid] = str($c->routePattern, 128);
+        }
+    }
+#endif
+#if __GO_VERSION__ >= 123
+    // net/http's ServeMux (Go 1.23+): the pattern that matched, set on the request before the
+    // handler runs ("GET /users/{id}"; empty when no pattern matched, or another router serves).
+    if (args.w.req.Pattern.len > 0 && @route[goid] == "") {
+        @route[goid] = str(args.w.req.Pattern, 128);
+    }
+#endif
+}
+#endif
 
 // HTTP/2's status: the response state's `writeHeader`, where an explicit WriteHeader and the
 // implicit 200 of a first Write both end up (the writers' own WriteHeader methods are often
@@ -88,23 +193,65 @@ uprobe:"net/http.(*response).finishRequest"
     // Read once (zeros when the request started before tracing did).
     $req = @req[goid];
     if ($req.0) {
-        @latency_us[$req.1, $req.2, args.w.status] = hist((nsecs - $req.0) / 1000);
-        @requests[$req.1, $req.2, args.w.status] = count();
+        if (@route[goid] == "") {
+            // No router told: the path, while fewer than $2 distinct paths were seen; every
+            // further one is counted under `other`.
+            if (@paths[$req.2]) {
+                @route[goid] = $req.2;
+            } else if (@npaths < $2) {
+                @paths[$req.2] = 1;
+                @npaths += 1;
+                @route[goid] = $req.2;
+            } else {
+                @route[goid] = "other";
+            }
+        }
+        @latency_us[$req.1, @route[goid], args.w.status] = hist((nsecs - $req.0) / 1000);
+        @requests[$req.1, @route[goid], args.w.status] = count();
         @busy -= 1;
         delete(@req[goid]);
+        delete(@route[goid]);
+#ifdef GIN_ROUTE
+        delete(@gin[goid]);
+#endif
+#ifdef CHI_ROUTE
+        delete(@chi[goid]);
+#endif
+#ifdef GORILLA_ROUTE
+        delete(@gorilla[goid]);
+#endif
     }
 }
-
 // HTTP/2: the stream's handler has returned (`runHandler` of `net/http.(*http2serverConn)` up
-// to Go 1.26, of `net/http/internal/http2.(*serverConn)` from 1.27).
+// to Go 1.26, of `net/http/internal/http2.(*serverConn)` from 1.27). Keyed by the guarded path:
+// HTTP/2 responses do not pass `(*response).WriteHeader`, where HTTP/1 reads the route.
 uretprobe:net/http*serverConn*runHandler
 {
     $req = @req[goid];
     if ($req.0) {
-        @latency_us[$req.1, $req.2, @status[goid]] = hist((nsecs - $req.0) / 1000);
-        @requests[$req.1, $req.2, @status[goid]] = count();
+        if (@paths[$req.2]) {
+            @route[goid] = $req.2;
+        } else if (@npaths < $2) {
+            @paths[$req.2] = 1;
+            @npaths += 1;
+            @route[goid] = $req.2;
+        } else {
+            @route[goid] = "other";
+        }
+        @latency_us[$req.1, @route[goid], @status[goid]] = hist((nsecs - $req.0) / 1000);
+        @requests[$req.1, @route[goid], @status[goid]] = count();
         @busy -= 1;
         delete(@req[goid]);
+        delete(@route[goid]);
+#ifdef GIN_ROUTE
+        delete(@gin[goid]);
+#endif
+#ifdef CHI_ROUTE
+        delete(@chi[goid]);
+#endif
+#ifdef GORILLA_ROUTE
+        delete(@gorilla[goid]);
+#endif
         delete(@status[goid]);
     }
 }
@@ -120,5 +267,17 @@ END
     // Requests still running at the end, and the bookkeeping maps, are not results.
     clear(@req);
     clear(@status);
+    clear(@route);
+    clear(@paths);
+    delete(@npaths);
+#ifdef GIN_ROUTE
+    clear(@gin);
+#endif
+#ifdef CHI_ROUTE
+    clear(@chi);
+#endif
+#ifdef GORILLA_ROUTE
+    clear(@gorilla);
+#endif
     delete(@busy);
 }

@@ -393,7 +393,7 @@ fn http_latency_recipe_node_wide_over_two_servers() {
                 |l| l.starts_with("http_server_request_duration_seconds_count{")
                     && l.contains(&series)
                     && l.contains(
-                        "http_request_method=\"GET\",url_path=\"/a\",http_response_status_code=\"200\"}"
+                        "http_request_method=\"GET\",http_route=\"/a\",http_response_status_code=\"200\"}"
                     )
                     && l.ends_with(&format!(" {gets}"))
             ),

@@ -420,7 +420,7 @@ fn http_latency_exports_http_server_request_duration() {
         let series = |m: &str, p: &str, c: &str| {
             labels(&[
                 ("http_request_method", m),
-                ("url_path", p),
+                ("http_route", p),
                 ("http_response_status_code", c),
             ])
         };
@@ -460,7 +460,7 @@ fn http_latency_exports_http_server_request_duration() {
         ] {
             let want = labels(&[
                 ("http_request_method", method),
-                ("url_path", path),
+                ("http_route", path),
                 ("http_response_status_code", code),
             ]);
             assert!(
@@ -472,7 +472,7 @@ fn http_latency_exports_http_server_request_duration() {
         let otlp_series = |m: &str, p: &str, c: &str| {
             labels(&[
                 ("http.request.method", m),
-                ("url.path", p),
+                ("http.route", p),
                 ("http.response.status_code", c),
             ])
         };
@@ -490,7 +490,7 @@ fn http_latency_exports_http_server_request_duration() {
         let requests = otlp_counter(&run, "http.server.requests");
         let want = labels(&[
             ("http.request.method", "GET"),
-            ("url.path", "/missing"),
+            ("http.route", "/missing"),
             ("http.response.status_code", "404"),
         ]);
         assert!(requests.contains(&(want, MISSING as i64)), "{requests:?}");

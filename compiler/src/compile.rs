@@ -47,6 +47,7 @@ pub fn compile(
     let parse_options = crate::syntax::ParseOptions {
         positional: options.check.positional.clone(),
         include_dirs: Vec::new(),
+        defines: Vec::new(),
     };
     let mut program = crate::parse_with(source, &parse_options)?;
     let (checked, warnings) = check::check_with_warnings(&mut program, env, &options.check);

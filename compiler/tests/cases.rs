@@ -34,6 +34,7 @@ fn case_files() {
         let parse_options = gprobe_compiler::syntax::ParseOptions {
             positional: options.positional.clone(),
             include_dirs: Vec::new(),
+            defines: Vec::new(),
         };
         let mut warnings = Vec::new();
         let checked =

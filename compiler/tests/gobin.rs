@@ -440,6 +440,16 @@ fn http_request_layout_from_dwarf_and_table_agree() {
                 f.ty.go_name().trim_start_matches('*')
             );
         }
+        let resp = bin.go_struct("net/http.response").unwrap();
+        let builtin_resp =
+            gprobe_compiler::gobin::known_types::struct_type("net/http.response", release(version))
+                .unwrap();
+        for f in &builtin_resp.fields {
+            let d = resp
+                .field(&f.name)
+                .unwrap_or_else(|| panic!("{version}: response.{}", f.name));
+            assert_eq!(d.offset, f.offset, "{version}: response.{}", f.name);
+        }
         let url = bin.go_struct("net/url.URL").unwrap();
         assert_eq!(url.field("Path").unwrap().offset, 56);
         assert_eq!(url.field("Path").unwrap().ty, GoType::String);

@@ -80,24 +80,31 @@ pub fn struct_type(name: &str, release: (u32, u32)) -> Option<GoStruct> {
             field("pc", o.gobuf_pc, u64t.clone()),
             field("bp", o.gobuf_bp, u64t),
         ],
-        "net/http.Request" => vec![
-            field("Method", 0, GoType::String),
-            field("URL", 16, named_ptr("net/url.URL")),
-            field("Proto", 24, GoType::String),
-            field("Header", 56, GoType::Map("net/http.Header".into())),
-            field("ContentLength", 88, int),
-            field("Host", 128, GoType::String),
-            field("RemoteAddr", 176, GoType::String),
-            field("RequestURI", 192, GoType::String),
-            field(
-                "ctx",
-                o.request_ctx,
-                GoType::Interface {
-                    name: "context.Context".into(),
-                    empty: false,
-                },
-            ),
-        ],
+        "net/http.Request" => {
+            let mut f = vec![
+                field("Method", 0, GoType::String),
+                field("URL", 16, named_ptr("net/url.URL")),
+                field("Proto", 24, GoType::String),
+                field("Header", 56, GoType::Map("net/http.Header".into())),
+                field("ContentLength", 88, int),
+                field("Host", 128, GoType::String),
+                field("RemoteAddr", 176, GoType::String),
+                field("RequestURI", 192, GoType::String),
+                field(
+                    "ctx",
+                    o.request_ctx,
+                    GoType::Interface {
+                        name: "context.Context".into(),
+                        empty: false,
+                    },
+                ),
+            ];
+            // The ServeMux pattern that matched (Go 1.23+); 232 through 1.27.
+            if release >= (1, 23) {
+                f.push(field("Pattern", 232, GoType::String));
+            }
+            f
+        }
         "net/url.URL" => vec![
             field("Scheme", 0, GoType::String),
             field("Host", 40, GoType::String),
@@ -119,7 +126,10 @@ pub fn struct_type(name: &str, release: (u32, u32)) -> Option<GoStruct> {
                 empty: false,
             },
         )],
-        "net/http.response" => vec![field("status", o.response_status, int)],
+        "net/http.response" => vec![
+            field("req", 8, named_ptr("net/http.Request")),
+            field("status", o.response_status, int),
+        ],
         _ => return None,
     };
     Some(GoStruct {

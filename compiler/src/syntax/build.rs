@@ -799,6 +799,7 @@ fn type_name(pair: Pair<Rule>) -> TypeName {
                     .into_inner()
                     .next()
                     .map_or("", |i| i.as_str())
+                    .trim_matches('"')
                     .to_string();
                 name = format!("struct {ident}");
             }

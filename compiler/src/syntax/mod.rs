@@ -27,6 +27,9 @@ pub struct ParseOptions {
     pub positional: Vec<String>,
     /// Searched for `#include`; empty means the system's include directories.
     pub include_dirs: Vec<std::path::PathBuf>,
+    /// Object-like macros defined before the program's own lines (the target's
+    /// `__GO_VERSION__`, `__GO_PKG_...__`), after the predefined ones.
+    pub defines: Vec<(String, String)>,
 }
 
 /// Parses a whole program. Syntax errors stop at the first one (pest has no recovery); errors
@@ -37,7 +40,7 @@ pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic>> {
 
 /// [`parse`] with positional parameters and include directories.
 pub fn parse_with(source: &str, options: &ParseOptions) -> Result<ast::Program, Vec<Diagnostic>> {
-    let pre = preprocess::preprocess(source, &options.include_dirs)?;
+    let pre = preprocess::preprocess(source, &options.include_dirs, &options.defines)?;
     let source = pre.text.as_str();
     if let Some(d) = too_deep(source) {
         return Err(vec![d]);

@@ -68,9 +68,14 @@ pub struct Preprocessed {
 /// Runs the directives of `source`. `include_dirs` are searched for `#include <...>` (after
 /// the directory of nothing: a program has no file of its own here, so `"..."` is searched in
 /// the same directories).
-pub fn preprocess(source: &str, include_dirs: &[PathBuf]) -> Result<Preprocessed, Vec<Diagnostic>> {
+pub fn preprocess(
+    source: &str,
+    include_dirs: &[PathBuf],
+    defines: &[(String, String)],
+) -> Result<Preprocessed, Vec<Diagnostic>> {
     let mut macros = Macros::default();
-    for (name, body) in PREDEFINED {
+    let defines = defines.iter().map(|(n, b)| (n.as_str(), b.as_str()));
+    for (name, body) in PREDEFINED.iter().copied().chain(defines) {
         macros.map.insert(
             name.to_string(),
             Macro {
@@ -738,7 +743,7 @@ mod tests {
     use super::*;
 
     fn run(source: &str) -> Preprocessed {
-        preprocess(source, &[]).unwrap_or_else(|e| panic!("{e:?}"))
+        preprocess(source, &[], &[]).unwrap_or_else(|e| panic!("{e:?}"))
     }
 
     #[test]
@@ -779,9 +784,31 @@ mod tests {
 
     #[test]
     fn unterminated_and_unknown() {
-        assert!(preprocess("#ifdef X\nBEGIN {}\n", &[]).is_err());
-        assert!(preprocess("#frobnicate\n", &[]).is_err());
-        assert!(preprocess("#endif\n", &[]).is_err());
+        assert!(preprocess("#ifdef X\nBEGIN {}\n", &[], &[]).is_err());
+        assert!(preprocess("#frobnicate\n", &[], &[]).is_err());
+        assert!(preprocess("#endif\n", &[], &[]).is_err());
+    }
+
+    #[test]
+    fn target_defines_select_branches() {
+        let defines = [
+            ("__GO_VERSION__".to_string(), "123".to_string()),
+            (
+                "__GO_PKG_github_com_gin_gonic_gin__".to_string(),
+                "1".to_string(),
+            ),
+        ];
+        let src = "#if defined(__GO_PKG_github_com_gin_gonic_gin__) && __GO_VERSION__ >= 123\nA\n#endif\n#ifdef __GO_PKG_github_com_go_chi_chi__\nB\n#endif\n";
+        let out = preprocess(src, &[], &defines).unwrap();
+        assert!(
+            out.text.contains('A') && !out.text.contains('B'),
+            "{}",
+            out.text
+        );
+        assert_eq!(out.macros.map["__GO_VERSION__"].body, "123");
+        // Without the target's defines neither branch is taken.
+        let out = preprocess(src, &[], &[]).unwrap();
+        assert!(!out.text.contains('A'), "{}", out.text);
     }
 
     #[test]
@@ -794,7 +821,12 @@ mod tests {
             "#define PF_Y 9 /* y */\n#define F(x) x\n",
         )
         .unwrap();
-        let out = preprocess("#include <sys/a.h>\nBEGIN {}\n", std::slice::from_ref(&dir)).unwrap();
+        let out = preprocess(
+            "#include <sys/a.h>\nBEGIN {}\n",
+            std::slice::from_ref(&dir),
+            &[],
+        )
+        .unwrap();
         assert_eq!(out.macros.get("AF_X").map(|m| m.body.as_str()), Some("7"));
         assert_eq!(out.macros.get("PF_Y").map(|m| m.body.trim()), Some("9"));
         assert!(out.macros.get("F").is_none());

@@ -1,0 +1,269 @@
+//! End-to-end: `--recipe http-latency` keys requests by the route pattern a router names —
+//! gin's full path, chi's route pattern, gorilla/mux's path template, net/http's ServeMux
+//! pattern (Go 1.23+) — on real servers (tests/go/routes-*, gin, chi and gorilla/mux from
+//! Debian's sources, Go 1.19 GOPATH mode) driven by
+//! the load generator (examples/load), with exact counts from the generator's own report; and
+//! where no router tells, by the raw path under the cardinality guard: a client sending 10,000
+//! distinct paths leaves at most `PATHS` keys and `other` with the remainder.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use support::*;
+
+/// A test server listening on a free loopback port (it prints the address first).
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(bin: &Path) -> Server {
+        let mut child = Command::new(bin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start test server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("server address");
+        Server {
+            child,
+            url: format!("http://{}", line.trim()),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs examples/load (`-n` rounds over `paths`, every 4th request a POST); returns its
+/// "METHOD PATH" → requests it got a response for, with its readiness probe (GET /fast) added.
+fn load(url: &str, paths: &str, n: u32, conc: u32) -> BTreeMap<String, u64> {
+    let bin = go_program("examples/load", "1.27.3", &[]);
+    // `output()` reads while it runs (10,000 report lines outgrow a pipe); the generator's own
+    // per-request timeout bounds it.
+    let out = Command::new(bin)
+        .args(["-url", url, "-paths", paths])
+        .args(["-n", &n.to_string(), "-c", &conc.to_string()])
+        .output()
+        .expect("run examples/load");
+    let report = text(&out.stdout);
+    assert!(
+        out.status.success() && report.contains("failed 0"),
+        "load failed: {}\n{report}",
+        text(&out.stderr)
+    );
+    let mut sent: BTreeMap<String, u64> = report
+        .lines()
+        .filter_map(|l| l.strip_prefix("sent "))
+        .filter_map(|l| {
+            let (key, n) = l.rsplit_once(' ')?;
+            Some((key.to_string(), n.parse().ok()?))
+        })
+        .collect();
+    *sent.entry("GET /fast".to_string()).or_default() += 1;
+    sent
+}
+
+/// `@requests[KEY]: N` lines of the recipe's output, KEY as printed ("GET, /users/:id, 200").
+fn requests(out: &str) -> BTreeMap<String, u64> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix("@requests["))
+        .filter_map(|l| {
+            let (key, n) = l.rsplit_once("]: ")?;
+            Some((key.to_string(), n.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// Traces `server` with http-latency while `paths` are sent, and checks every request is
+/// counted under the key `route(method, path)` gives ("ROUTE, STATUS"), exactly.
+fn check_routes(
+    server_bin: &Path,
+    paths: &str,
+    route: impl Fn(&str, &str) -> (String, u32),
+    what: &str,
+) {
+    let server = Server::start(server_bin);
+    let pid = server.child.id().to_string();
+    let tracer = Tracer::start(&["--recipe", "http-latency", "-p", &pid]);
+    let sent = load(&server.url, paths, 8, 4);
+    let out = tracer.stop();
+    let mut expected: BTreeMap<String, u64> = BTreeMap::new();
+    for (key, n) in &sent {
+        let (method, path) = key.split_once(' ').unwrap();
+        let (route, status) = route(method, path);
+        *expected
+            .entry(format!("{method}, {route}, {status}"))
+            .or_default() += n;
+    }
+    assert_eq!(
+        requests(&out),
+        expected,
+        "{what}: sent {sent:?}, traced:\n{out}"
+    );
+}
+
+fn ready(version: &str) -> bool {
+    e2e_ready() && toolchain_available(version) && toolchain_available("1.27.3")
+}
+
+#[test]
+fn gin_routes_are_keyed_by_full_path() {
+    if !ready("1.19") {
+        return;
+    }
+    let bin = go_target("routes-gin", "1.19", &[]);
+    let _k = kernel_lock();
+    check_routes(
+        &bin,
+        "/users/1,/users/2,/users/3,/users/42/orders,/api/v1/items/7/a/b",
+        |method, path| match (method, path) {
+            ("GET", "/users/1" | "/users/2" | "/users/3") => ("/users/:id".into(), 200),
+            ("POST", "/users/42/orders") => ("/users/:id/orders".into(), 201),
+            ("GET", "/api/v1/items/7/a/b") => ("/api/v1/items/:item/*rest".into(), 200),
+            // No route for the method: gin's 404, and no full path, so the path itself.
+            _ => (path.into(), 404),
+        },
+        "gin",
+    );
+    assert_no_gprobe_programs();
+    // Stripped, gin's Context has no layout (no DWARF, no table yet): the guarded paths.
+    let stripped = go_target("routes-gin", "1.19", &["-ldflags=-s -w"]);
+    check_routes(
+        &stripped,
+        "/users/1,/users/2",
+        |method, path| match (method, path) {
+            ("GET", "/users/1" | "/users/2") => (path.into(), 200),
+            _ => (path.into(), 404),
+        },
+        "gin, stripped",
+    );
+    assert_no_gprobe_programs();
+}
+
+#[test]
+fn chi_routes_are_keyed_by_route_pattern() {
+    if !ready("1.19") {
+        return;
+    }
+    let bin = go_target("routes-chi", "1.19", &[]);
+    let _k = kernel_lock();
+    check_routes(
+        &bin,
+        "/users/1,/users/2,/users/3,/api/items/5,/api/items",
+        |method, path| match (method, path) {
+            ("GET", "/users/1" | "/users/2" | "/users/3") => ("/users/{id}".into(), 200),
+            // A sub-router's pattern joins two levels' patterns, which the recipe cannot do
+            // in the kernel: these are keyed by their (guarded) paths.
+            ("GET", "/api/items/5") => (path.into(), 200),
+            ("POST", "/api/items") => (path.into(), 201),
+            ("GET", "/fast") => (path.into(), 404),
+            _ => (path.into(), 405),
+        },
+        "chi",
+    );
+    assert_no_gprobe_programs();
+}
+
+#[test]
+fn gorilla_routes_are_keyed_by_path_template() {
+    if !ready("1.19") {
+        return;
+    }
+    let bin = go_target("routes-gorilla", "1.19", &[]);
+    let _k = kernel_lock();
+    check_routes(
+        &bin,
+        "/users/1,/users/2,/users/3/orders,/api/items/9",
+        |method, path| match (method, path) {
+            ("GET", "/users/1" | "/users/2") => ("/users/{id}".into(), 200),
+            ("POST", "/users/3/orders") => ("/users/{id:[0-9]+}/orders".into(), 201),
+            // A subrouter's template carries its prefix.
+            (_, "/api/items/9") => ("/api/items/{item}".into(), 200),
+            ("GET", "/fast") => (path.into(), 404),
+            // Method not allowed: no route is attached to the request.
+            _ => (path.into(), 405),
+        },
+        "gorilla/mux",
+    );
+    assert_no_gprobe_programs();
+}
+
+#[test]
+fn servemux_routes_are_keyed_by_request_pattern() {
+    // Stripped too: `Request.Pattern` and `response.req` are in gprobe's table of net/http's
+    // layouts.
+    for (version, flags) in [
+        ("1.23.9", &[][..]),
+        ("1.27.3", &[]),
+        ("1.27.3", &["-ldflags=-s -w"]),
+    ] {
+        if !ready(version) {
+            return;
+        }
+        let bin = go_target("routes-mux", version, flags);
+        let _k = kernel_lock();
+        check_routes(
+            &bin,
+            "/users/1,/users/2,/users/3/orders,/files/a/b/c",
+            |method, path| match (method, path) {
+                ("GET", "/users/1" | "/users/2") => ("GET /users/{id}".into(), 200),
+                ("POST", "/users/3/orders") => ("POST /users/{id}/orders".into(), 201),
+                (_, "/files/a/b/c") => ("/files/{path...}".into(), 200),
+                ("GET", "/fast") => (path.into(), 404),
+                // Method not allowed: no pattern matched.
+                _ => (path.into(), 405),
+            },
+            &format!("ServeMux, Go {version} {flags:?}"),
+        );
+        assert_no_gprobe_programs();
+    }
+}
+
+/// A router-less server (httpsrv: one handler for every path, Go 1.19's ServeMux, which records
+/// no pattern) and a client sending 10,000 distinct paths one at a time: the first 100 distinct
+/// paths (the readiness probe's /fast and /u/0 … /u/98) are keys, every later one is `other`.
+#[test]
+fn raw_paths_are_folded_into_other_past_the_guard() {
+    if !ready("1.19") {
+        return;
+    }
+    let bin = go_target("httpsrv", "1.19", &[]);
+    let _k = kernel_lock();
+    let server = Server::start(&bin);
+    let pid = server.child.id().to_string();
+    let tracer = Tracer::start(&["--recipe", "http-latency", "-p", &pid, "0", "100"]);
+    let paths: Vec<String> = (0..10_000).map(|i| format!("/u/{i}")).collect();
+    let sent = load(&server.url, &paths.join(","), 1, 1);
+    let total: u64 = sent.values().sum();
+    assert_eq!(total, 10_001, "{sent:?}");
+    let out = tracer.stop();
+    let counted = requests(&out);
+    let other = counted.get("GET, other, 200").copied();
+    let kept: BTreeMap<&String, &u64> = counted
+        .iter()
+        .filter(|(k, _)| k.as_str() != "GET, other, 200")
+        .collect();
+    let mut want: Vec<String> = vec!["GET, /fast, 200".to_string()];
+    want.extend((0..99).map(|i| format!("GET, /u/{i}, 200")));
+    want.sort();
+    assert_eq!(
+        kept.keys().map(|k| k.as_str()).collect::<Vec<_>>(),
+        want,
+        "keys kept"
+    );
+    assert!(kept.values().all(|&&n| n == 1), "{kept:?}");
+    assert_eq!(other, Some(10_001 - 100), "other:\n{out}");
+    drop(server);
+    assert_no_gprobe_programs();
+}
