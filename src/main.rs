@@ -13,8 +13,8 @@ mod patterns;
 mod recipes;
 mod report;
 mod sinks;
-mod target_info;
 mod target_defines;
+mod target_info;
 mod targets;
 
 use clap::{Parser, ValueEnum};
