@@ -250,6 +250,8 @@ fn make_targets() -> PathBuf {
         ("shop", go_program("examples/shop", "1.19", &[])),
         ("work", go_target("work", "1.19", &[])),
         ("load", go_program("examples/load", "1.19", &[])),
+        // The gRPC recipes' server and client (Debian's grpc-go sources, scripts/install-deps).
+        ("grpcmix", debian_go_target("grpcmix", &[])),
     ] {
         let link = dir.join(name);
         let _ = std::fs::remove_file(&link);
@@ -487,9 +489,11 @@ fn command_lines_in_the_docs_work() {
                 {
                     failures.push(format!("{at}\n  no recipe {recipe} in `gprobe --recipes`"));
                 }
-                // A client recipe needs a program that sends requests.
+                // A client recipe needs a program that sends requests; gRPC ones a gRPC program.
                 let target = if recipe == "http-client" {
                     "./load"
+                } else if recipe.starts_with("grpc-") {
+                    "./grpcmix"
                 } else {
                     "./srv"
                 };
