@@ -17,7 +17,7 @@ const SLEEP_US: u64 = 5_000;
 /// Rounds of grpcmix's call mix (9 calls each).
 const ROUNDS: &str = "4";
 
-const FLAVOURS: &[&[&str]] = &[&[]];
+const FLAVOURS: &[&[&str]] = &[&[], &["-ldflags=-s -w"]];
 
 /// Runs `check` with grpcmix built with DWARF and stripped.
 fn each_flavour(mut check: impl FnMut(&std::path::Path, &str)) {

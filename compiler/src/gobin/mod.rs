@@ -10,6 +10,7 @@ pub mod buildinfo;
 pub mod dwarf;
 pub mod known_funcs;
 pub mod known_types;
+pub mod libraries;
 mod mapping;
 pub mod offsets;
 pub mod pclntab;
@@ -281,7 +282,7 @@ impl GoBinary {
         Some(u64::from_le_bytes(b.try_into().ok()?))
     }
 
-    pub(crate) fn data(&self) -> &[u8] {
+    pub fn data(&self) -> &[u8] {
         &self.data
     }
 
@@ -434,7 +435,8 @@ impl GoBinary {
     }
 
     /// A struct layout by Go name (`net/http.Request`, `runtime.g`) from DWARF, else from the
-    /// built-in tables for this Go version (partial: only the well-known fields).
+    /// built-in tables for this Go version, or a library's for its version (partial: only the
+    /// well-known fields).
     pub fn go_struct(&self, name: &str) -> Option<GoStruct> {
         if let Ok(dw) = self.dwarf()
             && let Some(s) = dw.struct_type(name)
@@ -442,6 +444,7 @@ impl GoBinary {
             return Some(s);
         }
         known_types::struct_type(name, self.go_release())
+            .or_else(|| libraries::struct_type(self, name))
     }
 
     /// [`GoBinary::go_struct`] in the compiler's type vocabulary.
