@@ -177,3 +177,71 @@ fn grpc_client_counts_equal_what_it_logged() {
         assert_matches_client(&printed, &client_log(&printed), what);
     });
 }
+
+/// `args.NAME` of grpc-go functions in a one-liner, on a stripped client: the method strings
+/// come from the library table's signature of `(*ClientConn).Invoke`.
+#[test]
+fn stripped_one_liner_reads_grpc_args_by_name() {
+    if !e2e_ready() || !have_debian_go_package("google.golang.org/grpc") {
+        return;
+    }
+    let bin = debian_go_target("grpcmix", &["-ldflags=-s -w"]);
+    let _k = kernel_lock();
+    let server = Server::start(&bin);
+    let cmd = format!("{} client -addr {} -n {ROUNDS}", bin.display(), server.addr);
+    let program = r#"uprobe:"google.golang.org/grpc.(*ClientConn).Invoke" { @invoked[str(args.method)] = count(); }"#;
+    let out = run_gprobe(&["-e", program, "-c", &cmd], LIMIT);
+    let printed = text(&out.stdout);
+    assert!(out.status.success(), "{}\n{printed}", text(&out.stderr));
+    let log = client_log(&printed);
+    let mut want: BTreeMap<String, u64> = BTreeMap::new();
+    for ((method, _), n) in &log.calls {
+        // Watch is a stream (NewStream), not an Invoke.
+        if kind(method) == "unary" {
+            *want.entry(method.clone()).or_default() += n;
+        }
+    }
+    assert_eq!(want.len(), 2, "client log:\n{printed}");
+    assert_eq!(map_lines(&printed, "@invoked"), want, "{printed}");
+    assert_no_gprobe_programs();
+}
+
+/// A stripped binary whose grpc version has no table row is refused, naming the nearest row,
+/// before anything is attached: the test's binary with its version marker changed.
+#[test]
+fn an_unknown_grpc_version_is_refused_with_the_nearest_row() {
+    if !e2e_ready() || !have_debian_go_package("google.golang.org/grpc") {
+        return;
+    }
+    let bin = debian_go_target("grpcmix", &["-ldflags=-s -w"]);
+    let dir = TempDir::new("grpc-version");
+    let patched = dir.path("grpcmix");
+    let mut data = std::fs::read(&bin).unwrap();
+    let (from, to) = (b"grpc-go/1.33.3", b"grpc-go/1.99.0");
+    let mut copies = 0;
+    while let Some(at) = data.windows(from.len()).position(|w| w == from) {
+        data[at..at + to.len()].copy_from_slice(to);
+        copies += 1;
+    }
+    assert!(copies > 0, "no grpc-go user agent in the binary");
+    std::fs::write(&patched, &data).unwrap();
+    for recipe in ["grpc-server", "grpc-client"] {
+        let out = run_gprobe(
+            &[
+                "--check",
+                "--recipe",
+                recipe,
+                "-c",
+                patched.to_str().unwrap(),
+            ],
+            LIMIT,
+        );
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{recipe}: accepted:\n{err}");
+        assert!(
+            err.contains("google.golang.org/grpc v1.99.0 built with Go 1.19 is not in gprobe's tables (nearest: v1.33.3 for Go 1.19)")
+                && err.contains("refusing"),
+            "{recipe}:\n{err}"
+        );
+    }
+}

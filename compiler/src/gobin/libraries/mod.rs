@@ -151,6 +151,12 @@ pub fn row_for(
         release.0,
         release.1,
         match nearest {
+            Some(r) if r.go.0 == r.go.1 => {
+                format!(
+                    " (nearest: v{} for Go {}.{})",
+                    r.version, r.go.0.0, r.go.0.1
+                )
+            }
             Some(r) => format!(
                 " (nearest: v{} for Go {}.{}-{}.{})",
                 r.version, r.go.0.0, r.go.0.1, r.go.1.0, r.go.1.1
