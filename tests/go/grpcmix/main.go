@@ -2,6 +2,8 @@
 //
 //	grpcmix server -addr 127.0.0.1:0        prints "listening ADDR", serves until killed
 //	grpcmix client -addr ADDR -n N          makes a known mix of calls, then prints its log
+//	grpcmix load -addr ADDR -d 5s -c 8      unary Get calls from 8 goroutines for 5 s (bench/run),
+//	                                        then prints "done CALLS"
 //
 // Built from Debian's golang-google-grpc-dev in GOPATH mode (Go 1.19). The service is
 // registered by hand (grpc.ServiceDesc) with a raw-bytes codec, so no generated protobuf code is
@@ -203,15 +205,49 @@ func client(addr string, n int, wait time.Duration) {
 	}
 }
 
+// load: as many unary calls as `conns` goroutines make in `d`, all OK or it exits non-zero.
+func load(addr string, d time.Duration, conns int) {
+	conn, err := grpc.Dial(addr, grpc.WithInsecure(), grpc.WithBlock(),
+		grpc.WithDefaultCallOptions(grpc.CallContentSubtype("raw")))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer conn.Close()
+	deadline := time.Now().Add(d)
+	done := make(chan int)
+	for i := 0; i < conns; i++ {
+		go func() {
+			n := 0
+			for time.Now().Before(deadline) {
+				err := conn.Invoke(context.Background(), "/grpcmix.Mix/Get", &raw{[]byte("a")}, new(raw))
+				if err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					os.Exit(1)
+				}
+				n++
+			}
+			done <- n
+		}()
+	}
+	total := 0
+	for i := 0; i < conns; i++ {
+		total += <-done
+	}
+	fmt.Printf("done %d\n", total)
+}
+
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: grpcmix server|client [flags]")
+		fmt.Fprintln(os.Stderr, "usage: grpcmix server|client|load [flags]")
 		os.Exit(2)
 	}
 	fs := flag.CommandLine
 	addr := fs.String("addr", "127.0.0.1:0", "address")
 	n := fs.Int("n", 10, "rounds of the call mix (client)")
 	wait := fs.Duration("wait", 0, "sleep before the first call (client)")
+	dur := fs.Duration("d", 5*time.Second, "how long to send (load)")
+	conns := fs.Int("c", 8, "concurrent callers (load)")
 	fs.Parse(os.Args[2:])
 	encoding.RegisterCodec(rawCodec{})
 	switch os.Args[1] {
@@ -219,8 +255,10 @@ func main() {
 		server(*addr)
 	case "client":
 		client(*addr, *n, *wait)
+	case "load":
+		load(*addr, *dur, *conns)
 	default:
-		fmt.Fprintln(os.Stderr, "usage: grpcmix server|client [flags]")
+		fmt.Fprintln(os.Stderr, "usage: grpcmix server|client|load [flags]")
 		os.Exit(2)
 	}
 }
