@@ -237,7 +237,10 @@ mod tests {
     fn module_versions_from_dep_lines() {
         let info = from_parts(
             "go1.23.9".into(),
-            "path\tex/srv\nmod\tex/srv\t(devel)\t\ndep\tgoogle.golang.org/grpc\tv1.33.3\th1:x=\ndep\tgolang.org/x/net\tv0.1.0\t\n=>\t../net\t\t\ndep\tgithub.com/a/b\tv1.0.0\t\n=>\tgithub.com/c/b\tv1.2.0\th1:y=\n",
+            "################path\tex/srv\nmod\tex/srv\t(devel)\t\n\
+             dep\tgoogle.golang.org/grpc\tv1.33.3\th1:x=\ndep\tgolang.org/x/net\tv0.1.0\t\n\
+             =>\t../net\t\t\ndep\tgithub.com/a/b\tv1.0.0\t\n\
+             =>\tgithub.com/c/b\tv1.2.0\th1:y=\n################",
         );
         assert_eq!(
             info.module_version("google.golang.org/grpc"),
