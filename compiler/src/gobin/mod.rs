@@ -101,6 +101,9 @@ pub struct GoBinary {
     functions: OnceLock<Vec<Function>>,
     symbols: OnceLock<Vec<Symbol>>,
     dwarf: OnceLock<Result<dwarf::DwarfInfo, String>>,
+    /// Each table library's version in this binary (`libraries::LIBRARIES` order), found once:
+    /// a GOPATH build's is a scan of the whole file.
+    library_versions: OnceLock<Vec<Option<(String, &'static str)>>>,
 }
 
 impl std::fmt::Debug for GoBinary {
@@ -190,6 +193,7 @@ impl GoBinary {
             functions: OnceLock::new(),
             symbols: OnceLock::new(),
             dwarf: OnceLock::new(),
+            library_versions: OnceLock::new(),
         };
         bin.build_info = buildinfo::BuildInfo::locate(&bin);
         bin.pcln = pclntab::Pclntab::locate(&bin)?;
@@ -411,6 +415,20 @@ impl GoBinary {
 
     pub fn has_dwarf(&self) -> bool {
         self.section(".debug_info").is_some() || self.section(".zdebug_info").is_some()
+    }
+
+    /// The version of table library number `index` (of `libraries::LIBRARIES`) and where it
+    /// was read, cached.
+    pub(crate) fn library_version(&self, index: usize) -> Option<&(String, &'static str)> {
+        self.library_versions
+            .get_or_init(|| {
+                libraries::LIBRARIES
+                    .iter()
+                    .map(|lib| libraries::find_version(self, lib))
+                    .collect()
+            })
+            .get(index)?
+            .as_ref()
     }
 
     pub(crate) fn dwarf(&self) -> Result<&dwarf::DwarfInfo> {

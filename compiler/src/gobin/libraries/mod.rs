@@ -78,8 +78,15 @@ pub fn library_of(name: &str) -> Option<&'static Library> {
     })
 }
 
-/// The library's version in `bin` (`1.33.3`) and where it was read, if the binary tells.
+/// The library's version in `bin` (`1.33.3`) and where it was read, if the binary tells
+/// (cached per binary).
 pub fn detect_version(bin: &GoBinary, lib: &Library) -> Option<(String, &'static str)> {
+    let index = LIBRARIES.iter().position(|l| std::ptr::eq(*l, lib))?;
+    bin.library_version(index).cloned()
+}
+
+/// [`detect_version`] uncached.
+pub(crate) fn find_version(bin: &GoBinary, lib: &Library) -> Option<(String, &'static str)> {
     if let Some(v) = bin.build_info().and_then(|b| b.module_version(lib.module)) {
         return Some((v.trim_start_matches('v').to_owned(), "the module list"));
     }
