@@ -251,6 +251,8 @@ fn make_targets() -> PathBuf {
         ("work", go_target("work", "1.19", &[])),
         ("load", go_program("examples/load", "1.19", &[])),
         ("dbclient", go_target("sqlmix", "1.19", &[])),
+        // The gRPC recipes' server and client (Debian's grpc-go sources, scripts/install-deps).
+        ("grpcmix", debian_go_target("grpcmix", &[])),
     ] {
         let link = dir.join(name);
         let _ = std::fs::remove_file(&link);
@@ -488,11 +490,12 @@ fn command_lines_in_the_docs_work() {
                 {
                     failures.push(format!("{at}\n  no recipe {recipe} in `gprobe --recipes`"));
                 }
-                // A client recipe needs a program that sends requests.
+                // A client recipe needs a program that sends requests; gRPC ones a gRPC program.
                 let target = match recipe.as_str() {
                     "http-client" => "./load",
                     // A database/sql client (the sql recipe refuses programs without one).
                     "sql" => "./dbclient",
+                    r if r.starts_with("grpc-") => "./grpcmix",
                     _ => "./srv",
                 };
                 let out = Command::new(gprobe_bin())

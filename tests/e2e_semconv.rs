@@ -228,34 +228,6 @@ fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// `K` / `M` / `G` suffixed bucket edges of bpftrace's text histograms.
-fn edge(text: &str) -> u64 {
-    let (digits, mult) = match text.chars().last() {
-        Some('K') => (&text[..text.len() - 1], 1u64 << 10),
-        Some('M') => (&text[..text.len() - 1], 1 << 20),
-        Some('G') => (&text[..text.len() - 1], 1 << 30),
-        _ => (text, 1),
-    };
-    digits.trim().parse::<u64>().unwrap() * mult
-}
-
-/// The text histogram printed for `map` (`@latency_us[GET, /a]`): each bucket's exclusive upper
-/// edge in the map's unit, and its count.
-fn text_histogram(stdout: &str, map: &str) -> Vec<(u64, u64)> {
-    let header = format!("{map}:");
-    let mut lines = stdout.lines().skip_while(|l| l.trim_end() != header);
-    assert!(lines.next().is_some(), "no {map} in:\n{stdout}");
-    lines
-        .map_while(|l| {
-            let rest = l.strip_prefix('[')?;
-            let (range, rest) = rest.split_once(')')?;
-            let hi = range.split_once(',')?.1.trim();
-            let count = rest.split_whitespace().next()?.parse().ok()?;
-            Some((edge(hi), count))
-        })
-        .collect()
-}
-
 /// The `_bucket` samples of one series as (bound, cumulative count), `+Inf` left out; bounds
 /// must be a power-of-two number of microseconds (or 0, the negatives' bucket), in seconds.
 fn buckets_in_seconds(

@@ -166,7 +166,8 @@ pub fn go_runtime_quick(bin: &GoBinary) -> GoRuntime {
     go_runtime_with(bin, crate::gobin::RuntimeOffsets::table(bin.go_release()))
 }
 
-/// Parameters and results with ABI locations: DWARF, else the built-in table.
+/// Parameters and results with ABI locations: DWARF, else the built-in table (the standard
+/// library's by Go version, or a library's by its version: `gobin/libraries/`).
 pub fn go_params(bin: &GoBinary, function: &str) -> Result<Vec<GoParam>, String> {
     match bin.params(function) {
         // A method value's wrapper (`-fm`) whose DWARF lists no parameters (Go 1.19 omits
@@ -182,12 +183,19 @@ pub fn go_params(bin: &GoBinary, function: &str) -> Result<Vec<GoParam>, String>
         }
         Ok(list) => Ok(list.params),
         Err(dwarf_error) => {
-            let mut params = known_funcs::signature(function, bin.go_release()).ok_or_else(|| {
-                format!(
-                    "{dwarf_error}, and `{function}` is not one of the functions gprobe knows without it ({})",
-                    known_funcs::KNOWN.join(", ")
-                )
-            })?;
+            let library = || {
+                crate::gobin::libraries::signature(bin, function)
+                    .map(|r| r.map_err(|refusal| format!("{dwarf_error}, and {refusal}")))
+            };
+            let mut params = match known_funcs::signature(function, bin.go_release()) {
+                Some(params) => params,
+                None => library().unwrap_or_else(|| {
+                    Err(format!(
+                        "{dwarf_error}, and `{function}` is not one of the functions gprobe knows without it ({})",
+                        known_funcs::KNOWN.join(", ")
+                    ))
+                })?,
+            };
             crate::gobin::assign_abi(bin.arch(), &mut params);
             Ok(params)
         }

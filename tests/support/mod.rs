@@ -139,6 +139,36 @@ pub fn go_program_with(dir: &str, version: &str, flags: &[&str], env: &[(&str, &
     out
 }
 
+/// Debian's Go library sources (`golang-*-dev` packages), the GOPATH of [`debian_go_target`].
+pub const DEBIAN_GOCODE: &str = "/usr/share/gocode";
+
+/// `true` when Debian's sources of Go package `import_path` are installed (scripts/install-deps);
+/// else skip (outside CI) or fail (under CI).
+pub fn have_debian_go_package(import_path: &str) -> bool {
+    if Path::new(DEBIAN_GOCODE)
+        .join("src")
+        .join(import_path)
+        .is_dir()
+    {
+        return true;
+    }
+    let why = format!("{import_path} in {DEBIAN_GOCODE} (scripts/install-deps)");
+    assert!(!under_ci(), "test needs {why}; under CI this is a failure");
+    eprintln!("skipped: test needs {why}");
+    false
+}
+
+/// Builds `tests/go/<name>` against Debian's Go library sources with Debian's Go 1.19, in
+/// GOPATH mode (`GOPATH=/usr/share/gocode:...`), cached like [`go_target`].
+pub fn debian_go_target(name: &str, flags: &[&str]) -> PathBuf {
+    go_program_with(
+        &format!("tests/go/{name}"),
+        "1.19",
+        flags,
+        &[("GPROBE_GOPATH", DEBIAN_GOCODE)],
+    )
+}
+
 pub fn gprobe_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_gprobe"))
 }
@@ -462,4 +492,32 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// `K` / `M` / `G` suffixed bucket edges of bpftrace's text histograms.
+pub fn edge(text: &str) -> u64 {
+    let (digits, mult) = match text.chars().last() {
+        Some('K') => (&text[..text.len() - 1], 1u64 << 10),
+        Some('M') => (&text[..text.len() - 1], 1 << 20),
+        Some('G') => (&text[..text.len() - 1], 1 << 30),
+        _ => (text, 1),
+    };
+    digits.trim().parse::<u64>().unwrap() * mult
+}
+
+/// The text histogram printed for `map` (`@latency_us[GET, /a]`): each bucket's exclusive upper
+/// edge in the map's unit, and its count.
+pub fn text_histogram(stdout: &str, map: &str) -> Vec<(u64, u64)> {
+    let header = format!("{map}:");
+    let mut lines = stdout.lines().skip_while(|l| l.trim_end() != header);
+    assert!(lines.next().is_some(), "no {map} in:\n{stdout}");
+    lines
+        .map_while(|l| {
+            let rest = l.strip_prefix('[')?;
+            let (range, rest) = rest.split_once(')')?;
+            let hi = range.split_once(',')?.1.trim();
+            let count = rest.split_whitespace().next()?.parse().ok()?;
+            Some((edge(hi), count))
+        })
+        .collect()
 }

@@ -95,6 +95,28 @@ impl BuildInfo {
         Some((major, minor))
     }
 
+    /// The version of dependency `module` (`dep` line; a `=>` replacement's version wins when it
+    /// has one), e.g. `v1.33.3`. None for a module not listed, and for GOPATH builds, which
+    /// record no modules.
+    pub fn module_version(&self, module: &str) -> Option<&str> {
+        let mut found = None;
+        let mut lines = self.mod_info.lines().peekable();
+        while let Some(line) = lines.next() {
+            let mut words = line.split('\t');
+            if words.next() == Some("dep") && words.next() == Some(module) {
+                found = words.next();
+                if let Some(next) = lines.peek()
+                    && let Some(rest) = next.strip_prefix("=>\t")
+                    && let Some(v) = rest.split('\t').nth(1).filter(|v| !v.is_empty())
+                {
+                    found = Some(v);
+                }
+                break;
+            }
+        }
+        found
+    }
+
     pub fn setting(&self, key: &str) -> Option<&str> {
         self.settings
             .iter()
@@ -268,6 +290,24 @@ mod tests {
         assert!(read_varint_string(&[0x80, 0x80]).is_none());
         assert!(read_varint_string(&[50, b'g']).is_none());
         assert!(read_varint_string(&[0xff; 20]).is_none());
+    }
+
+    #[test]
+    fn module_versions_from_dep_lines() {
+        let info = from_parts(
+            "go1.23.9".into(),
+            "################path\tex/srv\nmod\tex/srv\t(devel)\t\n\
+             dep\tgoogle.golang.org/grpc\tv1.33.3\th1:x=\ndep\tgolang.org/x/net\tv0.1.0\t\n\
+             =>\t../net\t\t\ndep\tgithub.com/a/b\tv1.0.0\t\n\
+             =>\tgithub.com/c/b\tv1.2.0\th1:y=\n################",
+        );
+        assert_eq!(
+            info.module_version("google.golang.org/grpc"),
+            Some("v1.33.3")
+        );
+        assert_eq!(info.module_version("golang.org/x/net"), Some("v0.1.0"));
+        assert_eq!(info.module_version("github.com/a/b"), Some("v1.2.0"));
+        assert_eq!(info.module_version("google.golang.org/protobuf"), None);
     }
 
     #[test]

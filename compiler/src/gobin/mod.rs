@@ -11,6 +11,7 @@ pub mod debugfile;
 pub mod dwarf;
 pub mod known_funcs;
 pub mod known_types;
+pub mod libraries;
 mod mapping;
 pub mod offsets;
 pub mod packages;
@@ -109,6 +110,9 @@ pub struct GoBinary {
     dwarf: OnceLock<Result<dwarf::DwarfInfo, String>>,
     /// Separate debug info of this build (see [`debugfile`]), when the binary is stripped.
     debug_file: Option<(PathBuf, mapping::Bytes)>,
+    /// Each table library's version in this binary (`libraries::LIBRARIES` order), found once:
+    /// a GOPATH build's is a scan of the whole file.
+    library_versions: OnceLock<Vec<Option<(String, &'static str)>>>,
 }
 
 impl std::fmt::Debug for GoBinary {
@@ -199,6 +203,7 @@ impl GoBinary {
             symbols: OnceLock::new(),
             dwarf: OnceLock::new(),
             debug_file: None,
+            library_versions: OnceLock::new(),
         };
         bin.build_info = buildinfo::BuildInfo::locate(&bin);
         bin.pcln = pclntab::Pclntab::locate(&bin)?;
@@ -291,7 +296,7 @@ impl GoBinary {
         Some(u64::from_le_bytes(b.try_into().ok()?))
     }
 
-    pub(crate) fn data(&self) -> &[u8] {
+    pub fn data(&self) -> &[u8] {
         &self.data
     }
 
@@ -505,6 +510,20 @@ impl GoBinary {
         Ok(bin)
     }
 
+    /// The version of table library number `index` (of `libraries::LIBRARIES`) and where it
+    /// was read, cached.
+    pub(crate) fn library_version(&self, index: usize) -> Option<&(String, &'static str)> {
+        self.library_versions
+            .get_or_init(|| {
+                libraries::LIBRARIES
+                    .iter()
+                    .map(|lib| libraries::find_version(self, lib))
+                    .collect()
+            })
+            .get(index)?
+            .as_ref()
+    }
+
     pub(crate) fn dwarf(&self) -> Result<&dwarf::DwarfInfo> {
         if !self.has_dwarf() {
             return Err(GoBinError::NoDwarf);
@@ -531,7 +550,8 @@ impl GoBinary {
     }
 
     /// A struct layout by Go name (`net/http.Request`, `runtime.g`) from DWARF, else from the
-    /// built-in tables for this Go version (partial: only the well-known fields).
+    /// built-in tables for this Go version, or a library's for its version (partial: only the
+    /// well-known fields).
     pub fn go_struct(&self, name: &str) -> Option<GoStruct> {
         if let Ok(dw) = self.dwarf()
             && let Some(s) = dw.struct_type(name)
@@ -539,6 +559,7 @@ impl GoBinary {
             return Some(s);
         }
         known_types::struct_type(name, self.go_release())
+            .or_else(|| libraries::struct_type(self, name))
     }
 
     /// [`GoBinary::go_struct`] in the compiler's type vocabulary.

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
+/// Debian's Go library sources (golang-*-dev packages), for [`Flavour::Debian`].
+pub const DEBIAN_GOCODE: &str = "/usr/share/gocode";
+
 pub const VERSIONS: [&str; 4] = ["1.19", "1.23.9", "1.25.5", "1.27.3"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +25,10 @@ pub enum Flavour {
     Cgo,
     /// Cross-compiled for `GOARCH=arm64`.
     Arm64,
+    /// Against Debian's Go library sources (`GOPATH=/usr/share/gocode:...`, GOPATH mode).
+    Debian,
+    /// [`Flavour::Debian`], `-ldflags=-s -w`.
+    DebianStripped,
 }
 
 impl Flavour {
@@ -32,6 +39,8 @@ impl Flavour {
             Flavour::Pie => "-pie",
             Flavour::Cgo => "-cgo",
             Flavour::Arm64 => "-arm64",
+            Flavour::Debian => "-deb",
+            Flavour::DebianStripped => "-deb-s",
         }
     }
 }
@@ -79,6 +88,10 @@ pub fn target(program: &str, version: &str, flavour: Flavour) -> Option<PathBuf>
     if flavour == Flavour::Cgo && which("gcc").is_none() {
         return missing("gcc (for the cgo target)");
     }
+    let debian = matches!(flavour, Flavour::Debian | Flavour::DebianStripped);
+    if debian && !Path::new(DEBIAN_GOCODE).join("src").is_dir() {
+        return missing(&format!("Debian's Go library sources in {DEBIAN_GOCODE}"));
+    }
     let src = repo_root().join("tests/go").join(program);
     let dir = repo_root().join("target/gotargets");
     let out = dir.join(format!("{program}-{version}{}", flavour.suffix()));
@@ -107,6 +120,13 @@ pub fn target(program: &str, version: &str, flavour: Flavour) -> Option<PathBuf>
         }
         Flavour::Arm64 => {
             cmd.env("GOARCH", "arm64");
+        }
+        Flavour::Debian => {
+            cmd.env("GPROBE_GOPATH", DEBIAN_GOCODE);
+        }
+        Flavour::DebianStripped => {
+            cmd.env("GPROBE_GOPATH", DEBIAN_GOCODE)
+                .arg("-ldflags=-s -w");
         }
     }
     let status = cmd.status().expect("run scripts/go-build");
