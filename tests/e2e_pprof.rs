@@ -159,10 +159,11 @@ fn cpu_profile_is_a_cpu_profile_of_the_hot_function() {
                 .unwrap_or(0.0);
             assert!(seconds >= 0.5, "{what}:\n{top}");
             let rows = top_rows(&top);
-            // main.mix is inlined into main.crunch: samples land in its code.
-            assert_eq!(
-                rows.first().map(|r| r.2.as_str()),
-                Some("main.mix (inline)"),
+            // main.mix is inlined into main.crunch: samples land in its code (about half of
+            // them: which of the two is first varies from run to run).
+            assert!(
+                rows.iter()
+                    .any(|r| r.2 == "main.mix (inline)" && r.0 != "0"),
                 "{what}:\n{top}"
             );
             assert!(
@@ -454,9 +455,11 @@ fn a_plain_ustack_profile_is_a_cpu_profile_with_labels() {
         let top = pprof(reader, &["-top", "-lines"], &file);
         assert_eq!(report_type(&top), "cpu", "Go {reader}:\n{top}");
         let rows = top_rows(&top);
+        // The inlined callee's lines are rows of their own (which of main.mix's and
+        // main.crunch's lines is heaviest varies from run to run).
         assert!(
-            rows.first()
-                .is_some_and(|r| r.2.starts_with("main.mix /") && r.2.ends_with(" (inline)")),
+            rows.iter()
+                .any(|r| r.2.starts_with("main.mix /") && r.2.ends_with(" (inline)")),
             "Go {reader}:\n{top}"
         );
         let raw = pprof(reader, &["-raw"], &file);
