@@ -233,6 +233,21 @@ pub fn line_channel(
 }
 
 pub fn wait_with_limit(mut child: std::process::Child, limit: Duration) -> Output {
+    // The pipes are read while waiting: a child writing more than a pipe holds (64 KiB) would
+    // otherwise block until the limit.
+    fn drain(
+        pipe: Option<impl std::io::Read + Send + 'static>,
+    ) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut buf);
+            }
+            buf
+        })
+    }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
     let start = Instant::now();
     loop {
         match child.try_wait().expect("wait") {
@@ -244,7 +259,12 @@ pub fn wait_with_limit(mut child: std::process::Child, limit: Duration) -> Outpu
             None => std::thread::sleep(Duration::from_millis(20)),
         }
     }
-    child.wait_with_output().expect("collect output")
+    let status = child.wait().expect("wait");
+    Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
 }
 
 pub fn text(bytes: &[u8]) -> String {
