@@ -475,7 +475,7 @@ pub static BUILTINS: [BuiltinSpec; 72] = [
         "probe",
         Value,
         &[],
-        Returns::Str { size: 64 },
+        Returns::Rendered(Render::Probe),
         ALL,
         "the name of the probe that fired",
     ),

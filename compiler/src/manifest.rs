@@ -369,6 +369,16 @@ pub enum EventSpec {
     },
 }
 
+/// The value of `probe` in a program attached as `name` (its [`ProgramSpec::probe_name`]): a hash,
+/// so that every compilation of a script (node-wide, one per binary started later) gives a
+/// name the same id. 31 bits (FNV-1a): one instruction's immediate.
+pub fn probe_id(name: &str) -> u32 {
+    let hash = name.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ b as u32).wrapping_mul(0x0100_0193)
+    });
+    hash & 0x7fff_ffff
+}
+
 /// Bits of a `gostack` value that hold the stack id (the stack map has fewer entries).
 pub const GO_STACK_ID_BITS: u32 = 16;
 

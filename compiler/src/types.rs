@@ -160,6 +160,9 @@ pub enum Render {
     Username,
     /// Six bytes as they lie in memory, as a MAC address: `00:1b:21:3a:4c:5d`.
     Mac,
+    /// The name of the probe that fired, by [`crate::manifest::probe_id`]: a name is as long
+    /// as it is (a USDT probe's holds the binary's path), as bpftrace prints it.
+    Probe,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -5,7 +5,7 @@
 use crate::stack::Stack;
 use crate::value::{MapEntry, MapSnapshot, MapValue, Value};
 use gprobe_compiler::manifest::{self, FieldKind, Layout, MapSpec};
-use gprobe_compiler::types::{AggKind, StackKind};
+use gprobe_compiler::types::{AggKind, Render, StackKind};
 
 /// Turns stack ids and addresses into text; the session provides one backed by the stack map,
 /// the target's ELF symbols and /proc/kallsyms.
@@ -27,6 +27,10 @@ pub trait Resolve {
     /// clock, times are taken as Unix times already.
     fn unix_ns(&self, ktime_ns: u64) -> u64 {
         ktime_ns
+    }
+    /// The name of the probe whose [`gprobe_compiler::manifest::probe_id`] is `id`.
+    fn probe_name(&self, id: u64) -> String {
+        format!("probe#{id}")
     }
 }
 
@@ -119,6 +123,9 @@ pub fn field(kind: &FieldKind, bytes: &[u8], offset: usize, resolve: &dyn Resolv
         FieldKind::Inet => {
             let family = read_uint(bytes, offset, 8);
             Value::Str(crate::render::inet(family, bytes_at(bytes, offset + 8, 16)))
+        }
+        FieldKind::Rendered(Render::Probe) => {
+            Value::Str(resolve.probe_name(read_uint(bytes, offset, 8)))
         }
         FieldKind::Rendered(render) => {
             Value::Str(crate::render::render(*render, read_uint(bytes, offset, 8)))

@@ -17,6 +17,8 @@ pub fn render(render: Render, raw: u64) -> String {
                 .collect::<Vec<_>>()
                 .join(":")
         }
+        // Names are the session's: see `Resolve::probe_name`.
+        Render::Probe => format!("probe#{raw}"),
     }
 }
 

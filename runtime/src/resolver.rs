@@ -9,10 +9,10 @@ use crate::session::key_of;
 use crate::stack::{Pc, PcLine, PcMapping, Stack};
 use crate::symbolize::SymbolTable;
 use crate::sys::RawMap;
-use gprobe_compiler::manifest::{self, GoProcFacts};
+use gprobe_compiler::manifest::{self, GoProcFacts, Manifest};
 use gprobe_compiler::types::StackKind;
 use std::cell::{Cell, OnceCell, RefCell};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 /// Stack ids and addresses to names, loading symbol tables on first use.
@@ -41,6 +41,8 @@ pub(crate) struct Resolver {
     user_file: OnceCell<Option<Binary>>,
     /// The target's vDSO: its range, learned with the load bias, and the image's symbols.
     vdso: OnceCell<Option<(u64, u64, crate::symbolize::Vdso)>>,
+    /// `probe` values: each program's name by its id.
+    pub probe_names: HashMap<u64, String>,
 }
 
 /// Node-wide knowledge: the process registry, and the map of Go facts the programs read (kept
@@ -402,6 +404,13 @@ impl Resolver {
 }
 
 impl Resolve for Resolver {
+    fn probe_name(&self, id: u64) -> String {
+        match self.probe_names.get(&id) {
+            Some(name) => name.clone(),
+            None => format!("probe#{id}"),
+        }
+    }
+
     fn unix_ns(&self, ktime_ns: u64) -> u64 {
         ktime_ns.wrapping_add_signed(self.realtime_offset_ns)
     }
@@ -681,10 +690,22 @@ impl Resolver {
         }))
     }
 
-    /// `realtime_offset_ns`: CLOCK_REALTIME − CLOCK_MONOTONIC now.
-    pub fn new(realtime_offset_ns: i64) -> Resolver {
+    /// `realtime_offset_ns`: CLOCK_REALTIME − CLOCK_MONOTONIC now. The manifest names the
+    /// programs (recompilations for binaries started later name theirs the same).
+    pub fn new(realtime_offset_ns: i64, manifest: &Manifest) -> Resolver {
+        let probe_names = manifest
+            .programs
+            .iter()
+            .map(|p| {
+                (
+                    manifest::probe_id(&p.probe_name) as u64,
+                    p.probe_name.clone(),
+                )
+            })
+            .collect();
         Resolver {
             realtime_offset_ns,
+            probe_names,
             ..Resolver::default()
         }
     }

@@ -382,6 +382,7 @@ impl Session {
             probes: 0,
             resolver: Resolver::new(
                 clock_ns(libc::CLOCK_REALTIME) as i64 - clock_ns(libc::CLOCK_MONOTONIC) as i64,
+                manifest,
             ),
             child: None,
             target_exit: options

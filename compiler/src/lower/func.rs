@@ -1300,7 +1300,8 @@ impl Lower<'_, '_, '_> {
                 Some(nsecs) => return self.int(nsecs),
                 None => return Err(unsupported(e.span, "strftime() without a time")),
             },
-            Builtin::Comm | Builtin::Probe | Builtin::Str | Builtin::Buf | Builtin::Sqlnorm => {
+            Builtin::Probe => Val::Imm(crate::manifest::probe_id(&self.probe_name) as i64),
+            Builtin::Comm | Builtin::Str | Builtin::Buf | Builtin::Sqlnorm => {
                 return Err(unsupported(e.span, "a string where a number is needed"));
             }
             Builtin::Args => return Err(unsupported(e.span, "`args` as a whole value")),

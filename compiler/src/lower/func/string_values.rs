@@ -25,14 +25,6 @@ impl Lower<'_, '_, '_> {
                 Ok(())
             }
             ExprKind::Builtin {
-                builtin: Builtin::Probe,
-                ..
-            } => {
-                let name = self.probe_name.clone();
-                self.write_literal(name.as_bytes(), off, size);
-                Ok(())
-            }
-            ExprKind::Builtin {
                 builtin: Builtin::Str,
                 args,
             } => {
