@@ -640,10 +640,10 @@ pub static BUILTINS: [BuiltinSpec; 72] = [
         B::Buf,
         "buf",
         Call,
-        &[req("address", K::Addr), req("size", K::IntLiteral)],
+        &[req("address", K::Addr), req("size", K::Int)],
         Returns::Special,
         ALL,
-        "read raw bytes, printed as hex escapes",
+        "read raw bytes, printed as hex escapes (a run-time size reads at most 64)",
     ),
     row(
         B::Reg,

@@ -823,14 +823,12 @@ impl<'a> Checker<'a> {
                     Type::Unknown
                 }
             },
-            (UnOp::Deref, Type::Int(_)) => {
-                self.error(
-                    Diagnostic::error(codes::BAD_OPERAND, "cannot dereference an integer")
-                        .primary(operand, "an integer, not a pointer")
-                        .help("cast it to a pointer first, e.g. `*(uint64 *)addr`"),
-                );
-                Type::Unknown
-            }
+            // An integer read as an address, as bpftrace does (`*kaddr("avenrun")`): an unsigned
+            // integer of the operand's size.
+            (UnOp::Deref, Type::Int(i)) => Type::Int(IntType {
+                bits: i.bits,
+                signed: false,
+            }),
             _ => {
                 let symbol = match op {
                     UnOp::Neg => "-",

@@ -11,7 +11,9 @@
 //! kernel types from BTF. An `#include <...>` is searched in the include directories (system
 //! headers, then `-I`); from the headers it finds only object-like macros are taken (`AF_INET`),
 //! because kernel and C types come from BTF and the program's own definitions. A header that is
-//! not there is skipped: with BTF, the kernel headers tools include are not needed.
+//! not there is skipped: with BTF, the kernel headers tools include are not needed. The few
+//! macros tools take from kernel-internal headers, which a machine has only with the kernel's
+//! build tree (and BTF holds no macros), come from [`KERNEL_HEADER_MACROS`].
 
 use crate::diag::{Diagnostic, codes};
 use crate::span::Span;
@@ -20,6 +22,35 @@ use std::path::{Path, PathBuf};
 
 /// Macros defined on every run.
 pub const PREDEFINED: &[(&str, &str)] = &[("BPFTRACE_HAVE_BTF", "1"), ("__GPROBE__", "1")];
+
+/// Macros of kernel-internal headers that the installed uapi header of the same name lacks:
+/// `#include <linux/sched.h>` finds /usr/include/linux/sched.h, which has no task states, so
+/// runqlat.bt's `TASK_RUNNING` would be unknown. Values of include/linux/sched.h since 5.14
+/// (the states below `TASK_NEW` have not moved since 4.14). A program's own `#define` and a
+/// found header's definitions win.
+pub const KERNEL_HEADER_MACROS: &[(&str, &[(&str, &str)])] = &[(
+    "linux/sched.h",
+    &[
+        ("TASK_RUNNING", "0x00000000"),
+        ("TASK_INTERRUPTIBLE", "0x00000001"),
+        ("TASK_UNINTERRUPTIBLE", "0x00000002"),
+        ("__TASK_STOPPED", "0x00000004"),
+        ("__TASK_TRACED", "0x00000008"),
+        ("EXIT_DEAD", "0x00000010"),
+        ("EXIT_ZOMBIE", "0x00000020"),
+        ("TASK_PARKED", "0x00000040"),
+        ("TASK_DEAD", "0x00000080"),
+        ("TASK_WAKEKILL", "0x00000100"),
+        ("TASK_WAKING", "0x00000200"),
+        ("TASK_NOLOAD", "0x00000400"),
+        ("TASK_NEW", "0x00000800"),
+        ("TASK_KILLABLE", "(TASK_WAKEKILL | TASK_UNINTERRUPTIBLE)"),
+        ("TASK_STOPPED", "(TASK_WAKEKILL | __TASK_STOPPED)"),
+        ("TASK_TRACED", "__TASK_TRACED"),
+        ("TASK_IDLE", "(TASK_UNINTERRUPTIBLE | TASK_NOLOAD)"),
+        ("TASK_NORMAL", "(TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE)"),
+    ],
+)];
 
 /// Where `#include <...>` looks when the caller gives no directories of its own.
 pub const SYSTEM_INCLUDE_DIRS: &[&str] = &[
@@ -207,6 +238,22 @@ pub fn preprocess(
                     };
                     if let Some(path) = find_header(file, &dirs, None) {
                         harvest_header(&path, &dirs, &mut macros, 0, &mut Vec::new());
+                    }
+                    for (header, defs) in KERNEL_HEADER_MACROS {
+                        if *header == file {
+                            for (id, body) in *defs {
+                                if !macros.defined(id) {
+                                    macros.map.insert(
+                                        id.to_string(),
+                                        Macro {
+                                            params: None,
+                                            body: body.to_string(),
+                                            defined_at: None,
+                                        },
+                                    );
+                                }
+                            }
+                        }
                     }
                 }
                 None => errors.push(

@@ -376,9 +376,9 @@ impl<'a> Checker<'a> {
                 let size = match (literals.get(1).copied().flatten(), args.len()) {
                     (Some(size), _) => size,
                     (None, 1) => i64::from(self.options.str_size.unwrap_or(DEFAULT_STR_SIZE)),
-                    // str(p, len) with a run-time len: read at most the default buffer, as
-                    // bpftrace does; lowering clamps len to it.
-                    (None, _) if b == Builtin::Str && is_integral(&types[1]) => {
+                    // str(p, len) or buf(p, len) with a run-time len: read at most the default
+                    // buffer, as bpftrace does; lowering clamps len to it.
+                    (None, _) if is_integral(&types[1]) => {
                         i64::from(self.options.str_size.unwrap_or(DEFAULT_STR_SIZE))
                     }
                     (None, _) => return Type::Unknown,

@@ -31,7 +31,8 @@ impl Lower<'_, '_, '_> {
             UnOp::Deref => {
                 let (pointee, space) = match &inner.ty {
                     Type::Ptr(t, space) => (t.as_ref().clone(), *space),
-                    _ => (Type::Int(crate::types::IntType::U64), AddrSpace::Default),
+                    // `*addr` of an integer: an unsigned integer of its size (bpftrace's rule).
+                    _ => (e.ty.clone(), AddrSpace::Default),
                 };
                 let p = self.int(inner)?;
                 let helper = self.read_helper(space, false);

@@ -71,11 +71,24 @@ impl Lower<'_, '_, '_> {
                     return Err(unsupported(e.span, "buf() without an argument"));
                 };
                 self.zero_stack(off, size + 1);
+                // A run-time length (`buf($skb->data, $skb->len)`), clamped to the buffer for
+                // the verifier and for the length byte.
+                let len = match args.get(1) {
+                    Some(n) => match self.int(n)? {
+                        Val::Imm(_) => Operand::Imm(size as i32),
+                        v => {
+                            let n = self.owned(v);
+                            self.clamp_unsigned(n, size);
+                            Operand::Reg(n)
+                        }
+                    },
+                    None => Operand::Imm(size as i32),
+                };
                 self.emit(Inst::Store {
                     base: Base::Fp,
                     off,
                     size: Size::B,
-                    src: Operand::Imm(size as i32),
+                    src: len,
                 });
                 let p = self.int(ptr)?;
                 let p = self.operand(p);
@@ -87,7 +100,7 @@ impl Lower<'_, '_, '_> {
                 };
                 self.emit(Inst::Call {
                     helper,
-                    args: vec![Operand::Reg(dst), Operand::Imm(size as i32), p],
+                    args: vec![Operand::Reg(dst), len, p],
                     ret: None,
                 });
                 Ok(())

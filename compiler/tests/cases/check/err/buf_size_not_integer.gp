@@ -1,0 +1,1 @@
+tracepoint:syscalls:sys_enter_openat { printf("%r\n", buf(args->filename, "all")); }
