@@ -431,6 +431,74 @@ fn entry_stacks_name_the_direct_caller() {
     }
 }
 
+/// `probe` in a glob's program names the function that fired, as bpftrace expands the glob
+/// (`uprobe:BIN:main.*e*` at `main.leaf` is `uprobe:BIN:main.leaf`): one uprobe-multi link,
+/// each offset's cookie the id of its function's name. Same script, same program, same counts
+/// as bpftrace (which attaches one uprobe per function). The path is relative, as typed.
+#[test]
+fn probe_names_each_function_a_glob_matched_as_bpftrace() {
+    if !e2e_ready() {
+        return;
+    }
+    let bin = go_target("callers", "1.19", &[]);
+    let dir = bin.parent().unwrap().to_str().unwrap().to_string();
+    let name = bin.file_name().unwrap().to_str().unwrap().to_string();
+    let prog = format!(
+        "uprobe:./{name}:main.*e* {{ @[probe] = count(); }} uprobe:./{name}:main.l* {{ @one[probe] = count(); }}"
+    );
+    let cmd = format!("./{name} -n 7");
+    let _k = kernel_lock();
+    let run = |tracer: &std::path::Path| {
+        let out = std::process::Command::new(tracer)
+            .args(["-e", &prog, "-c", &cmd])
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start tracer");
+        let out = wait_with_limit(out, LIMIT);
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            tracer.display(),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    };
+    let ours = run(&gprobe_bin());
+    let at = |f: &str| format!("uprobe:./{name}:{f}");
+    let want: BTreeMap<String, u64> = [
+        (at("main.leaf"), 14),
+        (at("main.framed"), 7),
+        (at("main.middle"), 7),
+        (at("main.outer"), 1),
+    ]
+    .into();
+    assert_eq!(map_lines(&ours, "@"), want, "{ours}");
+    // A glob that matched one function names it without a cookie.
+    assert_eq!(
+        map_lines(&ours, "@one"),
+        [(at("main.leaf"), 14)].into(),
+        "{ours}"
+    );
+    let bpftrace = std::path::Path::new("/usr/bin/bpftrace");
+    if bpftrace.is_file() || under_ci() {
+        let theirs = run(bpftrace);
+        assert_eq!(
+            map_lines(&ours, "@"),
+            map_lines(&theirs, "@"),
+            "bpftrace:\n{theirs}"
+        );
+        assert_eq!(
+            map_lines(&ours, "@one"),
+            map_lines(&theirs, "@one"),
+            "bpftrace:\n{theirs}"
+        );
+    }
+    assert_no_gprobe_programs();
+}
+
 /// `worker N created by F in goroutine P` lines of tests/go/spawn, and gprobe's
 /// `traced N F+off P` lines, as (goid, creator function, parent) — `?` where Go 1.19 has none.
 fn creators(stdout: &str, prefix: &str) -> BTreeMap<i64, (String, String)> {

@@ -137,6 +137,7 @@ pub fn compile_checked(
             span: p.span,
             insn_spans: code.spans.clone(),
             probe_name: p.probe_name,
+            site_names: p.site_names,
             pattern: p.pattern,
         });
         assembled.push(code);

@@ -35,6 +35,11 @@ pub struct ProgramSpec {
     pub insn_spans: Vec<(u32, Span)>,
     /// A one-line name for `probe` and for listings, e.g. `uprobe:./srv:main.work`.
     pub probe_name: String,
+    /// A program at several functions of different names (`uprobe:./srv:main.*`): each
+    /// offset's own name. Its `probe` reads the attach cookie, which the runtime sets to the
+    /// name's [`probe_id`] (0, no cookie, reads as `probe_name`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub site_names: Vec<(u64, String)>,
     /// Set on the programs of a uprobe on a binary pattern (`uprobe:*:main.work`): the pending
     /// program stands for the pattern and is never loaded; the others are its expansions, one
     /// binary each. The runtime matches executables started later against the pattern.

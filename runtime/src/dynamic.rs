@@ -99,6 +99,7 @@ impl Dynamic {
         exec_ns: u64,
         session: &Manifest,
         loaded: &mut Loaded,
+        resolver: &mut crate::resolver::Resolver,
     ) {
         if self.patterns.is_empty() {
             return;
@@ -155,6 +156,8 @@ impl Dynamic {
             );
             return;
         }
+        // `probe` of this binary's functions (a pattern matched other ones at the start).
+        resolver.learn_probe_names(&manifest);
         let binary = new.path.to_string_lossy();
         let specs: Vec<_> = manifest
             .programs
@@ -175,8 +178,16 @@ impl Dynamic {
             };
             let attached =
                 uprobe_multi::load(&object, &spec.name, loaded.map_refs()).and_then(|prog| {
-                    let link = uprobe_multi::attach(&prog, &new.path, offsets, None, None)
-                        .map_err(|e| e.to_string())?;
+                    let cookies = crate::kernel::multi_cookies(spec);
+                    let link = uprobe_multi::attach(
+                        &prog,
+                        &new.path,
+                        offsets,
+                        None,
+                        cookies.as_deref(),
+                        None,
+                    )
+                    .map_err(|e| e.to_string())?;
                     Ok((prog, link))
                 });
             match attached {

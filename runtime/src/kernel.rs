@@ -82,6 +82,28 @@ fn multi_ref_ctrs(spec: &ProgramSpec) -> Option<&[u64]> {
     }
 }
 
+/// Each offset's cookie, for a program whose `probe` names its functions one by one (see
+/// [`ProgramSpec::site_names`]): the id of the offset's name.
+pub(crate) fn multi_cookies(spec: &ProgramSpec) -> Option<Vec<u64>> {
+    if spec.site_names.is_empty() {
+        return None;
+    }
+    let offsets = multi_offsets(spec)?;
+    Some(
+        offsets
+            .iter()
+            .map(|o| {
+                spec.site_names
+                    .iter()
+                    .find(|(at, _)| at == o)
+                    .map_or(0, |(_, name)| {
+                        u64::from(gprobe_compiler::manifest::probe_id(name))
+                    })
+            })
+            .collect(),
+    )
+}
+
 /// The fd of every map aya created, by name, for relocating programs loaded without aya.
 fn map_refs(ebpf: &Ebpf, manifest: &Manifest) -> HashMap<String, MapRef> {
     ebpf.maps()
@@ -292,7 +314,15 @@ impl Loaded {
             };
             let path = Path::new(binary);
             crate::target::check_binary(path, spec.span)?;
-            match uprobe_multi::attach(&multi.prog, path, offsets, multi_ref_ctrs(spec), pid) {
+            let cookies = multi_cookies(spec);
+            match uprobe_multi::attach(
+                &multi.prog,
+                path,
+                offsets,
+                multi_ref_ctrs(spec),
+                cookies.as_deref(),
+                pid,
+            ) {
                 Ok(link) => {
                     // Unlike perf_event_open (ESRCH), the link accepts a process that has
                     // exited but is not reaped yet.

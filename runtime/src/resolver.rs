@@ -693,20 +693,24 @@ impl Resolver {
     /// `realtime_offset_ns`: CLOCK_REALTIME − CLOCK_MONOTONIC now. The manifest names the
     /// programs (recompilations for binaries started later name theirs the same).
     pub fn new(realtime_offset_ns: i64, manifest: &Manifest) -> Resolver {
-        let probe_names = manifest
-            .programs
-            .iter()
-            .map(|p| {
-                (
-                    manifest::probe_id(&p.probe_name) as u64,
-                    p.probe_name.clone(),
-                )
-            })
-            .collect();
-        Resolver {
+        let mut resolver = Resolver {
             realtime_offset_ns,
-            probe_names,
             ..Resolver::default()
+        };
+        resolver.learn_probe_names(manifest);
+        resolver
+    }
+
+    /// The names `probe` values of `manifest`'s programs stand for (each function's, for a
+    /// program at several).
+    pub fn learn_probe_names(&mut self, manifest: &Manifest) {
+        for p in &manifest.programs {
+            let names = std::iter::once(&p.probe_name).chain(p.site_names.iter().map(|(_, n)| n));
+            for name in names {
+                self.probe_names
+                    .entry(u64::from(manifest::probe_id(name)))
+                    .or_insert_with(|| name.clone());
+            }
         }
     }
 

@@ -856,8 +856,13 @@ impl Session {
                 };
                 self.resolver.process_exec(pid, &image);
                 let exec_ns = decode::read_uint(payload, 8, 8);
-                self.dynamic
-                    .process_exec(pid, exec_ns, &self.manifest, &mut self.loaded);
+                self.dynamic.process_exec(
+                    pid,
+                    exec_ns,
+                    &self.manifest,
+                    &mut self.loaded,
+                    &mut self.resolver,
+                );
             }
             EventSpec::ProcessExit => {
                 let pid = decode::read_uint(payload, 0, 8) as u32;

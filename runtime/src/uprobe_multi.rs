@@ -177,9 +177,12 @@ pub(crate) fn attach(
     binary: &Path,
     offsets: &[u64],
     ref_ctrs: Option<&[u64]>,
+    cookies: Option<&[u64]>,
     pid: Option<u32>,
 ) -> io::Result<OwnedFd> {
-    if ref_ctrs.is_some_and(|r| r.len() != offsets.len()) {
+    if ref_ctrs.is_some_and(|r| r.len() != offsets.len())
+        || cookies.is_some_and(|c| c.len() != offsets.len())
+    {
         return Err(io::Error::from(io::ErrorKind::InvalidInput));
     }
     let path = CString::new(binary.as_os_str().as_bytes())
@@ -190,6 +193,7 @@ pub(crate) fn attach(
         path: path.as_ptr() as u64,
         offsets: offsets.as_ptr() as u64,
         ref_ctr_offsets: ref_ctrs.map_or(0, |r| r.as_ptr() as u64),
+        cookies: cookies.map_or(0, |c| c.as_ptr() as u64),
         cnt: offsets.len() as u32,
         pid: pid.unwrap_or(0),
         ..LinkCreateAttr::default()

@@ -30,10 +30,12 @@ pub enum Helper {
     GetFuncIp = 173,
     /// Copies a stack's return addresses into a buffer (`gocaller`), zero-filling the rest.
     GetStack = 67,
+    /// The cookie the link gave this attach point (`probe` of a wildcard's functions).
+    GetAttachCookie = 174,
 }
 
 impl Helper {
-    pub const ALL: [Helper; 23] = [
+    pub const ALL: [Helper; 24] = [
         Helper::GetNumaNodeId,
         Helper::GetCurrentCgroupId,
         Helper::SendSignal,
@@ -57,6 +59,7 @@ impl Helper {
         Helper::RingbufOutput,
         Helper::GetFuncIp,
         Helper::GetStack,
+        Helper::GetAttachCookie,
     ];
 
     pub fn id(self) -> i32 {
@@ -93,6 +96,7 @@ impl Helper {
             Helper::RingbufOutput => "bpf_ringbuf_output",
             Helper::GetFuncIp => "bpf_get_func_ip",
             Helper::GetStack => "bpf_get_stack",
+            Helper::GetAttachCookie => "bpf_get_attach_cookie",
         }
     }
 
@@ -107,7 +111,7 @@ impl Helper {
             | Helper::GetCurrentTask
             | Helper::GetNumaNodeId
             | Helper::GetCurrentCgroupId => 0,
-            Helper::GetFuncIp | Helper::SendSignal => 1,
+            Helper::GetFuncIp | Helper::SendSignal | Helper::GetAttachCookie => 1,
             Helper::MapLookupElem | Helper::MapDeleteElem | Helper::GetCurrentComm => 2,
             Helper::ProbeRead
             | Helper::ProbeReadStr

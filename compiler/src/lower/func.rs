@@ -10,6 +10,7 @@ mod helper_errors;
 mod maps;
 mod memory;
 mod printing;
+mod probe_id;
 mod string_values;
 mod strings;
 mod task;
@@ -169,6 +170,9 @@ pub(crate) struct GoCtx<'a> {
     pub caller_at_sp: bool,
     /// A USDT probe's argument locations (one site's, shared by every site of the program).
     pub usdt: Option<&'a [crate::usdt::UsdtArg]>,
+    /// The program's functions have names of their own (`uprobe:BIN:main.*`): `probe` is the
+    /// attach cookie, which the runtime sets to each function's probe id.
+    pub named_sites: bool,
 }
 
 pub(super) fn lower_probe(
@@ -1300,7 +1304,7 @@ impl Lower<'_, '_, '_> {
                 Some(nsecs) => return self.int(nsecs),
                 None => return Err(unsupported(e.span, "strftime() without a time")),
             },
-            Builtin::Probe => Val::Imm(crate::manifest::probe_id(&self.probe_name) as i64),
+            Builtin::Probe => self.probe_value(),
             Builtin::Comm | Builtin::Str | Builtin::Buf | Builtin::Sqlnorm => {
                 return Err(unsupported(e.span, "a string where a number is needed"));
             }

@@ -74,6 +74,8 @@ pub struct LoweredProgram {
     pub attach: Attach,
     pub span: Span,
     pub probe_name: String,
+    /// See [`crate::manifest::ProgramSpec::site_names`].
+    pub site_names: Vec<(u64, String)>,
     /// Set for the programs of a binary pattern (see [`crate::expand`]).
     pub pattern: Option<crate::manifest::PatternOrigin>,
 }
@@ -353,7 +355,18 @@ pub fn lower(
                     .map(|(s, t, go)| (s, t, go, probe_name.clone()))
                     .collect(),
             };
-            for (vi, (section_kind, target, go, probe_name)) in variants.into_iter().enumerate() {
+            for (vi, (section_kind, target, mut go, mut probe_name)) in
+                variants.into_iter().enumerate()
+            {
+                let mut site_names = site_names(attach, &target, &probe_name);
+                if site_names.iter().all(|(_, n)| *n == site_names[0].1) {
+                    // One function: its name, without a cookie.
+                    if let Some((_, name)) = site_names.pop() {
+                        probe_name = name;
+                    }
+                    site_names.clear();
+                }
+                go.named_sites = !site_names.is_empty();
                 // The pending form attaches nowhere; name the pattern and function instead.
                 let target = match (&pattern, target) {
                     (Some(p), Attach::Uprobe { ret, .. }) if p.pending => Attach::Uprobe {
@@ -377,6 +390,7 @@ pub fn lower(
                     attach: target,
                     span: attach.span,
                     probe_name: probe_name.clone(),
+                    site_names,
                     pattern: pattern.clone(),
                 });
             }
@@ -395,6 +409,7 @@ pub fn lower(
                 },
                 span: Span { start: 0, end: 0 },
                 probe_name: format!("{WATCH_PREFIX}{name}"),
+                site_names: Vec::new(),
                 pattern: None,
             });
         }
@@ -514,10 +529,45 @@ fn go_variants<'a>(
                 abi_internal,
                 caller_at_sp: sites.iter().any(|s| s.caller_at_sp),
                 usdt: None,
+                named_sites: false,
             },
         ));
     }
     out
+}
+
+/// The name `probe` gives each offset of a program a uprobe's glob attached
+/// (`uprobe:./srv:main.*` at `main.work` is `uprobe:./srv:main.work`, as bpftrace expands
+/// it); empty when the function is no glob.
+fn site_names(attach: &ast::AttachPoint, target: &Attach, probe_name: &str) -> Vec<(u64, String)> {
+    let offsets = match target {
+        Attach::Uprobe {
+            target: UprobeTarget::Offsets(offsets),
+            ..
+        } => offsets.as_slice(),
+        Attach::Uprobe {
+            target: UprobeTarget::Offset(offset),
+            ..
+        } => std::slice::from_ref(offset),
+        _ => return Vec::new(),
+    };
+    let (Some(resolved), ProbeKind::Uprobe { glob: true, .. }) = (&attach.resolved, &attach.kind)
+    else {
+        return Vec::new();
+    };
+    let functions: Vec<(u64, &str)> = offsets
+        .iter()
+        .filter_map(|o| {
+            let site = resolved.functions.iter().find(|s| s.offsets.contains(o))?;
+            Some((*o, site.name.as_str()))
+        })
+        .collect();
+    // The attach point up to its function: `uprobe:./srv:` (or `uprobe:` with -p).
+    let prefix = &probe_name[..probe_name.rfind(':').map_or(0, |i| i + 1)];
+    functions
+        .into_iter()
+        .map(|(o, f)| (o, format!("{prefix}{f}")))
+        .collect()
 }
 
 /// The programs of a `usdt:` attach point: one per probe and argument locations (sites of one
