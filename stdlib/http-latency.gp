@@ -7,7 +7,10 @@
 // (`serverHandler.ServeHTTP`, once per request, whatever router sits inside) to the moment it has
 // returned, on the goroutine that serves it: for HTTP/1 that is the entry of
 // `(*response).finishRequest`, which the connection's goroutine calls right after the handler
-// returns; for HTTP/2 the return of the stream's `runHandler`. An entry probe costs the traced
+// returns; for HTTP/2 the return of the stream's `runHandler`. HTTP/2 without TLS through
+// golang.org/x/net/http2 (h2c, as Caddy serves it) starts at that package's `runHandler` instead,
+// where the stream's goroutine calls the handler (with DWARF only: gprobe has no table of x/net's
+// layouts, so a stripped h2c server's streams are not seen). An entry probe costs the traced
 // server far less than a return probe (the kernel emulates the `push %rbp` an entry probe sits on,
 // but must single-step a `RET`), so HTTP/1 requests pay for entry probes only. Hijacked
 // connections (websockets) never finish a request: their start is dropped at the end. Keys are the
@@ -187,6 +190,26 @@ uprobe:net/http*responseWriterState*writeHeader
     @status[goid] = args.code;
 }
 
+#if defined(__GO_DWARF__) && defined(__GO_PKG_golang_org_x_net_http2_h2c__)
+// HTTP/2 without TLS through golang.org/x/net/http2 (Caddy's h2c): each stream's handler is
+// called by the stream's goroutine in `runHandler`, not through net/http's serverHandler, so
+// the request starts there. (The connection's `PRI *` preface request is hijacked by h2c and
+// never finishes: not counted.)
+#define XNET_H2C 1
+uprobe:"golang.org/x/net/http2.(*serverConn).runHandler"
+{
+    @req[goid] = (nsecs, str(args.req.Method), str(args.req.URL.Path, 128));
+    @busy += 1;
+    @in_flight = lhist(@busy, 0, 256, 1);
+}
+
+uprobe:"golang.org/x/net/http2.(*responseWriterState).writeHeader"
+/@req[goid].0 && !@status[goid]/
+{
+    @status[goid] = args.code;
+}
+#endif
+
 // HTTP/1: the handler has returned; `w.status` is the code it wrote (0 if it wrote nothing).
 uprobe:"net/http.(*response).finishRequest"
 {
@@ -226,6 +249,9 @@ uprobe:"net/http.(*response).finishRequest"
 // to Go 1.26, of `net/http/internal/http2.(*serverConn)` from 1.27). Keyed by the guarded path:
 // HTTP/2 responses do not pass `(*response).WriteHeader`, where HTTP/1 reads the route.
 uretprobe:net/http*serverConn*runHandler
+#ifdef XNET_H2C
+, uretprobe:"golang.org/x/net/http2.(*serverConn).runHandler"
+#endif
 {
     $req = @req[goid];
     if ($req.0) {

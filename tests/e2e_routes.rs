@@ -267,3 +267,41 @@ fn raw_paths_are_folded_into_other_past_the_guard() {
     drop(server);
     assert_no_gprobe_programs();
 }
+
+/// HTTP/2 without TLS through golang.org/x/net/http2, as Caddy serves it (tests/go/h2c:
+/// `h2c.NewHandler` around a ServeMux, Debian's x/net): every stream's request is counted
+/// under its path and status, exactly as the h2c client (the same program) reports them.
+#[test]
+fn h2c_requests_through_x_net_http2_are_counted_exactly() {
+    if !ready("1.19") {
+        return;
+    }
+    let bin = go_target("h2c", "1.19", &[]);
+    let _k = kernel_lock();
+    let server = Server::start(&bin);
+    let pid = server.child.id().to_string();
+    let tracer = Tracer::start(&["--recipe", "http-latency", "-p", &pid]);
+    let client = Command::new(&bin)
+        .args(["-client", &server.url, "-n", "9"])
+        .output()
+        .expect("run the h2c client");
+    let report = text(&client.stdout);
+    assert!(
+        client.status.success(),
+        "h2c client failed: {}\n{report}",
+        text(&client.stderr)
+    );
+    let out = tracer.stop();
+    // "sent GET /a 200 9" → "GET, /a, 200": 9
+    let sent: BTreeMap<String, u64> = report
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.strip_prefix("sent ")?.split_whitespace();
+            let (method, path, status, n) = (w.next()?, w.next()?, w.next()?, w.next()?);
+            Some((format!("{method}, {path}, {status}"), n.parse().ok()?))
+        })
+        .collect();
+    assert_eq!(sent.values().sum::<u64>(), 27, "{report}");
+    assert_eq!(requests(&out), sent, "traced:\n{out}");
+    assert_no_gprobe_programs();
+}
