@@ -571,3 +571,124 @@ fn strace_recipe_counts_equal_strace_and_names_the_callers() {
         assert_no_gprobe_programs();
     }
 }
+
+/// `@MAP[METHOD, PATH]: count C, average A, total T` lines of a stats map, as (key) → (C, A).
+fn stats_lines(out: &str, map: &str) -> std::collections::BTreeMap<String, (u64, u64)> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix(&format!("{map}[")))
+        .filter_map(|l| {
+            let (key, rest) = l.split_once("]: count ")?;
+            let (count, rest) = rest.split_once(", average ")?;
+            let (average, _) = rest.split_once(", total ")?;
+            Some((
+                key.to_string(),
+                (count.parse().ok()?, average.parse().ok()?),
+            ))
+        })
+        .collect()
+}
+
+/// http-phases on a server whose handler reads the whole body, then works 20 ms: a client that
+/// sends its 10-byte body over ~100 ms (one keep-alive connection, idle 150 ms between
+/// requests) shows ~100 ms of reading and ~20 ms of handler, and the idle time in neither; a
+/// client that reads a 16 MiB response slowly shows the time in writing.
+#[test]
+fn http_phases_put_a_slow_body_in_read_and_a_slow_reader_in_write() {
+    if !e2e_ready() {
+        return;
+    }
+    for version in ["1.19", "1.27.3"] {
+        if toolchain_available(version) || under_ci() {
+            phases_case(version);
+        }
+    }
+}
+
+fn phases_case(version: &str) {
+    use std::io::{BufRead, BufReader, Read};
+    let bin = go_target("phases", version, &[]);
+    let mut server = Command::new(&bin)
+        .args(["-work", "20ms", "-big", &(16 << 20).to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start tests/go/phases");
+    let mut addr = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut addr)
+        .expect("server address");
+    let addr = addr.trim().to_string();
+    let _k = kernel_lock();
+    let tracer = Tracer::start(&["--recipe", "http-phases", "-p", &server.id().to_string()]);
+    // Five POST /slow on one connection; the time each body took to send, as the client saw it.
+    let mut conn = std::net::TcpStream::connect(&addr).expect("connect");
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut sending = Vec::new();
+    for _ in 0..5 {
+        std::thread::sleep(Duration::from_millis(150));
+        let start = std::time::Instant::now();
+        conn.write_all(b"POST /slow HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\n")
+            .unwrap();
+        for _ in 0..10 {
+            std::thread::sleep(Duration::from_millis(10));
+            conn.write_all(b"x").unwrap();
+        }
+        sending.push(start.elapsed().as_micros() as u64);
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&got).contains("read 10\n") {
+            let n = conn.read(&mut buf).expect("response");
+            assert!(
+                n > 0,
+                "connection closed: {}",
+                String::from_utf8_lossy(&got)
+            );
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+    // GET /big, read 256 KiB every 10 ms.
+    let mut big = std::net::TcpStream::connect(&addr).expect("connect");
+    big.write_all(b"GET /big HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut total = 0usize;
+    let mut buf = vec![0u8; 256 << 10];
+    loop {
+        std::thread::sleep(Duration::from_millis(10));
+        let n = big.read(&mut buf).expect("big response");
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    assert!(total > 16 << 20, "read {total} bytes of /big");
+    let out = tracer.stop();
+    let _ = server.kill();
+    let _ = server.wait();
+    let read = stats_lines(&out, "@read_us");
+    let handler = stats_lines(&out, "@handler_us");
+    let write = stats_lines(&out, "@write_us");
+    let slow = "POST, /slow".to_string();
+    let sent_us = sending.iter().sum::<u64>() / sending.len() as u64;
+    let (n, read_us) = read[&slow];
+    assert_eq!(n, 5, "{out}");
+    // Reading ends when the last body byte arrives: the client's sending time, give or take
+    // scheduling; the 150 ms idle before each request is not in it.
+    assert!(
+        read_us + 5_000 >= sent_us && read_us <= sent_us + 40_000,
+        "read {read_us} µs, the client took {sent_us} µs to send:\n{out}"
+    );
+    let (_, handler_us) = handler[&slow];
+    assert!(
+        (19_000..60_000).contains(&handler_us),
+        "handler {handler_us} µs (works 20 ms):\n{out}"
+    );
+    let (_, write_us) = write[&slow];
+    assert!(write_us < 10_000, "write {write_us} µs:\n{out}");
+    let big = "GET, /big".to_string();
+    let ((_, big_write), (_, big_handler)) = (write[&big], handler[&big]);
+    assert!(
+        big_write >= 200_000 && big_write > 5 * big_handler,
+        "a slow reader's 16 MiB: write {big_write} µs, handler {big_handler} µs:\n{out}"
+    );
+    assert_no_gprobe_programs();
+}
