@@ -405,6 +405,63 @@ fn kk_warns_of_a_failed_read_with_its_location_as_bpftrace() {
     );
 }
 
+/// `-k` (bpftrace: helper errors other than reads): a map update into a full map and a delete
+/// of a missing key each print bpftrace's warning, with the location; reads are `-kk`'s only.
+#[test]
+fn k_warns_of_a_failed_map_update_and_delete_as_bpftrace() {
+    if !e2e_ready() {
+        return;
+    }
+    let _k = kernel_lock();
+    let script = "BEGIN { @[1] = 1; @[2] = 2; @[3] = 3; delete(@[7]); $x = *(int64*)8; exit(); }";
+    let run = |program: &str| {
+        Command::new(program)
+            .args(["-k", "-q", "-e", script])
+            .env("BPFTRACE_MAP_KEYS_MAX", "2")
+            .output()
+            .expect("run tracer")
+    };
+    let ours = run(gprobe_bin().to_str().unwrap());
+    assert!(ours.status.success(), "{}", text(&ours.stderr));
+    let theirs = run("bpftrace");
+    // bpftrace 0.17 writes its warnings to stdout, gprobe to stderr.
+    let warnings = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter_map(|l| Some(l.split_once("WARNING: Failed to ")?.1.to_string()))
+            .collect()
+    };
+    let ours_w = warnings(&text(&ours.stderr));
+    assert_eq!(
+        ours_w,
+        [
+            "map_update_elem: Argument list too long (-7)",
+            "map_delete_elem: No such file or directory (-2)"
+        ],
+        "{}",
+        text(&ours.stderr)
+    );
+    assert_eq!(
+        ours_w,
+        warnings(&text(&theirs.stdout)),
+        "{}",
+        text(&theirs.stdout)
+    );
+    // Where, as bpftrace's `stdin:1:34-35` (the third assignment's `=`) and `stdin:1:39-51`.
+    let ours_err = text(&ours.stderr);
+    assert!(
+        ours_err.contains("1:34-35: WARNING: Failed to map_update_elem"),
+        "{ours_err}"
+    );
+    assert!(
+        ours_err.contains("1:39-51: WARNING: Failed to map_delete_elem"),
+        "{ours_err}"
+    );
+    assert_eq!(
+        map_lines(&text(&ours.stdout), "@"),
+        map_lines(&text(&theirs.stdout), "@")
+    );
+}
+
 #[test]
 fn listing_with_a_pid_adds_its_functions() {
     if !e2e_ready() {

@@ -519,7 +519,7 @@ impl Lower<'_, '_, '_> {
                 };
                 let Some(buckets) = buckets else {
                     let key = self.key(m, index, None)?;
-                    self.delete_key(index, key);
+                    self.delete_key(index, key, Some(e.span))?;
                     return Ok(());
                 };
                 // A histogram's BPF key is (user key, bucket): deleting the user key deletes
@@ -534,7 +534,7 @@ impl Lower<'_, '_, '_> {
                 });
                 self.emit(Inst::Label(top));
                 self.store_val(bucket_at, Val::Shared(bucket));
-                self.delete_key(index, key);
+                self.delete_key(index, key, None)?;
                 self.emit(Inst::Alu {
                     op: AluOp::Add,
                     dst: bucket,

@@ -509,7 +509,7 @@ impl Lower<'_, '_, '_> {
                 size: Size::DW,
                 src: Operand::Reg(tgid),
             });
-            self.delete_key(procs, key);
+            self.delete_key(procs, key, None)?;
         }
         // The new image's (device, inode), for the runtime to learn its binary by even when
         // the process is gone before it looks.

@@ -1,5 +1,6 @@
-//! `-kk`, as bpftrace's: a probe read that fails sends a `HelperError` event (the helper's
-//! negative return value), which the runtime prints as a warning with the source location.
+//! `-k` and `-kk`, as bpftrace's: a map update or delete (`-k`), or a probe read (`-kk`), that
+//! fails sends a `HelperError` event (the helper's negative return value), which the runtime
+//! prints as a warning with the source location.
 
 use super::{Lower, R};
 use crate::bpf::{Helper, Size};
@@ -8,6 +9,31 @@ use crate::manifest::EventSpec;
 use crate::span::Span;
 
 impl Lower<'_, '_, '_> {
+    /// Whether failed map updates and deletes are reported (`-k`, and `-kk`).
+    pub(super) fn checks_helpers(&self) -> bool {
+        self.module.options.helper_errors >= 1
+    }
+
+    /// Where bpftrace places a failed update of the map written at `map`: on the assignment's
+    /// operator after it (`=`, `+=`, ...), else on the map.
+    pub(super) fn assignment_at(&self, map: Span) -> Span {
+        let source = self.module.source;
+        let after = source.get(map.end as usize..).unwrap_or_default();
+        let start = after.len() - after.trim_start().len();
+        let op = after[start..].find('=').filter(|&eq| {
+            after[start..start + eq]
+                .chars()
+                .all(|c| "+-*/%&|^<>".contains(c))
+        });
+        match op {
+            Some(eq) => {
+                let from = map.end as usize + start;
+                Span::new(from, from + eq + 1)
+            }
+            None => map,
+        }
+    }
+
     /// Whether failed reads are reported (`-kk`).
     pub(super) fn checks_reads(&self) -> bool {
         self.module.options.helper_errors >= 2

@@ -4,19 +4,26 @@
 use super::*;
 
 impl Lower<'_, '_, '_> {
-    /// `map_delete_elem(map, r10 + key)`, its result ignored (a missing key is fine).
-    pub(super) fn delete_key(&mut self, map_index: usize, key: i16) {
+    /// `map_delete_elem(map, r10 + key)`. A missing key is fine, but `-k` reports it as bpftrace
+    /// does when the delete is the user's (`span`: the `delete(...)` written).
+    pub(super) fn delete_key(&mut self, map_index: usize, key: i16, span: Option<Span>) -> R<()> {
         let map = self.vreg();
         self.emit(Inst::LoadMap {
             dst: map,
             map: map_index,
         });
         let keyp = self.stack_addr(key);
+        let reported = span.filter(|_| self.checks_helpers());
+        let ret = reported.map(|_| self.vreg());
         self.emit(Inst::Call {
             helper: Helper::MapDeleteElem,
             args: vec![Operand::Reg(map), Operand::Reg(keyp)],
-            ret: None,
+            ret,
         });
+        if let (Some(span), Some(ret)) = (reported, ret) {
+            self.report_helper_error(Helper::MapDeleteElem, ret, span)?;
+        }
+        Ok(())
     }
 
     /// `map_lookup_elem(map, r10 + key)`
@@ -137,7 +144,7 @@ impl Lower<'_, '_, '_> {
                 let key = self.key(m, index, None)?;
                 let val = self.alloc(layout.size)?;
                 self.write_value(value, val, &slot)?;
-                self.update(index, key, val)
+                self.update(index, key, val, m.span)
             }
             _ => Err(Diagnostic::error(
                 super::codes::MAP_SHAPE,
@@ -149,7 +156,7 @@ impl Lower<'_, '_, '_> {
 
     /// `map_update_elem(map, key, value, BPF_ANY)`; a failure (map full) counts in slot 1 for
     /// maps that lose keys while tracing (see `Module::emptied_maps`).
-    pub(super) fn update(&mut self, index: usize, key: i16, val: i16) -> R<()> {
+    pub(super) fn update(&mut self, index: usize, key: i16, val: i16, span: Span) -> R<()> {
         let map = self.vreg();
         self.emit(Inst::LoadMap {
             dst: map,
@@ -170,6 +177,10 @@ impl Lower<'_, '_, '_> {
         });
         if self.module.emptied_maps.contains(&index) {
             self.count_failure(ret, 1)?;
+        }
+        if self.checks_helpers() {
+            let at = self.assignment_at(span);
+            self.report_helper_error(Helper::MapUpdateElem, ret, at)?;
         }
         Ok(())
     }
@@ -251,7 +262,7 @@ impl Lower<'_, '_, '_> {
             size: Size::DW,
             src: Operand::Reg(fresh),
         });
-        self.update(index, key, val)?;
+        self.update(index, key, val, m.span)?;
         self.emit(Inst::Label(done));
         Ok(())
     }
@@ -384,7 +395,7 @@ impl Lower<'_, '_, '_> {
                 });
             }
         }
-        self.update(index, key, val)?;
+        self.update(index, key, val, m.span)?;
         self.emit(Inst::Label(done));
         Ok(())
     }
