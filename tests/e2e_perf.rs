@@ -138,6 +138,72 @@ fn context_switches_count_the_sleeps_as_bpftrace() {
     }
 }
 
+/// `watch_args`: `increment(p)` three times on one heap int, then once on another; each call
+/// writes `*p` once, after the call is entered (so a watchpoint set at the entry sees it).
+const WATCH_ARGS: &str = r#"
+#include <stdio.h>
+#include <stdlib.h>
+__attribute__((noinline)) void increment(int *p) { (*p)++; }
+int main(void) {
+    int *x = calloc(1, sizeof(int));
+    for (int i = 0; i < 3; i++) increment(x);
+    int *y = calloc(1, sizeof(int));
+    increment(y);
+    printf("%d %d\n", *x, *y);
+    return 0;
+}
+"#;
+
+/// `watchpoint:FUNC+argN:LEN:MODE`, as bpftrace 0.17 has it: at each call of `increment`
+/// with an address not watched yet, a watchpoint there (the process waits, stopped, while it
+/// is attached): 3 writes of the first int and 1 of the second are 4 hits, as bpftrace counts.
+#[test]
+fn a_watchpoint_on_a_functions_argument_counts_as_bpftrace() {
+    if !e2e_ready() {
+        return;
+    }
+    let _k = kernel_lock();
+    let dir = repo_root().join("target/ctargets");
+    std::fs::create_dir_all(&dir).expect("target/ctargets");
+    let src = dir.join("watch_args.c");
+    let bin = dir.join("watch_args");
+    std::fs::write(&src, WATCH_ARGS).expect("write watch_args.c");
+    let status = Command::new("cc")
+        .args(["-g", "-O0", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .expect("run cc");
+    assert!(status.success(), "cc watch_args.c failed");
+    let command = bin.display().to_string();
+    let script = "watchpoint:increment+arg0:4:w { @ = count(); @pids[pid] = count(); }";
+    let ours = gprobe_ok(&["-e", script, "-c", &command], LIMIT);
+    let theirs = bpftrace_ok(&["-e", script, "-c", &command]);
+    assert_eq!(count_of(&ours), 4, "{ours}");
+    assert_eq!(count_of(&ours), count_of(&theirs), "bpftrace:\n{theirs}");
+    // The program ran to its end, with its own result, and was not left stopped.
+    assert!(ours.contains("3 1"), "{ours}");
+    assert!(ours.starts_with("Attaching 1 probe..."), "{ours}");
+    assert_no_gprobe_programs();
+    // A misspelled function: one diagnostic, nothing attached.
+    let out = run_gprobe(
+        &[
+            "-e",
+            "watchpoint:incremnt+arg0:4:w { @ = count(); }",
+            "-c",
+            &command,
+        ],
+        LIMIT,
+    );
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot watch an argument of `incremnt`"),
+        "{stderr}"
+    );
+    assert_no_gprobe_programs();
+}
+
 #[test]
 fn a_watchpoint_counts_each_write_as_bpftrace() {
     if !e2e_ready() {

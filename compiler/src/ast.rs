@@ -122,8 +122,11 @@ pub enum ProbeKind {
     },
     /// `watchpoint:ADDR:LEN:MODE` / `asyncwatchpoint:…`: a hardware breakpoint on `len` bytes at
     /// `address` in the `-p`/`-c` process; `mode` is `r`, `w`, `rw` or `x`.
+    /// `watchpoint:FUNC+argN:LEN:MODE`: at the address the target's C function `FUNC` gets as
+    /// argument N, each time it is called with a new one (`address` 0 then).
     Watchpoint {
         address: u64,
+        armed_at: Option<(Name, u8)>,
         len: u8,
         mode: Name,
         is_async: bool,

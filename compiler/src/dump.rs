@@ -312,15 +312,20 @@ pub fn probe_kind(kind: &ProbeKind) -> String {
         }
         ProbeKind::Watchpoint {
             address,
+            armed_at,
             len,
             mode,
             is_async,
         } => format!(
-            "{} address={address:#x} len={len} mode={}",
+            "{} {} len={len} mode={}",
             if *is_async {
                 "asyncwatchpoint"
             } else {
                 "watchpoint"
+            },
+            match armed_at {
+                Some((function, n)) => format!("at={}+arg{n}", function.node),
+                None => format!("address={address:#x}"),
             },
             mode.node
         ),

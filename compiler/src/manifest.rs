@@ -109,6 +109,10 @@ pub enum Attach {
         address: u64,
         len: u8,
         mode: String,
+        /// `watchpoint:FUNC+argN`: attached at run time, at each new address the arming
+        /// program reports ([`EventSpec::WatchpointArm`]), not at `address`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        armed: bool,
     },
 }
 
@@ -356,6 +360,14 @@ pub enum EventSpec {
     ProcessExec,
     /// A process ended (`sched_process_exit` of its last thread): payload as `ProcessExec`.
     ProcessExit,
+    /// `watchpoint:FUNC+argN`: the target called FUNC with an address (payload: tgid u64, then
+    /// the address u64) at which `program`, a watchpoint, is to be attached. Unless `resume`
+    /// is false (`asyncwatchpoint`), the arming program stopped the process (SIGSTOP) so that
+    /// no access is missed: the runtime continues it once the watchpoint is attached.
+    WatchpointArm {
+        program: String,
+        resume: bool,
+    },
     /// `-kk`: the probe read `helper` at source `location` failed (`LINE:COL-END`, a newline,
     /// the source line and a `~` underline, as bpftrace shows it); the payload is its return
     /// value (i64, a negative errno).

@@ -508,7 +508,14 @@ impl Loaded {
             (Attach::Hardware { event, count }, Program::PerfEvent(p)) => {
                 crate::perf_event::attach_counter(p, true, event, *count).map_err(attach_err)?;
             }
-            (Attach::Watchpoint { address, len, mode }, Program::PerfEvent(p)) => {
+            // Attached at run time, where the target's function says (see `arm_watchpoint`).
+            (Attach::Watchpoint { armed: true, .. }, Program::PerfEvent(_)) => {}
+            (
+                Attach::Watchpoint {
+                    address, len, mode, ..
+                },
+                Program::PerfEvent(p),
+            ) => {
                 let (prog, perf) =
                     crate::perf_event::attach_watchpoint(p, pid, *address, *len, mode)
                         .map_err(attach_err)?;
@@ -534,6 +541,25 @@ impl Loaded {
                 });
             }
         }
+        Ok(())
+    }
+
+    /// `watchpoint:FUNC+argN`: attaches the watchpoint program `spec` at `address` in `pid`,
+    /// the address FUNC was just called with.
+    pub(crate) fn arm_watchpoint(
+        &mut self,
+        spec: &ProgramSpec,
+        pid: u32,
+        address: u64,
+    ) -> Result<(), String> {
+        let Attach::Watchpoint { len, mode, .. } = &spec.attach else {
+            return Err(format!("{} is not a watchpoint", spec.name));
+        };
+        let Some(Program::PerfEvent(p)) = self.ebpf.program_mut(&spec.name) else {
+            return Err(format!("program {} is not in the object", spec.name));
+        };
+        let (prog, perf) = crate::perf_event::attach_watchpoint(p, Some(pid), address, *len, mode)?;
+        self.adopt(format!("{}#watchpoint@{address:x}", spec.name), prog, perf);
         Ok(())
     }
 

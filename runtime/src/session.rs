@@ -325,6 +325,8 @@ pub struct Session {
     has_targets: bool,
     /// Uprobes on binary patterns: attaching to programs started later.
     dynamic: Dynamic,
+    /// `watchpoint:FUNC+argN`: (program, address) pairs attached so far.
+    armed_watchpoints: std::collections::HashSet<(String, u64)>,
     /// How long the event loop sleeps at most. Short when printf events exist: the programs
     /// write those without waking the reader (a wakeup per event is costly in the traced
     /// thread), so the reader polls for them.
@@ -339,6 +341,23 @@ fn decode_bytes(bytes: &[u8], offset: usize, len: usize) -> &[u8] {
 }
 
 impl Session {
+    /// A `watchpoint:FUNC+argN` program stops the target when FUNC is called, until the
+    /// runtime continues it; a call whose event was never read (tracing ended first) would
+    /// leave it stopped for good: continue the target (harmless when it runs).
+    fn continue_watched(&self) {
+        let arms = self
+            .manifest
+            .events
+            .iter()
+            .any(|e| matches!(e, EventSpec::WatchpointArm { resume: true, .. }));
+        if let (true, Some(pid)) = (arms, self.resolver.target_pid) {
+            // SAFETY: kill(2) with a pid and a signal number, no memory involved.
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGCONT);
+            }
+        }
+    }
+
     /// Loads `object`, fires BEGIN, attaches every other probe. On error, everything already
     /// attached is detached again (by drop) before returning.
     pub fn load(
@@ -393,6 +412,7 @@ impl Session {
                 .collect(),
             has_targets: false,
             dynamic: Dynamic::new(manifest, options.verbose),
+            armed_watchpoints: Default::default(),
             poll_ms: if manifest.events.iter().any(|e| {
                 matches!(
                     e,
@@ -624,6 +644,7 @@ impl Session {
             .collect();
         let keep: Vec<&str> = end_programs.iter().map(String::as_str).collect();
         self.loaded.detach_except(&keep);
+        self.continue_watched();
         if sink.wants_profile() {
             // Stacks with addresses and lines, before END can clear or trim the maps.
             let stopped = std::time::Instant::now();
@@ -863,6 +884,26 @@ impl Session {
                     &mut self.loaded,
                     &mut self.resolver,
                 );
+            }
+            EventSpec::WatchpointArm { program, resume } => {
+                let pid = decode::read_uint(payload, 0, 8) as u32;
+                let address = decode::read_uint(payload, 8, 8);
+                if self.armed_watchpoints.insert((program.clone(), address))
+                    && let Some(spec) = self.manifest.programs.iter().find(|p| p.name == program)
+                    && let Err(why) = self.loaded.arm_watchpoint(spec, pid, address)
+                {
+                    eprintln!(
+                        "gprobe: warning: cannot attach {} at {address:#x} (pid {pid}): {why}",
+                        spec.probe_name
+                    );
+                }
+                if resume {
+                    // The arming program stopped the process (SIGSTOP) until now.
+                    // SAFETY: kill(2) with a pid and a signal number, no memory involved.
+                    unsafe {
+                        libc::kill(pid as libc::pid_t, libc::SIGCONT);
+                    }
+                }
             }
             EventSpec::ProcessExit => {
                 let pid = decode::read_uint(payload, 0, 8) as u32;

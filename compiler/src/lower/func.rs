@@ -16,6 +16,7 @@ mod strings;
 mod task;
 mod usdt;
 mod values;
+mod watch_arm;
 
 use super::layout::{self, align8};
 use super::{Module, codes};
@@ -33,6 +34,7 @@ use crate::types::{AddrSpace, AggKind, StackKind, Type};
 use go::Goroutine;
 pub(super) use go::lower_process_watch;
 use std::collections::HashMap;
+pub(super) use watch_arm::lower_watchpoint_arm;
 
 /// Offsets into x86_64 `struct pt_regs`.
 pub fn pt_regs_offset(name: &str) -> Option<i16> {

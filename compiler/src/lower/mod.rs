@@ -394,6 +394,9 @@ pub fn lower(
                     pattern: pattern.clone(),
                 });
             }
+            if let Some(arm) = watchpoint_arm(&mut module, attach, &name) {
+                programs.push(arm);
+            }
         }
     }
     if module.watches_processes() {
@@ -534,6 +537,40 @@ fn go_variants<'a>(
         ));
     }
     out
+}
+
+/// `watchpoint:FUNC+argN`'s second program: the uprobe at FUNC's entry in the target that tells
+/// the runtime where to attach the watchpoint program `watch` (see `func::watch_arm`).
+fn watchpoint_arm(
+    module: &mut Module,
+    attach: &ast::AttachPoint,
+    watch: &str,
+) -> Option<LoweredProgram> {
+    let ProbeKind::Watchpoint {
+        armed_at: Some((function, arg)),
+        is_async,
+        ..
+    } = &attach.kind
+    else {
+        return None;
+    };
+    let resolved = attach.resolved.as_ref()?;
+    let offset = *resolved.functions.first()?.offsets.first()?;
+    let name = format!("{watch}_arm");
+    let func = func::lower_watchpoint_arm(module, &name, watch, *arg, !is_async);
+    Some(LoweredProgram {
+        func,
+        section: format!("uprobe/{name}"),
+        attach: Attach::Uprobe {
+            binary: resolved.binary.clone().unwrap_or_default(),
+            target: UprobeTarget::Offset(offset),
+            ret: false,
+        },
+        span: function.span,
+        probe_name: format!("{WATCH_PREFIX}arm:{}", function.node),
+        site_names: Vec::new(),
+        pattern: None,
+    })
 }
 
 /// The name `probe` gives each offset of a program a uprobe's glob attached
@@ -744,7 +781,11 @@ fn attach_of(
             },
         ),
         ProbeKind::Watchpoint {
-            address, len, mode, ..
+            address,
+            len,
+            mode,
+            armed_at,
+            ..
         } => (
             "perf_event",
             ProviderKind::Watchpoint,
@@ -752,6 +793,7 @@ fn attach_of(
                 address: *address,
                 len: *len,
                 mode: mode.node.clone(),
+                armed: armed_at.is_some(),
             },
         ),
         // The sites and their semaphores come from the resolution (see `usdt_variants`).

@@ -168,14 +168,19 @@ impl Builder {
         for inner in pair.into_inner() {
             match inner.as_rule() {
                 Rule::attach_part => {
-                    let part = inner.into_inner().next()?;
-                    let (text, part_span, quoted) = match part.as_rule() {
+                    let mut pieces = inner.into_inner();
+                    let part = pieces.next()?;
+                    let (mut text, mut part_span, quoted) = match part.as_rule() {
                         Rule::quoted_part => {
                             let body = part.into_inner().next()?;
                             (body.as_str().to_string(), span_of(&body), true)
                         }
                         _ => (part.as_str().to_string(), span_of(&part), false),
                     };
+                    if let Some(arg) = pieces.next() {
+                        text.push_str(arg.as_str());
+                        part_span = Span::new(part_span.start as usize, span_of(&arg).end as usize);
+                    }
                     parts.push(Part {
                         text: self.with_positionals(&text),
                         span: part_span,

@@ -132,23 +132,50 @@ pub fn watchpoint(provider: &Part, rest: &[Part], span: Span) -> Result<ProbeKin
         )
         .primary(span, "malformed attach point")
         .help(format!("write it like `{}:0x601040:8:w`", provider.text));
-        if rest.first().is_some_and(|p| p.text.contains('+')) || rest.len() == 2 {
-            d = d.note(
-                "gprobe takes absolute addresses only; `watchpoint:FUNC+ARG:LEN:MODE` is not supported yet",
-            );
+        if rest.len() == 2 {
+            d = d
+                .note("the address is an absolute address or `FUNC+argN`, a C function's argument");
         }
         return Err(d);
     }
-    let address = match literal::int(&rest[0].text) {
-        Ok(a) if a > 0 => a,
+    // `FUNC+argN`: the address FUNC is called with, as its C-ABI argument N.
+    let armed_at = match rest[0].text.rsplit_once("+arg") {
+        Some((function, n)) if !function.is_empty() => match n.parse::<u8>() {
+            Ok(n) if n < 6 => {
+                let start = rest[0].span.start as usize;
+                Some((
+                    Spanned::new(
+                        function.to_string(),
+                        Span::new(start, start + function.len()),
+                    ),
+                    n,
+                ))
+            }
+            _ => {
+                return Err(Diagnostic::error(
+                    codes::BAD_ATTACH,
+                    format!("`arg{n}` is not an argument register"),
+                )
+                .primary(rest[0].span, "expected arg0 to arg5")
+                .note("a watchpoint takes its address from one of the six argument registers"));
+            }
+        },
+        _ => None,
+    };
+    let address = match (&armed_at, literal::int(&rest[0].text)) {
+        (Some(_), _) => 0,
+        (None, Ok(a)) if a > 0 => a,
         _ => {
             return Err(Diagnostic::error(
                 codes::BAD_ATTACH,
                 format!("`{}` is not an address", rest[0].text),
             )
-            .primary(rest[0].span, "expected an address like 0x601040")
+            .primary(
+                rest[0].span,
+                "expected an address like 0x601040, or FUNC+argN",
+            )
             .note(
-                "gprobe takes absolute addresses only; `watchpoint:FUNC+ARG:LEN:MODE` is not supported yet",
+                "`FUNC+argN` watches the address the target's function FUNC gets as argument N",
             ));
         }
     };
@@ -186,6 +213,7 @@ pub fn watchpoint(provider: &Part, rest: &[Part], span: Span) -> Result<ProbeKin
     }
     Ok(ProbeKind::Watchpoint {
         address,
+        armed_at,
         len,
         mode: Spanned::new(normal, mode.span),
         is_async,

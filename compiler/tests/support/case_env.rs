@@ -454,6 +454,16 @@ impl Env for CaseEnv {
         _ret: bool,
     ) -> Result<Resolved, String> {
         let c = binary.is_some_and(|b| b.ends_with(".so") || b.starts_with("/bin/"));
+        // The target's C function `increment(int *p)` (watchpoints on its argument).
+        if binary.is_none() && function == "increment" {
+            return Ok(Resolved {
+                binary: Some("/proc/1/exe".into()),
+                functions: vec![c_site(0x1139, true)],
+                go: None,
+                per_process: None,
+                usdt: Vec::new(),
+            });
+        }
         if binary == Some("/bin/cprog") && function == "visit" && !_ret {
             return Ok(Resolved {
                 binary: binary.map(str::to_owned),

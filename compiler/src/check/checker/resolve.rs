@@ -131,6 +131,33 @@ impl<'a> Checker<'a> {
             return;
         }
         let resolved = match &attach.kind {
+            // The target's function whose argument holds the address to watch.
+            ProbeKind::Watchpoint {
+                armed_at: Some((function, _)),
+                ..
+            } => match self.env.resolve_uprobe_for(
+                None,
+                &function.node,
+                false,
+                false,
+                UprobeNeeds::default(),
+            ) {
+                Ok(r) if !r.functions.is_empty() => r,
+                found => {
+                    let why = found
+                        .err()
+                        .unwrap_or_else(|| "the target has no function of this name".into());
+                    self.error(
+                        Diagnostic::error(
+                            codes::BAD_ATTACH,
+                            format!("cannot watch an argument of `{}`", function.node),
+                        )
+                        .primary(function.span, "not found in the target")
+                        .note(why),
+                    );
+                    return;
+                }
+            },
             ProbeKind::Uprobe {
                 ret,
                 binary,

@@ -1,0 +1,58 @@
+//! `watchpoint:FUNC+argN:LEN:MODE`: the uprobe at the target function's entry that reports
+//! the address it was called with, so the runtime can attach the watchpoint there (bpftrace's
+//! form). A `watchpoint` also stops the process (SIGSTOP) until the runtime has attached it and
+//! continues the process, so that no access right after the call goes unseen; an
+//! `asyncwatchpoint` lets it run on.
+
+use super::{Lower, R, Val};
+use crate::bpf::{Helper, Size};
+use crate::ir::{AluOp, Function, Inst, Operand};
+use crate::manifest::EventSpec;
+
+/// Byte offsets of the C-ABI argument registers (rdi, rsi, rdx, rcx, r8, r9) in x86-64's
+/// `struct pt_regs`, the context of a uprobe program.
+const ARG_REGS: [i16; 6] = [112, 104, 96, 88, 72, 64];
+
+/// SIGSTOP on x86-64.
+const SIGSTOP: i32 = 19;
+
+pub(in crate::lower) fn lower_watchpoint_arm(
+    module: &mut crate::lower::Module,
+    name: &str,
+    program: &str,
+    arg: u8,
+    resume: bool,
+) -> Function {
+    super::lower_internal(module, name, |l| l.watchpoint_arm(program, arg, resume))
+}
+
+impl Lower<'_, '_, '_> {
+    fn watchpoint_arm(&mut self, program: &str, arg: u8, resume: bool) -> R<()> {
+        let address = self.ctx_load(ARG_REGS[usize::from(arg.min(5))], Size::DW);
+        let tgid = self.call_value(Helper::GetCurrentPidTgid, vec![]);
+        let high = self.vreg();
+        self.move_into(high, Val::Owned(tgid));
+        self.emit(Inst::Alu {
+            op: AluOp::Rsh,
+            dst: high,
+            src: Operand::Imm(32),
+        });
+        let id = self.module.event(EventSpec::WatchpointArm {
+            program: program.to_string(),
+            resume,
+        });
+        let base = self.alloc(24)?;
+        self.store_imm64(base, id);
+        self.store_val(base + 8, Val::Owned(high));
+        self.store_val(base + 16, address);
+        self.output_event(base, 16, true, 0)?;
+        if resume {
+            self.emit(Inst::Call {
+                helper: Helper::SendSignal,
+                args: vec![Operand::Imm(SIGSTOP)],
+                ret: None,
+            });
+        }
+        Ok(())
+    }
+}

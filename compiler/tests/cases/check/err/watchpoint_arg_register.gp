@@ -1,0 +1,2 @@
+// target
+watchpoint:increment+arg7:4:w { @ = count(); }

@@ -1,0 +1,2 @@
+// target
+watchpoint:missing_function+arg0:4:w { @ = count(); }
