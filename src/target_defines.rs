@@ -4,6 +4,11 @@
 //! `__GO_PKG_<path>__` for every package with a function in the pclntab, the import path with
 //! each character other than a letter or digit as `_` (`__GO_PKG_github_com_gin_gonic_gin__`).
 //! The pclntab names functions in stripped builds too, so the package macros are always there.
+//! A package linked is not each of its functions linked (the linker drops what nothing calls:
+//! gin links x/net's h2c but not x/net's HTTP/2 server), so every function of a package outside
+//! the standard library also has `__GO_FUNC_<name>__`, mangled the same way
+//! (`__GO_FUNC_golang_org_x_net_http2___serverConn__runHandler__`); the standard library's are
+//! told by `__GO_VERSION__`.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -40,6 +45,18 @@ pub fn for_target(pid: Option<u32>, command: Option<&str>) -> Vec<(String, Strin
         packages
             .into_iter()
             .map(|p| (format!("__GO_PKG_{}__", mangle(p)), "1".to_string())),
+    );
+    // A library's: its import path's first element has a dot (`golang.org/x/net`).
+    let library = |name: &str| {
+        name.split('/')
+            .next()
+            .is_some_and(|first| first.contains('.'))
+    };
+    defines.extend(
+        bin.functions()
+            .iter()
+            .filter(|f| library(&f.name))
+            .map(|f| (format!("__GO_FUNC_{}__", mangle(&f.name)), "1".to_string())),
     );
     defines
 }

@@ -190,7 +190,7 @@ uprobe:net/http*responseWriterState*writeHeader
     @status[goid] = args.code;
 }
 
-#if defined(__GO_DWARF__) && defined(__GO_PKG_golang_org_x_net_http2_h2c__)
+#if defined(__GO_DWARF__) && defined(__GO_FUNC_golang_org_x_net_http2___serverConn__runHandler__)
 // HTTP/2 without TLS through golang.org/x/net/http2 (Caddy's h2c): each stream's handler is
 // called by the stream's goroutine in `runHandler`, not through net/http's serverHandler, so
 // the request starts there. (The connection's `PRI *` preface request is hijacked by h2c and

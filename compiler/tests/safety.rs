@@ -2,7 +2,9 @@
 //! helper that writes to the target's memory or changes its behaviour ever appears in the
 //! object the kernel would load. Tracing observes; it never modifies the traced program —
 //! unless the user asked for it with `--unsafe` (`signal()`), which a case states with a
-//! `// unsafe` directive.
+//! `// unsafe` directive. One exception, as bpftrace's: `watchpoint:FUNC+argN` stops the target
+//! (SIGSTOP, and nothing else) in its arming program until the runtime has attached the
+//! watchpoint and continued it.
 
 #[path = "support/case_env.rs"]
 mod case_env;
@@ -18,9 +20,13 @@ const FORBIDDEN_HELPERS: &[(i32, &str)] = &[
     (117, "bpf_send_signal_thread"),
 ];
 
+/// SIGSTOP on x86-64.
+const SIGSTOP: i32 = 19;
+
 /// Helper ids called by every program section of an ELF object (`call imm` with src_reg 0;
-/// src_reg 1 is a BPF-to-BPF call, not a helper).
-fn helper_calls(object: &[u8]) -> Vec<(String, i32)> {
+/// src_reg 1 is a BPF-to-BPF call, not a helper), each with the constant the instruction
+/// before it moved into r1, if it did.
+fn helper_calls(object: &[u8]) -> Vec<(String, i32, Option<i32>)> {
     let file = object::File::parse(object).expect("the compiler writes valid ELF");
     let mut calls = Vec::new();
     for section in file.sections() {
@@ -30,13 +36,16 @@ fn helper_calls(object: &[u8]) -> Vec<(String, i32)> {
         }
         let name = section.name().unwrap_or("?").to_string();
         let data = section.data().expect("section data");
+        let mut r1 = None;
         for insn in data.chunks_exact(8) {
             let opcode = insn[0];
             let src_reg = insn[1] >> 4;
+            let imm = i32::from_le_bytes([insn[4], insn[5], insn[6], insn[7]]);
             if opcode == 0x85 && src_reg == 0 {
-                let imm = i32::from_le_bytes([insn[4], insn[5], insn[6], insn[7]]);
-                calls.push((name.clone(), imm));
+                calls.push((name.clone(), imm, r1));
             }
+            // `mov64 r1, imm`
+            r1 = (opcode == 0xb7 && insn[1] & 0x0f == 1).then_some(imm);
         }
     }
     calls
@@ -48,13 +57,18 @@ fn no_case_program_writes_to_user_memory() {
     let mut compiled = 0;
     let mut all_calls = 0;
     let mut unsafe_signals = 0;
+    let mut watch_stops = 0;
     for (relative, source, out) in case_env::compiled_ok_cases(&root) {
         compiled += 1;
         let unsafe_ok = source.lines().any(|l| l.trim() == "// unsafe");
-        for (section, helper) in helper_calls(&out.object) {
+        for (section, helper, r1) in helper_calls(&out.object) {
             all_calls += 1;
             if unsafe_ok && helper == 109 {
                 unsafe_signals += 1;
+                continue;
+            }
+            if section.ends_with("_arm") && helper == 109 && r1 == Some(SIGSTOP) {
+                watch_stops += 1;
                 continue;
             }
             if let Some((_, name)) = FORBIDDEN_HELPERS.iter().find(|(id, _)| *id == helper) {
@@ -69,6 +83,10 @@ fn no_case_program_writes_to_user_memory() {
     assert!(
         unsafe_signals > 0,
         "the --unsafe signal() case sends no signal"
+    );
+    assert!(
+        watch_stops > 0,
+        "the watchpoint:FUNC+argN case stops nothing"
     );
     assert!(all_calls > 0, "the scan found no helper calls at all");
 }
@@ -92,5 +110,9 @@ fn the_scan_sees_a_forbidden_helper() {
         &[],
     )
     .expect("object");
-    assert!(helper_calls(&object).contains(&("uprobe/p0".to_string(), 36)));
+    assert!(
+        helper_calls(&object)
+            .iter()
+            .any(|(section, helper, _)| section == "uprobe/p0" && *helper == 36)
+    );
 }
