@@ -334,3 +334,24 @@ tracepoint:syscalls:sys_enter_connect /pid == cpid/ {
         assert!(out.contains(line), "{line}:\n{out}");
     }
 }
+
+/// `++`/`--` as values, pre and post, on variables and map elements (an absent key counts from
+/// 0), evaluated left to right, as bpftrace 0.17 prints them.
+#[test]
+fn increments_as_values_match_bpftrace() {
+    if !e2e_ready() {
+        return;
+    }
+    let out = same_as_bpftrace_maps_with(
+        &[],
+        r#"BEGIN {
+            $i = 5;
+            printf("%d %d %d\n", $i++, ++$i, $i);
+            $j = 1; @x[1] = ++$j; @y = @x[1]--; @z = @x[1]++; @w = ++@x[2]; @v = @q--;
+            @n = 1; printf("%d %d\n", @n++ + @n++, --@n);
+            exit();
+        }"#,
+    );
+    assert!(out.contains("5 7 7") && out.contains("3 2"), "{out}");
+    assert!(out.contains("@q: -1") && out.contains("@v: 0"), "{out}");
+}

@@ -202,6 +202,11 @@ impl Dumper<'_> {
             ExprKind::Unary { op, .. } => format!("Unary {op:?}"),
             ExprKind::Binary { op, .. } => format!("Binary {}", op.symbol()),
             ExprKind::Ternary { .. } => "Ternary".into(),
+            ExprKind::IncDec { inc, post, .. } => format!(
+                "IncDec {}{}",
+                if *post { "post" } else { "pre" },
+                if *inc { "++" } else { "--" }
+            ),
             ExprKind::Cast { to, .. } => format!(
                 "Cast ({}{})",
                 to.name,
@@ -237,6 +242,7 @@ impl Dumper<'_> {
             ExprKind::Unary { expr, .. }
             | ExprKind::Cast { expr, .. }
             | ExprKind::SizeofExpr(expr)
+            | ExprKind::IncDec { target: expr, .. }
             | ExprKind::Field { expr, .. } => d.expr(expr),
             ExprKind::Binary { lhs, rhs, .. } => {
                 d.expr(lhs);

@@ -407,6 +407,38 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// `++$i` / `@m[k]--` as a value: checked as the compound assignment `+= 1` / `-= 1` it
+    /// performs (an unset variable, a non-integer or an aggregation map is refused there); its
+    /// value has the target's type.
+    fn incdec(&mut self, target: &mut Expr, inc: bool, span: Span) -> Type {
+        let op = if inc { BinOp::Add } else { BinOp::Sub };
+        let mut one = Expr {
+            kind: ExprKind::Int(1),
+            span,
+            ty: Type::Unknown,
+        };
+        self.expr(&mut one);
+        let errors = |c: &Self| c.diags.iter().filter(|d| d.is_error()).count();
+        let before = errors(self);
+        match &mut target.kind {
+            ExprKind::Var(name) => {
+                let name = crate::span::Spanned {
+                    node: name.clone(),
+                    span: target.span,
+                };
+                self.assign_var(&name, Some(op), &mut one, span);
+            }
+            ExprKind::Map(map) => self.assign_map(map, Some(op), &mut one),
+            _ => return Type::Unknown,
+        }
+        if errors(self) > before {
+            return Type::Unknown;
+        }
+        let ty = self.expr(target);
+        target.ty = ty.clone();
+        ty
+    }
+
     fn unset_var(&mut self, name: &str, at: Span) {
         let first = self.tables.vars[self.probe]
             .iter()
@@ -599,6 +631,7 @@ impl<'a> Checker<'a> {
                 let ty = self.expr(expr);
                 self.unary(op, ty, expr.span, span)
             }
+            ExprKind::IncDec { target, inc, .. } => self.incdec(target, *inc, span),
             ExprKind::Binary { op, lhs, rhs } => {
                 let op = *op;
                 let l = self.expr(lhs);

@@ -7,6 +7,7 @@ mod go;
 mod go_places;
 mod gocaller;
 mod helper_errors;
+mod incdec;
 mod maps;
 mod memory;
 mod printing;
@@ -833,6 +834,7 @@ impl Lower<'_, '_, '_> {
             ExprKind::Map(m) => self.map_read(m),
             ExprKind::Builtin { builtin, args } => self.builtin(e, *builtin, args),
             ExprKind::Unary { op, expr } => self.unary(e, *op, expr),
+            ExprKind::IncDec { target, inc, post } => self.incdec(e, target, *inc, *post),
             ExprKind::Binary { op, lhs, rhs } => self.binary(e, *op, lhs, rhs),
             ExprKind::Ternary { cond, then, els } => {
                 if let Some(c) = self.constant(cond) {

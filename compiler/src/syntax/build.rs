@@ -432,13 +432,21 @@ impl Builder {
     fn unary(&mut self, pair: Pair<Rule>) -> Expr {
         let mut prefixes = Vec::new();
         let mut operand = None;
+        // `(is "++", after the operand, its span)`
+        let mut incdec = None;
         for inner in pair.into_inner() {
             match inner.as_rule() {
                 Rule::prefix => prefixes.push(inner),
+                Rule::incdec_op => {
+                    incdec = Some((inner.as_str() == "++", operand.is_some(), span_of(&inner)))
+                }
                 _ => operand = Some(self.expr(inner)),
             }
         }
         let mut result = operand.unwrap_or_else(|| expr(ExprKind::Int(0), Span::default()));
+        if let Some((inc, post, op_span)) = incdec {
+            result = self.incdec(result, inc, post, op_span);
+        }
         // Prefix operators apply innermost-first (`-!x` is `-(!x)`).
         for prefix in prefixes.into_iter().rev() {
             let prefix_span = span_of(&prefix);
@@ -483,6 +491,32 @@ impl Builder {
             result = expr(kind, span);
         }
         result
+    }
+
+    /// `++e` / `e--`: only a variable or a map element has a value to change (bpftrace: "The
+    /// ++ operator must be applied to a map or variable").
+    fn incdec(&mut self, target: Expr, inc: bool, post: bool, op_span: Span) -> Expr {
+        let span = target.span.to(op_span);
+        let symbol = if inc { "++" } else { "--" };
+        if !matches!(target.kind, ExprKind::Var(_) | ExprKind::Map(_)) {
+            self.errors.push(
+                Diagnostic::error(
+                    codes::BAD_OPERAND,
+                    format!("`{symbol}` needs a variable or a map element"),
+                )
+                .primary(target.span, "this has no place to store a new value")
+                .help(format!("write `$x{symbol}` or `@m[key]{symbol}`")),
+            );
+            return target;
+        }
+        expr(
+            ExprKind::IncDec {
+                target: Box::new(target),
+                inc,
+                post,
+            },
+            span,
+        )
     }
 
     fn postfix_expr(&mut self, pair: Pair<Rule>) -> Expr {
@@ -839,7 +873,9 @@ fn respan(e: &mut Expr, span: Span) {
             args.iter_mut().for_each(|a| respan(a, span));
         }
         ExprKind::Builtin { args, .. } => args.iter_mut().for_each(|a| respan(a, span)),
-        ExprKind::Unary { expr, .. } | ExprKind::Cast { expr, .. } => respan(expr, span),
+        ExprKind::Unary { expr, .. }
+        | ExprKind::Cast { expr, .. }
+        | ExprKind::IncDec { target: expr, .. } => respan(expr, span),
         ExprKind::Field { expr, name, .. } => {
             name.span = span;
             respan(expr, span);
