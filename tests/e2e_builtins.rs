@@ -355,3 +355,55 @@ fn increments_as_values_match_bpftrace() {
     assert!(out.contains("5 7 7") && out.contains("3 2"), "{out}");
     assert!(out.contains("@q: -1") && out.contains("@v: 0"), "{out}");
 }
+
+/// `print(@m, top, div)` divides as bpftrace 0.17: plain values (tuple members too), counts,
+/// sums, averages, min/max and log2 histogram counts (the bars keep the undivided lengths);
+/// `lhist` and `stats()` are printed undivided. Text and JSON both.
+#[test]
+fn print_top_and_div_match_bpftrace() {
+    if !e2e_ready() {
+        return;
+    }
+    let script = r#"BEGIN {
+        @[1] = 5; @[2] = 7; @[3] = -9; @t[1] = (1, "a", 7);
+        @c[1] = count(); @c[1] = count(); @c[1] = count(); @c[2] = count();
+        @s[1] = sum(10); @s[2] = sum(25); @a = avg(10); @a = avg(20); @m = max(7);
+        @h = hist(1); @h = hist(1); @h = hist(1); @h = hist(5);
+        @k[1] = hist(1); @k[1] = hist(1); @k[2] = hist(100); @k[3] = hist(3);
+        @l = lhist(3, 0, 10, 2); @l = lhist(3, 0, 10, 2); @l = lhist(7, 0, 10, 2);
+        print(@, 2, 2); print(@, 1); print(@, 0, 3); print(@t, 0, 2);
+        print(@c, 0, 2); print(@s, 1, 10); print(@a, 0, 5); print(@m, 0, 2);
+        print(@h, 0, 2); print(@k, 2, 2); print(@l, 0, 2);
+        clear(@); clear(@t); clear(@c); clear(@s); clear(@a); clear(@m); clear(@h); clear(@k); clear(@l);
+        exit();
+    }"#;
+    let _k = kernel_lock();
+    for format in ["text", "json"] {
+        let args = ["-f", format, "-e", script];
+        let lines = |s: &str| {
+            body(s)
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        let ours = lines(&gprobe_ok(&args, LIMIT));
+        assert_eq!(
+            ours,
+            lines(&bpftrace_ok(&args)),
+            "{format}: gprobe (left), bpftrace (right)"
+        );
+        let ours = ours.join("\n");
+        if format == "text" {
+            assert!(
+                ours.contains("@[1]: 2\n@[2]: 3\n@[2]: 7\n@[3]: -3"),
+                "{ours}"
+            );
+            assert!(ours.contains("@t[1]: (0, a, 3)"), "{ours}");
+            assert!(
+                ours.contains("[4, 8)                 0 |@@@@@@@@@@@@@@@@@ "),
+                "{ours}"
+            );
+        }
+    }
+}

@@ -846,7 +846,7 @@ pub static BUILTINS: [BuiltinSpec; 72] = [
         ],
         Returns::Void,
         ALL,
-        "print a map or a value",
+        "print a map or a value; `print(@m, top, div)`: the `top` largest entries, each value divided by `div` (as bpftrace: not lhist, not stats)",
     ),
     row(
         B::Exit,

@@ -309,11 +309,14 @@ pub enum EventSpec {
     },
     /// `exit()`: stop tracing, run END, print maps.
     Exit,
-    /// `print(@m)`: print the map now; `print(@m, top)`: only its `top` largest entries.
+    /// `print(@m)`: print the map now; `print(@m, top)`: only its `top` largest entries;
+    /// `print(@m, top, div)`: each value divided by `div` (0 and 1 mean none).
     Print {
         map: String,
         #[serde(default)]
         top: u64,
+        #[serde(default)]
+        div: u64,
     },
     /// `print(value)` of a value that is not a map: the payload is the value, printed on its
     /// own line as bpftrace prints map values (`5`, `abc`, `(1, abc)`).

@@ -657,8 +657,12 @@ impl gprobe_runtime::Sink for TerminateWhenAttached {
     fn printf(&mut self, text: &str) -> std::io::Result<()> {
         self.0.printf(text)
     }
-    fn print_map(&mut self, map: &gprobe_runtime::value::MapSnapshot) -> std::io::Result<()> {
-        self.0.print_map(map)
+    fn print_map(
+        &mut self,
+        map: &gprobe_runtime::value::MapSnapshot,
+        div: u64,
+    ) -> std::io::Result<()> {
+        self.0.print_map(map, div)
     }
     fn time(&mut self, text: &str) -> std::io::Result<()> {
         self.0.time(text)

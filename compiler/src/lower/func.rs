@@ -491,6 +491,11 @@ impl Lower<'_, '_, '_> {
                             .get(1)
                             .and_then(|a| self.constant(a))
                             .map_or(0, |n| n.max(0) as u64),
+                        // bpftrace takes `div` as a uint32 (`-1` divides by 4294967295).
+                        div: args
+                            .get(2)
+                            .and_then(|a| self.constant(a))
+                            .map_or(1, |n| n as u32 as u64),
                     },
                     Builtin::Clear => EventSpec::Clear { map },
                     _ => EventSpec::Zero { map },

@@ -116,6 +116,9 @@ impl<'a> Checker<'a> {
         if !allowed {
             return Type::Unknown;
         }
+        if b == Builtin::Print {
+            self.print_top_div(args, span);
+        }
         let literal = |i: usize| literals.get(i).copied().flatten();
         if !self.compile_time_args(b, args, &types, span) {
             return Type::Unknown;
@@ -580,6 +583,37 @@ impl<'a> Checker<'a> {
                 d = d.help(format!("did you mean `{guess}`?"));
             }
             self.error(d);
+        }
+    }
+
+    /// `print(@m, top, div)`: only a whole map has entries to keep and values to divide; a
+    /// `stats()` map prints whole (bpftrace ignores both there, with this warning).
+    fn print_top_div(&mut self, args: &[Expr], span: Span) {
+        if args.len() < 2 {
+            return;
+        }
+        let Some(ExprKind::Map(m)) = args.first().map(|a| &a.kind) else {
+            self.error(
+                Diagnostic::error(
+                    codes::ARG_COUNT,
+                    "`print` of a value takes no `top` or `div`",
+                )
+                .primary(span, format!("{} arguments", args.len()))
+                .help("`top` and `div` apply to a map: `print(@m, top, div)`"),
+            );
+            return;
+        };
+        let stats = self.tables.maps.iter().any(|e| {
+            e.name == m.name.node && matches!(e.value, Some((MapValue::Agg(AggKind::Stats), _)))
+        });
+        if stats {
+            self.error(
+                Diagnostic::warning(
+                    codes::ARG_TYPE,
+                    "`print`'s `top` and `div` are ignored for a `stats()` map",
+                )
+                .primary(span, "printed whole, as bpftrace does"),
+            );
         }
     }
 
