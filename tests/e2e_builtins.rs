@@ -407,3 +407,69 @@ fn print_top_and_div_match_bpftrace() {
         }
     }
 }
+
+/// A cgroup the test makes under the cgroup2 mount (`/sys/fs/cgroup` or, on a hybrid
+/// machine, `/sys/fs/cgroup/unified`), removed when dropped.
+struct TestCgroup(std::path::PathBuf);
+
+impl TestCgroup {
+    fn new(name: &str) -> Option<TestCgroup> {
+        let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
+        let root = mounts.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            (f.get(2) == Some(&"cgroup2")).then(|| std::path::PathBuf::from(f[1]))
+        })?;
+        let dir = root.join(format!("{name}-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("inner")).ok()?;
+        Some(TestCgroup(dir))
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        // The moved command has exited and been reaped by the tracer by now.
+        let _ = std::fs::remove_dir(self.0.join("inner"));
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// `cgroup_path(cgroup)` of a process the test moves into a cgroup it made prints the path
+/// bpftrace prints (`unified:/gprobe-e2e-cgroup-N/inner`), with and without a filter.
+#[test]
+fn cgroup_path_of_a_moved_process_matches_bpftrace() {
+    if !e2e_ready() {
+        return;
+    }
+    let Some(cgroup) = TestCgroup::new("gprobe-e2e-cgroup") else {
+        assert!(!under_ci(), "no cgroup2 mount to make a cgroup under");
+        eprintln!("skipped: no cgroup2 mount");
+        return;
+    };
+    let inner = cgroup.0.join("inner");
+    let dir = TempDir::new("cgroup-path");
+    // The command moves itself into the cgroup, then execs: the probe fires in the cgroup.
+    let script_file = dir.path("move.sh");
+    std::fs::write(
+        &script_file,
+        format!(
+            "echo $$ > {}/cgroup.procs\nexec /bin/true\n",
+            inner.display()
+        ),
+    )
+    .expect("write move.sh");
+    let command = format!("/bin/sh {}", script_file.display());
+    let script = format!(
+        r#"tracepoint:syscalls:sys_enter_execve /cgroup == cgroupid("{}")/ {{
+            printf("%s\n%s|\n%s|\n", cgroup_path(cgroup), cgroup_path(cgroup, "unified"), cgroup_path(cgroup, "no-such*"));
+            $p = cgroup_path(cgroup); print($p);
+        }}"#,
+        inner.display()
+    );
+    let out = same_as_bpftrace_maps_with(&["-c", &command], &script);
+    let name = cgroup.0.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(out.contains(&format!("unified:/{name}/inner\n")), "{out}");
+    assert!(
+        out.contains(&format!("unified:/{name}/inner|\n|\n")),
+        "{out}"
+    );
+}

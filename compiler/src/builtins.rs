@@ -97,6 +97,8 @@ pub enum Builtin {
     /// `kptr(p)`/`uptr(p)`: `p` as a pointer into kernel/user memory.
     Kptr,
     Uptr,
+    /// `cgroup_path(id [, filter])`: a cgroup id as its paths, rendered in user space.
+    CgroupPath,
 }
 
 /// Probe types, as a provider sees them.
@@ -361,7 +363,7 @@ const fn row(
 }
 
 /// The table. Order matches [`index`]; a unit test keeps them in step.
-pub static BUILTINS: [BuiltinSpec; 72] = [
+pub static BUILTINS: [BuiltinSpec; 73] = [
     row(
         B::Pid,
         "pid",
@@ -1039,6 +1041,15 @@ pub static BUILTINS: [BuiltinSpec; 72] = [
         ALL,
         "a SQL statement (a string) with its literals replaced by `?` and its spaces collapsed, so `WHERE id = 7` and `WHERE id = 8` are one map key (normalized in user space)",
     ),
+    row(
+        B::CgroupPath,
+        "cgroup_path",
+        Call,
+        &[req("cgroup_id", K::Int), opt("filter", K::StrLiteral)],
+        Returns::Special,
+        ALL,
+        "a cgroup id as its path in each cgroup hierarchy, `unified:/a/b,cpu:/a/b` (hierarchy names matching the wildcard `filter` only), resolved in user space when printed, as bpftrace",
+    ),
 ];
 
 /// Position of a builtin's row in [`BUILTINS`]. Exhaustive, so a new variant must get a row.
@@ -1116,6 +1127,7 @@ const fn index(builtin: Builtin) -> usize {
         B::Kptr => 69,
         B::Uptr => 70,
         B::Sqlnorm => 71,
+        B::CgroupPath => 72,
     }
 }
 

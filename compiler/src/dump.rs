@@ -65,6 +65,7 @@ pub fn type_name(ty: &Type) -> String {
         }
         Type::Timestamp { format } => format!("timestamp(\"{format}\")"),
         Type::GoPc => "gopc".into(),
+        Type::Rendered(crate::types::Render::CgroupPath { .. }) => "cgroup_path".into(),
         Type::Rendered(render) => format!("{render:?}").to_lowercase(),
         Type::Sym { user: true } => "usym".into(),
         Type::Sym { user: false } => "ksym".into(),

@@ -19,6 +19,9 @@ pub struct Manifest {
     /// [`MapRole::GoProcesses`] map, which the runtime fills for every Go process it knows.
     #[serde(default)]
     pub node_wide: bool,
+    /// The `filter`s of `cgroup_path(id, filter)`, by [`crate::types::Render::CgroupPath`].
+    #[serde(default)]
+    pub cgroup_filters: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

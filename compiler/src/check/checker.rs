@@ -83,7 +83,15 @@ pub fn run(
         .collect();
     let mut probes = check.infos;
     mark_single_step(&mut probes, env, options);
-    (Ok(Checked { maps, probes }), warnings)
+    let cgroup_filters = check.tables.cgroup_filters;
+    (
+        Ok(Checked {
+            maps,
+            probes,
+            cgroup_filters,
+        }),
+        warnings,
+    )
 }
 
 /// Sampling probes of a program with uprobes, for a `-p`/`-c` target (node-wide stack values
@@ -114,6 +122,8 @@ struct Tables {
     maps: Vec<MapEntry>,
     /// Per probe: scratch variables with their unified type and first assignment.
     vars: Vec<Vec<VarInfo>>,
+    /// The `filter`s of `cgroup_path(id, filter)`, each once ([`Render::CgroupPath`]).
+    cgroup_filters: Vec<String>,
 }
 
 struct MapEntry {

@@ -274,6 +274,9 @@ pub struct Checked {
     pub maps: Vec<MapInfo>,
     /// One entry per `Program::probes` element, same order.
     pub probes: Vec<ProbeInfo>,
+    /// The `filter` strings of `cgroup_path(id, filter)`, indexed by
+    /// [`crate::types::Render::CgroupPath`].
+    pub cgroup_filters: Vec<String>,
 }
 
 impl Checked {

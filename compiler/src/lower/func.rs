@@ -1264,6 +1264,7 @@ impl Lower<'_, '_, '_> {
             | Builtin::Username
             | Builtin::Sarg(_)
             | Builtin::Kaddr
+            | Builtin::CgroupPath
             | Builtin::Cgroupid => return self.task_builtin(e, b, args),
             Builtin::Ntop => {
                 return Err(unsupported(e.span, "ntop outside a value in memory"));

@@ -407,6 +407,24 @@ impl<'a> Checker<'a> {
                     _ => Type::Buf { size },
                 }
             }
+            // The filter is the program's: its index goes with the value to user space.
+            Builtin::CgroupPath => {
+                let filter = match args.get(1).map(|a| &a.kind) {
+                    Some(ExprKind::Str(text)) => {
+                        let filters = &mut self.tables.cgroup_filters;
+                        let at = match filters.iter().position(|f| f == text) {
+                            Some(at) => at,
+                            None => {
+                                filters.push(text.clone());
+                                filters.len() - 1
+                            }
+                        };
+                        Some(at as u32)
+                    }
+                    _ => None,
+                };
+                Type::Rendered(crate::types::Render::CgroupPath { filter })
+            }
             Builtin::Sqlnorm => match &types[0] {
                 Type::Str { size } | Type::SqlText { size } => Type::SqlText { size: *size },
                 Type::Unknown => Type::Unknown,
