@@ -99,6 +99,8 @@ pub enum Builtin {
     Uptr,
     /// `cgroup_path(id [, filter])`: a cgroup id as its paths, rendered in user space.
     CgroupPath,
+    /// `uaddr("symbol")`: the address of a symbol of the probed binary (resolved when compiling).
+    Uaddr,
 }
 
 /// Probe types, as a provider sees them.
@@ -363,7 +365,7 @@ const fn row(
 }
 
 /// The table. Order matches [`index`]; a unit test keeps them in step.
-pub static BUILTINS: [BuiltinSpec; 73] = [
+pub static BUILTINS: [BuiltinSpec; 74] = [
     row(
         B::Pid,
         "pid",
@@ -1050,6 +1052,19 @@ pub static BUILTINS: [BuiltinSpec; 73] = [
         ALL,
         "a cgroup id as its path in each cgroup hierarchy, `unified:/a/b,cpu:/a/b` (hierarchy names matching the wildcard `filter` only), resolved in user space when printed, as bpftrace",
     ),
+    row(
+        B::Uaddr,
+        "uaddr",
+        Call,
+        &[req("symbol", K::StrLiteral)],
+        Returns::Special,
+        Providers::of(&[
+            ProviderKind::Uprobe,
+            ProviderKind::Uretprobe,
+            ProviderKind::Usdt,
+        ]),
+        "the address of a symbol of the probed binary (its ELF symbol table, at compile time; a PIE binary's load bias added when the probe runs), a pointer sized by the symbol (1, 2, 4 or 8 bytes: `*uaddr(\"counter\")` reads it; else `uint64 *`), as bpftrace",
+    ),
 ];
 
 /// Position of a builtin's row in [`BUILTINS`]. Exhaustive, so a new variant must get a row.
@@ -1128,6 +1143,7 @@ const fn index(builtin: Builtin) -> usize {
         B::Uptr => 70,
         B::Sqlnorm => 71,
         B::CgroupPath => 72,
+        B::Uaddr => 73,
     }
 }
 

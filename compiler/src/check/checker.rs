@@ -162,6 +162,8 @@ pub(super) struct Checker<'a> {
     /// Providers (= attach points) of binaries a pattern matched whose `args`/`ret` cannot be
     /// read as the others': left out of the probe after its body is checked.
     left_out: Vec<usize>,
+    /// The probe's uprobe and USDT attach points, for `uaddr()`.
+    pub(super) uaddr_sites: Vec<super::uaddr::UaddrSite>,
 }
 
 fn bool_type() -> Type {
@@ -187,6 +189,7 @@ impl<'a> Checker<'a> {
             goparent_at: None,
             go_values: false,
             left_out: Vec::new(),
+            uaddr_sites: Vec::new(),
         }
     }
 
@@ -226,6 +229,7 @@ impl<'a> Checker<'a> {
                 *binary = provider.take();
             }
         }
+        self.uaddr_sites = super::uaddr::uaddr_sites(&probe.attach);
         for attach in &probe.attach {
             match providers::provider(attach, self.options) {
                 Ok(p) => self.providers.push(p),
@@ -777,7 +781,7 @@ impl<'a> Checker<'a> {
     }
 
     /// A builtin's type; with BTF, `curtask` is bpftrace's `struct task_struct *`.
-    fn builtin_value(&mut self, b: Builtin, args: &mut [Expr], span: Span) -> Type {
+    fn builtin_value(&mut self, b: Builtin, args: &mut Vec<Expr>, span: Span) -> Type {
         let ty = self.builtin(b, args, span);
         if b == Builtin::Curtask
             && let Some(task) = self.env.kernel_struct("struct task_struct")

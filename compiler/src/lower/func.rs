@@ -15,6 +15,7 @@ mod probe_id;
 mod string_values;
 mod strings;
 mod task;
+mod uaddr;
 mod usdt;
 mod values;
 
@@ -1273,6 +1274,7 @@ impl Lower<'_, '_, '_> {
                 return self.bits_builtin(e, b, args);
             }
             Builtin::Strncmp => return self.strncmp(e, args),
+            Builtin::Uaddr => return self.uaddr(e, args),
             Builtin::Count
             | Builtin::Sum
             | Builtin::Avg

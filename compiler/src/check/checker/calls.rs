@@ -25,7 +25,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    pub(super) fn builtin(&mut self, b: Builtin, args: &mut [Expr], span: Span) -> Type {
+    pub(super) fn builtin(&mut self, b: Builtin, args: &mut Vec<Expr>, span: Span) -> Type {
         if matches!(b, Builtin::Goid | Builtin::Gocreator | Builtin::Goparent) {
             self.goid_at.get_or_insert((b, span));
         }
@@ -407,6 +407,8 @@ impl<'a> Checker<'a> {
                     _ => Type::Buf { size },
                 }
             }
+            // `compile_time_args` typed the resolved address (see `check::uaddr`).
+            Builtin::Uaddr => args[0].ty.clone(),
             // The filter is the program's: its index goes with the value to user space.
             Builtin::CgroupPath => {
                 let filter = match args.get(1).map(|a| &a.kind) {
