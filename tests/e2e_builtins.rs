@@ -349,10 +349,14 @@ fn increments_as_values_match_bpftrace() {
             printf("%d %d %d\n", $i++, ++$i, $i);
             $j = 1; @x[1] = ++$j; @y = @x[1]--; @z = @x[1]++; @w = ++@x[2]; @v = @q--;
             @n = 1; printf("%d %d\n", @n++ + @n++, --@n);
+            $u = (uint8)255; $u++; $s = (int8)127; $s++; $w = (uint16)0; $w--;
+            printf("%d %d %d %d\n", $u, $s, $w, ++$u);
             exit();
         }"#,
     );
     assert!(out.contains("5 7 7") && out.contains("3 2"), "{out}");
+    // A narrow variable wraps at its width.
+    assert!(out.contains("0 -128 65535 1"), "{out}");
     assert!(out.contains("@q: -1") && out.contains("@v: 0"), "{out}");
 }
 

@@ -462,6 +462,11 @@ impl Lower<'_, '_, '_> {
 
     /// Evaluates an expression statement.
     fn effect(&mut self, e: &Expr) -> R<()> {
+        // `$i++;`: the old value is not wanted, so it is not kept.
+        if let ExprKind::IncDec { target, inc, .. } = &e.kind {
+            self.incdec(e, target, *inc, false)?;
+            return Ok(());
+        }
         let ExprKind::Builtin { builtin, args } = &e.kind else {
             self.int(e)?;
             return Ok(());

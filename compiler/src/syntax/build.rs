@@ -281,10 +281,13 @@ impl Builder {
                 StmtKind::AssignVar { var, op, value }
             }
             Rule::map_incdec | Rule::var_incdec => {
-                let (mut target, mut op_text) = (None, "++");
+                let (mut target, mut op_text, mut post) = (None, "++", false);
                 for p in inner {
                     match p.as_rule() {
-                        Rule::incdec_op => op_text = if p.as_str() == "++" { "++" } else { "--" },
+                        Rule::incdec_op => {
+                            op_text = if p.as_str() == "++" { "++" } else { "--" };
+                            post = target.is_some();
+                        }
                         _ => target = Some(p),
                     }
                 }
@@ -302,11 +305,17 @@ impl Builder {
                         value: one,
                     }
                 } else {
-                    StmtKind::AssignVar {
-                        var: var_name(target),
-                        op,
-                        value: one,
-                    }
+                    // As the value form, so a narrow variable wraps at its width (bpftrace:
+                    // a uint8 255 becomes 0); the value is unused.
+                    let var = var_name(target);
+                    StmtKind::Expr(expr(
+                        ExprKind::IncDec {
+                            target: Box::new(expr(ExprKind::Var(var.node), var.span)),
+                            inc: op == Some(BinOp::Add),
+                            post,
+                        },
+                        span,
+                    ))
                 }
             }
             Rule::expr_stmt => StmtKind::Expr(self.expr(inner.next()?)),
