@@ -492,7 +492,8 @@ int main(void) {
 /// `*uaddr("counter")` reads the program's global, sized by its symbol (an int, a short, a
 /// long), in uprobes and uretprobes: for a -no-pie binary at the ELF address, as bpftrace
 /// (same lines); for a PIE binary with the process's load bias added when the probe runs
-/// (bpftrace 0.17 reads the unrelocated address there), the same values the program prints.
+/// (bpftrace 0.17 reads the unrelocated address there), the same values the program prints;
+/// and a shared library's global, with the library's load bias.
 #[test]
 fn uaddr_reads_globals_of_pie_and_non_pie_programs() {
     if !ready() {
@@ -533,4 +534,44 @@ fn uaddr_reads_globals_of_pie_and_non_pie_programs() {
     let p = s(&pie);
     let ours = gprobe_ok(&["-e", &script(&p), "-c", &p], LONG);
     assert_eq!(traced(&ours), want, "{ours}");
+    // A shared library's global moves with the library's load address the same way.
+    let lib = gcc(
+        "libcuaddr.c",
+        UADDR_LIB,
+        "libcuaddr.so",
+        &["-shared", "-fPIC"],
+    );
+    let d = dir();
+    let user = gcc(
+        "cuaddruser.c",
+        UADDR_LIB_USER,
+        "cuaddruser",
+        &[
+            &format!("-L{}", d.display()),
+            "-lcuaddr",
+            &format!("-Wl,-rpath,{}", d.display()),
+        ],
+    );
+    let script = format!(
+        r#"uprobe:{}:lib_add {{ printf("at %d\n", *uaddr("lib_total")); }}"#,
+        s(&lib)
+    );
+    let ours = gprobe_ok(&["-e", &script, "-c", &s(&user)], LONG);
+    assert_eq!(traced(&ours), ["at 5", "at 6", "at 8"], "{ours}");
+    let logged: Vec<&str> = ours.lines().filter(|l| l.starts_with("total ")).collect();
+    assert_eq!(logged, ["total 6", "total 8", "total 11"], "{ours}");
 }
+
+const UADDR_LIB: &str = r#"
+int lib_total = 5;
+__attribute__((noipa)) int lib_add(int n) { lib_total += n; return lib_total; }
+"#;
+
+const UADDR_LIB_USER: &str = r#"
+#include <stdio.h>
+int lib_add(int n);
+int main(void) {
+    for (int i = 1; i <= 3; i++) printf("total %d\n", lib_add(i));
+    return 0;
+}
+"#;
