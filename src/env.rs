@@ -283,6 +283,14 @@ impl Env for SystemEnv {
         gprobe_runtime::symbolize::kernel_symbol_address(name)
     }
 
+    fn user_symbol(
+        &self,
+        binary: Option<&str>,
+        name: &str,
+    ) -> Result<gprobe_compiler::native::UserSymbol, String> {
+        gprobe_compiler::native::user_symbol(&self.path_of(binary)?, name)
+    }
+
     /// cgroup v2 ids are the directories' inode numbers; a relative path is under
     /// /sys/fs/cgroup.
     fn cgroup_id(&self, path: &str) -> Result<u64, String> {

@@ -334,3 +334,146 @@ tracepoint:syscalls:sys_enter_connect /pid == cpid/ {
         assert!(out.contains(line), "{line}:\n{out}");
     }
 }
+
+/// `++`/`--` as values, pre and post, on variables and map elements (an absent key counts from
+/// 0), evaluated left to right, as bpftrace 0.17 prints them.
+#[test]
+fn increments_as_values_match_bpftrace() {
+    if !e2e_ready() {
+        return;
+    }
+    let out = same_as_bpftrace_maps_with(
+        &[],
+        r#"BEGIN {
+            $i = 5;
+            printf("%d %d %d\n", $i++, ++$i, $i);
+            $j = 1; @x[1] = ++$j; @y = @x[1]--; @z = @x[1]++; @w = ++@x[2]; @v = @q--;
+            @n = 1; printf("%d %d\n", @n++ + @n++, --@n);
+            $u = (uint8)255; $u++; $s = (int8)127; $s++; $w = (uint16)0; $w--;
+            printf("%d %d %d %d\n", $u, $s, $w, ++$u);
+            exit();
+        }"#,
+    );
+    assert!(out.contains("5 7 7") && out.contains("3 2"), "{out}");
+    // A narrow variable wraps at its width.
+    assert!(out.contains("0 -128 65535 1"), "{out}");
+    assert!(out.contains("@q: -1") && out.contains("@v: 0"), "{out}");
+}
+
+/// `print(@m, top, div)` divides as bpftrace 0.17: plain values (tuple members too), counts,
+/// sums, averages, min/max and log2 histogram counts (the bars keep the undivided lengths);
+/// `lhist` and `stats()` are printed undivided. Text and JSON both.
+#[test]
+fn print_top_and_div_match_bpftrace() {
+    if !e2e_ready() {
+        return;
+    }
+    let script = r#"BEGIN {
+        @[1] = 5; @[2] = 7; @[3] = -9; @t[1] = (1, "a", 7);
+        @c[1] = count(); @c[1] = count(); @c[1] = count(); @c[2] = count();
+        @s[1] = sum(10); @s[2] = sum(25); @a = avg(10); @a = avg(20); @m = max(7);
+        @h = hist(1); @h = hist(1); @h = hist(1); @h = hist(5);
+        @k[1] = hist(1); @k[1] = hist(1); @k[2] = hist(100); @k[3] = hist(3);
+        @l = lhist(3, 0, 10, 2); @l = lhist(3, 0, 10, 2); @l = lhist(7, 0, 10, 2);
+        print(@, 2, 2); print(@, 1); print(@, 0, 3); print(@t, 0, 2);
+        print(@c, 0, 2); print(@s, 1, 10); print(@a, 0, 5); print(@m, 0, 2);
+        print(@h, 0, 2); print(@k, 2, 2); print(@l, 0, 2);
+        clear(@); clear(@t); clear(@c); clear(@s); clear(@a); clear(@m); clear(@h); clear(@k); clear(@l);
+        exit();
+    }"#;
+    let _k = kernel_lock();
+    for format in ["text", "json"] {
+        let args = ["-f", format, "-e", script];
+        let lines = |s: &str| {
+            body(s)
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        let ours = lines(&gprobe_ok(&args, LIMIT));
+        assert_eq!(
+            ours,
+            lines(&bpftrace_ok(&args)),
+            "{format}: gprobe (left), bpftrace (right)"
+        );
+        let ours = ours.join("\n");
+        if format == "text" {
+            assert!(
+                ours.contains("@[1]: 2\n@[2]: 3\n@[2]: 7\n@[3]: -3"),
+                "{ours}"
+            );
+            assert!(ours.contains("@t[1]: (0, a, 3)"), "{ours}");
+            assert!(
+                ours.contains("[4, 8)                 0 |@@@@@@@@@@@@@@@@@ "),
+                "{ours}"
+            );
+        }
+    }
+}
+
+/// A cgroup the test makes under the cgroup2 mount (`/sys/fs/cgroup` or, on a hybrid
+/// machine, `/sys/fs/cgroup/unified`), removed when dropped.
+struct TestCgroup(std::path::PathBuf);
+
+impl TestCgroup {
+    fn new(name: &str) -> Option<TestCgroup> {
+        let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
+        let root = mounts.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            (f.get(2) == Some(&"cgroup2")).then(|| std::path::PathBuf::from(f[1]))
+        })?;
+        let dir = root.join(format!("{name}-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("inner")).ok()?;
+        Some(TestCgroup(dir))
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        // The moved command has exited and been reaped by the tracer by now.
+        let _ = std::fs::remove_dir(self.0.join("inner"));
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// `cgroup_path(cgroup)` of a process the test moves into a cgroup it made prints the path
+/// bpftrace prints (`unified:/gprobe-e2e-cgroup-N/inner`), with and without a filter.
+#[test]
+fn cgroup_path_of_a_moved_process_matches_bpftrace() {
+    if !e2e_ready() {
+        return;
+    }
+    let Some(cgroup) = TestCgroup::new("gprobe-e2e-cgroup") else {
+        assert!(!under_ci(), "no cgroup2 mount to make a cgroup under");
+        eprintln!("skipped: no cgroup2 mount");
+        return;
+    };
+    let inner = cgroup.0.join("inner");
+    let dir = TempDir::new("cgroup-path");
+    // The command moves itself into the cgroup, then execs: the probe fires in the cgroup.
+    let script_file = dir.path("move.sh");
+    std::fs::write(
+        &script_file,
+        format!(
+            "echo $$ > {}/cgroup.procs\nexec /bin/true\n",
+            inner.display()
+        ),
+    )
+    .expect("write move.sh");
+    let command = format!("/bin/sh {}", script_file.display());
+    let script = format!(
+        r#"tracepoint:syscalls:sys_enter_execve /cgroup == cgroupid("{}")/ {{
+            printf("%s\n%s|\n%s|\n", cgroup_path(cgroup), cgroup_path(cgroup, "unified"), cgroup_path(cgroup, "no-such*"));
+            $p = cgroup_path(cgroup); print($p);
+        }}"#,
+        inner.display()
+    );
+    let out = same_as_bpftrace_maps_with(&["-c", &command], &script);
+    let name = cgroup.0.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(out.contains(&format!("unified:/{name}/inner\n")), "{out}");
+    assert!(
+        out.contains(&format!("unified:/{name}/inner|\n|\n")),
+        "{out}"
+    );
+}

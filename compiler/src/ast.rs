@@ -257,6 +257,13 @@ pub enum ExprKind {
         then: Box<Expr>,
         els: Box<Expr>,
     },
+    /// `++$i`, `$i--`, `@m[k]++` as a value: `target` is a `Var` or a `Map` (the builder
+    /// refuses anything else); `post` yields the old value, else the new one.
+    IncDec {
+        target: Box<Expr>,
+        inc: bool,
+        post: bool,
+    },
     /// `(uint32)e`, `(int8 *)p`
     Cast {
         to: TypeName,
@@ -405,6 +412,7 @@ impl Expr {
             ExprKind::Unary { expr, .. }
             | ExprKind::Cast { expr, .. }
             | ExprKind::SizeofExpr(expr)
+            | ExprKind::IncDec { target: expr, .. }
             | ExprKind::Field { expr, .. } => expr.each(f),
             ExprKind::Binary { lhs, rhs, .. } => {
                 lhs.each(f);

@@ -97,6 +97,10 @@ pub enum Builtin {
     /// `kptr(p)`/`uptr(p)`: `p` as a pointer into kernel/user memory.
     Kptr,
     Uptr,
+    /// `cgroup_path(id [, filter])`: a cgroup id as its paths, rendered in user space.
+    CgroupPath,
+    /// `uaddr("symbol")`: the address of a symbol of the probed binary (resolved when compiling).
+    Uaddr,
 }
 
 /// Probe types, as a provider sees them.
@@ -361,7 +365,7 @@ const fn row(
 }
 
 /// The table. Order matches [`index`]; a unit test keeps them in step.
-pub static BUILTINS: [BuiltinSpec; 72] = [
+pub static BUILTINS: [BuiltinSpec; 74] = [
     row(
         B::Pid,
         "pid",
@@ -846,7 +850,7 @@ pub static BUILTINS: [BuiltinSpec; 72] = [
         ],
         Returns::Void,
         ALL,
-        "print a map or a value",
+        "print a map or a value; `print(@m, top, div)`: the `top` largest entries, each value divided by `div` (as bpftrace: not lhist, not stats)",
     ),
     row(
         B::Exit,
@@ -1039,6 +1043,28 @@ pub static BUILTINS: [BuiltinSpec; 72] = [
         ALL,
         "a SQL statement (a string) with its literals replaced by `?` and its spaces collapsed, so `WHERE id = 7` and `WHERE id = 8` are one map key (normalized in user space)",
     ),
+    row(
+        B::CgroupPath,
+        "cgroup_path",
+        Call,
+        &[req("cgroup_id", K::Int), opt("filter", K::StrLiteral)],
+        Returns::Special,
+        ALL,
+        "a cgroup id as its path in each cgroup hierarchy, `unified:/a/b,cpu:/a/b` (hierarchy names matching the wildcard `filter` only), resolved in user space when printed, as bpftrace",
+    ),
+    row(
+        B::Uaddr,
+        "uaddr",
+        Call,
+        &[req("symbol", K::StrLiteral)],
+        Returns::Special,
+        Providers::of(&[
+            ProviderKind::Uprobe,
+            ProviderKind::Uretprobe,
+            ProviderKind::Usdt,
+        ]),
+        "the address of a symbol of the probed binary (its ELF symbol table, at compile time; a PIE binary's load bias added when the probe runs), a pointer sized by the symbol (1, 2, 4 or 8 bytes: `*uaddr(\"counter\")` reads it; else `uint64 *`), as bpftrace",
+    ),
 ];
 
 /// Position of a builtin's row in [`BUILTINS`]. Exhaustive, so a new variant must get a row.
@@ -1116,6 +1142,8 @@ const fn index(builtin: Builtin) -> usize {
         B::Kptr => 69,
         B::Uptr => 70,
         B::Sqlnorm => 71,
+        B::CgroupPath => 72,
+        B::Uaddr => 73,
     }
 }
 

@@ -139,6 +139,7 @@ fn expr(e: &mut Expr) {
         ExprKind::Unary { expr: inner, .. }
         | ExprKind::Cast { expr: inner, .. }
         | ExprKind::SizeofExpr(inner)
+        | ExprKind::IncDec { target: inner, .. }
         | ExprKind::Field { expr: inner, .. } => expr(inner),
         ExprKind::Binary { lhs, rhs, .. } => {
             expr(lhs);

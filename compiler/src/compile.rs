@@ -164,6 +164,7 @@ pub fn compile_checked(
             maps: lowered.maps,
             events: lowered.events,
             node_wide: options.lower.node_wide,
+            cgroup_filters: checked.cgroup_filters.clone(),
         },
         ir: options.dump_ir.then_some(ir_text),
         bpf: options.dump_bpf.then_some(bpf_text),

@@ -65,6 +65,7 @@ pub fn type_name(ty: &Type) -> String {
         }
         Type::Timestamp { format } => format!("timestamp(\"{format}\")"),
         Type::GoPc => "gopc".into(),
+        Type::Rendered(crate::types::Render::CgroupPath { .. }) => "cgroup_path".into(),
         Type::Rendered(render) => format!("{render:?}").to_lowercase(),
         Type::Sym { user: true } => "usym".into(),
         Type::Sym { user: false } => "ksym".into(),
@@ -202,6 +203,11 @@ impl Dumper<'_> {
             ExprKind::Unary { op, .. } => format!("Unary {op:?}"),
             ExprKind::Binary { op, .. } => format!("Binary {}", op.symbol()),
             ExprKind::Ternary { .. } => "Ternary".into(),
+            ExprKind::IncDec { inc, post, .. } => format!(
+                "IncDec {}{}",
+                if *post { "post" } else { "pre" },
+                if *inc { "++" } else { "--" }
+            ),
             ExprKind::Cast { to, .. } => format!(
                 "Cast ({}{})",
                 to.name,
@@ -237,6 +243,7 @@ impl Dumper<'_> {
             ExprKind::Unary { expr, .. }
             | ExprKind::Cast { expr, .. }
             | ExprKind::SizeofExpr(expr)
+            | ExprKind::IncDec { target: expr, .. }
             | ExprKind::Field { expr, .. } => d.expr(expr),
             ExprKind::Binary { lhs, rhs, .. } => {
                 d.expr(lhs);

@@ -19,6 +19,9 @@ pub struct Manifest {
     /// [`MapRole::GoProcesses`] map, which the runtime fills for every Go process it knows.
     #[serde(default)]
     pub node_wide: bool,
+    /// The `filter`s of `cgroup_path(id, filter)`, by [`crate::types::Render::CgroupPath`].
+    #[serde(default)]
+    pub cgroup_filters: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -313,11 +316,14 @@ pub enum EventSpec {
     },
     /// `exit()`: stop tracing, run END, print maps.
     Exit,
-    /// `print(@m)`: print the map now; `print(@m, top)`: only its `top` largest entries.
+    /// `print(@m)`: print the map now; `print(@m, top)`: only its `top` largest entries;
+    /// `print(@m, top, div)`: each value divided by `div` (0 and 1 mean none).
     Print {
         map: String,
         #[serde(default)]
         top: u64,
+        #[serde(default)]
+        div: u64,
     },
     /// `print(value)` of a value that is not a map: the payload is the value, printed on its
     /// own line as bpftrace prints map values (`5`, `abc`, `(1, abc)`).

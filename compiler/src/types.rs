@@ -163,6 +163,10 @@ pub enum Render {
     /// The name of the probe that fired, by [`crate::manifest::probe_id`]: a name is as long
     /// as it is (a USDT probe's holds the binary's path), as bpftrace prints it.
     Probe,
+    /// A cgroup id as its paths in the cgroup hierarchies (`cgroup_path(id [, filter])`):
+    /// `filter` indexes [`crate::manifest::Manifest::cgroup_filters`], the hierarchy-name
+    /// wildcards the program gives.
+    CgroupPath { filter: Option<u32> },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

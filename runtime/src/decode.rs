@@ -32,6 +32,11 @@ pub trait Resolve {
     fn probe_name(&self, id: u64) -> String {
         format!("probe#{id}")
     }
+    /// `cgroup_path(id, filter)`, `filter` indexing the manifest's `cgroup_filters`. Without
+    /// the manifest's filters every hierarchy is shown.
+    fn cgroup_path(&self, id: u64, _filter: Option<u32>) -> String {
+        crate::cgroup::paths(id, None)
+    }
 }
 
 /// Resolves nothing: stacks are empty, addresses print as hex. For tests and for sinks that
@@ -126,6 +131,9 @@ pub fn field(kind: &FieldKind, bytes: &[u8], offset: usize, resolve: &dyn Resolv
         }
         FieldKind::Rendered(Render::Probe) => {
             Value::Str(resolve.probe_name(read_uint(bytes, offset, 8)))
+        }
+        FieldKind::Rendered(Render::CgroupPath { filter }) => {
+            Value::Str(resolve.cgroup_path(read_uint(bytes, offset, 8), *filter))
         }
         FieldKind::Rendered(render) => {
             Value::Str(crate::render::render(*render, read_uint(bytes, offset, 8)))

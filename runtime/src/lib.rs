@@ -7,6 +7,7 @@
 //! ```
 
 pub mod btf;
+pub mod cgroup;
 pub mod decode;
 mod dynamic;
 pub mod error;

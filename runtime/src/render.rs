@@ -19,6 +19,8 @@ pub fn render(render: Render, raw: u64) -> String {
         }
         // Names are the session's: see `Resolve::probe_name`.
         Render::Probe => format!("probe#{raw}"),
+        // Filters are the program's: see `Resolve::cgroup_path`.
+        Render::CgroupPath { .. } => crate::cgroup::paths(raw, None),
     }
 }
 

@@ -43,6 +43,8 @@ pub(crate) struct Resolver {
     vdso: OnceCell<Option<(u64, u64, crate::symbolize::Vdso)>>,
     /// `probe` values: each program's name by its id.
     pub probe_names: HashMap<u64, String>,
+    /// The program's `cgroup_path(id, filter)` filters (`Render::CgroupPath`).
+    pub cgroup_filters: Vec<String>,
 }
 
 /// Node-wide knowledge: the process registry, and the map of Go facts the programs read (kept
@@ -415,6 +417,11 @@ impl Resolve for Resolver {
         ktime_ns.wrapping_add_signed(self.realtime_offset_ns)
     }
 
+    fn cgroup_path(&self, id: u64, filter: Option<u32>) -> String {
+        let filter = filter.and_then(|i| self.cgroup_filters.get(i as usize));
+        crate::cgroup::paths(id, filter.map(String::as_str))
+    }
+
     fn stack(&self, kind: StackKind, value: i64, limit: u8) -> Stack {
         let Some((_, raw)) = self.stacks.iter().find(|(k, _)| *k == kind) else {
             return Stack::default();
@@ -695,6 +702,7 @@ impl Resolver {
     pub fn new(realtime_offset_ns: i64, manifest: &Manifest) -> Resolver {
         let mut resolver = Resolver {
             realtime_offset_ns,
+            cgroup_filters: manifest.cgroup_filters.clone(),
             ..Resolver::default()
         };
         resolver.learn_probe_names(manifest);

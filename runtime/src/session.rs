@@ -17,7 +17,7 @@ use crate::output::Sink;
 use crate::procs::Selector;
 use crate::resolver::{ExecImage, NodeWide, Resolver};
 use crate::sys::RawMap;
-use crate::value::MapSnapshot;
+use crate::value::{MapSnapshot, MapValue};
 use crate::{printf, timefmt, tracefs};
 use gprobe_compiler::manifest::{
     Attach, EventSpec, Manifest, MapKind, MapRole, MapSpec, ProgramSpec,
@@ -620,7 +620,7 @@ impl Session {
             if PRINT_MAPS_REQUESTED.swap(false, Ordering::SeqCst) {
                 self.drain(sink)?;
                 for map in &self.user_maps()? {
-                    sink.print_map(map).map_err(RuntimeError::Output)?;
+                    sink.print_map(map, 1).map_err(RuntimeError::Output)?;
                 }
             }
             // While the target lives: where it loaded a PIE binary, for symbolizing later.
@@ -786,10 +786,16 @@ impl Session {
                 let (at, shown) = location.split_once('\n').unwrap_or((&location, ""));
                 eprintln!("{at}: WARNING: Failed to {helper}: {reason} ({code})\n{shown}");
             }
-            EventSpec::Print { map, top } => {
+            EventSpec::Print { map, top, div } => {
                 if let Some(mut snapshot) = self.snapshot_named(&map)? {
+                    // bpftrace 0.17 prints a stats() map whole (the checker warns).
+                    let stats = snapshot
+                        .entries
+                        .iter()
+                        .any(|e| matches!(e.value, MapValue::Stats { .. }));
+                    let (top, div) = if stats { (0, 1) } else { (top, div.max(1)) };
                     snapshot.keep_top(top);
-                    sink.print_map(&snapshot).map_err(out)?;
+                    sink.print_map(&snapshot, div).map_err(out)?;
                 }
             }
             EventSpec::Clear { map } => {

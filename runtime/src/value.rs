@@ -102,6 +102,48 @@ pub enum MapValue {
     },
 }
 
+impl Value {
+    /// `print(@m, top, div)` of a plain value: integers divided (tuple members too, as
+    /// bpftrace's `(1, 2)` / 2 prints `(0, 1)`), everything else as it is.
+    pub fn divided(&self, div: u64) -> Value {
+        match self {
+            Value::Int(i) => Value::Int(i / div as i64),
+            Value::Uint(u) => Value::Uint(u / div),
+            Value::Tuple(items) => Value::Tuple(items.iter().map(|v| v.divided(div)).collect()),
+            Value::Record(fields) => Value::Record(
+                fields
+                    .iter()
+                    .map(|(n, v)| (n.clone(), v.divided(div)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+}
+
+impl MapValue {
+    /// The value `print(@m, top, div)` shows, divided by `div` (at least 1) as bpftrace 0.17
+    /// does: a count, sum, min, max or average (histograms: see the text and JSON outputs).
+    pub fn divided(&self, div: u64) -> MapValue {
+        let d = div as i64;
+        match self {
+            MapValue::Plain(v) => MapValue::Plain(v.divided(div)),
+            MapValue::Count(n) => MapValue::Count(n / div),
+            MapValue::Sum(n) => MapValue::Sum(n / d),
+            MapValue::Min(n) => MapValue::Min(n / d),
+            MapValue::Max(n) => MapValue::Max(n / d),
+            // bpftrace divides the average itself, so one sample of that value.
+            MapValue::Avg { sum, count } => MapValue::Avg {
+                sum: crate::output::text::average(*sum, *count) / d,
+                count: 1,
+            },
+            // bpftrace 0.17 divides neither stats() (with a warning) nor lhist; a hist's counts
+            // are divided where printed, over the undivided buckets' range and bars.
+            MapValue::Stats { .. } | MapValue::Lhist { .. } | MapValue::Hist { .. } => self.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

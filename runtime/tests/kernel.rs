@@ -203,6 +203,7 @@ fn count_manifest(
         )],
         events: vec![],
         node_wide: false,
+        cgroup_filters: Vec::new(),
     }
 }
 
@@ -342,6 +343,7 @@ fn tracepoint_counts_openat_by_filename() {
         )],
         events: vec![],
         node_wide: false,
+        cgroup_filters: Vec::new(),
     };
     let obj = object(&manifest, &[&asm]);
     let options = Options {
@@ -443,6 +445,7 @@ fn printf_from_begin_exit_and_end() {
             },
         ],
         node_wide: false,
+        cgroup_filters: Vec::new(),
     };
     let obj = object(&manifest, &[&begin, &end]);
     let (text, summary) = run(&obj, &manifest, &Options::default());
@@ -520,6 +523,7 @@ fn hist_matches_bpftrace() {
         ],
         events: vec![EventSpec::Exit],
         node_wide: false,
+        cgroup_filters: Vec::new(),
     };
     let obj = object(&manifest, &[&begin]);
     let (ours, _) = run(&obj, &manifest, &Options::default());
@@ -573,6 +577,7 @@ fn verifier_rejection_points_at_the_source() {
         maps: vec![ring("events")],
         events: vec![],
         node_wide: false,
+        cgroup_filters: Vec::new(),
     };
     let obj = object(&manifest, &[&good, &bad]);
     match Session::load(
@@ -657,8 +662,12 @@ impl gprobe_runtime::Sink for TerminateWhenAttached {
     fn printf(&mut self, text: &str) -> std::io::Result<()> {
         self.0.printf(text)
     }
-    fn print_map(&mut self, map: &gprobe_runtime::value::MapSnapshot) -> std::io::Result<()> {
-        self.0.print_map(map)
+    fn print_map(
+        &mut self,
+        map: &gprobe_runtime::value::MapSnapshot,
+        div: u64,
+    ) -> std::io::Result<()> {
+        self.0.print_map(map, div)
     }
     fn time(&mut self, text: &str) -> std::io::Result<()> {
         self.0.time(text)

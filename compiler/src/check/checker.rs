@@ -83,7 +83,15 @@ pub fn run(
         .collect();
     let mut probes = check.infos;
     mark_single_step(&mut probes, env, options);
-    (Ok(Checked { maps, probes }), warnings)
+    let cgroup_filters = check.tables.cgroup_filters;
+    (
+        Ok(Checked {
+            maps,
+            probes,
+            cgroup_filters,
+        }),
+        warnings,
+    )
 }
 
 /// Sampling probes of a program with uprobes, for a `-p`/`-c` target (node-wide stack values
@@ -114,6 +122,8 @@ struct Tables {
     maps: Vec<MapEntry>,
     /// Per probe: scratch variables with their unified type and first assignment.
     vars: Vec<Vec<VarInfo>>,
+    /// The `filter`s of `cgroup_path(id, filter)`, each once ([`Render::CgroupPath`]).
+    cgroup_filters: Vec<String>,
 }
 
 struct MapEntry {
@@ -152,6 +162,8 @@ pub(super) struct Checker<'a> {
     /// Providers (= attach points) of binaries a pattern matched whose `args`/`ret` cannot be
     /// read as the others': left out of the probe after its body is checked.
     left_out: Vec<usize>,
+    /// The probe's uprobe and USDT attach points, for `uaddr()`.
+    pub(super) uaddr_sites: Vec<super::uaddr::UaddrSite>,
 }
 
 fn bool_type() -> Type {
@@ -177,6 +189,7 @@ impl<'a> Checker<'a> {
             goparent_at: None,
             go_values: false,
             left_out: Vec::new(),
+            uaddr_sites: Vec::new(),
         }
     }
 
@@ -216,6 +229,7 @@ impl<'a> Checker<'a> {
                 *binary = provider.take();
             }
         }
+        self.uaddr_sites = super::uaddr::uaddr_sites(&probe.attach);
         for attach in &probe.attach {
             match providers::provider(attach, self.options) {
                 Ok(p) => self.providers.push(p),
@@ -405,6 +419,38 @@ impl<'a> Checker<'a> {
                 }
             },
         }
+    }
+
+    /// `++$i` / `@m[k]--` as a value: checked as the compound assignment `+= 1` / `-= 1` it
+    /// performs (an unset variable, a non-integer or an aggregation map is refused there); its
+    /// value has the target's type.
+    fn incdec(&mut self, target: &mut Expr, inc: bool, span: Span) -> Type {
+        let op = if inc { BinOp::Add } else { BinOp::Sub };
+        let mut one = Expr {
+            kind: ExprKind::Int(1),
+            span,
+            ty: Type::Unknown,
+        };
+        self.expr(&mut one);
+        let errors = |c: &Self| c.diags.iter().filter(|d| d.is_error()).count();
+        let before = errors(self);
+        match &mut target.kind {
+            ExprKind::Var(name) => {
+                let name = crate::span::Spanned {
+                    node: name.clone(),
+                    span: target.span,
+                };
+                self.assign_var(&name, Some(op), &mut one, span);
+            }
+            ExprKind::Map(map) => self.assign_map(map, Some(op), &mut one),
+            _ => return Type::Unknown,
+        }
+        if errors(self) > before {
+            return Type::Unknown;
+        }
+        let ty = self.expr(target);
+        target.ty = ty.clone();
+        ty
     }
 
     fn unset_var(&mut self, name: &str, at: Span) {
@@ -599,6 +645,7 @@ impl<'a> Checker<'a> {
                 let ty = self.expr(expr);
                 self.unary(op, ty, expr.span, span)
             }
+            ExprKind::IncDec { target, inc, .. } => self.incdec(target, *inc, span),
             ExprKind::Binary { op, lhs, rhs } => {
                 let op = *op;
                 let l = self.expr(lhs);
@@ -734,7 +781,7 @@ impl<'a> Checker<'a> {
     }
 
     /// A builtin's type; with BTF, `curtask` is bpftrace's `struct task_struct *`.
-    fn builtin_value(&mut self, b: Builtin, args: &mut [Expr], span: Span) -> Type {
+    fn builtin_value(&mut self, b: Builtin, args: &mut Vec<Expr>, span: Span) -> Type {
         let ty = self.builtin(b, args, span);
         if b == Builtin::Curtask
             && let Some(task) = self.env.kernel_struct("struct task_struct")

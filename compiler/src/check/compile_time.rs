@@ -1,7 +1,8 @@
 //! Builtin arguments resolved when the program is compiled: `kaddr("sym")` (kallsyms),
-//! `cgroupid("path")` (the directory's inode), `signal("SIGUSR1")` (the number). The resolved
-//! value replaces the argument as an integer literal, so lowering only ever sees a constant;
-//! and the builtins that act on the system need `--unsafe`.
+//! `cgroupid("path")` (the directory's inode), `signal("SIGUSR1")` (the number), `uaddr("sym")`
+//! (the probed binary's symbol table, see [`uaddr`](Checker::uaddr)). The resolved value
+//! replaces the argument as an integer literal, so lowering only ever sees a constant; and the
+//! builtins that act on the system need `--unsafe`.
 
 use super::checker::Checker;
 use crate::ast::{Expr, ExprKind};
@@ -61,11 +62,12 @@ impl Checker<'_> {
     pub(super) fn compile_time_args(
         &mut self,
         b: Builtin,
-        args: &mut [Expr],
+        args: &mut Vec<Expr>,
         types: &[Type],
         span: Span,
     ) -> bool {
         match b {
+            Builtin::Uaddr => self.uaddr(args),
             Builtin::Kaddr | Builtin::Cgroupid => {
                 let Some(ExprKind::Str(name)) = args.first().map(|a| &a.kind) else {
                     return false;

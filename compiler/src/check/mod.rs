@@ -21,6 +21,7 @@ mod compile_time;
 pub mod printf;
 pub mod providers;
 pub mod tracefs;
+mod uaddr;
 mod unify;
 pub mod unlinked;
 mod usdt;
@@ -95,6 +96,18 @@ pub trait Env {
     fn kernel_symbol(&self, name: &str) -> Result<u64, String> {
         Err(format!(
             "kernel symbols are unknown here (looking for `{name}`)"
+        ))
+    }
+
+    /// Symbol `name` of `binary` (`None`: the `-p`/`-c` target's executable), for `uaddr()`.
+    fn user_symbol(
+        &self,
+        binary: Option<&str>,
+        name: &str,
+    ) -> Result<crate::native::UserSymbol, String> {
+        let _ = binary;
+        Err(format!(
+            "user symbols are unknown here (looking for `{name}`)"
         ))
     }
 
@@ -274,6 +287,9 @@ pub struct Checked {
     pub maps: Vec<MapInfo>,
     /// One entry per `Program::probes` element, same order.
     pub probes: Vec<ProbeInfo>,
+    /// The `filter` strings of `cgroup_path(id, filter)`, indexed by
+    /// [`crate::types::Render::CgroupPath`].
+    pub cgroup_filters: Vec<String>,
 }
 
 impl Checked {

@@ -7,6 +7,7 @@ mod go;
 mod go_places;
 mod gocaller;
 mod helper_errors;
+mod incdec;
 mod maps;
 mod memory;
 mod printing;
@@ -14,6 +15,7 @@ mod probe_id;
 mod string_values;
 mod strings;
 mod task;
+mod uaddr;
 mod usdt;
 mod values;
 mod watch_arm;
@@ -462,6 +464,11 @@ impl Lower<'_, '_, '_> {
 
     /// Evaluates an expression statement.
     fn effect(&mut self, e: &Expr) -> R<()> {
+        // `$i++;`: the old value is not wanted, so it is not kept.
+        if let ExprKind::IncDec { target, inc, .. } = &e.kind {
+            self.incdec(e, target, *inc, false)?;
+            return Ok(());
+        }
         let ExprKind::Builtin { builtin, args } = &e.kind else {
             self.int(e)?;
             return Ok(());
@@ -492,6 +499,11 @@ impl Lower<'_, '_, '_> {
                             .get(1)
                             .and_then(|a| self.constant(a))
                             .map_or(0, |n| n.max(0) as u64),
+                        // bpftrace takes `div` as a uint32 (`-1` divides by 4294967295).
+                        div: args
+                            .get(2)
+                            .and_then(|a| self.constant(a))
+                            .map_or(1, |n| n as u32 as u64),
                     },
                     Builtin::Clear => EventSpec::Clear { map },
                     _ => EventSpec::Zero { map },
@@ -835,6 +847,7 @@ impl Lower<'_, '_, '_> {
             ExprKind::Map(m) => self.map_read(m),
             ExprKind::Builtin { builtin, args } => self.builtin(e, *builtin, args),
             ExprKind::Unary { op, expr } => self.unary(e, *op, expr),
+            ExprKind::IncDec { target, inc, post } => self.incdec(e, target, *inc, *post),
             ExprKind::Binary { op, lhs, rhs } => self.binary(e, *op, lhs, rhs),
             ExprKind::Ternary { cond, then, els } => {
                 if let Some(c) = self.constant(cond) {
@@ -1259,6 +1272,7 @@ impl Lower<'_, '_, '_> {
             | Builtin::Username
             | Builtin::Sarg(_)
             | Builtin::Kaddr
+            | Builtin::CgroupPath
             | Builtin::Cgroupid => return self.task_builtin(e, b, args),
             Builtin::Ntop => {
                 return Err(unsupported(e.span, "ntop outside a value in memory"));
@@ -1267,6 +1281,7 @@ impl Lower<'_, '_, '_> {
                 return self.bits_builtin(e, b, args);
             }
             Builtin::Strncmp => return self.strncmp(e, args),
+            Builtin::Uaddr => return self.uaddr(e, args),
             Builtin::Count
             | Builtin::Sum
             | Builtin::Avg

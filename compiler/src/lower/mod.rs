@@ -919,6 +919,13 @@ fn map_uses(program: &ast::Program) -> MapUses<'_> {
                 ExprKind::Builtin { args, .. }
                 | ExprKind::Call { args, .. }
                 | ExprKind::Tuple(args) => args.iter().for_each(|a| self.expr(a)),
+                // `@m[k]++` assigns the map too.
+                ExprKind::IncDec { target: x, .. } => {
+                    if let ExprKind::Map(m) = &x.kind {
+                        self.assigned.entry(&m.name.node).or_insert(&m.keys);
+                    }
+                    self.expr(x)
+                }
                 ExprKind::Unary { expr: x, .. }
                 | ExprKind::Cast { expr: x, .. }
                 | ExprKind::Field { expr: x, .. } => self.expr(x),

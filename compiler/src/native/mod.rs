@@ -4,6 +4,7 @@
 //! argument locations and struct layouts (see [`dwarf`]).
 
 pub mod dwarf;
+mod user_symbol;
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -15,6 +16,7 @@ use crate::target::{GoLocation, GoSite, RegSlot};
 use crate::types::StructType;
 
 pub use dwarf::{CFunction, CParam};
+pub use user_symbol::{UserSymbol, user_symbol};
 
 /// A function symbol of the ELF symbol tables (`.symtab`, else `.dynsym`).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -286,10 +286,13 @@ impl Builder {
                 StmtKind::AssignVar { var, op, value }
             }
             Rule::map_incdec | Rule::var_incdec => {
-                let (mut target, mut op_text) = (None, "++");
+                let (mut target, mut op_text, mut post) = (None, "++", false);
                 for p in inner {
                     match p.as_rule() {
-                        Rule::incdec_op => op_text = if p.as_str() == "++" { "++" } else { "--" },
+                        Rule::incdec_op => {
+                            op_text = if p.as_str() == "++" { "++" } else { "--" };
+                            post = target.is_some();
+                        }
                         _ => target = Some(p),
                     }
                 }
@@ -307,11 +310,17 @@ impl Builder {
                         value: one,
                     }
                 } else {
-                    StmtKind::AssignVar {
-                        var: var_name(target),
-                        op,
-                        value: one,
-                    }
+                    // As the value form, so a narrow variable wraps at its width (bpftrace:
+                    // a uint8 255 becomes 0); the value is unused.
+                    let var = var_name(target);
+                    StmtKind::Expr(expr(
+                        ExprKind::IncDec {
+                            target: Box::new(expr(ExprKind::Var(var.node), var.span)),
+                            inc: op == Some(BinOp::Add),
+                            post,
+                        },
+                        span,
+                    ))
                 }
             }
             Rule::expr_stmt => StmtKind::Expr(self.expr(inner.next()?)),
@@ -437,13 +446,21 @@ impl Builder {
     fn unary(&mut self, pair: Pair<Rule>) -> Expr {
         let mut prefixes = Vec::new();
         let mut operand = None;
+        // `(is "++", after the operand, its span)`
+        let mut incdec = None;
         for inner in pair.into_inner() {
             match inner.as_rule() {
                 Rule::prefix => prefixes.push(inner),
+                Rule::incdec_op => {
+                    incdec = Some((inner.as_str() == "++", operand.is_some(), span_of(&inner)))
+                }
                 _ => operand = Some(self.expr(inner)),
             }
         }
         let mut result = operand.unwrap_or_else(|| expr(ExprKind::Int(0), Span::default()));
+        if let Some((inc, post, op_span)) = incdec {
+            result = self.incdec(result, inc, post, op_span);
+        }
         // Prefix operators apply innermost-first (`-!x` is `-(!x)`).
         for prefix in prefixes.into_iter().rev() {
             let prefix_span = span_of(&prefix);
@@ -488,6 +505,32 @@ impl Builder {
             result = expr(kind, span);
         }
         result
+    }
+
+    /// `++e` / `e--`: only a variable or a map element has a value to change (bpftrace: "The
+    /// ++ operator must be applied to a map or variable").
+    fn incdec(&mut self, target: Expr, inc: bool, post: bool, op_span: Span) -> Expr {
+        let span = target.span.to(op_span);
+        let symbol = if inc { "++" } else { "--" };
+        if !matches!(target.kind, ExprKind::Var(_) | ExprKind::Map(_)) {
+            self.errors.push(
+                Diagnostic::error(
+                    codes::BAD_OPERAND,
+                    format!("`{symbol}` needs a variable or a map element"),
+                )
+                .primary(target.span, "this has no place to store a new value")
+                .help(format!("write `$x{symbol}` or `@m[key]{symbol}`")),
+            );
+            return target;
+        }
+        expr(
+            ExprKind::IncDec {
+                target: Box::new(target),
+                inc,
+                post,
+            },
+            span,
+        )
     }
 
     fn postfix_expr(&mut self, pair: Pair<Rule>) -> Expr {
@@ -844,7 +887,9 @@ fn respan(e: &mut Expr, span: Span) {
             args.iter_mut().for_each(|a| respan(a, span));
         }
         ExprKind::Builtin { args, .. } => args.iter_mut().for_each(|a| respan(a, span)),
-        ExprKind::Unary { expr, .. } | ExprKind::Cast { expr, .. } => respan(expr, span),
+        ExprKind::Unary { expr, .. }
+        | ExprKind::Cast { expr, .. }
+        | ExprKind::IncDec { target: expr, .. } => respan(expr, span),
         ExprKind::Field { expr, name, .. } => {
             name.span = span;
             respan(expr, span);

@@ -230,7 +230,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         | Rule::var_incdec
         | Rule::expr_stmt => "a statement",
         Rule::assign_op => "an assignment operator",
-        Rule::incdec_op => "`++` or `--`",
+        Rule::incdec_op => "`++`, `--`",
         Rule::expr | Rule::binary | Rule::unary | Rule::postfix_expr | Rule::prefix => {
             "an expression"
         }

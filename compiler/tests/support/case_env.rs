@@ -508,8 +508,33 @@ impl Env for CaseEnv {
         })
     }
 
-    fn go_runtime(&self, _binary: Option<&str>) -> Result<GoRuntime, String> {
+    /// C binaries (`/bin/c*`, `*.so`) have no Go runtime.
+    fn go_runtime(&self, binary: Option<&str>) -> Result<GoRuntime, String> {
+        if binary.is_some_and(|b| b.starts_with("/bin/c") || b.ends_with(".so")) {
+            return Err("not a Go binary".into());
+        }
         Ok(go_runtime())
+    }
+
+    /// `/bin/cprog` (fixed addresses) and `/bin/cpie` (position-independent) have an `int
+    /// counter`, a `char flag` and a function `tick`.
+    fn user_symbol(
+        &self,
+        binary: Option<&str>,
+        name: &str,
+    ) -> Result<gprobe_compiler::native::UserSymbol, String> {
+        let pie = match binary {
+            Some("/bin/cprog") => false,
+            Some("/bin/cpie") => true,
+            other => return Err(format!("{}: No such file", other.unwrap_or("the target"))),
+        };
+        let (vaddr, size) = match name {
+            "counter" => (if pie { 0x4010 } else { 0x404028 }, 4),
+            "flag" => (if pie { 0x4014 } else { 0x40402c }, 1),
+            "tick" => (if pie { 0x1139 } else { 0x401136 }, 20),
+            _ => return Err(format!("{} has no symbol `{name}`", binary.unwrap_or(""))),
+        };
+        Ok(gprobe_compiler::native::UserSymbol { vaddr, size, pie })
     }
 
     /// Every binary has USDT probes `app:request(int32, uint64)` (behind a semaphore),

@@ -130,8 +130,13 @@ fn bucket(min: Option<i128>, max: Option<i128>, count: u64) -> String {
     format!("{{{}}}", parts.join(", "))
 }
 
-/// The buckets from the first to the last non-empty one, as bpftrace prints them.
-fn buckets(counts: &[u64], bounds: impl Fn(usize) -> (Option<i128>, Option<i128>)) -> String {
+/// The buckets from the first to the last non-empty one, as bpftrace prints them; with
+/// `print(@h, top, div)` each count divided by `div` (the range stays the undivided one's).
+fn buckets(
+    counts: &[u64],
+    div: u64,
+    bounds: impl Fn(usize) -> (Option<i128>, Option<i128>),
+) -> String {
     let Some(first) = counts.iter().position(|&c| c != 0) else {
         return "[]".into();
     };
@@ -139,7 +144,7 @@ fn buckets(counts: &[u64], bounds: impl Fn(usize) -> (Option<i128>, Option<i128>
     let parts: Vec<String> = (first..=last)
         .map(|i| {
             let (min, max) = bounds(i);
-            bucket(min, max, counts[i])
+            bucket(min, max, counts[i] / div.max(1))
         })
         .collect();
     format!("[{}]", parts.join(", "))
@@ -183,26 +188,36 @@ pub fn map_value(v: &MapValue) -> String {
             int(text::average(*sum, *count)),
             int(*sum)
         ),
-        MapValue::Hist { counts, .. } => buckets(counts, hist_bounds),
+        MapValue::Hist { counts, .. } => buckets(counts, 1, hist_bounds),
         MapValue::Lhist {
             min,
             max,
             step,
             counts,
             ..
-        } => buckets(counts, |i| lhist_bounds(*min, *max, *step, i)),
+        } => buckets(counts, 1, |i| lhist_bounds(*min, *max, *step, i)),
     }
 }
 
 /// `{"type": "map", "data": {"@m": {"k": 1, ...}}}`, or `{"@x": 5}` for a scalar map.
 pub fn map(m: &MapSnapshot) -> String {
+    map_divided(m, 1)
+}
+
+/// `print(@m, top, div)`: [`map`] with the values divided as bpftrace 0.17 divides them
+/// ([`MapValue::divided`]; a `hist`'s counts too, `lhist` not).
+pub fn map_divided(m: &MapSnapshot, div: u64) -> String {
+    let shown = |v: &MapValue| match v {
+        MapValue::Hist { counts, .. } => buckets(counts, div, hist_bounds),
+        other => map_value(&other.divided(div)),
+    };
     let sorted = text::sorted_entries(&m.entries);
     let data = match sorted.as_slice() {
-        [only] if only.key.is_empty() => map_value(&only.value),
+        [only] if only.key.is_empty() => shown(&only.value),
         entries => {
             let parts: Vec<String> = entries
                 .iter()
-                .map(|e| format!("{}: {}", key(&e.key), map_value(&e.value)))
+                .map(|e| format!("{}: {}", key(&e.key), shown(&e.value)))
                 .collect();
             format!("{{{}}}", parts.join(", "))
         }
@@ -272,8 +287,8 @@ impl<W: Write> Sink for JsonSink<W> {
         self.write_line(&line("printf", &string(text)))
     }
 
-    fn print_map(&mut self, m: &MapSnapshot) -> io::Result<()> {
-        self.write_line(&map(m))
+    fn print_map(&mut self, m: &MapSnapshot, div: u64) -> io::Result<()> {
+        self.write_line(&map_divided(m, div))
     }
 
     fn time(&mut self, text: &str) -> io::Result<()> {

@@ -27,8 +27,9 @@ pub trait Sink {
     fn printf(&mut self, _text: &str) -> io::Result<()> {
         Ok(())
     }
-    /// `print(@m)` while running.
-    fn print_map(&mut self, _map: &MapSnapshot) -> io::Result<()> {
+    /// `print(@m)` while running; `print(@m, top, div)` shows each value divided by `div`
+    /// (1 for none).
+    fn print_map(&mut self, _map: &MapSnapshot, _div: u64) -> io::Result<()> {
         Ok(())
     }
     /// `time(fmt)`: the wall clock, already formatted.
@@ -101,8 +102,8 @@ impl Sink for Tee {
     fn printf(&mut self, text: &str) -> io::Result<()> {
         self.each(|s| s.printf(text))
     }
-    fn print_map(&mut self, map: &MapSnapshot) -> io::Result<()> {
-        self.each(|s| s.print_map(map))
+    fn print_map(&mut self, map: &MapSnapshot, div: u64) -> io::Result<()> {
+        self.each(|s| s.print_map(map, div))
     }
     fn time(&mut self, text: &str) -> io::Result<()> {
         self.each(|s| s.time(text))

@@ -67,6 +67,13 @@ pub fn entry_name(map: &str, key: &[Value]) -> String {
 /// ascending where the value is a number, by key otherwise), and a blank line after maps whose
 /// values are averages, statistics or histograms (after each entry, for histograms).
 pub fn map(m: &MapSnapshot) -> String {
+    map_divided(m, 1)
+}
+
+/// `print(@m, top, div)`: as [`map`], each value divided by `div` (at least 1); `hist` bars
+/// keep the undivided counts' lengths and `lhist` counts are not divided, as bpftrace 0.17
+/// prints them.
+pub fn map_divided(m: &MapSnapshot, div: u64) -> String {
     let mut out = String::new();
     let mut blank_after_map = false;
     for e in sorted_entries(&m.entries) {
@@ -74,7 +81,7 @@ pub fn map(m: &MapSnapshot) -> String {
         match &e.value {
             MapValue::Hist { counts, .. } => {
                 let _ = writeln!(out, "{name}: ");
-                out.push_str(&hist(counts));
+                out.push_str(&hist_divided(counts, div));
                 out.push('\n');
             }
             MapValue::Lhist {
@@ -85,12 +92,13 @@ pub fn map(m: &MapSnapshot) -> String {
                 ..
             } => {
                 let _ = writeln!(out, "{name}: ");
+                // bpftrace 0.17 divides log2 histograms only.
                 out.push_str(&lhist(*min, *max, *step, counts));
                 out.push('\n');
             }
             other => {
                 blank_after_map |= matches!(other, MapValue::Avg { .. } | MapValue::Stats { .. });
-                let _ = writeln!(out, "{name}: {}", map_value(other));
+                let _ = writeln!(out, "{name}: {}", map_value(&other.divided(div)));
             }
         }
     }
@@ -199,35 +207,42 @@ pub fn size_label(n: i64) -> String {
     format!("{v}{}", SUFFIXES[i])
 }
 
-/// One bar line: label left in 16 columns, count right in 8, bar scaled to the largest count.
-fn bar_line(label: &str, count: u64, max: u64) -> String {
+/// One bar line: label left in 16 columns, count (divided by `div`) right in 8, bar scaled to
+/// the largest count.
+fn bar_line(label: &str, count: u64, max: u64, div: u64) -> String {
     let filled = if max == 0 {
         0
     } else {
         (count as u128 * BAR_WIDTH as u128 / max as u128) as usize
     };
     format!(
-        "{label:<16}{count:>8} |{}{}|\n",
+        "{label:<16}{:>8} |{}{}|\n",
+        count / div.max(1),
         "@".repeat(filled),
         " ".repeat(BAR_WIDTH as usize - filled)
     )
 }
 
 /// The rows of a histogram from its first to its last non-empty bucket; nothing if all empty.
-fn bars(counts: &[u64], label: impl Fn(usize) -> String) -> String {
+fn bars(counts: &[u64], div: u64, label: impl Fn(usize) -> String) -> String {
     let Some(first) = counts.iter().position(|&c| c != 0) else {
         return String::new();
     };
     let last = counts.iter().rposition(|&c| c != 0).unwrap_or(first);
     let max = counts.iter().copied().max().unwrap_or(0);
     (first..=last)
-        .map(|i| bar_line(&label(i), counts[i], max))
+        .map(|i| bar_line(&label(i), counts[i], max, div))
         .collect()
 }
 
 /// log2 histogram rows; bucket 0 = negative, 1 = zero, `k + 2` = `[2^k, 2^(k+1))`.
 pub fn hist(counts: &[u64]) -> String {
-    bars(counts, |i| match i {
+    hist_divided(counts, 1)
+}
+
+/// [`hist`] with the counts shown divided by `div` (`print(@h, 0, div)`).
+pub fn hist_divided(counts: &[u64], div: u64) -> String {
+    bars(counts, div, |i| match i {
         0 => "(..., 0)".to_string(),
         1 => "[0]".to_string(),
         2 => "[1]".to_string(),
@@ -256,7 +271,7 @@ pub fn lhist(min: i64, max: i64, step: i64, counts: &[u64]) -> String {
     } else {
         0
     };
-    bars(counts, |i| {
+    bars(counts, 1, |i| {
         if i == 0 {
             format!("(..., {})", size_label(min))
         } else if i > inner {
@@ -354,8 +369,8 @@ impl<W: Write> Sink for TextSink<W> {
         }
     }
 
-    fn print_map(&mut self, m: &MapSnapshot) -> io::Result<()> {
-        self.out.write_all(map(m).as_bytes())?;
+    fn print_map(&mut self, m: &MapSnapshot, div: u64) -> io::Result<()> {
+        self.out.write_all(map_divided(m, div).as_bytes())?;
         self.out.flush()
     }
 

@@ -25,7 +25,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    pub(super) fn builtin(&mut self, b: Builtin, args: &mut [Expr], span: Span) -> Type {
+    pub(super) fn builtin(&mut self, b: Builtin, args: &mut Vec<Expr>, span: Span) -> Type {
         if matches!(b, Builtin::Goid | Builtin::Gocreator | Builtin::Goparent) {
             self.goid_at.get_or_insert((b, span));
         }
@@ -115,6 +115,9 @@ impl<'a> Checker<'a> {
         }
         if !allowed {
             return Type::Unknown;
+        }
+        if b == Builtin::Print {
+            self.print_top_div(args, span);
         }
         let literal = |i: usize| literals.get(i).copied().flatten();
         if !self.compile_time_args(b, args, &types, span) {
@@ -404,6 +407,26 @@ impl<'a> Checker<'a> {
                     _ => Type::Buf { size },
                 }
             }
+            // `compile_time_args` typed the resolved address (see `check::uaddr`).
+            Builtin::Uaddr => args[0].ty.clone(),
+            // The filter is the program's: its index goes with the value to user space.
+            Builtin::CgroupPath => {
+                let filter = match args.get(1).map(|a| &a.kind) {
+                    Some(ExprKind::Str(text)) => {
+                        let filters = &mut self.tables.cgroup_filters;
+                        let at = match filters.iter().position(|f| f == text) {
+                            Some(at) => at,
+                            None => {
+                                filters.push(text.clone());
+                                filters.len() - 1
+                            }
+                        };
+                        Some(at as u32)
+                    }
+                    _ => None,
+                };
+                Type::Rendered(crate::types::Render::CgroupPath { filter })
+            }
             Builtin::Sqlnorm => match &types[0] {
                 Type::Str { size } | Type::SqlText { size } => Type::SqlText { size: *size },
                 Type::Unknown => Type::Unknown,
@@ -580,6 +603,37 @@ impl<'a> Checker<'a> {
                 d = d.help(format!("did you mean `{guess}`?"));
             }
             self.error(d);
+        }
+    }
+
+    /// `print(@m, top, div)`: only a whole map has entries to keep and values to divide; a
+    /// `stats()` map prints whole (bpftrace ignores both there, with this warning).
+    fn print_top_div(&mut self, args: &[Expr], span: Span) {
+        if args.len() < 2 {
+            return;
+        }
+        let Some(ExprKind::Map(m)) = args.first().map(|a| &a.kind) else {
+            self.error(
+                Diagnostic::error(
+                    codes::ARG_COUNT,
+                    "`print` of a value takes no `top` or `div`",
+                )
+                .primary(span, format!("{} arguments", args.len()))
+                .help("`top` and `div` apply to a map: `print(@m, top, div)`"),
+            );
+            return;
+        };
+        let stats = self.tables.maps.iter().any(|e| {
+            e.name == m.name.node && matches!(e.value, Some((MapValue::Agg(AggKind::Stats), _)))
+        });
+        if stats {
+            self.error(
+                Diagnostic::warning(
+                    codes::ARG_TYPE,
+                    "`print`'s `top` and `div` are ignored for a `stats()` map",
+                )
+                .primary(span, "printed whole, as bpftrace does"),
+            );
         }
     }
 

@@ -29,8 +29,9 @@ impl Lower<'_, '_, '_> {
                 let sp = self.ctx_load(pt_regs_offset("sp").unwrap_or(152), Size::DW);
                 self.read_target(sp, 8 * (i64::from(n) + 1), &Type::Int(IntType::U64), e.span)?
             }
-            // The checker put the resolved address (or id) in place of the name.
-            Builtin::Kaddr | Builtin::Cgroupid => match args.first() {
+            // The checker put the resolved address (or id) in place of the name; a cgroup id
+            // becomes its path in user space.
+            Builtin::Kaddr | Builtin::Cgroupid | Builtin::CgroupPath => match args.first() {
                 Some(a) => self.int(a)?,
                 None => return Err(unsupported(e.span, "kaddr() without a name")),
             },

@@ -1,0 +1,164 @@
+//! `uaddr("symbol")`: the address of a symbol of the probed binary, resolved from its ELF
+//! symbol table when compiling, typed as bpftrace types it: a user pointer to an integer of the
+//! symbol's size (1, 2, 4 or 8 bytes; any other size reads 8), so `*uaddr("counter")` reads it.
+//!
+//! In a position-independent binary (PIE, or a shared library) the symbol moves with the load
+//! bias of each process. bpftrace 0.17 uses the file's address as it is, which reads the wrong
+//! memory there; gprobe adds the bias when the probe runs, as the distance between the address
+//! the probe fired at (`bpf_get_func_ip`) and the probed function's address in the file.
+
+use super::checker::Checker;
+use crate::ast::{AttachPoint, Expr, ExprKind, ProbeKind};
+use crate::diag::{Diagnostic, codes};
+use crate::span::Span;
+use crate::types::{AddrSpace, IntType, Type};
+
+/// What `uaddr()` needs of one attach point of the probe being checked.
+#[derive(Clone, Debug)]
+pub(super) struct UaddrSite {
+    /// `None`: the `-p`/`-c` target's executable.
+    binary: Option<String>,
+    /// The probed function (`None` for a USDT probe), its `+offset` and whether it is a glob.
+    function: Option<(String, u64, bool)>,
+    span: Span,
+}
+
+/// The attach points of a probe, as `uaddr()` sees them.
+pub(super) fn uaddr_sites(attach: &[AttachPoint]) -> Vec<UaddrSite> {
+    attach
+        .iter()
+        .filter_map(|a| match &a.kind {
+            ProbeKind::Uprobe {
+                binary,
+                function,
+                glob,
+                offset,
+                ..
+            } => Some(UaddrSite {
+                binary: binary.as_ref().map(|b| b.node.clone()),
+                function: Some((function.node.clone(), offset.unwrap_or(0), *glob)),
+                span: a.span,
+            }),
+            ProbeKind::Usdt { binary, .. } => Some(UaddrSite {
+                binary: binary.as_ref().map(|b| b.node.clone()),
+                function: None,
+                span: a.span,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+impl Checker<'_> {
+    /// Resolves `uaddr("name")`: `args` becomes `[address]`, or `[address, probed address]`
+    /// in a PIE binary (lowering adds the bias), the first typed as the pointer.
+    pub(super) fn uaddr(&mut self, args: &mut Vec<Expr>) -> bool {
+        let Some(ExprKind::Str(name)) = args.first().map(|a| &a.kind) else {
+            return false;
+        };
+        let (name, at) = (name.clone(), args[0].span);
+        let sites = self.uaddr_sites.clone();
+        let mut found = None;
+        for site in &sites {
+            let sym = match self.env.user_symbol(site.binary.as_deref(), &name) {
+                Ok(sym) => sym,
+                Err(why) => {
+                    let binary = site.binary.as_deref().unwrap_or("the target");
+                    self.error(
+                        Diagnostic::error(
+                            codes::NOT_FOUND,
+                            format!("no symbol `{name}` in {binary}"),
+                        )
+                        .primary(at, "not found")
+                        .secondary(site.span, "the probed binary")
+                        .note(why),
+                    );
+                    return false;
+                }
+            };
+            match found {
+                Some((first, first_span)) if first != sym => {
+                    self.error(
+                        Diagnostic::error(
+                            codes::NOT_FOUND,
+                            format!("`{name}` differs between this probe's binaries"),
+                        )
+                        .primary(site.span, "here it is another symbol")
+                        .secondary(first_span, "than here")
+                        .help("write one probe per binary"),
+                    );
+                    return false;
+                }
+                Some(_) => {}
+                None => found = Some((sym, site.span)),
+            }
+        }
+        // Other probe types were refused by the builtin table.
+        let Some((sym, _)) = found else {
+            return false;
+        };
+        let bits = match sym.size {
+            1 | 2 | 4 => sym.size as u8 * 8,
+            _ => 64,
+        };
+        let pointee = IntType {
+            bits,
+            signed: false,
+        };
+        args[0].kind = ExprKind::Int(sym.vaddr);
+        args[0].ty = Type::Ptr(Box::new(Type::Int(pointee)), AddrSpace::User);
+        if !sym.pie {
+            return true;
+        }
+        match self.probed_address(&sites, &name, at) {
+            Some(probed) => {
+                args.push(Expr {
+                    kind: ExprKind::Int(probed),
+                    span: at,
+                    ty: Type::Int(IntType::U64),
+                });
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The file address the probe fires at, which the load bias moves as it moves the symbol:
+    /// known for one uprobe or uretprobe on one C function (a Go function's probe sits past
+    /// its prologue; a wildcard's and a USDT probe's at one of several places).
+    fn probed_address(&mut self, sites: &[UaddrSite], name: &str, at: Span) -> Option<u64> {
+        let refuse = |this: &mut Self, why: &str, span: Span| {
+            this.error(
+                Diagnostic::error(
+                    codes::NOT_FOUND,
+                    format!("`uaddr(\"{name}\")` in a position-independent binary {why}"),
+                )
+                .primary(at, "its address moves with each process's load bias")
+                .secondary(span, "this probe")
+                .help("probe one C function of the binary by name, or build it with -no-pie"),
+            );
+            None
+        };
+        let [site] = sites else {
+            return refuse(self, "needs a probe on one attach point", sites[0].span);
+        };
+        let Some((function, offset, glob)) = &site.function else {
+            return refuse(self, "is not known in a USDT probe", site.span);
+        };
+        if *glob {
+            return refuse(
+                self,
+                "is not known in a probe on several functions",
+                site.span,
+            );
+        }
+        let binary = site.binary.as_deref();
+        if self.env.go_runtime(binary).is_ok() {
+            return refuse(self, "is not known in a probe on a Go function", site.span);
+        }
+        match self.env.user_symbol(binary, function) {
+            Ok(f) => Some(f.vaddr + offset),
+            Err(_) => refuse(self, "needs the probed function's symbol", site.span),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+BEGIN { $f = "unified"; printf("%s\n", cgroup_path(cgroup, $f)); }

@@ -1,0 +1,1 @@
+BEGIN { printf("%s\n", cgroup_path(comm)); }

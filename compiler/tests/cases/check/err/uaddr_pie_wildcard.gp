@@ -1,0 +1,1 @@
+uprobe:/bin/cpie:ti* { printf("%d\n", *uaddr("counter")); }

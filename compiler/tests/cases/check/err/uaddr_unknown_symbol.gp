@@ -1,0 +1,1 @@
+uprobe:/bin/cprog:tick { printf("%d\n", *uaddr("missing")); }
