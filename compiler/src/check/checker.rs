@@ -35,14 +35,21 @@ pub fn run(
         return (Err(vec![refusal]), Vec::new());
     }
     // Two learning passes settle self-references like `@n = @n + 1` and reads above writes.
+    // The program's C definitions, laid out before any probe uses them.
+    let (c_types, c_errors) = crate::ctypes::build(&program.c_defs);
+    if !c_errors.is_empty() {
+        return (Err(c_errors), Vec::new());
+    }
+    program.c_types = c_types;
+    let c_types = std::rc::Rc::new(program.c_types.clone());
     let mut tables = Tables::default();
     for _ in 0..2 {
-        let mut learn = Checker::new(env, options, tables, false);
+        let mut learn = Checker::new(env, options, tables, false, c_types.clone());
         learn.program(&mut program.clone());
         tables = learn.tables;
     }
 
-    let mut check = Checker::new(env, options, tables, true);
+    let mut check = Checker::new(env, options, tables, true, c_types);
     check.program(program);
     // Probes split per attach point (see `split`) share spans: say each finding once.
     let mut seen = Vec::new();
@@ -127,6 +134,8 @@ struct MapEntry {
 pub(super) struct Checker<'a> {
     pub(super) env: &'a dyn Env,
     pub(super) options: &'a Options,
+    /// The program's own C types (they win over the kernel's for the same name).
+    pub(super) ctypes: std::rc::Rc<crate::ctypes::CTypes>,
     tables: Tables,
     /// The second pass: tables are complete, so "never assigned" is an error.
     complete: bool,
@@ -159,10 +168,17 @@ fn bool_type() -> Type {
 }
 
 impl<'a> Checker<'a> {
-    fn new(env: &'a dyn Env, options: &'a Options, tables: Tables, complete: bool) -> Self {
+    fn new(
+        env: &'a dyn Env,
+        options: &'a Options,
+        tables: Tables,
+        complete: bool,
+        ctypes: std::rc::Rc<crate::ctypes::CTypes>,
+    ) -> Self {
         Checker {
             env,
             options,
+            ctypes,
             tables,
             complete,
             diags: Vec::new(),
@@ -535,8 +551,13 @@ impl<'a> Checker<'a> {
                         e.kind = ExprKind::Builtin { builtin: b, args };
                         ty
                     }
-                    // A kernel enumerator (`SKB_DROP_REASON_NOT_SPECIFIED`), as in bpftrace.
-                    None => match self.env.kernel_enum(&name) {
+                    // An enumerator of the program's, then of the kernel's
+                    // (`SKB_DROP_REASON_NOT_SPECIFIED`), as in bpftrace.
+                    None => match self
+                        .ctypes
+                        .enumerator(&name)
+                        .or_else(|| self.env.kernel_enum(&name))
+                    {
                         Some(value) => {
                             e.kind = ExprKind::Int(value as u64);
                             Type::Int(IntType::I64)
@@ -675,6 +696,20 @@ impl<'a> Checker<'a> {
             }
             ExprKind::SizeofType(t) => {
                 let t = t.clone();
+                self.sizeof_type(&t, e)
+            }
+            // `sizeof(foo_t)`: a typedef name parses as an identifier.
+            ExprKind::SizeofExpr(inner)
+                if matches!(&inner.kind, ExprKind::Ident(n) if self.ctypes.typedefs.contains_key(n)) =>
+            {
+                let ExprKind::Ident(name) = &inner.kind else {
+                    return Type::Unknown;
+                };
+                let t = TypeName {
+                    name: name.clone(),
+                    pointer_depth: 0,
+                    span: inner.span,
+                };
                 self.sizeof_type(&t, e)
             }
             ExprKind::SizeofExpr(inner) => {

@@ -5,6 +5,7 @@
 
 mod attach;
 mod build;
+mod cdecl;
 mod literal;
 pub mod perf;
 pub mod preprocess;
@@ -261,6 +262,15 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         | Rule::div
         | Rule::rem => "an operator",
         Rule::type_name | Rule::int_type | Rule::struct_type => "a type",
+        Rule::c_def | Rule::c_record | Rule::c_enum | Rule::c_typedef => "a C definition",
+        Rule::c_member | Rule::c_spec | Rule::c_base | Rule::c_base_word | Rule::c_type_ident
+        | Rule::c_tagged => "a member type",
+        Rule::c_declarator | Rule::c_func_ptr => "a member name",
+        Rule::c_pointer => "`*`",
+        Rule::c_array => "`[`",
+        Rule::c_bits => "`:` (a bit-field)",
+        Rule::c_semi => "`;`",
+        Rule::c_enumerator => "an enumerator",
         Rule::record_field => "`name = value`",
         Rule::parens | Rule::record | Rule::cast => "`(`",
         _ => return None,
