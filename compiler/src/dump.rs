@@ -38,7 +38,15 @@ fn c_type_name(t: &crate::ctypes::CType) -> String {
         CType::Void => "void".into(),
         CType::Func => "fn".into(),
         CType::Ptr(inner) => format!("*{}", c_type_name(inner)),
-        CType::Array(elem, n) => format!("{}[{n}]", c_type_name(elem)),
+        // C order: `char grid[3][5]` is `char i8[3][5]`.
+        CType::Array(..) => {
+            let (mut t, mut dims) = (t, String::new());
+            while let CType::Array(elem, n) = t {
+                dims.push_str(&format!("[{n}]"));
+                t = elem;
+            }
+            format!("{}{dims}", c_type_name(t))
+        }
         CType::Record(key) => key.clone(),
     }
 }
@@ -108,7 +116,9 @@ impl Dumper<'_> {
     fn c_types(&mut self, c: &crate::ctypes::CTypes) {
         let pad = "  ".repeat(self.depth);
         for key in &c.order {
-            let Some(r) = c.records.get(key) else { continue };
+            let Some(r) = c.records.get(key) else {
+                continue;
+            };
             let _ = writeln!(self.out, "{pad}C {key}: size {} align {}", r.size, r.align);
             for m in &r.members {
                 let at = match m.bits {

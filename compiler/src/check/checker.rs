@@ -699,8 +699,7 @@ impl<'a> Checker<'a> {
                 self.sizeof_type(&t, e)
             }
             // `sizeof(foo_t)`: a typedef name parses as an identifier.
-            ExprKind::SizeofExpr(inner)
-                if matches!(&inner.kind, ExprKind::Ident(n) if self.ctypes.typedefs.contains_key(n)) =>
+            ExprKind::SizeofExpr(inner) if matches!(&inner.kind, ExprKind::Ident(n) if self.ctypes.typedefs.contains_key(n)) =>
             {
                 let ExprKind::Ident(name) = &inner.kind else {
                     return Type::Unknown;

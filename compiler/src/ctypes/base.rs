@@ -25,13 +25,25 @@ pub fn from_words(words: &[String]) -> Result<CType, String> {
     let sign_words = unsigned + signed;
     let others = char + short + int_ + long + float + double + void + boolean;
     if void == 1 {
-        return if others == 1 && sign_words == 0 { Ok(CType::Void) } else { bad() };
+        return if others == 1 && sign_words == 0 {
+            Ok(CType::Void)
+        } else {
+            bad()
+        };
     }
     if boolean == 1 {
-        return if others == 1 && sign_words == 0 { Ok(CType::Bool) } else { bad() };
+        return if others == 1 && sign_words == 0 {
+            Ok(CType::Bool)
+        } else {
+            bad()
+        };
     }
     if float == 1 {
-        return if others == 1 && sign_words == 0 { Ok(CType::Float(4)) } else { bad() };
+        return if others == 1 && sign_words == 0 {
+            Ok(CType::Float(4))
+        } else {
+            bad()
+        };
     }
     if double == 1 {
         return match (others, long, sign_words) {
@@ -56,7 +68,11 @@ pub fn from_words(words: &[String]) -> Result<CType, String> {
         };
     }
     if short == 1 {
-        return if long == 0 { Ok(int(16, is_signed)) } else { bad() };
+        return if long == 0 {
+            Ok(int(16, is_signed))
+        } else {
+            bad()
+        };
     }
     if long > 0 {
         return Ok(int(64, is_signed));

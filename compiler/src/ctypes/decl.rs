@@ -55,7 +55,10 @@ pub enum CSpecKind {
     /// A typedef name: the program's, or a well-known one (`u32`, `size_t`, `pid_t`).
     Typedef(String),
     /// `struct foo` / `union foo` / `enum foo` by tag (defined elsewhere).
-    Tagged { kind: Tag, name: String },
+    Tagged {
+        kind: Tag,
+        name: String,
+    },
     /// A definition in place: `struct { … } inner;`, `enum { A } e;`.
     Record(CRecord),
     Enum(CEnum),

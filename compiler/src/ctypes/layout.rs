@@ -66,6 +66,8 @@ struct Builder<'a> {
     typedef_defs: HashMap<String, (&'a CSpec, &'a CDeclarator)>,
     typedef_order: Vec<String>,
     typedef_active: Vec<String>,
+    /// Records that could not be laid out (reported once).
+    failed: std::collections::HashSet<String>,
     /// Anonymous enums' integer types by where they start.
     anon_enums: HashMap<u32, IntType>,
 }
@@ -145,7 +147,11 @@ impl<'a> Builder<'a> {
             next = v.wrapping_add(1);
         }
         let int = if min < 0 {
-            let bits = if min >= i64::from(i32::MIN) && max <= i64::from(i32::MAX) { 32 } else { 64 };
+            let bits = if min >= i64::from(i32::MIN) && max <= i64::from(i32::MAX) {
+                32
+            } else {
+                64
+            };
             IntType { bits, signed: true }
         } else {
             let bits = if max <= i64::from(u32::MAX) { 32 } else { 64 };
@@ -166,6 +172,9 @@ impl<'a> Builder<'a> {
         if let Some(r) = self.out.records.get(key) {
             return Some((r.size, r.align));
         }
+        if self.failed.contains(key) {
+            return None;
+        }
         if self.active.iter().any(|k| k == key) {
             let at = used.unwrap_or_default();
             self.errors.push(
@@ -181,7 +190,10 @@ impl<'a> Builder<'a> {
                     codes::BAD_C_TYPE,
                     format!("`{key}` is not defined in the program"),
                 )
-                .primary(used.unwrap_or_default(), "a member of an undefined type, by value")
+                .primary(
+                    used.unwrap_or_default(),
+                    "a member of an undefined type, by value",
+                )
                 .help("define it above, or make the member a pointer"),
             );
             return None;
@@ -189,7 +201,10 @@ impl<'a> Builder<'a> {
         self.active.push(key.to_string());
         let record = self.members(key, def);
         self.active.pop();
-        let record = record?;
+        let Some(record) = record else {
+            self.failed.insert(key.to_string());
+            return None;
+        };
         let found = (record.size, record.align);
         self.out.records.insert(key.to_string(), record);
         Some(found)
@@ -419,8 +434,11 @@ impl<'a> Builder<'a> {
                 None if i == 0 => 0,
                 None => {
                     self.errors.push(
-                        Diagnostic::error(codes::BAD_C_TYPE, "only the first array size may be left out")
-                            .primary(d.span, "a size is missing"),
+                        Diagnostic::error(
+                            codes::BAD_C_TYPE,
+                            "only the first array size may be left out",
+                        )
+                        .primary(d.span, "a size is missing"),
                     );
                     return None;
                 }
@@ -428,8 +446,11 @@ impl<'a> Builder<'a> {
                     Ok(n) if n >= 0 => n as u64,
                     Ok(n) => {
                         self.errors.push(
-                            Diagnostic::error(codes::BAD_C_TYPE, format!("array size {n} is negative"))
-                                .primary(e.span, "negative"),
+                            Diagnostic::error(
+                                codes::BAD_C_TYPE,
+                                format!("array size {n} is negative"),
+                            )
+                            .primary(e.span, "negative"),
                         );
                         return None;
                     }
@@ -472,10 +493,15 @@ impl<'a> Builder<'a> {
                     None
                 }
             },
-            CSpecKind::Tagged { kind, name } => Some(CType::Record(format!("{} {name}", kind.word()))),
+            CSpecKind::Tagged { kind, name } => {
+                Some(CType::Record(format!("{} {name}", kind.word())))
+            }
             CSpecKind::Record(r) => Some(CType::Record(key_of(r))),
             CSpecKind::Enum(e) => Some(CType::Enum(
-                self.anon_enums.get(&e.span.start).copied().unwrap_or(IntType::U32),
+                self.anon_enums
+                    .get(&e.span.start)
+                    .copied()
+                    .unwrap_or(IntType::U32),
             )),
         }
     }

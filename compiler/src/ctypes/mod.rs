@@ -16,7 +16,10 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum CType {
     /// `char` is the plain C `char` (its arrays are strings).
-    Int { int: IntType, char: bool },
+    Int {
+        int: IntType,
+        char: bool,
+    },
     Bool,
     /// `float`, `double`, `long double`: sized, read as bytes.
     Float(u8),
@@ -166,7 +169,9 @@ impl CTypes {
                 bits: 8,
                 signed: false,
             }),
-            CType::Float(n) => Type::Buf { size: u32::from(*n) },
+            CType::Float(n) => Type::Buf {
+                size: u32::from(*n),
+            },
             CType::Ptr(inner) => Type::Ptr(Box::new(self.pointee(inner)), AddrSpace::Default),
             CType::Array(elem, len) => match **elem {
                 CType::Int { char: true, .. } => Type::Str { size: *len as u32 },

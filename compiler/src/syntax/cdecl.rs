@@ -17,7 +17,9 @@ impl Builder {
             Rule::c_enum => CDef::Enum(self.c_enum(inner)),
             _ => {
                 let span = span_of(&inner);
-                let mut parts = inner.into_inner().filter(|p| p.as_rule() != Rule::kw_typedef);
+                let mut parts = inner
+                    .into_inner()
+                    .filter(|p| p.as_rule() != Rule::kw_typedef);
                 let spec = self.c_spec(parts.next()?);
                 let declarators = parts.map(|d| self.c_declarator(d)).collect();
                 CDef::Typedef {
@@ -82,10 +84,15 @@ impl Builder {
     }
 
     fn c_spec(&mut self, pair: Pair<Rule>) -> CSpec {
-        let span = span_of(&pair);
+        // The type's own span: the spec's ends after the whitespace that follows.
+        let mut span = span_of(&pair);
         let kind = pair
             .into_inner()
             .find(|p| p.as_rule() != Rule::c_qual)
+            .map(|p| {
+                span = span_of(&p);
+                p
+            })
             .map(|p| match p.as_rule() {
                 Rule::c_record => CSpecKind::Record(self.c_record(p)),
                 Rule::c_enum => CSpecKind::Enum(self.c_enum(p)),

@@ -107,7 +107,10 @@ impl<'a> Checker<'a> {
     /// `offsetof(struct X, a.b)`: `e` becomes the byte offset, a `u64`.
     pub(super) fn offsetof(&mut self, t: &TypeName, path: &[Name], e: &mut Expr) -> Type {
         // `offsetof(foo_t, a)`: the struct a typedef names.
-        let name = self.ctypes.record_key(&t.name).unwrap_or_else(|| t.name.clone());
+        let name = self
+            .ctypes
+            .record_key(&t.name)
+            .unwrap_or_else(|| t.name.clone());
         let Some(mut st) = self.named_struct(&name) else {
             self.unknown_struct(&t.name, t.span);
             return Type::Unknown;
