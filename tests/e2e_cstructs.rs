@@ -85,7 +85,10 @@ fn ready() -> bool {
     let tools = Command::new("gcc").arg("--version").output().is_ok()
         && Command::new("bpftrace").arg("--version").output().is_ok();
     if !tools {
-        assert!(!under_ci(), "gcc or bpftrace is missing (scripts/install-deps)");
+        assert!(
+            !under_ci(),
+            "gcc or bpftrace is missing (scripts/install-deps)"
+        );
         eprintln!("skipped: gcc or bpftrace is missing");
     }
     tools

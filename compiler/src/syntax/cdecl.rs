@@ -89,10 +89,7 @@ impl Builder {
         let kind = pair
             .into_inner()
             .find(|p| p.as_rule() != Rule::c_qual)
-            .map(|p| {
-                span = span_of(&p);
-                p
-            })
+            .inspect(|p| span = span_of(p))
             .map(|p| match p.as_rule() {
                 Rule::c_record => CSpecKind::Record(self.c_record(p)),
                 Rule::c_enum => CSpecKind::Enum(self.c_enum(p)),
