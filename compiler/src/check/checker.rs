@@ -698,8 +698,8 @@ impl<'a> Checker<'a> {
                 let t = t.clone();
                 self.sizeof_type(&t, e)
             }
-            // `sizeof(foo_t)`: a typedef name parses as an identifier.
-            ExprKind::SizeofExpr(inner) if matches!(&inner.kind, ExprKind::Ident(n) if self.ctypes.typedefs.contains_key(n)) =>
+            // `sizeof(foo_t)`, `sizeof(size_t)`: a typedef name parses as an identifier.
+            ExprKind::SizeofExpr(inner) if matches!(&inner.kind, ExprKind::Ident(n) if self.ctypes.lookup(n).is_some()) =>
             {
                 let ExprKind::Ident(name) = &inner.kind else {
                     return Type::Unknown;

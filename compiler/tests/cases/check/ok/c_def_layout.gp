@@ -1,11 +1,12 @@
 // C structs defined in the program: members at their alignment, tail padding, arrays (also
 // multi-dimensional and of structs), pointers (to pointers, to functions: 8 bytes), nested
-// structs by value; the `;` after `}` is optional, as in bpftrace.
+// structs by value; the `;` after `}` is optional, as in bpftrace. Sizes may be macros.
+#define CORNERS 4
 struct point { short x; short y; }
 struct shape {
   char kind;
   long long id;
-  struct point corners[4];
+  struct point corners[CORNERS];
   char grid[3][5];
   struct shape *next;
   struct shape **all;
