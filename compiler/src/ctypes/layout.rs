@@ -53,7 +53,14 @@ pub fn build(defs: &[CDef]) -> (CTypes, Vec<Diagnostic>) {
             b.out.typedefs.insert(name, t);
         }
     }
-    (b.out, b.errors)
+    // A member of an anonymous record is checked in it and in its parent: say each once.
+    let mut errors: Vec<Diagnostic> = Vec::new();
+    for d in b.errors {
+        if !errors.contains(&d) {
+            errors.push(d);
+        }
+    }
+    (b.out, errors)
 }
 
 #[derive(Default)]
@@ -70,13 +77,26 @@ struct Builder<'a> {
     failed: std::collections::HashSet<String>,
     /// Anonymous enums' integer types by where they start.
     anon_enums: HashMap<u32, IntType>,
+    /// Anonymous records' keys (`union (anonymous #2)`) by where they start.
+    anon_keys: HashMap<u32, String>,
 }
 
-fn key_of(r: &CRecord) -> String {
-    let kind = if r.union { "union" } else { "struct" };
-    match &r.tag {
-        Some(tag) => format!("{kind} {}", tag.node),
-        None => format!("{kind} (anonymous at {})", r.span.start),
+/// The names an anonymous member brings into its parent, with where they are declared.
+fn member_names(r: &CRecord, out: &mut Vec<(String, Span)>) {
+    for m in &r.members {
+        if m.declarators.is_empty() {
+            if let CSpecKind::Record(inner) = &m.spec.kind
+                && inner.tag.is_none()
+            {
+                member_names(inner, out);
+            }
+            continue;
+        }
+        for d in &m.declarators {
+            if let Some(n) = &d.name {
+                out.push((n.node.clone(), n.span));
+            }
+        }
     }
 }
 
@@ -85,8 +105,21 @@ fn round_up(v: u64, to: u64) -> u64 {
 }
 
 impl<'a> Builder<'a> {
+    /// `struct foo`, `union u`, or an anonymous record's numbered key.
+    fn key_of(&mut self, r: &CRecord) -> String {
+        let kind = if r.union { "union" } else { "struct" };
+        if let Some(tag) = &r.tag {
+            return format!("{kind} {}", tag.node);
+        }
+        let n = self.anon_keys.len() + 1;
+        self.anon_keys
+            .entry(r.span.start)
+            .or_insert_with(|| format!("{kind} (anonymous #{n})"))
+            .clone()
+    }
+
     fn collect_record(&mut self, r: &'a CRecord) {
-        let key = key_of(r);
+        let key = self.key_of(r);
         if let Some(first) = self.defs.get(&key) {
             let first = first.tag.as_ref().map_or(first.span, |t| t.span);
             let at = r.tag.as_ref().map_or(r.span, |t| t.span);
@@ -224,14 +257,16 @@ impl<'a> Builder<'a> {
                 if inner.tag.is_some() {
                     continue;
                 }
-                let inner_key = key_of(inner);
+                let inner_key = self.key_of(inner);
                 let Some((s, a)) = self.layout(&inner_key, Some(m.spec.span)) else {
                     ok = false;
                     continue;
                 };
                 let at = if def.union { 0 } else { round_up(off, a * 8) };
-                for name in self.flat_names(&inner_key) {
-                    self.check_duplicate(&mut seen, &name, m.span);
+                let mut names = Vec::new();
+                member_names(inner, &mut names);
+                for (name, at) in names {
+                    self.check_duplicate(&mut seen, &name, at);
                 }
                 members.push(Member {
                     name: None,
@@ -323,22 +358,6 @@ impl<'a> Builder<'a> {
         } else {
             seen.insert(name.to_string(), at);
         }
-    }
-
-    /// The names an anonymous member brings into its parent.
-    fn flat_names(&self, key: &str) -> Vec<String> {
-        let Some(r) = self.out.records.get(key) else {
-            return Vec::new();
-        };
-        let mut names = Vec::new();
-        for m in &r.members {
-            match (&m.name, &m.ty) {
-                (Some(n), _) => names.push(n.clone()),
-                (None, CType::Record(k)) if m.bits.is_none() => names.extend(self.flat_names(k)),
-                _ => {}
-            }
-        }
-        names
     }
 
     /// A bit-field's width, checked against its type.
@@ -496,7 +515,7 @@ impl<'a> Builder<'a> {
             CSpecKind::Tagged { kind, name } => {
                 Some(CType::Record(format!("{} {name}", kind.word())))
             }
-            CSpecKind::Record(r) => Some(CType::Record(key_of(r))),
+            CSpecKind::Record(r) => Some(CType::Record(self.key_of(r))),
             CSpecKind::Enum(e) => Some(CType::Enum(
                 self.anon_enums
                     .get(&e.span.start)
