@@ -100,6 +100,10 @@ fn member_names(r: &CRecord, out: &mut Vec<(String, Span)>) {
     }
 }
 
+/// The largest member (and so, with few members, struct) laid out: sizes stay far from
+/// overflowing in bits, and lengths fit the compiler's `u32` sizes.
+const MAX_SIZE: u64 = 1 << 30;
+
 fn round_up(v: u64, to: u64) -> u64 {
     v.div_ceil(to.max(1)) * to.max(1)
 }
@@ -428,7 +432,20 @@ impl<'a> Builder<'a> {
                 if let CType::Record(key) = inner {
                     self.layout(&key.clone(), Some(at))?;
                 }
-                self.size_align(ty)
+                match self.size_align(ty) {
+                    Some((size, align)) if size <= MAX_SIZE => Some((size, align)),
+                    _ => {
+                        self.errors.push(
+                            Diagnostic::error(
+                                codes::BAD_C_TYPE,
+                                format!("member is larger than {MAX_SIZE} bytes"),
+                            )
+                            .primary(at, "too large")
+                            .note("a probe reads at most a few KiB of a struct; declare the part it reads"),
+                        );
+                        None
+                    }
+                }
             }
         }
     }
