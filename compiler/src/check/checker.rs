@@ -767,11 +767,15 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// A builtin's type; with BTF, `curtask` is bpftrace's `struct task_struct *`.
+    /// A builtin's type; with BTF, `curtask` is bpftrace's `struct task_struct *` (the
+    /// program's own definition first, as bpftrace's clang sees it).
     fn builtin_value(&mut self, b: Builtin, args: &mut [Expr], span: Span) -> Type {
         let ty = self.builtin(b, args, span);
         if b == Builtin::Curtask
-            && let Some(task) = self.env.kernel_struct("struct task_struct")
+            && let Some(task) = self
+                .ctypes
+                .struct_type("struct task_struct")
+                .or_else(|| self.env.kernel_struct("struct task_struct"))
         {
             return Type::Ptr(Box::new(Type::Struct(task)), AddrSpace::Kernel);
         }
