@@ -11,8 +11,8 @@ use std::process::Command;
 
 /// Definitions valid both as C and in a gprobe program, covering alignment, padding, tail
 /// padding, arrays (multi-dimensional, of structs), pointers, function pointers, bit-fields
-/// (packing, straddling, `:0`, unnamed, bool, 64-bit), unions, enums, typedefs and anonymous
-/// members.
+/// (packing, straddling, `:0`, unnamed, bool, 64-bit), unions, enums, typedefs, anonymous
+/// members, and `packed`/`aligned(N)` on records and members.
 const DEFS: &str = r#"
 struct point { short x; short y; };
 struct shape {
@@ -59,6 +59,12 @@ struct packet {
 };
 struct deep { char c; struct packet p; struct tagged t[2]; unsigned short end; };
 union mixed { struct point pt; double d; char s[10]; int bits : 5; };
+struct __attribute__((packed)) pk { char c; int i; short s; long long l; };
+struct pk_bits { char c; int x : 7; int y : 20; long z : 40; struct point pt; } __attribute__((packed));
+struct al { char c; int i __attribute__((aligned(16))); char d; } __attribute__((aligned(32)));
+struct holds_pk { char c; struct pk p; struct al a; struct pk_bits b; };
+struct mpk { char c; int i __attribute__((packed)); short s; long l __attribute__((__aligned__(4))); };
+union __attribute__((aligned)) ual { char c[3]; };
 "#;
 
 /// The well-known typedefs the definitions use, for gcc (gprobe knows them).

@@ -23,7 +23,16 @@ pub struct CRecord {
     pub union: bool,
     pub tag: Option<Name>,
     pub members: Vec<CMember>,
+    /// `__attribute__((…))` before the tag or after the `}`.
+    pub attrs: Vec<CAttr>,
     pub span: Span,
+}
+
+/// One `__attribute__` item: `packed`, `aligned(8)`, `aligned` (its value: `None`).
+#[derive(Clone, Debug, Serialize)]
+pub struct CAttr {
+    pub name: Name,
+    pub value: Option<Expr>,
 }
 
 /// `enum TAG { A, B = 5 }`.
@@ -92,5 +101,6 @@ pub struct CDeclarator {
     /// Array dimensions, outermost first; `None` is `[]` (a flexible array member).
     pub arrays: Vec<Option<Expr>>,
     pub bits: Option<Expr>,
+    pub attrs: Vec<CAttr>,
     pub span: Span,
 }

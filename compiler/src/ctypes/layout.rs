@@ -247,11 +247,61 @@ impl<'a> Builder<'a> {
         Some(found)
     }
 
+    /// `packed` and `aligned(N)` of a record or member (`aligned` alone is 16, the largest
+    /// alignment on x86-64, as gcc has it); others are refused rather than ignored, as they
+    /// might change the layout.
+    fn attrs(&mut self, attrs: &[CAttr]) -> Option<(bool, u64)> {
+        let (mut packed, mut aligned) = (false, 1u64);
+        for a in attrs {
+            match a.name.node.trim_matches('_') {
+                "packed" if a.value.is_none() => packed = true,
+                "aligned" => {
+                    let n = match &a.value {
+                        None => 16,
+                        Some(e) => match eval::constant(e, &self.out.enumerators) {
+                            Ok(n) if n > 0 && (n as u64).is_power_of_two() && n <= 1 << 16 => {
+                                n as u64
+                            }
+                            Ok(n) => {
+                                self.errors.push(
+                                    Diagnostic::error(
+                                        codes::BAD_C_TYPE,
+                                        format!("alignment {n} is not a power of two up to 65536"),
+                                    )
+                                    .primary(e.span, "not an alignment"),
+                                );
+                                return None;
+                            }
+                            Err(d) => {
+                                self.errors.push(d);
+                                return None;
+                            }
+                        },
+                    };
+                    aligned = aligned.max(n);
+                }
+                other => {
+                    self.errors.push(
+                        Diagnostic::error(
+                            codes::BAD_C_TYPE,
+                            format!("attribute `{other}` is not known here"),
+                        )
+                        .primary(a.name.span, "unknown attribute")
+                        .note("gprobe lays out `packed` and `aligned(N)`"),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some((packed, aligned))
+    }
+
     fn members(&mut self, key: &str, def: &'a CRecord) -> Option<Record> {
         let mut members = Vec::new();
         let (mut off, mut size_bits, mut align) = (0u64, 0u64, 1u64);
         let mut seen: HashMap<String, Span> = HashMap::new();
         let mut ok = true;
+        let (packed, record_aligned) = self.attrs(&def.attrs)?;
         for m in &def.members {
             if m.declarators.is_empty() {
                 // Only an anonymous struct/union declares members here (C11).
@@ -266,6 +316,7 @@ impl<'a> Builder<'a> {
                     ok = false;
                     continue;
                 };
+                let a = if packed { 1 } else { a };
                 let at = if def.union { 0 } else { round_up(off, a * 8) };
                 let mut names = Vec::new();
                 member_names(inner, &mut names);
@@ -291,7 +342,23 @@ impl<'a> Builder<'a> {
                 if let Some(name) = &d.name {
                     self.check_duplicate(&mut seen, &name.node, name.span);
                 }
+                let Some((member_packed, member_aligned)) = self.attrs(&d.attrs) else {
+                    ok = false;
+                    continue;
+                };
+                let packed = packed || member_packed;
                 if let Some(width) = &d.bits {
+                    if member_aligned > 1 {
+                        self.errors.push(
+                            Diagnostic::error(
+                                codes::BAD_C_TYPE,
+                                "`aligned` on a bit-field is not laid out by gprobe",
+                            )
+                            .primary(width.span, "a bit-field"),
+                        );
+                        ok = false;
+                        continue;
+                    }
                     let Some(member) = self.bit_field(d, &ty, width) else {
                         ok = false;
                         continue;
@@ -302,16 +369,33 @@ impl<'a> Builder<'a> {
                         off = round_up(off, unit);
                         continue;
                     }
+                    // Packed bit-fields follow each other bit by bit.
                     let at = if def.union {
                         0
-                    } else if off / unit != (off + member - 1) / unit {
+                    } else if !packed && off / unit != (off + member - 1) / unit {
                         round_up(off, unit)
                     } else {
                         off
                     };
+                    // It is read as one integer of its type from the byte it starts in.
+                    if at % 8 + member > a * 8 {
+                        self.errors.push(
+                            Diagnostic::error(
+                                codes::BAD_C_TYPE,
+                                "this packed bit-field spans more bytes than its type has",
+                            )
+                            .primary(
+                                width.span,
+                                "gprobe reads a bit-field as one integer of its type",
+                            )
+                            .help("give it a wider type, or start it at a byte boundary"),
+                        );
+                        ok = false;
+                        continue;
+                    }
                     off = at + member;
                     size_bits = size_bits.max(off);
-                    if d.name.is_some() {
+                    if d.name.is_some() && !packed {
                         align = align.max(a);
                     }
                     let _ = s;
@@ -327,6 +411,7 @@ impl<'a> Builder<'a> {
                     ok = false;
                     continue;
                 };
+                let a = if packed { 1 } else { a }.max(member_aligned);
                 let at = if def.union { 0 } else { round_up(off, a * 8) };
                 off = at + s * 8;
                 size_bits = size_bits.max(off);
@@ -342,6 +427,7 @@ impl<'a> Builder<'a> {
         if !ok {
             return None;
         }
+        let align = align.max(record_aligned);
         Some(Record {
             key: key.to_string(),
             union: def.union,

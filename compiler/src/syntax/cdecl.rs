@@ -37,11 +37,13 @@ impl Builder {
             union: false,
             tag: None,
             members: Vec::new(),
+            attrs: Vec::new(),
             span,
         };
         for p in pair.into_inner() {
             match p.as_rule() {
                 Rule::c_record_kw => record.union = p.as_str() == "union",
+                Rule::c_attr => self.c_attrs(p, &mut record.attrs),
                 Rule::ident => record.tag = Some(name(&p)),
                 Rule::c_member => {
                     let span = span_of(&p);
@@ -119,6 +121,7 @@ impl Builder {
             function: false,
             arrays: Vec::new(),
             bits: None,
+            attrs: Vec::new(),
             span: span_of(&pair),
         };
         for p in pair.into_inner() {
@@ -127,6 +130,7 @@ impl Builder {
                 Rule::ident => d.name = Some(name(&p)),
                 Rule::c_array => d.arrays.push(p.into_inner().next().map(|e| self.expr(e))),
                 Rule::c_bits => d.bits = p.into_inner().next().map(|e| self.expr(e)),
+                Rule::c_attr => self.c_attrs(p, &mut d.attrs),
                 Rule::c_func_ptr => {
                     d.function = true;
                     // `int *(*fn)(void)`: the `*`s outside are the result's.
@@ -146,6 +150,23 @@ impl Builder {
             }
         }
         d
+    }
+}
+
+impl Builder {
+    fn c_attrs(&mut self, pair: Pair<Rule>, out: &mut Vec<CAttr>) {
+        for item in pair
+            .into_inner()
+            .filter(|p| p.as_rule() == Rule::c_attr_item)
+        {
+            let mut parts = item.into_inner();
+            let Some(n) = parts.next() else { continue };
+            let value = parts.next().map(|v| self.expr(v));
+            out.push(CAttr {
+                name: name(&n),
+                value,
+            });
+        }
     }
 }
 

@@ -300,6 +300,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::c_bits => "`:` (a bit-field)",
         Rule::c_semi => "`;`",
         Rule::c_enumerator => "an enumerator",
+        Rule::c_attr | Rule::kw_attribute => "`__attribute__`",
         Rule::record_field => "`name = value`",
         Rule::parens | Rule::record | Rule::cast => "`(`",
         _ => return None,
