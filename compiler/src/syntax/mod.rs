@@ -202,6 +202,15 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
             .note("a predicate must be separated from the attach point by a space: `uprobe:./srv:main.f /pid == 1/ { }`");
     } else if let Some(note) = c_member_hint(positives, line_before) {
         diagnostic = diagnostic.note(note);
+    } else if (positives.contains(&Rule::c_attr) || positives.contains(&Rule::kw_attribute))
+        && ["struct", "union", "enum"]
+            .iter()
+            .any(|k| line_before.trim_start().starts_with(k))
+        && found != Some('{')
+    {
+        diagnostic = diagnostic.note(
+            "a C definition lists its members: `struct foo { int a; };` (a declaration alone is not needed: a pointer to a struct defined nowhere in the program is the kernel's, from BTF)",
+        );
     } else if positives.contains(&Rule::attach_offset) {
         diagnostic = diagnostic
             .note("statements belong inside a probe block, e.g. `BEGIN { printf(\"hi\\n\"); }`");
