@@ -57,10 +57,19 @@ impl<'a> Checker<'a> {
                 }
             }
         } else {
-            self.error(
-                Diagnostic::error(codes::BAD_CAST, format!("unknown type `{}`", to.name))
-                    .primary(to.span, "unknown type"),
-            );
+            let known = self
+                .ctypes
+                .typedefs
+                .keys()
+                .map(String::as_str)
+                .chain(crate::ctypes::base::TYPEDEFS.iter().map(|(n, ..)| *n));
+            let nearest = crate::names::nearest(&to.name, known, 3);
+            let mut d = Diagnostic::error(codes::BAD_CAST, format!("unknown type `{}`", to.name))
+                .primary(to.span, "unknown type");
+            if !nearest.is_empty() {
+                d = d.help(format!("nearest type names: {}", nearest.join(", ")));
+            }
+            self.error(d);
             return Type::Unknown;
         };
         if !is_integral(&from) {
