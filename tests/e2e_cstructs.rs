@@ -1,7 +1,8 @@
 //! C types defined in the program (not DWARF): a C program built here passes a pointer to a
 //! struct with a nested struct, arrays, a union, bit-fields, an enum and a pointer to a
 //! `noinline` function; a uprobe casts `arg0` to the script's own `struct t_rec *` and prints its
-//! members. The output must be exactly bpftrace 0.17's for the same script on the same program.
+//! members. The output must be exactly bpftrace 0.17's for the same script on the same program;
+//! so must a tracepoint's user pointer read through a script's struct.
 
 mod support;
 
@@ -190,6 +191,28 @@ fn signed_bit_fields_read_as_their_c_values() {
     assert_eq!(
         trace_lines(&theirs),
         ["1 29 33 -5 15"],
+        "bpftrace:\n{theirs}"
+    );
+}
+
+/// A script-defined struct read through a tracepoint's user pointer (`clock_nanosleep`'s
+/// `rqtp` of `sleep 1.25`): the same line as bpftrace's.
+#[test]
+fn a_tracepoint_pointer_read_through_a_script_struct_matches_bpftrace() {
+    if !ready() {
+        return;
+    }
+    let _k = kernel_lock();
+    let script = "struct ts { long sec; long nsec; };\n\
+        tracepoint:syscalls:sys_enter_clock_nanosleep /pid == cpid/ { \
+        $t = (struct ts *)args->rqtp; printf(\"%d %d %d\\n\", $t->sec, $t->nsec, sizeof(struct ts)); }";
+    let run = "/usr/bin/sleep 1.25";
+    let ours = gprobe_ok(&["-e", script, "-c", run], Duration::from_secs(60));
+    assert_eq!(trace_lines(&ours), ["1 250000000 16"], "gprobe:\n{ours}");
+    let theirs = bpftrace_ok(&["-e", script, "-c", run]);
+    assert_eq!(
+        trace_lines(&theirs),
+        trace_lines(&ours),
         "bpftrace:\n{theirs}"
     );
 }
