@@ -363,7 +363,7 @@ impl<'a> Builder<'a> {
                         ok = false;
                         continue;
                     };
-                    let (s, a) = self.size_align(&ty).unwrap_or((4, 4));
+                    let (_, a) = self.size_align(&ty).unwrap_or((4, 4));
                     let unit = a * 8;
                     if member == 0 {
                         off = round_up(off, unit);
@@ -398,7 +398,6 @@ impl<'a> Builder<'a> {
                     if d.name.is_some() && !packed {
                         align = align.max(a);
                     }
-                    let _ = s;
                     members.push(Member {
                         name: d.name.as_ref().map(|n| n.node.clone()),
                         offset_bits: at,
