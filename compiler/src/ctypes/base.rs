@@ -160,3 +160,53 @@ pub fn typedef(name: &str) -> Option<CType> {
         .find(|(n, ..)| *n == name)
         .map(|&(_, bits, signed)| int(bits, signed))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Result<CType, String> {
+        from_words(&text.split(' ').map(str::to_string).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn base_words_in_any_order() {
+        assert_eq!(words("long unsigned long int"), Ok(int(64, false)));
+        assert_eq!(words("short signed"), Ok(int(16, true)));
+        assert_eq!(words("unsigned"), Ok(int(32, false)));
+        assert_eq!(words("long double"), Ok(CType::Float(16)));
+        assert_eq!(
+            words("char"),
+            Ok(CType::Int {
+                int: IntType {
+                    bits: 8,
+                    signed: true
+                },
+                char: true
+            })
+        );
+        // `signed char`/`unsigned char` are numbers, not string characters.
+        assert_eq!(
+            words("unsigned char"),
+            Ok(CType::Int {
+                int: IntType {
+                    bits: 8,
+                    signed: false
+                },
+                char: false
+            })
+        );
+        assert_eq!(words("_Bool"), Ok(CType::Bool));
+        for bad in [
+            "unsigned double",
+            "short long",
+            "long long long",
+            "signed unsigned",
+            "void int",
+        ] {
+            assert!(words(bad).is_err(), "{bad}");
+        }
+        assert_eq!(typedef("pid_t"), Some(int(32, true)));
+        assert_eq!(typedef("nope_t"), None);
+    }
+}
