@@ -14,6 +14,10 @@ pub type Name = Spanned<String>;
 #[derive(Clone, Debug, Serialize)]
 pub struct Program {
     pub probes: Vec<Probe>,
+    /// The C definitions among the probes (`struct foo { … };`), in source order.
+    pub c_defs: Vec<crate::ctypes::decl::CDef>,
+    /// Their layouts, filled by the checker.
+    pub c_types: crate::ctypes::CTypes,
     pub span: Span,
 }
 

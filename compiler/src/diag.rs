@@ -46,6 +46,9 @@ pub mod codes {
     pub const PREPROCESSOR: &str = "E0104";
     /// A macro use that does not expand to an expression.
     pub const BAD_MACRO: &str = "E0105";
+    /// A C definition of the program that cannot be laid out (unknown type, duplicate member,
+    /// bit-field too wide, a struct containing itself).
+    pub const BAD_C_TYPE: &str = "E0106";
 
     pub const UNKNOWN_NAME: &str = "E0200";
     pub const UNKNOWN_FUNCTION: &str = "E0201";

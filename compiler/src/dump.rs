@@ -13,6 +13,7 @@ pub fn ast(program: &Program, source: &str) -> String {
     };
     dumper.line("Program".to_string(), program.span);
     dumper.depth += 1;
+    dumper.c_types(&program.c_types);
     for probe in &program.probes {
         dumper.probe(probe);
     }
@@ -23,6 +24,31 @@ struct Dumper<'a> {
     out: String,
     source: &'a str,
     depth: usize,
+}
+
+/// A C type of the program's, for the dump: `*struct foo`, `i8[16]`, `enum u32`.
+fn c_type_name(t: &crate::ctypes::CType) -> String {
+    use crate::ctypes::CType;
+    match t {
+        CType::Int { int, char: true } => format!("char {}", type_name(&Type::Int(*int))),
+        CType::Int { int, .. } => type_name(&Type::Int(*int)),
+        CType::Enum(int) => format!("enum {}", type_name(&Type::Int(*int))),
+        CType::Bool => "bool".into(),
+        CType::Float(n) => format!("float{}", n * 8),
+        CType::Void => "void".into(),
+        CType::Func => "fn".into(),
+        CType::Ptr(inner) => format!("*{}", c_type_name(inner)),
+        // C order: `char grid[3][5]` is `char i8[3][5]`.
+        CType::Array(..) => {
+            let (mut t, mut dims) = (t, String::new());
+            while let CType::Array(elem, n) = t {
+                dims.push_str(&format!("[{n}]"));
+                t = elem;
+            }
+            format!("{}{dims}", c_type_name(t))
+        }
+        CType::Record(key) => key.clone(),
+    }
 }
 
 /// A type as a user would write it: `u32`, `string[16]`, `(u64, string[16])`, `*i8`.
@@ -50,6 +76,7 @@ pub fn type_name(ty: &Type) -> String {
         Type::Array { elem, len } => format!("{}[{len}]", type_name(elem)),
         Type::BitField { int, bits, .. } => format!("{}:{bits}", type_name(&Type::Int(*int))),
         Type::Struct(s) if s.name.is_empty() => "struct (anonymous)".into(),
+        Type::Struct(s) if s.name.starts_with("union ") => s.name.clone(),
         Type::Struct(s) => format!("struct {}", s.name),
         Type::Named(n) => n.clone(),
         Type::GoString => "go string".into(),
@@ -83,6 +110,32 @@ impl Dumper<'_> {
     fn line(&mut self, text: String, span: crate::span::Span) {
         let (line, col) = line_col(self.source, span.start as usize);
         let _ = writeln!(self.out, "{}{text}  @{line}:{col}", "  ".repeat(self.depth));
+    }
+
+    /// The program's C types with their layouts: `sizeof`, alignment and each member's offset
+    /// (`byte` or `byte.bit:width` for bit-fields), as gcc lays them out.
+    fn c_types(&mut self, c: &crate::ctypes::CTypes) {
+        let pad = "  ".repeat(self.depth);
+        for key in &c.order {
+            let Some(r) = c.records.get(key) else {
+                continue;
+            };
+            let _ = writeln!(self.out, "{pad}C {key}: size {} align {}", r.size, r.align);
+            for m in &r.members {
+                let at = match m.bits {
+                    Some(bits) => format!("{}.{}:{bits}", m.offset_bits / 8, m.offset_bits % 8),
+                    None => format!("{}", m.offset_bits / 8),
+                };
+                let name = m.name.as_deref().unwrap_or("(anonymous)");
+                let _ = writeln!(self.out, "{pad}  {name} @{at} : {}", c_type_name(&m.ty));
+            }
+        }
+        for (name, t) in &c.typedefs {
+            let _ = writeln!(self.out, "{pad}C typedef {name} = {}", c_type_name(t));
+        }
+        for (name, v) in &c.enumerators {
+            let _ = writeln!(self.out, "{pad}C enumerator {name} = {v}");
+        }
     }
 
     fn nested(&mut self, f: impl FnOnce(&mut Self)) {

@@ -11,6 +11,7 @@ pub mod builtins;
 pub mod by_process;
 pub mod check;
 pub mod compile;
+pub mod ctypes;
 pub mod diag;
 pub mod dump;
 pub mod elf;

@@ -10,6 +10,7 @@ const VALID: &[&str] = &[
     "BEGIN { $i = 0; unroll(3) { $i++; } while ($i < 10) { $i += 2; } if $i > 1 { @a = $i ? 1 : 2; } else { exit(); } }",
     "interval:ms:100 { @x = (a=1, b=(2, \"s\")); print(@x); clear(@y); @l = lhist(cpu, -10, 10, 2); } END { @y = 1; }",
     "profile:hz:99 { @s[ustack, kstack(3), gostack] = count(); @v = *(int8 *)curtask; @w = ((uint64 *)curtask)[2]; }",
+    "enum e { A, B = A + 4 }; struct s { int a : 3; char n[B][2]; union { long l; struct s *p; }; int (*f)(int); } typedef struct s s_t; BEGIN { @x = sizeof(s_t) + offsetof(struct s, l) + B; $p = (s_t *)0; @y = $p->p->a; }",
 ];
 
 fn front_end(source: &str) {

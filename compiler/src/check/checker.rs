@@ -35,14 +35,21 @@ pub fn run(
         return (Err(vec![refusal]), Vec::new());
     }
     // Two learning passes settle self-references like `@n = @n + 1` and reads above writes.
+    // The program's C definitions, laid out before any probe uses them.
+    let (c_types, c_errors) = crate::ctypes::build(&program.c_defs);
+    if !c_errors.is_empty() {
+        return (Err(c_errors), Vec::new());
+    }
+    program.c_types = c_types;
+    let c_types = std::rc::Rc::new(program.c_types.clone());
     let mut tables = Tables::default();
     for _ in 0..2 {
-        let mut learn = Checker::new(env, options, tables, false);
+        let mut learn = Checker::new(env, options, tables, false, c_types.clone());
         learn.program(&mut program.clone());
         tables = learn.tables;
     }
 
-    let mut check = Checker::new(env, options, tables, true);
+    let mut check = Checker::new(env, options, tables, true, c_types);
     check.program(program);
     // Probes split per attach point (see `split`) share spans: say each finding once.
     let mut seen = Vec::new();
@@ -137,6 +144,8 @@ struct MapEntry {
 pub(super) struct Checker<'a> {
     pub(super) env: &'a dyn Env,
     pub(super) options: &'a Options,
+    /// The program's own C types (they win over the kernel's for the same name).
+    pub(super) ctypes: std::rc::Rc<crate::ctypes::CTypes>,
     tables: Tables,
     /// The second pass: tables are complete, so "never assigned" is an error.
     complete: bool,
@@ -171,10 +180,17 @@ fn bool_type() -> Type {
 }
 
 impl<'a> Checker<'a> {
-    fn new(env: &'a dyn Env, options: &'a Options, tables: Tables, complete: bool) -> Self {
+    fn new(
+        env: &'a dyn Env,
+        options: &'a Options,
+        tables: Tables,
+        complete: bool,
+        ctypes: std::rc::Rc<crate::ctypes::CTypes>,
+    ) -> Self {
         Checker {
             env,
             options,
+            ctypes,
             tables,
             complete,
             diags: Vec::new(),
@@ -581,8 +597,13 @@ impl<'a> Checker<'a> {
                         e.kind = ExprKind::Builtin { builtin: b, args };
                         ty
                     }
-                    // A kernel enumerator (`SKB_DROP_REASON_NOT_SPECIFIED`), as in bpftrace.
-                    None => match self.env.kernel_enum(&name) {
+                    // An enumerator of the program's, then of the kernel's
+                    // (`SKB_DROP_REASON_NOT_SPECIFIED`), as in bpftrace.
+                    None => match self
+                        .ctypes
+                        .enumerator(&name)
+                        .or_else(|| self.env.kernel_enum(&name))
+                    {
                         Some(value) => {
                             e.kind = ExprKind::Int(value as u64);
                             Type::Int(IntType::I64)
@@ -724,6 +745,19 @@ impl<'a> Checker<'a> {
                 let t = t.clone();
                 self.sizeof_type(&t, e)
             }
+            // `sizeof(foo_t)`, `sizeof(size_t)`: a typedef name parses as an identifier.
+            ExprKind::SizeofExpr(inner) if matches!(&inner.kind, ExprKind::Ident(n) if self.ctypes.lookup(n).is_some()) =>
+            {
+                let ExprKind::Ident(name) = &inner.kind else {
+                    return Type::Unknown;
+                };
+                let t = TypeName {
+                    name: name.clone(),
+                    pointer_depth: 0,
+                    span: inner.span,
+                };
+                self.sizeof_type(&t, e)
+            }
             ExprKind::SizeofExpr(inner) => {
                 let ty = self.expr(inner);
                 let ty = self.resolve_named(ty);
@@ -780,11 +814,15 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// A builtin's type; with BTF, `curtask` is bpftrace's `struct task_struct *`.
+    /// A builtin's type; with BTF, `curtask` is bpftrace's `struct task_struct *` (the
+    /// program's own definition first, as bpftrace's clang sees it).
     fn builtin_value(&mut self, b: Builtin, args: &mut Vec<Expr>, span: Span) -> Type {
         let ty = self.builtin(b, args, span);
         if b == Builtin::Curtask
-            && let Some(task) = self.env.kernel_struct("struct task_struct")
+            && let Some(task) = self
+                .ctypes
+                .struct_type("struct task_struct")
+                .or_else(|| self.env.kernel_struct("struct task_struct"))
         {
             return Type::Ptr(Box::new(Type::Struct(task)), AddrSpace::Kernel);
         }

@@ -28,7 +28,7 @@ pub struct Builder {
     expanding: Vec<String>,
 }
 
-fn span_of(pair: &Pair<Rule>) -> Span {
+pub(super) fn span_of(pair: &Pair<Rule>) -> Span {
     let s = pair.as_span();
     Span::new(s.start(), s.end())
 }
@@ -127,12 +127,21 @@ impl Builder {
 
     pub fn program(&mut self, pair: Pair<Rule>) -> Program {
         let span = span_of(&pair);
-        let probes = pair
-            .into_inner()
-            .filter(|p| p.as_rule() == Rule::probe)
-            .map(|p| self.probe(p))
-            .collect();
-        Program { probes, span }
+        let mut probes = Vec::new();
+        let mut c_defs = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::probe => probes.push(self.probe(p)),
+                Rule::c_def => c_defs.extend(self.c_def(p)),
+                _ => {}
+            }
+        }
+        Program {
+            probes,
+            c_defs,
+            c_types: Default::default(),
+            span,
+        }
     }
 
     fn probe(&mut self, pair: Pair<Rule>) -> Probe {
@@ -637,10 +646,16 @@ impl Builder {
                     return expr(ExprKind::Int(0), span);
                 };
                 let st_span = span_of(&st);
-                let ident = st.into_inner().next().map_or("", |i| i.as_str());
+                let name = if st.as_rule() == Rule::typedef_name {
+                    st.as_str().to_string()
+                } else {
+                    let mut parts = st.into_inner();
+                    let tag = parts.next().map_or("struct", |k| k.as_str());
+                    format!("{tag} {}", parts.next().map_or("", |i| i.as_str()))
+                };
                 ExprKind::Offsetof {
                     ty: TypeName {
-                        name: format!("struct {ident}"),
+                        name,
                         pointer_depth: 0,
                         span: st_span,
                     },
@@ -843,13 +858,29 @@ fn type_name(pair: Pair<Rule>) -> TypeName {
         match inner.as_rule() {
             Rule::ptr_star => pointer_depth = pointer_depth.saturating_add(1),
             Rule::struct_type => {
-                let ident = inner
-                    .into_inner()
+                let mut parts = inner.into_inner();
+                let tag = parts.next().map_or("struct", |k| k.as_str());
+                let ident = parts
                     .next()
                     .map_or("", |i| i.as_str())
                     .trim_matches('"')
                     .to_string();
-                name = format!("struct {ident}");
+                name = format!("{tag} {ident}");
+            }
+            // `unsigned   long` is `unsigned long`.
+            Rule::c_base_type => {
+                name = inner
+                    .into_inner()
+                    .map(|w| w.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
+            Rule::typedef_ptr => {
+                name = inner
+                    .into_inner()
+                    .next()
+                    .map_or("", |i| i.as_str())
+                    .to_string()
             }
             _ => name = inner.as_str().to_string(),
         }

@@ -5,6 +5,7 @@
 
 mod attach;
 mod build;
+mod cdecl;
 mod literal;
 pub mod perf;
 pub mod preprocess;
@@ -199,6 +200,17 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
     } else if positives.contains(&Rule::predicate) && line_before.contains('/') {
         diagnostic = diagnostic
             .note("a predicate must be separated from the attach point by a space: `uprobe:./srv:main.f /pid == 1/ { }`");
+    } else if let Some(note) = c_member_hint(positives, line_before) {
+        diagnostic = diagnostic.note(note);
+    } else if (positives.contains(&Rule::c_attr) || positives.contains(&Rule::kw_attribute))
+        && ["struct", "union", "enum"]
+            .iter()
+            .any(|k| line_before.trim_start().starts_with(k))
+        && found != Some('{')
+    {
+        diagnostic = diagnostic.note(
+            "a C definition lists its members: `struct foo { int a; };` (a declaration alone is not needed: a pointer to a struct defined nowhere in the program is the kernel's, from BTF)",
+        );
     } else if positives.contains(&Rule::attach_offset) {
         diagnostic = diagnostic
             .note("statements belong inside a probe block, e.g. `BEGIN { printf(\"hi\\n\"); }`");
@@ -208,6 +220,29 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
         diagnostic = diagnostic.help("separate statements with `;`");
     }
     diagnostic
+}
+
+/// In a C member, `strct bar *p;` reads as type `strct` and member `bar`, then stops: say so,
+/// since the misspelt type is the likelier mistake.
+fn c_member_hint(positives: &[Rule], line_before: &str) -> Option<String> {
+    if !positives.contains(&Rule::c_semi) {
+        return None;
+    }
+    let member = line_before.rsplit([';', '{']).next()?.trim();
+    let words: Vec<&str> = member.split_whitespace().collect();
+    let [ty, name] = words.as_slice() else {
+        return None;
+    };
+    let keyword = |w: &str| {
+        crate::ctypes::is_base_word(w)
+            || matches!(w, "struct" | "union" | "enum" | "const" | "volatile")
+    };
+    if keyword(ty) || keyword(name) || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return None;
+    }
+    Some(format!(
+        "`{ty} {name}` reads as member `{name}` of type `{ty}`: is `{ty}` a misspelt type? (a type is one name, `struct NAME`, `union NAME`, `enum NAME` or C words like `unsigned long`)"
+    ))
 }
 
 /// A human name for the rules a user could have meant; `None` hides internal rules.
@@ -261,6 +296,20 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         | Rule::div
         | Rule::rem => "an operator",
         Rule::type_name | Rule::int_type | Rule::struct_type => "a type",
+        Rule::c_def | Rule::c_record | Rule::c_enum | Rule::c_typedef => "a C definition",
+        Rule::c_member
+        | Rule::c_spec
+        | Rule::c_base
+        | Rule::c_base_word
+        | Rule::c_type_ident
+        | Rule::c_tagged => "a member type",
+        Rule::c_declarator | Rule::c_func_ptr => "a member name",
+        Rule::c_pointer => "`*`",
+        Rule::c_array => "`[`",
+        Rule::c_bits => "`:` (a bit-field)",
+        Rule::c_semi => "`;`",
+        Rule::c_enumerator => "an enumerator",
+        Rule::c_attr | Rule::kw_attribute => "`__attribute__`",
         Rule::record_field => "`name = value`",
         Rule::parens | Rule::record | Rule::cast => "`(`",
         _ => return None,

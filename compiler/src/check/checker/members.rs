@@ -13,6 +13,18 @@ impl<'a> Checker<'a> {
         };
         let base = if let Some(int) = int_type(&to.name) {
             Type::Int(int)
+        } else if let Some(c) = self.ctypes.lookup(&to.name) {
+            // A type of the program's (or a C base type): pointers stay in the probe's
+            // address space, so a uprobe reads its struct from user memory.
+            if to.pointer_depth == 0 && matches!(c, crate::ctypes::CType::Record(_)) {
+                self.error(
+                    Diagnostic::error(codes::BAD_CAST, "cannot cast to a struct value")
+                        .primary(to.span, "cast to a pointer instead")
+                        .help(format!("write `({} *)`", to.name)),
+                );
+                return Type::Unknown;
+            }
+            self.ctypes.value_type(&c)
         } else if let Some(name) = to.name.strip_prefix("struct ") {
             if to.pointer_depth == 0 {
                 self.error(
@@ -45,10 +57,19 @@ impl<'a> Checker<'a> {
                 }
             }
         } else {
-            self.error(
-                Diagnostic::error(codes::BAD_CAST, format!("unknown type `{}`", to.name))
-                    .primary(to.span, "unknown type"),
-            );
+            let known = self
+                .ctypes
+                .typedefs
+                .keys()
+                .map(String::as_str)
+                .chain(crate::ctypes::base::TYPEDEFS.iter().map(|(n, ..)| *n));
+            let nearest = crate::names::nearest(&to.name, known, 3);
+            let mut d = Diagnostic::error(codes::BAD_CAST, format!("unknown type `{}`", to.name))
+                .primary(to.span, "unknown type");
+            if !nearest.is_empty() {
+                d = d.help(format!("nearest type names: {}", nearest.join(", ")));
+            }
+            self.error(d);
             return Type::Unknown;
         };
         if !is_integral(&from) {
@@ -75,6 +96,8 @@ impl<'a> Checker<'a> {
             Some(8)
         } else if let Some(int) = int_type(&t.name) {
             Some(u64::from(int.bits / 8))
+        } else if let Some(c) = self.ctypes.lookup(&t.name) {
+            self.ctypes.size_of(&c)
         } else {
             self.named_struct(&t.name).map(|s| s.size)
         };
@@ -92,7 +115,12 @@ impl<'a> Checker<'a> {
 
     /// `offsetof(struct X, a.b)`: `e` becomes the byte offset, a `u64`.
     pub(super) fn offsetof(&mut self, t: &TypeName, path: &[Name], e: &mut Expr) -> Type {
-        let Some(mut st) = self.named_struct(&t.name) else {
+        // `offsetof(foo_t, a)`: the struct a typedef names.
+        let name = self
+            .ctypes
+            .record_key(&t.name)
+            .unwrap_or_else(|| t.name.clone());
+        let Some(mut st) = self.named_struct(&name) else {
             self.unknown_struct(&t.name, t.span);
             return Type::Unknown;
         };
@@ -140,7 +168,7 @@ impl<'a> Checker<'a> {
         self.error(
             Diagnostic::error(codes::UNKNOWN_FIELD, format!("the layout of `{name}` is unknown"))
                 .primary(at, "unknown type")
-                .note("struct layouts come from the kernel's BTF (kernel structs) and the target's DWARF (Go structs); neither has this one"),
+                .note("struct layouts come from the program's definitions, the kernel's BTF (kernel structs) and the target's DWARF (Go structs); none has this one"),
         );
     }
 
@@ -152,6 +180,9 @@ impl<'a> Checker<'a> {
     /// The layout behind `Named(name)`: a kernel struct from BTF (`struct sock`), or a Go
     /// struct (`net/url.URL`, `struct main.T` from a cast).
     pub(super) fn named_struct(&self, name: &str) -> Option<StructType> {
+        if let Some(s) = self.ctypes.struct_type(name) {
+            return Some(s);
+        }
         if let Some(s) = self.kernel_struct(name) {
             return Some(s);
         }

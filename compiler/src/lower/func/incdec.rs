@@ -74,7 +74,7 @@ impl Lower<'_, '_, '_> {
             size: Size::DW,
             src: Operand::Imm(step),
         });
-        self.update(index, key, val)?;
+        self.update(index, key, val, m.span)?;
         self.emit(Inst::Label(done));
         if post {
             return Ok(Val::Owned(old));

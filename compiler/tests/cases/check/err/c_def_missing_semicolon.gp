@@ -1,0 +1,4 @@
+struct foo {
+  int a
+}
+BEGIN { exit(); }
