@@ -35,10 +35,6 @@ pub struct AttachPoint {
     pub kind: ProbeKind,
     /// The whole attach point as written, e.g. `uprobe:./srv:"net/http.(*conn).serve"`.
     pub span: Span,
-    /// Filled by the checker from its `Env`: the binary, Go functions and attach offsets of a
-    /// uprobe, and the Go runtime offsets `goid` needs. `None` before checking.
-    #[serde(skip)]
-    pub resolved: Option<crate::target::Resolved>,
     /// Set when this attach point came from a uprobe on a binary pattern (`uprobe:*:FUNC`),
     /// which [`crate::expand::expand_patterns`] rewrites before checking. `None` for the rest.
     #[serde(skip)]

@@ -2,7 +2,7 @@
 //! expression's type when known and each node's `line:col`.
 
 use crate::ast::*;
-use crate::types::{AggKind, IntType, StackKind, Type};
+use crate::types::{IntType, Type};
 use std::fmt::Write as _;
 
 pub fn ast(program: &Program, source: &str) -> String {
@@ -51,60 +51,7 @@ fn c_type_name(t: &crate::ctypes::CType) -> String {
     }
 }
 
-/// A type as a user would write it: `u32`, `string[16]`, `(u64, string[16])`, `*i8`.
-pub fn type_name(ty: &Type) -> String {
-    match ty {
-        Type::Unknown => "?".into(),
-        Type::Void => "void".into(),
-        Type::Int(IntType { bits, signed }) => format!("{}{bits}", if *signed { "i" } else { "u" }),
-        Type::Str { size } => format!("string[{size}]"),
-        Type::Buf { size } => format!("buf[{size}]"),
-        Type::SqlText { size } => format!("sqltext[{size}]"),
-        Type::Tuple(items) => format!(
-            "({})",
-            items.iter().map(type_name).collect::<Vec<_>>().join(", ")
-        ),
-        Type::Record(fields) => format!(
-            "({})",
-            fields
-                .iter()
-                .map(|(n, t)| format!("{n}: {}", type_name(t)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Type::Ptr(inner, _) => format!("*{}", type_name(inner)),
-        Type::Array { elem, len } => format!("{}[{len}]", type_name(elem)),
-        Type::BitField { int, bits, .. } => format!("{}:{bits}", type_name(&Type::Int(*int))),
-        Type::Struct(s) if s.name.is_empty() => "struct (anonymous)".into(),
-        Type::Struct(s) if s.name.starts_with("union ") => s.name.clone(),
-        Type::Struct(s) => format!("struct {}", s.name),
-        Type::Named(n) => n.clone(),
-        Type::GoString => "go string".into(),
-        Type::GoSlice(elem) => format!("[]{}", type_name(elem)),
-        Type::GoInterface => "go interface".into(),
-        Type::Stack { kind, limit } => {
-            let k = match kind {
-                StackKind::User => "ustack",
-                StackKind::Kernel => "kstack",
-                StackKind::Go => "gostack",
-            };
-            format!("{k}[{limit}]")
-        }
-        Type::Timestamp { format } => format!("timestamp(\"{format}\")"),
-        Type::GoPc => "gopc".into(),
-        Type::Rendered(crate::types::Render::CgroupPath { .. }) => "cgroup_path".into(),
-        Type::Rendered(render) => format!("{render:?}").to_lowercase(),
-        Type::Sym { user: true } => "usym".into(),
-        Type::Sym { user: false } => "ksym".into(),
-        Type::GoCaller => "gocaller".into(),
-        Type::Inet => "inet".into(),
-        Type::Coded(code) => format!("{code:?} name").to_lowercase(),
-        Type::Agg(kind) => match kind {
-            AggKind::Lhist { min, max, step } => format!("lhist({min}, {max}, {step})"),
-            other => format!("{other:?}").to_lowercase(),
-        },
-    }
-}
+use crate::types::type_name;
 
 impl Dumper<'_> {
     fn line(&mut self, text: String, span: crate::span::Span) {

@@ -280,12 +280,13 @@ impl<'a> Checker<'a> {
                 !left_out.contains(&(i - 1))
             });
         }
-        if self.complete {
-            for attach in &mut probe.attach {
-                self.resolve(attach);
-            }
-        }
+        let resolved = if self.complete {
+            probe.attach.iter().map(|a| self.resolve(a)).collect()
+        } else {
+            Vec::new()
+        };
         let info = ProbeInfo {
+            resolved,
             providers: self.providers.iter().map(|p| p.kind()).collect(),
             vars: self.tables.vars[self.probe].clone(),
             args: self.args.clone().and_then(Result::ok),

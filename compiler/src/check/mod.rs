@@ -319,6 +319,9 @@ pub enum MapValue {
 pub struct ProbeInfo {
     /// The provider of each attach point that has one (unsupported ones are errors).
     pub providers: Vec<ProviderKind>,
+    /// Each attach point's resolution, in order, from the checker's `Env`: the binary, Go
+    /// functions and attach offsets of a uprobe, and the Go runtime offsets `goid` needs.
+    pub resolved: Vec<Option<crate::target::Resolved>>,
     /// Scratch variables of this probe and their (final) types, in order of first assignment.
     pub vars: Vec<VarInfo>,
     /// The type of `args` if the probe uses it: `Type::Struct` for a tracepoint (fields in the

@@ -73,12 +73,12 @@ pub fn is_storable(ty: &Type) -> bool {
 /// A type as the user knows it, for messages.
 pub fn describe(ty: &Type) -> String {
     match ty {
-        Type::Int(_) => format!("integer ({})", crate::dump::type_name(ty)),
+        Type::Int(_) => format!("integer ({})", crate::types::type_name(ty)),
         Type::Str { .. } => "string".into(),
         Type::Void => "nothing (a statement)".into(),
-        Type::Agg(_) => format!("an aggregation ({})", crate::dump::type_name(ty)),
+        Type::Agg(_) => format!("an aggregation ({})", crate::types::type_name(ty)),
         Type::Struct(s) if s.name.starts_with("tracepoint:") => format!("`args` of {}", s.name),
-        other => format!("`{}`", crate::dump::type_name(other)),
+        other => format!("`{}`", crate::types::type_name(other)),
     }
 }
 

@@ -15,7 +15,7 @@ use crate::manifest::{
     Attach, EventSpec, Layout, MapKind, MapRole, MapSpec, MapValue, UprobeTarget,
 };
 use crate::span::Span;
-use crate::target::{GoLocation, GoSite};
+use crate::target::{GoLocation, GoSite, Resolved};
 use crate::types::{AggKind, StackKind};
 use std::collections::{HashMap, HashSet};
 
@@ -338,10 +338,15 @@ pub fn lower(
                 }
                 _ => source.get(attach.span.range()).unwrap_or("").to_string(),
             };
+            let resolved = checked
+                .probes
+                .get(pi)
+                .and_then(|info| info.resolved.get(ai))
+                .and_then(Option::as_ref);
             let Some((section_kind, provider, target)) = attach_of(
                 &attach.kind,
                 attach.span,
-                has_sites(attach),
+                has_sites(resolved),
                 &mut module.diags,
             ) else {
                 continue;
@@ -349,8 +354,8 @@ pub fn lower(
             let pattern = pattern_origin(attach);
             module.patterns |= pattern.is_some();
             let variants = match &attach.kind {
-                ProbeKind::Usdt { .. } => usdt_variants(attach, &mut module.diags),
-                _ => go_variants(attach, section_kind, target)
+                ProbeKind::Usdt { .. } => usdt_variants(attach, resolved, &mut module.diags),
+                _ => go_variants(resolved, section_kind, target)
                     .into_iter()
                     .map(|(s, t, go)| (s, t, go, probe_name.clone()))
                     .collect(),
@@ -358,7 +363,7 @@ pub fn lower(
             for (vi, (section_kind, target, mut go, mut probe_name)) in
                 variants.into_iter().enumerate()
             {
-                let mut site_names = site_names(attach, &target, &probe_name);
+                let mut site_names = site_names(attach, resolved, &target, &probe_name);
                 if site_names.iter().all(|(_, n)| *n == site_names[0].1) {
                     // One function: its name, without a cookie.
                     if let Some((_, name)) = site_names.pop() {
@@ -394,7 +399,7 @@ pub fn lower(
                     pattern: pattern.clone(),
                 });
             }
-            if let Some(arm) = watchpoint_arm(&mut module, attach, &name) {
+            if let Some(arm) = watchpoint_arm(&mut module, attach, resolved, &name) {
                 programs.push(arm);
             }
         }
@@ -445,11 +450,11 @@ fn pattern_origin(attach: &ast::AttachPoint) -> Option<crate::manifest::PatternO
 /// probe is a plain uprobe at every RET (never a kernel uretprobe, which corrupts Go stacks), and
 /// functions are grouped by ABI so `goid` reads g from R14 only where R14 holds it.
 fn go_variants<'a>(
-    attach: &'a ast::AttachPoint,
+    resolved: Option<&'a Resolved>,
     section_kind: &'static str,
     target: Attach,
 ) -> Vec<(&'static str, Attach, func::GoCtx<'a>)> {
-    let Some(resolved) = &attach.resolved else {
+    let Some(resolved) = resolved else {
         return vec![(section_kind, target, func::GoCtx::default())];
     };
     let runtime = resolved.go.as_ref();
@@ -544,6 +549,7 @@ fn go_variants<'a>(
 fn watchpoint_arm(
     module: &mut Module,
     attach: &ast::AttachPoint,
+    resolved: Option<&Resolved>,
     watch: &str,
 ) -> Option<LoweredProgram> {
     let ProbeKind::Watchpoint {
@@ -554,7 +560,7 @@ fn watchpoint_arm(
     else {
         return None;
     };
-    let resolved = attach.resolved.as_ref()?;
+    let resolved = resolved?;
     let offset = *resolved.functions.first()?.offsets.first()?;
     let name = format!("{watch}_arm");
     let func = func::lower_watchpoint_arm(module, &name, watch, *arg, !is_async);
@@ -576,7 +582,12 @@ fn watchpoint_arm(
 /// The name `probe` gives each offset of a program a uprobe's glob attached
 /// (`uprobe:./srv:main.*` at `main.work` is `uprobe:./srv:main.work`, as bpftrace expands
 /// it); empty when the function is no glob.
-fn site_names(attach: &ast::AttachPoint, target: &Attach, probe_name: &str) -> Vec<(u64, String)> {
+fn site_names(
+    attach: &ast::AttachPoint,
+    resolved: Option<&Resolved>,
+    target: &Attach,
+    probe_name: &str,
+) -> Vec<(u64, String)> {
     let offsets = match target {
         Attach::Uprobe {
             target: UprobeTarget::Offsets(offsets),
@@ -588,8 +599,7 @@ fn site_names(attach: &ast::AttachPoint, target: &Attach, probe_name: &str) -> V
         } => std::slice::from_ref(offset),
         _ => return Vec::new(),
     };
-    let (Some(resolved), ProbeKind::Uprobe { glob: true, .. }) = (&attach.resolved, &attach.kind)
-    else {
+    let (Some(resolved), ProbeKind::Uprobe { glob: true, .. }) = (resolved, &attach.kind) else {
         return Vec::new();
     };
     let functions: Vec<(u64, &str)> = offsets
@@ -611,10 +621,11 @@ fn site_names(attach: &ast::AttachPoint, target: &Attach, probe_name: &str) -> V
 /// probe, e.g. inlined copies, may hold its arguments in different places), each attached at
 /// all its sites with their semaphores; `probe` names the probe in full.
 fn usdt_variants<'a>(
-    attach: &'a ast::AttachPoint,
+    attach: &ast::AttachPoint,
+    resolved: Option<&'a Resolved>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<(&'static str, Attach, func::GoCtx<'a>, String)> {
-    let Some(resolved) = attach.resolved.as_ref().filter(|r| !r.usdt.is_empty()) else {
+    let Some(resolved) = resolved.filter(|r| !r.usdt.is_empty()) else {
         diags.push(
             Diagnostic::error(codes::UNSUPPORTED, "this USDT probe was not resolved")
                 .primary(attach.span, "no probe sites"),
@@ -667,11 +678,8 @@ fn same_locations(a: &GoSite, b: &GoSite) -> bool {
 
 /// The ELF section kind, the provider (for builtins) and the manifest's attach description.
 /// The checker resolved the attach point to file offsets (which a `func+OFFSET` needs).
-fn has_sites(attach: &ast::AttachPoint) -> bool {
-    attach
-        .resolved
-        .as_ref()
-        .is_some_and(|r| !r.functions.is_empty())
+fn has_sites(resolved: Option<&Resolved>) -> bool {
+    resolved.is_some_and(|r| !r.functions.is_empty())
 }
 
 fn attach_of(

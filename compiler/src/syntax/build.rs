@@ -219,7 +219,6 @@ impl Builder {
             Ok(kind) => Some(AttachPoint {
                 kind,
                 span,
-                resolved: None,
                 expansion: None,
             }),
             Err(diagnostic) => {

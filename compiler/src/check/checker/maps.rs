@@ -59,7 +59,7 @@ impl<'a> Checker<'a> {
                             _ => format!(
                                 "key [{}]",
                                 keys.iter()
-                                    .map(crate::dump::type_name)
+                                    .map(crate::types::type_name)
                                     .collect::<Vec<_>>()
                                     .join(", ")
                             ),
@@ -122,7 +122,7 @@ impl<'a> Checker<'a> {
                         format!(
                             "map `{}` holds a {} and cannot be read as a value",
                             map_label(&map.name.node),
-                            crate::dump::type_name(&Type::Agg(kind))
+                            crate::types::type_name(&Type::Agg(kind))
                         ),
                     )
                     .primary(map.span, "cannot read this")
@@ -184,7 +184,7 @@ impl<'a> Checker<'a> {
         let what = |v: &MapValue| match v {
             MapValue::Agg(kind) => format!(
                 "{}()",
-                crate::dump::type_name(&Type::Agg(*kind))
+                crate::types::type_name(&Type::Agg(*kind))
                     .split('(')
                     .next()
                     .unwrap_or("")
@@ -210,8 +210,8 @@ impl<'a> Checker<'a> {
             let (before, now) = (what(known), what(&new));
             let (before, now) = if before == now {
                 (
-                    crate::dump::type_name(&agg_type(known)),
-                    crate::dump::type_name(&agg_type(&new)),
+                    crate::types::type_name(&agg_type(known)),
+                    crate::types::type_name(&agg_type(&new)),
                 )
             } else {
                 (before, now)

@@ -122,13 +122,12 @@ impl<'a> Checker<'a> {
     }
 
     /// Asks the environment where a uprobe attaches and, when the probe uses `goid`, for the
-    /// Go runtime offsets; stores the answer on the attach point for lowering.
-    pub(super) fn resolve(&mut self, attach: &mut AttachPoint) {
+    /// Go runtime offsets: the answer lowering reads (`ProbeInfo::resolved`).
+    pub(super) fn resolve(&mut self, attach: &AttachPoint) -> Option<Resolved> {
         let goid = self.goid_at;
         let go_name = |b: Builtin| b.name();
         if let Some(Expansion::Pending { pattern, .. }) = crate::expand::expansion_of(attach) {
-            attach.resolved = Some(self.pending_resolution(pattern, &attach.kind));
-            return;
+            return Some(self.pending_resolution(pattern, &attach.kind));
         }
         let resolved = match &attach.kind {
             // The target's function whose argument holds the address to watch.
@@ -155,7 +154,7 @@ impl<'a> Checker<'a> {
                         .primary(function.span, "not found in the target")
                         .note(why),
                     );
-                    return;
+                    return None;
                 }
             },
             ProbeKind::Uprobe {
@@ -167,10 +166,10 @@ impl<'a> Checker<'a> {
             } => {
                 let binary = binary.as_ref().map(|b| b.node.as_str());
                 if binary.is_none() && !self.options.has_target {
-                    return; // reported by the provider
+                    return None; // reported by the provider
                 }
                 if self.env.uprobe_binary(binary).is_err() {
-                    return; // reported by `check_binaries`
+                    return None; // reported by `check_binaries`
                 }
                 let needs = UprobeNeeds {
                     values: self.go_values,
@@ -185,7 +184,7 @@ impl<'a> Checker<'a> {
                         )
                         .primary(function.span, "name the function instead"),
                     );
-                    return;
+                    return None;
                 }
                 let found = if offset.is_some() || address {
                     self.env
@@ -233,7 +232,7 @@ impl<'a> Checker<'a> {
                             d = d.note(format!("in {b}, which the pattern matched"));
                         }
                         self.error(d);
-                        return;
+                        return None;
                     }
                 }
             }
@@ -244,11 +243,11 @@ impl<'a> Checker<'a> {
             } => {
                 let binary = binary.as_ref().map(|b| b.node.as_str());
                 let Ok(files) = crate::check::usdt::files(self.env, binary) else {
-                    return; // reported by `check_usdt`
+                    return None; // reported by `check_usdt`
                 };
                 let provider = provider.as_ref().map(|p| p.node.as_str());
                 let Ok(usdt) = crate::check::usdt::select(&files, provider, &name.node) else {
-                    return;
+                    return None;
                 };
                 let go = match goid {
                     None => None,
@@ -267,7 +266,7 @@ impl<'a> Checker<'a> {
                                 .primary(at, "no goroutines here")
                                 .secondary(attach.span, "this probe's binary"),
                             );
-                            return;
+                            return None;
                         }
                     },
                 };
@@ -291,28 +290,26 @@ impl<'a> Checker<'a> {
                     // `gocaller` alone (it needs a target): g when the target is Go, else
                     // the kernel's walk alone.
                     let Ok(go) = self.env.go_runtime(None) else {
-                        return;
+                        return None;
                     };
                     let go = Some(crate::target::GoRuntime {
                         task_fsbase: self.env.task_fsbase(),
                         ..go
                     });
-                    attach.resolved = Some(Resolved {
+                    return Some(Resolved {
                         go,
                         ..Resolved::default()
                     });
-                    return;
                 };
                 if !self.options.has_target {
                     // Node-wide: each Go process's offsets are looked up when the probe fires;
                     // other processes read goid 0.
-                    attach.resolved = Some(Resolved {
+                    return Some(Resolved {
                         per_process: Some(PerProcessGo {
                             task_fsbase: self.env.task_fsbase(),
                         }),
                         ..Resolved::default()
                     });
-                    return;
                 }
                 match self.env.go_runtime(None) {
                     Ok(go) => Resolved {
@@ -328,11 +325,11 @@ impl<'a> Checker<'a> {
                             .primary(at, "no goroutines here")
                             .note(why),
                         );
-                        return;
+                        return None;
                     }
                 }
             }
-            _ => return,
+            _ => return None,
         };
         if let (Some(at), Some(go)) = (self.goparent_at, &resolved.go)
             && go.g_parent_goid.is_none()
@@ -349,7 +346,7 @@ impl<'a> Checker<'a> {
                 .secondary(attach.span, "this probe's program")
                 .note("Go 1.21 added the parent's id to the goroutine (runtime.g.parentGoid); `gocreator` works in every release"),
             );
-            return;
+            return None;
         }
         let mut resolved = resolved;
         if (goid.is_some() || self.gocaller)
@@ -358,7 +355,7 @@ impl<'a> Checker<'a> {
         {
             go.task_fsbase = go.task_fsbase.or_else(|| self.env.task_fsbase());
         }
-        attach.resolved = Some(resolved);
+        Some(resolved)
     }
 
     /// What the pending form of a binary pattern is lowered with: the same, whichever binaries
