@@ -33,6 +33,7 @@ pub fn type_name(ty: &Type) -> String {
         Type::Int(IntType { bits, signed }) => format!("{}{bits}", if *signed { "i" } else { "u" }),
         Type::Str { size } => format!("string[{size}]"),
         Type::Buf { size } => format!("buf[{size}]"),
+        Type::Bytes { len } => format!("u8[{len}]"),
         Type::SqlText { size } => format!("sqltext[{size}]"),
         Type::Tuple(items) => format!(
             "({})",

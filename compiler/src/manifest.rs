@@ -295,6 +295,10 @@ pub enum FieldKind {
     Rendered(crate::types::Render),
     /// [`crate::types::Type::Inet`]: family (u64), then 16 bytes of address.
     Inet,
+    /// `len` bytes printed as unsigned numbers, `[1,2,3,4]` (`pton`).
+    Bytes {
+        len: u32,
+    },
     /// Nested tuple/record printed as `(a, b)`.
     Tuple(Layout),
 }

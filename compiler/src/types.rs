@@ -83,6 +83,12 @@ pub enum Type {
     SqlText {
         size: u32,
     },
+    /// A fixed-size byte array held as a value (bpftrace's `uint8[N]`, from `pton`): stored,
+    /// compared with `==`/`!=`, indexed with `[i]`, printed as `[1,2,3,4]`; unlike
+    /// [`Type::Array`] it is not in target memory.
+    Bytes {
+        len: u32,
+    },
     /// The value of an aggregation call (`count()`, `hist(x)`): only assignable to a map.
     Agg(AggKind),
 }

@@ -2,6 +2,7 @@
 
 mod bits;
 mod config;
+mod debugf;
 mod exprs;
 mod go;
 mod go_places;
@@ -11,6 +12,8 @@ mod maps;
 mod memory;
 mod printing;
 mod probe_id;
+mod pton;
+mod strcontains;
 mod string_values;
 mod strings;
 mod task;
@@ -552,6 +555,8 @@ impl Lower<'_, '_, '_> {
             Builtin::Join => self.join(e, args),
             Builtin::Cat | Builtin::System => self.printf(e, args),
             Builtin::Signal => self.signal(e, args),
+            Builtin::Debugf => self.debugf(e, args),
+            Builtin::Override => self.override_return(e, args),
             _ => {
                 self.int(e)?;
                 Ok(())
@@ -902,7 +907,10 @@ impl Lower<'_, '_, '_> {
                 e.span,
                 "an unresolved name (the checker did not run)",
             )),
-            ExprKind::Index { .. } => self.read_memory_int(e),
+            ExprKind::Index { expr, index } => match expr.ty {
+                Type::Bytes { len } => self.byte_element(expr, index, len),
+                _ => self.read_memory_int(e),
+            },
             ExprKind::SizeofType(_) | ExprKind::SizeofExpr(_) | ExprKind::Offsetof { .. } => {
                 Err(unsupported(
                     e.span,
@@ -1258,13 +1266,24 @@ impl Lower<'_, '_, '_> {
             | Builtin::Sarg(_)
             | Builtin::Kaddr
             | Builtin::Cgroupid => return self.task_builtin(e, b, args),
-            Builtin::Ntop => {
-                return Err(unsupported(e.span, "ntop outside a value in memory"));
+            Builtin::Ntop | Builtin::Pton => {
+                return Err(unsupported(
+                    e.span,
+                    format!("{}() outside a value in memory", b.name()),
+                ));
             }
             Builtin::Bswap | Builtin::Strerror | Builtin::Macaddr => {
                 return self.bits_builtin(e, b, args);
             }
             Builtin::Strncmp => return self.strncmp(e, args),
+            Builtin::Strcontains => return self.strcontains(e, args),
+            // The checker allows path() only in probes gprobe does not compile.
+            Builtin::Path => {
+                return Err(unsupported(
+                    e.span,
+                    "path() (bpf_d_path) outside kfunc, kretfunc and iter probes",
+                ));
+            }
             Builtin::Count
             | Builtin::Sum
             | Builtin::Avg
@@ -1290,6 +1309,8 @@ impl Lower<'_, '_, '_> {
             | Builtin::Signal
             | Builtin::Cat
             | Builtin::System
+            | Builtin::Debugf
+            | Builtin::Override
             | Builtin::Time => {
                 self.effect(e)?;
                 Val::Imm(0)
