@@ -134,10 +134,16 @@ pub fn field(kind: &FieldKind, bytes: &[u8], offset: usize, resolve: &dyn Resolv
             let unix_ns = resolve.unix_ns(read_uint(bytes, offset, 8));
             Value::Str(crate::timefmt::format_unix_ns(format, unix_ns))
         }
-        FieldKind::Bytes { len } => Value::Array(
+        FieldKind::Bytes { len, signed } => Value::Array(
             bytes_at(bytes, offset, *len as usize)
                 .iter()
-                .map(|b| Value::Uint(u64::from(*b)))
+                .map(|&b| {
+                    if *signed {
+                        Value::Int(i64::from(b as i8))
+                    } else {
+                        Value::Uint(u64::from(b))
+                    }
+                })
                 .collect(),
         ),
         FieldKind::Tuple(inner) => {
