@@ -470,7 +470,11 @@ fn debugf_writes_the_line_bpftrace_writes_to_trace_pipe() {
     let theirs = messages("bpftrace");
     drop(reader);
     // `comm` in BEGIN is the tool's own.
-    assert_eq!(ours[..2], theirs[..2], "gprobe (left) and bpftrace (right) differ");
+    assert_eq!(
+        ours[..2],
+        theirs[..2],
+        "gprobe (left) and bpftrace (right) differ"
+    );
     assert_eq!(ours[0], format!("{marker} 42|    7|ff  "));
     assert_eq!(ours[1], format!("{marker} -9|lit"));
     assert_eq!(ours[2], format!("{marker} comm gprobe"));

@@ -63,6 +63,7 @@ fn program(
         span: span(0, 10),
         insn_spans: asm.spans.clone(),
         probe_name: name.into(),
+        site_names: Vec::new(),
         pattern: None,
     }
 }
