@@ -1,8 +1,8 @@
 //! Security properties of what the compiler emits, checked on every valid case program: no
 //! helper that writes to the target's memory or changes its behaviour ever appears in the
 //! object the kernel would load. Tracing observes; it never modifies the traced program —
-//! unless the user asked for it with `--unsafe` (`signal()`), which a case states with a
-//! `// unsafe` directive.
+//! unless the user asked for it with `--unsafe` (`signal()`, `override()`), which a case
+//! states with a `// unsafe` directive.
 
 #[path = "support/case_env.rs"]
 mod case_env;
@@ -48,6 +48,7 @@ fn no_case_program_writes_to_user_memory() {
     let mut compiled = 0;
     let mut all_calls = 0;
     let mut unsafe_signals = 0;
+    let mut unsafe_overrides = 0;
     for (relative, source, out) in case_env::compiled_ok_cases(&root) {
         compiled += 1;
         let unsafe_ok = source.lines().any(|l| l.trim() == "// unsafe");
@@ -55,6 +56,11 @@ fn no_case_program_writes_to_user_memory() {
             all_calls += 1;
             if unsafe_ok && helper == 109 {
                 unsafe_signals += 1;
+                continue;
+            }
+            // bpf_override_return: `override()` in a kprobe, with --unsafe only.
+            if unsafe_ok && helper == 58 {
+                unsafe_overrides += 1;
                 continue;
             }
             if let Some((_, name)) = FORBIDDEN_HELPERS.iter().find(|(id, _)| *id == helper) {
@@ -69,6 +75,10 @@ fn no_case_program_writes_to_user_memory() {
     assert!(
         unsafe_signals > 0,
         "the --unsafe signal() case sends no signal"
+    );
+    assert!(
+        unsafe_overrides > 0,
+        "the --unsafe override() case overrides nothing"
     );
     assert!(all_calls > 0, "the scan found no helper calls at all");
 }
