@@ -59,12 +59,18 @@ impl Lower<'_, '_, '_> {
                 target: found,
             });
             self.load_byte_at(d, hay_off + j as i16, i, at);
+            // The verifier walks a branch's fall-through first and queues the jump: a match
+            // is the jump, so the queue holds a few states per start, not one per byte
+            // compared (it allows 8192).
+            let matched = self.label();
             self.emit(Inst::Branch {
-                cond: Cond::Ne,
+                cond: Cond::Eq,
                 lhs: d,
                 rhs: Operand::Reg(c),
-                target: next,
+                target: matched,
             });
+            self.emit(Inst::Jump { target: next });
+            self.emit(Inst::Label(matched));
         }
         // The whole needle matched (a needle filling its buffer has no NUL).
         self.emit(Inst::Jump { target: found });
