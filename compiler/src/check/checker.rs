@@ -662,6 +662,17 @@ impl<'a> Checker<'a> {
                 match base {
                     Type::Ptr(inner, _) | Type::GoSlice(inner) => self.element(*inner),
                     Type::Array { elem, .. } => self.element(*elem),
+                    Type::Bytes { len } if matches!(index.kind, ExprKind::Int(i) if i >= u64::from(len)) =>
+                    {
+                        self.error(
+                            Diagnostic::error(
+                                codes::BAD_OPERAND,
+                                format!("the index is out of bounds for `u8[{len}]`"),
+                            )
+                            .primary(index.span, format!("use 0 to {}", len - 1)),
+                        );
+                        Type::Unknown
+                    }
                     // pton()'s bytes, printed unsigned as bpftrace does.
                     Type::Bytes { .. } => Type::Int(IntType {
                         bits: 8,
