@@ -477,3 +477,149 @@ fn cgroup_path_of_a_moved_process_matches_bpftrace() {
         "{out}"
     );
 }
+
+/// `pton`: its bytes printed, as a map key and value, indexed, compared and turned back into
+/// text by `ntop`, as bpftrace 0.17 prints them.
+#[test]
+fn pton_bytes_print_compare_and_round_trip_as_bpftrace() {
+    if !e2e_ready() {
+        return;
+    }
+    let out = same_as_bpftrace(
+        r#"BEGIN {
+            print(pton("127.0.0.1")); print(pton("::1"));
+            printf("%s %s %s\n", ntop(pton("::1")), ntop(pton("10.1.2.3")), ntop(2, pton("192.168.0.10")));
+            $a = pton("192.168.0.1");
+            printf("%d %x %d\n", $a[0], $a[0], $a[0] + $a[3]);
+            if (pton("1.2.3.4") == pton("1.2.3.4")) { printf("eq\n"); }
+            if (pton("1.2.3.4") != pton("1.2.3.5")) { printf("ne\n"); }
+            if ($a == pton("192.168.0.2")) { printf("wrong\n"); }
+            @key[pton("fe80::1:2")] = count();
+            @value = pton("10.0.0.1");
+            exit();
+        }"#,
+    );
+    for line in [
+        "[127,0,0,1]",
+        "[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1]",
+        "::1 10.1.2.3 192.168.0.10",
+        "192 c0 193",
+        "eq",
+        "ne",
+        // int8 in a key, as bpftrace prints them there.
+        "@key[[-2,-128,0,0,0,0,0,0,0,0,0,0,0,1,0,2]]: 1",
+        "@value: [10,0,0,1]",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no `{line}` in:\n{out}");
+    }
+    assert!(!out.contains("wrong"), "{out}");
+}
+
+/// `strcontains` on literals, `comm`, and file names read with str() from a syscall's user
+/// pointer, as bpftrace 0.17 computes it.
+#[test]
+fn strcontains_matches_bpftrace_on_literals_and_read_strings() {
+    if !e2e_ready() {
+        return;
+    }
+    let out = same_as_bpftrace(
+        r#"BEGIN {
+            printf("%d %d %d %d %d %d %d\n", strcontains("abc", "b"), strcontains("abc", ""),
+                strcontains("abc", "abcd"), strcontains("abc", "bc"), strcontains("", "a"),
+                strcontains("aab", "ab"), strcontains("", ""));
+            $s = "hello world";
+            printf("%d %d\n", strcontains($s, "o w"), strcontains($s, "world!"));
+            exit();
+        }"#,
+    );
+    assert!(out.contains("1 1 0 1 0 1 1\n1 0"), "{out}");
+    let maps = same_as_bpftrace_maps_with(
+        &["-c", "/bin/cat /etc/hostname /etc/passwd /etc/group"],
+        r#"tracepoint:syscalls:sys_enter_openat /pid == cpid && strcontains(str(args->filename), "/etc/")/ {
+            @[str(args->filename), strcontains(str(args->filename), "pass"), strcontains(comm, "ca")] = count();
+        }"#,
+    );
+    for line in [
+        "@[/etc/passwd, 1, 1]: 1",
+        "@[/etc/group, 0, 1]: 1",
+        "@[/etc/hostname, 0, 1]: 1",
+    ] {
+        assert!(maps.lines().any(|l| l == line), "no `{line}` in:\n{maps}");
+    }
+}
+
+/// `debugf`: the line bpf_trace_printk writes into trace_pipe is bpftrace's, for integers
+/// with widths and lengths and a literal string; `comm` (16 bytes) too.
+#[test]
+fn debugf_writes_the_line_bpftrace_writes_to_trace_pipe() {
+    if !e2e_ready() {
+        return;
+    }
+    let trace_pipe = "/sys/kernel/tracing/trace_pipe";
+    if !std::path::Path::new(trace_pipe).exists() {
+        assert!(!under_ci(), "debugf needs tracefs at /sys/kernel/tracing");
+        eprintln!("skipped: no {trace_pipe}");
+        return;
+    }
+    let _k = kernel_lock();
+    // A marker of this run, so other writers of trace_printk lines do not count.
+    let marker = format!("gprobe-debugf-{}", std::process::id());
+    let script = format!(
+        r#"BEGIN {{ debugf("{marker} %d|%5d|%-4x\n", 42, 7, 255); debugf("{marker} %lld|%s\n", -9, "lit"); debugf("{marker} comm %s\n", comm); exit(); }}"#
+    );
+    /// Ends the trace_pipe reader however the test ends (it would block forever).
+    struct Reader(std::process::Child);
+    impl Drop for Reader {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut reader = Reader(
+        Command::new("cat")
+            .arg(trace_pipe)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("read trace_pipe"),
+    );
+    let lines = line_channel(reader.0.stdout.take().expect("cat's stdout"));
+    // The message part of the next three lines with the marker (the task and time differ).
+    let messages = |who: &str| -> Vec<String> {
+        let mut found = Vec::new();
+        let deadline = std::time::Instant::now() + LIMIT;
+        while found.len() < 3 {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("{who}: no debugf line in trace_pipe; got {found:?}"));
+            if let Some((_, message)) = line.split_once("bpf_trace_printk: ")
+                && message.starts_with(&marker)
+            {
+                found.push(message.to_string());
+            }
+        }
+        found
+    };
+    let ours_out = run_gprobe(&["-e", &script], LIMIT);
+    assert!(ours_out.status.success(), "{}", text(&ours_out.stderr));
+    let stderr = text(&ours_out.stderr);
+    assert!(
+        stderr.contains("The debugf() builtin is not recommended for production use"),
+        "{stderr}"
+    );
+    let ours = messages("gprobe");
+    let _ = bpftrace_ok(&["-e", &script]);
+    let theirs = messages("bpftrace");
+    drop(reader);
+    // `comm` in BEGIN is the tool's own.
+    assert_eq!(
+        ours[..2],
+        theirs[..2],
+        "gprobe (left) and bpftrace (right) differ"
+    );
+    assert_eq!(ours[0], format!("{marker} 42|    7|ff  "));
+    assert_eq!(ours[1], format!("{marker} -9|lit"));
+    assert_eq!(ours[2], format!("{marker} comm gprobe"));
+    assert_eq!(theirs[2], format!("{marker} comm bpftrace"));
+}

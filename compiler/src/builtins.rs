@@ -68,9 +68,15 @@ pub enum Builtin {
     Strncmp,
     Strerror,
     Ntop,
+    /// `pton("1.2.3.4")`: an address literal as its 4 or 16 bytes (network order).
+    Pton,
     Macaddr,
     Kaddr,
     Cgroupid,
+    /// `strcontains(haystack, needle)`: 1 if `needle` occurs in `haystack`.
+    Strcontains,
+    /// `path(struct path *)`: bpf_d_path, only in fentry/fexit/iter programs.
+    Path,
     /// `sqlnorm(s)`: a SQL statement with its literals replaced, as user space prints it.
     Sqlnorm,
     // Statements (called for their effect).
@@ -85,6 +91,10 @@ pub enum Builtin {
     Signal,
     Cat,
     System,
+    /// `debugf(fmt, ...)`: bpf_trace_printk into the kernel's trace_pipe.
+    Debugf,
+    /// `override(rc)`: bpf_override_return, only in kprobes on error-injectable functions.
+    Override,
     // Aggregations (only as the value assigned to a map).
     Count,
     Sum,
@@ -122,17 +132,22 @@ pub enum ProviderKind {
     /// `watchpoint:ADDR:LEN:MODE` (a hardware breakpoint perf event).
     Watchpoint,
     Usdt,
+    /// bpftrace's `kfunc`/`kretfunc` (fentry/fexit) and `iter`: known so builtins limited to
+    /// them (`path`) say so, though gprobe refuses those probes (see `check::providers`).
+    Kfunc,
+    Kretfunc,
+    Iter,
 }
 
 /// A set of `ProviderKind`s as a bit set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub struct Providers(pub u16);
+pub struct Providers(pub u32);
 
 impl Providers {
     pub const ALL: Providers = Providers((1 << ProviderKind::ALL.len()) - 1);
 
     pub const fn of(kinds: &[ProviderKind]) -> Providers {
-        let mut bits = 0u16;
+        let mut bits = 0u32;
         let mut i = 0;
         while i < kinds.len() {
             bits |= 1 << kinds[i] as u8;
@@ -192,7 +207,7 @@ impl Providers {
 }
 
 impl ProviderKind {
-    pub const ALL: [ProviderKind; 13] = [
+    pub const ALL: [ProviderKind; 16] = [
         ProviderKind::Begin,
         ProviderKind::End,
         ProviderKind::Interval,
@@ -206,6 +221,9 @@ impl ProviderKind {
         ProviderKind::Hardware,
         ProviderKind::Watchpoint,
         ProviderKind::Usdt,
+        ProviderKind::Kfunc,
+        ProviderKind::Kretfunc,
+        ProviderKind::Iter,
     ];
 
     pub fn name(self) -> &'static str {
@@ -223,6 +241,9 @@ impl ProviderKind {
             ProviderKind::Hardware => "hardware",
             ProviderKind::Watchpoint => "watchpoint",
             ProviderKind::Usdt => "usdt",
+            ProviderKind::Kfunc => "kfunc",
+            ProviderKind::Kretfunc => "kretfunc",
+            ProviderKind::Iter => "iter",
         }
     }
 }
@@ -331,6 +352,8 @@ pub struct BuiltinSpec {
 pub const DEFAULT_STACK_LIMIT: u8 = 127;
 /// Default size of `str(p)` (bpftrace's `strlen`).
 pub const DEFAULT_STR_SIZE: u32 = 64;
+/// The most values `debugf` passes to bpf_trace_printk (the helper's limit).
+pub const DEBUGF_MAX_ARGS: usize = 3;
 /// The largest `str(p, n)` / `buf(p, n)`.
 pub const MAX_STR_SIZE: u32 = 256;
 
@@ -365,7 +388,7 @@ const fn row(
 }
 
 /// The table. Order matches [`index`]; a unit test keeps them in step.
-pub static BUILTINS: [BuiltinSpec; 74] = [
+pub static BUILTINS: [BuiltinSpec; 79] = [
     row(
         B::Pid,
         "pid",
@@ -1065,6 +1088,60 @@ pub static BUILTINS: [BuiltinSpec; 74] = [
         ]),
         "the address of a symbol of the probed binary (its ELF symbol table, at compile time; a PIE binary's load bias added when the probe runs), a pointer sized by the symbol (1, 2, 4 or 8 bytes: `*uaddr(\"counter\")` reads it; else `uint64 *`), as bpftrace",
     ),
+    row(
+        B::Strcontains,
+        "strcontains",
+        Call,
+        &[req("haystack", K::Any), req("needle", K::Any)],
+        U64,
+        ALL,
+        "1 if the string `needle` occurs in the string `haystack` (up to its first NUL), else 0; an empty needle is found",
+    ),
+    row(
+        B::Path,
+        "path",
+        Call,
+        &[req("path", K::Int)],
+        Returns::Str {
+            size: DEFAULT_STR_SIZE,
+        },
+        Providers::of(&[
+            ProviderKind::Kfunc,
+            ProviderKind::Kretfunc,
+            ProviderKind::Iter,
+        ]),
+        "the file name of a `struct path *` (bpf_d_path); only in kfunc/kretfunc/iter probes, which gprobe does not attach",
+    ),
+    BuiltinSpec {
+        variadic: true,
+        ..row(
+            B::Debugf,
+            "debugf",
+            Call,
+            &[req("format", K::StrLiteral)],
+            Returns::Void,
+            ALL,
+            "bpf_trace_printk: a line in /sys/kernel/tracing/trace_pipe (at most 3 arguments; %d %u %x %p %s with l/ll, flags and width); for debugging, not production",
+        )
+    },
+    row(
+        B::Override,
+        "override",
+        Call,
+        &[req("rc", K::Int)],
+        Returns::Void,
+        Providers::of(&[ProviderKind::Kprobe]),
+        "make the probed kernel function return `rc` (bpf_override_return, error-injectable functions); only in kprobes, needs --unsafe",
+    ),
+    row(
+        B::Pton,
+        "pton",
+        Call,
+        &[req("address", K::StrLiteral)],
+        Returns::Special,
+        ALL,
+        "an IPv4 (`\"10.0.0.1\"`) or IPv6 (`\"::1\"`) address literal as its bytes, a `u8[4]` or `u8[16]` in network order: printed as `[10,0,0,1]`, a map key, compared with `==`, indexed, `ntop(pton(s))` prints it back",
+    ),
 ];
 
 /// Position of a builtin's row in [`BUILTINS`]. Exhaustive, so a new variant must get a row.
@@ -1144,6 +1221,11 @@ const fn index(builtin: Builtin) -> usize {
         B::Sqlnorm => 71,
         B::CgroupPath => 72,
         B::Uaddr => 73,
+        B::Strcontains => 74,
+        B::Path => 75,
+        B::Debugf => 76,
+        B::Override => 77,
+        B::Pton => 78,
     }
 }
 

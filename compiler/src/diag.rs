@@ -105,6 +105,10 @@ pub mod codes {
     pub const NOT_FOUND: &str = "E0605";
     /// `signal()` and the like without `--unsafe`.
     pub const NEEDS_UNSAFE: &str = "E0606";
+    /// `debugf()`: output into the kernel's trace_pipe (a warning, as in bpftrace).
+    pub const DEBUG_OUTPUT: &str = "E0607";
+    /// `pton("...")`: not an IPv4 or IPv6 address.
+    pub const BAD_ADDRESS: &str = "E0608";
 }
 
 impl Diagnostic {

@@ -302,6 +302,13 @@ pub enum FieldKind {
     Rendered(crate::types::Render),
     /// [`crate::types::Type::Inet`]: family (u64), then 16 bytes of address.
     Inet,
+    /// `len` bytes printed as numbers, `[1,2,3,4]` (`pton`): unsigned, but `signed` (int8) in
+    /// a map key, as bpftrace 0.17 prints them (`@k[[-64,-88,0,1]]`).
+    Bytes {
+        len: u32,
+        #[serde(default)]
+        signed: bool,
+    },
     /// Nested tuple/record printed as `(a, b)`.
     Tuple(Layout),
 }

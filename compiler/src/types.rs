@@ -83,6 +83,12 @@ pub enum Type {
     SqlText {
         size: u32,
     },
+    /// A fixed-size byte array held as a value (bpftrace's `uint8[N]`, from `pton`): stored,
+    /// compared with `==`/`!=`, indexed with `[i]`, printed as `[1,2,3,4]`; unlike
+    /// [`Type::Array`] it is not in target memory.
+    Bytes {
+        len: u32,
+    },
     /// The value of an aggregation call (`count()`, `hist(x)`): only assignable to a map.
     Agg(AggKind),
 }
@@ -238,6 +244,7 @@ pub fn type_name(ty: &Type) -> String {
         Type::Int(IntType { bits, signed }) => format!("{}{bits}", if *signed { "i" } else { "u" }),
         Type::Str { size } => format!("string[{size}]"),
         Type::Buf { size } => format!("buf[{size}]"),
+        Type::Bytes { len } => format!("u8[{len}]"),
         Type::SqlText { size } => format!("sqltext[{size}]"),
         Type::Tuple(items) => format!(
             "({})",

@@ -1,10 +1,10 @@
 //! Security properties of what the compiler emits, checked on every valid case program: no
 //! helper that writes to the target's memory or changes its behaviour ever appears in the
 //! object the kernel would load. Tracing observes; it never modifies the traced program —
-//! unless the user asked for it with `--unsafe` (`signal()`), which a case states with a
-//! `// unsafe` directive. One exception, as bpftrace's: `watchpoint:FUNC+argN` stops the target
-//! (SIGSTOP, and nothing else) in its arming program until the runtime has attached the
-//! watchpoint and continued it.
+//! unless the user asked for it with `--unsafe` (`signal()`, `override()`), which a case
+//! states with a `// unsafe` directive. One exception, as bpftrace's: `watchpoint:FUNC+argN`
+//! stops the target (SIGSTOP, and nothing else) in its arming program until the runtime has
+//! attached the watchpoint and continued it.
 
 #[path = "support/case_env.rs"]
 mod case_env;
@@ -58,6 +58,7 @@ fn no_case_program_writes_to_user_memory() {
     let mut all_calls = 0;
     let mut unsafe_signals = 0;
     let mut watch_stops = 0;
+    let mut unsafe_overrides = 0;
     for (relative, source, out) in case_env::compiled_ok_cases(&root) {
         compiled += 1;
         let unsafe_ok = source.lines().any(|l| l.trim() == "// unsafe");
@@ -69,6 +70,11 @@ fn no_case_program_writes_to_user_memory() {
             }
             if section.ends_with("_arm") && helper == 109 && r1 == Some(SIGSTOP) {
                 watch_stops += 1;
+                continue;
+            }
+            // bpf_override_return: `override()` in a kprobe, with --unsafe only.
+            if unsafe_ok && helper == 58 {
+                unsafe_overrides += 1;
                 continue;
             }
             if let Some((_, name)) = FORBIDDEN_HELPERS.iter().find(|(id, _)| *id == helper) {
@@ -87,6 +93,10 @@ fn no_case_program_writes_to_user_memory() {
     assert!(
         watch_stops > 0,
         "the watchpoint:FUNC+argN case stops nothing"
+    );
+    assert!(
+        unsafe_overrides > 0,
+        "the --unsafe override() case overrides nothing"
     );
     assert!(all_calls > 0, "the scan found no helper calls at all");
 }

@@ -142,6 +142,18 @@ pub fn field(kind: &FieldKind, bytes: &[u8], offset: usize, resolve: &dyn Resolv
             let unix_ns = resolve.unix_ns(read_uint(bytes, offset, 8));
             Value::Str(crate::timefmt::format_unix_ns(format, unix_ns))
         }
+        FieldKind::Bytes { len, signed } => Value::Array(
+            bytes_at(bytes, offset, *len as usize)
+                .iter()
+                .map(|&b| {
+                    if *signed {
+                        Value::Int(i64::from(b as i8))
+                    } else {
+                        Value::Uint(u64::from(b))
+                    }
+                })
+                .collect(),
+        ),
         FieldKind::Tuple(inner) => {
             let sub = bytes_at(bytes, offset, inner.size as usize);
             Value::Tuple(fields(inner, sub, resolve))

@@ -16,6 +16,8 @@ pub enum Value {
     /// A symbolized address (`usym`, `ksym`).
     Sym(String),
     Tuple(Vec<Value>),
+    /// A fixed-size array (`pton`'s bytes), printed `[1,2,3,4]` as bpftrace does.
+    Array(Vec<Value>),
     Record(Vec<(String, Value)>),
 }
 

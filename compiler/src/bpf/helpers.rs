@@ -32,10 +32,16 @@ pub enum Helper {
     GetStack = 67,
     /// The cookie the link gave this attach point (`probe` of a wildcard's functions).
     GetAttachCookie = 174,
+    /// `debugf`: a line into the kernel's trace_pipe (fmt, fmt_size, up to 3 values).
+    TracePrintk = 6,
+    /// `override(rc)`: the kprobed function returns `rc` (error-injectable functions only).
+    OverrideReturn = 58,
+    /// `path(p)`: a `struct path *` as a file name (fentry/fexit/iter programs only).
+    DPath = 147,
 }
 
 impl Helper {
-    pub const ALL: [Helper; 24] = [
+    pub const ALL: [Helper; 27] = [
         Helper::GetNumaNodeId,
         Helper::GetCurrentCgroupId,
         Helper::SendSignal,
@@ -60,6 +66,9 @@ impl Helper {
         Helper::GetFuncIp,
         Helper::GetStack,
         Helper::GetAttachCookie,
+        Helper::TracePrintk,
+        Helper::OverrideReturn,
+        Helper::DPath,
     ];
 
     pub fn id(self) -> i32 {
@@ -97,6 +106,9 @@ impl Helper {
             Helper::GetFuncIp => "bpf_get_func_ip",
             Helper::GetStack => "bpf_get_stack",
             Helper::GetAttachCookie => "bpf_get_attach_cookie",
+            Helper::TracePrintk => "bpf_trace_printk",
+            Helper::OverrideReturn => "bpf_override_return",
+            Helper::DPath => "bpf_d_path",
         }
     }
 
@@ -112,15 +124,21 @@ impl Helper {
             | Helper::GetNumaNodeId
             | Helper::GetCurrentCgroupId => 0,
             Helper::GetFuncIp | Helper::SendSignal | Helper::GetAttachCookie => 1,
-            Helper::MapLookupElem | Helper::MapDeleteElem | Helper::GetCurrentComm => 2,
+            Helper::MapLookupElem
+            | Helper::MapDeleteElem
+            | Helper::GetCurrentComm
+            | Helper::OverrideReturn => 2,
             Helper::ProbeRead
             | Helper::ProbeReadStr
             | Helper::ProbeReadUser
             | Helper::ProbeReadKernel
             | Helper::ProbeReadUserStr
             | Helper::ProbeReadKernelStr
-            | Helper::GetStackid => 3,
+            | Helper::GetStackid
+            | Helper::DPath => 3,
             Helper::MapUpdateElem | Helper::RingbufOutput | Helper::GetStack => 4,
+            // The verifier reads all five (unused values are passed as 0).
+            Helper::TracePrintk => 5,
         }
     }
 }

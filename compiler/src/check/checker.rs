@@ -3,7 +3,9 @@
 //! assigns it), then the real pass checks and annotates the program against those tables and
 //! keeps its diagnostics.
 
+pub(crate) mod addresses;
 mod calls;
+mod debugf;
 mod maps;
 mod members;
 mod resolve;
@@ -729,6 +731,22 @@ impl<'a> Checker<'a> {
                 match base {
                     Type::Ptr(inner, _) | Type::GoSlice(inner) => self.element(*inner),
                     Type::Array { elem, .. } => self.element(*elem),
+                    Type::Bytes { len } if matches!(index.kind, ExprKind::Int(i) if i >= u64::from(len)) =>
+                    {
+                        self.error(
+                            Diagnostic::error(
+                                codes::BAD_OPERAND,
+                                format!("the index is out of bounds for `u8[{len}]`"),
+                            )
+                            .primary(index.span, format!("use 0 to {}", len - 1)),
+                        );
+                        Type::Unknown
+                    }
+                    // pton()'s bytes, printed unsigned as bpftrace does.
+                    Type::Bytes { .. } => Type::Int(IntType {
+                        bits: 8,
+                        signed: false,
+                    }),
                     Type::Unknown => Type::Unknown,
                     other => {
                         self.error(
@@ -973,6 +991,9 @@ impl<'a> Checker<'a> {
                 Type::Int(_) | Type::Ptr(..),
             ) => Some(bool_type()),
             (Eq | Ne, Type::Str { .. }, Type::Str { .. }) => Some(bool_type()),
+            (Eq | Ne, Type::Bytes { len: a }, Type::Bytes { len: b }) if a == b => {
+                Some(bool_type())
+            }
             (And | Or, a, b) if is_integral(a) && is_integral(b) => Some(bool_type()),
             (Add | Sub, Type::Ptr(..), Type::Int(_)) => Some(l.clone()),
             (Add, Type::Int(_), Type::Ptr(..)) => Some(r.clone()),

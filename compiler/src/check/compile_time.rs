@@ -176,16 +176,27 @@ impl Checker<'_> {
                     }
                 }
             }
-            Builtin::Strncmp => {
+            Builtin::Override if !self.options.unsafe_allowed => {
+                self.error(
+                    Diagnostic::error(
+                        codes::NEEDS_UNSAFE,
+                        "`override` changes what a kernel function returns: it needs --unsafe",
+                    )
+                    .primary(span, "an unsafe builtin")
+                    .help("run with --unsafe to allow it"),
+                );
+                false
+            }
+            Builtin::Strncmp | Builtin::Strcontains => {
                 for (arg, ty) in args.iter().zip(types).take(2) {
                     if !matches!(ty, Type::Str { .. } | Type::Unknown) {
                         self.error(
-                            Diagnostic::error(codes::ARG_TYPE, "`strncmp` compares strings")
-                                .primary(
-                                    arg.span,
-                                    format!("this is {}", super::unify::describe(ty)),
-                                )
-                                .help("read a string first: str(ptr)"),
+                            Diagnostic::error(
+                                codes::ARG_TYPE,
+                                format!("`{}` compares strings", b.name()),
+                            )
+                            .primary(arg.span, format!("this is {}", super::unify::describe(ty)))
+                            .help("read a string first: str(ptr)"),
                         );
                         return false;
                     }
@@ -195,7 +206,7 @@ impl Checker<'_> {
             // ntop(af, addr): AF_INET with an integer or 4 bytes, AF_INET6 with 16 bytes.
             Builtin::Ntop if args.len() == 2 => {
                 let len = match &types[1] {
-                    Type::Array { len, .. } => Some(*len),
+                    Type::Array { len, .. } | Type::Bytes { len } => Some(*len),
                     _ => None,
                 };
                 match (&args[0].kind, len) {

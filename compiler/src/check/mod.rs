@@ -217,6 +217,7 @@ pub trait Env {
 }
 
 pub use crate::usdt::UsdtFile;
+pub(crate) use checker::addresses::pton_bytes;
 pub use unlinked::Requirement;
 
 /// What a uprobe's probe body uses of its resolution, beyond where to attach.

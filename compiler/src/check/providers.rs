@@ -88,6 +88,13 @@ pub fn not_here(builtin: Builtin, kind: ProviderKind, at: Span) -> Diagnostic {
         (Builtin::Args, ProviderKind::Uretprobe) => d.help(
             "arguments are gone when the function returns: save them in the uprobe, e.g. `@a[tid] = args.x`",
         ),
+        // bpf_d_path is a helper of BTF-typed programs only.
+        (Builtin::Path, _) => d.help(
+            "bpf_d_path runs only in fentry/fexit and iterator programs, which gprobe does not attach (kernels it is tested on refuse fentry; `gprobe --info` says whether this one loads them); read a file name from a tracepoint instead, e.g. `str(args.filename)` in tracepoint:syscalls:sys_enter_openat",
+        ),
+        (Builtin::Override, _) => d.help(
+            "bpf_override_return runs only in a kprobe on a kernel function marked for error injection (CONFIG_BPF_KPROBE_OVERRIDE); `gprobe --info` says whether this kernel has kprobes",
+        ),
         _ => d,
     }
 }

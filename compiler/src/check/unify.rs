@@ -13,6 +13,7 @@ pub fn unify(a: &Type, b: &Type) -> Option<Type> {
         }),
         (Type::Str { size: x }, Type::Str { size: y }) => Type::Str { size: (*x).max(*y) },
         (Type::Buf { size: x }, Type::Buf { size: y }) => Type::Buf { size: (*x).max(*y) },
+        (Type::Bytes { len: x }, Type::Bytes { len: y }) if x == y => Type::Bytes { len: *x },
         (Type::SqlText { size: x }, Type::SqlText { size: y }) => {
             Type::SqlText { size: (*x).max(*y) }
         }

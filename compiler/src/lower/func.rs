@@ -3,6 +3,7 @@
 mod bits;
 mod builtin_values;
 mod config;
+mod debugf;
 mod effects;
 mod exprs;
 mod go;
@@ -14,6 +15,8 @@ mod maps;
 mod memory;
 mod printing;
 mod probe_id;
+mod pton;
+mod strcontains;
 mod string_values;
 mod strings;
 mod task;
@@ -808,7 +811,10 @@ impl Lower<'_, '_, '_> {
                 e.span,
                 "an unresolved name (the checker did not run)",
             )),
-            ExprKind::Index { .. } => self.read_memory_int(e),
+            ExprKind::Index { expr, index } => match expr.ty {
+                Type::Bytes { len } => self.byte_element(expr, index, len),
+                _ => self.read_memory_int(e),
+            },
             ExprKind::SizeofType(_) | ExprKind::SizeofExpr(_) | ExprKind::Offsetof { .. } => {
                 Err(unsupported(
                     e.span,

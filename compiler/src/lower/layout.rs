@@ -28,6 +28,13 @@ pub fn field_kind(ty: &Type) -> Option<(FieldKind, u32)> {
         Type::Str { size } => (FieldKind::Str { size: *size }, *size),
         Type::SqlText { size } => (FieldKind::SqlText { size: *size }, *size),
         Type::Buf { size } => (FieldKind::Buf { size: *size }, size + 1),
+        Type::Bytes { len } => (
+            FieldKind::Bytes {
+                len: *len,
+                signed: false,
+            },
+            *len,
+        ),
         Type::Stack { kind, limit } => (
             FieldKind::Stack {
                 kind: *kind,

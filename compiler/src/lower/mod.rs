@@ -852,6 +852,12 @@ fn collect_maps(program: &ast::Program, checked: &Checked, module: &mut Module) 
             );
             continue;
         };
+        // bpftrace prints a byte array's elements as int8 in a key, unsigned elsewhere.
+        for field in &mut key.fields {
+            if let crate::manifest::FieldKind::Bytes { signed, .. } = &mut field.kind {
+                *signed = true;
+            }
+        }
         let (kind, map_value) = match &info.value {
             check::MapValue::Agg(agg) => {
                 if matches!(agg, AggKind::Hist | AggKind::Lhist { .. }) {

@@ -59,7 +59,7 @@ pub fn value(v: &Value) -> String {
         Value::Str(s) | Value::Sym(s) => string(s),
         Value::Buf(bytes) => string(&text::buf(bytes)),
         Value::Stack(frames) => string(&stack_text(frames)),
-        Value::Tuple(items) => {
+        Value::Tuple(items) | Value::Array(items) => {
             let parts: Vec<String> = items.iter().map(value).collect();
             format!("[{}]", parts.join(","))
         }

@@ -30,6 +30,10 @@ pub fn value(v: &Value) -> String {
             let parts: Vec<String> = items.iter().map(value).collect();
             format!("({})", parts.join(", "))
         }
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(value).collect();
+            format!("[{}]", parts.join(","))
+        }
         Value::Record(fields) => {
             let parts: Vec<String> = fields
                 .iter()

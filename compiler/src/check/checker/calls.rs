@@ -128,6 +128,10 @@ impl<'a> Checker<'a> {
                 self.printf(args);
                 Type::Void
             }
+            Returns::Void if b == Builtin::Debugf => {
+                self.debugf(args, span);
+                Type::Void
+            }
             Returns::Void => Type::Void,
             Returns::Int(_) if matches!(b, Builtin::Arg(_)) => self.arg_type(b, span),
             Returns::Int(i) => {
@@ -291,6 +295,7 @@ impl<'a> Checker<'a> {
                 match &ty {
                     Type::Int(_) | Type::Unknown => {}
                     Type::Array { elem, len } if bytes(elem, *len) => {}
+                    Type::Bytes { len: 4 | 16 } => {}
                     _ => bad(self, arg, "an integer or a `u8[4]`/`u8[16]` array", &ty),
                 }
                 (
@@ -427,6 +432,7 @@ impl<'a> Checker<'a> {
                 };
                 Type::Rendered(crate::types::Render::CgroupPath { filter })
             }
+            Builtin::Pton => self.pton(&args[0]),
             Builtin::Sqlnorm => match &types[0] {
                 Type::Str { size } | Type::SqlText { size } => Type::SqlText { size: *size },
                 Type::Unknown => Type::Unknown,

@@ -117,7 +117,7 @@ impl Lower<'_, '_, '_> {
             return Err(unsupported(e.span, "`ntop` without an argument"));
         };
         let len = match &addr.ty {
-            Type::Array { len, .. } => *len,
+            Type::Array { len, .. } | Type::Bytes { len } => *len,
             _ => 4,
         };
         // AF_INET6 (10) for 16 bytes unless the family says otherwise (the checker allows
@@ -134,7 +134,10 @@ impl Lower<'_, '_, '_> {
             size: Size::DW,
             src: Operand::Imm(family),
         });
-        if matches!(addr.ty, Type::Array { .. }) {
+        if let Type::Bytes { len } = addr.ty {
+            // `ntop(pton("..."))`: the bytes are a value already.
+            self.write_bytes(addr, off + 8, len)?;
+        } else if matches!(addr.ty, Type::Array { .. }) {
             let (src, space) = self.mem_addr(addr)?;
             let dst = self.stack_addr(off + 8);
             let helper = self.read_helper(space, false);

@@ -242,13 +242,24 @@ impl Lower<'_, '_, '_> {
             | Builtin::Kaddr
             | Builtin::CgroupPath
             | Builtin::Cgroupid => return self.task_builtin(e, b, args),
-            Builtin::Ntop => {
-                return Err(unsupported(e.span, "ntop outside a value in memory"));
+            Builtin::Ntop | Builtin::Pton => {
+                return Err(unsupported(
+                    e.span,
+                    format!("{}() outside a value in memory", b.name()),
+                ));
             }
             Builtin::Bswap | Builtin::Strerror | Builtin::Macaddr => {
                 return self.bits_builtin(e, b, args);
             }
             Builtin::Strncmp => return self.strncmp(e, args),
+            Builtin::Strcontains => return self.strcontains(e, args),
+            // The checker allows path() only in probes gprobe does not compile.
+            Builtin::Path => {
+                return Err(unsupported(
+                    e.span,
+                    "path() (bpf_d_path) outside kfunc, kretfunc and iter probes",
+                ));
+            }
             Builtin::Uaddr => return self.uaddr(e, args),
             Builtin::Count
             | Builtin::Sum
@@ -275,6 +286,8 @@ impl Lower<'_, '_, '_> {
             | Builtin::Signal
             | Builtin::Cat
             | Builtin::System
+            | Builtin::Debugf
+            | Builtin::Override
             | Builtin::Time => {
                 self.effect(e)?;
                 Val::Imm(0)

@@ -108,6 +108,8 @@ impl Lower<'_, '_, '_> {
             Builtin::Join => self.join(e, args),
             Builtin::Cat | Builtin::System => self.printf(e, args),
             Builtin::Signal => self.signal(e, args),
+            Builtin::Debugf => self.debugf(e, args),
+            Builtin::Override => self.override_return(e, args),
             _ => {
                 self.int(e)?;
                 Ok(())

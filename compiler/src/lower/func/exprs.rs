@@ -205,6 +205,9 @@ impl Lower<'_, '_, '_> {
                 if matches!(lhs.ty, Type::Str { .. }) || matches!(rhs.ty, Type::Str { .. }) {
                     return self.branch_str(*op, lhs, rhs, target, when, e.span);
                 }
+                if matches!(lhs.ty, Type::Bytes { .. }) {
+                    return self.branch_bytes(*op, lhs, rhs, target, when);
+                }
                 let signed = is_signed(lhs) || is_signed(rhs);
                 let mut cond = cond_of(*op, signed).unwrap_or(Cond::Ne);
                 let a = self.int(lhs)?;

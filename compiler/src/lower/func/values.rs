@@ -30,6 +30,7 @@ impl Lower<'_, '_, '_> {
                 _ => self.copy_mem_value(e, off, ty),
             },
             Type::Buf { size } => self.write_buf(e, off, *size),
+            Type::Bytes { len } => self.write_bytes(e, off, *len),
             Type::GoCaller => self.write_gocaller(e, off),
             Type::Inet => self.write_inet(e, off),
             Type::Tuple(_) | Type::Record(_) => {
