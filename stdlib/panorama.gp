@@ -57,7 +57,34 @@
 // @metric @runqueue_delay_p99_us process.runqueue.delay.p99 unit=us desc="Run-queue delay of the process's threads, p99 of the last interval (log2 bucket edge)."
 // @metric @softirq_permille process.cpu.softirq.share unit={permille} desc="Share of the process's on-CPU time spent in softirqs, last interval."
 //
-// Sample output: see docs/recipes.md#panorama.
+// Sample output (Go 1.27.3 examples/shop; examples/load -paths /alloc,/fast,/leak,/cpu,/sleep -n 200 -c 2,
+// 2 CPUs; parameters 9 1000 200 1000: the first hint from 200 goroutines and 1,000 switches/s):
+//   time        gor   +gor   -gor   gsch50   gsch99  gc   stw_us   stwmax   assist |  vcsw/s  icsw/s     rq99 migr/s  minf/s majf/s  rtx softirq
+//   18:24:49     13     47     34        1     2048   3      981      571        0 |     249     104     2048      0    1527      0    0     0.7%
+//   18:24:50    105    552    460        1      256  46     8587      715     2605 |    2018    1450     4096     42    1163      0    0     0.6%
+//   18:24:51    205    599    499        1      256  50     7380      699     4378 |    1953    1470     2048     68     769      0    0     0.6%
+//     hint: 205 goroutines and 3423 context switches/s: look for netpoll blocking or busy select loops
+//   18:24:52    202      7     10       16     4096   1      183      183        0 |      48      29     4096      0       0      0    0     0.7%
+//   (... idle rows ...)
+//
+//   @gc_cycles: 100
+//   @goroutines: 202
+//   @goroutines_created: 1205
+//   @goroutines_exited: 1003
+//   @involuntary_switches: 3057
+//   @major_faults: 0
+//   @mark_assist_us: 6983
+//   @migrations: 112
+//   @minor_faults: 3482
+//   @runqueue_delay_p99_us: 0
+//   @sched_delay_p99_us: 0
+//   @softirq_permille: 0
+//   @stw_pause_us: 17131
+//   @tcp_retransmits: 0
+//   @voluntary_switches: 4274
+// (/leak leaves a goroutine per request; /alloc makes ~50 GC cycles a second, whose sweep
+// terminations wait for Ps busy in /cpu; the hint fires while 205 goroutines and 3,423
+// switches/s coincide)
 
 #include <linux/sched.h>
 
