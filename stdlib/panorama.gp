@@ -42,8 +42,11 @@
 // @param $6 HINT_MAJFLT=10 major faults in one interval for the second hint
 // @param $7 HINT_SOFTIRQ_PCT=40 softirq share of the target's CPU time for the third hint
 //
+// Only the maps declared here are exported (not the working maps: the interval's counters and buckets).
+// @metrics declared
 // @metric @goroutines go.goroutines unit={goroutine} desc="Goroutines created minus exited since tracing started."
 // @metric @goroutines_created go.goroutines.created unit={goroutine} desc="Goroutines created."
+// @metric @goroutines_exited go.goroutines.exited unit={goroutine} desc="Goroutines exited."
 // @metric @gc_cycles go.gc.cycles unit={cycle} desc="Completed GC cycles."
 // @metric @stw_pause_us go.gc.pause.duration unit=us desc="Stop-the-world GC pause time."
 // @metric @mark_assist_us go.gc.mark_assist.duration unit=us desc="Time goroutines spent in GC mark assists."
