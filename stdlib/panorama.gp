@@ -5,7 +5,8 @@
 // Go's side, from the runtime's own functions: goroutines alive (`gor`, created − exited since
 // tracing started: `runtime.casgstatus` from dead to runnable/waiting, and running to dead, as
 // goroutine-leaks counts them; with -c that is from the program's start and includes the
-// runtime's own goroutines), scheduler delay (`gsched`: runnable → running in `casgstatus`, as
+// runtime's own goroutines; with -p the goroutines that were there before are not in it, nor in
+// the first hint: -c for a level), scheduler delay (`gsched`: runnable → running in `casgstatus`, as
 // sched-latency), GC cycles (`runtime.gcMarkTermination`), stop-the-world pause total and max
 // (`stw`, timed where the runtime times `MemStats.PauseNs`, as gc-pauses), mark-assist time
 // (`assist`: `runtime.gcAssistAlloc1`, as gc-cpu). The kernel's side, for the target's threads:
@@ -314,9 +315,10 @@ tracepoint:irq:softirq_exit
 }
 
 // ---- Kernel: TCP retransmits of the target's sockets ----
+// TCP (IPPROTO_TCP, 6) only: other sockets are never destroyed as TCP ones, so would stay.
 tracepoint:sock:sock_send_length,
 tracepoint:sock:sock_recv_length
-/pid == tpid/
+/pid == tpid && args.protocol == 6/
 {
     @socks[args.sk] = 1;
 }

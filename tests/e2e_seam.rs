@@ -890,6 +890,11 @@ fn panorama_hints_many_goroutines_with_busy_switching() {
         });
         assert!(busy, "keep {keep}: no row of busy switching:\n{out}");
         let hints: Vec<&str> = out.lines().filter(|l| l.starts_with("  hint: ")).collect();
+        eprintln!(
+            "keep {keep}: {} hint lines, e.g. {:?}",
+            hints.len(),
+            hints.first()
+        );
         if keep > 0 {
             assert!(
                 hints
