@@ -16,8 +16,8 @@
 // or the involuntary switch-out, to the switch-in), CPU migrations per second
 // (`sched:sched_migrate_task`), minor and major page faults per second (the software perf events
 // `minor-faults`/`major-faults`, every one, the figures of /proc/PID/stat), TCP retransmits of
-// the target's sockets (`tcp:tcp_retransmit_skb` of a socket the target sent or received on:
-// `sock:sock_send_length`/`sock_recv_length`), and `softirq`: the share of the target's on-CPU
+// the target's sockets (`tcp:tcp_retransmit_skb` of a socket the target sent or received on,
+// `sock:sock_send_length`/`sock_recv_length`, or connected: `sock:inet_sock_set_state`), and `softirq`: the share of the target's on-CPU
 // time that softirqs took, on the CPUs while the target's threads ran (not softirqs run in
 // ksoftirqd or on other CPUs). Percentiles (p50, p99 of the interval's delays) are the upper
 // edge of a log2 bucket in µs, exclusive: 4 is 2–3 µs, 1 is 0 µs; 0 when there was none.
@@ -321,6 +321,13 @@ tracepoint:sock:sock_recv_length
 /pid == tpid && args.protocol == 6/
 {
     @socks[args.sk] = 1;
+}
+
+// A connect(2) of the target: its SYN may be retransmitted before anything is sent.
+tracepoint:sock:inet_sock_set_state
+/pid == tpid && args.protocol == 6/
+{
+    @socks[args.skaddr] = 1;
 }
 
 tracepoint:tcp:tcp_retransmit_skb
