@@ -210,6 +210,11 @@ pub fn map_meta(manifest: &Manifest, source: &str) -> Result<Vec<MapMeta>, Vec<D
     annotations::parse(source)
         .and_then(|declared| annotations::apply(&mut meta, &declared, manifest))
         .map_err(|errors| annotations::diagnostics(&errors))?;
+    if annotations::only_declared(source).map_err(|errors| annotations::diagnostics(&errors))? {
+        for m in &mut meta {
+            m.hidden = m.export.is_none();
+        }
+    }
     Ok(meta)
 }
 

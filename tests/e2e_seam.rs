@@ -692,3 +692,219 @@ fn phases_case(version: &str) {
     );
     assert_no_gprobe_programs();
 }
+
+/// Context switches (voluntary, involuntary) summed over the live threads'
+/// /proc/PID/task/*/status, and minflt/majflt of /proc/PID/stat (fields 10 and 12).
+fn kernel_counts(pid: u32) -> [u64; 4] {
+    let mut counts = [0u64; 4];
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let Ok(status) = std::fs::read_to_string(task.unwrap().path().join("status")) else {
+            continue;
+        };
+        for line in status.lines() {
+            if let Some(n) = line.strip_prefix("voluntary_ctxt_switches:") {
+                counts[0] += n.trim().parse::<u64>().unwrap();
+            } else if let Some(n) = line.strip_prefix("nonvoluntary_ctxt_switches:") {
+                counts[1] += n.trim().parse::<u64>().unwrap();
+            }
+        }
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    counts[2] = fields[7].parse().unwrap();
+    counts[3] = fields[9].parse().unwrap();
+    counts
+}
+
+/// The Prometheus page on `port` once it holds `line` (the exporter's view catches up with
+/// the maps within its interval); the last page read after 60 s.
+fn prometheus_page(port: u16, line: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let page = support::exporters::scrape(port, "").unwrap_or_default();
+        if page.lines().any(|l| l == line) || std::time::Instant::now() > deadline {
+            return page;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A scalar map's value at the end (`@name: N`).
+fn scalar(out: &str, map: &str) -> i64 {
+    out.lines()
+        .find_map(|l| l.strip_prefix(map)?.strip_prefix(": ")?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {map} in:\n{out}"))
+}
+
+/// panorama's totals against the kernel's and the runtime's own over one run of a program that
+/// works only between two lines the test controls (idle before and after, so the tracer's
+/// window holds the same work): context switches within 2 % of the deltas of
+/// /proc/PID/task/*/status, page faults equal to /proc/PID/stat's, goroutines alive (created −
+/// exited) and GC cycles equal to the deltas of runtime/metrics the program read.
+#[test]
+fn panorama_counts_equal_the_kernels_and_the_runtimes() {
+    if !e2e_ready() {
+        return;
+    }
+    for (version, flags) in [("1.19", &[][..]), ("1.27.3", &["-ldflags=-s -w"][..])] {
+        if !toolchain_available(version) {
+            continue;
+        }
+        let bin = go_target("panorama", version, flags);
+        let what = format!("Go {version} {flags:?}");
+        let _k = kernel_lock();
+        let mut program = Program::start(&bin, &["-keep", "3000", "-churn", "2000"]);
+        let pid = program.pid();
+        let port = free_port();
+        let tracer = Tracer::start(&[
+            "--recipe",
+            "panorama",
+            "-p",
+            &pid.to_string(),
+            "--prometheus",
+            &format!("127.0.0.1:{port}"),
+        ]);
+        let before = kernel_counts(pid);
+        program.go();
+        let figures = |line: Option<String>, tag: &str| -> (i64, i64) {
+            let line = line.unwrap_or_default();
+            let w: Vec<&str> = line.split_whitespace().collect();
+            assert!(w.len() == 5 && w[0] == tag, "{what}: {line:?}");
+            (w[2].parse().unwrap(), w[4].parse().unwrap())
+        };
+        let start = figures(program.line(), "start");
+        let end = figures(program.line(), "end");
+        assert_eq!(program.line().as_deref(), Some("done"), "{what}");
+        // Read at "done", while tracing: from then on the program only waits on a channel (its
+        // stdin reader sat in read(2) all along). Detaching costs it a fault or two (a text page
+        // its uprobes had copied, faulted back in), after the tracer stopped counting.
+        let after = kernel_counts(pid);
+        let page = prometheus_page(port, &format!("go_gc_cycles_total {}", end.1 - start.1));
+        let out = tracer.stop();
+        program.finish();
+        let delta = |i: usize| (after[i] - before[i]) as i64;
+        eprintln!(
+            "{what}: /proc deltas {:?}, runtime/metrics {start:?} -> {end:?}; traced: {} {} {} goroutines {} cycles {}",
+            (0..4).map(delta).collect::<Vec<_>>(),
+            scalar(&out, "@voluntary_switches"),
+            scalar(&out, "@involuntary_switches"),
+            scalar(&out, "@minor_faults"),
+            scalar(&out, "@goroutines"),
+            scalar(&out, "@gc_cycles"),
+        );
+        // The work makes tens of thousands (how many are involuntary depends on the load);
+        // the idle runtime between a /proc read and the tracer's start a handful: 2 %, and
+        // 10 for a small count.
+        assert!(delta(0) + delta(1) >= 10000, "{what}: {before:?} {after:?}");
+        for (i, map) in [(0, "@voluntary_switches"), (1, "@involuntary_switches")] {
+            let ours = scalar(&out, map);
+            let theirs = delta(i);
+            assert!(
+                (ours - theirs).abs() <= (theirs / 50).max(10),
+                "{what}: {map} {ours}, /proc/PID/task/*/status {theirs}:\n{out}"
+            );
+        }
+        assert!(delta(2) >= 8192, "{what}: {before:?} {after:?}");
+        assert_eq!(scalar(&out, "@minor_faults"), delta(2), "{what}:\n{out}");
+        // No major fault is made: the map is absent when none was counted.
+        let major = out
+            .lines()
+            .find_map(|l| l.strip_prefix("@major_faults: ")?.trim().parse().ok())
+            .unwrap_or(0);
+        assert_eq!(major, delta(3), "{what}:\n{out}");
+        assert_eq!(end.0 - start.0, 3000, "{what}: the program's goroutines");
+        assert_eq!(
+            scalar(&out, "@goroutines"),
+            end.0 - start.0,
+            "{what}:\n{out}"
+        );
+        assert!(end.1 - start.1 >= 7, "{what}: the program's cycles");
+        assert_eq!(
+            scalar(&out, "@gc_cycles"),
+            end.1 - start.1,
+            "{what}:\n{out}"
+        );
+        // Their stop-the-world pauses were timed.
+        assert!(scalar(&out, "@stw_pause_us") > 0, "{what}:\n{out}");
+        // Exported by their declared names; the working maps are not (`// @metrics declared`).
+        for name in [
+            "process_context_switches_voluntary_total ",
+            "process_paging_faults_minor_total ",
+            "go_gc_pause_duration_seconds_total ",
+            "go_goroutines 3000\n",
+        ] {
+            assert!(page.contains(name), "{what}: {name:?} in\n{page}");
+        }
+        assert!(
+            !page.lines().any(|l| l.starts_with("gprobe_")),
+            "{what}: a working map exported:\n{page}"
+        );
+        // The rows: one a second, with a header first.
+        assert!(out.contains("vcsw/s"), "{what}:\n{out}");
+        assert_no_gprobe_programs();
+    }
+}
+
+/// The first hint shows under a row with 10,000 blocked goroutines while two threads switch
+/// busily; the same switching with no goroutines left blocked gives no hint at all (and rows
+/// with the switch rate, so it is the goroutines that made the difference).
+#[test]
+fn panorama_hints_many_goroutines_with_busy_switching() {
+    if !e2e_ready() {
+        return;
+    }
+    const SWITCHES: u64 = 1000;
+    let bin = go_target("panorama", "1.19", &[]);
+    for keep in [10000, 0] {
+        let _k = kernel_lock();
+        let mut program = Program::start(
+            &bin,
+            &["-mode", "hint", "-keep", &keep.to_string(), "-seconds", "4"],
+        );
+        let pid = program.pid().to_string();
+        // Thresholds: 5000 goroutines, SWITCHES per second.
+        let tracer = Tracer::start(&[
+            "--recipe",
+            "panorama",
+            "-p",
+            &pid,
+            "0",
+            "1000",
+            "5000",
+            &SWITCHES.to_string(),
+        ]);
+        program.go();
+        assert_eq!(program.line().as_deref(), Some("done"));
+        let out = tracer.stop();
+        program.finish();
+        let busy = out.lines().any(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            w.len() == 19
+                && w[10] == "|"
+                && w[11].parse::<u64>().unwrap_or(0) + w[12].parse::<u64>().unwrap_or(0) >= SWITCHES
+        });
+        assert!(busy, "keep {keep}: no row of busy switching:\n{out}");
+        let hints: Vec<&str> = out.lines().filter(|l| l.starts_with("  hint: ")).collect();
+        eprintln!(
+            "keep {keep}: {} hint lines, e.g. {:?}",
+            hints.len(),
+            hints.first()
+        );
+        if keep > 0 {
+            assert!(
+                hints
+                    .iter()
+                    .any(|h| h.contains("look for netpoll blocking or busy select loops")),
+                "keep {keep}:\n{out}"
+            );
+        } else {
+            assert!(hints.is_empty(), "keep {keep}:\n{out}");
+        }
+        assert_no_gprobe_programs();
+    }
+}

@@ -11,7 +11,9 @@ mod support;
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::exporters::{OtlpReceiver, find_metric, int_of, parse_page, python_with_parsers};
+use support::exporters::{
+    OtlpReceiver, find_metric, int_of, parse_page, python_with_parsers, scrape,
+};
 use support::*;
 
 /// Safety net for a hung gprobe, not a timing assertion.
@@ -28,22 +30,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// One HTTP/1.1 GET of /metrics with extra `headers`; the body, `None` while nothing answers.
-fn scrape(port: u16, headers: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
-    write!(
-        s,
-        "GET /metrics HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.1 200").then(|| body.to_string())
 }
 
 /// What one traced run gave: both Prometheus pages (parsed), the last OTLP push taken while

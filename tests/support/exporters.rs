@@ -155,3 +155,19 @@ pub fn int_of(v: &serde_json::Value) -> i64 {
         .or_else(|| v.as_i64())
         .unwrap_or_else(|| panic!("not an integer: {v}"))
 }
+
+/// One HTTP/1.1 GET of /metrics with extra `headers`; the body, `None` while nothing answers.
+pub fn scrape(port: u16, headers: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| body.to_string())
+}

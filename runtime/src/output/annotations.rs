@@ -140,6 +140,45 @@ fn annotation_text(line: &str) -> Option<(usize, &str)> {
     (args.is_empty() || args.starts_with([' ', '\t'])).then_some((at, args))
 }
 
+/// Whether `source` says `// @metrics declared`: only the maps it declares with `// @metric`
+/// are exported (a recipe's working maps, timestamps and per-interval scratch counters, are
+/// not). Any other word after `@metrics` is an error.
+pub fn only_declared(source: &str) -> Result<bool, Vec<AnnotationError>> {
+    let mut found = false;
+    let mut errors = Vec::new();
+    let mut line_start = 0;
+    for (i, line) in source.split('\n').enumerate() {
+        let start = line_start;
+        line_start += line.len() + 1;
+        let Some(rest) = line.trim_start().strip_prefix("//") else {
+            continue;
+        };
+        let Some(args) = rest.trim_start().strip_prefix("@metrics") else {
+            continue;
+        };
+        if !(args.is_empty() || args.starts_with([' ', '\t'])) {
+            continue;
+        }
+        if args.trim() == "declared" {
+            found = true;
+        } else {
+            let at = line.len() - line.trim_start().len();
+            errors.push(AnnotationError {
+                line: i + 1,
+                span: Span::new(start + at, start + line.trim_end().len()),
+                message:
+                    "expected `@metrics declared` (export only the maps declared with `@metric`)"
+                        .into(),
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(found)
+    } else {
+        Err(errors)
+    }
+}
+
 /// Every `// @metric` line of `source`, parsed; every bad one is an error.
 pub fn parse(source: &str) -> Result<Vec<MetricAnnotation>, Vec<AnnotationError>> {
     let mut out = Vec::new();
@@ -615,6 +654,33 @@ mod applied {
         let mut meta = MapMeta::from_manifest(&out.manifest);
         apply(&mut meta, &parse(source)?, &out.manifest)?;
         Ok(meta)
+    }
+
+    /// With `// @metrics declared`, a map without an annotation is not exported; without the
+    /// line every map is; another word after `@metrics` is an error at its line.
+    #[test]
+    fn only_declared_maps_are_exported_when_the_script_says_so() {
+        let source = format!("// @metrics declared\n{SCRIPT}");
+        assert_eq!(only_declared(&source), Ok(true));
+        assert_eq!(only_declared(SCRIPT), Ok(false));
+        let mut meta = meta_of(&source).unwrap();
+        for m in &mut meta {
+            m.hidden = m.export.is_none();
+        }
+        let maps = vec![
+            MapSnapshot::scalar("@busy_us", MapValue::Sum(5)),
+            MapSnapshot::scalar("@plain", MapValue::Count(1)),
+        ];
+        let names: Vec<String> = metrics::metrics(&maps, &meta)
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
+        assert_eq!(names, ["busy"]);
+        let bad = only_declared("BEGIN {}\n  // @metrics all\n").unwrap_err();
+        assert_eq!((bad.len(), bad[0].line), (1, 2));
+        assert!(bad[0].message.contains("@metrics declared"), "{bad:?}");
+        // `@metric` lines are not `@metrics` lines.
+        assert_eq!(only_declared("// @metric @a a\n"), Ok(false));
     }
 
     const SCRIPT: &str = "// @metric @lat http.server.request.duration unit=us keys=http.request.method,url.path desc=\"Request time.\"\n\

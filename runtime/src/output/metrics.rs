@@ -34,6 +34,9 @@ pub struct MapMeta {
     pub host_port: Vec<usize>,
     /// A `// @metric` annotation's name and unit (see [`super::annotations`]).
     pub export: Option<Export>,
+    /// Not exported: the script exports only its declared maps (`// @metrics declared`), and
+    /// this one has no `// @metric` annotation (a working map, such as a timestamp).
+    pub hidden: bool,
 }
 
 /// How an annotated map is exported.
@@ -57,6 +60,7 @@ impl MapMeta {
                 help: None,
                 host_port: Vec::new(),
                 export: None,
+                hidden: false,
                 key_labels: m
                     .key
                     .fields
@@ -419,6 +423,9 @@ pub fn metrics_of_processes(
     let mut out = Vec::new();
     for m in sorted {
         let info = meta.iter().find(|i| i.map == m.name);
+        if info.is_some_and(|i| i.hidden) {
+            continue;
+        }
         let Some(first) = m.entries.first() else {
             continue;
         };

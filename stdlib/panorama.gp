@@ -1,0 +1,474 @@
+// panorama: one row per interval of the Go runtime's signals next to the kernel's, for one process, with hints
+//
+// Run:  gprobe --recipe panorama -p PID [SECONDS] [INTERVAL_MS] [HINT_GOROUTINES] [HINT_SWITCHES] [HINT_PAUSE_US] [HINT_MAJFLT] [HINT_SOFTIRQ_PCT]
+//
+// Go's side, from the runtime's own functions: goroutines alive (`gor`, created − exited since
+// tracing started: `runtime.casgstatus` from dead to runnable/waiting, and running to dead, as
+// goroutine-leaks counts them; with -c that is from the program's start and includes the
+// runtime's own goroutines; with -p the goroutines that were there before are not in it, nor in
+// the first hint: -c for a level), scheduler delay (`gsched`: runnable → running in `casgstatus`, as
+// sched-latency), GC cycles (`runtime.gcMarkTermination`), stop-the-world pause total and max
+// (`stw`, timed where the runtime times `MemStats.PauseNs`, as gc-pauses), mark-assist time
+// (`assist`: `runtime.gcAssistAlloc1`, as gc-cpu). The kernel's side, for the target's threads:
+// voluntary and involuntary context switches per second (`sched:sched_switch`: a thread leaving
+// the CPU preempted or still runnable is involuntary, as the kernel counts
+// `nonvoluntary_ctxt_switches`), run-queue delay (`rq`: from `sched_wakeup`/`sched_wakeup_new`,
+// or the involuntary switch-out, to the switch-in), CPU migrations per second
+// (`sched:sched_migrate_task`), minor and major page faults per second (the software perf events
+// `minor-faults`/`major-faults`, every one, the figures of /proc/PID/stat), TCP retransmits of
+// the target's sockets (`tcp:tcp_retransmit_skb` of a socket the target sent or received on,
+// `sock:sock_send_length`/`sock_recv_length`, or connected: `sock:inet_sock_set_state`), and `softirq`: the share of the target's on-CPU
+// time that softirqs took, on the CPUs while the target's threads ran (not softirqs run in
+// ksoftirqd or on other CPUs). Percentiles (p50, p99 of the interval's delays) are the upper
+// edge of a log2 bucket in µs, exclusive: 4 is 2–3 µs, 1 is 0 µs; 0 when there was none.
+//
+// A hint follows a row when a combination holds (thresholds are parameters):
+// - goroutines ≥ HINT_GOROUTINES and context switches ≥ HINT_SWITCHES/s: many goroutines that
+//   keep waking threads — look for netpoll blocking or busy select loops;
+// - a stop-the-world pause ≥ HINT_PAUSE_US with ≥ HINT_MAJFLT major faults in the same
+//   interval: the pauses wait on paging — check transparent huge pages and memory pressure;
+// - softirq ≥ HINT_SOFTIRQ_PCT % of the target's CPU time: network interrupts steal it — check
+//   NIC IRQ affinity/NAPI.
+// At the end, the totals of the run (the counters below), which `--prometheus`/`--otlp`
+// export, with `@goroutines` and the last interval's figures as gauges. Costs: a uprobe on
+// `casgstatus` (every goroutine state change: the goroutine and scheduler columns need it), the
+// GC's own functions, and the kernel's scheduler, fault and softirq events system-wide, each
+// filtered to the target first.
+//
+// @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
+// @param $2 INTERVAL_MS=1000 one row every INTERVAL_MS milliseconds
+// @param $3 HINT_GOROUTINES=5000 goroutines for the first hint
+// @param $4 HINT_SWITCHES=2000 context switches per second (voluntary + involuntary) for the first hint
+// @param $5 HINT_PAUSE_US=1000 a stop-the-world pause of this many µs for the second hint
+// @param $6 HINT_MAJFLT=10 major faults in one interval for the second hint
+// @param $7 HINT_SOFTIRQ_PCT=40 softirq share of the target's CPU time for the third hint
+//
+// Only the maps declared here are exported (not the working maps: the interval's counters and buckets).
+// @metrics declared
+// @metric @goroutines go.goroutines unit={goroutine} desc="Goroutines created minus exited since tracing started."
+// @metric @goroutines_created go.goroutines.created unit={goroutine} desc="Goroutines created."
+// @metric @goroutines_exited go.goroutines.exited unit={goroutine} desc="Goroutines exited."
+// @metric @gc_cycles go.gc.cycles unit={cycle} desc="Completed GC cycles."
+// @metric @stw_pause_us go.gc.pause.duration unit=us desc="Stop-the-world GC pause time."
+// @metric @mark_assist_us go.gc.mark_assist.duration unit=us desc="Time goroutines spent in GC mark assists."
+// @metric @voluntary_switches process.context_switches.voluntary unit={switch} desc="Voluntary context switches of the process's threads."
+// @metric @involuntary_switches process.context_switches.involuntary unit={switch} desc="Involuntary context switches of the process's threads."
+// @metric @migrations process.cpu.migrations unit={migration} desc="CPU migrations of the process's threads."
+// @metric @minor_faults process.paging.faults.minor unit={fault} desc="Minor page faults of the process."
+// @metric @major_faults process.paging.faults.major unit={fault} desc="Major page faults of the process."
+// @metric @tcp_retransmits process.tcp.retransmits unit={segment} desc="TCP retransmits on the process's sockets."
+// @metric @sched_delay_p99_us go.schedule.delay.p99 unit=us desc="Goroutine scheduling delay, p99 of the last interval (log2 bucket edge)."
+// @metric @runqueue_delay_p99_us process.runqueue.delay.p99 unit=us desc="Run-queue delay of the process's threads, p99 of the last interval (log2 bucket edge)."
+// @metric @softirq_permille process.cpu.softirq.share unit={permille} desc="Share of the process's on-CPU time spent in softirqs, last interval."
+//
+// Sample output (Go 1.27.3 examples/shop; examples/load -paths /alloc,/fast,/leak,/cpu,/sleep -n 200 -c 2,
+// 2 CPUs; parameters 9 1000 200 1000: the first hint from 200 goroutines and 1,000 switches/s):
+//   time        gor   +gor   -gor   gsch50   gsch99  gc   stw_us   stwmax   assist |  vcsw/s  icsw/s     rq99 migr/s  minf/s majf/s  rtx softirq
+//   18:24:49     13     47     34        1     2048   3      981      571        0 |     249     104     2048      0    1527      0    0     0.7%
+//   18:24:50    105    552    460        1      256  46     8587      715     2605 |    2018    1450     4096     42    1163      0    0     0.6%
+//   18:24:51    205    599    499        1      256  50     7380      699     4378 |    1953    1470     2048     68     769      0    0     0.6%
+//     hint: 205 goroutines and 3423 context switches/s: look for netpoll blocking or busy select loops
+//   18:24:52    202      7     10       16     4096   1      183      183        0 |      48      29     4096      0       0      0    0     0.7%
+//   (... idle rows ...)
+//
+//   @gc_cycles: 100
+//   @goroutines: 202
+//   @goroutines_created: 1205
+//   @goroutines_exited: 1003
+//   @involuntary_switches: 3057
+//   @major_faults: 0
+//   @mark_assist_us: 6983
+//   @migrations: 112
+//   @minor_faults: 3482
+//   @runqueue_delay_p99_us: 0
+//   @sched_delay_p99_us: 0
+//   @softirq_permille: 0
+//   @stw_pause_us: 17131
+//   @tcp_retransmits: 0
+//   @voluntary_switches: 4274
+// (/leak leaves a goroutine per request; /alloc makes ~50 GC cycles a second, whose sweep
+// terminations wait for Ps busy in /cpu; the hint fires while 205 goroutines and 3,423
+// switches/s coincide)
+
+#include <linux/sched.h>
+
+// The log2 bucket of a delay in µs: 0 for 0, else floor(log2(v)) + 1, so bucket b holds
+// [2^(b-1), 2^b) and its upper edge is 1 << b.
+#define B1(v) ((v) >= (1 << 1) ? 1 : 0)
+#define B2(v) ((v) >= (1 << 2) ? 2 + B1((v) >> 2) : B1(v))
+#define B4(v) ((v) >= (1 << 4) ? 4 + B2((v) >> 4) : B2(v))
+#define B8(v) ((v) >= (1 << 8) ? 8 + B4((v) >> 8) : B4(v))
+#define B16(v) ((v) >= (1 << 16) ? 16 + B8((v) >> 16) : B8(v))
+#define BUCKET(v) ((v) == 0 ? 0 : 1 + B16(v))
+
+BEGIN
+{
+    @row_at = nsecs;
+    @goroutines = 0;
+    printf("%-8s %6s %6s %6s %8s %8s %3s %8s %8s %8s | %7s %7s %8s %6s %7s %6s %4s %7s\n",
+           "time", "gor", "+gor", "-gor", "gsch50", "gsch99", "gc", "stw_us", "stwmax", "assist",
+           "vcsw/s", "icsw/s", "rq99", "migr/s", "minf/s", "majf/s", "rtx", "softirq");
+}
+
+// ---- Go: goroutines and their scheduling delay (one program: casgstatus is hot) ----
+uprobe:runtime.casgstatus
+{
+    $old = args.oldval;
+    $new = args.newval;
+    if ($old == 6 && ($new == 1 || $new == 4)) {
+        @goroutines += 1;
+        @goroutines_created = count();
+        @iv_created += 1;
+    } else if ($old == 2 && $new == 6) {
+        @goroutines -= 1;
+        @goroutines_exited = count();
+        @iv_exited += 1;
+    }
+    if ($new == 1) {
+        @runnable_since[args.gp] = nsecs;
+    } else if ($old == 1 && $new == 2 && @runnable_since[args.gp]) {
+        $us = (nsecs - @runnable_since[args.gp]) / 1000;
+        @gsched[BUCKET($us)] += 1;
+        @gsched_n += 1;
+        delete(@runnable_since[args.gp]);
+    } else if ($new == 6) {
+        delete(@runnable_since[args.gp]);
+    }
+}
+
+// ---- Go: GC cycles, stop-the-world pauses (gc-pauses' timing), mark assists ----
+uprobe:runtime.gcMarkTermination
+{
+    @gc_cycles = count();
+    @iv_gc += 1;
+}
+
+// @if go >= 1.22
+// startTheWorldWithSema(now int64, w worldStop): w.reason in RBX, w.startedStopping in RCX;
+// the function returns the pause's end as the runtime counts it.
+uprobe:runtime.startTheWorldWithSema
+{
+    @stw_start = reg("rcx");
+    $reason = reg("rbx") & 0xff;
+    @stw_gc = $reason == 1 || $reason == 2;
+}
+// @else
+uprobe:runtime.gcStart
+{
+    @gc_phase[goid] = 1;
+}
+
+uprobe:runtime.gcMarkDone
+{
+    @gc_phase[goid] = 2;
+}
+
+uretprobe:runtime.gcStart,
+uretprobe:runtime.gcMarkDone
+{
+    delete(@gc_phase[goid]);
+}
+
+uprobe:runtime.stopTheWorldWithSema
+{
+    @stw_start = nsecs;
+    @stw_gc = @gc_phase[goid] != 0;
+    @stw_mark = @gc_phase[goid] == 2;
+}
+
+// @if func runtime.(*gcCPULimiterState).finishGCTransition
+uprobe:"runtime.(*gcCPULimiterState).finishGCTransition"
+/@stw_start && @stw_mark/
+{
+    @stw_end = reg("rbx");
+}
+// @else
+uretprobe:runtime.gcControllerCommit
+/@stw_start && @stw_mark/
+{
+    @stw_end = nsecs;
+}
+// @end
+// @end
+
+uretprobe:runtime.startTheWorldWithSema
+/@stw_start/
+{
+    $end = @stw_end ? @stw_end : retval;
+    $us = ($end - @stw_start) / 1000;
+    // GC pauses only, as MemStats.PauseTotalNs.
+    if (@stw_gc) {
+        @stw_pause_us = sum($us);
+        @iv_stw_us += $us;
+        if ($us > @iv_stw_max) {
+            @iv_stw_max = $us;
+        }
+    }
+    @stw_start = 0;
+    @stw_end = 0;
+}
+
+uprobe:runtime.gcAssistAlloc1
+{
+    @assist_at[goid] = nsecs;
+}
+
+uretprobe:runtime.gcAssistAlloc1
+/@assist_at[goid]/
+{
+    $us = (nsecs - @assist_at[goid]) / 1000;
+    @mark_assist_us = sum($us);
+    @iv_assist_us += $us;
+    delete(@assist_at[goid]);
+}
+
+// ---- Kernel: the target's threads on and off the CPUs ----
+// sched_switch runs as the thread leaving (`pid` is its process): preempted (prev_state
+// TASK_REPORT_MAX, 0x100) or leaving while TASK_RUNNING (a yield) is what the kernel counts as
+// an involuntary switch; any other state is a voluntary one.
+tracepoint:sched:sched_switch
+/pid == tpid/
+{
+    @tids[tid] = 1;
+    if ((args.prev_state & 0xff) == TASK_RUNNING) {
+        @involuntary_switches = count();
+        @iv_icsw += 1;
+        // Still runnable: back in the run queue from now.
+        @rq_since[tid] = nsecs;
+    } else {
+        @voluntary_switches = count();
+        @iv_vcsw += 1;
+    }
+    if (@on_since[cpu]) {
+        @iv_on_ns += nsecs - @on_since[cpu];
+        @on_since[cpu] = 0;
+    }
+}
+
+tracepoint:sched:sched_switch
+/@tids[args.next_pid]/
+{
+    @on_since[cpu] = nsecs;
+    if (@rq_since[args.next_pid]) {
+        $us = (nsecs - @rq_since[args.next_pid]) / 1000;
+        @rq[BUCKET($us)] += 1;
+        @rq_n += 1;
+        delete(@rq_since[args.next_pid]);
+    }
+}
+
+tracepoint:sched:sched_wakeup
+/@tids[args.pid]/
+{
+    @rq_since[args.pid] = nsecs;
+}
+
+// A new thread of the target (its creator is the target).
+tracepoint:sched:sched_wakeup_new
+/pid == tpid/
+{
+    @tids[args.pid] = 1;
+    @rq_since[args.pid] = nsecs;
+}
+
+tracepoint:sched:sched_process_exit
+/pid == tpid/
+{
+    delete(@tids[tid]);
+    delete(@rq_since[tid]);
+}
+
+tracepoint:sched:sched_migrate_task
+/@tids[args.pid]/
+{
+    @migrations = count();
+    @iv_migr += 1;
+}
+
+software:minor-faults:1
+/pid == tpid/
+{
+    @minor_faults = count();
+    @iv_minflt += 1;
+}
+
+software:major-faults:1
+/pid == tpid/
+{
+    @major_faults = count();
+    @iv_majflt += 1;
+}
+
+// Softirqs run in the context of the task they interrupt: those on a CPU while a target
+// thread is on it take the target's time.
+tracepoint:irq:softirq_entry
+/@on_since[cpu]/
+{
+    @si_since[cpu] = nsecs;
+}
+
+tracepoint:irq:softirq_exit
+/@si_since[cpu]/
+{
+    @iv_si_ns += nsecs - @si_since[cpu];
+    @si_since[cpu] = 0;
+}
+
+// ---- Kernel: TCP retransmits of the target's sockets ----
+// TCP (IPPROTO_TCP, 6) only: other sockets are never destroyed as TCP ones, so would stay.
+tracepoint:sock:sock_send_length,
+tracepoint:sock:sock_recv_length
+/pid == tpid && args.protocol == 6/
+{
+    @socks[args.sk] = 1;
+}
+
+// A connect(2) of the target: its SYN may be retransmitted before anything is sent.
+tracepoint:sock:inet_sock_set_state
+/pid == tpid && args.protocol == 6/
+{
+    @socks[args.skaddr] = 1;
+}
+
+tracepoint:tcp:tcp_retransmit_skb
+/@socks[args.skaddr]/
+{
+    @tcp_retransmits = count();
+    @iv_rtx += 1;
+}
+
+tracepoint:tcp:tcp_destroy_sock
+/@socks[args.skaddr]/
+{
+    delete(@socks[args.skaddr]);
+}
+
+// ---- One row per interval, and its hints ----
+interval:ms:$2
+{
+    $dt = nsecs - @row_at;
+    @row_at = nsecs;
+
+    // Percentiles of the two delay histograms: a pass for the totals, then the p-th
+    // percentile's bucket is the number of buckets whose running total stays below p % of
+    // the total (the running total only grows), counted without branches (the sign bit of
+    // the difference) so the verifier sees one path.
+    $gn = 0;
+    $rn = 0;
+    $i = 0;
+    unroll (32) {
+        $gn += @gsched[$i];
+        $rn += @rq[$i];
+        $i++;
+    }
+    $g50 = 0;
+    $g99 = 0;
+    $r99 = 0;
+    $gc = 0;
+    $rc = 0;
+    $i = 0;
+    unroll (32) {
+        $gc += @gsched[$i];
+        $rc += @rq[$i];
+        $g50 += (($gc * 2 - $gn) >> 63) & 1;
+        $g99 += (($gc * 100 - $gn * 99) >> 63) & 1;
+        $r99 += (($rc * 100 - $rn * 99) >> 63) & 1;
+        $i++;
+    }
+    // The upper edges, 0 without samples. No branch on a value the walk summed: that would
+    // make the verifier tell its paths apart (and walk each).
+    $ghas = @gsched_n != 0 ? 1 : 0;
+    $rhas = @rq_n != 0 ? 1 : 0;
+    $g50 = (1 << $g50) * $ghas;
+    @sched_delay_p99_us = (1 << $g99) * $ghas;
+    @runqueue_delay_p99_us = (1 << $r99) * $rhas;
+    clear(@gsched);
+    clear(@rq);
+    @gsched_n = 0;
+    @rq_n = 0;
+
+    $vcsw = @iv_vcsw * 1000000000 / $dt;
+    $icsw = @iv_icsw * 1000000000 / $dt;
+    $permille = @iv_on_ns ? @iv_si_ns * 1000 / @iv_on_ns : 0;
+    $permille = $permille > 1000 ? 1000 : $permille;
+    @softirq_permille = $permille;
+
+    printf("%s %6d %6d %6d %8d %8d %3d %8d %8d %8d | %7d %7d %8d %6d %7d %6d %4d %5d.%d%%\n",
+           strftime("%H:%M:%S", nsecs), @goroutines, @iv_created, @iv_exited,
+           $g50, @sched_delay_p99_us,
+           @iv_gc, @iv_stw_us, @iv_stw_max, @iv_assist_us,
+           $vcsw, $icsw, @runqueue_delay_p99_us,
+           @iv_migr * 1000000000 / $dt, @iv_minflt * 1000000000 / $dt,
+           @iv_majflt * 1000000000 / $dt, @iv_rtx, $permille / 10, $permille % 10);
+
+    if (@goroutines >= $3 && $vcsw + $icsw >= $4) {
+        printf("  hint: %d goroutines and %d context switches/s: look for netpoll blocking or busy select loops\n",
+               @goroutines, $vcsw + $icsw);
+    }
+    if (@iv_stw_max >= $5 && @iv_majflt >= $6) {
+        printf("  hint: a %d us GC pause with %d major faults: check transparent huge pages and memory pressure\n",
+               @iv_stw_max, @iv_majflt);
+    }
+    if ($permille >= $7 * 10) {
+        printf("  hint: softirq took %d.%d%% of the CPU time: check NIC IRQ affinity/NAPI\n",
+               $permille / 10, $permille % 10);
+    }
+
+    @iv_created = 0;
+    @iv_exited = 0;
+    @iv_gc = 0;
+    @iv_stw_us = 0;
+    @iv_stw_max = 0;
+    @iv_assist_us = 0;
+    @iv_vcsw = 0;
+    @iv_icsw = 0;
+    @iv_migr = 0;
+    @iv_minflt = 0;
+    @iv_majflt = 0;
+    @iv_rtx = 0;
+    @iv_on_ns = 0;
+    @iv_si_ns = 0;
+}
+
+interval:s:1
+/$1 > 0 && elapsed >= $1 * 1000000000/
+{
+    exit();
+}
+
+END
+{
+    clear(@runnable_since);
+    clear(@assist_at);
+    clear(@tids);
+    clear(@rq_since);
+    clear(@on_since);
+    clear(@si_since);
+    clear(@socks);
+    clear(@gsched);
+    clear(@rq);
+    delete(@gsched_n);
+    delete(@rq_n);
+    // @if go < 1.22
+    clear(@gc_phase);
+    delete(@stw_mark);
+    // @end
+    delete(@stw_start);
+    delete(@stw_end);
+    delete(@stw_gc);
+    delete(@row_at);
+    delete(@iv_created);
+    delete(@iv_exited);
+    delete(@iv_gc);
+    delete(@iv_stw_us);
+    delete(@iv_stw_max);
+    delete(@iv_assist_us);
+    delete(@iv_vcsw);
+    delete(@iv_icsw);
+    delete(@iv_migr);
+    delete(@iv_minflt);
+    delete(@iv_majflt);
+    delete(@iv_rtx);
+    delete(@iv_on_ns);
+    delete(@iv_si_ns);
+}
