@@ -383,7 +383,12 @@ mod tests {
             for r in RECIPES {
                 let text = r.instantiate(&target).unwrap_or_else(|e| panic!("{e}"));
                 assert_eq!(text.lines().count(), r.source.lines().count());
-                if let Err(d) = gprobe_compiler::parse(&text) {
+                // With its parameters' defaults, as `--recipe` runs it (`interval:ms:$2`).
+                let options = gprobe_compiler::syntax::ParseOptions {
+                    positional: r.positional(&[]),
+                    ..Default::default()
+                };
+                if let Err(d) = gprobe_compiler::syntax::parse_with(&text, &options) {
                     panic!("{} does not parse for Go {:?}: {d:?}", r.name, target.0);
                 }
             }

@@ -216,3 +216,48 @@ fn a_tracepoint_pointer_read_through_a_script_struct_matches_bpftrace() {
         "bpftrace:\n{theirs}"
     );
 }
+
+/// A struct as a value, as bpftrace 0.17 prints one: `print(*$p)`, a member struct, a map
+/// value; `{ .id = 100, .name = rec-0, .in = { .x = -7, .y = … }, .arr = [0,0,0] }`. (The
+/// prefix of `t_rec` without its bit-fields, which bpftrace 0.17 prints as the raw bytes.)
+#[test]
+fn struct_values_print_as_bpftrace() {
+    if !ready() {
+        return;
+    }
+    let bin = build();
+    let p = bin.display().to_string();
+    let _k = kernel_lock();
+    let script = format!(
+        "struct t_inner {{ short x; long long y; }};\n\
+         struct t_val {{ int id; char name[16]; struct t_inner in; int arr[3]; }};\n\
+         uprobe:{p}:consume {{ $v = (struct t_val *)arg0; print(*$v); print($v->in); \
+         @last = *$v; @by[$v->id] = $v->in; }}"
+    );
+    let run = format!("{p} 2");
+    let ours = gprobe_ok(&["-e", &script, "-c", &run], Duration::from_secs(60));
+    let want = [
+        "{ .id = 100, .name = rec-0, .in = { .x = -7, .y = 1234567890123 }, .arr = [0,0,0] }",
+        "{ .x = -7, .y = 1234567890123 }",
+        "{ .id = 101, .name = rec-1, .in = { .x = -14, .y = 1234567890124 }, .arr = [1,10,100] }",
+        "{ .x = -14, .y = 1234567890124 }",
+        "@by[100]: { .x = -7, .y = 1234567890123 }",
+        "@by[101]: { .x = -14, .y = 1234567890124 }",
+        "@last: { .id = 101, .name = rec-1, .in = { .x = -14, .y = 1234567890124 }, .arr = [1,10,100] }",
+    ];
+    assert_eq!(trace_lines(&ours), want, "gprobe:\n{ours}");
+    let theirs = bpftrace_ok(&["-e", &script, "-c", &run]);
+    assert_eq!(
+        trace_lines(&theirs),
+        trace_lines(&ours),
+        "bpftrace:\n{theirs}\ngprobe:\n{ours}"
+    );
+    // With bit-fields, union and pointer members: bit-fields print as their C values.
+    let script = format!("{DEFS}\nuprobe:{p}:consume {{ @r = *(struct t_rec *)arg0; }}");
+    let ours = gprobe_ok(&["-e", &script, "-c", &run], Duration::from_secs(60));
+    let line = trace_lines(&ours).join("\n");
+    assert!(
+        line.contains(".lo = 5, .mid = 301, .hi = 1000001, .mode = 6, .next = "),
+        "gprobe:\n{ours}"
+    );
+}

@@ -311,6 +311,88 @@ pub enum FieldKind {
     },
     /// Nested tuple/record printed as `(a, b)`.
     Tuple(Layout),
+    /// A C struct's bytes as they lie in target memory (`print(*$p)`, `@m = $p->inner`),
+    /// `size` of them, printed as bpftrace prints a struct: `{ .a = -3, .in = { .x = 7 } }`.
+    CStruct {
+        size: u32,
+        fields: Vec<CField>,
+    },
+}
+
+/// A member of a [`FieldKind::CStruct`], at its C offset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CField {
+    pub name: String,
+    pub offset: u32,
+    pub kind: CKind,
+}
+
+/// A C struct's members as they print (`None`: a member gprobe cannot print, e.g. a Go
+/// string header, or a struct known only by name).
+pub fn c_fields(s: &crate::types::StructType) -> Option<Vec<CField>> {
+    s.fields
+        .iter()
+        .map(|f| {
+            Some(CField {
+                name: f.name.clone(),
+                offset: u32::try_from(f.offset).ok()?,
+                kind: c_kind(&f.ty)?,
+            })
+        })
+        .collect()
+}
+
+fn c_kind(ty: &crate::types::Type) -> Option<CKind> {
+    Some(match ty {
+        crate::types::Type::Int(it) => CKind::Int {
+            size: (it.bits / 8).max(1) as u8,
+            signed: it.signed,
+        },
+        crate::types::Type::Ptr(..) => CKind::Ptr,
+        crate::types::Type::Str { size } => CKind::Str { len: *size },
+        crate::types::Type::Array { elem, len } => CKind::Array {
+            stride: u32::try_from(elem.memory_size()?).ok()?,
+            elem: Box::new(c_kind(elem)?),
+            len: *len,
+        },
+        crate::types::Type::BitField { int, shift, bits } => CKind::BitField {
+            size: (int.bits / 8).max(1) as u8,
+            shift: *shift,
+            bits: *bits,
+            signed: int.signed,
+        },
+        crate::types::Type::Struct(s) => CKind::Struct(c_fields(s)?),
+        _ => return None,
+    })
+}
+
+/// How a C member's bytes print.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CKind {
+    Int {
+        size: u8,
+        signed: bool,
+    },
+    /// A pointer, printed as a number as bpftrace 0.17 prints one in a struct.
+    Ptr,
+    /// A `char` array: the text up to its first NUL.
+    Str {
+        len: u32,
+    },
+    /// `len` elements, `stride` bytes apart: `[1,2,3]`.
+    Array {
+        elem: Box<CKind>,
+        stride: u32,
+        len: u32,
+    },
+    /// Bits `shift .. shift + bits` of the little-endian integer of `size` bytes at the offset.
+    BitField {
+        size: u8,
+        shift: u8,
+        bits: u8,
+        signed: bool,
+    },
+    Struct(Vec<CField>),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -154,10 +154,59 @@ pub fn field(kind: &FieldKind, bytes: &[u8], offset: usize, resolve: &dyn Resolv
                 })
                 .collect(),
         ),
+        FieldKind::CStruct { size, fields } => {
+            Value::Record(c_struct(fields, bytes_at(bytes, offset, *size as usize), 0))
+        }
         FieldKind::Tuple(inner) => {
             let sub = bytes_at(bytes, offset, inner.size as usize);
             Value::Tuple(fields(inner, sub, resolve))
         }
+    }
+}
+
+/// A C struct's members from its bytes (`base`: where the struct starts in them), as bpftrace
+/// prints a struct's.
+fn c_struct(fields: &[manifest::CField], bytes: &[u8], base: usize) -> Vec<(String, Value)> {
+    fields
+        .iter()
+        .map(|f| {
+            (
+                f.name.clone(),
+                c_value(&f.kind, bytes, base + f.offset as usize),
+            )
+        })
+        .collect()
+}
+
+fn c_value(kind: &manifest::CKind, bytes: &[u8], at: usize) -> Value {
+    use manifest::CKind;
+    match kind {
+        CKind::Int { size, signed: true } => Value::Int(read_int(bytes, at, *size as usize)),
+        CKind::Int { size, .. } => Value::Uint(read_uint(bytes, at, *size as usize)),
+        // A number, as bpftrace 0.17 prints a pointer member.
+        CKind::Ptr => Value::Uint(read_uint(bytes, at, 8)),
+        CKind::Str { len } => Value::Str(c_string(bytes_at(bytes, at, *len as usize))),
+        CKind::Array { elem, stride, len } => Value::Array(
+            (0..*len as usize)
+                .map(|i| c_value(elem, bytes, at + i * *stride as usize))
+                .collect(),
+        ),
+        CKind::BitField {
+            size,
+            shift,
+            bits,
+            signed,
+        } => {
+            let raw = read_uint(bytes, at, *size as usize) >> shift;
+            let bits = u32::from(*bits).clamp(1, 64);
+            let up = 64 - bits;
+            if *signed {
+                Value::Int(((raw << up) as i64) >> up)
+            } else {
+                Value::Uint((raw << up) >> up)
+            }
+        }
+        CKind::Struct(fields) => Value::Record(c_struct(fields, bytes, at)),
     }
 }
 

@@ -197,6 +197,29 @@ impl Lower<'_, '_, '_> {
         Ok(Val::Owned(r))
     }
 
+    /// A C struct in target memory (`*$p`, `$p->inner`) as its bytes at `r10 + off` (zeros
+    /// where the read faults), then zeros up to the 8-byte slot's end.
+    pub(super) fn write_c_struct(&mut self, e: &Expr, off: i16, size: u64) -> R<()> {
+        let size = u32::try_from(size).map_err(|_| unsupported(e.span, "a struct this large"))?;
+        let (addr, space) = self.mem_addr(e)?;
+        let tail = super::layout::align8(size) - size;
+        if tail > 0 {
+            self.zero_stack(off + size as i16, tail);
+        }
+        let buf = self.stack_addr(off);
+        let helper = self.read_helper(space, false);
+        self.emit(Inst::Call {
+            helper,
+            args: vec![
+                Operand::Reg(buf),
+                Operand::Imm(size as i32),
+                Operand::Reg(addr),
+            ],
+            ret: None,
+        });
+        Ok(())
+    }
+
     /// A `char` array in target memory (`$t->comm`) as a NUL-padded string at `r10 + off`,
     /// cut to `size - 1` bytes if longer.
     pub(super) fn write_memory_str(&mut self, e: &Expr, off: i16, size: u32) -> R<()> {

@@ -51,6 +51,10 @@ impl Lower<'_, '_, '_> {
                 }
                 Ok(())
             }
+            Type::Struct(s) => match &e.kind {
+                ExprKind::Var(name) => self.copy_var(name, off, ty, e.span),
+                _ => self.write_c_struct(e, off, s.size),
+            },
             _ => Err(unsupported(
                 e.span,
                 format!("a value of type {ty:?} in memory"),
