@@ -345,7 +345,7 @@ pub fn c_fields(s: &crate::types::StructType) -> Option<Vec<CField>> {
 fn c_kind(ty: &crate::types::Type) -> Option<CKind> {
     Some(match ty {
         crate::types::Type::Int(it) => CKind::Int {
-            size: (it.bits / 8).max(1) as u8,
+            size: (it.bits / 8).max(1),
             signed: it.signed,
         },
         crate::types::Type::Ptr(..) => CKind::Ptr,
@@ -356,7 +356,7 @@ fn c_kind(ty: &crate::types::Type) -> Option<CKind> {
             len: *len,
         },
         crate::types::Type::BitField { int, shift, bits } => CKind::BitField {
-            size: (int.bits / 8).max(1) as u8,
+            size: (int.bits / 8).max(1),
             shift: *shift,
             bits: *bits,
             signed: int.signed,
