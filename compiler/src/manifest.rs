@@ -317,6 +317,12 @@ pub enum FieldKind {
         size: u32,
         fields: Vec<CField>,
     },
+    /// A C array's bytes as they lie in target memory (`print($p->nums)`), `size` of them,
+    /// printed `[1,-2,3]` as bpftrace prints one.
+    CArray {
+        size: u32,
+        kind: CKind,
+    },
 }
 
 /// A member of a [`FieldKind::CStruct`], at its C offset.
@@ -342,7 +348,8 @@ pub fn c_fields(s: &crate::types::StructType) -> Option<Vec<CField>> {
         .collect()
 }
 
-fn c_kind(ty: &crate::types::Type) -> Option<CKind> {
+/// How a C value of type `ty` (a member, an array) prints, if gprobe can print it.
+pub fn c_kind(ty: &crate::types::Type) -> Option<CKind> {
     Some(match ty {
         crate::types::Type::Int(it) => CKind::Int {
             size: (it.bits / 8).max(1),

@@ -157,6 +157,9 @@ pub fn field(kind: &FieldKind, bytes: &[u8], offset: usize, resolve: &dyn Resolv
         FieldKind::CStruct { size, fields } => {
             Value::Record(c_struct(fields, bytes_at(bytes, offset, *size as usize), 0))
         }
+        FieldKind::CArray { size, kind } => {
+            c_value(kind, bytes_at(bytes, offset, *size as usize), 0)
+        }
         FieldKind::Tuple(inner) => {
             let sub = bytes_at(bytes, offset, inner.size as usize);
             Value::Tuple(fields(inner, sub, resolve))

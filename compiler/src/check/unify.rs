@@ -59,9 +59,9 @@ pub fn is_integral(ty: &Type) -> bool {
 /// A value that can be stored in a variable, map or event and printed.
 pub fn is_storable(ty: &Type) -> bool {
     match ty {
-        Type::Void | Type::Agg(_) | Type::Named(_) | Type::Array { .. } | Type::BitField { .. } => {
-            false
-        }
+        Type::Void | Type::Agg(_) | Type::Named(_) | Type::BitField { .. } => false,
+        // A C array's bytes, printed `[1,2,3]`.
+        Type::Array { .. } => crate::manifest::c_kind(ty).is_some(),
         // A C struct's bytes, printed member by member (`print(*$p)`), when every member prints.
         Type::Struct(s) => crate::manifest::c_fields(s).is_some(),
         Type::Tuple(items) => items.iter().all(is_storable),

@@ -1,7 +1,7 @@
 //! Byte layouts of checked types in map keys, map values and events. Integers are widened to 8
 //! bytes and every field starts 8-byte aligned, so the code stores whole registers.
 
-use crate::manifest::{FieldKind, Layout, LayoutField, c_fields};
+use crate::manifest::{FieldKind, Layout, LayoutField, c_fields, c_kind};
 use crate::types::Type;
 
 pub fn align8(n: u32) -> u32 {
@@ -68,6 +68,11 @@ pub fn field_kind(ty: &Type) -> Option<(FieldKind, u32)> {
             let size = u32::try_from(s.size).ok()?;
             let fields = c_fields(s)?;
             (FieldKind::CStruct { size, fields }, align8(size))
+        }
+        Type::Array { .. } => {
+            let size = u32::try_from(ty.memory_size()?).ok()?;
+            let kind = c_kind(ty)?;
+            (FieldKind::CArray { size, kind }, align8(size))
         }
         _ => return None,
     })

@@ -40,7 +40,11 @@ pub(super) fn memory_space(e: &Expr) -> Option<AddrSpace> {
     match &base.ty {
         Type::Ptr(_, space) => Some(*space),
         Type::Struct(_) | Type::Array { .. } if !matches!(e.kind, ExprKind::Unary { .. }) => {
-            memory_space(base)
+            match base.kind {
+                // A copy in a variable, on the program's stack (see `base_addr`).
+                ExprKind::Var(_) => Some(AddrSpace::Kernel),
+                _ => memory_space(base),
+            }
         }
         _ => None,
     }
@@ -112,10 +116,21 @@ impl Lower<'_, '_, '_> {
     /// Where the struct or array `base` starts: the pointer's value, or the address of the
     /// value in memory.
     fn base_addr(&mut self, base: &Expr) -> R<(VReg, AddrSpace)> {
-        match &base.ty {
-            Type::Ptr(_, space) => {
+        match (&base.ty, &base.kind) {
+            (Type::Ptr(_, space), _) => {
                 let p = self.int(base)?;
                 Ok((self.owned(p), *space))
+            }
+            // A struct or array copied into a variable (`$s = *$p; $s.in`): on this program's
+            // stack, which the kernel read reads as any kernel memory.
+            (Type::Struct(_) | Type::Array { .. }, ExprKind::Var(name)) => {
+                match self.vars.get(name) {
+                    Some(super::Var::Mem { off, .. }) => {
+                        let off = *off;
+                        Ok((self.stack_addr(off), AddrSpace::Kernel))
+                    }
+                    _ => Err(unsupported(base.span, "a member of this variable")),
+                }
             }
             _ => self.mem_addr(base),
         }
@@ -202,9 +217,9 @@ impl Lower<'_, '_, '_> {
     pub(super) fn write_c_struct(&mut self, e: &Expr, off: i16, size: u64) -> R<()> {
         let size = u32::try_from(size).map_err(|_| unsupported(e.span, "a struct this large"))?;
         let (addr, space) = self.mem_addr(e)?;
-        let tail = super::layout::align8(size) - size;
-        if tail > 0 {
-            self.zero_stack(off + size as i16, tail);
+        // The slot's whole 8-byte words, aligned, before the read fills the struct's bytes.
+        if size % 8 != 0 {
+            self.zero_stack(off, super::layout::align8(size));
         }
         let buf = self.stack_addr(off);
         let helper = self.read_helper(space, false);

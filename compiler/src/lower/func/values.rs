@@ -55,6 +55,10 @@ impl Lower<'_, '_, '_> {
                 ExprKind::Var(name) => self.copy_var(name, off, ty, e.span),
                 _ => self.write_c_struct(e, off, s.size),
             },
+            Type::Array { .. } => match &e.kind {
+                ExprKind::Var(name) => self.copy_var(name, off, ty, e.span),
+                _ => self.write_c_struct(e, off, ty.memory_size().unwrap_or(0)),
+            },
             _ => Err(unsupported(
                 e.span,
                 format!("a value of type {ty:?} in memory"),
