@@ -3,45 +3,34 @@
 use super::*;
 
 impl Lower<'_, '_, '_> {
+    /// The high (`pid`, `gid`) or low (`tid`, `uid`) 32 bits of a helper that packs two ids.
+    pub(super) fn half_of(&mut self, helper: Helper, high: bool) -> Val {
+        let r = self.call_value(helper, vec![]);
+        if high {
+            // The call's own register stays unchanged, so that opt::values can let this call
+            // serve a later one.
+            let high = self.vreg();
+            self.move_into(high, Val::Owned(r));
+            self.emit(Inst::Alu {
+                op: AluOp::Rsh,
+                dst: high,
+                src: Operand::Imm(32),
+            });
+            Val::Owned(high)
+        } else {
+            let t = self.vreg();
+            self.emit(Inst::Mov32 { dst: t, src: r });
+            Val::Owned(t)
+        }
+    }
+
     pub(super) fn builtin(&mut self, e: &Expr, b: Builtin, args: &[Expr]) -> R<Val> {
         Ok(match b {
             Builtin::Pid | Builtin::Tid => {
-                let r = self.call_value(Helper::GetCurrentPidTgid, vec![]);
-                if b == Builtin::Pid {
-                    // The call's own register stays unchanged, so that opt::values can let
-                    // this call serve a later one.
-                    let high = self.vreg();
-                    self.move_into(high, Val::Owned(r));
-                    self.emit(Inst::Alu {
-                        op: AluOp::Rsh,
-                        dst: high,
-                        src: Operand::Imm(32),
-                    });
-                    Val::Owned(high)
-                } else {
-                    let t = self.vreg();
-                    self.emit(Inst::Mov32 { dst: t, src: r });
-                    Val::Owned(t)
-                }
+                self.half_of(Helper::GetCurrentPidTgid, b == Builtin::Pid)
             }
             Builtin::Uid | Builtin::Gid => {
-                let r = self.call_value(Helper::GetCurrentUidGid, vec![]);
-                if b == Builtin::Gid {
-                    // The call's own register stays unchanged, so that opt::values can let
-                    // this call serve a later one.
-                    let high = self.vreg();
-                    self.move_into(high, Val::Owned(r));
-                    self.emit(Inst::Alu {
-                        op: AluOp::Rsh,
-                        dst: high,
-                        src: Operand::Imm(32),
-                    });
-                    Val::Owned(high)
-                } else {
-                    let t = self.vreg();
-                    self.emit(Inst::Mov32 { dst: t, src: r });
-                    Val::Owned(t)
-                }
+                self.half_of(Helper::GetCurrentUidGid, b == Builtin::Gid)
             }
             Builtin::Nsecs => Val::Owned(self.call_value(Helper::KtimeGetNs, vec![])),
             Builtin::Elapsed => {

@@ -4,9 +4,9 @@
 //! continues the process, so that no access right after the call goes unseen; an
 //! `asyncwatchpoint` lets it run on.
 
-use super::{Lower, R, Val};
+use super::{Lower, R};
 use crate::bpf::{Helper, Size};
-use crate::ir::{AluOp, Function, Inst, Operand};
+use crate::ir::{Function, Inst, Operand};
 use crate::manifest::EventSpec;
 
 /// Byte offsets of the C-ABI argument registers (rdi, rsi, rdx, rcx, r8, r9) in x86-64's
@@ -29,21 +29,14 @@ pub(in crate::lower) fn lower_watchpoint_arm(
 impl Lower<'_, '_, '_> {
     fn watchpoint_arm(&mut self, program: &str, arg: u8, resume: bool) -> R<()> {
         let address = self.ctx_load(ARG_REGS[usize::from(arg.min(5))], Size::DW);
-        let tgid = self.call_value(Helper::GetCurrentPidTgid, vec![]);
-        let high = self.vreg();
-        self.move_into(high, Val::Owned(tgid));
-        self.emit(Inst::Alu {
-            op: AluOp::Rsh,
-            dst: high,
-            src: Operand::Imm(32),
-        });
+        let tgid = self.half_of(Helper::GetCurrentPidTgid, true);
         let id = self.module.event(EventSpec::WatchpointArm {
             program: program.to_string(),
             resume,
         });
         let base = self.alloc(24)?;
         self.store_imm64(base, id);
-        self.store_val(base + 8, Val::Owned(high));
+        self.store_val(base + 8, tgid);
         self.store_val(base + 16, address);
         self.output_event(base, 16, true, 0)?;
         if resume {
