@@ -540,6 +540,47 @@ fn otlp_hanging_collector_is_reported_bounded_and_left_at_exit() {
     assert_no_gprobe_programs();
 }
 
+/// A slow collector (each answer after 5 s) at `--interval 100ms`: every export is sent once (a
+/// slow success is not a timeout to retry: the default timeout is 10 s), exports that cannot be
+/// sent in time are dropped and counted rather than queued without bound, and SIGINT still ends
+/// gprobe within the final export's short deadline.
+#[test]
+fn otlp_slow_collector_gets_each_export_once_and_memory_stays_bounded() {
+    if !e2e_ready() {
+        return;
+    }
+    let Some(python) = python_for_otlp(false) else {
+        return;
+    };
+    let mut collector = OtlpReceiver::start_with(python, &["--delay", "5"]);
+    let _k = kernel_lock();
+    let url = format!("http://127.0.0.1:{}", collector.port);
+    let mut gprobe = Gprobe::start(&["-e", SCRIPT, "--otlp", &url, "--interval", "100ms"], &[]);
+    gprobe.wait_to_say("not keeping up");
+    let before = gprobe.rss_kib();
+    // Two more answers' worth of time: 100 more intervals than the collector can take.
+    collector.wait_for(3);
+    std::thread::sleep(Duration::from_secs(6));
+    let after = gprobe.rss_kib();
+    assert!(
+        after < before + 4096,
+        "RSS grew from {before} KiB to {after} KiB"
+    );
+    let (took, stderr) = gprobe.interrupt();
+    assert!(took < Duration::from_secs(3), "exit took {took:?}");
+    collector.take_new();
+    let times: Vec<String> = collector.seen.iter().map(export_time).collect();
+    let mut unique = times.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), times.len(), "an export was sent twice: {times:?}");
+    // The run took ~140 intervals; a slow collector saw a handful of them, each answered.
+    assert!(times.len() >= 3 && times.len() < 20, "{times:?}");
+    assert!(stderr.contains("dropped"), "{stderr}");
+    assert!(!stderr.contains("retrying"), "{stderr}");
+    assert_no_gprobe_programs();
+}
+
 /// A collector that is not there: tracing runs and ends normally, and the failed final export
 /// is said on stderr.
 #[test]
