@@ -643,6 +643,32 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// printf's and debugf's shared check: the values match the format's conversions one to one.
+    /// Says so (spanning the extra values) and returns false when they do not.
+    pub(super) fn one_value_per_conversion(
+        &mut self,
+        format_arg: &Expr,
+        conversions: usize,
+        values: &[Expr],
+    ) -> bool {
+        if conversions == values.len() {
+            return true;
+        }
+        let mut d = Diagnostic::error(
+            codes::PRINTF_ARGS,
+            format!(
+                "the format has {conversions} conversion(s) but {} value(s) were given",
+                values.len()
+            ),
+        )
+        .primary(format_arg.span, format!("{conversions} conversion(s)"));
+        for extra in values.iter().skip(conversions) {
+            d = d.secondary(extra.span, "no conversion for this value");
+        }
+        self.error(d);
+        false
+    }
+
     pub(super) fn printf(&mut self, args: &[Expr]) {
         let Some((format_arg, values)) = args.split_first() else {
             return;
@@ -662,23 +688,7 @@ impl<'a> Checker<'a> {
             }
         };
         let conversions: Vec<&printf::Conversion> = printf::conversions(&pieces).collect();
-        if conversions.len() != values.len() {
-            let mut d = Diagnostic::error(
-                codes::PRINTF_ARGS,
-                format!(
-                    "the format has {} conversion(s) but {} value(s) were given",
-                    conversions.len(),
-                    values.len()
-                ),
-            )
-            .primary(
-                format_arg.span,
-                format!("{} conversion(s)", conversions.len()),
-            );
-            for extra in values.iter().skip(conversions.len()) {
-                d = d.secondary(extra.span, "no conversion for this value");
-            }
-            self.error(d);
+        if !self.one_value_per_conversion(format_arg, conversions.len(), values) {
             return;
         }
         for (conversion, value) in conversions.iter().zip(values) {

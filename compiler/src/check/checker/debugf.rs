@@ -72,23 +72,7 @@ impl<'a> Checker<'a> {
             self.error(d.help("split it into several debugf() calls, or use printf()"));
             return;
         }
-        if conversions.len() != values.len() {
-            let mut d = Diagnostic::error(
-                codes::PRINTF_ARGS,
-                format!(
-                    "the format has {} conversion(s) but {} value(s) were given",
-                    conversions.len(),
-                    values.len()
-                ),
-            )
-            .primary(
-                format_arg.span,
-                format!("{} conversion(s)", conversions.len()),
-            );
-            for extra in values.iter().skip(conversions.len()) {
-                d = d.secondary(extra.span, "no conversion for this value");
-            }
-            self.error(d);
+        if !self.one_value_per_conversion(format_arg, conversions.len(), values) {
             return;
         }
         for (conversion, value) in conversions.iter().zip(values) {
