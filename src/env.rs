@@ -350,6 +350,34 @@ impl Env for SystemEnv {
         self.kernel()?.enum_value(name)
     }
 
+    /// BTF knows vmlinux's tracepoints and their arguments; a module's only the tracefs list.
+    fn raw_tracepoint(&self, name: &str) -> Result<Option<usize>, String> {
+        if let Some(args) = self.kernel().and_then(|k| k.raw_tracepoint_args(name)) {
+            return Ok(Some(args.len()));
+        }
+        let Ok(all) = self.tracepoints() else {
+            return Ok(None);
+        };
+        let names = gprobe_compiler::split::raw_tracepoint_names(&all);
+        if names.contains(&name) {
+            return Ok(None);
+        }
+        if name.starts_with("sys_enter_") || name.starts_with("sys_exit_") {
+            return Err(format!(
+                "`syscalls:{name}` is an event ftrace makes from the `sys_enter`/`sys_exit` raw tracepoints, not a tracepoint of its own: use `rawtracepoint:sys_enter` (arg1 is the syscall number) or `tracepoint:syscalls:{name}`"
+            ));
+        }
+        let close = gprobe_compiler::names::nearest(name, names.iter().copied(), 3);
+        Err(if close.is_empty() {
+            format!("no tracepoint of this kernel is named `{name}`")
+        } else {
+            format!(
+                "no tracepoint of this kernel is named `{name}`; similar: {}",
+                close.join(", ")
+            )
+        })
+    }
+
     fn go_package_linked(&self, binary: Option<&str>, package: &str) -> Option<bool> {
         let path = self.path_of(binary).ok()?;
         let bin = self.open(&path);

@@ -17,6 +17,7 @@ pub fn report() -> String {
         ("uprobe, uretprobe", features::pmu("uprobe")),
         ("uprobe-multi links", features::uprobe_multi()),
         ("tracepoint", tracefs),
+        ("rawtracepoint", features::raw_tracepoints()),
         ("kprobe, kretprobe", gprobe_runtime::kprobes_available()),
         ("kfunc, kretfunc (fentry/fexit)", features::fentry()),
         ("BTF raw tracepoints (tp_btf)", features::btf_tracepoints()),

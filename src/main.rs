@@ -734,10 +734,28 @@ fn list(cli: &Cli) -> ExitCode {
     if let Some(rest) = ["usdt:", "U:"].iter().find_map(|p| pattern.strip_prefix(p)) {
         return list_usdt::list(rest, cli.pid(), cli.verbose);
     }
+    if let Some(rest) = ["rawtracepoint:", "rt:"]
+        .iter()
+        .find_map(|p| pattern.strip_prefix(p))
+    {
+        return match gprobe_runtime::list_raw_tracepoints(rest, cli.verbose) {
+            Ok(text) => print_out(&text),
+            Err(error) => {
+                eprintln!("gprobe: error: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match gprobe_runtime::list_tracepoints(pattern, cli.verbose) {
         // Everything (`-l`, `-l '*sched_switch*'`): tracepoints, then software and hardware
-        // events, then the functions of the -p process's binary.
+        // events, then the functions of the -p process's binary. A bare `-l` lists the raw
+        // tracepoints too; a bare pattern matches what bpftrace 0.17 lists, which has none.
         Ok(mut text) => {
+            if pattern == "*"
+                && let Ok(raw) = gprobe_runtime::list_raw_tracepoints("*", false)
+            {
+                text.push_str(&raw);
+            }
             text.push_str(&listing::perf_events_matching(pattern));
             if let Some(pid) = cli.pid()
                 && !pattern.contains(':')

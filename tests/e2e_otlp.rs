@@ -573,7 +573,11 @@ fn otlp_slow_collector_gets_each_export_once_and_memory_stays_bounded() {
     let mut unique = times.clone();
     unique.sort();
     unique.dedup();
-    assert_eq!(unique.len(), times.len(), "an export was sent twice: {times:?}");
+    assert_eq!(
+        unique.len(),
+        times.len(),
+        "an export was sent twice: {times:?}"
+    );
     // The run took ~140 intervals; a slow collector saw a handful of them, each answered.
     assert!(times.len() >= 3 && times.len() < 20, "{times:?}");
     assert!(stderr.contains("dropped"), "{stderr}");

@@ -320,6 +320,12 @@ fn info_says_what_this_kernel_supports() {
         bt_kfunc,
         "{out}\n{bt}"
     );
+    // Raw tracepoints load where bpftrace's own raw-tracepoint programs (its BEGIN/END) do.
+    let bt_raw = bt
+        .lines()
+        .find(|l| l.trim_start().starts_with("raw_tp_special:"))
+        .map(|l| l.contains("yes"));
+    assert_eq!(Some(row("rawtracepoint")), bt_raw, "{out}\n{bt}");
 }
 
 #[test]

@@ -109,6 +109,12 @@ pub enum ProbeKind {
         glob: bool,
         offset: Option<u64>,
     },
+    /// `rawtracepoint:[MODULE:]NAME`: a kernel tracepoint's raw `TP_PROTO` arguments (`argN`,
+    /// each a u64), not its tracefs record; `NAME` may be a glob (`sched_*`).
+    RawTracepoint {
+        name: Name,
+        glob: bool,
+    },
     /// `software:EVENT:COUNT`: a software perf event (`page-faults`, …; the full name, aliases
     /// resolved) sampled every `count` events on every CPU.
     Software {

@@ -121,6 +121,8 @@ pub enum ProviderKind {
     Interval,
     Profile,
     Tracepoint,
+    /// `rawtracepoint:NAME`: the context is the tracepoint's raw arguments, u64 each.
+    RawTracepoint,
     Uprobe,
     Uretprobe,
     Kprobe,
@@ -168,6 +170,7 @@ impl Providers {
         ProviderKind::Interval,
         ProviderKind::Profile,
         ProviderKind::Tracepoint,
+        ProviderKind::RawTracepoint,
         ProviderKind::Uprobe,
         ProviderKind::Uretprobe,
         ProviderKind::Kprobe,
@@ -207,12 +210,13 @@ impl Providers {
 }
 
 impl ProviderKind {
-    pub const ALL: [ProviderKind; 16] = [
+    pub const ALL: [ProviderKind; 17] = [
         ProviderKind::Begin,
         ProviderKind::End,
         ProviderKind::Interval,
         ProviderKind::Profile,
         ProviderKind::Tracepoint,
+        ProviderKind::RawTracepoint,
         ProviderKind::Uprobe,
         ProviderKind::Uretprobe,
         ProviderKind::Kprobe,
@@ -233,6 +237,7 @@ impl ProviderKind {
             ProviderKind::Interval => "interval",
             ProviderKind::Profile => "profile",
             ProviderKind::Tracepoint => "tracepoint",
+            ProviderKind::RawTracepoint => "rawtracepoint",
             ProviderKind::Uprobe => "uprobe",
             ProviderKind::Uretprobe => "uretprobe",
             ProviderKind::Kprobe => "kprobe",
@@ -525,8 +530,9 @@ pub static BUILTINS: [BuiltinSpec; 79] = [
             ProviderKind::Uprobe,
             ProviderKind::Kprobe,
             ProviderKind::Usdt,
+            ProviderKind::RawTracepoint,
         ]),
-        "C-ABI argument N (0..9), for non-Go code and kernel functions; a USDT probe's Nth argument",
+        "C-ABI argument N (0..9), for non-Go code and kernel functions; a USDT probe's Nth argument; a raw tracepoint's Nth TP_PROTO argument",
     ),
     row(
         B::Retval,

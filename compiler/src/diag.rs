@@ -88,6 +88,8 @@ pub mod codes {
     pub const NO_USDT: &str = "E0420";
     /// `argN` beyond a USDT probe's arguments, or one whose location cannot be read.
     pub const USDT_ARG: &str = "E0421";
+    /// `argN` beyond the arguments a raw tracepoint passes.
+    pub const RAW_TRACEPOINT_ARG: &str = "E0422";
 
     pub const MAP_KEYS: &str = "E0500";
     pub const MAP_VALUE: &str = "E0501";

@@ -283,6 +283,11 @@ pub fn probe_kind(kind: &ProbeKind) -> String {
         ProbeKind::Tracepoint { category, name } => {
             format!("tracepoint {}:{}", category.node, name.node)
         }
+        ProbeKind::RawTracepoint { name, glob } => format!(
+            "rawtracepoint {:?}{}",
+            name.node,
+            if *glob { " glob" } else { "" }
+        ),
         ProbeKind::Uprobe {
             ret,
             binary,

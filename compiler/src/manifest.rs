@@ -81,6 +81,11 @@ pub enum Attach {
         category: String,
         name: String,
     },
+    /// A raw tracepoint by name (`sched_switch`): a `raw_tracepoint/` program, attached with
+    /// `BPF_RAW_TRACEPOINT_OPEN`.
+    RawTracepoint {
+        name: String,
+    },
     /// A uprobe at `binary` + symbol/offset. `ret` asks for a kernel uretprobe and is only ever set
     /// for non-Go code: Go return probes are plain uprobes at each RET offset.
     Uprobe {

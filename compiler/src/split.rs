@@ -1,7 +1,7 @@
 //! Tracepoint probes made concrete before checking, as bpftrace compiles them:
 //!
-//! - a wildcard (`tracepoint:syscalls:sys_enter_exec*`, `tracepoint:sched:*`) becomes the
-//!   tracepoints it matches on this kernel;
+//! - a wildcard (`tracepoint:syscalls:sys_enter_exec*`, `tracepoint:sched:*`,
+//!   `rawtracepoint:sched_*`) becomes the tracepoints it matches on this kernel;
 //! - a probe over several tracepoints whose body reads `args` (each tracepoint has its own
 //!   format) becomes one probe per tracepoint, each typed by its own format. Maps stay shared,
 //!   so the output is the same. (Each attach point is its own program anyway, so `probe`
@@ -67,11 +67,48 @@ pub fn split_tracepoints(program: &mut Program, env: &dyn Env) -> Vec<Diagnostic
 }
 
 fn is_wildcard(a: &AttachPoint) -> bool {
-    matches!(&a.kind, ProbeKind::Tracepoint { category, name }
-        if category.node.contains(['*', '?']) || name.node.contains(['*', '?']))
+    match &a.kind {
+        ProbeKind::Tracepoint { category, name } => {
+            category.node.contains(['*', '?']) || name.node.contains(['*', '?'])
+        }
+        ProbeKind::RawTracepoint { glob, .. } => *glob,
+        _ => false,
+    }
+}
+
+/// The names a raw tracepoint can attach to: every tracepoint's, less the `syscalls:`
+/// events, which ftrace makes per syscall on top of `raw_syscalls:sys_enter`/`sys_exit` and
+/// are no tracepoints of their own (bpftrace leaves them out too).
+pub fn raw_tracepoint_names(all: &[(String, String)]) -> Vec<&str> {
+    let mut names: Vec<&str> = all
+        .iter()
+        .filter(|(c, n)| {
+            !(c == "syscalls" && (n.starts_with("sys_enter_") || n.starts_with("sys_exit_")))
+        })
+        .map(|(_, n)| n.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 fn expand(a: &AttachPoint, all: &[(String, String)]) -> Vec<AttachPoint> {
+    if let ProbeKind::RawTracepoint { name, .. } = &a.kind {
+        return raw_tracepoint_names(all)
+            .into_iter()
+            .filter(|n| glob_match(&name.node, n))
+            .map(|n| AttachPoint {
+                kind: ProbeKind::RawTracepoint {
+                    name: Name {
+                        node: n.to_string(),
+                        span: name.span,
+                    },
+                    glob: false,
+                },
+                ..a.clone()
+            })
+            .collect();
+    }
     let ProbeKind::Tracepoint { category, name } = &a.kind else {
         return Vec::new();
     };
@@ -94,11 +131,20 @@ fn expand(a: &AttachPoint, all: &[(String, String)]) -> Vec<AttachPoint> {
 }
 
 fn no_match(a: &AttachPoint, all: &[(String, String)]) -> Diagnostic {
-    let written = match &a.kind {
-        ProbeKind::Tracepoint { category, name } => format!("{}:{}", category.node, name.node),
-        _ => String::new(),
+    let (written, names): (String, Vec<String>) = match &a.kind {
+        ProbeKind::RawTracepoint { name, .. } => (
+            name.node.clone(),
+            raw_tracepoint_names(all)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+        ),
+        ProbeKind::Tracepoint { category, name } => (
+            format!("{}:{}", category.node, name.node),
+            all.iter().map(|(c, n)| format!("{c}:{n}")).collect(),
+        ),
+        _ => (String::new(), Vec::new()),
     };
-    let names: Vec<String> = all.iter().map(|(c, n)| format!("{c}:{n}")).collect();
     let mut d = Diagnostic::error(
         codes::NO_TRACEPOINT,
         format!("no tracepoint matches `{written}`"),

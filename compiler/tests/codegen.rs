@@ -590,3 +590,26 @@ fn limited_sessions_filter_by_tgid_first() {
             .any(|m| m.role == MapRole::Processes)
     );
 }
+
+/// A raw tracepoint's argN is the Nth u64 of its context (`bpf_raw_tracepoint_args`), read
+/// directly; a pointer among them cast to a kernel struct is read through as in a tracepoint.
+#[test]
+fn raw_tracepoint_args_are_context_slots_bpf() {
+    let out = build_with_kernel(
+        "rawtracepoint:sched_switch { @[arg3] = count(); @flags = max(((struct task_struct *)arg2)->flags); }",
+    );
+    let m = &out.manifest;
+    assert_eq!(m.programs[0].section, "raw_tracepoint/gp_p0");
+    assert!(
+        matches!(&m.programs[0].attach, Attach::RawTracepoint { name } if name == "sched_switch"),
+        "{:?}",
+        m.programs[0].attach
+    );
+    let bpf = out.bpf.unwrap();
+    assert!(
+        bpf.contains("r0 = *(u64 *)(r6 +24)"),
+        "arg3 is the 4th slot: {bpf}"
+    );
+    assert_eq!(bpf.matches("call bpf_probe_read").count(), 1, "{bpf}");
+    insta::assert_snapshot!(bpf);
+}

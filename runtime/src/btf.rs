@@ -22,15 +22,15 @@ pub(crate) const KIND_STRUCT: u32 = 4;
 pub(crate) const KIND_UNION: u32 = 5;
 pub(crate) const KIND_ENUM: u32 = 6;
 pub(crate) const KIND_FWD: u32 = 7;
-const KIND_TYPEDEF: u32 = 8;
-const KIND_VOLATILE: u32 = 9;
-const KIND_CONST: u32 = 10;
-const KIND_RESTRICT: u32 = 11;
+pub(crate) const KIND_TYPEDEF: u32 = 8;
+pub(crate) const KIND_VOLATILE: u32 = 9;
+pub(crate) const KIND_CONST: u32 = 10;
+pub(crate) const KIND_RESTRICT: u32 = 11;
 pub(crate) const KIND_FUNC_PROTO: u32 = 13;
 const KIND_VAR: u32 = 14;
 const KIND_DATASEC: u32 = 15;
 const KIND_DECL_TAG: u32 = 17;
-const KIND_TYPE_TAG: u32 = 18;
+pub(crate) const KIND_TYPE_TAG: u32 = 18;
 pub(crate) const KIND_ENUM64: u32 = 19;
 
 /// Size of a type record's fixed part (name_off, info, size/type).

@@ -1,7 +1,7 @@
 //! What this kernel supports, found by trying (for `gprobe --info` and kfunc's diagnostic):
 //! each check is cheap except [`fentry`], which parses the kernel's BTF (~50 ms).
 
-use aya::programs::{BtfTracePoint, FEntry};
+use aya::programs::{BtfTracePoint, FEntry, RawTracePoint};
 use aya::{Btf, EbpfLoader};
 use gprobe_compiler::bpf::{Insn, Reg};
 use gprobe_compiler::elf::{ElfProgram, write_object};
@@ -57,6 +57,35 @@ pub fn ringbuf() -> Result<(), String> {
     // SAFETY: fd was just returned by the kernel and is ours.
     unsafe { libc::close(fd as i32) };
     Ok(())
+}
+
+/// Whether raw tracepoints (`rawtracepoint:`) load and attach: a do-nothing one on
+/// `sched_switch`, detached at once.
+pub fn raw_tracepoints() -> Result<(), String> {
+    let insns = [Insn::mov64_imm(Reg(0), 0), Insn::exit()];
+    let object = write_object(
+        &[ElfProgram {
+            section: "raw_tracepoint/probe",
+            name: "gprobe_probe",
+            insns: &insns,
+            relocs: &[],
+        }],
+        &[],
+    )
+    .map_err(|e| e.to_string())?;
+    let mut ebpf = EbpfLoader::new().load(&object).map_err(|e| e.to_string())?;
+    let program: &mut RawTracePoint = ebpf
+        .program_mut("gprobe_probe")
+        .ok_or("the probe program is missing")?
+        .try_into()
+        .map_err(|e| format!("{e}"))?;
+    program.load().map_err(|e| crate::kernel::chain(&e))?;
+    program.attach("sched_switch").map(drop).map_err(|e| {
+        format!(
+            "attaching one to sched_switch: {}",
+            crate::kernel::chain(&e)
+        )
+    })
 }
 
 /// Loads a do-nothing program of `section` (`fentry/…` or `tp_btf/…`) on `target`.

@@ -459,6 +459,23 @@ impl Loaded {
                     return Err(attach_err(chain(&e)));
                 }
             }
+            (Attach::RawTracepoint { name }, Program::RawTracePoint(p)) => {
+                p.attach(name).map_err(|e| {
+                    // The name was checked against this kernel's list when compiling; the
+                    // kernel refuses a program reading past the tracepoint's arguments with
+                    // EINVAL (also checked, from BTF, where BTF knows the tracepoint).
+                    if has_errno(&e, libc::ENOENT) {
+                        attach_err(format!("this kernel has no tracepoint `{name}`"))
+                    } else if has_errno(&e, libc::EINVAL) {
+                        attach_err(format!(
+                            "the kernel refused it ({}): an argN beyond what `{name}` passes? `gprobe -lv 'rawtracepoint:{name}'` lists them",
+                            chain(&e)
+                        ))
+                    } else {
+                        attach_err(chain(&e))
+                    }
+                })?;
+            }
             (Attach::Tracepoint { category, name }, Program::TracePoint(p)) => {
                 crate::tracefs::ensure_mounted()?;
                 if !crate::tracefs::exists(category, name) {

@@ -12,8 +12,9 @@
 //! which is the work this avoids; the reader in [`crate::btf`] searches the file in place.
 
 use crate::btf::{
-    self, Btf, KIND_ARRAY, KIND_ENUM, KIND_ENUM64, KIND_FUNC_PROTO, KIND_FWD, KIND_INT, KIND_PTR,
-    KIND_STRUCT, KIND_UNION, MEMBER, u32_at,
+    self, Btf, KIND_ARRAY, KIND_CONST, KIND_ENUM, KIND_ENUM64, KIND_FUNC_PROTO, KIND_FWD, KIND_INT,
+    KIND_PTR, KIND_RESTRICT, KIND_STRUCT, KIND_TYPE_TAG, KIND_TYPEDEF, KIND_UNION, KIND_VOLATILE,
+    MEMBER, u32_at,
 };
 use gprobe_compiler::gobin::FileBytes;
 use gprobe_compiler::types::{AddrSpace, Field, IntType, StructType, Type};
@@ -82,6 +83,28 @@ impl KernelTypes {
         value
     }
 
+    /// The C types of raw tracepoint `name`'s arguments (`struct pt_regs *`, `long` for
+    /// `sys_enter`), from the `btf_trace_NAME` typedef the kernel declares for each tracepoint:
+    /// a pointer to a function whose first parameter (`void *__data`) is no argument.
+    /// `None` when vmlinux BTF has no such tracepoint (it may be a module's).
+    pub fn raw_tracepoint_args(&self, name: &str) -> Option<Vec<String>> {
+        let btf = self.btf();
+        let wanted = format!("btf_trace_{name}");
+        let typedef = (1..=btf.count()).find_map(|id| {
+            let t = btf.get(id)?;
+            (t.kind == KIND_TYPEDEF && btf.name(t.name_off) == wanted.as_bytes()).then_some(t)
+        })?;
+        let pointer = btf.get(typedef.size_or_type)?;
+        let proto = btf.get(btf.strip(pointer.size_or_type))?;
+        if pointer.kind != KIND_PTR || proto.kind != KIND_FUNC_PROTO {
+            return None;
+        }
+        let params = (0..proto.vlen)
+            .map(|i| u32_at(proto.extra, i * 8 + 4).map(|ty| c_name(&btf, ty, 0)))
+            .collect::<Option<Vec<_>>>()?;
+        Some(params.into_iter().skip(1).collect())
+    }
+
     /// One pass over the enums (asked only for names that are not builtins or variables).
     fn find_enumerator(&self, name: &str) -> Option<i64> {
         let btf = self.btf();
@@ -108,6 +131,43 @@ impl KernelTypes {
             }
         }
         None
+    }
+}
+
+/// Type `id` as C spells it (`const char *`, `struct sk_buff *`), for listings.
+fn c_name(btf: &Btf, id: u32, depth: u32) -> String {
+    let Some(t) = btf.get(id).filter(|_| id != 0 && depth < 16) else {
+        return "void".into();
+    };
+    let name = String::from_utf8_lossy(btf.name(t.name_off)).into_owned();
+    let inner = || c_name(btf, t.size_or_type, depth + 1);
+    match t.kind {
+        KIND_INT | KIND_TYPEDEF => name,
+        KIND_PTR
+            if btf
+                .get(btf.strip(t.size_or_type))
+                .is_some_and(|p| p.kind == KIND_FUNC_PROTO) =>
+        {
+            "void (*)()".into()
+        }
+        KIND_PTR => format!("{} *", inner()),
+        KIND_STRUCT => format!("struct {name}"),
+        KIND_UNION => format!("union {name}"),
+        KIND_ENUM | KIND_ENUM64 => format!("enum {name}"),
+        KIND_FWD if t.kind_flag => format!("union {name}"),
+        KIND_FWD => format!("struct {name}"),
+        KIND_CONST => format!("const {}", inner()),
+        KIND_VOLATILE => format!("volatile {}", inner()),
+        KIND_RESTRICT | KIND_TYPE_TAG => inner(),
+        KIND_ARRAY => u32_at(t.extra, 0).map_or("void".into(), |elem| {
+            format!(
+                "{}[{}]",
+                c_name(btf, elem, depth + 1),
+                u32_at(t.extra, 8).unwrap_or(0)
+            )
+        }),
+        KIND_FUNC_PROTO => "void (*)()".into(),
+        _ => name,
     }
 }
 

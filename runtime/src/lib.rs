@@ -48,4 +48,4 @@ pub use output::text::TextSink;
 pub use output::{Sink, Tee};
 pub use session::{Options, Session, StopReason, Summary, verify};
 pub use target::uprobe_binary_problem;
-pub use tracefs::{format_text, list_tracepoints};
+pub use tracefs::{format_text, list_raw_tracepoints, list_tracepoints};

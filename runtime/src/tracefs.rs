@@ -186,6 +186,37 @@ pub fn list_tracepoints(pattern: &str, verbose: bool) -> Result<String, RuntimeE
     Ok(out)
 }
 
+/// `rawtracepoint:sched_*`-style listing (`PATTERN` matches the name; a module part,
+/// `rawtracepoint:MODULE:NAME`, is ignored); with `verbose`, each one's arguments below it,
+/// typed from BTF (`struct pt_regs * arg0`), where vmlinux BTF has the tracepoint.
+pub fn list_raw_tracepoints(pattern: &str, verbose: bool) -> Result<String, RuntimeError> {
+    let pattern = pattern
+        .rsplit(':')
+        .next()
+        .filter(|p| !p.is_empty())
+        .unwrap_or("*");
+    let all = all_tracepoints()?;
+    let kernel = if verbose {
+        crate::kernel_types::KernelTypes::open()
+    } else {
+        None
+    };
+    let mut out = String::new();
+    for name in gprobe_compiler::split::raw_tracepoint_names(&all) {
+        if !glob(pattern, name) {
+            continue;
+        }
+        out.push_str(&format!("rawtracepoint:{name}\n"));
+        if let Some(args) = kernel.as_ref().and_then(|k| k.raw_tracepoint_args(name)) {
+            for (i, ty) in args.iter().enumerate() {
+                let sep = if ty.ends_with('*') { "" } else { " " };
+                out.push_str(&format!("    {ty}{sep}arg{i}\n"));
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn is_other_provider(p: &str) -> bool {
     matches!(
         p,
@@ -201,6 +232,8 @@ fn is_other_provider(p: &str) -> bool {
             | "interval"
             | "software"
             | "hardware"
+            | "rawtracepoint"
+            | "rt"
     )
 }
 

@@ -57,6 +57,15 @@ pub trait Env {
         Err("tracepoints cannot be listed here".into())
     }
 
+    /// Raw tracepoint `name` (`rawtracepoint:sys_enter`): how many `TP_PROTO` arguments it
+    /// passes, from the kernel's BTF (`btf_trace_NAME`); `Ok(None)` when the count cannot be
+    /// told (a module's tracepoint, no BTF, tests); `Err` when this kernel has no such
+    /// tracepoint, saying so.
+    fn raw_tracepoint(&self, name: &str) -> Result<Option<usize>, String> {
+        let _ = name;
+        Ok(None)
+    }
+
     /// The parameters and results of Go function `function` in `binary` (`None`: the `-p`/`-c`
     /// target). `Err` says why the signature is unknown.
     fn go_function(&self, binary: Option<&str>, function: &str) -> Result<GoFunction, String>;

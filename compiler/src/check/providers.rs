@@ -85,6 +85,9 @@ pub fn not_here(builtin: Builtin, kind: ProviderKind, at: Span) -> Diagnostic {
         (Builtin::Retval | Builtin::Ret, ProviderKind::Uprobe) => {
             d.help("return values are read in a `uretprobe:` on the same function")
         }
+        (Builtin::Args, ProviderKind::RawTracepoint) => d.help(
+            "a raw tracepoint passes its TP_PROTO arguments as arg0, arg1, … (`gprobe -lv 'rawtracepoint:NAME'` lists their types); `tracepoint:CATEGORY:NAME` has the tracefs record as `args`",
+        ),
         (Builtin::Args, ProviderKind::Uretprobe) => d.help(
             "arguments are gone when the function returns: save them in the uprobe, e.g. `@a[tid] = args.x`",
         ),
@@ -134,6 +137,11 @@ pub fn provider(attach: &AttachPoint, options: &Options) -> Result<Box<dyn Provi
         ProbeKind::Tracepoint { category, name } => Box::new(Tracepoint {
             category: category.node.clone(),
             name: name.node.clone(),
+            span,
+        }),
+        ProbeKind::RawTracepoint { name, glob } => Box::new(RawTracepoint {
+            name: name.node.clone(),
+            glob: *glob,
             span,
         }),
         ProbeKind::Uprobe {
@@ -238,7 +246,7 @@ pub fn provider(attach: &AttachPoint, options: &Options) -> Result<Box<dyn Provi
                 "kfunc" | "kretfunc" => d
                     .note("gprobe does not compile fentry/fexit programs (bpftrace's kfunc/kretfunc): the kernels it is tested on refuse them (loading one fails with EPERM before the verifier runs, as bpftrace reports kfunc unavailable); `gprobe --info` says whether this one loads them")
                     .help("use a tracepoint (`gprobe -l '*vfs*'`), a kprobe where the kernel has kprobes, or a uprobe"),
-                _ => d.help("gprobe supports BEGIN, END, interval, profile, tracepoint, kprobe, kretprobe, uprobe, uretprobe, usdt, software, hardware and watchpoint"),
+                _ => d.help("gprobe supports BEGIN, END, interval, profile, tracepoint, rawtracepoint, kprobe, kretprobe, uprobe, uretprobe, usdt, software, hardware and watchpoint"),
             });
         }
     })
@@ -308,6 +316,65 @@ impl Provider for Tracepoint {
             size,
             fields,
         }))
+    }
+}
+
+/// The kernel passes at most this many arguments to a raw tracepoint program
+/// (`MAX_BPF_FUNC_ARGS`).
+const RAW_TRACEPOINT_MAX_ARGS: u8 = 12;
+
+struct RawTracepoint {
+    name: String,
+    glob: bool,
+    span: Span,
+}
+
+impl Provider for RawTracepoint {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::RawTracepoint
+    }
+
+    fn span(&self) -> Span {
+        self.span
+    }
+
+    /// Each argument is a u64 slot of `bpf_raw_tracepoint_args`; the kernel refuses at attach
+    /// time a program that reads past the tracepoint's count, so say it here, with the count.
+    fn arg(&self, env: &dyn Env, n: u8, at: Span) -> Result<Type, Diagnostic> {
+        let beyond = |count: usize, what: String| {
+            Diagnostic::error(codes::RAW_TRACEPOINT_ARG, what)
+                .primary(at, format!("arg{n} does not exist here"))
+                .secondary(self.span, "this raw tracepoint")
+                .note(match count {
+                    0 => "it passes no arguments".to_string(),
+                    1 => "only arg0 can be read".to_string(),
+                    _ => format!("arg0..arg{} can be read", count - 1),
+                })
+        };
+        if n >= RAW_TRACEPOINT_MAX_ARGS {
+            return Err(beyond(
+                RAW_TRACEPOINT_MAX_ARGS as usize,
+                format!("raw tracepoints pass at most {RAW_TRACEPOINT_MAX_ARGS} arguments"),
+            ));
+        }
+        if !self.glob
+            && let Ok(Some(count)) = env.raw_tracepoint(&self.name)
+            && n as usize >= count
+        {
+            return Err(beyond(
+                count,
+                format!(
+                    "raw tracepoint `{}` passes {count} argument{}",
+                    self.name,
+                    if count == 1 { "" } else { "s" }
+                ),
+            )
+            .help(format!(
+                "`gprobe -lv 'rawtracepoint:{}'` lists their types",
+                self.name
+            )));
+        }
+        Ok(Type::Int(IntType::U64))
     }
 }
 

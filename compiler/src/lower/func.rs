@@ -202,6 +202,7 @@ pub(super) fn lower_probe(
                     | ProviderKind::Uretprobe
                     | ProviderKind::Usdt
                     | ProviderKind::Tracepoint
+                    | ProviderKind::RawTracepoint
                     | ProviderKind::Profile
                     | ProviderKind::Software
                     | ProviderKind::Hardware

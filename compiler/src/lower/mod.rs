@@ -336,6 +336,9 @@ pub fn lower(
                 ast::ProbeKind::Tracepoint { category, name } => {
                     format!("tracepoint:{}:{}", category.node, name.node)
                 }
+                ast::ProbeKind::RawTracepoint { name, .. } => {
+                    format!("rawtracepoint:{}", name.node)
+                }
                 _ => source.get(attach.span.range()).unwrap_or("").to_string(),
             };
             let resolved = checked
@@ -717,6 +720,13 @@ fn attach_of(
             ProviderKind::Tracepoint,
             Attach::Tracepoint {
                 category: category.node.clone(),
+                name: name.node.clone(),
+            },
+        ),
+        ProbeKind::RawTracepoint { name, .. } => (
+            "raw_tracepoint",
+            ProviderKind::RawTracepoint,
+            Attach::RawTracepoint {
                 name: name.node.clone(),
             },
         ),

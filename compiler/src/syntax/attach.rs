@@ -14,8 +14,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("kretfunc", "kretfunc"),
     ("fr", "kretfunc"),
     ("fexit", "kretfunc"),
-    ("rawtracepoint", "rawtracepoint"),
-    ("rt", "rawtracepoint"),
     ("iter", "iter"),
 ];
 
@@ -31,6 +29,7 @@ const KNOWN: &[&str] = &[
     "uretprobe",
     "kprobe",
     "kretprobe",
+    "rawtracepoint",
     "usdt",
     "software",
     "hardware",
@@ -147,6 +146,29 @@ pub fn probe_kind(
                 offset: offset.map(|(value, _)| value),
             }
         }
+        "rawtracepoint" | "rt" => {
+            // `rawtracepoint:MODULE:NAME` (bpftrace 0.18+) names the module too; tracepoint
+            // names are unique across modules, so the name is what attaches.
+            expect_parts(
+                provider_name,
+                rest,
+                1,
+                2,
+                span,
+                "rawtracepoint:sched_switch",
+            )?;
+            let name = name(&rest[rest.len() - 1]);
+            if name.node.is_empty() {
+                return Err(
+                    Diagnostic::error(codes::BAD_ATTACH, "empty tracepoint name")
+                        .primary(name.span, "name the tracepoint (or a glob: `sched_*`)"),
+                );
+            }
+            ProbeKind::RawTracepoint {
+                glob: crate::target::has_wildcard(&name.node),
+                name,
+            }
+        }
         "software" | "s" | "hardware" | "h" => super::perf::counter(
             provider,
             rest,
@@ -194,7 +216,7 @@ pub fn probe_kind(
                     d = d.help(format!("did you mean `{guess}`?"));
                 } else {
                     d = d.note(
-                        "probe types: BEGIN, END, interval, profile, tracepoint, uprobe, uretprobe, usdt, kprobe, kretprobe, software, hardware, watchpoint",
+                        "probe types: BEGIN, END, interval, profile, tracepoint, rawtracepoint, uprobe, uretprobe, usdt, kprobe, kretprobe, software, hardware, watchpoint",
                     );
                 }
                 return Err(d);

@@ -254,7 +254,28 @@ impl Env for CaseEnv {
         ]
         .iter()
         .map(|n| ("syscalls".to_string(), n.to_string()))
+        .chain(
+            [
+                ("raw_syscalls", "sys_enter"),
+                ("raw_syscalls", "sys_exit"),
+                ("sched", "sched_switch"),
+                ("sched", "sched_wakeup"),
+            ]
+            .iter()
+            .map(|(c, n)| (c.to_string(), n.to_string())),
+        )
         .collect())
+    }
+
+    /// As vmlinux BTF says on x86-64 6.x: sys_enter(regs, id), sched_switch(preempt, prev,
+    /// next, prev_state); sched_wakeup as a tracepoint BTF does not know (a module's).
+    fn raw_tracepoint(&self, name: &str) -> Result<Option<usize>, String> {
+        match name {
+            "sys_enter" | "sys_exit" => Ok(Some(2)),
+            "sched_switch" => Ok(Some(4)),
+            "sched_wakeup" => Ok(None),
+            _ => Err(format!("no tracepoint of this kernel is named `{name}`")),
+        }
     }
 
     fn tracepoint_fields(&self, category: &str, name: &str) -> Result<Vec<Field>, String> {

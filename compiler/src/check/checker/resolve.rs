@@ -41,6 +41,20 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             }
+            if let ProbeKind::RawTracepoint { name, glob: false } = &attach.kind
+                && let Err(why) = self.env.raw_tracepoint(&name.node)
+            {
+                self.error(
+                    Diagnostic::error(
+                        codes::NO_TRACEPOINT,
+                        format!("no tracepoint `{}` on this kernel", name.node),
+                    )
+                    .primary(name.span, "no such tracepoint")
+                    .note(why)
+                    .help("`gprobe -l 'rawtracepoint:*'` lists them"),
+                );
+                continue;
+            }
             if let ProbeKind::Usdt {
                 binary,
                 provider,
@@ -278,6 +292,7 @@ impl<'a> Checker<'a> {
                 }
             }
             ProbeKind::Tracepoint { .. }
+            | ProbeKind::RawTracepoint { .. }
             | ProbeKind::Profile { .. }
             | ProbeKind::Interval { .. }
             | ProbeKind::Kprobe { .. }

@@ -55,6 +55,10 @@ impl Lower<'_, '_, '_> {
                 if let Some(args) = self.go.usdt {
                     return self.usdt_arg(args, n, e.span);
                 }
+                // `struct bpf_raw_tracepoint_args { __u64 args[]; }`: the Nth slot.
+                if self.provider == ProviderKind::RawTracepoint {
+                    return Ok(self.ctx_load(i16::from(n) * 8, Size::DW));
+                }
                 if !self.function_regs() {
                     return Err(unsupported(e.span, "argN outside uprobes and kprobes"));
                 }

@@ -1,0 +1,2 @@
+// A glob that matches no tracepoint name.
+rawtracepoint:vfs_* { @ = count(); }

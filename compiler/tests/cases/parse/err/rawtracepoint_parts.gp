@@ -1,0 +1,2 @@
+// rawtracepoint:[MODULE:]NAME, at most two parts.
+rawtracepoint:a:b:c { }
