@@ -471,7 +471,16 @@ fn cgroup_path_of_a_moved_process_matches_bpftrace() {
     );
     let out = same_as_bpftrace_maps_with(&["-c", &command], &script);
     let name = cgroup.0.file_name().unwrap().to_string_lossy().into_owned();
-    assert!(out.contains(&format!("unified:/{name}/inner\n")), "{out}");
+    // Unfiltered, every hierarchy with an entry of that inode number is listed, as bpftrace
+    // lists them: on a host with cgroup v1 hierarchies too, an unrelated file of another
+    // hierarchy may share the number (`memory:/process_api/memory.failcnt` was seen).
+    let first = out.lines().next().unwrap_or_default();
+    assert!(
+        first
+            .split(',')
+            .any(|entry| entry == format!("unified:/{name}/inner")),
+        "{out}"
+    );
     assert!(
         out.contains(&format!("unified:/{name}/inner|\n|\n")),
         "{out}"
