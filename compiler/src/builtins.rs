@@ -70,6 +70,8 @@ pub enum Builtin {
     Ntop,
     /// `pton("1.2.3.4")`: an address literal as its 4 or 16 bytes (network order).
     Pton,
+    /// `strcat(a, b)`: two strings as one (a gprobe extension; chi's route levels joined).
+    Strcat,
     Macaddr,
     Kaddr,
     Cgroupid,
@@ -393,7 +395,7 @@ const fn row(
 }
 
 /// The table. Order matches [`index`]; a unit test keeps them in step.
-pub static BUILTINS: [BuiltinSpec; 79] = [
+pub static BUILTINS: [BuiltinSpec; 80] = [
     row(
         B::Pid,
         "pid",
@@ -1148,6 +1150,15 @@ pub static BUILTINS: [BuiltinSpec; 79] = [
         ALL,
         "an IPv4 (`\"10.0.0.1\"`) or IPv6 (`\"::1\"`) address literal as its bytes, a `u8[4]` or `u8[16]` in network order: printed as `[10,0,0,1]`, a map key, compared with `==`, indexed, `ntop(pton(s))` prints it back",
     ),
+    row(
+        B::Strcat,
+        "strcat",
+        Call,
+        &[req("a", K::Any), req("b", K::Any)],
+        Returns::Special,
+        ALL,
+        "the string `a` (up to its NUL) followed by the string `b`, in one string of both sizes less one (a gprobe extension; at most 256 bytes)",
+    ),
 ];
 
 /// Position of a builtin's row in [`BUILTINS`]. Exhaustive, so a new variant must get a row.
@@ -1232,6 +1243,7 @@ const fn index(builtin: Builtin) -> usize {
         B::Debugf => 76,
         B::Override => 77,
         B::Pton => 78,
+        B::Strcat => 79,
     }
 }
 

@@ -9,6 +9,7 @@ mod debugf;
 mod maps;
 mod members;
 mod resolve;
+mod strcat;
 
 use super::providers::{self, Provider};
 use super::unify::{describe, is_integral, is_storable, unify};

@@ -16,6 +16,7 @@ mod memory;
 mod printing;
 mod probe_id;
 mod pton;
+mod strcat;
 mod strcontains;
 mod string_values;
 mod strings;

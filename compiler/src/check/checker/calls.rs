@@ -433,6 +433,7 @@ impl<'a> Checker<'a> {
                 Type::Rendered(crate::types::Render::CgroupPath { filter })
             }
             Builtin::Pton => self.pton(&args[0]),
+            Builtin::Strcat => self.strcat(args, types),
             Builtin::Sqlnorm => match &types[0] {
                 Type::Str { size } | Type::SqlText { size } => Type::SqlText { size: *size },
                 Type::Unknown => Type::Unknown,

@@ -296,7 +296,7 @@ impl Lower<'_, '_, '_> {
                 None => return Err(unsupported(e.span, "strftime() without a time")),
             },
             Builtin::Probe => self.probe_value(),
-            Builtin::Comm | Builtin::Str | Builtin::Buf | Builtin::Sqlnorm => {
+            Builtin::Comm | Builtin::Str | Builtin::Buf | Builtin::Sqlnorm | Builtin::Strcat => {
                 return Err(unsupported(e.span, "a string where a number is needed"));
             }
             Builtin::Args => return Err(unsupported(e.span, "`args` as a whole value")),

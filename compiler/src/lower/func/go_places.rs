@@ -80,6 +80,41 @@ impl Lower<'_, '_, '_> {
                 }
                 Ok(self.place(expr)?.map(|p| p.sub(field_off, field_size)))
             }
+            // `slice.ptr[i]` of Go strings, slices or interfaces: element i in target memory,
+            // whose fields (`.len`) or string (`str()`) are read from there.
+            ExprKind::Index { expr, index } => {
+                let Type::Ptr(elem, _) = &expr.ty else {
+                    return Ok(None);
+                };
+                if !matches!(
+                    elem.as_ref(),
+                    Type::GoString | Type::GoSlice(_) | Type::GoInterface
+                ) {
+                    return Ok(None);
+                }
+                let size = value_size(elem) as i64;
+                let base = self.int(expr)?;
+                let addr = self.owned(base);
+                if let Some(i) = self.constant(index) {
+                    return Ok(Some(Place::Mem {
+                        addr,
+                        off: i * size,
+                    }));
+                }
+                let i = self.int(index)?;
+                let i = self.owned(i);
+                self.emit(Inst::Alu {
+                    op: AluOp::Mul,
+                    dst: i,
+                    src: Operand::Imm(size as i32),
+                });
+                self.emit(Inst::Alu {
+                    op: AluOp::Add,
+                    dst: addr,
+                    src: Operand::Reg(i),
+                });
+                Ok(Some(Place::Mem { addr, off: 0 }))
+            }
             _ => Ok(None),
         }
     }

@@ -72,6 +72,10 @@ impl Lower<'_, '_, '_> {
                 });
                 Ok(())
             }
+            ExprKind::Builtin {
+                builtin: Builtin::Strcat,
+                args,
+            } => self.write_strcat(e, args, off, size),
             ExprKind::Ternary { cond, then, els } => {
                 // A constant condition lowers one arm: the verifier rejects unreachable code.
                 if let Some(c) = self.constant(cond) {

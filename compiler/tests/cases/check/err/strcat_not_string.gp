@@ -1,0 +1,2 @@
+// strcat takes strings; an integer is refused where it is written.
+BEGIN { @ = strcat(pid, "x"); }
