@@ -15,10 +15,10 @@
 // but must single-step a `RET`), so HTTP/1 requests pay for entry probes only. Hijacked
 // connections (websockets) never finish a request: their start is dropped at the end. Keys are the
 // request's method, route and status. The route is the pattern the router matched where a router
-// tells: gin's full path (`/users/:id`), chi's route pattern (`/users/{id}`; one router level: a
-// sub-router's request is keyed by its path), gorilla/mux's path template (`/api/items/{item}`, a
-// subrouter's prefix included), net/http's ServeMux pattern on Go 1.23+ (`Request.Pattern`: `GET
-// /users/{id}`, stripped too). These are read when the response header is written
+// tells: gin's full path (`/users/:id`), chi's route pattern (`/users/{id}`; a sub-router's
+// `/api/items/{item}` as chi joins it, deeper nesting keyed by the path), gorilla/mux's path
+// template (`/api/items/{item}`, a subrouter's prefix included), net/http's ServeMux pattern on
+// Go 1.23+ (`Request.Pattern`: `GET /users/{id}`, stripped too). These are read when the response header is written
 // (`(*response).WriteHeader`: one entry probe more per request, attached only where a router can
 // tell), from pointers the router's own functions hand over (gin's `handleHTTPRequest`, chi's
 // `FindRoute`, gorilla's `requestWithRoute`), and only where the target links that router and has
@@ -162,10 +162,18 @@ uprobe:"net/http.(*response).WriteHeader"
 #ifdef CHI_ROUTE
     if (@chi[goid]) {
         $c = CHI_CONTEXT(@chi[goid]);
-        // One level: the pattern as chi reports it. A sub-router's pattern is the levels'
-        // patterns joined, which gprobe cannot join in the kernel: the guarded path instead.
+        // The pattern as chi's `RoutePattern()` makes it: one level's as it is; a sub-router's
+        // two levels joined, the mount's `/*` dropped (`/api/*` + `/items/{item}` is
+        // `/api/items/{item}`). Deeper nesting is keyed by the guarded path.
         if ($c->RoutePatterns.len == 1) {
             @route[goid] = str($c->routePattern, 128);
+        } else if ($c->RoutePatterns.len == 2) {
+            $levels = $c->RoutePatterns.ptr;
+            $keep = $levels[0].len;
+            if ($keep >= 2 && $levels[0].ptr[$keep - 1] == 42 && $levels[0].ptr[$keep - 2] == 47) {
+                $keep = $keep - 2;
+            }
+            @route[goid] = strcat(str($levels[0], $keep), str($levels[1], 64));
         }
     }
 #endif
