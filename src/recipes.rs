@@ -9,6 +9,7 @@
 //! // @else
 //! // @error this recipe needs ...      (instantiating fails with this message)
 //! // @end
+//! // @include http-route             (stdlib/include/http-route.gp, appended after the last line)
 //! ```
 //!
 //! Directives are comments, so a recipe stays a valid gprobe program. Lines in a region that does
@@ -48,6 +49,14 @@ pub static RECIPES: &[Recipe<'static>] = &{
     }
     out
 };
+
+/// Fragments recipes share (`// @include NAME`: `stdlib/include/NAME.gp`). A fragment is
+/// appended after the recipe's last line, so every span of the recipe keeps its line; it sees
+/// the macros the recipe defined.
+const FRAGMENTS: &[(&str, &str)] = &[(
+    "http-route",
+    include_str!("../stdlib/include/http-route.gp"),
+)];
 
 pub fn find(name: &str) -> Option<&'static Recipe<'static>> {
     RECIPES.iter().find(|r| r.name == name)
@@ -137,7 +146,44 @@ impl<'a> Recipe<'a> {
             .map_or_else(|| format!("stdlib/{}.gp", self.name), str::to_owned)
     }
 
-    /// The program text for `target`: regions whose `@if` does not hold are blanked out.
+    /// `text` with the fragments its live `// @include NAME` lines name appended.
+    fn with_fragments(&self, mut text: String) -> Result<String, String> {
+        let wanted: Vec<(usize, String)> = text
+            .lines()
+            .enumerate()
+            .filter_map(|(n, line)| {
+                let name = directive(line)?.strip_prefix("@include ")?;
+                Some((n, name.trim().to_owned()))
+            })
+            .collect();
+        for (number, name) in wanted {
+            let (_, fragment) = FRAGMENTS.iter().find(|(n, _)| *n == name).ok_or_else(|| {
+                format!(
+                    "{}:{}: no fragment `{name}` to include (stdlib/include/ has {})",
+                    self.file(),
+                    number + 1,
+                    FRAGMENTS
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(fragment);
+        }
+        Ok(text)
+    }
+
+    /// The text without a target (node-wide): as written, with its fragments.
+    pub fn text(&self) -> Result<String, String> {
+        self.with_fragments(self.source.to_owned())
+    }
+
+    /// The program text for `target`: regions whose `@if` does not hold are blanked out, and
+    /// the fragments the live text includes appended.
     pub fn instantiate(&self, target: &dyn Target) -> Result<String, String> {
         // Each entry: is the enclosing region live, and has this `@if` already matched.
         let mut stack: Vec<(bool, bool)> = Vec::new();
@@ -183,7 +229,7 @@ impl<'a> Recipe<'a> {
         if !stack.is_empty() {
             return Err(format!("{}: @if without @end", self.file()));
         }
-        Ok(out)
+        self.with_fragments(out)
     }
 }
 
@@ -266,7 +312,7 @@ pub fn load(
                  one program: give it with -p PID or -c CMD"
             ));
         }
-        None => recipe.source.to_owned(),
+        None => recipe.text()?,
     };
     Ok((
         source,
@@ -293,7 +339,7 @@ pub fn load_file(
     };
     let positional = script.positional(given);
     if !script.has_regions() {
-        return Ok((text.to_owned(), positional));
+        return Ok((script.text()?, positional));
     }
     let path = target_binary(pid, command).ok_or_else(|| {
         format!(
@@ -382,7 +428,12 @@ mod tests {
         ] {
             for r in RECIPES {
                 let text = r.instantiate(&target).unwrap_or_else(|e| panic!("{e}"));
-                assert_eq!(text.lines().count(), r.source.lines().count());
+                // Regions blank lines out, never remove them: spans keep their lines.
+                assert!(text.lines().count() >= r.source.lines().count());
+                assert_eq!(
+                    text.lines().take(r.source.lines().count()).count(),
+                    r.source.lines().count()
+                );
                 // With its parameters' defaults, as `--recipe` runs it (`interval:ms:$2`).
                 let options = gprobe_compiler::syntax::ParseOptions {
                     positional: r.positional(&[]),

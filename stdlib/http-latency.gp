@@ -37,6 +37,7 @@
 // Works on Go 1.17+, stripped or not.
 //
 // @requires net/http HTTP server
+// @include http-route
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
 // @param $2 PATHS=100 distinct raw paths kept as keys when no router names the route; the rest are `other`
 //
@@ -89,46 +90,6 @@
 //   @requests[POST, other, 200]: 6
 //   @requests[GET, other, 200]: 18
 
-// Routers, each read only where the target links it (the `__GO_PKG_...__` macros gprobe defines
-// for the target's packages) and has DWARF (`__GO_DWARF__`: their struct layouts come from it).
-// Each hands over a pointer at a call of its own that the request passes through, and the
-// pattern is read from it when the response header is written, while the handler still owns it
-// (gin and chi put their contexts back in a sync.Pool before the request ends).
-#if defined(__GO_DWARF__) && defined(__GO_PKG_github_com_gin_gonic_gin__)
-#define GIN_ROUTE 1
-// gin: the engine's Context for this request; `fullPath` (`c.FullPath()`) is set once the tree
-// has matched, before the handlers run.
-uprobe:"github.com/gin-gonic/gin.(*Engine).handleHTTPRequest"
-{
-    @gin[goid] = args.c;
-}
-#endif
-
-#if defined(__GO_DWARF__) && (defined(__GO_PKG_github_com_go_chi_chi__) || defined(__GO_PKG_github_com_go_chi_chi_v5__))
-#define CHI_ROUTE 1
-#ifdef __GO_PKG_github_com_go_chi_chi_v5__
-#define CHI_CONTEXT(p) ((struct "github.com/go-chi/chi/v5.Context" *)(p))
-#else
-#define CHI_CONTEXT(p) ((struct "github.com/go-chi/chi.Context" *)(p))
-#endif
-// chi: the routing context each router level's tree search fills (`RoutePatterns`, one pattern
-// per level: `chi.RouteContext(ctx).RoutePattern()` joins them).
-uprobe:github.com/go-chi/chi*.(*node).FindRoute
-{
-    @chi[goid] = args.rctx;
-}
-#endif
-
-#if defined(__GO_DWARF__) && defined(__GO_PKG_github_com_gorilla_mux__)
-#define GORILLA_ROUTE 1
-// gorilla/mux: the route that matched, as the router attaches it to the request's context
-// (`mux.CurrentRoute`); its path template (`GetPathTemplate`) includes a subrouter's prefix.
-uprobe:"github.com/gorilla/mux.requestWithRoute"
-{
-    @gorilla[goid] = args.route;
-}
-#endif
-
 uprobe:"net/http.serverHandler.ServeHTTP"
 {
     // The request's state in one map element (start time, method, path): one map update
@@ -138,54 +99,6 @@ uprobe:"net/http.serverHandler.ServeHTTP"
     // Requests in flight, as each new one arrives (itself included).
     @in_flight = lhist(@busy, 0, 256, 1);
 }
-
-#if defined(GIN_ROUTE) || defined(CHI_ROUTE) || defined(GORILLA_ROUTE) || __GO_VERSION__ >= 123
-// HTTP/1's route, when the handler writes the header (explicitly, or by its first Write; also
-// when it wrote nothing, from finishRequest's implicit 200, then for ServeMux only). Only where
-// a router can tell: other servers pay no probe hit more than before.
-uprobe:"net/http.(*response).WriteHeader"
-/@req[goid].0/
-{
-#ifdef GIN_ROUTE
-    if (@gin[goid]) {
-        @route[goid] = str(((struct "github.com/gin-gonic/gin.Context" *)@gin[goid])->fullPath, 128);
-    }
-#endif
-#ifdef GORILLA_ROUTE
-    if (@gorilla[goid]) {
-        $t = ((struct "github.com/gorilla/mux.Route" *)@gorilla[goid])->routeConf.regexp.path;
-        if ($t) {
-            @route[goid] = str($t->template, 128);
-        }
-    }
-#endif
-#ifdef CHI_ROUTE
-    if (@chi[goid]) {
-        $c = CHI_CONTEXT(@chi[goid]);
-        // The pattern as chi's `RoutePattern()` makes it: one level's as it is; a sub-router's
-        // two levels joined, the mount's `/*` dropped (`/api/*` + `/items/{item}` is
-        // `/api/items/{item}`). Deeper nesting is keyed by the guarded path.
-        if ($c->RoutePatterns.len == 1) {
-            @route[goid] = str($c->routePattern, 128);
-        } else if ($c->RoutePatterns.len == 2) {
-            $levels = $c->RoutePatterns.ptr;
-            $keep = $levels[0].len;
-            if ($keep >= 2 && $levels[0].ptr[$keep - 1] == 42 && $levels[0].ptr[$keep - 2] == 47) {
-                $keep = $keep - 2;
-            }
-            @route[goid] = strcat(str($levels[0], $keep), str($levels[1], 64));
-        }
-    }
-#endif
-#if __GO_VERSION__ >= 123
-    // net/http's ServeMux (Go 1.23+): the pattern that matched, set on the request before the
-    // handler runs ("GET /users/{id}"; empty when no pattern matched, or another router serves).
-    if (args.w.req.Pattern.len > 0 && @route[goid] == "") {
-        @route[goid] = str(args.w.req.Pattern, 128);
-    }
-#endif
-}
-#endif
 
 // HTTP/2's status: the response state's `writeHeader`, where an explicit WriteHeader and the
 // implicit 200 of a first Write both end up (the writers' own WriteHeader methods are often
@@ -242,15 +155,6 @@ uprobe:"net/http.(*response).finishRequest"
         @busy -= 1;
         delete(@req[goid]);
         delete(@route[goid]);
-#ifdef GIN_ROUTE
-        delete(@gin[goid]);
-#endif
-#ifdef CHI_ROUTE
-        delete(@chi[goid]);
-#endif
-#ifdef GORILLA_ROUTE
-        delete(@gorilla[goid]);
-#endif
     }
 }
 // HTTP/2: the stream's handler has returned (`runHandler` of `net/http.(*http2serverConn)` up
@@ -277,15 +181,6 @@ uretprobe:net/http*serverConn*runHandler
         @busy -= 1;
         delete(@req[goid]);
         delete(@route[goid]);
-#ifdef GIN_ROUTE
-        delete(@gin[goid]);
-#endif
-#ifdef CHI_ROUTE
-        delete(@chi[goid]);
-#endif
-#ifdef GORILLA_ROUTE
-        delete(@gorilla[goid]);
-#endif
         delete(@status[goid]);
     }
 }
@@ -304,14 +199,5 @@ END
     clear(@route);
     clear(@paths);
     delete(@npaths);
-#ifdef GIN_ROUTE
-    clear(@gin);
-#endif
-#ifdef CHI_ROUTE
-    clear(@chi);
-#endif
-#ifdef GORILLA_ROUTE
-    clear(@gorilla);
-#endif
     delete(@busy);
 }

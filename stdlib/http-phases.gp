@@ -23,12 +23,16 @@
 // return probes are uprobes on the functions' RET instructions (never a kernel uretprobe): a
 // body read, a connection write and `connReader.Read` each cost one more probe hit than an entry
 // probe would; `http-latency` alone is cheaper when the total is all that is needed.
-// Keys are the method and the URL path under http-latency's cardinality guard: the first $2
-// distinct paths are keys, every later one is `other`.
+// Keys are the method and the route as http-latency has them: the pattern the router matched
+// (gin's full path, chi's route pattern, gorilla/mux's path template, net/http's ServeMux
+// pattern on Go 1.23+; the routers' with DWARF only), read when the response header is written,
+// else the URL path under http-latency's cardinality guard: the first $2 distinct paths are
+// keys, every later one is `other`.
 //
 // @requires net/http HTTP server
+// @include http-route
 // @param $1 SECONDS=0 stop after SECONDS (0: run until Ctrl-C or the target exits)
-// @param $2 PATHS=100 distinct paths kept as keys; the rest are `other`
+// @param $2 PATHS=100 distinct raw paths kept as keys when no router names the route; the rest are `other`
 //
 // Sample output (Go 1.19 tests/go/phases -work 20ms -big 16777216; five POST /slow on one
 // keep-alive connection, each 10-byte body sent over 100 ms after 150 ms idle, then one GET /big
@@ -105,7 +109,9 @@ uretprobe:"net/http.(*response).finishRequest"
     $req = @req[goid];
     $end = @handler_end[goid];
     if ($req.0 && $end.0) {
-        if (@paths[$req.3]) {
+        if (@route[goid] != "") {
+            $path = @route[goid];
+        } else if (@paths[$req.3]) {
             $path = $req.3;
         } else if (@npaths < $2) {
             @paths[$req.3] = 1;
@@ -120,6 +126,7 @@ uretprobe:"net/http.(*response).finishRequest"
         @write_us[$req.2, $path] = stats(($end.1 + nsecs - $end.0) / 1000);
     }
     delete(@req[goid]);
+    delete(@route[goid]);
     delete(@handler_end[goid]);
     delete(@body_ns[goid]);
     delete(@write_ns[goid]);
@@ -139,6 +146,7 @@ END
     clear(@waiting);
     clear(@first);
     clear(@req);
+    clear(@route);
     clear(@body_at);
     clear(@body_ns);
     clear(@write_at);

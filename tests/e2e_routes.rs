@@ -1,4 +1,5 @@
-//! End-to-end: `--recipe http-latency` keys requests by the route pattern a router names —
+//! End-to-end: `--recipe http-latency` (and `http-phases`, which shares its route reading)
+//! keys requests by the route pattern a router names —
 //! gin's full path, chi's route pattern, gorilla/mux's path template, net/http's ServeMux
 //! pattern (Go 1.23+) — on real servers (tests/go/routes-*, gin, chi and gorilla/mux from
 //! Debian's sources, Go 1.19 GOPATH mode) driven by
@@ -171,6 +172,48 @@ fn chi_routes_are_keyed_by_route_pattern() {
         },
         "chi",
     );
+    assert_no_gprobe_programs();
+}
+
+/// http-phases reads the route as http-latency does (stdlib/include/http-route.gp): each
+/// request's three phases are counted once under its method and chi's pattern, a sub-router's
+/// levels joined; unrouted requests under their paths.
+#[test]
+fn http_phases_are_keyed_by_route_pattern() {
+    if !ready("1.19") {
+        return;
+    }
+    let bin = go_target("routes-chi", "1.19", &[]);
+    let _k = kernel_lock();
+    let server = Server::start(&bin);
+    let pid = server.child.id().to_string();
+    let tracer = Tracer::start(&["--recipe", "http-phases", "-p", &pid]);
+    let sent = load(&server.url, "/users/1,/users/2,/api/items/5", 8, 4);
+    let out = tracer.stop();
+    let mut expected: BTreeMap<String, u64> = BTreeMap::new();
+    for (key, n) in &sent {
+        let (method, path) = key.split_once(' ').unwrap();
+        let route = match (method, path) {
+            ("GET", "/users/1" | "/users/2") => "/users/{id}",
+            ("GET", "/api/items/5") => "/api/items/{item}",
+            _ => path,
+        };
+        *expected.entry(format!("{method}, {route}")).or_default() += n;
+    }
+    for phase in ["@read_us", "@handler_us", "@write_us"] {
+        let counted: BTreeMap<String, u64> = out
+            .lines()
+            .filter_map(|l| l.strip_prefix(phase)?.strip_prefix('['))
+            .filter_map(|l| {
+                let (key, rest) = l.split_once("]: count ")?;
+                Some((
+                    key.to_string(),
+                    rest.split(',').next()?.trim().parse().ok()?,
+                ))
+            })
+            .collect();
+        assert_eq!(counted, expected, "{phase}: sent {sent:?}, traced:\n{out}");
+    }
     assert_no_gprobe_programs();
 }
 
