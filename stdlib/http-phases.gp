@@ -109,17 +109,20 @@ uretprobe:"net/http.(*response).finishRequest"
     $req = @req[goid];
     $end = @handler_end[goid];
     if ($req.0 && $end.0) {
-        if (@route[goid] != "") {
-            $path = @route[goid];
-        } else if (@paths[$req.3]) {
-            $path = $req.3;
-        } else if (@npaths < $2) {
-            @paths[$req.3] = 1;
-            @npaths += 1;
-            $path = $req.3;
-        } else {
-            $path = "other";
+        // The router's pattern (http-route, where a router or ServeMux tells), else the path
+        // under the guard, as http-latency keys it.
+        if (@route[goid] == "") {
+            if (@paths[$req.3]) {
+                @route[goid] = $req.3;
+            } else if (@npaths < $2) {
+                @paths[$req.3] = 1;
+                @npaths += 1;
+                @route[goid] = $req.3;
+            } else {
+                @route[goid] = "other";
+            }
         }
+        $path = @route[goid];
         $body = @body_ns[goid];
         @read_us[$req.2, $path] = stats(($req.0 - $req.1 + $body) / 1000);
         @handler_us[$req.2, $path] = stats(($end.0 - $req.0 - $body - $end.1) / 1000);
