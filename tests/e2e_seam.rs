@@ -102,9 +102,10 @@ fn cpu_ticks(pid: u32) -> u64 {
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
-/// A Go 1.19 program burning CPU in main.burn: the profile puts most of its samples there and
-/// the rest in the runtime's own work (a vDSO clock read by name), none on the idle task (an empty stack), no more samples than its CPU time allows, and every
-/// stack ends at the function Go's own stacks start in.
+/// A Go 1.19 program burning CPU in main.burn: the profile puts at least 95 % of its samples
+/// under main.burn and the rest in the runtime's own work (a vDSO clock read by name), none on
+/// the idle task (an empty stack), no more samples than its CPU time allows, and every stack
+/// ends at the function Go's own stacks start in.
 #[test]
 fn cpu_profile_puts_the_burners_samples_under_main_burn() {
     if !e2e_ready() {
@@ -130,17 +131,18 @@ fn cpu_profile_puts_the_burners_samples_under_main_burn() {
         let what = format!("{flags:?}");
         let samples = stacks(&out, "@samples");
         let total: u64 = samples.iter().map(|(_, n)| n).sum();
+        // Under main.burn: it is a frame of the stack (the leaf, or below the runtime's code
+        // that preempted it: the scheduler, a signal handler's helpers).
         let burn: u64 = samples
             .iter()
-            .filter(|(f, _)| f.first().is_some_and(|f| f.starts_with("main.burn+")))
+            .filter(|(f, _)| f.iter().any(|f| f.starts_with("main.burn+")))
             .map(|(_, n)| n)
             .sum();
         assert!(total >= 30, "{what}: too few samples:\n{out}");
-        // The rest is the runtime's own threads (sysmon, the GC), which take more of the
-        // samples when other work shares the CPUs (91 % in main.burn seen under load).
+        // The rest is the runtime's own threads (sysmon, the GC).
         assert!(
-            burn * 100 >= total * 75,
-            "{what}: {burn} of {total} samples in main.burn:\n{out}"
+            burn * 100 >= total * 95,
+            "{what}: {burn} of {total} samples under main.burn:\n{out}"
         );
         for (frames, _) in &samples {
             // The leaf: main.burn, or the runtime's code (the scheduler after a preemption of
@@ -486,20 +488,32 @@ fn strace_recipe_counts_equal_strace_and_names_the_callers() {
             theirs.contains_key("openat"),
             "{what}: strace saw:\n{theirs:?}"
         );
-        // The other end: a call of the runtime's threads (sysmon's nanosleep) that returns as
-        // the program's exit_group kills them is seen by the exit tracepoint, but the thread
-        // dies before its ptrace stop, so strace may not count it. Such calls complete after
-        // the program's last call of its own, the write of "done".
+        // The other end: the program's exit_group kills its other threads, and one that is in
+        // its syscall-exit stop then (the call returned and the exit tracepoint saw it; strace
+        // had not yet taken the stop) dies without strace counting that call. So the last call
+        // of each thread but the exiting one may be missing from strace's count (seen in CI:
+        // sysmon's nanosleep, completed before the write of "done" and printed before it).
         let done = lines
             .iter()
             .rposition(|l| l.contains(" write(1, 5) = 5 <"))
             .unwrap_or_else(|| panic!("{what}: no write of done:\n{out}"));
-        let mut at_exit = std::collections::BTreeMap::<String, u64>::new();
-        for line in &lines[done + 1..] {
+        let exiting = lines[done].split_whitespace().nth(1).unwrap();
+        let mut last = std::collections::BTreeMap::<&str, String>::new();
+        for line in &lines {
             let mut words = line.split_whitespace();
-            if words.nth(3) == Some("runtime") {
-                let call = words.next().unwrap().split('(').next().unwrap();
-                *at_exit.entry(call.to_string()).or_default() += 1;
+            let tid = words.nth(1).unwrap();
+            let call = words
+                .find(|w| w.contains('('))
+                .unwrap()
+                .split('(')
+                .next()
+                .unwrap();
+            last.insert(tid, call.to_string());
+        }
+        let mut at_exit = std::collections::BTreeMap::<String, u64>::new();
+        for (tid, call) in &last {
+            if *tid != exiting {
+                *at_exit.entry(call.clone()).or_default() += 1;
             }
         }
         let names: std::collections::BTreeSet<&String> = ours.keys().chain(theirs.keys()).collect();
