@@ -77,29 +77,15 @@ fn dir() -> PathBuf {
     dir
 }
 
-fn gcc(src_name: &str, src: &str, out: &str, flags: &[&str]) -> PathBuf {
-    let dir = dir();
-    let src_path = dir.join(src_name);
-    let out_path = dir.join(out);
-    std::fs::write(&src_path, src).expect("write C source");
-    let status = Command::new("gcc")
-        .args(["-g", "-O1"])
-        .arg("-o")
-        .arg(&out_path)
-        .arg(&src_path)
-        .args(flags)
-        .status()
-        .expect("run gcc");
-    assert!(status.success(), "gcc {src_name} failed");
-    out_path
+/// `target/ctargets/cprobes/OUT`, optimized as a release build would be, with DWARF.
+fn gcc(out: &str, src: &str, flags: &[&str]) -> PathBuf {
+    c_program("cprobes", out, src, &[&["-g", "-O1"], flags].concat())
 }
 
 /// Built once per test run: tests run in parallel and must not rewrite a running binary.
 fn cprog() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| gcc("cprog.c", CPROG, "cprog", &[]))
-        .clone()
+    BUILT.get_or_init(|| gcc(CPROG, "cprog", &[])).clone()
 }
 
 /// `libcfoo.so` and `cfoouser` linked against it (found through its rpath).
@@ -109,10 +95,9 @@ fn foo() -> (PathBuf, PathBuf) {
 }
 
 fn build_foo() -> (PathBuf, PathBuf) {
-    let lib = gcc("libcfoo.c", LIBFOO, "libcfoo.so", &["-shared", "-fPIC"]);
+    let lib = gcc(LIBFOO, "libcfoo.so", &["-shared", "-fPIC"]);
     let d = dir();
     let user = gcc(
-        "cfoouser.c",
         FOOUSER,
         "cfoouser",
         &[
@@ -499,8 +484,8 @@ fn uaddr_reads_globals_of_pie_and_non_pie_programs() {
     if !ready() {
         return;
     }
-    let fixed = gcc("uaddr_nopie.c", UADDR_PROG, "uaddr_nopie", &["-no-pie"]);
-    let pie = gcc("uaddr_pie.c", UADDR_PROG, "uaddr_pie", &["-pie", "-fPIE"]);
+    let fixed = gcc(UADDR_PROG, "uaddr_nopie", &["-no-pie"]);
+    let pie = gcc(UADDR_PROG, "uaddr_pie", &["-pie", "-fPIE"]);
     let script = |p: &str| {
         format!(
             r#"uprobe:{p}:tick {{ printf("at %d %d %d\n", *uaddr("counter"), *uaddr("small"), *uaddr("big")); }}
@@ -535,15 +520,9 @@ fn uaddr_reads_globals_of_pie_and_non_pie_programs() {
     let ours = gprobe_ok(&["-e", &script(&p), "-c", &p], LONG);
     assert_eq!(traced(&ours), want, "{ours}");
     // A shared library's global moves with the library's load address the same way.
-    let lib = gcc(
-        "libcuaddr.c",
-        UADDR_LIB,
-        "libcuaddr.so",
-        &["-shared", "-fPIC"],
-    );
+    let lib = gcc(UADDR_LIB, "libcuaddr.so", &["-shared", "-fPIC"]);
     let d = dir();
     let user = gcc(
-        "cuaddruser.c",
         UADDR_LIB_USER,
         "cuaddruser",
         &[

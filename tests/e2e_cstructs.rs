@@ -112,21 +112,9 @@ fn build() -> PathBuf {
     gcc("recs", PROG)
 }
 
-/// Builds `name` from `source` with gcc -g -O0 under target/ctargets/cstructs (each test its
-/// own binary: tests run in parallel).
+/// Builds `name` from `source` with gcc -g -O0 under target/ctargets/cstructs.
 fn gcc(name: &str, source: &str) -> PathBuf {
-    let dir = repo_root().join("target/ctargets/cstructs");
-    std::fs::create_dir_all(&dir).expect("target/ctargets/cstructs");
-    let (src, bin) = (dir.join(format!("{name}.c")), dir.join(name));
-    std::fs::write(&src, source).expect("write C source");
-    let status = Command::new("gcc")
-        .args(["-g", "-O0", "-o"])
-        .arg(&bin)
-        .arg(&src)
-        .status()
-        .expect("run gcc");
-    assert!(status.success(), "gcc {name}.c failed");
-    bin
+    c_program("cstructs", name, source, &["-g", "-O0"])
 }
 
 /// The probe's lines and the maps: not the banner, not the program's own `total` line.
@@ -273,4 +261,89 @@ fn struct_values_print_as_bpftrace() {
         line.contains(".lo = 5, .mid = 301, .hi = 1000001, .mode = 6, .next = "),
         "gprobe:\n{ours}"
     );
+}
+
+/// Program structs holding kernel structs by value (a packed-looking `ethhdr`, a union, structs
+/// with pointers, 8-byte and 4-byte aligned ones): the same sizes and member offsets as gcc gives
+/// them with the kernel's types from `bpftool btf dump ... format c`, and bpftrace 0.17's sizes;
+/// a member read through the embedded `task_struct` (the probe's own task, reached back from
+/// `curtask` by the member's offset) is the kernel's, as in bpftrace.
+#[test]
+fn kernel_structs_held_by_value_are_laid_out_as_gcc_and_bpftrace_do() {
+    if !ready() || !have_tool("bpftool", "vmlinux.h for gcc, from the kernel's BTF") {
+        return;
+    }
+    let defs = [
+        ("req1", "struct task_struct task; int n;"),
+        ("req2", "struct sock sk; short n;"),
+        ("req3", "struct sk_buff skb; char n;"),
+        ("req4", "struct pt_regs regs; char n;"),
+        ("req5", "struct trace_entry e; char n;"),
+        ("req6", "struct in6_addr a; char n;"),
+        ("req7", "struct ethhdr h; char n;"),
+        ("req8", "union bpf_attr attr; char n;"),
+    ];
+    let structs: String = defs
+        .iter()
+        .map(|(name, members)| format!("struct {name} {{ char tag; {members} }};\n"))
+        .collect();
+    let dump = Command::new("bpftool")
+        .args([
+            "btf",
+            "dump",
+            "file",
+            "/sys/kernel/btf/vmlinux",
+            "format",
+            "c",
+        ])
+        .output()
+        .expect("run bpftool");
+    assert!(dump.status.success(), "bpftool: {}", text(&dump.stderr));
+    let dir = repo_root().join("target/ctargets/cstructs");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("vmlinux.h"), &dump.stdout).unwrap();
+    let prints: String = defs
+        .iter()
+        .map(|(name, _)| {
+            format!(
+                "    printf(\"%zu %zu\\n\", sizeof(struct {name}), __builtin_offsetof(struct {name}, n));\n"
+            )
+        })
+        .collect();
+    let source = format!(
+        "#include \"vmlinux.h\"\nint printf(const char *, ...);\n{structs}int main(void) {{\n{prints}    return 0;\n}}\n"
+    );
+    let bin = c_program("cstructs", "kernel_by_value", &source, &["-w"]);
+    let gcc_says = text(&Command::new(&bin).output().unwrap().stdout);
+
+    let sizes: String = defs
+        .iter()
+        .map(|(name, _)| {
+            format!("  printf(\"%d %d\\n\", sizeof(struct {name}), offsetof(struct {name}, n));\n")
+        })
+        .collect();
+    let script = format!("{structs}BEGIN {{\n{sizes}  exit();\n}}\n");
+    let ours = gprobe_ok(&["-e", &script], Duration::from_secs(60));
+    assert_eq!(
+        trace_lines(&ours).join("\n") + "\n",
+        gcc_says,
+        "gprobe:\n{ours}\ngcc:\n{gcc_says}"
+    );
+
+    // bpftrace 0.17 has no offsetof: sizes, and a read through the embedded task_struct (its
+    // offset in `struct req1` is 8: after `tag`, at the alignment of its pointers).
+    let read = "$r = (struct req1 *)((uint64)curtask - 8);\n  \
+                printf(\"%d %d %s\\n\", $r->task.pid == tid, $r->task.tgid == pid, $r->task.comm);\n";
+    let sizes: String = defs
+        .iter()
+        .map(|(name, _)| format!("  printf(\"%d\\n\", sizeof(struct {name}));\n"))
+        .collect();
+    let script = format!("{structs}BEGIN {{\n{sizes}  {read}  exit();\n}}\n");
+    let ours = gprobe_ok(&["-e", &script], Duration::from_secs(60));
+    let theirs = bpftrace_ok(&["-e", &script]);
+    let ours = trace_lines(&ours);
+    assert_eq!(ours.last().copied(), Some("1 1 gprobe"), "{ours:?}");
+    let theirs = trace_lines(&theirs);
+    assert_eq!(theirs.last().copied(), Some("1 1 bpftrace"), "{theirs:?}");
+    assert_eq!(ours[..defs.len()], theirs[..defs.len()]);
 }

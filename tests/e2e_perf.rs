@@ -36,19 +36,7 @@ int main(int argc, char **argv) {
 /// Built without PIE so `counter` has the same address in every run (a watchpoint takes an
 /// absolute address).
 fn perf_pages() -> PathBuf {
-    let dir = repo_root().join("target/ctargets");
-    std::fs::create_dir_all(&dir).expect("target/ctargets");
-    let src = dir.join("perf_pages.c");
-    let out = dir.join("perf_pages");
-    std::fs::write(&src, PERF_PAGES).expect("write perf_pages.c");
-    let status = Command::new("cc")
-        .args(["-g", "-O0", "-no-pie", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .status()
-        .expect("run cc");
-    assert!(status.success(), "cc perf_pages.c failed");
-    out
+    c_program("perf", "perf_pages", PERF_PAGES, &["-g", "-O0", "-no-pie"])
 }
 
 /// The address of `symbol` in `binary`, from nm.
@@ -163,18 +151,7 @@ fn a_watchpoint_on_a_functions_argument_counts_as_bpftrace() {
         return;
     }
     let _k = kernel_lock();
-    let dir = repo_root().join("target/ctargets");
-    std::fs::create_dir_all(&dir).expect("target/ctargets");
-    let src = dir.join("watch_args.c");
-    let bin = dir.join("watch_args");
-    std::fs::write(&src, WATCH_ARGS).expect("write watch_args.c");
-    let status = Command::new("cc")
-        .args(["-g", "-O0", "-o"])
-        .arg(&bin)
-        .arg(&src)
-        .status()
-        .expect("run cc");
-    assert!(status.success(), "cc watch_args.c failed");
+    let bin = c_program("perf", "watch_args", WATCH_ARGS, &["-g", "-O0"]);
     let command = bin.display().to_string();
     let script = "watchpoint:increment+arg0:4:w { @ = count(); @pids[pid] = count(); }";
     let ours = gprobe_ok(&["-e", script, "-c", &command], LIMIT);

@@ -6,7 +6,6 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 use support::*;
 
@@ -32,19 +31,7 @@ int main(int argc, char **argv) {
 "#;
 
 fn raw_calls() -> PathBuf {
-    let dir = repo_root().join("target/ctargets");
-    std::fs::create_dir_all(&dir).expect("target/ctargets");
-    let src = dir.join("raw_calls.c");
-    let out = dir.join("raw_calls");
-    std::fs::write(&src, RAW_CALLS).expect("write raw_calls.c");
-    let status = Command::new("cc")
-        .args(["-O1", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .status()
-        .expect("run cc");
-    assert!(status.success(), "cc raw_calls.c failed");
-    out
+    c_program("rawtracepoint", "raw_calls", RAW_CALLS, &["-O1"])
 }
 
 /// `@name: N` in a printout.

@@ -473,6 +473,32 @@ impl Drop for TempDir {
     }
 }
 
+/// A C program built with gcc from `source` as `target/ctargets/DIR/NAME` (with `NAME.c` beside
+/// it), with `flags` (`-g -O0`, `-no-pie`, `-shared -fPIC`, `-I DIR`); fails the test when gcc
+/// fails. Each test builds its own binaries: tests run in parallel and must not rewrite a
+/// binary another one runs.
+pub fn c_program(dir: &str, name: &str, source: &str, flags: &[&str]) -> PathBuf {
+    let dir = repo_root().join("target/ctargets").join(dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let src = dir.join(format!("{}.c", name.trim_end_matches(".so")));
+    let bin = dir.join(name);
+    std::fs::write(&src, source).expect("write C source");
+    let out = Command::new("gcc")
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .args(flags)
+        .output()
+        .expect("run gcc");
+    assert!(
+        out.status.success(),
+        "gcc {}: {}",
+        src.display(),
+        text(&out.stderr)
+    );
+    bin
+}
+
 /// `true` when `program` runs; else skip (outside CI) or fail (under CI).
 pub fn have_tool(program: &str, why: &str) -> bool {
     let ran = Command::new(program)

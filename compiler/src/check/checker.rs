@@ -37,14 +37,17 @@ pub fn run(
     if let Some(refusal) = super::unlinked::refusal(&program.probes, env, options) {
         return (Err(vec![refusal]), Vec::new());
     }
-    // Two learning passes settle self-references like `@n = @n + 1` and reads above writes.
-    // The program's C definitions, laid out before any probe uses them.
-    let (c_types, c_errors) = crate::ctypes::build(&program.c_defs);
+    // The program's C definitions, laid out before any probe uses them (kernel structs they
+    // hold by value from BTF).
+    let (c_types, c_errors) = crate::ctypes::build_with(&program.c_defs, &|key| {
+        super::kernel_records::size_align(env, key)
+    });
     if !c_errors.is_empty() {
         return (Err(c_errors), Vec::new());
     }
     program.c_types = c_types;
     let c_types = std::rc::Rc::new(program.c_types.clone());
+    // Two learning passes settle self-references like `@n = @n + 1` and reads above writes.
     let mut tables = Tables::default();
     for _ in 0..2 {
         let mut learn = Checker::new(env, options, tables, false, c_types.clone());

@@ -18,6 +18,7 @@
 
 mod checker;
 mod compile_time;
+mod kernel_records;
 pub mod printf;
 pub mod providers;
 pub mod tracefs;

@@ -12,9 +12,22 @@ use crate::span::Span;
 use crate::types::IntType;
 use std::collections::HashMap;
 
+/// A struct or union the program uses by value but does not define, by key (`struct sock`):
+/// its size and alignment from elsewhere (the kernel's BTF), if known there.
+pub type External<'a> = &'a dyn Fn(&str) -> Option<(u64, u64)>;
+
 /// Lays out `defs`; the diagnostics point into their text.
 pub fn build(defs: &[CDef]) -> (CTypes, Vec<Diagnostic>) {
-    let mut b = Builder::default();
+    build_with(defs, &|_| None)
+}
+
+/// [`build`], with the records the program uses by value but leaves to `external` (the
+/// kernel's: `struct req { struct sock sk; int n; }`).
+pub fn build_with(defs: &[CDef], external: External<'_>) -> (CTypes, Vec<Diagnostic>) {
+    let mut b = Builder {
+        external: Some(external),
+        ..Builder::default()
+    };
     for def in defs {
         match def {
             CDef::Record(r) => b.collect_record(r),
@@ -79,6 +92,8 @@ struct Builder<'a> {
     anon_enums: HashMap<u32, IntType>,
     /// Anonymous records' keys (`union (anonymous #2)`) by where they start.
     anon_keys: HashMap<u32, String>,
+    /// Records defined elsewhere (the kernel's BTF), asked for once a member holds one by value.
+    external: Option<External<'a>>,
 }
 
 /// The names an anonymous member brings into its parent, with where they are declared.
@@ -221,7 +236,14 @@ impl<'a> Builder<'a> {
             );
             return None;
         }
+        if let Some(&found) = self.out.external.get(key) {
+            return Some(found);
+        }
         let Some(&def) = self.defs.get(key) else {
+            if let Some(found) = self.external.and_then(|ext| ext(key)) {
+                self.out.external.insert(key.to_string(), found);
+                return Some(found);
+            }
             self.errors.push(
                 Diagnostic::error(
                     codes::BAD_C_TYPE,
@@ -231,6 +253,7 @@ impl<'a> Builder<'a> {
                     used.unwrap_or_default(),
                     "a member of an undefined type, by value",
                 )
+                .note("nor does the kernel's BTF have it")
                 .help("define it above, or make the member a pointer"),
             );
             return None;

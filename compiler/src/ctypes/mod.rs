@@ -68,9 +68,13 @@ pub struct CTypes {
     pub enumerators: BTreeMap<String, i64>,
     /// `enum TAG` → its integer type.
     pub enums: BTreeMap<String, IntType>,
+    /// Kernel structs the program's records hold by value (`struct sock`): size and alignment
+    /// from BTF; their members are read as the kernel's (`Type::Named`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub external: BTreeMap<String, (u64, u64)>,
 }
 
-pub use layout::build;
+pub use layout::{External, build, build_with};
 
 impl CTypes {
     pub fn is_empty(&self) -> bool {
@@ -182,7 +186,8 @@ impl CTypes {
             },
             CType::Record(key) => match self.struct_type(key) {
                 Some(s) => Type::Struct(s),
-                // Only behind a pointer can a record be unknown here (see `pointee`).
+                // A kernel struct by value (`external`), or one behind a pointer (`pointee`):
+                // resolved by name when read through.
                 None => Type::Named(key.clone()),
             },
         }
@@ -218,10 +223,10 @@ impl CTypes {
                 let (s, a) = self.size_align(elem)?;
                 (s.checked_mul(*len)?, a)
             }
-            CType::Record(key) => {
-                let r = self.records.get(key)?;
-                (r.size, r.align)
-            }
+            CType::Record(key) => match self.records.get(key) {
+                Some(r) => (r.size, r.align),
+                None => *self.external.get(key)?,
+            },
             CType::Func => return None,
         })
     }

@@ -192,13 +192,7 @@ impl<'a> Checker<'a> {
     /// A kernel struct by C name; Go names (`struct main.T`, `net/url.URL`) are never asked
     /// for, which spares a Go-only program opening the kernel's BTF.
     pub(super) fn kernel_struct(&self, name: &str) -> Option<StructType> {
-        let tag = name
-            .strip_prefix("struct ")
-            .or_else(|| name.strip_prefix("union "))?;
-        if tag.is_empty() || !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return None;
-        }
-        self.env.kernel_struct(name)
+        crate::check::kernel_records::lookup(self.env, name)
     }
 
     /// `Named` → its struct, also behind one pointer, when the environment knows the layout.
