@@ -233,18 +233,28 @@ pub fn line_channel(
 }
 
 pub fn wait_with_limit(mut child: std::process::Child, limit: Duration) -> Output {
+    use std::sync::{Arc, mpsc};
     // The pipes are read while waiting: a child writing more than a pipe holds (64 KiB) would
-    // otherwise block until the limit.
-    fn drain(
-        pipe: Option<impl std::io::Read + Send + 'static>,
-    ) -> std::thread::JoinHandle<Vec<u8>> {
+    // otherwise block until the limit. What was read is kept as it arrives: a process the
+    // child left behind (a traced program left stopped) may hold the pipes open for good, so
+    // the readers are waited for a little after the child's end, not until their EOF.
+    type Sink = Arc<Mutex<Vec<u8>>>;
+    fn drain(pipe: Option<impl std::io::Read + Send + 'static>) -> (Sink, mpsc::Receiver<()>) {
+        let sink: Sink = Arc::default();
+        let (done, finished) = mpsc::channel();
+        let into = sink.clone();
         std::thread::spawn(move || {
-            let mut buf = Vec::new();
             if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut buf);
+                let mut buf = [0u8; 8192];
+                while let Ok(n @ 1..) = pipe.read(&mut buf) {
+                    into.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .extend_from_slice(&buf[..n]);
+                }
             }
-            buf
-        })
+            let _ = done.send(());
+        });
+        (sink, finished)
     }
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
@@ -260,10 +270,16 @@ pub fn wait_with_limit(mut child: std::process::Child, limit: Duration) -> Outpu
         }
     }
     let status = child.wait().expect("wait");
+    let take = |(sink, finished): (Sink, mpsc::Receiver<()>), name: &str| {
+        if finished.recv_timeout(Duration::from_secs(10)).is_err() {
+            eprintln!("wait_with_limit: the child's {name} is still held open by another process");
+        }
+        std::mem::take(&mut *sink.lock().unwrap_or_else(|e| e.into_inner()))
+    };
     Output {
         status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
+        stdout: take(stdout, "stdout"),
+        stderr: take(stderr, "stderr"),
     }
 }
 

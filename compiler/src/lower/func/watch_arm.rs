@@ -34,11 +34,10 @@ impl Lower<'_, '_, '_> {
             program: program.to_string(),
             resume,
         });
-        let base = self.alloc(24)?;
-        self.store_imm64(base, id);
-        self.store_val(base + 8, tgid);
-        self.store_val(base + 16, address);
-        self.output_event(base, 16, true, 0)?;
+        // The stop is sent before the event: the runtime's SIGCONT follows its reading of the
+        // event, so it comes after the SIGSTOP (and cancels it if still pending). Sent after,
+        // the runtime on another CPU could continue the process before it was stopped, which
+        // then stayed stopped for good (seen in CI).
         if resume {
             self.emit(Inst::Call {
                 helper: Helper::SendSignal,
@@ -46,6 +45,11 @@ impl Lower<'_, '_, '_> {
                 ret: None,
             });
         }
+        let base = self.alloc(24)?;
+        self.store_imm64(base, id);
+        self.store_val(base + 8, tgid);
+        self.store_val(base + 16, address);
+        self.output_event(base, 16, true, 0)?;
         Ok(())
     }
 }
