@@ -33,12 +33,12 @@ fn struct_align(env: &dyn Env, s: &StructType, depth: u32) -> u64 {
     let mut align = 1;
     for f in &s.fields {
         let a = type_align(env, &f.ty, depth);
-        if f.offset % a != 0 {
+        if !f.offset.is_multiple_of(a) {
             return 1;
         }
         align = align.max(a);
     }
-    if s.size % align != 0 {
+    if !s.size.is_multiple_of(align) {
         return 1;
     }
     align
