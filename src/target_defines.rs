@@ -8,12 +8,14 @@
 //! gin links x/net's h2c but not x/net's HTTP/2 server), so every function of a package outside
 //! the standard library also has `__GO_FUNC_<name>__`, mangled the same way
 //! (`__GO_FUNC_golang_org_x_net_http2___serverConn__runHandler__`); the standard library's are
-//! told by `__GO_VERSION__`.
+//! told by `__GO_VERSION__`. `__GO_TABLE_<library>__` (`__GO_TABLE_chi__`) says gprobe's
+//! tables hold the layouts of a library the binary links, in its version (from the module
+//! list), so a recipe may read it without DWARF.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use gprobe_compiler::gobin::GoBinary;
+use gprobe_compiler::gobin::{GoBinary, libraries};
 
 /// The macros for the target (none when there is no single target or it is not Go).
 pub fn for_target(pid: Option<u32>, command: Option<&str>) -> Vec<(String, String)> {
@@ -57,6 +59,17 @@ pub fn for_target(pid: Option<u32>, command: Option<&str>) -> Vec<(String, Strin
             .iter()
             .filter(|f| library(&f.name))
             .map(|f| (format!("__GO_FUNC_{}__", mangle(&f.name)), "1".to_string())),
+    );
+    defines.extend(
+        libraries::LIBRARIES
+            .iter()
+            .filter(|lib| {
+                lib.functions
+                    .iter()
+                    .any(|f| bin.functions().iter().any(|g| g.name == *f))
+                    && libraries::covers(&bin, lib)
+            })
+            .map(|lib| (format!("__GO_TABLE_{}__", lib.name), "1".to_string())),
     );
     defines
 }

@@ -3,7 +3,7 @@
 //! libraries its functions come from), where DWARF comes from.
 
 use crate::env::SystemEnv;
-use gprobe_compiler::gobin::GoBinary;
+use gprobe_compiler::gobin::{GoBinary, libraries};
 use std::path::Path;
 
 /// Fails when `--debug-file` was given but has no target or is not the target's; with
@@ -81,5 +81,29 @@ pub fn describe(path: &Path, bin: &GoBinary) -> String {
         ),
     }
     line(&mut out, "DWARF", &bin.dwarf_source().to_string());
+    // The libraries gprobe has layout tables for, as this binary links them: what a recipe or
+    // `args.NAME` reads of them without DWARF, or why it cannot.
+    for lib in libraries::LIBRARIES {
+        if !lib
+            .functions
+            .iter()
+            .any(|f| bin.functions().iter().any(|g| g.name == *f))
+        {
+            continue;
+        }
+        let version = libraries::detect_version(bin, lib).map(|(v, _)| v);
+        let text = match libraries::row_for(lib, version.as_deref(), bin.go_release()) {
+            Ok(row) => format!(
+                "v{} (Go {}.{}-{}.{})",
+                row.version, row.go.0.0, row.go.0.1, row.go.1.0, row.go.1.1
+            ),
+            Err(why) => why,
+        };
+        line(
+            &mut out,
+            &format!("{} in gprobe's layout tables", lib.module),
+            &text,
+        );
+    }
     out
 }

@@ -9,8 +9,9 @@
 // `(*response).finishRequest`, which the connection's goroutine calls right after the handler
 // returns; for HTTP/2 the return of the stream's `runHandler`. HTTP/2 without TLS through
 // golang.org/x/net/http2 (h2c, as Caddy serves it) starts at that package's `runHandler` instead,
-// where the stream's goroutine calls the handler (with DWARF only: gprobe has no table of x/net's
-// layouts, so a stripped h2c server's streams are not seen). An entry probe costs the traced
+// where the stream's goroutine calls the handler (with DWARF, or stripped from gprobe's table of
+// x/net's signatures for the version in the module list; a stripped GOPATH build's streams are
+// not seen). An entry probe costs the traced
 // server far less than a return probe (the kernel emulates the `push %rbp` an entry probe sits on,
 // but must single-step a `RET`), so HTTP/1 requests pay for entry probes only. Hijacked
 // connections (websockets) never finish a request: their start is dropped at the end. Keys are the
@@ -111,7 +112,7 @@ uprobe:net/http*responseWriterState*writeHeader
     @status[goid] = args.code;
 }
 
-#if defined(__GO_DWARF__) && defined(__GO_FUNC_golang_org_x_net_http2___serverConn__runHandler__)
+#if (defined(__GO_DWARF__) || defined(__GO_TABLE_xnet__)) && defined(__GO_FUNC_golang_org_x_net_http2___serverConn__runHandler__)
 // HTTP/2 without TLS through golang.org/x/net/http2 (Caddy's h2c): each stream's handler is
 // called by the stream's goroutine in `runHandler`, not through net/http's serverHandler, so
 // the request starts there. (The connection's `PRI *` preface request is hijacked by h2c and

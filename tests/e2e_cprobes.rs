@@ -78,7 +78,7 @@ fn dir() -> PathBuf {
 }
 
 /// `target/ctargets/cprobes/OUT`, optimized as a release build would be, with DWARF.
-fn gcc(out: &str, src: &str, flags: &[&str]) -> PathBuf {
+fn gcc(src: &str, out: &str, flags: &[&str]) -> PathBuf {
     c_program("cprobes", out, src, &[&["-g", "-O1"], flags].concat())
 }
 

@@ -2,7 +2,8 @@
 //! keys requests by the route pattern a router names —
 //! gin's full path, chi's route pattern, gorilla/mux's path template, net/http's ServeMux
 //! pattern (Go 1.23+) — on real servers (tests/go/routes-*, gin, chi and gorilla/mux from
-//! Debian's sources, Go 1.19 GOPATH mode) driven by
+//! Debian's sources with Go 1.19: gin in GOPATH mode, chi and gorilla/mux in module mode, whose
+//! module list names their versions, so stripped builds read them with gprobe's tables) driven by
 //! the load generator (examples/load), with exact counts from the generator's own report; and
 //! where no router tells, by the raw path under the cardinality guard: a client sending 10,000
 //! distinct paths leaves at most `PATHS` keys and `other` with the remainder.
@@ -173,6 +174,33 @@ fn chi_routes_are_keyed_by_route_pattern() {
         "chi",
     );
     assert_no_gprobe_programs();
+    // Stripped: chi v5.0.7's layouts from gprobe's table, the same keys.
+    let stripped = go_target("routes-chi", "1.19", &["-ldflags=-s -w"]);
+    check_routes(
+        &stripped,
+        "/users/1,/users/2,/api/items/5",
+        |method, path| match (method, path) {
+            ("GET", "/users/1" | "/users/2") => ("/users/{id}".into(), 200),
+            ("GET", "/api/items/5") => ("/api/items/{item}".into(), 200),
+            ("GET", "/fast") => (path.into(), 404),
+            _ => (path.into(), 405),
+        },
+        "chi, stripped",
+    );
+    assert_no_gprobe_programs();
+    // `-v` says where the layouts come from.
+    let cmd = stripped.display().to_string();
+    let out = run_gprobe(
+        &["-v", "--check", "--recipe", "http-latency", "-c", &cmd],
+        std::time::Duration::from_secs(60),
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(
+            "gprobe:   github.com/go-chi/chi/v5 in gprobe's layout tables: v5.0.7 (Go 1.19-1.27)\n"
+        ),
+        "{err}"
+    );
 }
 
 /// http-phases reads the route as http-latency does (stdlib/include/http-route.gp): each
@@ -237,6 +265,20 @@ fn gorilla_routes_are_keyed_by_path_template() {
             _ => (path.into(), 405),
         },
         "gorilla/mux",
+    );
+    assert_no_gprobe_programs();
+    // Stripped: gorilla/mux v1.8.0's layouts from gprobe's table, the same keys.
+    let stripped = go_target("routes-gorilla", "1.19", &["-ldflags=-s -w"]);
+    check_routes(
+        &stripped,
+        "/users/1,/api/items/9",
+        |method, path| match (method, path) {
+            ("GET", "/users/1") => ("/users/{id}".into(), 200),
+            (_, "/api/items/9") => ("/api/items/{item}".into(), 200),
+            ("GET", "/fast") => (path.into(), 404),
+            _ => (path.into(), 405),
+        },
+        "gorilla/mux, stripped",
     );
     assert_no_gprobe_programs();
 }
@@ -318,32 +360,36 @@ fn h2c_requests_through_x_net_http2_are_counted_exactly() {
     if !ready("1.19") {
         return;
     }
-    let bin = go_target("h2c", "1.19", &[]);
-    let _k = kernel_lock();
-    let server = Server::start(&bin);
-    let pid = server.child.id().to_string();
-    let tracer = Tracer::start(&["--recipe", "http-latency", "-p", &pid]);
-    let client = Command::new(&bin)
-        .args(["-client", &server.url, "-n", "9"])
-        .output()
-        .expect("run the h2c client");
-    let report = text(&client.stdout);
-    assert!(
-        client.status.success(),
-        "h2c client failed: {}\n{report}",
-        text(&client.stderr)
-    );
-    let out = tracer.stop();
-    // "sent GET /a 200 9" → "GET, /a, 200": 9
-    let sent: BTreeMap<String, u64> = report
-        .lines()
-        .filter_map(|l| {
-            let mut w = l.strip_prefix("sent ")?.split_whitespace();
-            let (method, path, status, n) = (w.next()?, w.next()?, w.next()?, w.next()?);
-            Some((format!("{method}, {path}, {status}"), n.parse().ok()?))
-        })
-        .collect();
-    assert_eq!(sent.values().sum::<u64>(), 27, "{report}");
-    assert_eq!(requests(&out), sent, "traced:\n{out}");
-    assert_no_gprobe_programs();
+    // Stripped too: x/net v0.7.0's signatures from gprobe's table (tests/go/h2c is a module
+    // build, so its module list names the version).
+    for flags in [&[][..], &["-ldflags=-s -w"][..]] {
+        let bin = go_target("h2c", "1.19", flags);
+        let _k = kernel_lock();
+        let server = Server::start(&bin);
+        let pid = server.child.id().to_string();
+        let tracer = Tracer::start(&["--recipe", "http-latency", "-p", &pid]);
+        let client = Command::new(&bin)
+            .args(["-client", &server.url, "-n", "9"])
+            .output()
+            .expect("run the h2c client");
+        let report = text(&client.stdout);
+        assert!(
+            client.status.success(),
+            "h2c client failed: {}\n{report}",
+            text(&client.stderr)
+        );
+        let out = tracer.stop();
+        // "sent GET /a 200 9" → "GET, /a, 200": 9
+        let sent: BTreeMap<String, u64> = report
+            .lines()
+            .filter_map(|l| {
+                let mut w = l.strip_prefix("sent ")?.split_whitespace();
+                let (method, path, status, n) = (w.next()?, w.next()?, w.next()?, w.next()?);
+                Some((format!("{method}, {path}, {status}"), n.parse().ok()?))
+            })
+            .collect();
+        assert_eq!(sent.values().sum::<u64>(), 27, "{report}");
+        assert_eq!(requests(&out), sent, "{flags:?}: traced:\n{out}");
+        assert_no_gprobe_programs();
+    }
 }

@@ -6,7 +6,9 @@
 // response header is written and cleans up its own maps.
 
 // Routers, each read only where the target links it (the `__GO_PKG_...__` macros gprobe defines
-// for the target's packages) and has DWARF (`__GO_DWARF__`: their struct layouts come from it).
+// for the target's packages) and gprobe knows its struct layouts: from DWARF (`__GO_DWARF__`),
+// or, stripped, from its tables for the library's version in the module list (`__GO_TABLE_chi__`,
+// `__GO_TABLE_gorilla__`; gin has no table yet). Else requests are keyed by the guarded path.
 // Each hands over a pointer at a call of its own that the request passes through, and the
 // pattern is read from it when the response header is written, while the handler still owns it
 // (gin and chi put their contexts back in a sync.Pool before the request ends).
@@ -20,7 +22,7 @@ uprobe:"github.com/gin-gonic/gin.(*Engine).handleHTTPRequest"
 }
 #endif
 
-#if defined(__GO_DWARF__) && (defined(__GO_PKG_github_com_go_chi_chi__) || defined(__GO_PKG_github_com_go_chi_chi_v5__))
+#if (defined(__GO_DWARF__) && (defined(__GO_PKG_github_com_go_chi_chi__) || defined(__GO_PKG_github_com_go_chi_chi_v5__))) || defined(__GO_TABLE_chi__)
 #define CHI_ROUTE 1
 #ifdef __GO_PKG_github_com_go_chi_chi_v5__
 #define CHI_CONTEXT(p) ((struct "github.com/go-chi/chi/v5.Context" *)(p))
@@ -35,7 +37,7 @@ uprobe:github.com/go-chi/chi*.(*node).FindRoute
 }
 #endif
 
-#if defined(__GO_DWARF__) && defined(__GO_PKG_github_com_gorilla_mux__)
+#if (defined(__GO_DWARF__) && defined(__GO_PKG_github_com_gorilla_mux__)) || defined(__GO_TABLE_gorilla__)
 #define GORILLA_ROUTE 1
 // gorilla/mux: the route that matched, as the router attaches it to the request's context
 // (`mux.CurrentRoute`); its path template (`GetPathTemplate`) includes a subrouter's prefix.

@@ -96,7 +96,7 @@ impl BuildInfo {
     }
 
     /// The version of dependency `module` (`dep` line; a `=>` replacement's version wins when it
-    /// has one), e.g. `v1.33.3`. None for a module not listed, and for GOPATH builds, which
+    /// has one: a module, not a directory), e.g. `v1.33.3`. None for a module not listed, and for GOPATH builds, which
     /// record no modules.
     pub fn module_version(&self, module: &str) -> Option<&str> {
         let mut found = None;
@@ -107,7 +107,10 @@ impl BuildInfo {
                 found = words.next();
                 if let Some(next) = lines.peek()
                     && let Some(rest) = next.strip_prefix("=>\t")
-                    && let Some(v) = rest.split('\t').nth(1).filter(|v| !v.is_empty())
+                    && let Some(v) = rest
+                        .split('\t')
+                        .nth(1)
+                        .filter(|v| !v.is_empty() && *v != "(devel)")
                 {
                     found = Some(v);
                 }
@@ -298,7 +301,8 @@ mod tests {
             "go1.23.9".into(),
             "################path\tex/srv\nmod\tex/srv\t(devel)\t\n\
              dep\tgoogle.golang.org/grpc\tv1.33.3\th1:x=\ndep\tgolang.org/x/net\tv0.1.0\t\n\
-             =>\t../net\t\t\ndep\tgithub.com/a/b\tv1.0.0\t\n\
+             =>\t../net\t\t\ndep\tgithub.com/d/e\tv5.0.7\t\n=>\t/src/e\t(devel)\t\n\
+             dep\tgithub.com/a/b\tv1.0.0\t\n\
              =>\tgithub.com/c/b\tv1.2.0\th1:y=\n################",
         );
         assert_eq!(
@@ -306,6 +310,8 @@ mod tests {
             Some("v1.33.3")
         );
         assert_eq!(info.module_version("golang.org/x/net"), Some("v0.1.0"));
+        // Go 1.19 writes a directory replacement's version as `(devel)`: the required one stands.
+        assert_eq!(info.module_version("github.com/d/e"), Some("v5.0.7"));
         assert_eq!(info.module_version("github.com/a/b"), Some("v1.2.0"));
         assert_eq!(info.module_version("google.golang.org/protobuf"), None);
     }

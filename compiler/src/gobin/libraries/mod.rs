@@ -12,7 +12,10 @@
 //! [`extract`] and printed by [`render`]), and `compiler/tests/gobin_libraries.rs` checks every
 //! row against the DWARF of a fresh build of each toolchain it lists.
 
+pub mod chi;
+pub mod gorilla;
 pub mod grpc;
+pub mod xnet;
 
 use super::GoBinary;
 use super::dwarf::GoParam;
@@ -66,7 +69,7 @@ pub struct FuncRow {
     pub results: &'static [(&'static str, &'static str)],
 }
 
-pub const LIBRARIES: &[&Library] = &[&grpc::GRPC];
+pub const LIBRARIES: &[&Library] = &[&grpc::GRPC, &chi::CHI, &gorilla::GORILLA, &xnet::XNET];
 
 /// The library whose packages hold `name` (a function or type, `pkg/path.Name...`).
 pub fn library_of(name: &str) -> Option<&'static Library> {
@@ -172,6 +175,12 @@ pub fn row_for(
         },
         lib.name,
     ))
+}
+
+/// Whether the tables hold `lib` as `bin` links it (its version has a row for its Go release),
+/// so its functions' arguments and its structs read by name without DWARF.
+pub fn covers(bin: &GoBinary, lib: &'static Library) -> bool {
+    row_of_binary(bin, lib).is_ok()
 }
 
 fn row_of_binary(bin: &GoBinary, lib: &'static Library) -> Result<&'static Row, String> {
