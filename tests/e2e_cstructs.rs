@@ -264,7 +264,7 @@ fn struct_values_print_as_bpftrace() {
 }
 
 /// Program structs holding kernel structs by value (a packed-looking `ethhdr`, a union, structs
-/// with pointers, 8-byte and 4-byte aligned ones): the same sizes and member offsets as gcc gives
+/// with pointers, 8-byte and 4-byte aligned ones, one of bit-fields only): the same sizes and member offsets as gcc gives
 /// them with the kernel's types from `bpftool btf dump ... format c`, and bpftrace 0.17's sizes;
 /// a member read through the embedded `task_struct` (the probe's own task, reached back from
 /// `curtask` by the member's offset) is the kernel's, as in bpftrace.
@@ -282,6 +282,8 @@ fn kernel_structs_held_by_value_are_laid_out_as_gcc_and_bpftrace_do() {
         ("req6", "struct in6_addr a; char n;"),
         ("req7", "struct ethhdr h; char n;"),
         ("req8", "union bpf_attr attr; char n;"),
+        // Only bit-fields (of u16): aligned by their declared type.
+        ("req9", "struct idt_bits b; char n;"),
     ];
     let structs: String = defs
         .iter()

@@ -1,7 +1,10 @@
 //! Kernel structs a program's C definitions hold by value (`struct req { struct sock sk; int
-//! n; }`): their size from BTF, and their alignment as the compiler that built the kernel gave
-//! it, which BTF does not record: the largest of the members' natural alignments, or 1 when a
-//! member sits off its alignment or the size is no multiple of it (a packed struct).
+//! n; }`): their size from BTF, and their alignment, which BTF does not record, as bpftool
+//! infers it when it writes `vmlinux.h` (and so as gcc and bpftrace then lay it out): the largest
+//! of the members' natural alignments (a bit-field's by its declared type), or 1 when a member
+//! sits off its alignment or the size is no multiple of it (a packed struct). A struct the
+//! kernel declares packed whose members all happen to sit aligned (`struct ethhdr`) is aligned
+//! as `vmlinux.h` has it, not as the kernel does.
 
 use super::Env;
 use crate::types::{StructType, Type};
@@ -33,7 +36,8 @@ fn struct_align(env: &dyn Env, s: &StructType, depth: u32) -> u64 {
     let mut align = 1;
     for f in &s.fields {
         let a = type_align(env, &f.ty, depth);
-        if !f.offset.is_multiple_of(a) {
+        // A bit-field's offset is the byte that holds its first bit, not its storage unit's.
+        if !matches!(f.ty, Type::BitField { .. }) && !f.offset.is_multiple_of(a) {
             return 1;
         }
         align = align.max(a);
@@ -47,8 +51,11 @@ fn struct_align(env: &dyn Env, s: &StructType, depth: u32) -> u64 {
 fn type_align(env: &dyn Env, t: &Type, depth: u32) -> u64 {
     match t {
         Type::Int(i) => u64::from(i.bits / 8).max(1),
-        // Its offset is the byte that holds its first bit, not its storage unit's.
-        Type::BitField { .. } => 1,
+        Type::BitField { int, .. } => u64::from(int.bits / 8).max(1),
+        // Bytes of a size C aligns to itself: floats, `__int128`.
+        Type::Buf {
+            size: size @ (2 | 4 | 8 | 16),
+        } => u64::from(*size),
         Type::Str { .. } | Type::Buf { .. } | Type::Bytes { .. } => 1,
         Type::Array { elem, .. } => type_align(env, elem, depth),
         Type::Struct(s) if depth > 0 => struct_align(env, s, depth - 1),
