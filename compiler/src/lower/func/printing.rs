@@ -108,6 +108,12 @@ impl Lower<'_, '_, '_> {
     /// failure in counters slot `slot`. Only control events (`wake`: exit, print, ...) wake the
     /// reader.
     pub(super) fn output_event(&mut self, base: i16, payload: u32, wake: bool, slot: i32) -> R<()> {
+        let ret = self.ringbuf_output(base, payload, wake);
+        self.count_failure(ret, slot)
+    }
+
+    /// The `bpf_ringbuf_output` of [`Self::output_event`], its result (0: written) uncounted.
+    pub(super) fn ringbuf_output(&mut self, base: i16, payload: u32, wake: bool) -> VReg {
         let events = self.module.events_map();
         let map = self.vreg();
         self.emit(Inst::LoadMap {
@@ -130,7 +136,7 @@ impl Lower<'_, '_, '_> {
             ],
             ret: Some(ret),
         });
-        self.count_failure(ret, slot)
+        ret
     }
 
     /// `if ret != 0 { counters[slot]++ }`

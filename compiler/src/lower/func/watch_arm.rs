@@ -13,8 +13,9 @@ use crate::manifest::EventSpec;
 /// `struct pt_regs`, the context of a uprobe program.
 const ARG_REGS: [i16; 6] = [112, 104, 96, 88, 72, 64];
 
-/// SIGSTOP on x86-64.
+/// SIGSTOP and SIGCONT on x86-64.
 const SIGSTOP: i32 = 19;
+const SIGCONT: i32 = 18;
 
 pub(in crate::lower) fn lower_watchpoint_arm(
     module: &mut crate::lower::Module,
@@ -49,7 +50,19 @@ impl Lower<'_, '_, '_> {
         self.store_imm64(base, id);
         self.store_val(base + 8, tgid);
         self.store_val(base + 16, address);
-        self.output_event(base, 16, true, 0)?;
-        Ok(())
+        let ret = self.ringbuf_output(base, 16, true);
+        if resume {
+            // The event was not written (the ring is full): the runtime will never continue the
+            // process, so it goes on at once, unwatched this time.
+            let written = self.label();
+            self.branch_if_zero(ret, written);
+            self.emit(Inst::Call {
+                helper: Helper::SendSignal,
+                args: vec![Operand::Imm(SIGCONT)],
+                ret: None,
+            });
+            self.emit(Inst::Label(written));
+        }
+        self.count_failure(ret, 0)
     }
 }
