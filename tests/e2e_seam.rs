@@ -218,9 +218,10 @@ fn gc_cpu_tags_samples_with_the_gc_step_their_stack_shows() {
                 // A leaf sampled before it pushed its frame pointer loses its caller (a limit
                 // of frame-pointer walks): the step's outer frames still show.
                 // A signal handler (sysmon's preemption signal) that interrupted the step runs on
-                // the signal stack: its walk ends at the trampoline, short of the step's frames
-                // (seen on a stripped Go 1.19 GC worker, about one run in six).
-                let in_handler = has("runtime.sigtramp+");
+                // the signal stack: its walk goes from the handler through the trampoline to the
+                // thread's system stack, short of the step's frames (seen on a stripped Go 1.19
+                // GC worker, about one run in six).
+                let in_handler = leaf.starts_with("runtime.sig") && has("runtime.sigtramp+");
                 match state.as_str() {
                     "mark assist" => assert!(
                         has("runtime.gcAssistAlloc") || in_handler,
@@ -498,14 +499,25 @@ fn strace_recipe_counts_equal_strace_and_names_the_callers() {
         // The other end: the program's exit_group kills its other threads, and one that is in
         // its syscall-exit stop then (the call returned and the exit tracepoint saw it; strace
         // had not yet taken the stop) dies without strace counting that call. So the last call
-        // of each thread but the exiting one may be missing from strace's count (seen in CI:
-        // sysmon's nanosleep, completed before the write of "done" and printed before it).
+        // of each thread but the exiting one may be missing from strace's count, if it ended
+        // just before the exit (seen in CI: sysmon's nanosleep, completed before the write of
+        // "done" and printed before it); 250 ms is far more than strace takes to take a stop.
         let done = lines
             .iter()
             .rposition(|l| l.contains(" write(1, 5) = 5 <"))
             .unwrap_or_else(|| panic!("{what}: no write of done:\n{out}"));
+        // `HH:MM:SS.micro` → µs of the day.
+        let time_us = |line: &str| -> u64 {
+            let t = line.split_whitespace().next().unwrap();
+            let (hms, us) = t.split_once('.').unwrap();
+            let secs = hms
+                .split(':')
+                .fold(0u64, |acc, f| acc * 60 + f.parse::<u64>().unwrap());
+            secs * 1_000_000 + us.parse::<u64>().unwrap()
+        };
         let exiting = lines[done].split_whitespace().nth(1).unwrap();
-        let mut last = std::collections::BTreeMap::<&str, String>::new();
+        let near_exit = time_us(lines[done]).saturating_sub(250_000);
+        let mut last = std::collections::BTreeMap::<&str, (String, u64)>::new();
         for line in &lines {
             let mut words = line.split_whitespace();
             let tid = words.nth(1).unwrap();
@@ -515,11 +527,11 @@ fn strace_recipe_counts_equal_strace_and_names_the_callers() {
                 .split('(')
                 .next()
                 .unwrap();
-            last.insert(tid, call.to_string());
+            last.insert(tid, (call.to_string(), time_us(line)));
         }
         let mut at_exit = std::collections::BTreeMap::<String, u64>::new();
-        for (tid, call) in &last {
-            if *tid != exiting {
+        for (tid, (call, at)) in &last {
+            if *tid != exiting && *at >= near_exit {
                 *at_exit.entry(call.clone()).or_default() += 1;
             }
         }

@@ -270,8 +270,10 @@ pub fn wait_with_limit(mut child: std::process::Child, limit: Duration) -> Outpu
         }
     }
     let status = child.wait().expect("wait");
+    let readers_by = Instant::now() + Duration::from_secs(10);
     let take = |(sink, finished): (Sink, mpsc::Receiver<()>), name: &str| {
-        if finished.recv_timeout(Duration::from_secs(10)).is_err() {
+        let left = readers_by.saturating_duration_since(Instant::now());
+        if finished.recv_timeout(left).is_err() {
             eprintln!("wait_with_limit: the child's {name} is still held open by another process");
         }
         std::mem::take(&mut *sink.lock().unwrap_or_else(|e| e.into_inner()))
