@@ -63,12 +63,7 @@ pub fn for_target(pid: Option<u32>, command: Option<&str>) -> Vec<(String, Strin
     defines.extend(
         libraries::LIBRARIES
             .iter()
-            .filter(|lib| {
-                lib.functions
-                    .iter()
-                    .any(|f| bin.functions().iter().any(|g| g.name == *f))
-                    && libraries::covers(&bin, lib)
-            })
+            .filter(|lib| libraries::covers(&bin, lib))
             .map(|lib| (format!("__GO_TABLE_{}__", lib.name), "1".to_string())),
     );
     defines

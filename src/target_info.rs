@@ -84,19 +84,18 @@ pub fn describe(path: &Path, bin: &GoBinary) -> String {
     // The libraries gprobe has layout tables for, as this binary links them: what a recipe or
     // `args.NAME` reads of them without DWARF, or why it cannot.
     for lib in libraries::LIBRARIES {
-        if !lib
-            .functions
-            .iter()
-            .any(|f| bin.functions().iter().any(|g| g.name == *f))
-        {
+        if !libraries::links(bin, lib) {
             continue;
         }
-        let version = libraries::detect_version(bin, lib).map(|(v, _)| v);
-        let text = match libraries::row_for(lib, version.as_deref(), bin.go_release()) {
-            Ok(row) => format!(
-                "v{} (Go {}.{}-{}.{})",
-                row.version, row.go.0.0, row.go.0.1, row.go.1.0, row.go.1.1
-            ),
+        let text = match libraries::row_of_binary(bin, lib) {
+            Ok(row) => {
+                let (first, last) = row.go;
+                let from = libraries::detect_version(bin, lib).map_or("", |(_, from)| from);
+                format!(
+                    "v{} (Go {}.{}-{}.{}; version from {from})",
+                    row.version, first.0, first.1, last.0, last.1
+                )
+            }
             Err(why) => why,
         };
         line(

@@ -1,7 +1,7 @@
 //! The library tables (compiler/src/gobin/libraries/) against the DWARF of fresh builds: for
 //! each toolchain, each library's test program (tests/go/grpcmix from Debian's grpc-go sources
-//! in GOPATH mode; tests/go/routes-chi, routes-gorilla and h2c in module mode against Debian's
-//! chi, gorilla/mux and x/net) must give exactly the table's row for its library version and Go release, and
+//! in GOPATH mode; tests/go/routes-gin, routes-chi, routes-gorilla and h2c in module mode
+//! against Debian's gin, chi, gorilla/mux and x/net) must give exactly the table's row for its library version and Go release, and
 //! its stripped twin must find that row (from the version in the binary) and give the same
 //! signatures with the same ABI locations.
 
@@ -20,6 +20,7 @@ fn release(bin: &GoBinary) -> (u32, u32) {
 /// Each library's test program, as built with DWARF and stripped.
 const PROGRAMS: &[(&str, &str, Flavour, Flavour)] = &[
     ("grpc", "grpcmix", Flavour::Debian, Flavour::DebianStripped),
+    ("gin", "routes-gin", Flavour::Plain, Flavour::Stripped),
     ("chi", "routes-chi", Flavour::Plain, Flavour::Stripped),
     ("xnet", "h2c", Flavour::Plain, Flavour::Stripped),
     (

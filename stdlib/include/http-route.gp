@@ -8,11 +8,11 @@
 // Routers, each read only where the target links it (the `__GO_PKG_...__` macros gprobe defines
 // for the target's packages) and gprobe knows its struct layouts: from DWARF (`__GO_DWARF__`),
 // or, stripped, from its tables for the library's version in the module list (`__GO_TABLE_chi__`,
-// `__GO_TABLE_gorilla__`; gin has no table yet). Else requests are keyed by the guarded path.
+// `__GO_TABLE_gin__`, ...). Else requests are keyed by the guarded path.
 // Each hands over a pointer at a call of its own that the request passes through, and the
 // pattern is read from it when the response header is written, while the handler still owns it
 // (gin and chi put their contexts back in a sync.Pool before the request ends).
-#if defined(__GO_DWARF__) && defined(__GO_PKG_github_com_gin_gonic_gin__)
+#if (defined(__GO_DWARF__) && defined(__GO_PKG_github_com_gin_gonic_gin__)) || defined(__GO_TABLE_gin__)
 #define GIN_ROUTE 1
 // gin: the engine's Context for this request; `fullPath` (`c.FullPath()`) is set once the tree
 // has matched, before the handlers run.

@@ -120,6 +120,23 @@ impl BuildInfo {
         found
     }
 
+    /// Whether dependency `module` is replaced by a directory (`=> ../fork`, `=> /src/x`): its
+    /// `dep` line's version is then only what the build required, not what it compiled.
+    pub fn replaced_by_directory(&self, module: &str) -> bool {
+        let mut lines = self.mod_info.lines().peekable();
+        while let Some(line) = lines.next() {
+            let mut words = line.split('\t');
+            if words.next() == Some("dep") && words.next() == Some(module) {
+                return lines
+                    .peek()
+                    .and_then(|next| next.strip_prefix("=>\t"))
+                    .and_then(|rest| rest.split('\t').next())
+                    .is_some_and(|path| path.starts_with('/') || path.starts_with('.'));
+            }
+        }
+        false
+    }
+
     pub fn setting(&self, key: &str) -> Option<&str> {
         self.settings
             .iter()
@@ -310,8 +327,13 @@ mod tests {
             Some("v1.33.3")
         );
         assert_eq!(info.module_version("golang.org/x/net"), Some("v0.1.0"));
-        // Go 1.19 writes a directory replacement's version as `(devel)`: the required one stands.
+        // A directory replacement's version is `(devel)` (or empty): the required one stands,
+        // and the replacement is told.
         assert_eq!(info.module_version("github.com/d/e"), Some("v5.0.7"));
+        assert!(info.replaced_by_directory("github.com/d/e"));
+        assert!(info.replaced_by_directory("golang.org/x/net"));
+        assert!(!info.replaced_by_directory("github.com/a/b"));
+        assert!(!info.replaced_by_directory("google.golang.org/grpc"));
         assert_eq!(info.module_version("github.com/a/b"), Some("v1.2.0"));
         assert_eq!(info.module_version("google.golang.org/protobuf"), None);
     }

@@ -13,6 +13,7 @@
 //! row against the DWARF of a fresh build of each toolchain it lists.
 
 pub mod chi;
+pub mod gin;
 pub mod gorilla;
 pub mod grpc;
 pub mod xnet;
@@ -69,7 +70,13 @@ pub struct FuncRow {
     pub results: &'static [(&'static str, &'static str)],
 }
 
-pub const LIBRARIES: &[&Library] = &[&grpc::GRPC, &chi::CHI, &gorilla::GORILLA, &xnet::XNET];
+pub const LIBRARIES: &[&Library] = &[
+    &grpc::GRPC,
+    &gin::GIN,
+    &chi::CHI,
+    &gorilla::GORILLA,
+    &xnet::XNET,
+];
 
 /// The library whose packages hold `name` (a function or type, `pkg/path.Name...`).
 pub fn library_of(name: &str) -> Option<&'static Library> {
@@ -90,8 +97,16 @@ pub fn detect_version(bin: &GoBinary, lib: &Library) -> Option<(String, &'static
 
 /// [`detect_version`] uncached.
 pub(crate) fn find_version(bin: &GoBinary, lib: &Library) -> Option<(String, &'static str)> {
-    if let Some(v) = bin.build_info().and_then(|b| b.module_version(lib.module)) {
-        return Some((v.trim_start_matches('v').to_owned(), "the module list"));
+    if let Some(info) = bin.build_info()
+        && let Some(v) = info.module_version(lib.module)
+    {
+        let from = if info.replaced_by_directory(lib.module) {
+            // The code compiled is the directory's: trusted to be the version required.
+            "the module list's require line (the module is replaced by a directory)"
+        } else {
+            "the module list"
+        };
+        return Some((v.trim_start_matches('v').to_owned(), from));
     }
     let marker = lib.marker?.as_bytes();
     let data = bin.data();
@@ -177,13 +192,21 @@ pub fn row_for(
     ))
 }
 
-/// Whether the tables hold `lib` as `bin` links it (its version has a row for its Go release),
-/// so its functions' arguments and its structs read by name without DWARF.
-pub fn covers(bin: &GoBinary, lib: &'static Library) -> bool {
-    row_of_binary(bin, lib).is_ok()
+/// Whether `bin` links one of the functions `lib`'s rows describe.
+pub fn links(bin: &GoBinary, lib: &Library) -> bool {
+    lib.functions
+        .iter()
+        .any(|f| bin.functions().iter().any(|g| g.name == *f))
 }
 
-fn row_of_binary(bin: &GoBinary, lib: &'static Library) -> Result<&'static Row, String> {
+/// Whether `bin` links `lib` and the tables hold it in its version (a row for its Go release),
+/// so its functions' arguments and its structs read by name without DWARF.
+pub fn covers(bin: &GoBinary, lib: &'static Library) -> bool {
+    links(bin, lib) && row_of_binary(bin, lib).is_ok()
+}
+
+/// The row for the version of `lib` that `bin` links, or why there is none.
+pub fn row_of_binary(bin: &GoBinary, lib: &'static Library) -> Result<&'static Row, String> {
     let version = detect_version(bin, lib).map(|(v, _)| v);
     row_for(lib, version.as_deref(), bin.go_release())
 }
