@@ -129,11 +129,18 @@ impl Running {
     /// Returns once the kernel has mapped the new executable: spawn returns when exec closed
     /// the child's close-on-exec fds, which is before the ELF loader maps anything.
     fn spawn(cmd: &mut Command) -> Running {
-        let child = Running(
-            cmd.stdin(Stdio::null())
-                .spawn()
-                .expect("spawn test process"),
-        );
+        // A binary the test just wrote is "busy" (ETXTBSY) while a child another test thread
+        // forks still holds the writing fd before its exec closes it: try again shortly.
+        let mut tries = 0;
+        let child = loop {
+            match cmd.stdin(Stdio::null()).spawn() {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => break Running(other.expect("spawn test process")),
+            }
+        };
         wait_mapped(child.pid());
         child
     }
