@@ -34,7 +34,7 @@ fn srv_dir() -> Option<PathBuf> {
         let shop = support::go_program("examples/shop", "1.19", &[]);
         let dir = std::env::temp_dir().join(format!("gprobe-srv-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        std::fs::copy(&shop, dir.join("srv")).expect("copy srv");
+        support::copy_executable(&shop, dir.join("srv"));
         Some(dir)
     })
     .clone()

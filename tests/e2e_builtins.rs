@@ -191,7 +191,7 @@ fn signal_needs_unsafe_and_is_sent() {
     let dir = std::env::temp_dir().join(format!("gprobe-signal-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let exe = dir.join("gp_sigtest");
-    std::fs::copy("/bin/sleep", &exe).expect("copy sleep");
+    copy_executable("/bin/sleep", &exe);
     let script = r#"tracepoint:syscalls:sys_enter_clock_nanosleep /comm == "gp_sigtest"/ { signal("SIGKILL"); exit(); }"#;
     let tracer = Tracer::start(&["--unsafe", "-e", script]);
     let status = Command::new(&exe)
@@ -210,7 +210,7 @@ fn same_load(script: &str, comm: &str, file: &str) -> (Vec<String>, Vec<String>)
     let dir = std::env::temp_dir().join(format!("gprobe-{comm}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let exe = dir.join(comm);
-    std::fs::copy("/bin/cat", &exe).expect("copy cat");
+    copy_executable("/bin/cat", &exe);
     let load = || {
         // A clean environment: the test's own (LD_LIBRARY_PATH) would add opens.
         Command::new(&exe)

@@ -87,7 +87,7 @@ fn fresh_copy(bin: &Path, name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("create dir");
     let to = dir.join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_file(&to);
-    std::fs::copy(bin, &to).expect("copy binary");
+    copy_executable(bin, &to);
     to
 }
 

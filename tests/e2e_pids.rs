@@ -118,8 +118,8 @@ fn exe_glob_limits_node_wide_tracing() {
     std::fs::create_dir_all(&dir).expect("dir");
     let chosen = dir.join("chosen-work");
     let other = dir.join("other-work");
-    std::fs::copy(go_target("work", "1.23.9", &[]), &chosen).expect("copy");
-    std::fs::copy(go_target("work", "1.19", &[]), &other).expect("copy");
+    copy_executable(go_target("work", "1.23.9", &[]), &chosen);
+    copy_executable(go_target("work", "1.19", &[]), &other);
     let _k = kernel_lock();
     let started = Instant::now();
     let program = "uprobe:*:main.work { @calls[pid] = count(); } \
@@ -221,8 +221,8 @@ fn pid_in_another_mount_namespace_gets_its_own_file() {
     let at = dir.join("work");
     let host_only = dir.join("host-only");
     // The host's file at that path: another build, whose offsets would be wrong too.
-    std::fs::copy(go_target("work", "1.23.9", &[]), &at).expect("copy");
-    std::fs::copy(go_target("work", "1.23.9", &[]), &host_only).expect("copy");
+    copy_executable(go_target("work", "1.23.9", &[]), &at);
+    copy_executable(go_target("work", "1.23.9", &[]), &host_only);
     let theirs = go_target("work", "1.19", &[]);
     let _k = kernel_lock();
     let started = Instant::now();

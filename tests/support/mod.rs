@@ -517,6 +517,25 @@ pub fn c_program(dir: &str, name: &str, source: &str, flags: &[&str]) -> PathBuf
     bin
 }
 
+/// Copies an executable for a test to run, with `cp`: the copy's write fd lives in cp's process
+/// only. Written from the test process itself, it would be inherited by any child another test
+/// thread forks meanwhile (until that child's exec closes it), and exec of the copy would then
+/// fail with ETXTBSY.
+pub fn copy_executable(from: impl AsRef<Path>, to: impl AsRef<Path>) {
+    let (from, to) = (from.as_ref(), to.as_ref());
+    let status = Command::new("cp")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("run cp");
+    assert!(
+        status.success(),
+        "cp {} {} failed",
+        from.display(),
+        to.display()
+    );
+}
+
 /// `true` when `program` runs; else skip (outside CI) or fail (under CI).
 pub fn have_tool(program: &str, why: &str) -> bool {
     let ran = Command::new(program)

@@ -129,18 +129,11 @@ impl Running {
     /// Returns once the kernel has mapped the new executable: spawn returns when exec closed
     /// the child's close-on-exec fds, which is before the ELF loader maps anything.
     fn spawn(cmd: &mut Command) -> Running {
-        // A binary the test just wrote is "busy" (ETXTBSY) while a child another test thread
-        // forks still holds the writing fd before its exec closes it: try again shortly.
-        let mut tries = 0;
-        let child = loop {
-            match cmd.stdin(Stdio::null()).spawn() {
-                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 50 => {
-                    tries += 1;
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                other => break Running(other.expect("spawn test process")),
-            }
-        };
+        let child = Running(
+            cmd.stdin(Stdio::null())
+                .spawn()
+                .expect("spawn test process"),
+        );
         wait_mapped(child.pid());
         child
     }
@@ -373,7 +366,11 @@ fn churn_stays_bounded() {
     for i in 0..200 {
         // A distinct file each time, so every process brings its own binary into the cache.
         let exe = dir.join(format!("sleep{i}"));
-        std::fs::copy("/usr/bin/sleep", &exe).unwrap();
+        // Copied by `cp`: written from this process, the copy's fd would be inherited by a
+        // child another test thread forks meanwhile, and its exec would fail with ETXTBSY
+        // (seen in CI).
+        let copied = Command::new("cp").arg("/usr/bin/sleep").arg(&exe).status();
+        assert!(copied.is_ok_and(|s| s.success()), "cp /usr/bin/sleep");
         let mut child = Running::spawn(Command::new(&exe).arg("30"));
         assert!(procs.on_exec(child.pid()), "{:?}", procs.skipped());
         if i == 0 {
