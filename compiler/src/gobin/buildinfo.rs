@@ -95,46 +95,41 @@ impl BuildInfo {
         Some((major, minor))
     }
 
-    /// The version of dependency `module` (`dep` line; a `=>` replacement's version wins when it
-    /// has one: a module, not a directory), e.g. `v1.33.3`. None for a module not listed, and for GOPATH builds, which
-    /// record no modules.
-    pub fn module_version(&self, module: &str) -> Option<&str> {
-        let mut found = None;
+    /// Dependency `module`'s `dep` line words after the path (version, sum) and the words of
+    /// the `=>` replacement line after it (path, version, sum), if any.
+    fn dep(&self, module: &str) -> Option<(Vec<&str>, Option<Vec<&str>>)> {
         let mut lines = self.mod_info.lines().peekable();
         while let Some(line) = lines.next() {
             let mut words = line.split('\t');
             if words.next() == Some("dep") && words.next() == Some(module) {
-                found = words.next();
-                if let Some(next) = lines.peek()
-                    && let Some(rest) = next.strip_prefix("=>\t")
-                    && let Some(v) = rest
-                        .split('\t')
-                        .nth(1)
-                        .filter(|v| !v.is_empty() && *v != "(devel)")
-                {
-                    found = Some(v);
-                }
-                break;
+                let replacement = lines
+                    .peek()
+                    .and_then(|next| next.strip_prefix("=>\t"))
+                    .map(|rest| rest.split('\t').collect());
+                return Some((words.collect(), replacement));
             }
         }
-        found
+        None
+    }
+
+    /// The version of dependency `module` (`dep` line; a `=>` replacement's version wins when it
+    /// has one: a module, not a directory), e.g. `v1.33.3`. None for a module not listed, and
+    /// for GOPATH builds, which record no modules.
+    pub fn module_version(&self, module: &str) -> Option<&str> {
+        let (words, replacement) = self.dep(module)?;
+        let replaced = replacement
+            .and_then(|r| r.get(1).copied())
+            .filter(|v| !v.is_empty() && *v != "(devel)");
+        replaced.or_else(|| words.first().copied())
     }
 
     /// Whether dependency `module` is replaced by a directory (`=> ../fork`, `=> /src/x`): its
     /// `dep` line's version is then only what the build required, not what it compiled.
     pub fn replaced_by_directory(&self, module: &str) -> bool {
-        let mut lines = self.mod_info.lines().peekable();
-        while let Some(line) = lines.next() {
-            let mut words = line.split('\t');
-            if words.next() == Some("dep") && words.next() == Some(module) {
-                return lines
-                    .peek()
-                    .and_then(|next| next.strip_prefix("=>\t"))
-                    .and_then(|rest| rest.split('\t').next())
-                    .is_some_and(|path| path.starts_with('/') || path.starts_with('.'));
-            }
-        }
-        false
+        self.dep(module)
+            .and_then(|(_, replacement)| replacement)
+            .and_then(|r| r.first().copied())
+            .is_some_and(|path| path.starts_with('/') || path.starts_with('.'))
     }
 
     pub fn setting(&self, key: &str) -> Option<&str> {
