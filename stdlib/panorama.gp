@@ -2,11 +2,12 @@
 //
 // Run:  gprobe --recipe panorama -p PID [SECONDS] [INTERVAL_MS] [HINT_GOROUTINES] [HINT_SWITCHES] [HINT_PAUSE_US] [HINT_MAJFLT] [HINT_SOFTIRQ_PCT]
 //
-// Go's side, from the runtime's own functions: goroutines alive (`gor`, created − exited since
-// tracing started: `runtime.casgstatus` from dead to runnable/waiting, and running to dead, as
-// goroutine-leaks counts them; with -c that is from the program's start and includes the
-// runtime's own goroutines; with -p the goroutines that were there before are not in it, nor in
-// the first hint: -c for a level), scheduler delay (`gsched`: runnable → running in `casgstatus`, as
+// Go's side, from the runtime's own functions: goroutines alive (`gor`: the runtime's own count,
+// as runtime/metrics' /sched/goroutines:goroutines reports it, read from its globals at the first
+// goroutine state change after attach, then moved by creations and exits, `runtime.casgstatus`
+// from dead to runnable/waiting and running to dead, as goroutine-leaks counts them; a stripped
+// binary has no symbols for those globals: there it is created − exited since tracing started,
+// with -p short of the goroutines that were there before), scheduler delay (`gsched`: runnable → running in `casgstatus`, as
 // sched-latency), GC cycles (`runtime.gcMarkTermination`), stop-the-world pause total and max
 // (`stw`, timed where the runtime times `MemStats.PauseNs`, as gc-pauses), mark-assist time
 // (`assist`: `runtime.gcAssistAlloc1`, as gc-cpu). The kernel's side, for the target's threads:
@@ -45,7 +46,7 @@
 //
 // Only the maps declared here are exported (not the working maps: the interval's counters and buckets).
 // @metrics declared
-// @metric @goroutines go.goroutines unit={goroutine} desc="Goroutines created minus exited since tracing started."
+// @metric @goroutines go.goroutines unit={goroutine} desc="Goroutines alive (the runtime's count; created minus exited since tracing started on a stripped binary)."
 // @metric @goroutines_created go.goroutines.created unit={goroutine} desc="Goroutines created."
 // @metric @goroutines_exited go.goroutines.exited unit={goroutine} desc="Goroutines exited."
 // @metric @gc_cycles go.gc.cycles unit={cycle} desc="Completed GC cycles."
@@ -61,36 +62,60 @@
 // @metric @runqueue_delay_p99_us process.runqueue.delay.p99 unit=us desc="Run-queue delay of the process's threads, p99 of the last interval (log2 bucket edge)."
 // @metric @softirq_permille process.cpu.softirq.share unit={permille} desc="Share of the process's on-CPU time spent in softirqs, last interval."
 //
-// Sample output (Go 1.27.3 examples/shop; examples/load -paths /alloc,/fast,/leak,/cpu,/sleep -n 200 -c 2,
-// 2 CPUs; parameters 9 1000 200 1000: the first hint from 200 goroutines and 1,000 switches/s):
+// Sample output (Go 1.27.3 examples/shop, DWARF, `-p` while idle; examples/load -paths
+// /alloc,/fast,/leak,/cpu,/sleep -n 200 -c 2, 2 CPUs; parameters 9 1000 200 1000: the first hint
+// from 200 goroutines and 1,000 switches/s):
 //   time        gor   +gor   -gor   gsch50   gsch99  gc   stw_us   stwmax   assist |  vcsw/s  icsw/s     rq99 migr/s  minf/s majf/s  rtx softirq
-//   18:24:49     13     47     34        1     2048   3      981      571        0 |     249     104     2048      0    1527      0    0     0.7%
-//   18:24:50    105    552    460        1      256  46     8587      715     2605 |    2018    1450     4096     42    1163      0    0     0.6%
-//   18:24:51    205    599    499        1      256  50     7380      699     4378 |    1953    1470     2048     68     769      0    0     0.6%
-//     hint: 205 goroutines and 3423 context switches/s: look for netpoll blocking or busy select loops
-//   18:24:52    202      7     10       16     4096   1      183      183        0 |      48      29     4096      0       0      0    0     0.7%
+//   21:35:13    207    497    414        4     1024  42    10798     1325     8714 |    1657     825     2048    180     803      0    0     1.0%
+//     hint: 207 goroutines and 2482 context switches/s: look for netpoll blocking or busy select loops
+//   21:35:14    208     31     30        4      256   3      361      128      867 |     129      30     1024     24       0      0    0     1.0%
 //   (... idle rows ...)
 //
-//   @gc_cycles: 100
-//   @goroutines: 202
-//   @goroutines_created: 1205
-//   @goroutines_exited: 1003
-//   @involuntary_switches: 3057
+//   @gc_cycles: 45
+//   @goroutines: 208
+//   @goroutines_created: 528
+//   @goroutines_exited: 444
+//   @involuntary_switches: 863
 //   @major_faults: 0
-//   @mark_assist_us: 6983
-//   @migrations: 112
-//   @minor_faults: 3482
+//   @mark_assist_us: 9581
+//   @migrations: 206
+//   @minor_faults: 811
 //   @runqueue_delay_p99_us: 0
 //   @sched_delay_p99_us: 0
 //   @softirq_permille: 0
-//   @stw_pause_us: 17131
+//   @stw_pause_us: 11159
 //   @tcp_retransmits: 0
-//   @voluntary_switches: 4274
-// (/leak leaves a goroutine per request; /alloc makes ~50 GC cycles a second, whose sweep
-// terminations wait for Ps busy in /cpu; the hint fires while 205 goroutines and 3,423
-// switches/s coincide)
+//   @voluntary_switches: 1802
+// (/leak leaves a goroutine per request: 200 of the 208; `gor` counts the ones there before
+// attaching too, which +gor − -gor (528 − 444) does not; /alloc makes ~40 GC cycles a second,
+// whose sweep terminations wait for Ps busy in /cpu; the hint fires while 207 goroutines and
+// 2,482 switches/s coincide)
 
 #include <linux/sched.h>
+
+// The runtime's goroutine count, as runtime/metrics' /sched/goroutines:goroutines reads it
+// (`gcount()`: every G ever made, less the dead ones on the free lists, less the runtime's own
+// before Go 1.26), from the globals `allglen`, `sched` and `allp` the symbol table names and
+// DWARF lays out; read in the target's own probe, where its memory is the current one. A
+// stripped binary has neither: its level is created − exited since tracing started.
+#if defined(__GO_DWARF__)
+#if __GO_VERSION__ >= 125
+#define SCHED_FREE(s) ((s)->gFree.stack.size + (s)->gFree.noStack.size)
+#define P_FREE(p) ((p)->gFree.size)
+#else
+#define SCHED_FREE(s) ((s)->gFree.n)
+#define P_FREE(p) ((p)->gFree.n)
+#endif
+#if __GO_VERSION__ >= 126
+#define SYSTEM(s) 0
+#elif __GO_VERSION__ >= 120
+// (an atomic.Int32 from 1.20, with the runtime's other scheduler counters; checked on 1.21.13,
+// 1.22.10, 1.23.9, 1.24.11 and 1.25.5: there is no 1.20 toolchain here)
+#define SYSTEM(s) ((s)->ngsys.value)
+#else
+#define SYSTEM(s) ((s)->ngsys)
+#endif
+#endif
 
 // The log2 bucket of a delay in µs: 0 for 0, else floor(log2(v)) + 1, so bucket b holds
 // [2^(b-1), 2^b) and its upper edge is 1 << b.
@@ -105,6 +130,7 @@ BEGIN
 {
     @row_at = nsecs;
     @goroutines = 0;
+    @gcount_unread = 1;
     printf("%-8s %6s %6s %6s %8s %8s %3s %8s %8s %8s | %7s %7s %8s %6s %7s %6s %4s %7s\n",
            "time", "gor", "+gor", "-gor", "gsch50", "gsch99", "gc", "stw_us", "stwmax", "assist",
            "vcsw/s", "icsw/s", "rq99", "migr/s", "minf/s", "majf/s", "rtx", "softirq");
@@ -115,15 +141,51 @@ uprobe:runtime.casgstatus
 {
     $old = args.oldval;
     $new = args.newval;
+    $moved = 0;
+    $exiting = 0;
     if ($old == 6 && ($new == 1 || $new == 4)) {
-        @goroutines += 1;
+        @gs += 1;
         @goroutines_created = count();
         @iv_created += 1;
+        $moved = 1;
     } else if ($old == 2 && $new == 6) {
-        @goroutines -= 1;
+        @gs -= 1;
         @goroutines_exited = count();
         @iv_exited += 1;
+        $exiting = 1;
+        $moved = 1;
     }
+#if defined(__GO_DWARF__)
+    // At the first change after attach, `@gs` is every live G, from the runtime's globals (a
+    // creation is already counted there, an exit not yet taken off); then creations and exits
+    // move it. Read once: a read races the other threads' creations and exits (a G between
+    // leaving a free list and its first state change counts twice), so once, at attach, it is
+    // off by those few at most, not by a few more every row.
+    $sched = (struct "runtime.schedt" *)uaddr("runtime.sched");
+    if (@gcount_unread) {
+        @gcount_unread = 0;
+        $n = *uaddr("runtime.allglen") - SCHED_FREE($sched);
+        $allp = uaddr("runtime.allp");
+        $ps = (uint64 *)*$allp;
+        $np = *($allp + 1);
+        $i = 0;
+        while ($i < $np && $i < 1024) {
+            $n -= P_FREE((struct "runtime.p" *)$ps[$i]);
+            $i++;
+        }
+        @gs = $n - $exiting;
+        $moved = 1;
+    }
+    // Less the runtime's own, as counted now (a system goroutine is counted before its
+    // first state change, and rarely exits).
+    if ($moved) {
+        @goroutines = @gs - SYSTEM($sched);
+    }
+#else
+    if ($moved) {
+        @goroutines = @gs;
+    }
+#endif
     if ($new == 1) {
         @runnable_since[args.gp] = nsecs;
     } else if ($old == 1 && $new == 2 && @runnable_since[args.gp]) {
@@ -471,4 +533,6 @@ END
     delete(@iv_rtx);
     delete(@iv_on_ns);
     delete(@iv_si_ns);
+    delete(@gcount_unread);
+    delete(@gs);
 }
