@@ -109,8 +109,8 @@
 #if __GO_VERSION__ >= 126
 #define SYSTEM(s) 0
 #elif __GO_VERSION__ >= 120
-// (an atomic.Int32 from 1.20, with the runtime's other scheduler counters; checked on 1.21.13,
-// 1.22.10, 1.23.9, 1.24.11 and 1.25.5: there is no 1.20 toolchain here)
+// (an atomic.Int32 from 1.20, with the runtime's other scheduler counters: so in the sources
+// of 1.21 to 1.25, and tested on 1.23 and 1.25; no 1.20 toolchain was at hand)
 #define SYSTEM(s) ((s)->ngsys.value)
 #else
 #define SYSTEM(s) ((s)->ngsys)
