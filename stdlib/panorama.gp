@@ -7,7 +7,8 @@
 // goroutine state change after attach, then moved by creations and exits, `runtime.casgstatus`
 // from dead to runnable/waiting and running to dead, as goroutine-leaks counts them; a stripped
 // binary has no symbols for those globals: there it is created − exited since tracing started,
-// with -p short of the goroutines that were there before), scheduler delay (`gsched`: runnable → running in `casgstatus`, as
+// with -p short of the goroutines that were there before; in a cgo program the goroutines the
+// runtime makes after attach for C threads that call Go are missed), scheduler delay (`gsched`: runnable → running in `casgstatus`, as
 // sched-latency), GC cycles (`runtime.gcMarkTermination`), stop-the-world pause total and max
 // (`stw`, timed where the runtime times `MemStats.PauseNs`, as gc-pauses), mark-assist time
 // (`assist`: `runtime.gcAssistAlloc1`, as gc-cpu). The kernel's side, for the target's threads:
@@ -130,6 +131,8 @@ BEGIN
 {
     @row_at = nsecs;
     @goroutines = 0;
+    @gs = 0;
+    @gsys = 0;
     @gcount_unread = 1;
     printf("%-8s %6s %6s %6s %8s %8s %3s %8s %8s %8s | %7s %7s %8s %6s %7s %6s %4s %7s\n",
            "time", "gor", "+gor", "-gor", "gsch50", "gsch99", "gc", "stw_us", "stwmax", "assist",
@@ -168,22 +171,24 @@ uprobe:runtime.casgstatus
         $allp = uaddr("runtime.allp");
         $ps = (uint64 *)*$allp;
         $np = *($allp + 1);
+        // Up to 1,000 Ps (a `while` stops after 100 rounds).
         $i = 0;
-        while ($i < $np && $i < 1024) {
-            $n -= P_FREE((struct "runtime.p" *)$ps[$i]);
-            $i++;
+        unroll (10) {
+            $j = 0;
+            while ($i < $np && $j < 100) {
+                $n -= P_FREE((struct "runtime.p" *)$ps[$i]);
+                $i++;
+                $j++;
+            }
         }
         @gs = $n - $exiting;
         $moved = 1;
     }
-    // Less the runtime's own, as counted now (a system goroutine is counted before its
-    // first state change, and rarely exits).
+    // The runtime's own, as counted now (a system goroutine is counted before its first state
+    // change, and rarely exits), taken off where the level is shown: `@gs` only moves by
+    // atomic adds, so no CPU's older store can land after a newer one.
     if ($moved) {
-        @goroutines = @gs - SYSTEM($sched);
-    }
-#else
-    if ($moved) {
-        @goroutines = @gs;
+        @gsys = SYSTEM($sched);
     }
 #endif
     if ($new == 1) {
@@ -455,6 +460,7 @@ interval:ms:$2
     $permille = $permille > 1000 ? 1000 : $permille;
     @softirq_permille = $permille;
 
+    @goroutines = @gs - @gsys;
     printf("%s %6d %6d %6d %8d %8d %3d %8d %8d %8d | %7d %7d %8d %6d %7d %6d %4d %5d.%d%%\n",
            strftime("%H:%M:%S", nsecs), @goroutines, @iv_created, @iv_exited,
            $g50, @sched_delay_p99_us,
@@ -533,6 +539,8 @@ END
     delete(@iv_rtx);
     delete(@iv_on_ns);
     delete(@iv_si_ns);
+    @goroutines = @gs - @gsys;
     delete(@gcount_unread);
     delete(@gs);
+    delete(@gsys);
 }

@@ -419,19 +419,13 @@ impl Lower<'_, '_, '_> {
         )?;
         let utask = self.owned(utask);
         self.branch_if_zero(utask, done);
-        let u32_ty = Type::Int(IntType::U32);
-        let state = self.read_with(
-            Helper::ProbeReadKernel,
-            Val::Shared(utask),
-            task.utask_state as i64,
-            &u32_ty,
-            span,
-        )?;
-        let state = self.owned(state);
-        // UTASK_RUNNING (0): not stepping.
-        self.branch_if_zero(state, done);
-        // Stepping, and the user pc still in the slot (after the step traps it is past the
-        // copied instruction, until the kernel moves it back; after a RET, at the caller).
+        // The user pc in the task's slot: `xol_vaddr` is set (with `vaddr`) before the kernel
+        // points the pc at the slot, and cleared when it frees it, so it alone says the task
+        // is stepping; `state` becomes UTASK_SSTEP only after the pc moved, and a sample in
+        // between would keep the raw slot (the suspected cause of one seen in CI, in a stripped
+        // Go 1.27 GC assist). After
+        // the step traps, the pc is past the copied instruction, still in the slot, until the
+        // kernel moves it back; after a RET, at the caller.
         let xol = self.read_with(
             Helper::ProbeReadKernel,
             Val::Shared(utask),
