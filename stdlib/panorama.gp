@@ -63,9 +63,9 @@
 // @metric @runqueue_delay_p99_us process.runqueue.delay.p99 unit=us desc="Run-queue delay of the process's threads, p99 of the last interval (log2 bucket edge)."
 // @metric @softirq_permille process.cpu.softirq.share unit={permille} desc="Share of the process's on-CPU time spent in softirqs, last interval."
 //
-// Sample output (Go 1.27.3 examples/shop, DWARF, `-p` while idle; examples/load -paths
-// /alloc,/fast,/leak,/cpu,/sleep -n 200 -c 2, 2 CPUs; parameters 9 1000 200 1000: the first hint
-// from 200 goroutines and 1,000 switches/s):
+// Sample output (Go 1.27.3 examples/shop, DWARF, `-p`, the load started as tracing did;
+// examples/load -paths /alloc,/fast,/leak,/cpu,/sleep -n 200 -c 2, 2 CPUs; parameters
+// 9 1000 200 1000: the first hint from 200 goroutines and 1,000 switches/s):
 //   time        gor   +gor   -gor   gsch50   gsch99  gc   stw_us   stwmax   assist |  vcsw/s  icsw/s     rq99 migr/s  minf/s majf/s  rtx softirq
 //   21:35:13    207    497    414        4     1024  42    10798     1325     8714 |    1657     825     2048    180     803      0    0     1.0%
 //     hint: 207 goroutines and 2482 context switches/s: look for netpoll blocking or busy select loops
@@ -87,10 +87,10 @@
 //   @stw_pause_us: 11159
 //   @tcp_retransmits: 0
 //   @voluntary_switches: 1802
-// (/leak leaves a goroutine per request: 200 of the 208; `gor` counts the ones there before
-// attaching too, which +gor − -gor (528 − 444) does not; /alloc makes ~40 GC cycles a second,
-// whose sweep terminations wait for Ps busy in /cpu; the hint fires while 207 goroutines and
-// 2,482 switches/s coincide)
+// (/leak leaves a goroutine per request: 200 of the 208; `gor` counts the 124 there when the
+// level was read, the first /leak ones among them, which created − exited (528 − 444) misses;
+// /alloc makes ~40 GC cycles a second, whose sweep terminations wait for Ps busy in /cpu; the
+// hint fires while 207 goroutines and 2,482 switches/s coincide)
 
 #include <linux/sched.h>
 
