@@ -152,13 +152,19 @@ impl Drop for Running {
     }
 }
 
-/// Waits (up to a second) until `pid` has mapped its executable.
+/// Waits (up to a second) until `pid` has mapped its executable's code. `spawn` returns at
+/// exec's point of no return (a vfork child releases its parent there), before the kernel has
+/// mapped the segments one by one: a first read-only segment alone is not enough (CI saw
+/// `on_exec` find no executable mapping so). In tracing, `sched_process_exec` fires after all.
 fn wait_mapped(pid: u32) {
     let mapped = || {
         let ino = std::fs::metadata(format!("/proc/{pid}/exe")).ok()?.ino();
         let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
         maps.lines()
-            .any(|l| l.split_whitespace().nth(4) == Some(&ino.to_string()))
+            .any(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                f.len() >= 5 && f[1].contains('x') && f[4] == ino.to_string()
+            })
             .then_some(())
     };
     for _ in 0..200 {
