@@ -7,8 +7,9 @@
 // goroutine state change after attach, then moved by creations and exits, `runtime.casgstatus`
 // from dead to runnable/waiting and running to dead, as goroutine-leaks counts them; a stripped
 // binary has no symbols for those globals: there it is created − exited since tracing started,
-// with -p short of the goroutines that were there before; in a cgo program the goroutines the
-// runtime makes after attach for C threads that call Go are missed), scheduler delay (`gsched`: runnable → running in `casgstatus`, as
+// with -p short of the goroutines that were there before; in a cgo program the extra Ms'
+// goroutines for C threads that call Go count as runtime/metrics counts them, from
+// `runtime.oneNewExtraM` and their state changes), scheduler delay (`gsched`: runnable → running in `casgstatus`, as
 // sched-latency), GC cycles (`runtime.gcMarkTermination`), stop-the-world pause total and max
 // (`stw`, timed where the runtime times `MemStats.PauseNs`, as gc-pauses), mark-assist time
 // (`assist`: `runtime.gcAssistAlloc1`, as gc-cpu). The kernel's side, for the target's threads:
@@ -187,8 +188,21 @@ uprobe:runtime.casgstatus
     // The runtime's own, as counted now (a system goroutine is counted before its first state
     // change, and rarely exits), taken off where the level is shown: `@gs` only moves by
     // atomic adds, so no CPU's older store can land after a newer one.
+    $sys_to_come = 0;
+#if __GO_VERSION__ < 126
+    // cgo: a C thread's call into Go takes an extra M's goroutine (needm: dead → syscall, then
+    // ngsys − 1: it counts while in use) and gives it back (dropm: syscall → dead, then
+    // ngsys + 1). From 1.26 these are `_Gdeadextra` and count either way.
+    if ($old == 6 && $new == 3) {
+        $sys_to_come = -1;
+        $moved = 1;
+    } else if ($old == 3 && $new == 6) {
+        $sys_to_come = 1;
+        $moved = 1;
+    }
+#endif
     if ($moved) {
-        @gsys = SYSTEM($sched);
+        @gsys = SYSTEM($sched) + $sys_to_come;
     }
 #endif
     if ($new == 1) {
@@ -202,6 +216,19 @@ uprobe:runtime.casgstatus
         delete(@runnable_since[args.gp]);
     }
 }
+
+#if defined(__GO_DWARF__)
+// cgo: the runtime makes an extra M, with a goroutine, for C threads that call Go (at start and
+// when they run out), without a state change `casgstatus` above would count: one more G, and
+// before 1.26 one more of the runtime's own (its ngsys + 1 is to come). Rare.
+uprobe:runtime.oneNewExtraM
+{
+    @gs += 1;
+#if __GO_VERSION__ < 126
+    @gsys = SYSTEM((struct "runtime.schedt" *)uaddr("runtime.sched")) + 1;
+#endif
+}
+#endif
 
 // ---- Go: GC cycles, stop-the-world pauses (gc-pauses' timing), mark assists ----
 uprobe:runtime.gcMarkTermination

@@ -963,3 +963,41 @@ fn panorama_hints_many_goroutines_with_busy_switching() {
         assert_no_gprobe_programs();
     }
 }
+
+/// In a cgo program, C threads calling into Go take the runtime's extra Ms and their goroutines
+/// (and make new ones when they run out): panorama's level still equals runtime/metrics' at
+/// the end, on Go 1.19 (where they count only while in use) and 1.27 (where they always do).
+#[test]
+fn panorama_counts_the_goroutines_of_c_threads_calling_go() {
+    if !e2e_ready() {
+        return;
+    }
+    for version in ["1.19", "1.27.3"] {
+        if !toolchain_available(version) {
+            continue;
+        }
+        let bin = go_program_with("tests/go/panocgo", version, &[], &[("CGO_ENABLED", "1")]);
+        let what = format!("Go {version} cgo");
+        let _k = kernel_lock();
+        let mut program = Program::start(&bin, &["-threads", "8", "-calls", "50"]);
+        let tracer = Tracer::start(&["--recipe", "panorama", "-p", &program.pid().to_string()]);
+        program.go();
+        let level = |line: Option<String>, tag: &str| -> i64 {
+            let line = line.unwrap_or_default();
+            let w: Vec<&str> = line.split_whitespace().collect();
+            assert!(w.len() == 3 && w[0] == tag, "{what}: {line:?}");
+            w[2].parse().unwrap()
+        };
+        let start = level(program.line(), "start");
+        let end = level(program.line(), "end");
+        assert_eq!(program.line().as_deref(), Some("done"), "{what}");
+        let out = tracer.stop();
+        program.finish();
+        eprintln!(
+            "{what}: runtime/metrics {start} -> {end}; traced {}",
+            scalar(&out, "@goroutines")
+        );
+        assert_eq!(scalar(&out, "@goroutines"), end, "{what}:\n{out}");
+        assert_no_gprobe_programs();
+    }
+}
