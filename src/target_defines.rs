@@ -1,6 +1,7 @@
 //! Preprocessor macros describing the `-p`/`-c` target's Go binary, so one recipe adapts to
 //! what is linked: `__GO_VERSION__` (major * 100 + minor: 123 for Go 1.23), `__GO_DWARF__`
-//! when the binary has DWARF (struct layouts of libraries come only from there), and
+//! when the binary has DWARF (struct layouts of libraries come only from there), `__GO_PIE__`
+//! when it is position-independent (`-buildmode=pie`: `uaddr` is refused in its Go probes), and
 //! `__GO_PKG_<path>__` for every package with a function in the pclntab, the import path with
 //! each character other than a letter or digit as `_` (`__GO_PKG_github_com_gin_gonic_gin__`).
 //! The pclntab names functions in stripped builds too, so the package macros are always there.
@@ -37,6 +38,9 @@ pub fn for_target(pid: Option<u32>, command: Option<&str>) -> Vec<(String, Strin
     )];
     if bin.has_dwarf() {
         defines.push(("__GO_DWARF__".to_string(), "1".to_string()));
+    }
+    if bin.is_pie() {
+        defines.push(("__GO_PIE__".to_string(), "1".to_string()));
     }
     let packages: BTreeSet<&str> = bin
         .functions()
