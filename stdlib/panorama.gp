@@ -98,11 +98,10 @@
 // The runtime's goroutine count, as runtime/metrics' /sched/goroutines:goroutines reads it
 // (`gcount()`: every G ever made, less the dead ones on the free lists, less the runtime's own
 // before Go 1.26), from the globals `allglen`, `sched` and `allp` the symbol table names and
-// DWARF lays out; read in the target's own probe, where its memory is the current one. A
-// stripped binary has neither: its level is created − exited since tracing started, as is a
-// position-independent one's (-buildmode=pie: its globals move with the load bias, which
-// `uaddr` does not add in a Go function's probe).
-#if defined(__GO_DWARF__) && !defined(__GO_PIE__)
+// DWARF lays out; read in the target's own probe, where its memory is the current one (in a
+// position-independent binary `uaddr` adds the load bias). A stripped binary has neither: its
+// level is created − exited since tracing started.
+#if defined(__GO_DWARF__)
 #if __GO_VERSION__ >= 125
 #define SCHED_FREE(s) ((s)->gFree.stack.size + (s)->gFree.noStack.size)
 #define P_FREE(p) ((p)->gFree.size)
@@ -161,7 +160,7 @@ uprobe:runtime.casgstatus
         $exiting = 1;
         $moved = 1;
     }
-#if defined(__GO_DWARF__) && !defined(__GO_PIE__)
+#if defined(__GO_DWARF__)
     // At the first change after attach, `@gs` is every live G, from the runtime's globals (a
     // creation is already counted there, an exit not yet taken off); then creations and exits
     // move it. Read once: a read races the other threads' creations and exits (a G between
@@ -219,7 +218,7 @@ uprobe:runtime.casgstatus
     }
 }
 
-#if defined(__GO_DWARF__) && !defined(__GO_PIE__)
+#if defined(__GO_DWARF__)
 // cgo: the runtime makes an extra M, with a goroutine, for C threads that call Go (at start and
 // when they run out), without a state change `casgstatus` above would count: one more G, and
 // before 1.26 one more of the runtime's own (its ngsys + 1 is to come). Rare.

@@ -554,3 +554,71 @@ int main(void) {
     return 0;
 }
 "#;
+
+const UADDR_SITES_PROG: &str = r#"
+#include <stdio.h>
+#include <sys/sdt.h>
+int counter = 0;
+__attribute__((noipa)) void tick(int n) { counter += n; }
+__attribute__((noipa)) void tock(int n) { counter -= n; }
+int main(void) {
+    for (int i = 0; i < 3; i++) {
+        tick(i + 40);
+        DTRACE_PROBE(app, mark);
+        tock(1);
+        DTRACE_PROBE(app, mark);
+        DTRACE_PROBE1(app, step, i);
+        printf("counter %d\n", counter);
+    }
+    return 0;
+}
+"#;
+
+/// In a PIE binary, `uaddr()` in a wildcard probe (one program at two functions) and in USDT
+/// probes (one site, and two sites of one probe) takes the load bias from the site that fired:
+/// every read equals the program's own counter, and `probe` still names each function.
+#[test]
+fn uaddr_in_pie_wildcard_and_usdt_probes_reads_the_globals() {
+    if !ready() {
+        return;
+    }
+    let pie = gcc(UADDR_SITES_PROG, "uaddr_sites_pie", &["-pie", "-fPIE"]);
+    let p = s(&pie);
+    let script = format!(
+        r#"uprobe:{p}:t*ck {{ printf("%s %d\n", probe, *uaddr("counter")); }}
+           usdt:{p}:app:step {{ printf("step %d %d\n", arg0, *uaddr("counter")); }}
+           usdt:{p}:app:mark {{ printf("mark %d\n", *uaddr("counter")); }}"#
+    );
+    let _k = kernel_lock();
+    let ours = gprobe_ok(&["-e", &script, "-c", &p], LONG);
+    let traced: Vec<&str> = ours
+        .lines()
+        .filter(|l| {
+            ["uprobe:", "step ", "mark "]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .collect();
+    let (tick, tock) = (format!("uprobe:{p}:tick"), format!("uprobe:{p}:tock"));
+    // Before each call, the counter as the program's log has it; the USDT site after both.
+    let want: Vec<String> = [(0, 40, 39), (39, 80, 79), (79, 121, 120)]
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (a, b, c))| {
+            [
+                format!("{tick} {a}"),
+                format!("mark {b}"),
+                format!("{tock} {b}"),
+                format!("mark {c}"),
+                format!("step {i} {c}"),
+            ]
+        })
+        .collect();
+    assert_eq!(traced, want, "{ours}");
+    let logged: Vec<&str> = ours.lines().filter(|l| l.starts_with("counter ")).collect();
+    assert_eq!(
+        logged,
+        ["counter 39", "counter 79", "counter 120"],
+        "{ours}"
+    );
+}

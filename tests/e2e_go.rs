@@ -80,6 +80,55 @@ fn goid_in_pie_and_cgo_builds() {
     goids_case("cgo", cgo.to_str().unwrap());
 }
 
+/// `*uaddr("main.total")` in probes on Go functions reads the package's globals: in a PIE build
+/// (the load bias from the site that fired: one function's entry, a wildcard's two functions,
+/// a return probe's RETs) and in a default build, equal to what the program prints.
+#[test]
+fn uaddr_reads_go_globals_in_pie_and_default_builds() {
+    if !e2e_ready() {
+        return;
+    }
+    // Before each call (tick, tock), and tick's result, as the program's own log gives them.
+    let mut want = Vec::new();
+    for (total, calls, after) in [(0, 0, 1), (11, 2, 13), (33, 4, 34)] {
+        want.push(format!("tick {total} {calls}"));
+        want.push(format!("ret {after}"));
+        want.push(format!("tock {after} {}", calls + 1));
+    }
+    for (version, flags) in [
+        ("1.23.9", &["-buildmode=pie"][..]),
+        ("1.19", &["-buildmode=pie"][..]),
+        ("1.27.3", &[][..]),
+    ] {
+        if !toolchain_available(version) {
+            continue;
+        }
+        let bin = go_target("globals", version, flags);
+        let b = bin.to_str().unwrap();
+        let prog = format!(
+            r#"uprobe:{b}:main.t*ck {{ printf("%s %d %d\n", probe, *uaddr("main.total"), *uaddr("main.calls")); }}
+               uretprobe:{b}:main.tick {{ printf("ret %d\n", *uaddr("main.total")); }}"#
+        );
+        let out = trace(&format!("Go {version} {flags:?}"), &prog, b);
+        let prefix = format!("uprobe:{b}:main.");
+        let traced: Vec<String> = out
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix(&prefix)
+                    .map(str::to_owned)
+                    .or_else(|| l.starts_with("ret ").then(|| l.to_owned()))
+            })
+            .collect();
+        assert_eq!(traced, want, "Go {version} {flags:?}:\n{out}");
+        let logged: Vec<&str> = out.lines().filter(|l| l.starts_with("total ")).collect();
+        assert_eq!(
+            logged,
+            ["total 11 calls 2", "total 33 calls 4", "total 64 calls 6"],
+            "Go {version} {flags:?}:\n{out}"
+        );
+    }
+}
+
 /// Builds a target with CGO_ENABLED=1 (external linking) with Go 1.23.
 fn go_cgo_target(name: &str) -> std::path::PathBuf {
     go_cgo_build(name, "1.23.9", &[])

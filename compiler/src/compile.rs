@@ -138,6 +138,7 @@ pub fn compile_checked(
             insn_spans: code.spans.clone(),
             probe_name: p.probe_name,
             site_names: p.site_names,
+            offset_cookies: p.offset_cookies,
             pattern: p.pattern,
         });
         assembled.push(code);

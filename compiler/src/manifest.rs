@@ -43,6 +43,12 @@ pub struct ProgramSpec {
     /// name's [`probe_id`] (0, no cookie, reads as `probe_name`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub site_names: Vec<(u64, String)>,
+    /// The program reads the attach offset of the site that fired from its attach cookie's
+    /// upper 32 bits (`uaddr()` in a position-independent binary, at several sites): the
+    /// runtime sets each offset's cookie to `offset << 32 | name id`, and attaches only with
+    /// cookies (uprobe-multi links).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub offset_cookies: bool,
     /// Set on the programs of a uprobe on a binary pattern (`uprobe:*:main.work`): the pending
     /// program stands for the pattern and is never loaded; the others are its expansions, one
     /// binary each. The runtime matches executables started later against the pattern.

@@ -613,3 +613,17 @@ fn raw_tracepoint_args_are_context_slots_bpf() {
     assert_eq!(bpf.matches("call bpf_probe_read").count(), 1, "{bpf}");
     insta::assert_snapshot!(bpf);
 }
+
+/// `uaddr()` in a PIE binary: one C function adds the distance from the probed function to
+/// where the probe fired; a USDT probe's one site, from its attach offset.
+#[test]
+fn uaddr_adds_the_load_bias_in_pie_binaries_bpf() {
+    let bpf = build_with_kernel(
+        r#"uprobe:/bin/cpie:tick { @a = *uaddr("counter"); } usdt:/bin/cpie:app:start { @b = *uaddr("flag"); }"#,
+    )
+    .bpf
+    .unwrap();
+    assert_eq!(bpf.matches("bpf_get_func_ip").count(), 2, "{bpf}");
+    assert!(!bpf.contains("bpf_get_attach_cookie"), "{bpf}");
+    insta::assert_snapshot!(bpf);
+}

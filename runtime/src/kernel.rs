@@ -83,9 +83,10 @@ fn multi_ref_ctrs(spec: &ProgramSpec) -> Option<&[u64]> {
 }
 
 /// Each offset's cookie, for a program whose `probe` names its functions one by one (see
-/// [`ProgramSpec::site_names`]): the id of the offset's name.
+/// [`ProgramSpec::site_names`]): the id of the offset's name; for a program that reads the
+/// offset that fired ([`ProgramSpec::offset_cookies`]), the offset above it.
 pub(crate) fn multi_cookies(spec: &ProgramSpec) -> Option<Vec<u64>> {
-    if spec.site_names.is_empty() {
+    if spec.site_names.is_empty() && !spec.offset_cookies {
         return None;
     }
     let offsets = multi_offsets(spec)?;
@@ -93,12 +94,15 @@ pub(crate) fn multi_cookies(spec: &ProgramSpec) -> Option<Vec<u64>> {
         offsets
             .iter()
             .map(|o| {
-                spec.site_names
+                let name = spec
+                    .site_names
                     .iter()
                     .find(|(at, _)| at == o)
                     .map_or(0, |(_, name)| {
                         u64::from(gprobe_compiler::manifest::probe_id(name))
-                    })
+                    });
+                let offset = if spec.offset_cookies { o << 32 } else { 0 };
+                offset | name
             })
             .collect(),
     )
@@ -364,6 +368,14 @@ impl Loaded {
                         span: spec.span,
                     });
                 }
+                // The perf-event path cannot carry the offsets: this error is the one to say.
+                Err(e) if spec.offset_cookies && !multi_unsupported(&e) => {
+                    return Err(RuntimeError::Attach {
+                        probe: spec.probe_name.clone(),
+                        reason: e.to_string(),
+                        span: spec.span,
+                    });
+                }
                 Err(_) => {}
             }
             // Not on this kernel, or an error the perf-event path below reports properly.
@@ -399,6 +411,14 @@ impl Loaded {
                     pid,
                 )
                 .map_err(|e| attach_err(chain(&e)))?;
+            }
+            // Perf-event uprobes carry no cookie, so the offset that fired would read as 0.
+            (Attach::Uprobe { .. }, Program::UProbe(_)) if spec.offset_cookies => {
+                return Err(attach_err(
+                    "uaddr() at several sites of a position-independent binary needs \
+                     uprobe-multi links (Linux 6.6), which carry each site's offset"
+                        .into(),
+                ));
             }
             (Attach::Uprobe { binary, target, .. }, Program::UProbe(p)) => {
                 let path = Path::new(binary);

@@ -64,6 +64,7 @@ fn program(
         insn_spans: asm.spans.clone(),
         probe_name: name.into(),
         site_names: Vec::new(),
+        offset_cookies: false,
         pattern: None,
     }
 }

@@ -179,6 +179,9 @@ pub(super) struct Checker<'a> {
     left_out: Vec<usize>,
     /// The probe's uprobe and USDT attach points, for `uaddr()`.
     pub(super) uaddr_sites: Vec<super::uaddr::UaddrSite>,
+    /// This probe's `uaddr()` takes the load bias from the site that fired (see
+    /// [`ProbeInfo::uaddr_at_site`]).
+    pub(super) uaddr_at_site: bool,
 }
 
 fn bool_type() -> Type {
@@ -212,6 +215,7 @@ impl<'a> Checker<'a> {
             go_values: false,
             left_out: Vec::new(),
             uaddr_sites: Vec::new(),
+            uaddr_at_site: false,
         }
     }
 
@@ -252,6 +256,7 @@ impl<'a> Checker<'a> {
             }
         }
         self.uaddr_sites = super::uaddr::uaddr_sites(&probe.attach);
+        self.uaddr_at_site = false;
         for attach in &probe.attach {
             match providers::provider(attach, self.options) {
                 Ok(p) => self.providers.push(p),
@@ -299,6 +304,7 @@ impl<'a> Checker<'a> {
             ret: self.ret.clone().and_then(Result::ok),
             goroutine_at: self.goid_at.map(|(_, at)| at),
             single_step: None,
+            uaddr_at_site: self.uaddr_at_site,
         };
         self.infos.push(info);
     }

@@ -347,6 +347,10 @@ pub struct ProbeInfo {
     /// sample may land while the kernel single-steps a probed instruction, so `gostack` takes
     /// the probed address from the task's uprobe state to stand for the slot's.
     pub single_step: Option<crate::target::UprobeTaskOffsets>,
+    /// A `uaddr()` in a position-independent binary finds the load bias from the attach
+    /// offset of the site that fired: the program's one offset, or, at several, the attach
+    /// cookie's upper half (see [`crate::manifest::ProgramSpec::offset_cookies`]).
+    pub uaddr_at_site: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -5,7 +5,9 @@
 //! In a position-independent binary (PIE, or a shared library) the symbol moves with the load
 //! bias of each process. bpftrace 0.17 uses the file's address as it is, which reads the wrong
 //! memory there; gprobe adds the bias when the probe runs, as the distance between the address
-//! the probe fired at (`bpf_get_func_ip`) and the probed function's address in the file.
+//! the probe fired at (`bpf_get_func_ip`) and the same place in the file: the probed C
+//! function's address, or (Go functions, wildcards, USDT) the attach offset of the site that
+//! fired, in the executable segment.
 
 use super::checker::Checker;
 use crate::ast::{AttachPoint, Expr, ExprKind, ProbeKind};
@@ -110,24 +112,36 @@ impl Checker<'_> {
         if !sym.pie {
             return true;
         }
-        match self.probed_address(&sites, &name, at) {
-            Some(probed) => {
-                args.push(Expr {
-                    kind: ExprKind::Int(probed),
-                    span: at,
-                    ty: Type::Int(IntType::U64),
-                });
-                true
+        let int = |v: u64| Expr {
+            kind: ExprKind::Int(v),
+            span: at,
+            ty: Type::Int(IntType::U64),
+        };
+        match self.probed_address(&sites, &name, at, sym.exec_delta) {
+            Some(Probed::Address(probed)) => args.push(int(probed)),
+            Some(Probed::AtSite { exec_delta }) => {
+                args.extend([int(exec_delta), int(0)]);
+                self.uaddr_at_site = true;
             }
-            None => false,
+            None => return false,
         }
+        true
     }
 
-    /// The file address the probe fires at, which the load bias moves as it moves the symbol:
-    /// known for one uprobe or uretprobe on one C function (a Go function's probe sits past
-    /// its prologue; a wildcard's and a USDT probe's at one of several places).
-    fn probed_address(&mut self, sites: &[UaddrSite], name: &str, at: Span) -> Option<u64> {
-        let refuse = |this: &mut Self, why: &str, span: Span| {
+    /// Where the probe fires in the file's address space, which the load bias moves as it
+    /// moves the symbol: the probed address itself for one uprobe or uretprobe on one C
+    /// function; else (a Go function's probe sits past its prologue or at each RET, a
+    /// wildcard's and a USDT probe's at one of several places) the attach offset of the site
+    /// that fired plus the executable segment's `exec_delta`, which lowering takes from the
+    /// program's one offset or from the attach cookie.
+    fn probed_address(
+        &mut self,
+        sites: &[UaddrSite],
+        name: &str,
+        at: Span,
+        exec_delta: Option<u64>,
+    ) -> Option<Probed> {
+        let refuse = |this: &mut Self, why: &str, span: Span, help: &str| {
             this.error(
                 Diagnostic::error(
                     codes::NOT_FOUND,
@@ -135,30 +149,46 @@ impl Checker<'_> {
                 )
                 .primary(at, "its address moves with each process's load bias")
                 .secondary(span, "this probe")
-                .help("probe one C function of the binary by name, or build it with -no-pie"),
+                .help(help.to_owned()),
             );
             None
         };
         let [site] = sites else {
-            return refuse(self, "needs a probe on one attach point", sites[0].span);
-        };
-        let Some((function, offset, glob)) = &site.function else {
-            return refuse(self, "is not known in a USDT probe", site.span);
-        };
-        if *glob {
             return refuse(
                 self,
-                "is not known in a probe on several functions",
-                site.span,
+                "needs a probe on one attach point",
+                sites[0].span,
+                "write one probe per attach point (a wildcard in one is fine)",
             );
-        }
+        };
         let binary = site.binary.as_deref();
-        if self.env.go_runtime(binary).is_ok() {
-            return refuse(self, "is not known in a probe on a Go function", site.span);
+        if let Some((function, offset, false)) = &site.function
+            && self.env.go_runtime(binary).is_err()
+        {
+            return match self.env.user_symbol(binary, function) {
+                Ok(f) => Some(Probed::Address(f.vaddr + offset)),
+                Err(_) => refuse(
+                    self,
+                    "needs the probed function's symbol",
+                    site.span,
+                    "probe the function by its name, or build the binary with -no-pie",
+                ),
+            };
         }
-        match self.env.user_symbol(binary, function) {
-            Ok(f) => Some(f.vaddr + offset),
-            Err(_) => refuse(self, "needs the probed function's symbol", site.span),
+        match exec_delta {
+            Some(exec_delta) => Some(Probed::AtSite { exec_delta }),
+            None => refuse(
+                self,
+                "needs one executable segment to place the probe in",
+                site.span,
+                "build the binary with -no-pie",
+            ),
         }
     }
+}
+
+/// See [`Checker::probed_address`].
+enum Probed {
+    Address(u64),
+    AtSite { exec_delta: u64 },
 }

@@ -183,6 +183,10 @@ pub(crate) struct GoCtx<'a> {
     /// The program's functions have names of their own (`uprobe:BIN:main.*`): `probe` is the
     /// attach cookie, which the runtime sets to each function's probe id.
     pub named_sites: bool,
+    /// The program's one attach offset, if it has one (`uaddr()` in a PIE binary).
+    pub site_offset: Option<u64>,
+    /// See [`crate::manifest::ProgramSpec::offset_cookies`].
+    pub offset_cookies: bool,
 }
 
 pub(super) fn lower_probe(

@@ -76,6 +76,8 @@ pub struct LoweredProgram {
     pub probe_name: String,
     /// See [`crate::manifest::ProgramSpec::site_names`].
     pub site_names: Vec<(u64, String)>,
+    /// See [`crate::manifest::ProgramSpec::offset_cookies`].
+    pub offset_cookies: bool,
     /// Set for the programs of a binary pattern (see [`crate::expand`]).
     pub pattern: Option<crate::manifest::PatternOrigin>,
 }
@@ -375,6 +377,13 @@ pub fn lower(
                     site_names.clear();
                 }
                 go.named_sites = !site_names.is_empty();
+                let info = checked.probes.get(pi).cloned().unwrap_or_default();
+                let offsets = attach_offsets(&target);
+                go.site_offset = match offsets {
+                    [one] => Some(*one),
+                    _ => None,
+                };
+                go.offset_cookies = info.uaddr_at_site && offsets.len() > 1;
                 // The pending form attaches nowhere; name the pattern and function instead.
                 let target = match (&pattern, target) {
                     (Some(p), Attach::Uprobe { ret, .. }) if p.pending => Attach::Uprobe {
@@ -389,7 +398,6 @@ pub fn lower(
                 } else {
                     format!("{name}_v{vi}")
                 };
-                let info = checked.probes.get(pi).cloned().unwrap_or_default();
                 let func =
                     func::lower_probe(&mut module, probe, &info, &name, provider, &probe_name, go);
                 programs.push(LoweredProgram {
@@ -399,6 +407,7 @@ pub fn lower(
                     span: attach.span,
                     probe_name: probe_name.clone(),
                     site_names,
+                    offset_cookies: go.offset_cookies,
                     pattern: pattern.clone(),
                 });
             }
@@ -421,6 +430,7 @@ pub fn lower(
                 span: Span { start: 0, end: 0 },
                 probe_name: format!("{WATCH_PREFIX}{name}"),
                 site_names: Vec::new(),
+                offset_cookies: false,
                 pattern: None,
             });
         }
@@ -540,7 +550,7 @@ fn go_variants<'a>(
                 abi_internal,
                 caller_at_sp: sites.iter().any(|s| s.caller_at_sp),
                 usdt: None,
-                named_sites: false,
+                ..func::GoCtx::default()
             },
         ));
     }
@@ -578,8 +588,24 @@ fn watchpoint_arm(
         span: function.span,
         probe_name: format!("{WATCH_PREFIX}arm:{}", function.node),
         site_names: Vec::new(),
+        offset_cookies: false,
         pattern: None,
     })
+}
+
+/// The file offsets a uprobe program attaches at (empty: by symbol, or no uprobe).
+fn attach_offsets(target: &Attach) -> &[u64] {
+    match target {
+        Attach::Uprobe {
+            target: UprobeTarget::Offset(offset),
+            ..
+        } => std::slice::from_ref(offset),
+        Attach::Uprobe {
+            target: UprobeTarget::Offsets(offsets) | UprobeTarget::Usdt { offsets, .. },
+            ..
+        } => offsets,
+        _ => &[],
+    }
 }
 
 /// The name `probe` gives each offset of a program a uprobe's glob attached

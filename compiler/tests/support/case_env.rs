@@ -555,7 +555,12 @@ impl Env for CaseEnv {
             "tick" => (if pie { 0x1139 } else { 0x401136 }, 20),
             _ => return Err(format!("{} has no symbol `{name}`", binary.unwrap_or(""))),
         };
-        Ok(gprobe_compiler::native::UserSymbol { vaddr, size, pie })
+        Ok(gprobe_compiler::native::UserSymbol {
+            vaddr,
+            size,
+            pie,
+            exec_delta: Some(if pie { 0 } else { 0x40_0000 }),
+        })
     }
 
     /// Every binary has USDT probes `app:request(int32, uint64)` (behind a semaphore),

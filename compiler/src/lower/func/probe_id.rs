@@ -3,7 +3,7 @@
 
 use super::{Lower, Val};
 use crate::bpf::Helper;
-use crate::ir::{Cond, Inst, Operand};
+use crate::ir::{AluOp, Cond, Inst, Operand};
 
 impl Lower<'_, '_, '_> {
     pub(super) fn probe_value(&mut self) -> Val {
@@ -14,6 +14,16 @@ impl Lower<'_, '_, '_> {
         // One program at several functions: the link gave each its own name's id as cookie.
         let ctx = self.ctx;
         let cookie = self.call_value(Helper::GetAttachCookie, vec![Operand::Reg(ctx)]);
+        if self.go.offset_cookies {
+            // The name id is the cookie's lower half; the attach offset sits above it.
+            for op in [AluOp::Lsh, AluOp::Rsh] {
+                self.emit(Inst::Alu {
+                    op,
+                    dst: cookie,
+                    src: Operand::Imm(32),
+                });
+            }
+        }
         let v = self.vreg();
         self.move_into(v, Val::Owned(cookie));
         // Attached without cookies (perf-event uprobes, no uprobe-multi): the pattern's name.

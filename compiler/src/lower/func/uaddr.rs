@@ -1,7 +1,9 @@
-//! `uaddr("symbol")`: the checker resolved the symbol's file address (see `check::uaddr`); in
-//! a position-independent binary it also gave the probed function's file address, and the
-//! symbol is where the probe fired (`bpf_get_func_ip`: the probed address in this process,
-//! for uprobes and uretprobes alike) plus the symbol's distance from the probed function.
+//! `uaddr("symbol")`: the checker resolved the symbol's file address (see `check::uaddr`). In
+//! a position-independent binary the symbol is where the probe fired (`bpf_get_func_ip`: the
+//! probed address in this process, for uprobes and uretprobes alike) plus the symbol's distance
+//! from the same place in the file, which the checker gave as an address (`[symbol, probed]`,
+//! one C function) or lowering takes from the site (`[symbol, exec_delta, 0]`: the attach
+//! offset plus the executable segment's `exec_delta`; at several sites, the cookie's upper half).
 
 use super::*;
 
@@ -14,31 +16,68 @@ impl Lower<'_, '_, '_> {
         let Some(symbol) = constant(args.first()) else {
             return Err(unsupported(e.span, "uaddr() of an unresolved symbol"));
         };
-        let Some(probed) = constant(args.get(1)) else {
+        let Some(second) = constant(args.get(1)) else {
             return Ok(Val::Imm(symbol as i64));
         };
         let ctx = self.ctx;
+        let at_site = args.len() == 3;
+        // The probed place in the file: a constant, or the cookie's offset plus `exec_delta`.
+        let probed = match (at_site, self.go.site_offset) {
+            (false, _) => Some(second),
+            (true, Some(offset)) => Some(offset.wrapping_add(second)),
+            (true, None) if self.go.offset_cookies => None,
+            (true, None) => {
+                return Err(unsupported(
+                    e.span,
+                    "uaddr() in a position-independent binary at these probe sites",
+                ));
+            }
+        };
+        let site = match probed {
+            Some(_) => None,
+            None => {
+                let cookie = self.call_value(Helper::GetAttachCookie, vec![Operand::Reg(ctx)]);
+                self.emit(Inst::Alu {
+                    op: AluOp::Rsh,
+                    dst: cookie,
+                    src: Operand::Imm(32),
+                });
+                Some(cookie)
+            }
+        };
         let ip = self.call_value(Helper::GetFuncIp, vec![Operand::Reg(ctx)]);
-        let distance = symbol.wrapping_sub(probed) as i64;
-        match i32::try_from(distance) {
+        if let Some(offset) = site {
+            self.emit(Inst::Alu {
+                op: AluOp::Sub,
+                dst: ip,
+                src: Operand::Reg(offset),
+            });
+        }
+        let distance = symbol.wrapping_sub(probed.unwrap_or(second)) as i64;
+        self.add_constant(ip, distance);
+        Ok(Val::Owned(ip))
+    }
+
+    /// `dst += value`, through a 64-bit immediate when it does not fit 32 bits.
+    fn add_constant(&mut self, dst: VReg, value: i64) {
+        match i32::try_from(value) {
             Ok(small) => self.emit(Inst::Alu {
                 op: AluOp::Add,
-                dst: ip,
+                dst,
                 src: Operand::Imm(small),
             }),
             Err(_) => {
                 let d = self.vreg();
                 self.emit(Inst::MovImm64 {
                     dst: d,
-                    imm: distance as u64,
+                    imm: value as u64,
                 });
                 self.emit(Inst::Alu {
                     op: AluOp::Add,
-                    dst: ip,
+                    dst,
                     src: Operand::Reg(d),
                 });
             }
         }
-        Ok(Val::Owned(ip))
     }
 }

@@ -1,1 +1,0 @@
-uprobe:/bin/cpie:ti* { printf("%d\n", *uaddr("counter")); }
