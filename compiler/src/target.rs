@@ -42,13 +42,12 @@ pub struct ExeInodeOffsets {
 }
 
 /// Where this kernel keeps a task's uprobe state (from its BTF):
-/// `task->utask->{state, vaddr, xol_vaddr}`. While the task single-steps a probed instruction
+/// `task->utask->{vaddr, xol_vaddr}`. While the task single-steps a probed instruction
 /// out of line, its pc is in its slot of the `[uprobes]` page (`xol_vaddr`) and `vaddr` is the
 /// probed instruction's own address.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct UprobeTaskOffsets {
     pub task_utask: u64,
-    pub utask_state: u64,
     pub utask_vaddr: u64,
     pub utask_xol_vaddr: u64,
 }

@@ -231,7 +231,6 @@ pub fn uprobe_task_offsets() -> Option<gprobe_compiler::target::UprobeTaskOffset
     let btf = Btf::parse(&data)?;
     Some(gprobe_compiler::target::UprobeTaskOffsets {
         task_utask: btf.member_offset("task_struct", &["utask"])?,
-        utask_state: btf.member_offset("uprobe_task", &["state"])?,
         utask_vaddr: btf.member_offset("uprobe_task", &["vaddr"])?,
         utask_xol_vaddr: btf.member_offset("uprobe_task", &["xol_vaddr"])?,
     })
@@ -261,9 +260,8 @@ mod tests {
         if !std::path::Path::new(VMLINUX).exists() {
             return;
         }
-        let o = uprobe_task_offsets().expect("task_struct.utask, uprobe_task.{state,vaddr}");
-        // state is the first member; vaddr follows the arch's single-step scratch space.
-        assert_eq!(o.utask_state, 0);
+        let o = uprobe_task_offsets().expect("task_struct.utask, uprobe_task.{vaddr,xol_vaddr}");
+        // vaddr follows the task's single-step state and the arch's scratch space.
         assert!(o.utask_vaddr > 8 && o.utask_vaddr < 256, "{o:?}");
         assert!(
             o.utask_xol_vaddr > o.utask_vaddr && o.utask_xol_vaddr < 256,
