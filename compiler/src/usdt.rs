@@ -7,7 +7,7 @@
 
 use object::elf;
 use object::read::elf::{ElfFile64, FileHeader, ProgramHeader, SectionHeader};
-use object::{Endianness, Object, ObjectSection, ReadCache, ReadRef};
+use object::{Endianness, Object, ObjectSection, ObjectSymbol, ReadCache, ReadRef};
 use serde::Serialize;
 
 /// `NT_STAPSDT`.
@@ -56,7 +56,15 @@ pub enum UsdtLoc {
         offset: i64,
         index: Option<(&'static str, u8)>,
     },
-    /// A form gprobe cannot read (`sym(%rip)`, a segment register), and why.
+    /// `sym(%rip)` or `sym+N(%rip)`: user memory at a symbol (a global), as the note names it.
+    /// [`probes`] resolves it from the file's symbol table to [`UsdtLoc::FromSite`].
+    Symbol { name: String, offset: i64 },
+    /// User memory `distance` bytes from the probe site: `sym(%rip)`'s symbol less the site's
+    /// address in the file, so the load bias of a PIE binary or shared library drops out (the
+    /// site's address in the process, `bpf_get_func_ip`, plus `distance`).
+    FromSite { distance: i64 },
+    /// A form gprobe cannot read (a segment register, a symbol the file does not define), and
+    /// why.
     Unsupported(String),
 }
 
@@ -206,7 +214,21 @@ pub fn probes<'data, R: ReadRef<'data>>(data: R) -> Result<Vec<UsdtProbe>, Strin
             addr => file_offset(addr)
                 .ok_or_else(|| format!("{provider}:{name}: semaphore {addr:#x} is not mapped"))?,
         };
-        let args = specs.split_whitespace().map(parse_arg).collect::<Vec<_>>();
+        let mut args = specs.split_whitespace().map(parse_arg).collect::<Vec<_>>();
+        for arg in &mut args {
+            if let UsdtLoc::Symbol { name, offset } = &arg.loc {
+                arg.loc = match file.symbol_by_name(name) {
+                    Some(sym) => UsdtLoc::FromSite {
+                        distance: sym.address().wrapping_add(*offset as u64).wrapping_sub(pc)
+                            as i64,
+                    },
+                    None => UsdtLoc::Unsupported(format!(
+                        "`{}` names `{name}`, which the file's symbol table lacks",
+                        arg.spec
+                    )),
+                };
+            }
+        }
         out.push(UsdtProbe {
             provider,
             name,
@@ -270,8 +292,20 @@ fn parse_operand(operand: &str) -> UsdtLoc {
         parse_int(offset)
     };
     let Some(offset) = offset else {
-        // `counter(%rip)`: a symbol, resolved by the linker relative to the instruction.
-        return UsdtLoc::Unsupported(format!("the symbolic operand `{operand}`"));
+        // `counter(%rip)`, `counter+8(%rip)`: a symbol, resolved by the linker relative to the
+        // instruction.
+        let text = operand.split_once('(').map_or("", |(t, _)| t);
+        let (name, plus) = match text.find(['+', '-']) {
+            Some(at) => (&text[..at], parse_int(text[at..].trim_start_matches('+'))),
+            None => (text, Some(0)),
+        };
+        return match (inner, plus) {
+            ("%rip", Some(plus)) if !name.is_empty() => UsdtLoc::Symbol {
+                name: name.to_owned(),
+                offset: plus,
+            },
+            _ => UsdtLoc::Unsupported(format!("the symbolic operand `{operand}`")),
+        };
     };
     let mut parts = inner.split(',');
     let base = parts
@@ -376,8 +410,15 @@ mod tests {
         assert_eq!(parse_arg("-4@$-7").loc, UsdtLoc::Const(-7));
         assert_eq!(parse_arg("1@%dil").loc, UsdtLoc::Reg("di"));
         assert_eq!(parse_arg("2@%r10w").loc, UsdtLoc::Reg("r10"));
+        let symbol = |name: &str, offset| UsdtLoc::Symbol {
+            name: name.into(),
+            offset,
+        };
+        assert_eq!(parse_arg("-4@counter(%rip)").loc, symbol("counter", 0));
+        assert_eq!(parse_arg("8@buf+16(%rip)").loc, symbol("buf", 16));
+        assert_eq!(parse_arg("8@buf-0x8(%rip)").loc, symbol("buf", -8));
         assert!(matches!(
-            parse_arg("-4@counter(%rip)").loc,
+            parse_arg("-4@counter(%rbx)").loc,
             UsdtLoc::Unsupported(_)
         ));
         assert!(matches!(parse_arg("4@%ah").loc, UsdtLoc::Unsupported(_)));

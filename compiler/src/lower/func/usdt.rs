@@ -1,6 +1,6 @@
 //! `argN` of a USDT probe: where the note's argument spec says it is at the probe — a register,
-//! user memory at `off(%base[,%index,scale])`, or a constant — read at its size and extended by
-//! its sign to 64 bits, as bpftrace does.
+//! user memory at `off(%base[,%index,scale])` or at a global (`sym(%rip)`, found from the probe
+//! site), or a constant — read at its size and extended by its sign to 64 bits, as bpftrace does.
 
 use super::{Lower, R, Val, pt_regs_offset, unsupported};
 use crate::bpf::{Helper, Size};
@@ -57,6 +57,13 @@ impl Lower<'_, '_, '_> {
                 };
                 self.read_with(Helper::ProbeReadUser, addr, *offset, &ty, span)
             }
+            UsdtLoc::FromSite { distance } => {
+                let ctx = self.ctx;
+                let ip = self.call_value(Helper::GetFuncIp, vec![Operand::Reg(ctx)]);
+                self.read_with(Helper::ProbeReadUser, Val::Owned(ip), *distance, &ty, span)
+            }
+            // `probes` resolved every symbol, or said why not.
+            UsdtLoc::Symbol { name, .. } => Err(unsupported(span, format!("the symbol `{name}`"))),
             UsdtLoc::Unsupported(why) => Err(unsupported(span, why.clone())),
         }
     }
