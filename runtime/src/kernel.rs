@@ -416,7 +416,8 @@ impl Loaded {
             (Attach::Uprobe { .. }, Program::UProbe(_)) if spec.offset_cookies => {
                 return Err(attach_err(
                     "uaddr() at several sites of a position-independent binary needs \
-                     uprobe-multi links (Linux 6.6), which carry each site's offset"
+                     uprobe-multi links, which carry each site's offset: this kernel has none \
+                     (Linux 6.6 or later has them) or the program could not be loaded as one"
                         .into(),
                 ));
             }

@@ -22,6 +22,10 @@ pub(super) struct UaddrSite {
     binary: Option<String>,
     /// The probed function (`None` for a USDT probe), its `+offset` and whether it is a glob.
     function: Option<(String, u64, bool)>,
+    /// A kernel uretprobe (on C code; Go return probes are uprobes at each RET).
+    ret: bool,
+    /// A USDT probe's provider and name.
+    usdt: Option<(Option<String>, String)>,
     span: Span,
 }
 
@@ -35,15 +39,24 @@ pub(super) fn uaddr_sites(attach: &[AttachPoint]) -> Vec<UaddrSite> {
                 function,
                 glob,
                 offset,
+                ret,
                 ..
             } => Some(UaddrSite {
                 binary: binary.as_ref().map(|b| b.node.clone()),
                 function: Some((function.node.clone(), offset.unwrap_or(0), *glob)),
+                ret: *ret,
+                usdt: None,
                 span: a.span,
             }),
-            ProbeKind::Usdt { binary, .. } => Some(UaddrSite {
+            ProbeKind::Usdt {
+                binary,
+                provider,
+                name,
+            } => Some(UaddrSite {
                 binary: binary.as_ref().map(|b| b.node.clone()),
                 function: None,
+                ret: false,
+                usdt: Some((provider.as_ref().map(|p| p.node.clone()), name.node.clone())),
                 span: a.span,
             }),
             _ => None,
@@ -165,15 +178,32 @@ impl Checker<'_> {
         if let Some((function, offset, false)) = &site.function
             && self.env.go_runtime(binary).is_err()
         {
-            return match self.env.user_symbol(binary, function) {
-                Ok(f) => Some(Probed::Address(f.vaddr + offset)),
-                Err(_) => refuse(
-                    self,
-                    "needs the probed function's symbol",
-                    site.span,
-                    "probe the function by its name, or build the binary with -no-pie",
-                ),
-            };
+            // Else (an address, `0x1139`) the site's attach offset serves, as below.
+            if let Ok(f) = self.env.user_symbol(binary, function) {
+                return Some(Probed::Address(f.vaddr + offset));
+            }
+        }
+        if site.ret && self.env.go_runtime(binary).is_err() {
+            // A kernel uretprobe per function, without uprobe-multi's cookies to tell them apart.
+            return refuse(
+                self,
+                "is not known in a return probe on several C functions",
+                site.span,
+                "write one uretprobe per function, or build the binary with -no-pie",
+            );
+        }
+        if let (None, Some((provider, probe))) = (binary, &site.usdt)
+            && let Ok(files) = super::usdt::files(self.env, None)
+            && let Ok(found) = super::usdt::select(&files, provider.as_deref(), probe)
+            && found.iter().any(|f| f.path != files[0].path)
+        {
+            // The symbol is the executable's, the site (and its load bias) a library's.
+            return refuse(
+                self,
+                "is not known at a USDT probe in a shared library",
+                site.span,
+                "name the library as the probe's binary (usdt:LIBRARY:PROVIDER:NAME) to read its symbols",
+            );
         }
         match exec_delta {
             Some(exec_delta) => Some(Probed::AtSite { exec_delta }),

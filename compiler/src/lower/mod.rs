@@ -384,6 +384,19 @@ pub fn lower(
                     _ => None,
                 };
                 go.offset_cookies = info.uaddr_at_site && offsets.len() > 1;
+                if go.offset_cookies && offsets.iter().any(|o| *o > u64::from(u32::MAX)) {
+                    module.diags.push(
+                        Diagnostic::error(
+                            codes::UNSUPPORTED,
+                            "uaddr() here needs each site's file offset in 32 bits",
+                        )
+                        .primary(
+                            attach.span,
+                            "a site of this probe lies past 4 GiB in its file",
+                        ),
+                    );
+                    continue;
+                }
                 // The pending form attaches nowhere; name the pattern and function instead.
                 let target = match (&pattern, target) {
                     (Some(p), Attach::Uprobe { ret, .. }) if p.pending => Attach::Uprobe {

@@ -29,7 +29,7 @@ impl Lower<'_, '_, '_> {
             (true, None) => {
                 return Err(unsupported(
                     e.span,
-                    "uaddr() in a position-independent binary at these probe sites",
+                    "uaddr() in a position-independent binary here: the probe attaches by symbol, without the file offset the load bias is measured from",
                 ));
             }
         };

@@ -1,0 +1,1 @@
+uretprobe:/bin/cpie:ti* { @ = *uaddr("counter"); }
