@@ -65,8 +65,12 @@ pub(super) fn uaddr_sites(attach: &[AttachPoint]) -> Vec<UaddrSite> {
 }
 
 impl Checker<'_> {
-    /// Resolves `uaddr("name")`: `args` becomes `[address]`, or `[address, probed address]`
-    /// in a PIE binary (lowering adds the bias), the first typed as the pointer.
+    /// Resolves `uaddr("name")`: `args` becomes `[address]`, or in a PIE binary (lowering adds
+    /// the bias) `[address, probed address]` or, when the probe's [`ProbeInfo::uaddr_at_site`],
+    /// `[address, exec_delta]`; the first typed as the pointer. The form is the probe's: it
+    /// depends only on its attach point.
+    ///
+    /// [`ProbeInfo::uaddr_at_site`]: crate::check::ProbeInfo::uaddr_at_site
     pub(super) fn uaddr(&mut self, args: &mut Vec<Expr>) -> bool {
         let Some(ExprKind::Str(name)) = args.first().map(|a| &a.kind) else {
             return false;
@@ -133,7 +137,7 @@ impl Checker<'_> {
         match self.probed_address(&sites, &name, at, sym.exec_delta) {
             Some(Probed::Address(probed)) => args.push(int(probed)),
             Some(Probed::AtSite { exec_delta }) => {
-                args.extend([int(exec_delta), int(0)]);
+                args.push(int(exec_delta));
                 self.uaddr_at_site = true;
             }
             None => return false,

@@ -187,6 +187,8 @@ pub(crate) struct GoCtx<'a> {
     pub site_offset: Option<u64>,
     /// See [`crate::manifest::ProgramSpec::offset_cookies`].
     pub offset_cookies: bool,
+    /// See [`crate::check::ProbeInfo::uaddr_at_site`].
+    pub uaddr_at_site: bool,
 }
 
 pub(super) fn lower_probe(

@@ -383,6 +383,7 @@ pub fn lower(
                     [one] => Some(*one),
                     _ => None,
                 };
+                go.uaddr_at_site = info.uaddr_at_site;
                 go.offset_cookies = info.uaddr_at_site && offsets.len() > 1;
                 if go.offset_cookies && offsets.iter().any(|o| *o > u64::from(u32::MAX)) {
                     module.diags.push(

@@ -2,8 +2,9 @@
 //! a position-independent binary the symbol is where the probe fired (`bpf_get_func_ip`: the
 //! probed address in this process, for uprobes and uretprobes alike) plus the symbol's distance
 //! from the same place in the file, which the checker gave as an address (`[symbol, probed]`,
-//! one C function) or lowering takes from the site (`[symbol, exec_delta, 0]`: the attach
-//! offset plus the executable segment's `exec_delta`; at several sites, the cookie's upper half).
+//! one C function) or lowering takes from the site (`[symbol, exec_delta]` in a probe whose
+//! `uaddr_at_site` is set: the attach offset plus the executable segment's `exec_delta`; at
+//! several sites, the cookie's upper half).
 
 use super::*;
 
@@ -20,7 +21,7 @@ impl Lower<'_, '_, '_> {
             return Ok(Val::Imm(symbol as i64));
         };
         let ctx = self.ctx;
-        let at_site = args.len() == 3;
+        let at_site = self.go.uaddr_at_site;
         // The probed place in the file: a constant, or the cookie's offset plus `exec_delta`.
         let probed = match (at_site, self.go.site_offset) {
             (false, _) => Some(second),
