@@ -230,11 +230,27 @@ fn line_shape(out: &str, marker: &str) -> (Option<String>, Option<usize>) {
     (header, fields)
 }
 
-/// The load: file opens and stats by `cat`/`stat`, signals, fork+exec, syncs — a known mix the
-/// runnable tools see. Bounded: a fixed number of rounds.
+/// The load: file opens and stats by `cat`/`stat`, signals, fork+exec, syncs, name lookups
+/// (`getent`: libc's getaddrinfo) and TLS (an `openssl s_client` to an `s_server` on loopback:
+/// libssl's handshake, reads and writes) — a known mix the runnable tools see. Bounded: a fixed
+/// number of rounds.
 fn load() {
-    let script = "for i in 1 2 3 4 5 6 7 8 9 10; do cat /etc/hostname >/dev/null; \
-                  stat /etc/passwd >/dev/null; kill -0 $$; sync; /bin/true; sleep 0.05; done";
+    let tls = repo_root().join("target/ctargets/tls");
+    std::fs::create_dir_all(&tls).expect("target/ctargets/tls");
+    let port = free_port();
+    let script = format!(
+        "cd {dir} && {{ [ -f cert.pem ] || openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost \
+           -keyout key.pem -out cert.pem -days 3650 2>/dev/null; }}; \
+         openssl s_server -quiet -accept 127.0.0.1:{port} -cert cert.pem -key key.pem -www >/dev/null 2>&1 & \
+         server=$!; \
+         for i in 1 2 3 4 5 6 7 8 9 10; do cat /etc/hostname >/dev/null; \
+           stat /etc/passwd >/dev/null; kill -0 $$; sync; /bin/true; getent ahosts localhost >/dev/null; \
+           sleep 0.05; done; \
+         printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 5 openssl s_client -quiet -connect 127.0.0.1:{port} \
+           >/dev/null 2>&1; kill $server; wait $server 2>/dev/null; true",
+        dir = tls.display()
+    );
+    let script = script.as_str();
     let status = Command::new("sh")
         .args(["-c", script])
         .status()
@@ -263,6 +279,18 @@ fn runnable_tools_match_bpftrace_under_the_same_load() {
         ("syncsnoop.bt", Some("sync")),
         ("cpuwalk.bt", None),
         ("execsnoop.bt", Some("/bin/true")),
+        ("gethostlatency.bt", Some("localhost")),
+        ("sslsnoop.bt", Some("SSL_write")),
+        ("ssllatency.bt", None),
+        ("loads.bt", Some("load averages")),
+        ("threadsnoop.bt", None),
+        ("naptime.bt", None),
+        ("setuids.bt", None),
+        ("bashreadline.bt", None),
+        ("bitesize.bt", None),
+        ("writeback.bt", None),
+        ("tcpdrop.bt", None),
+        ("runqlat.bt", None),
     ];
     let bpftrace = PathBuf::from("/usr/bin/bpftrace");
     let _k = kernel_lock();
