@@ -250,11 +250,11 @@ fn load() {
            >/dev/null 2>&1; kill $server; wait $server 2>/dev/null; true",
         dir = tls.display()
     );
-    let script = script.as_str();
-    let status = Command::new("sh")
-        .args(["-c", script])
-        .status()
-        .expect("run load");
+    // Run from a file: the tools that print a command line then show a short one.
+    let file = tls.join("load.sh");
+    std::fs::write(&file, script).expect("write load.sh");
+    let script = file.to_str().expect("a UTF-8 path");
+    let status = Command::new("sh").arg(script).status().expect("run load");
     assert!(status.success());
 }
 
@@ -280,18 +280,21 @@ fn runnable_tools_match_bpftrace_under_the_same_load() {
         ("cpuwalk.bt", None),
         ("execsnoop.bt", Some("/bin/true")),
         ("gethostlatency.bt", Some("localhost")),
-        ("sslsnoop.bt", Some("SSL_write")),
+        ("sslsnoop.bt", Some(" openssl ")),
         ("ssllatency.bt", None),
-        ("loads.bt", Some("load averages")),
-        ("threadsnoop.bt", None),
         ("naptime.bt", None),
         ("setuids.bt", None),
         ("bashreadline.bt", None),
         ("bitesize.bt", None),
         ("writeback.bt", None),
-        ("tcpdrop.bt", None),
-        ("runqlat.bt", None),
     ];
+    // Also runnable here, not compared: runqlat.bt (bpftrace 0.17's clang cannot parse this
+    // machine's <linux/sched.h>: `unknown type name '__aligned_u64'`), threadsnoop.bt
+    // (`pthread_create` moved from libpthread to libc in glibc 2.34: bpftrace 0.17 silently
+    // attaches only BEGIN, gprobe refuses the missing symbol, E0803), loads.bt (this kernel's
+    // /proc/kallsyms has no `avenrun`: both refuse `kaddr("avenrun")`), tcpdrop.bt (bpftrace
+    // 0.17 needs the kernel's headers, `net/sock.h`, which this machine lacks; gprobe takes
+    // `struct sock` from BTF and attaches).
     let bpftrace = PathBuf::from("/usr/bin/bpftrace");
     let _k = kernel_lock();
     let mut compared = 0;

@@ -516,13 +516,24 @@ impl Session {
             // Before anything in the target is attached: `tpid` is never 0 while tracing.
             session.write_config(gprobe_compiler::manifest::CONFIG_TARGET_PID, pid.into())?;
         }
+        let mut missing: Vec<(&ProgramSpec, RuntimeError)> = Vec::new();
         for spec in manifest
             .programs
             .iter()
             .filter(|p| !matches!(p.attach, Attach::Begin | Attach::End) && !kernel::is_pending(p))
         {
             if options.pids.is_empty() || !matches!(spec.attach, Attach::Uprobe { .. }) {
-                session.loaded.attach(spec, pid, None)?;
+                match session.loaded.attach(spec, pid, None) {
+                    // As bpftrace: a probe at several functions attaches to those that exist
+                    // (ssllatency.bt lists libcrypto functions a build may not have); only a
+                    // probe none of whose functions exist fails.
+                    Err(e @ RuntimeError::SymbolNotFound { .. })
+                        if probe_siblings(&manifest.programs, spec) > 0 =>
+                    {
+                        missing.push((spec, e));
+                    }
+                    other => other?,
+                }
                 continue;
             }
             // `-p A,B`: one link per process, so that other processes of the binary never
@@ -537,6 +548,25 @@ impl Session {
                     other => other?,
                 }
             }
+        }
+        let skipped: Vec<&str> = missing.iter().map(|(spec, _)| spec.name.as_str()).collect();
+        for (spec, e) in missing {
+            let probe = probe_of(&spec.name);
+            let all_missing = manifest
+                .programs
+                .iter()
+                .filter(|p| probe_of(&p.name) == probe)
+                .all(|p| skipped.contains(&p.name.as_str()));
+            if all_missing {
+                return Err(e);
+            }
+            if let RuntimeError::SymbolNotFound { symbol, binary, .. } = &e {
+                eprintln!(
+                    "gprobe: warning: {}: no symbol `{symbol}` in {binary}, skipped (the probe's other attach points are attached)",
+                    spec.probe_name
+                );
+            }
+            session.probes = session.probes.saturating_sub(1);
         }
         // After the watch programs are attached, so no process starts unseen in between.
         if let Some(node) = &session.resolver.node {
@@ -1204,6 +1234,23 @@ impl Drop for SignalGuard {
             unsafe { libc::sigaction(*sig, old, std::ptr::null_mut()) };
         }
     }
+}
+
+/// The probe a program comes from: `gp_p3` of `gp_p3`, `gp_p3_1` and `gp_p3_1_v2`.
+fn probe_of(name: &str) -> &str {
+    let digits = name
+        .strip_prefix("gp_p")
+        .map_or(0, |r| r.bytes().take_while(u8::is_ascii_digit).count());
+    &name[.."gp_p".len().min(name.len()) + digits]
+}
+
+/// How many other programs come from `spec`'s probe (its other attach points).
+fn probe_siblings(programs: &[ProgramSpec], spec: &ProgramSpec) -> usize {
+    let probe = probe_of(&spec.name);
+    programs
+        .iter()
+        .filter(|p| p.name != spec.name && probe_of(&p.name) == probe)
+        .count()
 }
 
 #[cfg(test)]

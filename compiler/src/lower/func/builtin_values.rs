@@ -145,7 +145,14 @@ impl Lower<'_, '_, '_> {
                         self.call_value(Helper::GetFuncIp, vec![Operand::Reg(ctx)]),
                     ));
                 }
-                self.ctx_load(pt_regs_offset("ip").unwrap_or(128), Size::DW)
+                let ip = self.ctx_load(pt_regs_offset("ip").unwrap_or(128), Size::DW);
+                if !self.module.options.node_wide {
+                    return Ok(ip);
+                }
+                // Node-wide, a user address names its process for user space, as usym's.
+                let ip = self.owned(ip);
+                self.tag_address(ip);
+                Val::Owned(ip)
             }
             Builtin::Reg => {
                 let Some(ExprKind::Str(name)) = args.first().map(|a| &a.kind) else {
