@@ -217,14 +217,27 @@ pub fn probes<'data, R: ReadRef<'data>>(data: R) -> Result<Vec<UsdtProbe>, Strin
         let mut args = specs.split_whitespace().map(parse_arg).collect::<Vec<_>>();
         for arg in &mut args {
             if let UsdtLoc::Symbol { name, offset } = &arg.loc {
-                arg.loc = match file.symbol_by_name(name) {
-                    Some(sym) => UsdtLoc::FromSite {
-                        distance: sym.address().wrapping_add(*offset as u64).wrapping_sub(pc)
-                            as i64,
+                // Static variables of different source files may share a name: only one
+                // address is a reading, several are a refusal.
+                let mut addresses: Vec<u64> = file
+                    .symbols()
+                    .filter(|s| s.is_definition() && s.name() == Ok(name.as_str()))
+                    .map(|s| s.address())
+                    .collect();
+                addresses.sort_unstable();
+                addresses.dedup();
+                arg.loc = match addresses[..] {
+                    [address] => UsdtLoc::FromSite {
+                        distance: address.wrapping_add(*offset as u64).wrapping_sub(pc) as i64,
                     },
-                    None => UsdtLoc::Unsupported(format!(
+                    [] => UsdtLoc::Unsupported(format!(
                         "`{}` names `{name}`, which the file's symbol table lacks",
                         arg.spec
+                    )),
+                    _ => UsdtLoc::Unsupported(format!(
+                        "`{}` names `{name}`, which is {} symbols of the file (static variables of different source files)",
+                        arg.spec,
+                        addresses.len()
                     )),
                 };
             }

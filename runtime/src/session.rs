@@ -545,6 +545,13 @@ impl Session {
                     Err(RuntimeError::PidGone { pid }) => {
                         eprintln!("gprobe: warning: process {pid} exited while attaching");
                     }
+                    // A missing symbol is the binary's, so the same for every process.
+                    Err(e @ RuntimeError::SymbolNotFound { .. })
+                        if probe_siblings(&manifest.programs, spec) > 0 =>
+                    {
+                        missing.push((spec, e));
+                        break;
+                    }
                     other => other?,
                 }
             }
@@ -555,7 +562,7 @@ impl Session {
             let all_missing = manifest
                 .programs
                 .iter()
-                .filter(|p| probe_of(&p.name) == probe)
+                .filter(|p| probe_of(&p.name) == probe && !kernel::is_pending(p))
                 .all(|p| skipped.contains(&p.name.as_str()));
             if all_missing {
                 return Err(e);
@@ -566,7 +573,19 @@ impl Session {
                     spec.probe_name
                 );
             }
-            session.probes = session.probes.saturating_sub(1);
+        }
+        if !skipped.is_empty() {
+            // The banner counts the probes attached, as bpftrace's does.
+            let mut attached: Vec<&str> = manifest
+                .programs
+                .iter()
+                .filter(|p| !skipped.contains(&p.name.as_str()))
+                .map(|p| p.probe_name.as_str())
+                .filter(|name| !name.starts_with(gprobe_compiler::lower::WATCH_PREFIX))
+                .collect();
+            attached.sort();
+            attached.dedup();
+            session.probes = attached.len();
         }
         // After the watch programs are attached, so no process starts unseen in between.
         if let Some(node) = &session.resolver.node {
@@ -1249,7 +1268,7 @@ fn probe_siblings(programs: &[ProgramSpec], spec: &ProgramSpec) -> usize {
     let probe = probe_of(&spec.name);
     programs
         .iter()
-        .filter(|p| p.name != spec.name && probe_of(&p.name) == probe)
+        .filter(|p| p.name != spec.name && probe_of(&p.name) == probe && !kernel::is_pending(p))
         .count()
 }
 
