@@ -303,10 +303,12 @@ fn semaphore_is_set_while_attached_and_restored() {
     // After gprobe has gone the semaphore is back at 0 (the last rounds all say so).
     let tail: Vec<&String> = rest.iter().rev().skip(1).take(5).collect();
     assert!(tail.iter().all(|l| *l == "sema=0"), "{rest:?}");
-    // Every firing was traced (a round may see the semaphore just before detaching).
+    // Every firing was traced but those after the tracer's last read: its uprobe-multi link is
+    // released after one RCU wait (30–45 ms, see runtime/src/uprobe_multi.rs), in which rounds
+    // 25 ms apart still see the semaphore set: up to two (CI saw 5 traced, 7 fired).
     assert!(traced.len() >= 5, "{traced:?}");
     assert!(
-        traced.len() == fired || traced.len() + 1 == fired,
+        traced.len() <= fired && fired <= traced.len() + 2,
         "{} traced, {fired} fired",
         traced.len()
     );
