@@ -459,15 +459,7 @@ impl Session {
             ));
         }
 
-        let mut distinct: Vec<&str> = manifest
-            .programs
-            .iter()
-            .map(|p| p.probe_name.as_str())
-            .filter(|name| !name.starts_with(gprobe_compiler::lower::WATCH_PREFIX))
-            .collect();
-        distinct.sort();
-        distinct.dedup();
-        session.probes = distinct.len();
+        session.probes = distinct_probes(manifest.programs.iter());
 
         // BEGIN first, fired before anything else is attached.
         let begin = own_code_location(gprobe_trigger_begin as *const () as u64)?;
@@ -576,16 +568,12 @@ impl Session {
         }
         if !skipped.is_empty() {
             // The banner counts the probes attached, as bpftrace's does.
-            let mut attached: Vec<&str> = manifest
-                .programs
-                .iter()
-                .filter(|p| !skipped.contains(&p.name.as_str()))
-                .map(|p| p.probe_name.as_str())
-                .filter(|name| !name.starts_with(gprobe_compiler::lower::WATCH_PREFIX))
-                .collect();
-            attached.sort();
-            attached.dedup();
-            session.probes = attached.len();
+            session.probes = distinct_probes(
+                manifest
+                    .programs
+                    .iter()
+                    .filter(|p| !skipped.contains(&p.name.as_str())),
+            );
         }
         // After the watch programs are attached, so no process starts unseen in between.
         if let Some(node) = &session.resolver.node {
@@ -1253,6 +1241,17 @@ impl Drop for SignalGuard {
             unsafe { libc::sigaction(*sig, old, std::ptr::null_mut()) };
         }
     }
+}
+
+/// How many distinct probes `programs` are, as the banner counts them (watch programs aside).
+fn distinct_probes<'a>(programs: impl Iterator<Item = &'a ProgramSpec>) -> usize {
+    let mut names: Vec<&str> = programs
+        .map(|p| p.probe_name.as_str())
+        .filter(|name| !name.starts_with(gprobe_compiler::lower::WATCH_PREFIX))
+        .collect();
+    names.sort();
+    names.dedup();
+    names.len()
 }
 
 /// The probe a program comes from: `gp_p3` of `gp_p3`, `gp_p3_1` and `gp_p3_1_v2`.
